@@ -1,0 +1,239 @@
+"""Messages carried inside ``a[...]`` frames, and their single-pass decoder.
+
+A message is either a response ``{"s":..,"i":..,"d":..}`` to a request, or an event
+``{"e":kind,"d":..}``. The hot path (market data) decodes a whole frame in one msgspec pass
+into tagged event Structs. A frame that contains a response, an unknown event kind or a
+message that fails validation is decoded again message by message, so one bad message is
+reported as a :class:`MessageError` while its neighbours still arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeAlias
+
+import msgspec
+
+from .models import ENTITY_TYPES, Entity
+from .models.marketdata import ChartData, MarketData
+
+
+class Response(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
+    """A response to request ``i`` with status ``s``; ``d`` is kept raw until the requester,
+    who knows the expected type, decodes it (see :mod:`.correlation`). An absent ``d`` is an
+    empty ``Raw``.
+
+    Encodes back to the wire shape, so servers build responses with it too.
+    """
+
+    s: int
+    i: int | str | None = None
+    d: msgspec.Raw = msgspec.Raw()
+
+    @property
+    def body(self) -> bytes | None:
+        """The raw JSON of ``d``, or ``None`` when the response has no ``d``."""
+        return bytes(self.d) if self.d else None
+
+    @property
+    def request_id(self) -> int | str | None:
+        return self.i
+
+    @property
+    def status(self) -> int:
+        return self.s
+
+
+class MarketDataEvent(msgspec.Struct, tag_field="e", tag="md", frozen=True, gc=False):
+    """``e: "md"``: quotes, DOMs and histograms."""
+
+    data: MarketData = msgspec.field(name="d")
+
+
+class ChartEvent(msgspec.Struct, tag_field="e", tag="chart", frozen=True, gc=False):
+    """``e: "chart"``: bar packets, packed tick packets and end-of-history marks."""
+
+    data: ChartData = msgspec.field(name="d")
+
+
+class Shutdown(msgspec.Struct, rename="camel", frozen=True, gc=False, omit_defaults=True):
+    reason_code: str
+    reason: str | None = None
+
+
+class ShutdownEvent(msgspec.Struct, tag_field="e", tag="shutdown", frozen=True, gc=False):
+    """``e: "shutdown"``: the server is about to close (maintenance, connection quota)."""
+
+    data: Shutdown = msgspec.field(name="d")
+
+
+class Props(msgspec.Struct, rename="camel", frozen=True, gc=False):
+    """The ``d`` of a ``props`` event with the entity (object or array) still raw."""
+
+    entity_type: str
+    event_type: str
+    entity: msgspec.Raw
+
+
+class PropsEvent(msgspec.Struct, tag_field="e", tag="props", frozen=True, gc=False):
+    """Wire form of an entity change; decoders turn it into an :class:`EntityEvent`."""
+
+    data: Props = msgspec.field(name="d")
+
+
+class ClockWire(msgspec.Struct, tag_field="e", tag="clock", frozen=True, gc=False):
+    """Wire form of a replay clock event: ``d`` is a JSON *string*."""
+
+    data: str = msgspec.field(name="d")
+
+
+class UnknownEntity(msgspec.Struct, frozen=True, gc=False):
+    """An entity of a type this version does not model, kept as its raw JSON."""
+
+    entity_type: str
+    raw: bytes
+
+    def to_builtins(self) -> Any:
+        return msgspec.json.decode(self.raw)
+
+
+class EntityEvent(msgspec.Struct, frozen=True, gc=False):
+    """An entity Created/Updated/Deleted, decoded to its typed model.
+
+    ``entities`` has one element when the wire carried a single object.
+    """
+
+    entity_type: str
+    event_type: str
+    entities: tuple[Entity | UnknownEntity, ...]
+
+
+class ClockEvent(msgspec.Struct, frozen=True, gc=False):
+    """Replay clock: ``time`` is the replay time, ``speed`` in percent (0 = paused)."""
+
+    time: str
+    speed: float
+
+
+class _Clock(msgspec.Struct):
+    t: str
+    s: float = 0.0
+
+
+class UnknownEvent(msgspec.Struct, frozen=True, gc=False):
+    """An event kind this version does not know, kept raw."""
+
+    kind: str
+    data: bytes
+
+
+class MessageError(msgspec.Struct, frozen=True, gc=False):
+    """One message of a frame could not be decoded; ``raw`` is its JSON."""
+
+    reason: str
+    raw: bytes
+
+
+Message: TypeAlias = (
+    Response | MarketDataEvent | ChartEvent | EntityEvent | ClockEvent | ShutdownEvent
+    | UnknownEvent | MessageError
+)
+
+_Wire = MarketDataEvent | ChartEvent | PropsEvent | ClockWire | ShutdownEvent
+_fast_decoder = msgspec.json.Decoder(list[_Wire])
+
+
+class _Envelope(msgspec.Struct):
+    e: str | None = None
+    s: int | None = None
+    i: int | str | None = None
+    d: msgspec.Raw = msgspec.Raw()
+
+
+_envelopes_decoder = msgspec.json.Decoder(list[msgspec.Raw])
+_envelope_decoder = msgspec.json.Decoder(_Envelope)
+_clock_decoder = msgspec.json.Decoder(_Clock)
+_str_decoder = msgspec.json.Decoder(str)
+_payload_decoders: dict[str, Callable[[msgspec.Raw], Any]] = {
+    "md": msgspec.json.Decoder(MarketData).decode,
+    "chart": msgspec.json.Decoder(ChartData).decode,
+    "props": msgspec.json.Decoder(Props).decode,
+    "shutdown": msgspec.json.Decoder(Shutdown).decode,
+    "clock": _str_decoder.decode,
+}
+
+
+def decode_entities(entity_type: str, raw: bytes | msgspec.Raw) -> tuple[Entity | UnknownEntity,
+                                                                          ...]:
+    """Decode a ``props`` entity (one object or an array) into typed models.
+
+    Unknown entity types are kept as :class:`UnknownEntity`, never dropped. Raises
+    ``msgspec.ValidationError``/``DecodeError`` if a known entity is malformed.
+    """
+    data = bytes(raw)
+    is_array = data.lstrip()[:1] == b"["
+    decoders = ENTITY_TYPES.get(entity_type)
+    if decoders is None:
+        parts = _envelopes_decoder.decode(data) if is_array else [data]
+        return tuple(UnknownEntity(entity_type, bytes(p)) for p in parts)
+    if is_array:
+        return tuple(decoders[1].decode(data))
+    return (decoders[0].decode(data),)
+
+
+def _entity_event(props: Props) -> EntityEvent:
+    return EntityEvent(props.entity_type, props.event_type,
+                       decode_entities(props.entity_type, props.entity))
+
+
+def _clock_event(text: str) -> ClockEvent:
+    clock = _clock_decoder.decode(text)
+    return ClockEvent(clock.t, clock.s)
+
+
+def _decode_one(raw: msgspec.Raw) -> Message:
+    try:
+        env = _envelope_decoder.decode(raw)
+        if env.e is None:
+            if env.s is None:
+                return MessageError("message has neither 'e' nor 's'", bytes(raw))
+            return Response(s=env.s, i=env.i, d=env.d)
+        decode = _payload_decoders.get(env.e)
+        if decode is None:
+            return UnknownEvent(env.e, bytes(env.d))
+        if not env.d:
+            return MessageError(f"event {env.e!r} has no 'd'", bytes(raw))
+        payload = decode(env.d)
+        if env.e == "md":
+            return MarketDataEvent(payload)
+        if env.e == "chart":
+            return ChartEvent(payload)
+        if env.e == "props":
+            return _entity_event(payload)
+        if env.e == "shutdown":
+            return ShutdownEvent(payload)
+        return _clock_event(payload)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        return MessageError(str(exc), bytes(raw))
+
+
+def decode_messages(payload: bytes | memoryview) -> list[Message]:
+    """Decode the JSON array of an ``a`` frame into typed messages.
+
+    Raises ``msgspec.DecodeError`` only if ``payload`` is not a JSON array at all; every
+    per-message problem becomes a :class:`MessageError` element instead.
+    """
+    try:
+        wires = _fast_decoder.decode(payload)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return [_decode_one(raw) for raw in _envelopes_decoder.decode(payload)]
+    messages: list[Message] = wires  # type: ignore[assignment]
+    for index, wire in enumerate(wires):
+        kind = type(wire)
+        if kind is PropsEvent or kind is ClockWire:
+            try:
+                messages[index] = (_entity_event(wire.data) if kind is PropsEvent  # type: ignore[arg-type]
+                                   else _clock_event(wire.data))  # type: ignore[arg-type]
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                messages[index] = MessageError(str(exc), msgspec.json.encode(wire))
+    return messages
