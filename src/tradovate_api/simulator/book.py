@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..protocol.models import PriceLevel
+from ..protocol.models import Dom, PriceLevel, Quote, Tick
 
 
 @dataclass(slots=True)
@@ -30,3 +30,15 @@ class Book:
     @property
     def best_offer(self) -> float | None:
         return self.offers[0].price if self.offers else None
+
+
+@dataclass(slots=True)
+class MarketUpdate:
+    """What one generator step changed: the md socket sends quotes/DOMs, the engine matches
+    resting orders against ``trades`` and the books, charts append ``trades``."""
+
+    now_ms: int
+    quotes: list[Quote] = field(default_factory=list)
+    doms: list[Dom] = field(default_factory=list)
+    trades: list[tuple[int, Tick]] = field(default_factory=list)
+    """(contract_id, trade) in time order."""
