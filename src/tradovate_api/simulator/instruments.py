@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..protocol.models import Contract, ContractMaturity, Product
@@ -49,7 +49,7 @@ class InstrumentCatalog:
             self._by_name[inst.name.upper()] = inst
             self._products[inst.product.name.upper()] = inst.product
 
-    def __iter__(self) -> Iterable[Instrument]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[Instrument]:
         return iter(self._by_id.values())
 
     def __len__(self) -> int:
