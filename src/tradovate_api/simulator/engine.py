@@ -1,0 +1,1104 @@
+"""The simulator's matching engine and account ledger.
+
+:class:`Exchange` is pure and synchronous: the server calls it with decoded request bodies and
+with each :class:`MarketUpdate`, and sends the returned results and :class:`EntityChange` lists
+(already in wire order) to the users' sockets. It never writes the books; its fills do not
+deplete them (the market generator owns the liquidity), but one order or one market update
+never takes the same displayed size twice.
+
+Orders are modelled as Tradovate models them: an ``order`` (identity and status), one
+``orderVersion`` per New/Modify ``command`` (same id as the command), ``commandReport``s,
+``executionReport``s, ``fill``s, ``fillPair``s and one ``position`` per account and contract.
+Cash moves by realized P&L (FIFO pairing, see :mod:`.ledger`) minus commissions.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+
+from ..protocol.models import (
+    Account,
+    AccountRiskStatus,
+    CancelOrder,
+    CashBalance,
+    CashBalanceSnapshot,
+    Command,
+    CommandReport,
+    CommandResult,
+    Contract,
+    ContractGroup,
+    ContractMaturity,
+    Currency,
+    ExecutionReport,
+    Fill,
+    FillPair,
+    LiquidatePosition,
+    MarginSnapshot,
+    ModifyOrder,
+    Order,
+    OrderVersion,
+    PlaceOCO,
+    PlaceOcoResult,
+    PlaceOrder,
+    PlaceOrderResult,
+    PlaceOSO,
+    PlaceOsoResult,
+    Position,
+    PriceLevel,
+    Product,
+    RestrainedOrderVersion,
+    SyncMessage,
+    TradeDate,
+    User,
+    UserAccountAutoLiq,
+    WireModel,
+)
+from ..protocol.models import Exchange as ExchangeEntity
+from .book import Book, MarketUpdate
+from .changes import EntityChange
+from .engine_store import DEPS_FIELD, USER_DATA_TYPES, EntityStore, entity_id
+from .engine_time import cme_trade_date, iso_timestamp
+from .instruments import Instrument, InstrumentCatalog
+from .ledger import Pair, PositionLedger
+
+_FIRST_ID = 1_000_001
+_SUPPORTED_TYPES = frozenset({"Market", "Limit", "Stop", "StopLimit", "TrailingStop"})
+_NEEDS_PRICE = frozenset({"Limit", "StopLimit"})
+_NEEDS_STOP = frozenset({"Stop", "StopLimit"})
+_STOP_TYPES = frozenset({"Stop", "StopLimit", "TrailingStop"})
+_INITIAL_MARGIN_RATE = 0.055
+"""Initial margin as a share of notional (ES at 5000 → about 13,750 USD per contract)."""
+_MAINTENANCE_RATIO = 0.9
+_REORDER_PROBABILITY = 0.3
+
+Failure = tuple[str, str]
+"""(failureReason, failureText) of a refused request."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Fault:
+    reason: str
+    text: str
+    after_accept: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where a validated new order goes."""
+
+    account: Account
+    inst: Instrument
+
+
+@dataclass(slots=True)
+class _Cash:
+    id: int
+    amount: float
+    realized: float = 0.0
+
+
+@dataclass(slots=True, eq=False)
+class _Live:
+    """An order that can still trade (working or held as an OSO bracket)."""
+
+    order: Order
+    version: OrderVersion
+    command: Command
+    user_id: int
+    inst: Instrument
+    cum_qty: int = 0
+    filled_value: float = 0.0
+    held: bool = False
+    triggered: bool = False
+    brackets: list[int] = field(default_factory=list)
+    oco_sibling: int | None = None
+
+    @property
+    def is_buy(self) -> bool:
+        return self.order.action == "Buy"
+
+    @property
+    def remaining(self) -> int:
+        return self.version.order_qty - self.cum_qty
+
+    @property
+    def account_id(self) -> int:
+        return self.order.account_id
+
+    @property
+    def avg_px(self) -> float | None:
+        return self.filled_value / self.cum_qty if self.cum_qty else None
+
+
+def _fail(reason: str, text: str) -> PlaceOrderResult:
+    return PlaceOrderResult(failure_reason=reason, failure_text=text)
+
+
+class Exchange:
+    """Users, accounts, orders and their executions against the simulated books."""
+
+    def __init__(self, catalog: InstrumentCatalog, books: Mapping[int, Book],
+                 clock: Callable[[], float], *, rng: random.Random | None = None,
+                 reference: Iterable[Currency | ExchangeEntity | ContractGroup] = ()) -> None:
+        """``reference`` names currencies/exchanges/contract groups; any the catalog's products
+        point at and that are not given are derived (USD, CME, "Futures")."""
+        self._catalog = catalog
+        self._books = books
+        self._clock = clock
+        self._rng = rng
+        self._next_id = _FIRST_ID
+        self._store = EntityStore()
+        self._users: dict[int, User] = {}
+        self._accounts: dict[int, Account] = {}
+        self._cash: dict[int, _Cash] = {}
+        self._ledgers: dict[tuple[int, int], PositionLedger] = {}
+        self._position_ids: dict[tuple[int, int], int] = {}
+        self._live: dict[int, _Live] = {}
+        self._faults: deque[_Fault] = deque()
+        self._init_reference(reference)
+
+    # ----------------------------------------------------------------- reference data
+
+    def _init_reference(self, reference: Iterable[WireModel]) -> None:
+        given = list(reference)
+        products: dict[int, Product] = {}
+        self._maturities: dict[int, ContractMaturity] = {}
+        self._contracts: dict[int, Contract] = {}
+        for inst in self._catalog:
+            products[inst.product.id] = inst.product
+            self._maturities[inst.maturity.id] = inst.maturity
+            self._contracts[inst.contract.id] = inst.contract
+        self._products = products
+        self._currencies = {c.id: c for c in given if isinstance(c, Currency)}
+        self._exchanges = {e.id: e for e in given if isinstance(e, ExchangeEntity)}
+        self._groups = {g.id: g for g in given if isinstance(g, ContractGroup)}
+        for product in products.values():
+            self._currencies.setdefault(product.currency_id,
+                                        Currency(id=product.currency_id, name="USD", symbol="$"))
+            self._exchanges.setdefault(product.exchange_id,
+                                       ExchangeEntity(id=product.exchange_id, name="CME"))
+            self._groups.setdefault(product.contract_group_id,
+                                    ContractGroup(id=product.contract_group_id, name="Futures"))
+        usd = [c.id for c in self._currencies.values() if c.name == "USD"]
+        self._usd_id = usd[0] if usd else 1
+
+    def _catalog_entities(self, entity_type: str) -> list[WireModel] | None:
+        tables: dict[str, Mapping[int, WireModel]] = {
+            "product": self._products, "contractMaturity": self._maturities,
+            "contract": self._contracts, "currency": self._currencies,
+            "exchange": self._exchanges, "contractGroup": self._groups,
+        }
+        table = tables.get(entity_type)
+        return None if table is None else list(table.values())
+
+    # ----------------------------------------------------------------- helpers
+
+    def _new_id(self) -> int:
+        ident = self._next_id
+        self._next_id += 1
+        return ident
+
+    def _stamp(self) -> tuple[str, TradeDate]:
+        now = self._clock()
+        return iso_timestamp(now), cme_trade_date(now)
+
+    def _emit(self, out: list[EntityChange], user_id: int, account_id: int, entity_type: str,
+              event_type: str, entity: WireModel) -> None:
+        self._store.put(entity_type, entity, user_id, account_id)
+        out.append(EntityChange(user_id, entity_type, event_type, entity))
+
+    def _reorder(self, changes: list[EntityChange]) -> list[EntityChange]:
+        """With ``rng``: sometimes move a fill or position ahead of the order update before it,
+        as real account traffic sometimes arrives."""
+        if self._rng is None or self._rng.random() >= _REORDER_PROBABILITY:
+            return changes
+        for i, change in enumerate(changes):
+            if change.entity_type == "order" and change.event_type == "Updated":
+                for j in range(i + 1, len(changes)):
+                    if changes[j].entity_type in ("fill", "position"):
+                        moved = changes.pop(j)
+                        changes.insert(i, moved)
+                        return changes
+        return changes
+
+    def _ticks(self, price: float, inst: Instrument) -> int:
+        return round(price / inst.tick_size)
+
+    def _on_grid(self, price: float, inst: Instrument) -> bool:
+        return abs(price / inst.tick_size - round(price / inst.tick_size)) < 1e-6
+
+    # ----------------------------------------------------------------- users and accounts
+
+    def add_user(self, name: str, email: str | None = None) -> User:
+        stamp, _ = self._stamp()
+        user = User(id=self._new_id(), name=name, timestamp=stamp,
+                    email=email if email is not None else f"{name}@example.com",
+                    status="Active", professional=False)
+        self._users[user.id] = user
+        return user
+
+    def add_account(self, user_id: int, name: str, balance: float) -> Account:
+        """A funded demo account of ``user_id`` with its cash balance and risk entities."""
+        if user_id not in self._users:
+            raise KeyError(f"unknown user {user_id}")
+        stamp, trade_date = self._stamp()
+        account = Account(id=self._new_id(), name=name, user_id=user_id, account_type="Customer",
+                          active=True, clearing_house_id=2, risk_category_id=2,
+                          auto_liq_profile_id=2, margin_account_type="Speculator",
+                          legal_status="Individual", timestamp=stamp, readonly=False)
+        self._accounts[account.id] = account
+        ignored: list[EntityChange] = []
+        aid = account.id
+        self._emit(ignored, user_id, aid, "account", "Created", account)
+        cash = _Cash(id=self._new_id(), amount=balance)
+        self._cash[aid] = cash
+        self._emit(ignored, user_id, aid, "cashBalance", "Created",
+                   self._cash_entity(aid, stamp, trade_date))
+        self._emit(ignored, user_id, aid, "marginSnapshot", "Created", self._margin_entity(aid))
+        self._emit(ignored, user_id, aid, "accountRiskStatus", "Created",
+                   AccountRiskStatus(id=aid, admin_action="Normal", user_triggered_liq_only=False))
+        self._emit(ignored, user_id, aid, "userAccountAutoLiq", "Created",
+                   UserAccountAutoLiq(id=aid, changes_locked=False))
+        return account
+
+    def users(self) -> list[User]:
+        return list(self._users.values())
+
+    def user(self, user_id: int) -> User | None:
+        return self._users.get(user_id)
+
+    def accounts_of(self, user_id: int) -> list[Account]:
+        return [a for a in self._accounts.values() if a.user_id == user_id]
+
+    # ----------------------------------------------------------------- queries
+
+    def sync(self, user_id: int, account_ids: Sequence[int] | None = None) -> SyncMessage:
+        """The ``user/syncrequest`` snapshot of a user (optionally only some accounts)."""
+        user = self._users.get(user_id)
+        if user is None:
+            return SyncMessage(contract_groups=list(self._groups.values()))
+        own = {a.id for a in self.accounts_of(user_id)}
+        accounts = frozenset(own if account_ids is None else own.intersection(account_ids))
+        s = self._store
+        return SyncMessage(
+            users=[user],
+            contract_groups=list(self._groups.values()),
+            accounts=s.typed("account", Account, user_id, accounts),
+            account_risk_statuses=s.typed("accountRiskStatus", AccountRiskStatus, user_id,
+                                          accounts),
+            margin_snapshots=s.typed("marginSnapshot", MarginSnapshot, user_id, accounts),
+            user_account_auto_liqs=s.typed("userAccountAutoLiq", UserAccountAutoLiq, user_id,
+                                           accounts),
+            cash_balances=s.typed("cashBalance", CashBalance, user_id, accounts),
+            currencies=list(self._currencies.values()),
+            positions=s.typed("position", Position, user_id, accounts),
+            fill_pairs=s.typed("fillPair", FillPair, user_id, accounts),
+            orders=s.typed("order", Order, user_id, accounts),
+            contracts=list(self._contracts.values()),
+            contract_maturities=list(self._maturities.values()),
+            products=list(self._products.values()),
+            exchanges=list(self._exchanges.values()),
+            commands=s.typed("command", Command, user_id, accounts),
+            command_reports=s.typed("commandReport", CommandReport, user_id, accounts),
+            execution_reports=s.typed("executionReport", ExecutionReport, user_id, accounts),
+            order_versions=s.typed("orderVersion", OrderVersion, user_id, accounts),
+            fills=s.typed("fill", Fill, user_id, accounts),
+        )
+
+    def entities(self, entity_type: str, user_id: int) -> list[WireModel]:
+        """``<entity>/list``: the user's entities of that wire type (catalog types: all)."""
+        if entity_type == "user":
+            user = self._users.get(user_id)
+            return [] if user is None else [user]
+        if entity_type in USER_DATA_TYPES:
+            return self._store.of_user(entity_type, user_id)
+        return self._catalog_entities(entity_type) or []
+
+    def item(self, entity_type: str, ident: int, user_id: int) -> WireModel | None:
+        """``<entity>/item?id=N``; ``None`` if absent or not the user's."""
+        if entity_type in USER_DATA_TYPES:
+            return self._store.get(entity_type, ident, user_id)
+        for entity in self.entities(entity_type, user_id):
+            if entity_id(entity) == ident:
+                return entity
+        return None
+
+    def deps(self, entity_type: str, master_id: int, user_id: int) -> list[WireModel]:
+        """``<entity>/deps?masterid=N``: details of a master (reference §1.3)."""
+        key = DEPS_FIELD.get(entity_type)
+        if key is None:
+            return []
+        return [e for e in self.entities(entity_type, user_id) if getattr(e, key) == master_id]
+
+    def cash_balance_snapshot(self, user_id: int, account_id: int) -> CashBalanceSnapshot:
+        account = self._accounts.get(account_id)
+        if account is None or account.user_id != user_id:
+            return CashBalanceSnapshot(error_text=f"Access is denied to account {account_id}")
+        cash = self._cash[account_id]
+        open_pnl = self._open_pnl(account_id)
+        initial, maintenance = self._margins(account_id)
+        return CashBalanceSnapshot(
+            total_cash_value=cash.amount, total_pnl=cash.realized + open_pnl,
+            initial_margin=initial, maintenance_margin=maintenance,
+            net_liq=cash.amount + open_pnl, open_pnl=open_pnl, realized_pnl=cash.realized,
+            week_realized_pnl=cash.realized)
+
+    # ----------------------------------------------------------------- valuation
+
+    def _mark(self, inst: Instrument) -> float | None:
+        book = self._books.get(inst.contract_id)
+        if book is None:
+            return None
+        if book.best_bid is not None and book.best_offer is not None:
+            return (book.best_bid + book.best_offer) / 2
+        return book.last_price
+
+    def _open_pnl(self, account_id: int) -> float:
+        total = 0.0
+        for (aid, contract_id), ledger in self._ledgers.items():
+            inst = self._catalog.by_id(contract_id)
+            if aid != account_id or inst is None or ledger.net_pos == 0:
+                continue
+            mark = self._mark(inst)
+            if mark is not None:
+                total += ledger.open_points(mark) * inst.value_per_point
+        return total
+
+    def _margins(self, account_id: int) -> tuple[float, float]:
+        initial = 0.0
+        for (aid, contract_id), ledger in self._ledgers.items():
+            inst = self._catalog.by_id(contract_id)
+            if aid != account_id or inst is None or ledger.net_pos == 0:
+                continue
+            price = self._mark(inst) or ledger.net_price or inst.start_price
+            initial += abs(ledger.net_pos) * price * inst.value_per_point * _INITIAL_MARGIN_RATE
+        initial = round(initial, 2)
+        return initial, round(initial * _MAINTENANCE_RATIO, 2)
+
+    def _cash_entity(self, account_id: int, stamp: str, trade_date: TradeDate) -> CashBalance:
+        cash = self._cash[account_id]
+        return CashBalance(id=cash.id, account_id=account_id, timestamp=stamp,
+                           trade_date=trade_date, currency_id=self._usd_id,
+                           amount=round(cash.amount, 2), realized_pnl=round(cash.realized, 2),
+                           week_realized_pnl=round(cash.realized, 2))
+
+    def _margin_entity(self, account_id: int) -> MarginSnapshot:
+        stamp, _ = self._stamp()
+        initial, maintenance = self._margins(account_id)
+        return MarginSnapshot(id=account_id, timestamp=stamp, risk_time_period_id=2,
+                              initial_margin=initial, maintenance_margin=maintenance,
+                              total_used_margin=initial, full_initial_margin=initial)
+
+    # ----------------------------------------------------------------- faults
+
+    def reject_next(self, count: int = 1, reason: str = "UnknownReason", *,
+                    text: str | None = None, after_accept: bool = False) -> None:
+        """Reject the next ``count`` order requests (place, OSO, OCO, modify, cancel,
+        liquidate). Default: refused outright (result carries failureReason/failureText);
+        ``after_accept``: accepted, then a ``RiskRejected`` commandReport and a ``Rejected``
+        executionReport follow, as a risk check failing after submission looks."""
+        message = text if text is not None else f"Order rejected by simulator fault ({reason})"
+        for _ in range(count):
+            self._faults.append(_Fault(reason, message, after_accept))
+
+    # ----------------------------------------------------------------- validation
+
+    def _account_for(self, user_id: int, account_id: int | None,
+                     account_spec: str | None) -> Account | Failure:
+        if user_id not in self._users:
+            return ("Unauthorized", f"Unknown user {user_id}")
+        if account_id is None:
+            if account_spec is None:
+                return ("UnknownReason", "accountId is required")
+            named = [a for a in self.accounts_of(user_id) if a.name == account_spec]
+            if not named:
+                return ("Unauthorized", f"Account {account_spec!r} is not accessible")
+            return named[0]
+        account = self._accounts.get(account_id)
+        if account is None or account.user_id != user_id:
+            return ("Unauthorized", f"Account {account_id} is not accessible")
+        if not account.active:
+            return ("AccountClosed", f"Account {account_id} is not active")
+        return account
+
+    def _check_version(self, inst: Instrument, action: str, order_type: str,
+                       price: float | None, stop_price: float | None,
+                       peg_difference: float | None) -> Failure | None:
+        if action not in ("Buy", "Sell"):
+            return ("UnknownReason", f"Invalid action {action!r}: expected Buy or Sell")
+        if order_type not in _SUPPORTED_TYPES:
+            return ("Unsupported", f"Order type {order_type!r} is not supported")
+        if order_type in _NEEDS_PRICE and price is None:
+            return ("InvalidPrice", f"{order_type} order requires price")
+        if order_type in _NEEDS_STOP and stop_price is None:
+            return ("InvalidPrice", f"{order_type} order requires stopPrice")
+        if order_type == "TrailingStop" and not peg_difference:
+            return ("InvalidPrice", "TrailingStop order requires pegDifference")
+        for label, value in (("price", price), ("stopPrice", stop_price)):
+            if value is None:
+                continue
+            if value <= 0 or not self._on_grid(value, inst):
+                return ("InvalidPrice", f"{label} {value} is not a positive multiple of the "
+                        f"tick size {inst.tick_size} of {inst.name}")
+        return None
+
+    def _check_stop_side(self, inst: Instrument, is_buy: bool, order_type: str,
+                         stop_price: float | None) -> Failure | None:
+        """A new stop must be on the far side of the market (CME refuses it otherwise)."""
+        if order_type not in _NEEDS_STOP or stop_price is None:
+            return None
+        book = self._books.get(inst.contract_id)
+        if book is None:
+            return None
+        ref = book.last_price
+        if ref is None:
+            ref = book.best_offer if is_buy else book.best_bid
+        if ref is None:
+            return None
+        stop, market = self._ticks(stop_price, inst), self._ticks(ref, inst)
+        if is_buy and stop <= market:
+            return ("InvalidPrice", f"Buy stop price {stop_price} must be above the market {ref}")
+        if not is_buy and stop >= market:
+            return ("InvalidPrice", f"Sell stop price {stop_price} must be below the market {ref}")
+        return None
+
+    def _check_new(self, user_id: int, body: PlaceOrder) -> _Target | Failure:
+        account = self._account_for(user_id, body.account_id, body.account_spec)
+        if isinstance(account, tuple):
+            return account
+        inst = self._catalog.resolve(body.symbol)
+        if inst is None:
+            return ("InvalidContract", f"Unknown contract {body.symbol!r}")
+        if body.order_qty <= 0:
+            return ("UnknownReason", f"orderQty must be positive, got {body.order_qty}")
+        failure = self._check_version(inst, body.action, body.order_type, body.price,
+                                      body.stop_price, body.peg_difference)
+        if failure is None:
+            failure = self._check_stop_side(inst, body.action == "Buy", body.order_type,
+                                            body.stop_price)
+        if failure is None and body.order_type == "Market":
+            book = self._books.get(inst.contract_id)
+            side = None if book is None else (book.offers if body.action == "Buy" else book.bids)
+            if not side:
+                failure = ("NoQuote", f"No {'offers' if body.action == 'Buy' else 'bids'} in "
+                           f"{inst.name} to fill a market order")
+        if (failure is None and body.order_type == "TrailingStop" and body.stop_price is None
+                and self._trail_reference(inst) is None):
+            failure = ("NoQuote", f"No market in {inst.name} to anchor a trailing stop")
+        return failure if failure is not None else _Target(account, inst)
+
+    def _check_leg(self, inst: Instrument, leg: RestrainedOrderVersion) -> Failure | None:
+        failure = self._check_version(inst, leg.action, leg.order_type, leg.price,
+                                      leg.stop_price, leg.peg_difference)
+        if failure is None and leg.order_type == "Market":
+            failure = ("Unsupported", "A bracket or OCO leg cannot be a Market order")
+        return failure
+
+    def _trail_reference(self, inst: Instrument) -> float | None:
+        book = self._books.get(inst.contract_id)
+        return None if book is None else (book.last_price or self._mark(inst))
+
+    # ----------------------------------------------------------------- order creation
+
+    def _create(self, out: list[EntityChange], user_id: int, account: Account,
+                inst: Instrument, action: str, qty: int, order_type: str, *,
+                price: float | None = None, stop_price: float | None = None,
+                max_show: int | None = None, peg_difference: float | None = None,
+                time_in_force: str | None = None, expire_time: str | None = None,
+                text: str | None = None, cl_ord_id: str | None = None,
+                activation_time: str | None = None, custom_tag50: str | None = None,
+                is_automated: bool | None = None, parent_id: int | None = None) -> _Live:
+        """Command Created, orderVersion Created, order Created (PendingNew)."""
+        stamp, _ = self._stamp()
+        order_id, command_id = self._new_id(), self._new_id()
+        if order_type == "TrailingStop" and stop_price is None and peg_difference is not None:
+            ref = self._trail_reference(inst)
+            if ref is not None:
+                offset = abs(peg_difference)
+                stop_price = self._round(ref + offset if action == "Buy" else ref - offset, inst)
+        command = Command(id=command_id, order_id=order_id, timestamp=stamp, cl_ord_id=cl_ord_id,
+                          command_type="New", command_status="Pending", sender_id=user_id,
+                          user_session_id=0, activation_time=activation_time,
+                          custom_tag50=custom_tag50, is_automated=is_automated)
+        version = OrderVersion(id=command_id, order_id=order_id, order_qty=qty,
+                               order_type=order_type, price=price, stop_price=stop_price,
+                               max_show=max_show, peg_difference=peg_difference,
+                               time_in_force=time_in_force, expire_time=expire_time, text=text)
+        order = Order(id=order_id, account_id=account.id, contract_id=inst.contract_id,
+                      timestamp=stamp, action=action, ord_status="PendingNew", admin=False,
+                      parent_id=parent_id)
+        aid = account.id
+        self._emit(out, user_id, aid, "command", "Created", command)
+        self._emit(out, user_id, aid, "orderVersion", "Created", version)
+        self._emit(out, user_id, aid, "order", "Created", order)
+        return _Live(order=order, version=version, command=command, user_id=user_id, inst=inst)
+
+    def _round(self, price: float, inst: Instrument) -> float:
+        return round(round(price / inst.tick_size) * inst.tick_size, 10)
+
+    def _exec_report(self, out: list[EntityChange], live: _Live, command_id: int,
+                     exec_type: str, ord_status: str, *, last_qty: int | None = None,
+                     last_px: float | None = None, reject_reason: str | None = None,
+                     text: str | None = None) -> None:
+        stamp, trade_date = self._stamp()
+        ident = self._new_id()
+        report = ExecutionReport(
+            id=ident, command_id=command_id, name=str(ident), account_id=live.account_id,
+            contract_id=live.inst.contract_id, timestamp=stamp, trade_date=trade_date,
+            order_id=live.order.id, exec_type=exec_type, ord_status=ord_status,
+            action=live.order.action, cum_qty=live.cum_qty, avg_px=live.avg_px,
+            last_qty=last_qty, last_px=last_px, reject_reason=reject_reason, text=text)
+        self._emit(out, live.user_id, live.account_id, "executionReport", "Created", report)
+
+    def _command_report(self, out: list[EntityChange], live: _Live, command: Command,
+                        status: str, ord_status: str, *, reject_reason: str | None = None,
+                        text: str | None = None) -> Command:
+        stamp, _ = self._stamp()
+        report = CommandReport(id=self._new_id(), command_id=command.id, timestamp=stamp,
+                               command_status=status, reject_reason=reject_reason, text=text,
+                               ord_status=ord_status)
+        self._emit(out, live.user_id, live.account_id, "commandReport", "Created", report)
+        updated = msgspec.structs.replace(command, command_status=status)
+        self._emit(out, live.user_id, live.account_id, "command", "Updated", updated)
+        return updated
+
+    def _set_status(self, out: list[EntityChange], live: _Live, ord_status: str) -> None:
+        if live.order.ord_status == ord_status:
+            return
+        live.order = msgspec.structs.replace(live.order, ord_status=ord_status)
+        self._emit(out, live.user_id, live.account_id, "order", "Updated", live.order)
+
+    def _accept(self, out: list[EntityChange], live: _Live, *, held: bool) -> None:
+        """Risk passed: the order works (or, as an OSO bracket, waits for its entry)."""
+        live.held = held
+        if held:
+            live.command = self._command_report(out, live, live.command, "OnHold", "Suspended")
+            self._exec_report(out, live, live.command.id, "Suspended", "Suspended")
+            self._set_status(out, live, "Suspended")
+        else:
+            live.command = self._command_report(out, live, live.command, "AtExecution",
+                                                "Working")
+            self._exec_report(out, live, live.command.id, "New", "Working")
+            self._set_status(out, live, "Working")
+        self._live[live.order.id] = live
+
+    def _risk_reject(self, out: list[EntityChange], live: _Live, reason: str, text: str) -> None:
+        """Accepted then rejected: RiskRejected commandReport, Rejected executionReport."""
+        live.command = self._command_report(out, live, live.command, "RiskRejected", "Rejected",
+                                            reject_reason=reason, text=text)
+        self._exec_report(out, live, live.command.id, "Rejected", "Rejected",
+                          reject_reason=reason, text=text)
+        self._set_status(out, live, "Rejected")
+        self._live.pop(live.order.id, None)
+
+    def _take_fault(self) -> _Fault | None:
+        return self._faults.popleft() if self._faults else None
+
+    # ----------------------------------------------------------------- order endpoints
+
+    def place_order(self, user_id: int,
+                    body: PlaceOrder) -> tuple[PlaceOrderResult, list[EntityChange]]:
+        """``order/placeorder``."""
+        out: list[EntityChange] = []
+        checked = self._check_new(user_id, body)
+        if isinstance(checked, tuple):
+            return _fail(*checked), out
+        account, inst = checked.account, checked.inst
+        fault = self._take_fault()
+        if fault is not None and not fault.after_accept:
+            return _fail(fault.reason, fault.text), out
+        live = self._create_from(out, user_id, account, inst, body)
+        if fault is not None:
+            self._risk_reject(out, live, fault.reason, fault.text)
+        else:
+            self._accept(out, live, held=False)
+            self._execute_new(out, live)
+        return PlaceOrderResult(order_id=live.order.id), self._reorder(out)
+
+    def _create_from(self, out: list[EntityChange], user_id: int, account: Account,
+                     inst: Instrument, body: PlaceOrder) -> _Live:
+        return self._create(
+            out, user_id, account, inst, body.action, body.order_qty, body.order_type,
+            price=body.price, stop_price=body.stop_price, max_show=body.max_show,
+            peg_difference=body.peg_difference, time_in_force=body.time_in_force,
+            expire_time=body.expire_time, text=body.text, cl_ord_id=body.cl_ord_id,
+            activation_time=body.activation_time, custom_tag50=body.custom_tag50,
+            is_automated=body.is_automated)
+
+    def _create_leg(self, out: list[EntityChange], entry: _Live, account: Account,
+                    leg: RestrainedOrderVersion, qty: int, body: PlaceOrder,
+                    parent_id: int | None) -> _Live:
+        return self._create(
+            out, entry.user_id, account, entry.inst, leg.action, qty, leg.order_type,
+            price=leg.price, stop_price=leg.stop_price, max_show=leg.max_show,
+            peg_difference=leg.peg_difference, time_in_force=leg.time_in_force,
+            expire_time=leg.expire_time, text=leg.text, cl_ord_id=leg.cl_ord_id,
+            custom_tag50=body.custom_tag50, is_automated=body.is_automated, parent_id=parent_id)
+
+    def _link_oco(self, out: list[EntityChange], first: _Live, second: _Live) -> None:
+        """Tie two orders so a fill of one cancels (or shrinks) the other; ``ocoId`` of each
+        order names the other order."""
+        first.oco_sibling, second.oco_sibling = second.order.id, first.order.id
+        for live, other in ((first, second), (second, first)):
+            live.order = msgspec.structs.replace(live.order, oco_id=other.order.id)
+            self._store.put("order", live.order, live.user_id, live.account_id)
+
+    def place_oso(self, user_id: int,
+                  body: PlaceOSO) -> tuple[PlaceOsoResult, list[EntityChange]]:
+        """``order/placeoso``: entry plus one or two brackets held until the entry fills."""
+        out: list[EntityChange] = []
+        checked = self._check_new(user_id, body)
+        if isinstance(checked, tuple):
+            return PlaceOsoResult(failure_reason=checked[0], failure_text=checked[1]), out
+        account, inst = checked.account, checked.inst
+        legs = [body.bracket1] + ([body.bracket2] if body.bracket2 is not None else [])
+        for leg in legs:
+            failure = self._check_leg(inst, leg)
+            if failure is not None:
+                return PlaceOsoResult(failure_reason=failure[0], failure_text=failure[1]), out
+        fault = self._take_fault()
+        if fault is not None and not fault.after_accept:
+            return PlaceOsoResult(failure_reason=fault.reason, failure_text=fault.text), out
+        entry = self._create_from(out, user_id, account, inst, body)
+        brackets = [self._create_leg(out, entry, account, leg, body.order_qty, body,
+                                     entry.order.id) for leg in legs]
+        entry.brackets = [b.order.id for b in brackets]
+        if len(brackets) == 2:
+            self._link_oco(out, brackets[0], brackets[1])
+        if fault is not None:
+            self._risk_reject(out, entry, fault.reason, fault.text)
+            for bracket in brackets:
+                self._risk_reject(out, bracket, "ParentRejected",
+                                  f"Parent order {entry.order.id} was rejected")
+        else:
+            self._accept(out, entry, held=False)
+            for bracket in brackets:
+                self._accept(out, bracket, held=True)
+            self._execute_new(out, entry)
+        result = PlaceOsoResult(order_id=entry.order.id, oso1_id=brackets[0].order.id,
+                                oso2_id=brackets[1].order.id if len(brackets) == 2 else None)
+        return result, self._reorder(out)
+
+    def place_oco(self, user_id: int,
+                  body: PlaceOCO) -> tuple[PlaceOcoResult, list[EntityChange]]:
+        """``order/placeoco``: two working orders; a fill of one cancels the other."""
+        out: list[EntityChange] = []
+        checked = self._check_new(user_id, body)
+        if isinstance(checked, tuple):
+            return PlaceOcoResult(failure_reason=checked[0], failure_text=checked[1]), out
+        account, inst = checked.account, checked.inst
+        failure = self._check_leg(inst, body.other)
+        if failure is not None:
+            return PlaceOcoResult(failure_reason=failure[0], failure_text=failure[1]), out
+        fault = self._take_fault()
+        if fault is not None and not fault.after_accept:
+            return PlaceOcoResult(failure_reason=fault.reason, failure_text=fault.text), out
+        first = self._create_from(out, user_id, account, inst, body)
+        second = self._create_leg(out, first, account, body.other, body.order_qty, body, None)
+        self._link_oco(out, first, second)
+        if fault is not None:
+            self._risk_reject(out, first, fault.reason, fault.text)
+            self._risk_reject(out, second, fault.reason, fault.text)
+        else:
+            self._accept(out, first, held=False)
+            self._accept(out, second, held=False)
+            self._execute_new(out, first)
+            if second.order.id in self._live:
+                self._execute_new(out, second)
+        result = PlaceOcoResult(order_id=first.order.id, oco_id=second.order.id)
+        return result, self._reorder(out)
+
+    def _find_live(self, user_id: int, order_id: int) -> _Live | Failure:
+        order = self._store.get("order", order_id, user_id)
+        if order is None:
+            return ("UnknownReason", f"Order {order_id} not found")
+        live = self._live.get(order_id)
+        if live is None:
+            status = order.ord_status if isinstance(order, Order) else "finished"
+            return ("TooLate", f"Order {order_id} is already {status}")
+        return live
+
+    def modify_order(self, user_id: int,
+                     body: ModifyOrder) -> tuple[CommandResult, list[EntityChange]]:
+        """``order/modifyorder``: a Modify command and a new order version."""
+        out: list[EntityChange] = []
+        live = self._find_live(user_id, body.order_id)
+        if isinstance(live, tuple):
+            return CommandResult(failure_reason=live[0], failure_text=live[1]), out
+        failure = self._check_version(live.inst, live.order.action, body.order_type, body.price,
+                                      body.stop_price, body.peg_difference)
+        if failure is None and body.order_qty <= live.cum_qty:
+            failure = ("UnknownReason", f"orderQty {body.order_qty} must exceed the filled "
+                       f"quantity {live.cum_qty}")
+        if failure is None and live.version.order_type == "TrailingStop" and (
+                body.order_type == "TrailingStop" and body.order_qty != live.version.order_qty):
+            failure = ("TrailingStopNonOrderQtyModify", "A trailing stop's quantity cannot be "
+                       "modified; cancel and replace it")
+        fault = None if failure is not None else self._take_fault()
+        if fault is not None and not fault.after_accept:
+            failure = (fault.reason, fault.text)
+        if failure is not None:
+            return CommandResult(failure_reason=failure[0], failure_text=failure[1]), out
+        stamp, _ = self._stamp()
+        command_id = self._new_id()
+        command = Command(id=command_id, order_id=live.order.id, timestamp=stamp,
+                          cl_ord_id=body.cl_ord_id, command_type="Modify",
+                          command_status="Pending", sender_id=user_id, user_session_id=0,
+                          activation_time=body.activation_time,
+                          custom_tag50=body.custom_tag50, is_automated=body.is_automated)
+        stop_price = body.stop_price
+        if body.order_type == "TrailingStop" and stop_price is None:
+            stop_price = live.version.stop_price
+        version = OrderVersion(id=command_id, order_id=live.order.id, order_qty=body.order_qty,
+                               order_type=body.order_type, price=body.price,
+                               stop_price=stop_price, max_show=body.max_show,
+                               peg_difference=body.peg_difference,
+                               time_in_force=body.time_in_force, expire_time=body.expire_time,
+                               text=body.text)
+        self._emit(out, user_id, live.account_id, "command", "Created", command)
+        self._emit(out, user_id, live.account_id, "orderVersion", "Created", version)
+        if fault is not None:
+            self._command_report(out, live, command, "RiskRejected", live.order.ord_status,
+                                 reject_reason=fault.reason, text=fault.text)
+            return CommandResult(command_id=command_id), self._reorder(out)
+        if body.order_type != live.version.order_type or body.order_type not in _STOP_TYPES:
+            live.triggered = False
+        live.version, live.command = version, command
+        status = live.order.ord_status
+        live.command = self._command_report(out, live, command,
+                                            "OnHold" if live.held else "AtExecution", status)
+        self._exec_report(out, live, command_id, "Replaced", status)
+        if not live.held:
+            self._execute_new(out, live)
+        return CommandResult(command_id=command_id), self._reorder(out)
+
+    def cancel_order(self, user_id: int,
+                     body: CancelOrder) -> tuple[CommandResult, list[EntityChange]]:
+        """``order/cancelorder``."""
+        out: list[EntityChange] = []
+        live = self._find_live(user_id, body.order_id)
+        if isinstance(live, tuple):
+            return CommandResult(failure_reason=live[0], failure_text=live[1]), out
+        fault = self._take_fault()
+        if fault is not None and not fault.after_accept:
+            return CommandResult(failure_reason=fault.reason, failure_text=fault.text), out
+        command_id = self._cancel(out, live, cl_ord_id=body.cl_ord_id,
+                                  custom_tag50=body.custom_tag50,
+                                  is_automated=body.is_automated, fault=fault)
+        return CommandResult(command_id=command_id), self._reorder(out)
+
+    def _cancel(self, out: list[EntityChange], live: _Live, *, cl_ord_id: str | None = None,
+                custom_tag50: str | None = None, is_automated: bool | None = None,
+                fault: _Fault | None = None, text: str | None = None) -> int:
+        """A Cancel command; cancels held brackets with their entry, unlinks an OCO sibling."""
+        stamp, _ = self._stamp()
+        command = Command(id=self._new_id(), order_id=live.order.id, timestamp=stamp,
+                          cl_ord_id=cl_ord_id, command_type="Cancel", command_status="Pending",
+                          sender_id=live.user_id, user_session_id=0, custom_tag50=custom_tag50,
+                          is_automated=is_automated)
+        self._emit(out, live.user_id, live.account_id, "command", "Created", command)
+        if fault is not None:
+            self._command_report(out, live, command, "RiskRejected", live.order.ord_status,
+                                 reject_reason=fault.reason, text=fault.text)
+            return command.id
+        self._command_report(out, live, command, "AtExecution", "Canceled", text=text)
+        self._exec_report(out, live, command.id, "Canceled", "Canceled", text=text)
+        self._set_status(out, live, "Canceled")
+        self._live.pop(live.order.id, None)
+        self._unlink(live)
+        for bracket_id in live.brackets:
+            bracket = self._live.get(bracket_id)
+            if bracket is not None and bracket.held:
+                self._cancel(out, bracket, text=f"Parent order {live.order.id} was canceled")
+        return command.id
+
+    def _unlink(self, live: _Live) -> None:
+        sibling = self._live.get(live.oco_sibling) if live.oco_sibling is not None else None
+        if sibling is not None:
+            sibling.oco_sibling = None
+        live.oco_sibling = None
+
+    def liquidate_position(self, user_id: int,
+                           body: LiquidatePosition) -> tuple[PlaceOrderResult, list[EntityChange]]:
+        """``order/liquidateposition``: cancel the contract's orders, flatten with a market
+        order."""
+        out: list[EntityChange] = []
+        account = self._account_for(user_id, body.account_id, None)
+        if isinstance(account, tuple):
+            return _fail(*account), out
+        inst = self._catalog.by_id(body.contract_id)
+        if inst is None:
+            return _fail("InvalidContract", f"Unknown contract id {body.contract_id}"), out
+        for live in list(self._live.values()):
+            if (live.account_id == account.id and live.inst.contract_id == inst.contract_id
+                    and live.order.id in self._live):
+                self._cancel(out, live, custom_tag50=body.custom_tag50,
+                             is_automated=body.is_automated)
+        ledger = self._ledgers.get((account.id, inst.contract_id))
+        net = 0 if ledger is None else ledger.net_pos
+        if net == 0:
+            return _fail("UnknownReason", f"No open position in {inst.name} to liquidate"), out
+        closing = PlaceOrder(action="Sell" if net > 0 else "Buy", symbol=inst.name,
+                             order_qty=abs(net), order_type="Market", account_id=account.id,
+                             custom_tag50=body.custom_tag50, is_automated=body.is_automated)
+        result, placed = self.place_order(user_id, closing)
+        return result, self._reorder(out + placed)
+
+    # ----------------------------------------------------------------- matching
+
+    def _opposite(self, live: _Live) -> list[PriceLevel]:
+        book = self._books.get(live.inst.contract_id)
+        if book is None:
+            return []
+        return book.offers if live.is_buy else book.bids
+
+    def _limit_ticks(self, live: _Live) -> int | None:
+        """The worst price (in ticks) the order may trade at; ``None`` = any price."""
+        order_type = live.version.order_type
+        if order_type == "Limit" or (order_type == "StopLimit" and live.triggered):
+            assert live.version.price is not None
+            return self._ticks(live.version.price, live.inst)
+        return None
+
+    def _can_trade(self, live: _Live) -> bool:
+        if live.held:
+            return False
+        if live.version.order_type in _STOP_TYPES:
+            return live.triggered
+        return True
+
+    def _walk(self, live: _Live, consumed: dict[tuple[int, bool, int], int],
+              qty: int) -> list[tuple[int, float]]:
+        """Take displayed size from the opposite side, best level first, up to the limit."""
+        limit = self._limit_ticks(live)
+        fills: list[tuple[int, float]] = []
+        remaining = qty
+        for level in self._opposite(live):
+            ticks = self._ticks(level.price, live.inst)
+            if limit is not None and (ticks > limit if live.is_buy else ticks < limit):
+                break
+            key = (live.inst.contract_id, live.is_buy, ticks)
+            available = int(level.size) - consumed.get(key, 0)
+            if available <= 0:
+                continue
+            take = min(remaining, available)
+            consumed[key] = consumed.get(key, 0) + take
+            fills.append((take, level.price))
+            remaining -= take
+            if remaining == 0:
+                break
+        return fills
+
+    def _stop_hit(self, live: _Live, trade_price: float | None) -> bool:
+        stop = live.version.stop_price
+        if stop is None:
+            return False
+        stop_ticks = self._ticks(stop, live.inst)
+        book = self._books.get(live.inst.contract_id)
+        probes = [trade_price]
+        if book is not None:
+            probes.append(book.best_bid if live.is_buy else book.best_offer)
+        for probe in probes:
+            if probe is None:
+                continue
+            ticks = self._ticks(probe, live.inst)
+            if (ticks >= stop_ticks) if live.is_buy else (ticks <= stop_ticks):
+                return True
+        return False
+
+    def _execute_new(self, out: list[EntityChange], live: _Live) -> None:
+        """Trade an order that just started working (or was modified) against the book:
+        marketable orders fill at the book's prices; IOC/FOK leftovers are canceled."""
+        if live.version.order_type in _STOP_TYPES and not live.triggered:
+            live.triggered = self._stop_hit(live, None)
+        if not self._can_trade(live):
+            return
+        consumed: dict[tuple[int, bool, int], int] = {}
+        fills = self._walk(live, consumed, live.remaining)
+        tif = live.version.time_in_force
+        if tif == "FOK" and sum(q for q, _ in fills) < live.remaining:
+            self._cancel(out, live, text="Fill-or-kill order could not be filled in full")
+            return
+        self._apply_fills(out, live, fills)
+        if tif in ("IOC", "FOK") and live.order.id in self._live:
+            self._cancel(out, live, text="Immediate-or-cancel remainder canceled")
+
+    def _apply_fills(self, out: list[EntityChange], live: _Live,
+                     fills: list[tuple[int, float]]) -> None:
+        for qty, price in fills:
+            if live.order.id not in self._live or live.remaining <= 0:
+                return
+            self._fill(out, live, min(qty, live.remaining), price)
+
+    def on_market(self, update: MarketUpdate) -> list[EntityChange]:
+        """Fill resting orders after the books moved and trades printed: trades at or through
+        a limit fill it at its price up to the traded size; a book crossing a limit fills it
+        up to the crossing size; stops trigger on trades or quotes through the stop."""
+        out: list[EntityChange] = []
+        consumed: dict[tuple[int, bool, int], int] = {}
+        for contract_id, tick in update.trades:
+            available = int(tick.size)
+            for live in self._resting(contract_id):
+                if live.order.id not in self._live:
+                    continue
+                self._trail(out, live, tick.price)
+                if live.version.order_type in _STOP_TYPES and not live.triggered:
+                    if not self._stop_hit(live, tick.price):
+                        continue
+                    live.triggered = True
+                    self._apply_fills(out, live, self._walk(live, consumed, live.remaining))
+                    continue
+                limit = self._limit_ticks(live)
+                if limit is None or available <= 0 or live.held:
+                    continue
+                ticks = self._ticks(tick.price, live.inst)
+                if (ticks <= limit) if live.is_buy else (ticks >= limit):
+                    take = min(live.remaining, available)
+                    available -= take
+                    assert live.version.price is not None
+                    self._apply_fills(out, live, [(take, live.version.price)])
+        contracts = sorted({live.inst.contract_id for live in self._live.values()})
+        for contract_id in contracts:
+            for live in self._resting(contract_id):
+                if live.order.id not in self._live:
+                    continue
+                if live.version.order_type in _STOP_TYPES and not live.triggered:
+                    live.triggered = self._stop_hit(live, None)
+                if not self._can_trade(live):
+                    continue
+                fills = self._walk(live, consumed, live.remaining)
+                limit_price = live.version.price if self._limit_ticks(live) is not None else None
+                if limit_price is not None and fills:
+                    fills = [(sum(qty for qty, _ in fills), limit_price)]
+                self._apply_fills(out, live, fills)
+        return self._reorder(out)
+
+    def _resting(self, contract_id: int) -> list[_Live]:
+        """Tradable orders of a contract in time priority (oldest order first)."""
+        return sorted((live for live in self._live.values()
+                       if live.inst.contract_id == contract_id and not live.held),
+                      key=lambda live: live.order.id)
+
+    def _trail(self, out: list[EntityChange], live: _Live, trade_price: float) -> None:
+        """Move a trailing stop after a trade in the order's favour (an orderVersion update)."""
+        version = live.version
+        if version.order_type != "TrailingStop" or live.triggered or live.held:
+            return
+        if version.peg_difference is None or version.stop_price is None:
+            return
+        offset = abs(version.peg_difference)
+        candidate = self._round(trade_price + offset if live.is_buy else trade_price - offset,
+                                live.inst)
+        better = candidate < version.stop_price if live.is_buy else candidate > version.stop_price
+        if better:
+            live.version = msgspec.structs.replace(version, stop_price=candidate)
+            self._emit(out, live.user_id, live.account_id, "orderVersion", "Updated",
+                       live.version)
+
+    # ----------------------------------------------------------------- fills and ledger
+
+    def _fill(self, out: list[EntityChange], live: _Live, qty: int, price: float) -> None:
+        """One execution: executionReport Trade, order Updated (if its status changed), fill
+        Created, fill pairs, position, cash balance, margin; then OCO/OSO consequences."""
+        stamp, trade_date = self._stamp()
+        live.cum_qty += qty
+        live.filled_value += qty * price
+        done = live.remaining == 0
+        status = "Filled" if done else "Working"
+        self._exec_report(out, live, live.command.id, "Trade", status, last_qty=qty,
+                          last_px=price)
+        self._set_status(out, live, status)
+        uid, aid, cid = live.user_id, live.account_id, live.inst.contract_id
+        fill_id = self._new_id()
+        key = (aid, cid)
+        ledger = self._ledgers.setdefault(key, PositionLedger())
+        pairs = ledger.apply(fill_id, live.is_buy, qty, price)
+        paired_now = sum(p.qty for p in pairs)
+        fill = Fill(id=fill_id, order_id=live.order.id, contract_id=cid, timestamp=stamp,
+                    trade_date=trade_date, action=live.order.action, qty=qty, price=price,
+                    active=True, finally_paired=paired_now, external=False)
+        self._emit(out, uid, aid, "fill", "Created", fill)
+        position_id = self._position_ids.get(key)
+        new_position = position_id is None
+        if position_id is None:
+            position_id = self._new_id()
+            self._position_ids[key] = position_id
+        self._record_pairs(out, live, position_id, fill_id, pairs)
+        position = Position(id=position_id, account_id=aid, contract_id=cid, timestamp=stamp,
+                            trade_date=trade_date, net_pos=ledger.net_pos, bought=ledger.bought,
+                            bought_value=round(ledger.bought_value, 10), sold=ledger.sold,
+                            sold_value=round(ledger.sold_value, 10), prev_pos=0,
+                            net_price=ledger.net_price)
+        self._emit(out, uid, aid, "position", "Created" if new_position else "Updated", position)
+        cash = self._cash[aid]
+        realized = sum(p.points for p in pairs) * live.inst.value_per_point
+        cash.realized += realized
+        cash.amount += realized - qty * live.inst.commission_per_side
+        self._emit(out, uid, aid, "cashBalance", "Updated",
+                   self._cash_entity(aid, stamp, trade_date))
+        self._emit(out, uid, aid, "marginSnapshot", "Updated", self._margin_entity(aid))
+        if done:
+            self._live.pop(live.order.id, None)
+        self._after_fill(out, live, done)
+
+    def _record_pairs(self, out: list[EntityChange], live: _Live, position_id: int,
+                      fill_id: int, pairs: list[Pair]) -> None:
+        uid, aid = live.user_id, live.account_id
+        for pair in pairs:
+            fill_pair = FillPair(id=self._new_id(), position_id=position_id,
+                                 buy_fill_id=pair.buy_fill_id, sell_fill_id=pair.sell_fill_id,
+                                 qty=pair.qty, buy_price=pair.buy_price,
+                                 sell_price=pair.sell_price, active=True)
+            self._emit(out, uid, aid, "fillPair", "Created", fill_pair)
+            older_id = pair.sell_fill_id if pair.buy_fill_id == fill_id else pair.buy_fill_id
+            older = self._store.get("fill", older_id, uid)
+            if isinstance(older, Fill):
+                older = msgspec.structs.replace(older,
+                                                finally_paired=older.finally_paired + pair.qty)
+                self._emit(out, uid, aid, "fill", "Updated", older)
+
+    def _after_fill(self, out: list[EntityChange], live: _Live, done: bool) -> None:
+        """OSO: a filled entry activates its brackets. OCO: a filled leg cancels its sibling; a
+        partly filled leg shrinks the sibling to what is left."""
+        sibling = self._live.get(live.oco_sibling) if live.oco_sibling is not None else None
+        if sibling is not None:
+            if done:
+                self._unlink(live)
+                self._cancel(out, sibling, text=f"OCO order {live.order.id} was filled")
+            else:
+                self._resize(out, sibling, sibling.cum_qty + live.remaining)
+        if done:
+            for bracket_id in live.brackets:
+                bracket = self._live.get(bracket_id)
+                if bracket is not None and bracket.held:
+                    self._activate(out, bracket)
+
+    def _activate(self, out: list[EntityChange], live: _Live) -> None:
+        live.held = False
+        live.command = self._command_report(out, live, live.command, "AtExecution", "Working")
+        self._exec_report(out, live, live.command.id, "New", "Working")
+        self._set_status(out, live, "Working")
+        if live.order.id in self._live:
+            self._execute_new(out, live)
+
+    def _resize(self, out: list[EntityChange], live: _Live, qty: int) -> None:
+        """A system Modify command that sets an OCO sibling's quantity."""
+        if qty == live.version.order_qty or qty <= live.cum_qty:
+            return
+        stamp, _ = self._stamp()
+        command = Command(id=self._new_id(), order_id=live.order.id, timestamp=stamp,
+                          command_type="Modify", command_status="Pending",
+                          sender_id=live.user_id, user_session_id=0)
+        version = msgspec.structs.replace(live.version, id=command.id, order_qty=qty)
+        self._emit(out, live.user_id, live.account_id, "command", "Created", command)
+        self._emit(out, live.user_id, live.account_id, "orderVersion", "Created", version)
+        live.version = version
+        status = live.order.ord_status
+        live.command = self._command_report(out, live, command,
+                                            "OnHold" if live.held else "AtExecution", status)
+        self._exec_report(out, live, command.id, "Replaced", status)
