@@ -784,3 +784,94 @@ def test_same_inputs_give_identical_output_and_rng_reorders_like_real_traffic() 
             nxt = shuffled[i + 1]
             early += nxt.entity_type == "order" and nxt.event_type == "Updated"
     assert early > 0
+
+
+# --------------------------------------------------------------------------- more life cycles
+
+def _oso(w: World, qty: int, entry_price: float) -> PlaceOSO:
+    return PlaceOSO(action="Buy", symbol="ESZ6", order_qty=qty, order_type="Limit",
+                    price=entry_price, account_id=w.account,
+                    bracket1=RestrainedOrderVersion(action="Sell", order_type="Limit",
+                                                    price=5005.0),
+                    bracket2=RestrainedOrderVersion(action="Sell", order_type="Stop",
+                                                    stop_price=4995.0))
+
+
+def test_canceling_a_partly_filled_entry_activates_brackets_for_the_filled_qty() -> None:
+    w = make_world()
+    result, _ = w.exchange.place_oso(w.user, _oso(w, 3, 4999.75))
+    assert result.order_id is not None
+    assert result.oso1_id is not None
+    assert result.oso2_id is not None
+    w.exchange.on_market(trade(ES, 4999.75, 1))
+    _, changes = w.exchange.cancel_order(w.user, CancelOrder(order_id=result.order_id))
+    assert order_status(w, result.order_id) == "Canceled"
+    for bracket in (result.oso1_id, result.oso2_id):
+        assert order_status(w, bracket) == "Working"
+        versions = w.exchange.deps("orderVersion", bracket, w.user)
+        assert [v.order_qty for v in versions] == [3, 1]  # type: ignore[attr-defined]
+    assert ("order", "Updated") in kinds(changes)
+
+
+def test_modifying_a_held_bracket_keeps_it_held() -> None:
+    w = make_world()
+    result, _ = w.exchange.place_oso(w.user, _oso(w, 1, 4990.0))
+    assert result.oso1_id is not None
+    modified, changes = w.exchange.modify_order(w.user, ModifyOrder(
+        order_id=result.oso1_id, order_qty=1, order_type="Limit", price=5000.0))
+    assert modified.command_id is not None
+    (report,) = of(changes, "commandReport", CommandReport)
+    assert report.command_status == "OnHold"
+    assert fills_of(changes) == []  # 5000.0 is marketable, but the bracket is held
+    assert order_status(w, result.oso1_id) == "Suspended"
+
+
+def test_rejected_oso_entry_rejects_its_brackets_as_parent_rejected() -> None:
+    w = make_world()
+    w.exchange.reject_next(reason="RiskCheckTimeout", after_accept=True)
+    result, changes = w.exchange.place_oso(w.user, _oso(w, 1, 4990.0))
+    assert result.order_id is not None
+    assert result.oso1_id is not None
+    assert order_status(w, result.order_id) == "Rejected"
+    assert order_status(w, result.oso1_id) == "Rejected"
+    reasons = [r.reject_reason for r in of(changes, "executionReport", ExecutionReport)]
+    assert reasons == ["RiskCheckTimeout", "ParentRejected", "ParentRejected"]
+
+
+def test_trailing_stop_only_allows_quantity_modifications() -> None:
+    w = make_world()
+    result, _ = w.exchange.place_order(w.user, order(w, "Sell", 2, "TrailingStop",
+                                                     peg_difference=-2.0))
+    assert result.order_id is not None
+    refused, changes = w.exchange.modify_order(w.user, ModifyOrder(
+        order_id=result.order_id, order_qty=2, order_type="TrailingStop", peg_difference=-3.0))
+    assert refused.failure_reason == "TrailingStopNonOrderQtyModify"
+    assert changes == []
+    accepted, changes = w.exchange.modify_order(w.user, ModifyOrder(
+        order_id=result.order_id, order_qty=1, order_type="TrailingStop"))
+    assert accepted.command_id is not None
+    (version,) = of(changes, "orderVersion", OrderVersion)
+    assert (version.order_qty, version.stop_price, version.peg_difference) == (1, 4998.0, -2.0)
+
+
+def test_reject_next_applies_to_modify_and_cancel() -> None:
+    w = make_world()
+    placed, _ = w.exchange.place_order(w.user, order(w, "Buy", 1, "Limit", price=4990.0))
+    assert placed.order_id is not None
+    w.exchange.reject_next(2, "AnotherCommandPending")
+    modify = ModifyOrder(order_id=placed.order_id, order_qty=1, order_type="Limit",
+                         price=4991.0)
+    assert w.exchange.modify_order(w.user, modify)[0].failure_reason == "AnotherCommandPending"
+    cancel = CancelOrder(order_id=placed.order_id)
+    assert w.exchange.cancel_order(w.user, cancel)[0].failure_reason == "AnotherCommandPending"
+    w.exchange.reject_next(reason="TooLate", after_accept=True)
+    result, changes = w.exchange.cancel_order(w.user, cancel)
+    assert result.command_id is not None
+    (report,) = of(changes, "commandReport", CommandReport)
+    assert (report.command_status, report.reject_reason) == ("RiskRejected", "TooLate")
+    assert order_status(w, placed.order_id) == "Working"
+
+
+def test_no_live_orders_means_no_changes_from_the_market() -> None:
+    w = make_world()
+    assert w.exchange.on_market(trade(ES, 4000.0, 100)) == []

@@ -605,20 +605,24 @@ class Exchange:
                     body: PlaceOrder) -> tuple[PlaceOrderResult, list[EntityChange]]:
         """``order/placeorder``."""
         out: list[EntityChange] = []
+        result = self._place(out, user_id, body)
+        return result, self._reorder(out)
+
+    def _place(self, out: list[EntityChange], user_id: int,
+               body: PlaceOrder) -> PlaceOrderResult:
         checked = self._check_new(user_id, body)
         if isinstance(checked, tuple):
-            return _fail(*checked), out
-        account, inst = checked.account, checked.inst
+            return _fail(*checked)
         fault = self._take_fault()
         if fault is not None and not fault.after_accept:
-            return _fail(fault.reason, fault.text), out
-        live = self._create_from(out, user_id, account, inst, body)
+            return _fail(fault.reason, fault.text)
+        live = self._create_from(out, user_id, checked.account, checked.inst, body)
         if fault is not None:
             self._risk_reject(out, live, fault.reason, fault.text)
         else:
             self._accept(out, live, held=False)
             self._execute_new(out, live)
-        return PlaceOrderResult(order_id=live.order.id), self._reorder(out)
+        return PlaceOrderResult(order_id=live.order.id)
 
     def _create_from(self, out: list[EntityChange], user_id: int, account: Account,
                      inst: Instrument, body: PlaceOrder) -> _Live:
@@ -730,15 +734,17 @@ class Exchange:
         live = self._find_live(user_id, body.order_id)
         if isinstance(live, tuple):
             return CommandResult(failure_reason=live[0], failure_text=live[1]), out
+        if live.version.order_type == "TrailingStop":
+            failure = self._check_trailing_modify(live.version, body)
+            if failure is not None:
+                return CommandResult(failure_reason=failure[0], failure_text=failure[1]), out
+            body = msgspec.structs.replace(body, peg_difference=live.version.peg_difference,
+                                           stop_price=live.version.stop_price)
         failure = self._check_version(live.inst, live.order.action, body.order_type, body.price,
                                       body.stop_price, body.peg_difference)
         if failure is None and body.order_qty <= live.cum_qty:
             failure = ("UnknownReason", f"orderQty {body.order_qty} must exceed the filled "
                        f"quantity {live.cum_qty}")
-        if failure is None and live.version.order_type == "TrailingStop" and (
-                body.order_type == "TrailingStop" and body.order_qty != live.version.order_qty):
-            failure = ("TrailingStopNonOrderQtyModify", "A trailing stop's quantity cannot be "
-                       "modified; cancel and replace it")
         fault = None if failure is not None else self._take_fault()
         if fault is not None and not fault.after_accept:
             failure = (fault.reason, fault.text)
@@ -751,12 +757,9 @@ class Exchange:
                           command_status="Pending", sender_id=user_id, user_session_id=0,
                           activation_time=body.activation_time,
                           custom_tag50=body.custom_tag50, is_automated=body.is_automated)
-        stop_price = body.stop_price
-        if body.order_type == "TrailingStop" and stop_price is None:
-            stop_price = live.version.stop_price
         version = OrderVersion(id=command_id, order_id=live.order.id, order_qty=body.order_qty,
                                order_type=body.order_type, price=body.price,
-                               stop_price=stop_price, max_show=body.max_show,
+                               stop_price=body.stop_price, max_show=body.max_show,
                                peg_difference=body.peg_difference,
                                time_in_force=body.time_in_force, expire_time=body.expire_time,
                                text=body.text)
@@ -776,6 +779,18 @@ class Exchange:
         if not live.held:
             self._execute_new(out, live)
         return CommandResult(command_id=command_id), self._reorder(out)
+
+    @staticmethod
+    def _check_trailing_modify(version: OrderVersion, body: ModifyOrder) -> Failure | None:
+        """Only the quantity of a trailing stop may change (its stop follows the market)."""
+        changed = (body.order_type != "TrailingStop"
+                   or body.peg_difference not in (None, version.peg_difference)
+                   or body.stop_price not in (None, version.stop_price)
+                   or body.price is not None)
+        if changed:
+            return ("TrailingStopNonOrderQtyModify",
+                    "Only orderQty of a trailing stop can be modified; cancel and replace it")
+        return None
 
     def cancel_order(self, user_id: int,
                      body: CancelOrder) -> tuple[CommandResult, list[EntityChange]]:
@@ -813,7 +828,12 @@ class Exchange:
         self._unlink(live)
         for bracket_id in live.brackets:
             bracket = self._live.get(bracket_id)
-            if bracket is not None and bracket.held:
+            if bracket is None or not bracket.held:
+                continue
+            if live.cum_qty > 0:
+                self._resize(out, bracket, live.cum_qty)
+                self._activate(out, bracket)
+            else:
                 self._cancel(out, bracket, text=f"Parent order {live.order.id} was canceled")
         return command.id
 
@@ -846,8 +866,8 @@ class Exchange:
         closing = PlaceOrder(action="Sell" if net > 0 else "Buy", symbol=inst.name,
                              order_qty=abs(net), order_type="Market", account_id=account.id,
                              custom_tag50=body.custom_tag50, is_automated=body.is_automated)
-        result, placed = self.place_order(user_id, closing)
-        return result, self._reorder(out + placed)
+        result = self._place(out, user_id, closing)
+        return result, self._reorder(out)
 
     # ----------------------------------------------------------------- matching
 
@@ -940,6 +960,8 @@ class Exchange:
         a limit fill it at its price up to the traded size; a book crossing a limit fills it
         up to the crossing size; stops trigger on trades or quotes through the stop."""
         out: list[EntityChange] = []
+        if not self._live:
+            return out
         consumed: dict[tuple[int, bool, int], int] = {}
         for contract_id, tick in update.trades:
             available = int(tick.size)
@@ -1088,7 +1110,7 @@ class Exchange:
 
     def _resize(self, out: list[EntityChange], live: _Live, qty: int) -> None:
         """A system Modify command that sets an OCO sibling's quantity."""
-        if qty == live.version.order_qty or qty <= live.cum_qty:
+        if qty == live.version.order_qty or qty <= live.cum_qty or qty <= 0:
             return
         stamp, _ = self._stamp()
         command = Command(id=self._new_id(), order_id=live.order.id, timestamp=stamp,
