@@ -963,9 +963,12 @@ class Exchange:
         if not self._live:
             return out
         consumed: dict[tuple[int, bool, int], int] = {}
+        resting: dict[int, list[_Live]] = {}
         for contract_id, tick in update.trades:
             available = int(tick.size)
-            for live in self._resting(contract_id):
+            if contract_id not in resting:
+                resting[contract_id] = self._resting(contract_id)
+            for live in resting[contract_id]:
                 if live.order.id not in self._live:
                     continue
                 self._trail(out, live, tick.price)
