@@ -689,6 +689,10 @@ def test_users_never_see_or_touch_each_others_data() -> None:
     assert [u.id for u in w.exchange.entities("user", bob.id)] == [bob.id]  # type: ignore[attr-defined]
     assert w.exchange.cash_balance_snapshot(bob.id, w.account).error_text
     assert [a.id for a in w.exchange.accounts_of(bob.id)] == [bob_account.id]
+    assert w.exchange.account(bob_account.id) == bob_account
+    assert w.exchange.account(-1) is None
+    assert [u.name for u in w.exchange.users()] == ["alice", "bob"]
+    assert w.exchange.user(bob.id) == bob
     assert order_status(w, placed.order_id) == "Working"
 
 

@@ -272,6 +272,9 @@ class Exchange:
     def user(self, user_id: int) -> User | None:
         return self._users.get(user_id)
 
+    def account(self, account_id: int) -> Account | None:
+        return self._accounts.get(account_id)
+
     def accounts_of(self, user_id: int) -> list[Account]:
         return [a for a in self._accounts.values() if a.user_id == user_id]
 
