@@ -1,0 +1,302 @@
+"""Secrets: read only from environment variables or a ``.env`` file, never printed.
+
+A :class:`Secret` hides its value from ``repr``, ``str`` and ``format``; ``reveal()`` is called
+only where the value is sent. Every secret value is also registered so the log writer can mask
+it should it ever reach a log message (see :func:`known_secret_values`). Variables set in the
+real environment take precedence over the ``.env`` file.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .errors import ConfigError
+
+MASK = "***"
+_MIN_REGISTERED_LENGTH = 4
+"""Shorter values are not masked in logs: masking every "8" would shred the log."""
+
+_registry_lock = threading.Lock()
+_registered: tuple[str, ...] = ()
+
+
+def register_secret_value(value: str) -> None:
+    """Have the log redaction mask ``value`` from now on."""
+    global _registered
+    if len(value) < _MIN_REGISTERED_LENGTH:
+        return
+    with _registry_lock:
+        if value not in _registered:
+            # Copy-on-write, longest first, so readers on other threads need no lock and a
+            # secret that contains another is masked whole.
+            _registered = tuple(sorted((*_registered, value), key=len, reverse=True))
+
+
+def known_secret_values() -> tuple[str, ...]:
+    """Every registered secret value, longest first (safe to call from any thread)."""
+    return _registered
+
+
+class Secret:
+    """A string that never shows itself: ``repr``/``str``/``format`` give ``'***'``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+        register_secret_value(value)
+
+    def reveal(self) -> str:
+        """The value itself, for the single place that sends it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret('{MASK}')"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __format__(self, spec: str) -> str:
+        return format(MASK, spec)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+# --- environment variable names ------------------------------------------------------------
+
+TRADOVATE_NAME = "TRADOVATE_NAME"
+TRADOVATE_PASSWORD = "TRADOVATE_PASSWORD"
+TRADOVATE_CID = "TRADOVATE_CID"
+TRADOVATE_SEC = "TRADOVATE_SEC"
+TRADOVATE_APP_ID = "TRADOVATE_APP_ID"
+TRADOVATE_APP_VERSION = "TRADOVATE_APP_VERSION"
+TRADOVATE_DEVICE_ID = "TRADOVATE_DEVICE_ID"
+TWILIO_ACCOUNT_SID = "TWILIO_ACCOUNT_SID"
+TWILIO_AUTH_TOKEN = "TWILIO_AUTH_TOKEN"
+TWILIO_FROM_NUMBER = "TWILIO_FROM_NUMBER"
+TWILIO_TO_NUMBERS = "TWILIO_TO_NUMBERS"
+SMTP_HOST = "SMTP_HOST"
+SMTP_PORT = "SMTP_PORT"
+SMTP_USER = "SMTP_USER"
+SMTP_PASSWORD = "SMTP_PASSWORD"
+SMTP_FROM = "SMTP_FROM"
+ALERT_EMAIL_TO = "ALERT_EMAIL_TO"
+
+SECRET_VARIABLES = frozenset({TRADOVATE_PASSWORD, TRADOVATE_SEC, TWILIO_ACCOUNT_SID,
+                              TWILIO_AUTH_TOKEN, SMTP_PASSWORD})
+"""Variables whose values are masked everywhere."""
+
+ALL_VARIABLES = (TRADOVATE_NAME, TRADOVATE_PASSWORD, TRADOVATE_CID, TRADOVATE_SEC,
+                 TRADOVATE_APP_ID, TRADOVATE_APP_VERSION, TRADOVATE_DEVICE_ID,
+                 TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER, TWILIO_TO_NUMBERS,
+                 SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD, SMTP_FROM, ALERT_EMAIL_TO)
+
+
+@dataclass(frozen=True, slots=True)
+class TradovateCredentials:
+    """What ``auth/accesstokenrequest`` needs. ``cid`` and ``app_id`` identify the app and
+    are not secret; ``password`` and ``sec`` are."""
+
+    name: str | None = None
+    password: Secret | None = None
+    cid: str | None = None
+    sec: Secret | None = None
+    app_id: str | None = None
+    app_version: str | None = None
+    device_id: str | None = None
+    """Overrides the per-machine device id the auth manager derives."""
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioSecrets:
+    account_sid: Secret | None = None
+    auth_token: Secret | None = None
+    from_number: str | None = None
+    to_numbers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpSecrets:
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    password: Secret | None = None
+    sender: str | None = None
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    tradovate: TradovateCredentials
+    twilio: TwilioSecrets
+    smtp: SmtpSecrets
+
+    def missing_for(self, environment: str, channels: Iterable[str]) -> list[str]:
+        """Environment variables that must be set for ``environment`` and the alert
+        ``channels`` in use, but are not."""
+        required: list[tuple[str, object]] = []
+        if environment != "sim":
+            t = self.tradovate
+            required += [(TRADOVATE_NAME, t.name), (TRADOVATE_PASSWORD, t.password),
+                         (TRADOVATE_CID, t.cid), (TRADOVATE_SEC, t.sec)]
+        used = set(channels)
+        if "sms" in used:
+            w = self.twilio
+            required += [(TWILIO_ACCOUNT_SID, w.account_sid), (TWILIO_AUTH_TOKEN, w.auth_token),
+                         (TWILIO_FROM_NUMBER, w.from_number), (TWILIO_TO_NUMBERS, w.to_numbers)]
+        if "email" in used:
+            s = self.smtp
+            required += [(SMTP_HOST, s.host), (ALERT_EMAIL_TO, s.recipients)]
+        return [name for name, value in required if not value]
+
+    def masked(self) -> dict[str, str]:
+        """Every known variable → its value for display, secrets as ``***``."""
+        shown: dict[str, str] = {}
+        for group, names in ((self.tradovate, _TRADOVATE_FIELDS), (self.twilio, _TWILIO_FIELDS),
+                             (self.smtp, _SMTP_FIELDS)):
+            for field in fields(group):
+                value = getattr(group, field.name)
+                if value is None or value == ():
+                    text = "(not set)"
+                elif isinstance(value, Secret):
+                    text = MASK
+                elif isinstance(value, tuple):
+                    text = ", ".join(value)
+                else:
+                    text = str(value)
+                shown[names[field.name]] = text
+        return shown
+
+
+_TRADOVATE_FIELDS = {"name": TRADOVATE_NAME, "password": TRADOVATE_PASSWORD,
+                     "cid": TRADOVATE_CID, "sec": TRADOVATE_SEC, "app_id": TRADOVATE_APP_ID,
+                     "app_version": TRADOVATE_APP_VERSION, "device_id": TRADOVATE_DEVICE_ID}
+_TWILIO_FIELDS = {"account_sid": TWILIO_ACCOUNT_SID, "auth_token": TWILIO_AUTH_TOKEN,
+                  "from_number": TWILIO_FROM_NUMBER, "to_numbers": TWILIO_TO_NUMBERS}
+_SMTP_FIELDS = {"host": SMTP_HOST, "port": SMTP_PORT, "user": SMTP_USER,
+                "password": SMTP_PASSWORD, "sender": SMTP_FROM, "recipients": ALERT_EMAIL_TO}
+
+
+# --- .env parsing --------------------------------------------------------------------------
+
+_ENV_LINE = re.compile(r"^(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*)$")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
+
+
+def _unquote(raw: str) -> str | None:
+    """The value of a ``.env`` right-hand side; ``None`` if a quote is not closed."""
+    if raw.startswith("'"):
+        end = raw.find("'", 1)
+        return None if end < 0 else raw[1:end]
+    if raw.startswith('"'):
+        out: list[str] = []
+        index = 1
+        while index < len(raw):
+            char = raw[index]
+            if char == "\\" and index + 1 < len(raw):
+                nxt = raw[index + 1]
+                out.append(_ESCAPES.get(nxt, "\\" + nxt))
+                index += 2
+                continue
+            if char == '"':
+                return "".join(out)
+            out.append(char)
+            index += 1
+        return None
+    comment = re.search(r"\s#", raw)
+    return (raw[:comment.start()] if comment else raw).strip()
+
+
+def parse_env_file(path: str | Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines (optional ``export``, single or double quotes, ``#`` comments).
+
+    Errors name the line number but never echo the line, which may hold a secret.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the env file: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file}: the env file is not UTF-8 text") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _ENV_LINE.match(stripped)
+        value = _unquote(match["value"].strip()) if match else None
+        if match is None or value is None:
+            raise ConfigError(f"{file}:{number}: expected KEY=VALUE (with matching quotes)")
+        values[match["key"]] = value
+    return values
+
+
+def _split_list(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def secrets_from_mapping(values: Mapping[str, str]) -> Secrets:
+    """Build :class:`Secrets` from variables (empty values count as unset)."""
+
+    def text(name: str) -> str | None:
+        value = values.get(name, "").strip()
+        return value or None
+
+    def secret(name: str) -> Secret | None:
+        value = values.get(name, "")
+        return Secret(value) if value else None
+
+    port_text = text(SMTP_PORT)
+    port: int | None = None
+    if port_text is not None:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError(f"{SMTP_PORT}: expected a TCP port number, got {port_text!r}")
+        port = int(port_text)
+    return Secrets(
+        tradovate=TradovateCredentials(
+            name=text(TRADOVATE_NAME), password=secret(TRADOVATE_PASSWORD),
+            cid=text(TRADOVATE_CID), sec=secret(TRADOVATE_SEC), app_id=text(TRADOVATE_APP_ID),
+            app_version=text(TRADOVATE_APP_VERSION), device_id=text(TRADOVATE_DEVICE_ID)),
+        twilio=TwilioSecrets(
+            account_sid=secret(TWILIO_ACCOUNT_SID), auth_token=secret(TWILIO_AUTH_TOKEN),
+            from_number=text(TWILIO_FROM_NUMBER),
+            to_numbers=_split_list(values.get(TWILIO_TO_NUMBERS))),
+        smtp=SmtpSecrets(
+            host=text(SMTP_HOST), port=port, user=text(SMTP_USER),
+            password=secret(SMTP_PASSWORD), sender=text(SMTP_FROM),
+            recipients=_split_list(values.get(ALERT_EMAIL_TO))),
+    )
+
+
+def load_secrets(env_file: str | Path | None = None,
+                 environ: Mapping[str, str] | None = None) -> Secrets:
+    """Secrets from ``environ`` (default: the process environment) over ``env_file``.
+
+    ``env_file=None`` reads ``./.env`` if it exists; an explicit file must exist.
+    """
+    environment = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    if env_file is not None:
+        values.update(parse_env_file(env_file))
+    elif Path(".env").is_file():
+        values.update(parse_env_file(".env"))
+    values.update({name: environment[name] for name in ALL_VARIABLES if name in environment})
+    return secrets_from_mapping(values)

@@ -1,0 +1,384 @@
+"""The settings file: one TOML document decoded into typed, frozen sections.
+
+Every section forbids unknown keys, so a typo is an error rather than a silently ignored
+default. Errors are :class:`~tradovate_api.errors.ConfigError` naming the file and the key path
+(``risk.max_position: expected int, got str``). Secrets never live here: keys that look like
+credentials are rejected with a pointer to the environment variable to use instead.
+Relative paths in the file are resolved against the file's own directory.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime, time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+from .errors import ConfigError
+
+Environment = Literal["sim", "demo", "live"]
+Channel = Literal["sms", "email", "log"]
+CHANNELS: tuple[str, ...] = ("sms", "email", "log")
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
+Fraction = Annotated[float, msgspec.Meta(ge=0, le=1)]
+
+
+class Endpoints(msgspec.Struct, frozen=True):
+    """Resolved server addresses: REST base, trading websocket, market-data websocket."""
+
+    rest: str
+    trading_ws: str
+    md_ws: str
+
+
+DEFAULT_ENDPOINTS: Mapping[str, Endpoints] = {
+    "demo": Endpoints("https://demo.tradovateapi.com/v1",
+                      "wss://demo.tradovateapi.com/v1/websocket",
+                      "wss://md.tradovateapi.com/v1/websocket"),
+    "live": Endpoints("https://live.tradovateapi.com/v1",
+                      "wss://live.tradovateapi.com/v1/websocket",
+                      "wss://md.tradovateapi.com/v1/websocket"),
+}
+
+
+def websocket_url_for(rest: str) -> str:
+    """Tradovate's websocket URL is its REST base with ``http``→``ws`` and ``/websocket``."""
+    base = rest.rstrip("/")
+    if base.startswith("https:"):
+        base = "wss:" + base[len("https:"):]
+    elif base.startswith("http:"):
+        base = "ws:" + base[len("http:"):]
+    return base + "/websocket"
+
+
+class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of every settings section: immutable, keyword-only, unknown keys rejected."""
+
+
+def _parse_clock(key: str, value: str) -> time:
+    try:
+        parsed = time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{key}: expected a time as \"HH:MM\", got {value!r}") from None
+    if parsed.tzinfo is not None:
+        raise ValueError(f"{key}: give the time zone in `timezone`, not in the time")
+    return parsed
+
+
+class TimeWindow(_Section, frozen=True):
+    """A daily window in local exchange time; ``end`` before ``start`` wraps past midnight."""
+
+    start: str
+    end: str
+    timezone: str = "America/Chicago"
+
+    def __post_init__(self) -> None:
+        _parse_clock("start", self.start)
+        _parse_clock("end", self.end)
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from None
+
+    def contains(self, at: datetime) -> bool:
+        """Whether the aware datetime ``at`` falls inside the window."""
+        local = at.astimezone(ZoneInfo(self.timezone)).time().replace(tzinfo=None)
+        start, end = _parse_clock("start", self.start), _parse_clock("end", self.end)
+        if start <= end:
+            return start <= local < end
+        return local >= start or local < end
+
+
+class Urls(_Section, frozen=True):
+    """Overrides of the environment's default addresses (a websocket URL not given is derived
+    from ``rest`` when ``rest`` is overridden)."""
+
+    rest: str | None = None
+    trading_ws: str | None = None
+    md_ws: str | None = None
+
+    def __post_init__(self) -> None:
+        for key, value, schemes in (("rest", self.rest, ("http://", "https://")),
+                                    ("trading_ws", self.trading_ws, ("ws://", "wss://")),
+                                    ("md_ws", self.md_ws, ("ws://", "wss://"))):
+            if value is not None and not value.startswith(schemes):
+                raise ValueError(f"{key}: expected a URL starting with "
+                                 f"{' or '.join(schemes)}, got {value!r}")
+
+
+class Risk(_Section, frozen=True):
+    """Hard limits the order path enforces before anything is sent."""
+
+    max_position: PositiveInt = 1
+    """Largest absolute net position per contract."""
+    max_order_qty: PositiveInt = 1
+    max_orders_per_second: PositiveFloat = 2.0
+    max_daily_loss: PositiveFloat = 500.0
+    """Realised plus open loss (account currency) at which trading stops for the day."""
+    trading_hours: TimeWindow | None = None
+    """New orders only inside this window; ``None`` means whenever the market is open."""
+    kill_switch_file: str | None = None
+    """If this file exists, no new orders are sent."""
+
+
+class Notifications(_Section, frozen=True):
+    """Where alerts go: by alert key first, else by severity."""
+
+    urgent: tuple[Channel, ...] = ("sms", "email")
+    routine: tuple[Channel, ...] = ("email",)
+    routes: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+    """Alert key (e.g. ``auth.renewal_failed``) → channels, overriding the severity default."""
+    quiet_hours: TimeWindow | None = None
+    """Routine alerts inside this window are only logged."""
+    max_per_key_per_hour: PositiveInt = 6
+
+    def __post_init__(self) -> None:
+        # Checked here rather than typed as Channel so the error can name the alert key.
+        for key, channels in self.routes.items():
+            for index, channel in enumerate(channels):
+                if channel not in CHANNELS:
+                    raise ValueError(f"routes.{key}[{index}]: unknown channel {channel!r} "
+                                     f"(expected one of {', '.join(CHANNELS)})")
+
+    def channels_for(self, key: str, urgent: bool) -> tuple[str, ...]:
+        if key in self.routes:
+            return self.routes[key]
+        return self.urgent if urgent else self.routine
+
+    def channels_in_use(self) -> set[str]:
+        used: set[str] = {*self.urgent, *self.routine}
+        for channels in self.routes.values():
+            used.update(channels)
+        return used
+
+
+class AuthSettings(_Section, frozen=True):
+    """Token handling; credentials themselves come from the environment."""
+
+    renewal_margin_seconds: PositiveFloat = 900.0
+    """Renew this long before the server's ``expirationTime``."""
+    renewal_retries: NonNegativeInt = 3
+    renewal_retry_delay_seconds: PositiveFloat = 20.0
+    penalty_retries: NonNegativeInt = 2
+    """How often a login answered with a (non-captcha) penalty ticket is resent."""
+    max_logins_per_hour: PositiveInt = 3
+    """Local guard: each login opens a server session and Tradovate keeps only two."""
+    request_timeout_seconds: PositiveFloat = 15.0
+    token_cache: str = "state/token.json"
+
+
+class LogSettings(_Section, frozen=True):
+    path: str = "logs/tradovate-api.jsonl"
+    level: LogLevel = "INFO"
+    max_bytes: PositiveInt = 20_000_000
+    """Rotate when the current file would exceed this size."""
+    backup_count: NonNegativeInt = 5
+    queue_size: PositiveInt = 10_000
+    """Records waiting for the writer thread; beyond this new records are dropped and counted."""
+
+
+class Connection(_Section, frozen=True):
+    """Websocket liveness and request time-outs."""
+
+    heartbeat_seconds: PositiveFloat = 2.5
+    silence_timeout_seconds: PositiveFloat = 10.0
+    """No frame of any kind for this long means the socket is dead."""
+    request_timeout_seconds: PositiveFloat = 10.0
+
+
+class Reconnect(_Section, frozen=True):
+    """Exponential backoff with jitter, and the circuit breaker that stops a reconnect storm."""
+
+    initial_backoff_seconds: PositiveFloat = 0.5
+    max_backoff_seconds: PositiveFloat = 30.0
+    multiplier: Annotated[float, msgspec.Meta(ge=1)] = 2.0
+    jitter: Fraction = 0.2
+    breaker_failures: PositiveInt = 5
+    breaker_window_seconds: PositiveFloat = 120.0
+
+    def __post_init__(self) -> None:
+        if self.max_backoff_seconds < self.initial_backoff_seconds:
+            raise ValueError("max_backoff_seconds: must not be less than "
+                             "initial_backoff_seconds")
+
+
+class Shutdown(_Section, frozen=True):
+    cancel_working_orders: bool = True
+    flatten: bool = False
+    timeout_seconds: PositiveFloat = 10.0
+
+
+class Market(_Section, frozen=True):
+    calendar: str = "CME_Equity"
+    wait_for_open: bool | None = None
+    """``None``: wait on demo and live, not on the simulator."""
+
+
+class Settings(_Section, frozen=True):
+    """The whole settings file."""
+
+    environment: Environment = "sim"
+    urls: Urls = msgspec.field(default_factory=Urls)
+    instruments: tuple[str, ...] = ()
+    strategy: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Free-form parameters handed to the strategy as they are."""
+    risk: Risk = msgspec.field(default_factory=Risk)
+    notifications: Notifications = msgspec.field(default_factory=Notifications)
+    auth: AuthSettings = msgspec.field(default_factory=AuthSettings)
+    log: LogSettings = msgspec.field(default_factory=LogSettings)
+    connection: Connection = msgspec.field(default_factory=Connection)
+    reconnect: Reconnect = msgspec.field(default_factory=Reconnect)
+    shutdown: Shutdown = msgspec.field(default_factory=Shutdown)
+    market: Market = msgspec.field(default_factory=Market)
+
+    def __post_init__(self) -> None:
+        for index, symbol in enumerate(self.instruments):
+            if not symbol.strip():
+                raise ValueError(f"instruments[{index}]: empty symbol")
+        if len(set(self.instruments)) != len(self.instruments):
+            raise ValueError("instruments: listed more than once")
+
+    def endpoints(self) -> Endpoints | None:
+        """The addresses to use; ``None`` on ``sim`` without overrides, meaning the
+        embedded simulator supplies its own."""
+        default = DEFAULT_ENDPOINTS.get(self.environment)
+        rest = self.urls.rest or (default.rest if default else None)
+        if rest is None:
+            return None
+        trading_ws = self.urls.trading_ws or (
+            default.trading_ws if default and not self.urls.rest else websocket_url_for(rest))
+        md_ws = self.urls.md_ws or (
+            default.md_ws if default and not self.urls.rest else trading_ws)
+        return Endpoints(rest, trading_ws, md_ws)
+
+    @property
+    def waits_for_open(self) -> bool:
+        if self.market.wait_for_open is None:
+            return self.environment != "sim"
+        return self.market.wait_for_open
+
+
+# Keys that hold credentials, and where each belongs instead.
+_SECRET_KEY_HINTS: Mapping[str, str] = {
+    "password": "TRADOVATE_PASSWORD", "sec": "TRADOVATE_SEC", "cid": "TRADOVATE_CID",
+    "api_secret": "TRADOVATE_SEC", "secret": "TRADOVATE_SEC", "api_key": "TRADOVATE_SEC",
+    "apikey": "TRADOVATE_SEC", "access_token": "nothing (tokens are obtained at run time)",
+    "md_access_token": "nothing (tokens are obtained at run time)",
+    "token": "nothing (tokens are obtained at run time)",
+    "auth_token": "TWILIO_AUTH_TOKEN", "account_sid": "TWILIO_ACCOUNT_SID",
+    "sid": "TWILIO_ACCOUNT_SID", "smtp_password": "SMTP_PASSWORD",
+}
+_SECRET_SUFFIXES = ("password", "passwd", "_secret", "_token", "_apikey", "_api_key")
+
+
+def _secret_key_hint(key: str) -> str | None:
+    lowered = key.lower()
+    if lowered in _SECRET_KEY_HINTS:
+        return _SECRET_KEY_HINTS[lowered]
+    if lowered.endswith(_SECRET_SUFFIXES):
+        return "the matching environment variable (see docs/configuration.md)"
+    return None
+
+
+def _reject_secrets(table: Mapping[str, Any], prefix: str = "") -> None:
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        hint = _secret_key_hint(key)
+        if hint is not None:
+            raise ConfigError(f"{path}: looks like a secret; secrets are never read from the "
+                              f"settings file: remove it and set {hint} in the environment "
+                              f"or the .env file")
+        if isinstance(value, Mapping):
+            _reject_secrets(value, f"{path}.")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, Mapping):
+                    _reject_secrets(item, f"{path}[{index}].")
+
+
+_LOCATION = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_FIELD_IN_MESSAGE = re.compile(r"^Object (?P<kind>contains unknown|missing required) "
+                               r"field `(?P<field>[^`]+)`$")
+_KEY_PREFIX = re.compile(r"^(?P<key>[^\s:`]+): (?P<rest>.*)$", re.DOTALL)
+
+
+def _describe_validation_error(error: msgspec.ValidationError) -> str:
+    """``risk.max_position: expected int, got str`` from msgspec's
+    ``Expected `int`, got `str` - at `$.risk.max_position```."""
+    match = _LOCATION.match(str(error))
+    assert match is not None  # the pattern matches any string
+    message = match["message"]
+    path = (match["path"] or "").lstrip(".")
+    field = _FIELD_IN_MESSAGE.match(message)
+    if field is not None:
+        path = f"{path}.{field['field']}" if path else field["field"]
+        message = ("unknown key (misspelt?)" if field["kind"] == "contains unknown"
+                   else "required key missing")
+    else:
+        keyed = _KEY_PREFIX.match(message)
+        if keyed is not None:  # raised by a __post_init__ as "key: problem"
+            path = f"{path}.{keyed['key']}" if path else keyed["key"]
+            message = keyed["rest"]
+        message = message.replace("`", "")
+        message = message[:1].lower() + message[1:]
+    return f"{path or '(top level)'}: {message}"
+
+
+def _resolve_path(base: Path, value: str) -> str:
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else (base / path))
+
+
+def settings_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) -> Settings:
+    """Validate an already-parsed TOML table (errors name the key but not a file)."""
+    _reject_secrets(raw)
+    try:
+        settings = msgspec.convert(raw, Settings, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc)) from None
+    if base_dir is None:
+        return settings
+    risk = settings.risk
+    if risk.kill_switch_file is not None:
+        risk = msgspec.structs.replace(
+            risk, kill_switch_file=_resolve_path(base_dir, risk.kill_switch_file))
+    return msgspec.structs.replace(
+        settings,
+        risk=risk,
+        log=msgspec.structs.replace(settings.log,
+                                    path=_resolve_path(base_dir, settings.log.path)),
+        auth=msgspec.structs.replace(settings.auth, token_cache=_resolve_path(
+            base_dir, settings.auth.token_cache)),
+    )
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and validate the settings file; :class:`ConfigError` names the file and key."""
+    file = Path(path)
+    try:
+        with file.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the settings file: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    try:
+        return settings_from_mapping(raw, file.resolve().parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+
+
+def settings_as_dict(settings: Settings) -> dict[str, Any]:
+    """Plain builtins of the effective settings (for printing)."""
+    result: dict[str, Any] = msgspec.to_builtins(settings)
+    return result

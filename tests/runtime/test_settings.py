@@ -1,0 +1,155 @@
+"""Settings file loading: defaults, endpoints, path resolution, and errors naming the key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tradovate_api.errors import ConfigError
+from tradovate_api.settings import DEFAULT_ENDPOINTS, Settings, load_settings
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "settings.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "settings.toml"
+    path.write_text(text)
+    return path
+
+
+def error_of(tmp_path: Path, text: str) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: "), message
+    return message[len(f"{path}: "):]
+
+
+def test_example_file_is_valid_and_resolves_paths_next_to_it() -> None:
+    settings = load_settings(EXAMPLE)
+    assert settings.environment == "sim"
+    assert settings.instruments == ("MESZ6",)
+    assert settings.strategy == {"name": "breakout", "lookback_bars": 20,
+                                 "entry_offset_ticks": 2}
+    assert settings.notifications.channels_for("report.periodic", urgent=False) == ("log",)
+    assert settings.notifications.channels_for("auth.renewal_failed", urgent=True) == (
+        "sms", "email")
+    assert settings.log.path == str(EXAMPLE.parent / "logs" / "tradovate-api.jsonl")
+    assert settings.auth.token_cache == str(EXAMPLE.parent / "state" / "token.json")
+    assert settings.risk.kill_switch_file == str(EXAMPLE.parent / "KILL")
+
+
+def test_empty_file_gives_documented_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""))
+    assert settings.environment == "sim"
+    assert settings.auth.renewal_margin_seconds == 900.0
+    assert settings.shutdown.cancel_working_orders is True
+    assert settings.shutdown.flatten is False
+    assert settings.endpoints() is None  # the embedded simulator provides its own
+    assert settings.waits_for_open is False
+    assert settings.log.path == str(tmp_path / "logs" / "tradovate-api.jsonl")
+
+
+def test_demo_and_live_default_endpoints(tmp_path: Path) -> None:
+    demo = load_settings(write(tmp_path, 'environment = "demo"\n'))
+    assert demo.endpoints() == DEFAULT_ENDPOINTS["demo"]
+    assert demo.endpoints().rest == "https://demo.tradovateapi.com/v1"  # type: ignore[union-attr]
+    assert demo.waits_for_open is True
+    live = load_settings(write(tmp_path, 'environment = "live"\n'))
+    endpoints = live.endpoints()
+    assert endpoints is not None
+    assert endpoints.trading_ws == "wss://live.tradovateapi.com/v1/websocket"
+    assert endpoints.md_ws == "wss://md.tradovateapi.com/v1/websocket"
+
+
+def test_rest_override_derives_websocket_urls(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, 'environment = "sim"\n[urls]\n'
+                                             'rest = "http://127.0.0.1:8123/v1"\n'))
+    endpoints = settings.endpoints()
+    assert endpoints is not None
+    assert endpoints.rest == "http://127.0.0.1:8123/v1"
+    assert endpoints.trading_ws == "ws://127.0.0.1:8123/v1/websocket"
+    assert endpoints.md_ws == "ws://127.0.0.1:8123/v1/websocket"
+    only_md = load_settings(write(tmp_path, 'environment = "demo"\n[urls]\n'
+                                            'md_ws = "wss://md.example.test/v1/websocket"\n'))
+    assert only_md.endpoints() == DEFAULT_ENDPOINTS["demo"].__class__(
+        "https://demo.tradovateapi.com/v1", "wss://demo.tradovateapi.com/v1/websocket",
+        "wss://md.example.test/v1/websocket")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[risk]\nmax_position = "2"\n', "risk.max_position: expected int, got str"),
+    ("[risk]\nmax_postion = 2\n", "risk.max_postion: unknown key (misspelt?)"),
+    ("[risk]\nmax_position = 0\n", "risk.max_position: expected int >= 1"),
+    ('environment = "paper"\n', "environment: invalid enum value 'paper'"),
+    ("instrumnets = []\n", "instrumnets: unknown key (misspelt?)"),
+    ('instruments = ["ESZ6", 5]\n', "instruments[1]: expected str, got int"),
+    ('instruments = ["ESZ6", "ESZ6"]\n', "instruments: listed more than once"),
+    ('[risk.trading_hours]\nstart = "08:30"\n',
+     "risk.trading_hours.end: required key missing"),
+    ('[risk.trading_hours]\nstart = "25:00"\nend = "15:00"\n',
+     "risk.trading_hours.start: expected a time as \"HH:MM\", got '25:00'"),
+    ('[notifications]\nquiet_hours = {start = "22:00", end = "07:00", timezone = "Mars/Base"}\n',
+     "notifications.quiet_hours.timezone: unknown time zone 'Mars/Base'"),
+    ('[notifications.routes]\n"auth.renewal_failed" = ["pager"]\n',
+     "notifications.routes.auth.renewal_failed[0]: unknown channel 'pager' "
+     "(expected one of sms, email, log)"),
+    ("[reconnect]\ninitial_backoff_seconds = 10\nmax_backoff_seconds = 1\n",
+     "reconnect.max_backoff_seconds: must not be less than initial_backoff_seconds"),
+    ('[urls]\nrest = "ftp://x"\n',
+     "urls.rest: expected a URL starting with http:// or https://, got 'ftp://x'"),
+    ("[log]\nlevel = 3\n", "log.level: expected str, got int"),
+])
+def test_errors_name_the_key_path_and_the_file(tmp_path: Path, text: str, expected: str) -> None:
+    assert error_of(tmp_path, text) == expected
+
+
+@pytest.mark.parametrize(("text", "key", "variable"), [
+    ('[auth]\npassword = "hunter2"\n', "auth.password", "TRADOVATE_PASSWORD"),
+    ('sec = "abc"\n', "sec", "TRADOVATE_SEC"),
+    ('[notifications]\ntwilio_auth_token = "x"\n', "notifications.twilio_auth_token",
+     "the matching environment variable"),
+    ('[strategy]\napi_key = "x"\n', "strategy.api_key", "TRADOVATE_SEC"),
+])
+def test_secrets_in_the_file_are_rejected_without_echoing_them(
+        tmp_path: Path, text: str, key: str, variable: str) -> None:
+    message = error_of(tmp_path, text)
+    assert message.startswith(f"{key}: looks like a secret")
+    assert variable in message
+    assert "environment" in message
+    assert "hunter2" not in message
+
+
+def test_toml_syntax_error_and_missing_file(tmp_path: Path) -> None:
+    assert error_of(tmp_path, "[risk\n").startswith("not valid TOML:")
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError, match=r"nope\.toml: cannot read the settings file"):
+        load_settings(missing)
+
+
+def test_trading_hours_window_including_wrap_past_midnight(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, (
+        '[risk.trading_hours]\nstart = "08:30"\nend = "15:00"\n'
+        '[notifications.quiet_hours]\nstart = "22:00"\nend = "07:00"\n'
+        'timezone = "America/New_York"\n')))
+    hours = settings.risk.trading_hours
+    assert hours is not None
+    # 2026-07-06 is a Monday; Chicago is UTC-5 in July.
+    assert hours.contains(datetime(2026, 7, 6, 13, 30, tzinfo=UTC))       # 08:30 CDT
+    assert not hours.contains(datetime(2026, 7, 6, 13, 29, tzinfo=UTC))   # 08:29 CDT
+    assert not hours.contains(datetime(2026, 7, 6, 20, 0, tzinfo=UTC))    # 15:00 CDT
+    quiet = settings.notifications.quiet_hours
+    assert quiet is not None
+    assert quiet.contains(datetime(2026, 7, 7, 3, 0, tzinfo=UTC))         # 23:00 EDT
+    assert quiet.contains(datetime(2026, 7, 7, 10, 59, tzinfo=UTC))       # 06:59 EDT
+    assert not quiet.contains(datetime(2026, 7, 7, 11, 0, tzinfo=UTC))    # 07:00 EDT
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""))
+    assert isinstance(settings, Settings)
+    with pytest.raises(AttributeError):
+        settings.environment = "live"  # type: ignore[misc]
