@@ -321,3 +321,13 @@ def test_unknown_contract_is_a_key_error() -> None:
     gen = MarketGenerator(catalog(), seed=1, now_ms=T0)
     with pytest.raises(KeyError):
         gen.quote(1)
+
+
+def test_depth_is_configurable() -> None:
+    gen = MarketGenerator(catalog(), seed=21, depth=3, now_ms=T0)
+    for update in run(gen, 500):
+        for dom in update.doms:
+            assert len(dom.bids) == len(dom.offers) == 3
+            assert dom.bids[0].price < dom.offers[0].price
+    with pytest.raises(ValueError, match="depth"):
+        MarketGenerator(catalog(), depth=0)
