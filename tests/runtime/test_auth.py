@@ -441,3 +441,24 @@ def test_device_id_is_stable_per_machine_and_user() -> None:
     started = time.perf_counter()
     machine_device_id("alice")
     assert time.perf_counter() - started < 0.5
+
+
+async def test_from_settings_uses_the_settings_and_the_sim_default_user(
+        server: ScriptedServer, tmp_path: Path) -> None:
+    from tradovate_api.settings import settings_from_mapping
+
+    settings = settings_from_mapping(
+        {"environment": "sim", "auth": {"renewal_margin_seconds": 600.0,
+                                        "token_cache": "cache/t.json"}}, tmp_path)
+    auth = AuthManager.from_settings(settings, TradovateCredentials(), AlertLog(),
+                                     rest_url=server.url)
+    try:
+        await auth.token()
+    finally:
+        await auth.close()
+    assert auth.renewal_margin == 600.0
+    assert server.login_bodies[0]["name"] == "sim"
+    assert server.login_bodies[0]["password"] == "sim"
+    assert (tmp_path / "cache" / "t.json").is_file()
+    with pytest.raises(ConfigError, match="pass the simulator's REST URL"):
+        AuthManager.from_settings(settings, TradovateCredentials(), AlertLog())
