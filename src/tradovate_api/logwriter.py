@@ -10,7 +10,6 @@ swallowed: logging must never stop trading.
 from __future__ import annotations
 
 import contextlib
-import copy
 import errno
 import logging
 import logging.handlers
@@ -102,13 +101,14 @@ class _EnqueueHandler(logging.handlers.QueueHandler):
         self._writer = writer
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # Render now: arguments may be mutated by the caller after this returns.
-        prepared = copy.copy(record)
-        prepared.msg, prepared.args = record.getMessage(), None
+        # Render now: arguments may be mutated by the caller after this returns. The record
+        # is changed in place (no copy, to keep the hot path short); other handlers still
+        # format it identically, since the message and traceback text are unchanged.
+        record.msg, record.args = record.getMessage(), None
         if record.exc_info:
-            prepared.exc_text = logging.Formatter().formatException(record.exc_info)
-            prepared.exc_info = None
-        return prepared
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        return record
 
     def enqueue(self, record: logging.LogRecord) -> None:
         try:
