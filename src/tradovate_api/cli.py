@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -49,6 +52,118 @@ def _config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+_PERIODIC_FAULTS = ("drop", "close", "shutdown", "expire_tokens", "restart")
+
+
+async def _periodic_fault(sim: Any, name: str, every: float) -> None:
+    """Fire one fault action every ``every`` seconds."""
+    faults = sim.faults
+    actions = {
+        "drop": faults.drop_connections, "close": faults.send_close,
+        "shutdown": faults.shutdown, "restart": faults.restart,
+    }
+    while True:
+        await asyncio.sleep(every)
+        if name == "expire_tokens":
+            faults.expire_tokens()
+        else:
+            await actions[name]()
+        print(f"fault: {name.replace('_', ' ')}", flush=True)
+
+
+async def _serve(args: argparse.Namespace, config: Any) -> None:
+    from .simulator import Simulator
+
+    async with Simulator(config, host=args.host, port=args.port, md_port=args.md_port,
+                         seed=args.seed) as sim:
+        faults = sim.faults
+        faults.rate_limited = args.rate_limit
+        faults.response_delay = args.delay
+        faults.silent = args.silent
+        if args.penalty is not None:
+            faults.penalize(args.penalty, captcha=args.captcha, count=None)
+        if args.reject_orders:
+            faults.reject_orders(args.reject_orders)
+        print(f"REST     {sim.rest_url}", flush=True)
+        print(f"trading  {sim.ws_url}", flush=True)
+        print(f"md       {sim.md_url}", flush=True)
+        tasks = [asyncio.create_task(_periodic_fault(sim, name, getattr(args, f"{name}_every")))
+                 for name in _PERIODIC_FAULTS if getattr(args, f"{name}_every")]
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+
+def _sim(args: argparse.Namespace) -> int:
+    """Run the local Tradovate simulator until Ctrl+C / SIGTERM."""
+    import msgspec
+
+    from .errors import ConfigError
+    from .simulator import SimulatorConfig, load_config
+
+    try:
+        config = load_config(args.config) if args.config else SimulatorConfig()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 1
+    overrides = {key: getattr(args, key) for key in
+                 ("token_lifetime", "max_sessions", "max_connections", "tick_interval",
+                  "steps_per_tick", "warm_up", "failed_login_status")
+                 if getattr(args, key) is not None}
+    if args.tidy:
+        overrides["awkward_wire"] = False
+    config = msgspec.structs.replace(config, **overrides)
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:
+        runner = asyncio.Runner()
+    with runner:
+        runner.run(_serve(args, config))
+    return 0
+
+
+def _add_sim_parser(sub: Any) -> None:
+    sim = sub.add_parser("sim", help="run the local Tradovate simulator (REST, trading and "
+                                     "market-data websockets)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8765, help="REST + trading websocket (0: any)")
+    sim.add_argument("--md-port", type=int, default=8766, help="market-data websocket (0: any)")
+    sim.add_argument("--seed", type=int, default=None, help="market and wire randomness seed")
+    sim.add_argument("--config", default=None, help="simulator TOML (users, accounts, ...)")
+    sim.add_argument("--token-lifetime", type=float, default=None, help="seconds (default 5400)")
+    sim.add_argument("--max-sessions", type=int, default=None)
+    sim.add_argument("--max-connections", type=int, default=None, help="per user (0: no limit)")
+    sim.add_argument("--tick-interval", type=float, default=None, help="seconds between steps")
+    sim.add_argument("--steps-per-tick", type=int, default=None)
+    sim.add_argument("--warm-up", type=float, default=None, help="seconds of chart history")
+    sim.add_argument("--failed-login-status", type=int, choices=(200, 401), default=None)
+    sim.add_argument("--tidy", action="store_true",
+                     help="one message per frame, no entity arrays, no reordering")
+    faults = sim.add_argument_group("faults")
+    faults.add_argument("--rate-limit", action="store_true", help="answer every request 429")
+    faults.add_argument("--delay", type=float, default=0.0, help="delay every response (s)")
+    faults.add_argument("--silent", action="store_true", help="sockets send nothing")
+    faults.add_argument("--penalty", type=float, default=None,
+                        help="p-ticket with this p-time on every token request")
+    faults.add_argument("--captcha", action="store_true", help="penalties carry p-captcha")
+    faults.add_argument("--reject-orders", type=int, default=0, help="reject the next N orders")
+    for name in _PERIODIC_FAULTS:
+        flag = name.replace("_", "-")
+        faults.add_argument(f"--{flag}-every", type=float, default=None, metavar="SECONDS",
+                            help=f"fault: {name.replace('_', ' ')} every SECONDS")
+    sim.set_defaults(func=_sim)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tradovate-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -63,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--env-file", default=None,
                        help="secrets file (default: ./.env if present); the environment wins")
     check.set_defaults(func=_config_check)
+    _add_sim_parser(sub)
     return parser
 
 

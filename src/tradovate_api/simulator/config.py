@@ -1,0 +1,181 @@
+"""Simulator configuration: users, accounts, extra instruments, timings and wire style.
+
+Everything has a default, so ``SimulatorConfig()`` is the documented out-of-the-box server (one
+user ``sim``/``sim`` with one funded demo account, the ES/NQ/MES/MNQ front months). A TOML file
+(``tradovate-api sim --config FILE``) overrides any of it; unknown keys are errors that name
+the key, as in the settings file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from ..errors import ConfigError
+from ..protocol.models import Contract, ContractMaturity, Product
+from ..settings import _describe_validation_error
+from .instruments import (
+    CME_ID,
+    EQUITY_INDEX_GROUP_ID,
+    USD_ID,
+    Instrument,
+    contract_name,
+    default_instruments,
+    front_expiry,
+    third_friday,
+)
+
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+
+DEFAULT_TOKEN_LIFETIME_S = 90 * 60.0
+"""90 minutes: the most-cited lifetime (the newest partner page says 80; reference §2.2)."""
+
+
+class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class AccountConfig(_Section, frozen=True):
+    """A funded demo account (``Customer`` type)."""
+
+    name: str
+    balance: NonNegativeFloat = 50_000.0
+
+
+class UserConfig(_Section, frozen=True):
+    """A login. The password is compared exactly (passwords are case-sensitive)."""
+
+    name: str
+    password: str
+    email: str | None = None
+    accounts: list[AccountConfig] | None = None
+    """``None``: one account ``DEMO<n>`` with 50,000 USD."""
+
+    def __repr__(self) -> str:
+        return f"UserConfig(name={self.name!r}, password='***', accounts={self.accounts!r})"
+
+
+class InstrumentConfig(_Section, frozen=True):
+    """An extra quarterly futures product; its front contract is listed like the defaults."""
+
+    root: str
+    product_id: PositiveInt
+    description: str
+    tick_size: PositiveFloat
+    value_per_point: PositiveFloat
+    start_price: PositiveFloat
+    commission_per_side: NonNegativeFloat = 2.09
+    is_micro: bool = False
+
+
+class SimulatorConfig(_Section, frozen=True):
+    """Everything a simulator run can be told. Times are in seconds."""
+
+    users: list[UserConfig] = msgspec.field(
+        default_factory=lambda: [UserConfig(name="sim", password="sim")])
+    instruments: list[InstrumentConfig] = msgspec.field(default_factory=list)
+    default_instruments: bool = True
+    seed: int = 1
+    token_lifetime: PositiveFloat = DEFAULT_TOKEN_LIFETIME_S
+    max_sessions: PositiveInt = 2
+    """Concurrent sessions per user; each token request opens one and the oldest is closed."""
+    max_connections: NonNegativeInt = 0
+    """Websocket connections per user (0 = unlimited); over it the oldest is closed."""
+    heartbeat_interval: PositiveFloat = 2.5
+    idle_timeout: PositiveFloat = 15.0
+    """A socket that sends nothing (not even ``[]``) for this long is closed."""
+    authorize_timeout: PositiveFloat = 10.0
+    """A socket not authorized this long after ``o`` is closed."""
+    tick_interval: NonNegativeFloat = 0.1
+    """Seconds between market generator steps (0 = as fast as the loop allows)."""
+    steps_per_tick: PositiveInt = 1
+    warm_up: NonNegativeFloat = 3600.0
+    """Seconds of market history generated before start, so charts have history."""
+    awkward_wire: bool = True
+    """Batched frames, ``props`` entity arrays, reordered account events and tick packets.
+    False = one message per frame, one entity per event, engine order."""
+    failed_login_status: Literal[200, 401] = 200
+    """200 = HTTP 200 with ``errorText`` (what real logs show), 401 = HTTP 401."""
+
+    def __repr__(self) -> str:
+        return (f"SimulatorConfig(users={[u.name for u in self.users]!r}, "
+                f"instruments={[i.root for i in self.instruments]!r}, seed={self.seed})")
+
+
+def config_from_mapping(raw: Mapping[str, Any]) -> SimulatorConfig:
+    """Validate a parsed TOML table; :class:`ConfigError` names the bad key."""
+    try:
+        config = msgspec.convert(raw, SimulatorConfig, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc)) from None
+    names = [u.name for u in config.users]
+    if len(set(names)) != len(names):
+        raise ConfigError("users: user names must be unique")
+    if not config.users:
+        raise ConfigError("users: at least one user is required")
+    return config
+
+
+def load_config(path: str | Path) -> SimulatorConfig:
+    """Read a simulator TOML file; errors name the file and the key."""
+    file = Path(path)
+    try:
+        with file.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the simulator config: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    try:
+        return config_from_mapping(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+
+
+def _extra_instrument(spec: InstrumentConfig, today: dt.date) -> Instrument:
+    year, month = front_expiry(today)
+    yymm = (year % 100) * 100 + month
+    product = Product(
+        id=spec.product_id, name=spec.root.upper(), currency_id=USD_ID, product_type="Futures",
+        description=spec.description, exchange_id=CME_ID,
+        contract_group_id=EQUITY_INDEX_GROUP_ID, status="Verified",
+        value_per_point=spec.value_per_point, price_format_type="Decimal", price_format=-2,
+        tick_size=spec.tick_size, months="HMUZ", is_micro=spec.is_micro,
+        market_data_source="Auto")
+    expiry = dt.datetime.combine(third_friday(year, month), dt.time(8, 30),
+                                 tzinfo=ZoneInfo("America/Chicago")).astimezone(dt.UTC)
+    maturity = ContractMaturity(
+        id=spec.product_id * 10_000 + yymm, product_id=spec.product_id,
+        expiration_month=year * 100 + month,
+        expiration_date=expiry.strftime("%Y-%m-%dT%H:%M:%S.000Z"), is_front=True, archived=False)
+    contract = Contract(
+        id=spec.product_id * 100_000 + yymm, name=contract_name(spec.root.upper(), year, month),
+        contract_maturity_id=maturity.id, status="DefinitionChecked",
+        provider_tick_size=spec.tick_size)
+    return Instrument(product, maturity, contract, spec.commission_per_side, spec.start_price)
+
+
+def build_instruments(config: SimulatorConfig, today: dt.date) -> list[Instrument]:
+    """The defaults (unless disabled) plus the configured products' front months."""
+    instruments = default_instruments(today) if config.default_instruments else []
+    taken = {inst.product.id for inst in instruments} | {inst.product.name for inst in
+                                                          instruments}
+    for index, spec in enumerate(config.instruments):
+        if spec.product_id in taken or spec.root.upper() in taken:
+            raise ConfigError(f"instruments[{index}]: product {spec.root!r} "
+                              f"(id {spec.product_id}) is already listed")
+        taken |= {spec.product_id, spec.root.upper()}
+        instruments.append(_extra_instrument(spec, today))
+    if not instruments:
+        raise ConfigError("instruments: no instruments (default_instruments is false and "
+                          "none are configured)")
+    return instruments

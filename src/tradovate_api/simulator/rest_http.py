@@ -1,0 +1,96 @@
+"""The REST side: ``/v1/<entity>/<operation>`` over HTTP (reference §1.3).
+
+Any method is accepted (Tradovate recommends but does not enforce GET/POST); parameters may be
+query parameters, a JSON body or a form body, the body winning on a clash; the token comes in
+``Authorization: Bearer``. Statuses: 404 unknown endpoint, 401 missing/expired token, 400 a
+body that is not JSON or parameters of the wrong type, 429 with an empty body under the
+rate-limit fault; business failures are HTTP 200 with ``errorText``/``failureReason``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import web
+
+from .rest_endpoints import PUBLIC_ENDPOINTS
+from .session import error_body
+from .session_context import log
+
+if TYPE_CHECKING:
+    from .session_context import ServerContext
+    from .tokens import Token
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _response(status: int, body: bytes) -> web.Response:
+    if not body:
+        return web.Response(status=status, body=b"")
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
+async def _params(request: web.Request) -> dict[str, Any]:
+    """Query parameters overlaid with the body's (JSON object or form); raises
+    ``ValueError`` for a body that is neither."""
+    params: dict[str, Any] = dict(request.query)
+    if request.content_type in _FORM_TYPES:
+        form = await request.post()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        return params
+    raw = await request.read()
+    if not raw.strip():
+        return params
+    try:
+        body = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"body is not JSON: {exc}") from None
+    if isinstance(body, dict):
+        params.update(body)
+    elif body is not None:
+        raise ValueError("body must be a JSON object")
+    return params
+
+
+class RestHandler:
+    """aiohttp handler of every ``/v1/...`` path except the websocket."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self._ctx = ctx
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        ctx = self._ctx
+        endpoint = request.match_info.get("endpoint", "").strip("/").lower()
+        faults = ctx.faults
+        if faults.response_delay > 0:
+            await asyncio.sleep(faults.response_delay)
+        if faults.rate_limited:
+            return _response(429, b"")
+        if not ctx.endpoints.known(endpoint):
+            log.info("REST %s %s: unknown endpoint", request.method, endpoint)
+            return _response(404, error_body(f"Not found: {endpoint}"))
+        token: Token | None = None
+        if endpoint not in PUBLIC_ENDPOINTS:
+            value = _bearer(request)
+            token = ctx.tokens.valid(value) if value is not None else None
+            if token is None:
+                text = "Access is denied" if value is None else "Expired or invalid access token"
+                return _response(401, error_body(text, quoted=False))
+        try:
+            params = await _params(request)
+        except ValueError as exc:
+            log.info("REST %s: bad body: %s", endpoint, exc)
+            return _response(400, error_body(f"Bad request: {exc}"))
+        reply = ctx.endpoints.dispatch(endpoint, params, token)
+        ctx.registry.route(reply.changes)
+        return _response(reply.status, reply.body)

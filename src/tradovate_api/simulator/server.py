@@ -1,0 +1,220 @@
+"""The simulator process: two aiohttp servers, the market ticker, and their shared state.
+
+Mirroring Tradovate's host split, the first port serves REST under ``/v1/...`` and the trading
+websocket at ``/v1/websocket``; the md port serves the market-data websocket at
+``/v1/websocket``. A ticker task steps the market generator every ``tick_interval``, pushes the
+md events to subscribers, lets the exchange match resting orders and routes the resulting
+entity changes. :meth:`Simulator.restart` drops every connection and listens again on the same
+ports with all state (accounts, orders, tokens, market) kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+import msgspec
+from aiohttp import web
+
+from .config import AccountConfig, SimulatorConfig, build_instruments
+from .engine import Exchange
+from .faults import Faults, SocketKind
+from .instruments import InstrumentCatalog, reference_entities
+from .marketgen import MarketGenerator
+from .md_hub import MarketDataHub
+from .md_session import MarketDataSession
+from .rest_endpoints import Endpoints
+from .rest_http import RestHandler
+from .session import SocketSession
+from .session_context import Login, ServerContext, log
+from .session_registry import ConnectionRegistry
+from .session_trading import TradingSession
+from .tokens import TokenStore
+
+_MAX_FRAME = 1 << 20
+_SHUTDOWN_TIMEOUT_S = 1.0
+DEFAULT_BALANCE = 50_000.0
+
+
+class Simulator:
+    """A local Tradovate: ``async with Simulator() as sim:`` then use ``sim.rest_url``,
+    ``sim.ws_url`` and ``sim.md_url``. Ports 0 pick free ports."""
+
+    def __init__(self, config: SimulatorConfig | None = None, *, host: str = "127.0.0.1",
+                 port: int = 0, md_port: int = 0, seed: int | None = None,
+                 clock: Callable[[], float] = time.time, today: dt.date | None = None) -> None:
+        config = config if config is not None else SimulatorConfig()
+        if seed is not None:
+            config = msgspec.structs.replace(config, seed=seed)
+        self.config = config
+        self.host = host
+        self._port = port
+        self._md_port = md_port
+        self._clock = clock
+        self.catalog = InstrumentCatalog(build_instruments(config, today or dt.date.today()))
+        now_ms = int(clock() * 1000)
+        warm_ms = int(config.warm_up * 1000)
+        self.generator = MarketGenerator(self.catalog, seed=config.seed, now_ms=now_ms - warm_ms)
+        if warm_ms:
+            self.generator.warm_up(now_ms, warm_ms, 1000)
+        awkward = config.awkward_wire
+        self.exchange = Exchange(self.catalog, self.generator.books, clock,
+                                 rng=random.Random(config.seed) if awkward else None,
+                                 reference=reference_entities())
+        self._chart_rng = random.Random(config.seed + 1) if awkward else None
+        self.tokens = TokenStore(clock, config.token_lifetime, config.max_sessions)
+        self.faults = Faults(self, clock)
+        ctx = ServerContext(config=config, clock=clock, catalog=self.catalog,
+                            generator=self.generator, exchange=self.exchange,
+                            tokens=self.tokens, faults=self.faults, logins=self._add_users())
+        ctx.registry = ConnectionRegistry(ctx)
+        ctx.hub = MarketDataHub(ctx)
+        ctx.endpoints = Endpoints(ctx)
+        self._ctx = ctx
+        self._runners: list[web.AppRunner] = []
+        self._ticker: asyncio.Task[None] | None = None
+
+    def _add_users(self) -> dict[str, Login]:
+        logins: dict[str, Login] = {}
+        for spec in self.config.users:
+            user = self.exchange.add_user(spec.name, spec.email)
+            accounts = spec.accounts
+            if accounts is None:
+                accounts = [AccountConfig(name=f"DEMO{user.id}", balance=DEFAULT_BALANCE)]
+            for account in accounts:
+                self.exchange.add_account(user.id, account.name, account.balance)
+            logins[spec.name] = Login(user.id, spec.password)
+        return logins
+
+    # ----------------------------------------------------------------- addresses
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def md_port(self) -> int:
+        return self._md_port
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.host}:{self._port}/v1"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self._port}/v1/websocket"
+
+    @property
+    def md_url(self) -> str:
+        return f"ws://{self.host}:{self._md_port}/v1/websocket"
+
+    @property
+    def connections(self) -> list[SocketSession]:
+        """Open websocket sessions, oldest first."""
+        return self._ctx.registry.sockets()
+
+    # ----------------------------------------------------------------- life cycle
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Listen on both ports and start the market ticker."""
+        await self._listen()
+        self._ticker = asyncio.create_task(self._tick_loop())
+
+    async def stop(self) -> None:
+        """Close every connection and both servers."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+            self._ticker = None
+        await self._unlisten()
+
+    async def restart(self) -> None:
+        """Drop every connection and listen again on the same ports; all state stays."""
+        log.info("restarting (state kept)")
+        await self._unlisten()
+        await self._listen()
+
+    async def _listen(self) -> None:
+        trading = web.Application()
+        trading.router.add_get("/v1/websocket", self._trading_socket)
+        trading.router.add_route("*", "/v1/{endpoint:.+}", RestHandler(self._ctx))
+        md = web.Application()
+        md.router.add_get("/v1/websocket", self._md_socket)
+        ports = []
+        for app, port in ((trading, self._port), (md, self._md_port)):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                   shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, port, reuse_address=True)
+            await site.start()
+            self._runners.append(runner)
+            ports.append(runner.addresses[0][1])
+        self._port, self._md_port = ports
+
+    async def _unlisten(self) -> None:
+        await self._ctx.registry.close_all("all", [], abort=True)
+        runners, self._runners = self._runners, []
+        for runner in runners:
+            await runner.cleanup()
+
+    # ----------------------------------------------------------------- websockets
+
+    async def _accept(self, request: web.Request) -> tuple[web.WebSocketResponse, str]:
+        ws = web.WebSocketResponse(max_msg_size=_MAX_FRAME, autoping=True)
+        await ws.prepare(request)
+        return ws, request.remote or "?"
+
+    async def _trading_socket(self, request: web.Request) -> web.StreamResponse:
+        ws, peer = await self._accept(request)
+        await TradingSession(self._ctx, ws, request.transport, peer).run()
+        return ws
+
+    async def _md_socket(self, request: web.Request) -> web.StreamResponse:
+        ws, peer = await self._accept(request)
+        rng = (random.Random(self._chart_rng.random()) if self._chart_rng is not None
+               else None)
+        await MarketDataSession(self._ctx, ws, request.transport, peer, rng).run()
+        return ws
+
+    # ----------------------------------------------------------------- market
+
+    def step(self) -> None:
+        """One market step: md to subscribers, fills of resting orders to their users."""
+        update = self.generator.step(int(self._clock() * 1000))
+        self._ctx.hub.publish(update)
+        self._ctx.registry.route(self.exchange.on_market(update))
+
+    async def _tick_loop(self) -> None:
+        interval = self.config.tick_interval
+        steps = self.config.steps_per_tick
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                for _ in range(steps):
+                    self.step()
+            except Exception:
+                log.exception("market step failed")
+
+    # ----------------------------------------------------------------- fault target
+
+    async def close_connections(self, kind: SocketKind, frames: list[bytes], *,
+                                abort: bool) -> int:
+        return await self._ctx.registry.close_all(kind, frames, abort=abort)
+
+    def expire_tokens(self) -> int:
+        return self.tokens.expire_all()
+
+    def reject_orders(self, count: int, reason: str, after_accept: bool) -> None:
+        self.exchange.reject_next(count, reason, after_accept=after_accept)

@@ -1,0 +1,70 @@
+"""The trading (user) websocket: every REST endpoint, plus ``user/syncrequest`` (reference §5.1).
+
+A request's query line and JSON body (line 4) become the same ``params`` a REST call has. After
+``user/syncrequest`` — ``{users}``, ``{accounts}`` or ``{splitResponses, entityTypes}`` — the
+socket receives its user's entity changes as ``props`` events (only the requested
+``entityTypes`` when given), whoever caused them (this socket, another one, REST, the market).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ..protocol import ClientRequest
+from .session import SocketSession, error_body, response_bytes
+from .session_context import log
+
+_encoder = msgspec.json.Encoder()
+
+
+def request_params(request: ClientRequest) -> dict[str, Any]:
+    """Query parameters overlaid with the JSON body object; raises ``ValueError``."""
+    params: dict[str, Any] = dict(request.query_params())
+    try:
+        body = request.body_json()
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"body is not JSON: {exc}") from None
+    if isinstance(body, dict):
+        params.update(body)
+    elif body is not None:
+        raise ValueError("body must be a JSON object")
+    return params
+
+
+class TradingSession(SocketSession):
+    """``/v1/websocket`` on the REST port."""
+
+    kind = "trading"
+
+    def handle(self, request: ClientRequest) -> None:
+        ctx = self.ctx
+        endpoint = request.endpoint
+        if not ctx.endpoints.known(endpoint):
+            log.info("%r: unknown endpoint %s", self, request.raw_endpoint)
+            self.respond(404, request.request_id, error_body(f"Not found: {endpoint}"))
+            return
+        try:
+            params = request_params(request)
+        except ValueError as exc:
+            log.info("%r: %s: %s", self, endpoint, exc)
+            self.respond(400, request.request_id, error_body(f"Bad request: {exc}"))
+            return
+        if endpoint == "user/syncrequest":
+            self._sync(request, params)
+            return
+        reply = ctx.endpoints.dispatch(endpoint, params, self.token)
+        self.respond(reply.status, request.request_id, reply.body)
+        ctx.registry.route(reply.changes)
+
+    def _sync(self, request: ClientRequest, params: dict[str, Any]) -> None:
+        reply = self.ctx.endpoints.dispatch(request.endpoint, params, self.token)
+        if reply.status != 200 or reply.penalized or self.token is None:
+            self.respond(reply.status, request.request_id, reply.body)
+            return
+        types = params.get("entityTypes")
+        wanted = (frozenset(t for t in types if isinstance(t, str))
+                  if isinstance(types, list) and types else None)
+        self.send(response_bytes(200, request.request_id, reply.body))
+        self.ctx.registry.synced(self, self.token.user_id, wanted)
