@@ -1,0 +1,130 @@
+"""A reconnectable websocket session: one :class:`Connection` at a time, opened by ``run()``.
+
+The supervisor calls ``run()`` for every (re)connect. It closes the previous socket *before*
+opening the next (Tradovate enforces connection quotas by closing the oldest socket and
+revoking its token), authorizes with the provider's current token, lets the subclass restore
+its state (subscriptions, sync) and then waits for the connection to end, raising
+:class:`SessionEnded` for the supervisor to classify. Nothing is retried here: retry policy
+belongs to the supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, NoReturn
+
+from ..errors import ConnectionLost, Unauthorized
+from .connection import Connection, ConnectionOptions, EventConsumer
+from .ends import AuthorizationFailed, SessionEnded, TokenUnavailable
+from .tokens import TokenProvider, TokenRejected
+
+_log = logging.getLogger("tradovate_api.client.session")
+
+
+class Session:
+    """Base of the market-data and trading sessions."""
+
+    def __init__(self, url: str, token: TokenProvider, on_event: EventConsumer, *,
+                 name: str, options: ConnectionOptions | None = None,
+                 token_rejected: TokenRejected | None = None) -> None:
+        self.url = url
+        self.name = name
+        self.options = options or ConnectionOptions()
+        self._token = token
+        self._token_rejected = token_rejected
+        self._on_event = on_event
+        self._connection: Connection | None = None
+        self._ready = False
+        self._changed = asyncio.Event()
+        self.connects = 0
+        """Connections opened (attempts that reached the server)."""
+        self.ready_count = 0
+        """Connections that were authorized and restored (the first one included)."""
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def connection(self) -> Connection | None:
+        """The current connection while it is ready, else ``None``."""
+        connection = self._connection
+        if self._ready and connection is not None and connection.is_open:
+            return connection
+        return None
+
+    @property
+    def ready(self) -> bool:
+        return self.connection is not None
+
+    async def wait_ready(self, count: int = 1) -> None:
+        """Wait until at least ``count`` connections have become ready and one is ready now.
+        Callers bound it with ``asyncio.timeout``."""
+        while not (self.ready_count >= count and self.ready):
+            changed = self._changed
+            await changed.wait()
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> NoReturn:
+        """One connection's life: close the old socket, connect, authorize, restore, serve
+        until it ends. Always raises: :class:`SessionEnded` after a ready connection ended,
+        ``ConnectFailed``/``AuthorizationFailed``/``TokenUnavailable`` before that."""
+        await self._close_previous()
+        try:
+            token = await self._token()
+        except Exception as exc:
+            raise TokenUnavailable(self.name, exc) from exc
+        connection = Connection(self.url, self._on_event, name=self.name, options=self.options)
+        self._connection = connection
+        self.connects += 1
+        try:
+            try:
+                await connection.open(token)
+            except AuthorizationFailed as exc:
+                if isinstance(exc.cause, Unauthorized) and self._token_rejected is not None:
+                    await self._token_rejected()
+                raise
+            await self._restore(connection)
+            if not connection.is_open:
+                raise SessionEnded(self.name, await connection.wait_ended())
+            self._ready = True
+            self.ready_count += 1
+            self._notify()
+            _log.info("%s: connected and ready (connection #%d)", self.name, self.connects)
+            end = await connection.wait_ended()
+            raise SessionEnded(self.name, end)
+        finally:
+            if self._ready:
+                self._ready = False
+                self._notify()
+            if connection.is_open:
+                connection.close_nowait(reason="session stopped")
+
+    async def _restore(self, connection: Connection) -> None:
+        """Subclasses re-establish their server-side state on a fresh connection."""
+
+    async def _close_previous(self) -> None:
+        previous, self._connection = self._connection, None
+        if previous is not None:
+            await previous.close(reason="replaced")
+
+    async def close(self, reason: str = "closing") -> None:
+        """Close the socket with a close frame (bounded wait). ``run()`` then raises
+        :class:`SessionEnded` with kind ``client_closed``."""
+        connection = self._connection
+        if connection is not None:
+            await connection.close(reason=reason)
+
+    async def request(self, endpoint: str, body: Any = None, *, result_type: Any = None,
+                      query: str = "", response_timeout: float | None = None) -> Any:
+        """Any REST-like call over the socket: the typed result, or raises the failure
+        (``ConnectionLost`` when not connected). Never retried."""
+        connection = self.connection
+        if connection is None:
+            raise ConnectionLost(f"{self.name}: not connected")
+        return await connection.request(endpoint, body, query=query, result_type=result_type,
+                                        response_timeout=response_timeout)

@@ -1,0 +1,378 @@
+"""The supervisor: named tasks on one loop, each end classified as *reconnect* or *terminate*.
+
+Like the original program's ``select!`` over its tasks, whichever task ends first decides what
+happens next. A session task ending because its socket was lost, went silent or got a close
+frame is restarted after an exponential backoff with jitter (its ``run()`` closes the old socket
+before opening the new one, so there is never more than one socket per kind); anything that
+cannot be fixed by reconnecting — a shutdown request, a signal, a fatal configuration or auth
+error, a quota-shutdown storm, a tripped circuit breaker, the end of an essential task —
+terminates: the shutdown hooks run in order within a bounded time, then every task is
+cancelled in reverse registration order. First SIGINT/SIGTERM: graceful shutdown; second:
+immediate exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from ..alerts import Alert, AlertSink, Severity
+from ..client.ends import (
+    AuthorizationFailed,
+    ConnectFailed,
+    EndKind,
+    RequestTimeout,
+    SessionEnded,
+    TokenUnavailable,
+)
+from ..errors import ConfigError, ConnectionLost, TradovateError
+from .backoff import BackoffPolicy, BreakerPolicy, CircuitBreaker
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+_log = logging.getLogger("tradovate_api.runtime.supervisor")
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_FORCED = 130
+"""Second signal: exit at once (the shell convention for an interrupt)."""
+
+TaskFactory = Callable[[], Awaitable[object]]
+ShutdownHook = Callable[[], Awaitable[object]]
+
+
+class Policy(StrEnum):
+    RECONNECT = "reconnect"
+    """A session: restarted after a reconnect-class end, with backoff."""
+    ESSENTIAL = "essential"
+    """Any end of this task (even a normal return) ends the whole run."""
+
+
+class Action(StrEnum):
+    RECONNECT = "reconnect"
+    TERMINATE = "terminate"
+
+
+class ShutdownRequested(TradovateError):
+    """Raised by a task (or the strategy) to stop everything cleanly (exit code 0)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEnd:
+    """The classification of one task's end."""
+
+    action: Action
+    reason: str
+    clean: bool = False
+    """A terminate that is not a failure (exit code 0)."""
+    urgent: bool = False
+    """Tell a human now (SMS)."""
+    healthy: bool = False
+    """The task had been working before it ended: its backoff starts over."""
+    quota: bool = False
+    """Tradovate closed the socket to enforce a connection/IP quota."""
+    maintenance: bool = False
+
+
+def classify_end(error: BaseException | None) -> TaskEnd:
+    """The end-classification table (see ADR 0003). ``None`` means the task returned."""
+    if error is None:
+        return TaskEnd(Action.TERMINATE, "task returned", clean=True)
+    if isinstance(error, ShutdownRequested):
+        return TaskEnd(Action.TERMINATE, f"shutdown requested: {error}", clean=True)
+    if isinstance(error, SessionEnded):
+        end = error.end
+        if end.quota:
+            return TaskEnd(Action.RECONNECT, str(error), urgent=True, quota=True)
+        if end.maintenance:
+            return TaskEnd(Action.RECONNECT, str(error), healthy=True, maintenance=True)
+        if end.kind is EndKind.CLIENT_CLOSED:
+            return TaskEnd(Action.TERMINATE, str(error), clean=True)
+        return TaskEnd(Action.RECONNECT, str(error), healthy=True)
+    if isinstance(error, ConnectFailed | ConnectionLost | RequestTimeout | OSError):
+        return TaskEnd(Action.RECONNECT, f"{type(error).__name__}: {error}")
+    if isinstance(error, AuthorizationFailed):
+        # The session has reported the token as rejected; the next attempt uses a new one.
+        return TaskEnd(Action.RECONNECT, str(error))
+    if isinstance(error, TokenUnavailable | ConfigError | TradovateError):
+        return TaskEnd(Action.TERMINATE, f"{type(error).__name__}: {error}", urgent=True)
+    return TaskEnd(Action.TERMINATE, f"unexpected {type(error).__name__}: {error}", urgent=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorOptions:
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    shutdown_timeout: float = 10.0
+    """All shutdown hooks together get this long."""
+    cancel_timeout: float = 2.0
+    """Each task gets this long to finish after being cancelled."""
+    quota_delay: float = 60.0
+    """Minimum wait before reconnecting after a quota shutdown."""
+    quota_limit: int = 2
+    """This many quota shutdowns within the breaker window terminate the run."""
+    maintenance_delay: float = 30.0
+    """Minimum wait before reconnecting after a maintenance shutdown."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SupervisorOptions:
+        r = settings.reconnect
+        return cls(backoff=BackoffPolicy(r.initial_backoff_seconds, r.max_backoff_seconds,
+                                         r.multiplier, r.jitter),
+                   breaker=BreakerPolicy(r.breaker_failures, r.breaker_window_seconds),
+                   shutdown_timeout=settings.shutdown.timeout_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class _Spec:
+    name: str
+    factory: TaskFactory
+    policy: Policy
+
+
+class Supervisor:
+    """Runs named tasks until something terminates the run; ``run()`` returns the exit code."""
+
+    def __init__(self, alerts: AlertSink, options: SupervisorOptions | None = None, *,
+                 classify: Callable[[BaseException | None], TaskEnd] = classify_end,
+                 rng: random.Random | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.options = options or SupervisorOptions()
+        self._alerts = alerts
+        self._classify = classify
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._specs: list[_Spec] = []
+        self._hooks: list[tuple[str, ShutdownHook]] = []
+        self._running: dict[asyncio.Task[object], _Spec] = {}
+        self._attempts: dict[str, int] = {}
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._quota_ends: deque[float] = deque()
+        self._stop: asyncio.Event | None = None
+        self._stop_reason = ""
+        self._stopping = False
+        self._forced = False
+        self._hooks_task: asyncio.Task[None] | None = None
+        self._signals: list[signal.Signals] = []
+        self.restarts: dict[str, int] = {}
+        """Restarts per task name."""
+        self.ends: list[tuple[str, TaskEnd]] = []
+        """Every classified end, in order."""
+        self.hooks_run: list[str] = []
+        """Shutdown hooks that completed, in order."""
+        self.exit_reason = ""
+
+    # ------------------------------------------------------------------ registration
+
+    def add_task(self, name: str, factory: TaskFactory,
+                 policy: Policy = Policy.ESSENTIAL) -> None:
+        """Register a task; ``factory()`` is called for each (re)start."""
+        if any(spec.name == name for spec in self._specs):
+            raise ValueError(f"task {name!r} registered twice")
+        self._specs.append(_Spec(name, factory, policy))
+        self.restarts[name] = 0
+
+    def add_shutdown_hook(self, name: str, hook: ShutdownHook) -> None:
+        """Hooks run in registration order on every terminate (stop new orders, unsubscribe,
+        cancel/flatten, final report, flush log, close sockets), within ``shutdown_timeout``."""
+        self._hooks.append((name, hook))
+
+    # ------------------------------------------------------------------ control
+
+    def request_shutdown(self, reason: str = "requested") -> None:
+        """Start a graceful shutdown (exit code 0). Safe to call from any task or callback."""
+        if not self._stop_reason:
+            self._stop_reason = reason
+        if self._stop is not None:
+            self._stop.set()
+
+    def force_exit(self) -> None:
+        """Abandon the shutdown sequence and cancel everything now (second signal)."""
+        self._forced = True
+        if self._hooks_task is not None:
+            self._hooks_task.cancel()
+        for task in self._running:
+            task.cancel()
+        self.request_shutdown("forced")
+
+    def _on_signal(self, signum: signal.Signals) -> None:
+        if self._stopping or (self._stop is not None and self._stop.is_set()):
+            _log.warning("second %s: exiting at once", signum.name)
+            self.force_exit()
+            return
+        _log.warning("%s: shutting down (send it again to exit at once)", signum.name)
+        self.request_shutdown(f"signal {signum.name}")
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, self._on_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread, or no signal support on this platform
+            self._signals.append(signum)
+
+    def _remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self._signals:
+            loop.remove_signal_handler(signum)
+        self._signals.clear()
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self, *, handle_signals: bool = True) -> int:
+        """Start every task and supervise until the run terminates; returns the exit code."""
+        self._stop = asyncio.Event()
+        if self._stop_reason:
+            self._stop.set()
+        if handle_signals:
+            self._install_signal_handlers()
+        stop_waiter = asyncio.get_running_loop().create_task(self._stop.wait(),
+                                                             name="shutdown")
+        exit_code = EXIT_OK
+        try:
+            for spec in self._specs:
+                self._start(spec, 0.0)
+            while True:
+                if self._stop.is_set():
+                    exit_code = EXIT_FORCED if self._forced else EXIT_OK
+                    self.exit_reason = self._stop_reason
+                    break
+                done, _ = await asyncio.wait({stop_waiter, *self._running},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                verdict = None
+                for task in done:
+                    if task is not stop_waiter:
+                        verdict = self._ended(task) or verdict
+                if verdict is not None and not self._stop.is_set():
+                    exit_code, self.exit_reason = verdict
+                    break
+            await self._shut_down()
+            if self._forced:
+                exit_code = EXIT_FORCED
+            _log.info("supervisor stopped (%s), exit code %d", self.exit_reason, exit_code)
+            return exit_code
+        finally:
+            stop_waiter.cancel()
+            if handle_signals:
+                self._remove_signal_handlers()
+
+    def _start(self, spec: _Spec, delay: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._attempt(spec, delay), name=spec.name)
+        self._running[task] = spec
+
+    @staticmethod
+    async def _attempt(spec: _Spec, delay: float) -> object:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return await spec.factory()
+
+    def _ended(self, task: asyncio.Task[object]) -> tuple[int, str] | None:
+        """Classify a finished task; restart it or return ``(exit code, reason)``."""
+        spec = self._running.pop(task)
+        error: BaseException | None
+        if task.cancelled():
+            error = asyncio.CancelledError(f"task {spec.name} was cancelled")
+        else:
+            error = task.exception()
+        end = self._classify(error)
+        self.ends.append((spec.name, end))
+        _log.warning("task %s ended: %s -> %s", spec.name, end.reason, end.action)
+        if spec.policy is Policy.ESSENTIAL or end.action is Action.TERMINATE:
+            clean = end.clean
+            if not clean or end.urgent:
+                self._alert(Severity.URGENT, "supervisor.terminated",
+                            f"Trading stopped: task {spec.name} ended", end.reason)
+            return (EXIT_OK if clean else EXIT_FAILURE, f"{spec.name}: {end.reason}")
+        return self._reconnect(spec, end)
+
+    def _reconnect(self, spec: _Spec, end: TaskEnd) -> tuple[int, str] | None:
+        now = self._clock()
+        window = self.options.breaker.window
+        if end.quota:
+            quota_ends = self._quota_ends
+            quota_ends.append(now)
+            while quota_ends and now - quota_ends[0] > window:
+                quota_ends.popleft()
+            if len(quota_ends) >= self.options.quota_limit:
+                self._alert(Severity.URGENT, "supervisor.quota_storm",
+                            "Trading stopped: repeated Tradovate quota shutdowns",
+                            f"{len(quota_ends)} quota shutdowns within {window:g}s; another "
+                            f"session is probably using this login. Last: {end.reason}")
+                return (EXIT_FAILURE, f"{spec.name}: quota shutdown storm")
+            self._alert(Severity.URGENT, "session.quota_shutdown",
+                        f"Tradovate closed the {spec.name} socket (quota)",
+                        f"{end.reason}. Reconnecting once after "
+                        f"{self.options.quota_delay:g}s.")
+        breaker = self._breakers.get(spec.name)
+        if breaker is None:
+            breaker = self._breakers[spec.name] = CircuitBreaker(self.options.breaker)
+        if breaker.record(now):
+            self._alert(Severity.URGENT, "supervisor.circuit_open",
+                        f"Trading stopped: {spec.name} keeps failing",
+                        f"{breaker.recent} failures within {window:g}s; last: {end.reason}")
+            return (EXIT_FAILURE, f"{spec.name}: circuit breaker open")
+        attempt = 0 if end.healthy else self._attempts.get(spec.name, 0)
+        delay = self.options.backoff.delay(attempt, self._rng)
+        self._attempts[spec.name] = attempt + 1
+        if end.quota:
+            delay = max(delay, self.options.quota_delay)
+        elif end.maintenance:
+            delay = max(delay, self.options.maintenance_delay)
+            self._alert(Severity.ROUTINE, "session.maintenance",
+                        f"Tradovate maintenance closed the {spec.name} socket",
+                        f"Reconnecting in {delay:.0f}s.")
+        self.restarts[spec.name] += 1
+        _log.info("restarting %s in %.2fs (restart #%d)", spec.name, delay,
+                  self.restarts[spec.name])
+        self._start(spec, delay)
+        return None
+
+    def _alert(self, severity: Severity, key: str, title: str, body: str) -> None:
+        self._alerts.emit(Alert(severity, key, title, body))
+
+    # ------------------------------------------------------------------ shutdown
+
+    async def _shut_down(self) -> None:
+        self._stopping = True
+        if not self._forced and self._hooks:
+            self._hooks_task = asyncio.get_running_loop().create_task(self._run_hooks(),
+                                                                      name="shutdown hooks")
+            await asyncio.wait({self._hooks_task})
+        by_name = {spec.name: task for task, spec in self._running.items()}
+        for spec in reversed(self._specs):
+            task = by_name.get(spec.name)
+            if task is None:
+                continue
+            task.cancel()
+            if not self._forced:
+                await asyncio.wait({task}, timeout=self.options.cancel_timeout)
+        for task in list(self._running):
+            if task.done():
+                with contextlib.suppress(BaseException):
+                    task.exception()  # retrieved: a cancelled task's end is not news
+        self._running.clear()
+
+    async def _run_hooks(self) -> None:
+        try:
+            async with asyncio.timeout(self.options.shutdown_timeout):
+                for name, hook in self._hooks:
+                    try:
+                        await hook()
+                    except Exception:
+                        _log.exception("shutdown hook %s failed; continuing", name)
+                        continue
+                    self.hooks_run.append(name)
+        except TimeoutError:
+            _log.error("shutdown hooks exceeded %.1fs; skipped the rest",
+                       self.options.shutdown_timeout)
