@@ -1,0 +1,155 @@
+"""Rolling time windows of aggressor volume (time-and-sales pressure) with the largest print.
+
+A window covers the trades whose exchange timestamp is at or after ``now - width`` (ms); trades
+stamped after ``now`` count too, as the reference strategy counts them. The writer adds trades
+and advances the window on its own clock; readers ask for the statistics at any ``now`` without
+changing anything: trades that left the window since the writer's last advance are subtracted
+on the fly, so a read is exact even between two writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import msgspec
+
+from .ring import SortedRing
+from .trades import Side, Trade
+
+TradeKey = tuple[int, int, int]
+"""(timestamp_ms, contract_id, tick id): the order trades are kept in."""
+
+
+def trade_key(trade: Trade) -> TradeKey:
+    return (trade.timestamp_ms, trade.contract_id, trade.id)
+
+
+class WindowStats(msgspec.Struct, frozen=True, gc=False):
+    """Aggressor volume in ``[start_ms, ∞)`` as seen at ``now_ms``."""
+
+    now_ms: int
+    start_ms: int
+    buy_volume: float
+    sell_volume: float
+    unknown_volume: float
+    count: int
+    largest: Trade | None
+    """The biggest print in the window (the newest one among equal sizes)."""
+
+    @property
+    def net_volume(self) -> float:
+        """Buy minus sell aggressor volume (unknown-side prints count 0)."""
+        return self.buy_volume - self.sell_volume
+
+
+def _bigger(candidate: Trade, current: Trade | None) -> bool:
+    if current is None or candidate.size > current.size:
+        return True
+    return candidate.size == current.size and trade_key(candidate) > trade_key(current)
+
+
+class RollingWindow:
+    """Trades of the last ``width_ms`` with running buy/sell/unknown sums (writer side)."""
+
+    __slots__ = ("_buy", "_count", "_largest", "_sell", "_start", "_trades", "_unknown",
+                 "width_ms")
+
+    def __init__(self, width_ms: int) -> None:
+        if width_ms <= 0:
+            raise ValueError(f"window width must be positive, got {width_ms} ms")
+        self.width_ms = width_ms
+        self._trades: SortedRing[TradeKey, Trade] = SortedRing(None)
+        self._start: int | None = None
+        self._buy = self._sell = self._unknown = 0.0
+        self._count = 0
+        self._largest: Trade | None = None
+
+    def add(self, trade: Trade) -> None:
+        """Count ``trade`` unless it is older than the window's current start."""
+        if self._start is not None and trade.timestamp_ms < self._start:
+            return
+        if not self._trades.add(trade_key(trade), trade):
+            return
+        self._count += 1
+        if trade.side is Side.BUY:
+            self._buy += trade.size
+        elif trade.side is Side.SELL:
+            self._sell += trade.size
+        else:
+            self._unknown += trade.size
+        if _bigger(trade, self._largest):
+            self._largest = trade
+
+    def advance(self, now_ms: int) -> None:
+        """Drop the trades that left the window at ``now_ms`` (time never moves back)."""
+        start = now_ms - self.width_ms
+        if self._start is not None and start <= self._start:
+            return
+        self._start = start
+        trades = self._trades
+        lost_largest = False
+        while True:
+            oldest = trades.oldest()
+            if oldest is None or oldest[0][0] >= start:
+                break
+            trade = trades.pop_oldest()
+            self._count -= 1
+            if trade.side is Side.BUY:
+                self._buy -= trade.size
+            elif trade.side is Side.SELL:
+                self._sell -= trade.size
+            else:
+                self._unknown -= trade.size
+            lost_largest = lost_largest or trade is self._largest
+        if not trades:
+            self._buy = self._sell = self._unknown = 0.0
+            self._largest = None
+        elif lost_largest:
+            self._largest = _largest_of(iter(trades))
+
+    def stats(self, now_ms: int) -> WindowStats:
+        """The window at ``now_ms`` without modifying it."""
+        start = now_ms - self.width_ms
+        buy, sell, unknown, count = self._buy, self._sell, self._unknown, self._count
+        largest = self._largest
+        left: list[Trade] = []
+        for trade in self._trades:
+            if trade.timestamp_ms >= start:
+                break
+            left.append(trade)
+        if left:
+            for trade in left:
+                if trade.side is Side.BUY:
+                    buy -= trade.size
+                elif trade.side is Side.SELL:
+                    sell -= trade.size
+                else:
+                    unknown -= trade.size
+            count -= len(left)
+            if count == 0:
+                buy = sell = unknown = 0.0
+            if largest is not None and largest.timestamp_ms < start:
+                largest = _largest_of(self._in_window(start))
+        if self._start is not None:
+            start = max(start, self._start)
+        return WindowStats(now_ms, start, buy, sell, unknown, count, largest)
+
+    def trades(self, now_ms: int) -> tuple[Trade, ...]:
+        """The trades in the window at ``now_ms``, oldest first."""
+        return tuple(self._in_window(now_ms - self.width_ms))
+
+    def next_expiry_ms(self) -> int | None:
+        """When the oldest trade held leaves the window (``None`` if empty)."""
+        oldest = self._trades.oldest()
+        return None if oldest is None else oldest[0][0] + self.width_ms
+
+    def _in_window(self, start: int) -> Iterator[Trade]:
+        return (t for t in self._trades if t.timestamp_ms >= start)
+
+
+def _largest_of(trades: Iterator[Trade]) -> Trade | None:
+    largest: Trade | None = None
+    for trade in trades:
+        if _bigger(trade, largest):
+            largest = trade
+    return largest
