@@ -68,7 +68,7 @@ class RestHandler:
     def __init__(self, ctx: ServerContext) -> None:
         self._ctx = ctx
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         ctx = self._ctx
         endpoint = request.match_info.get("endpoint", "").strip("/").lower()
         faults = ctx.faults

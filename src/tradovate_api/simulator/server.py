@@ -149,7 +149,7 @@ class Simulator:
     async def _listen(self) -> None:
         trading = web.Application()
         trading.router.add_get("/v1/websocket", self._trading_socket)
-        trading.router.add_route("*", "/v1/{endpoint:.+}", RestHandler(self._ctx))
+        trading.router.add_route("*", "/v1/{endpoint:.+}", RestHandler(self._ctx).handle)
         md = web.Application()
         md.router.add_get("/v1/websocket", self._md_socket)
         ports = []

@@ -46,7 +46,12 @@ _encoder = msgspec.json.Encoder()
 
 
 def response_bytes(status: int, request_id: int | None, body: bytes = b"") -> bytes:
-    """One encoded response message; ``body`` is the raw JSON of ``d`` (empty: no ``d``)."""
+    """One encoded response message; ``body`` is the raw JSON of ``d`` (empty: no ``d``).
+
+    Without a body it is built as a plain dict: ``Response`` with an empty ``Raw`` would
+    encode ``"d":`` with no value."""
+    if not body:
+        return _encoder.encode({"s": status, "i": request_id})
     return _encoder.encode(Response(s=status, i=request_id, d=msgspec.Raw(body)))
 
 

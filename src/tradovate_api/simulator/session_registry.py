@@ -1,9 +1,9 @@
 """Every open websocket of a simulator: props routing, connection limits, mass closing.
 
 ``props`` events go to the trading sockets of the change's user that sent
-``user/syncrequest``. On the awkward wire consecutive changes of one entity type and event
-type leave as one event whose ``entity`` is an array (reference §3.2); on the tidy wire each
-change is its own event.
+``user/syncrequest``. On the awkward wire changes of one entity type and event type that
+happen together leave as one event whose ``entity`` is an array (reference §3.2); on the tidy
+wire each change is its own event, in the engine's order.
 """
 
 from __future__ import annotations
@@ -27,23 +27,29 @@ _encoder = msgspec.json.Encoder()
 
 
 def props_messages(changes: Sequence[EntityChange], group: bool) -> list[tuple[str, bytes]]:
-    """Encoded ``props`` events of one user's changes, with each event's entity type."""
+    """Encoded ``props`` events of one user's changes, with each event's entity type.
+
+    ``group``: a change joins the latest event of its entity type when that event has the
+    same event type, so e.g. the three orders an OSO creates leave as one event whose
+    ``entity`` is an array; events of one entity type keep their relative order, while
+    events of different types may move relative to each other, as on the real wire.
+    """
+    runs: list[tuple[str, str, list[EntityChange]]] = []
+    latest: dict[str, int] = {}
+    for change in changes:
+        index = latest.get(change.entity_type) if group else None
+        if index is not None and runs[index][1] == change.event_type:
+            runs[index][2].append(change)
+            continue
+        latest[change.entity_type] = len(runs)
+        runs.append((change.entity_type, change.event_type, [change]))
     out: list[tuple[str, bytes]] = []
-    i = 0
-    while i < len(changes):
-        first = changes[i]
-        j = i + 1
-        if group:
-            while (j < len(changes) and changes[j].entity_type == first.entity_type
-                   and changes[j].event_type == first.event_type):
-                j += 1
-        run = changes[i:j]
+    for entity_type, event_type, run in runs:
         entity = (_encoder.encode(run[0].entity) if len(run) == 1
                   else _encoder.encode([c.entity for c in run]))
-        event = PropsEvent(Props(entity_type=first.entity_type, event_type=first.event_type,
+        event = PropsEvent(Props(entity_type=entity_type, event_type=event_type,
                                  entity=msgspec.Raw(entity)))
-        out.append((first.entity_type, _encoder.encode(event)))
-        i = j
+        out.append((entity_type, _encoder.encode(event)))
     return out
 
 
