@@ -12,6 +12,7 @@ import aiohttp
 import msgspec
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from tradovate_api.protocol import (
     Frame,
@@ -52,7 +53,7 @@ class WsClient:
         self.ws = ws
         self.next_id = 1
         self.events: list[Any] = []
-        """Events read while waiting for responses, in arrival order."""
+        """Messages read while waiting for something else, in arrival order."""
         self.frames: list[Frame] = []
         """Every decoded frame received."""
 
@@ -75,6 +76,9 @@ class WsClient:
         return await self.response(request_id)
 
     async def response(self, request_id: int, wait: float = TIMEOUT) -> Response:
+        for index, message in enumerate(self.events):
+            if isinstance(message, Response) and message.i == request_id:
+                return self.events.pop(index)  # type: ignore[no-any-return]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
@@ -104,6 +108,25 @@ class WsClient:
                     if match(message):
                         return message
                     self.events.append(message)
+
+    async def until_closed(self, *, heartbeat: bool = False, wait: float = TIMEOUT
+                           ) -> list[Frame]:
+        """Frames received until the server closes the connection (fails after ``wait``);
+        ``heartbeat`` keeps sending ``[]`` meanwhile."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        start = len(self.frames)
+        try:
+            while loop.time() < deadline:
+                if heartbeat:
+                    await self.send("[]")
+                try:
+                    await self.frame(min(0.1, max(deadline - loop.time(), 0.01)))
+                except TimeoutError:
+                    continue
+        except ConnectionClosed:
+            return self.frames[start:]
+        raise AssertionError(f"the server did not close the connection within {wait} s")
 
     async def authorize(self, token: str, *, quoted: bool = False) -> Response:
         body = msgspec.json.encode(token).decode() if quoted else token
