@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from ..errors import ConnectionLost, Unauthorized
 from .connection import Connection, ConnectionOptions, EventConsumer
-from .ends import AuthorizationFailed, SessionEnded, TokenUnavailable
+from .ends import AuthorizationFailed, SessionEnd, SessionEnded, TokenUnavailable
 from .tokens import TokenProvider, TokenRejected
 
 _log = logging.getLogger("tradovate_api.client.session")
@@ -51,6 +51,14 @@ class Session:
         if self._ready and connection is not None and connection.is_open:
             return connection
         return None
+
+    @property
+    def last_end(self) -> SessionEnd | None:
+        """How the most recent connection ended (``None`` while it lasts or before any)."""
+        connection = self._connection
+        if connection is None or not connection.ended.done():
+            return None
+        return connection.ended.result()
 
     @property
     def ready(self) -> bool:
