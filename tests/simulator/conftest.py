@@ -104,10 +104,10 @@ class WsClient:
         while True:
             frame = await self.frame(max(deadline - loop.time(), 0.01))
             if isinstance(frame, Messages):
-                for message in frame.items:
+                self.events.extend(frame.items)
+                for index, message in enumerate(self.events):
                     if match(message):
-                        return message
-                    self.events.append(message)
+                        return self.events.pop(index)
 
     async def until_closed(self, *, heartbeat: bool = False, wait: float = TIMEOUT
                            ) -> list[Frame]:
