@@ -7,6 +7,20 @@ read-only and can be shared freely. See :mod:`.market` and :mod:`.account`.
 
 from __future__ import annotations
 
+from .account import (
+    AccountChange,
+    AccountView,
+    AccountWriter,
+    BustedFill,
+    MissingContractSpec,
+    NewFill,
+    OrderState,
+    OrderStatusChange,
+    PositionDiff,
+    Removed,
+    SyncReport,
+    create_account_store,
+)
 from .market import (
     BarUpdated,
     DomBook,
@@ -19,11 +33,36 @@ from .market import (
     create_market_store,
     wall_clock_ms,
 )
+from .pnl import PnL
 from .trades import Side, Trade, aggressor
 from .window import WindowStats
 
 __all__ = [
-    "BarUpdated", "DomBook", "HistoryEnded", "MarketChange", "MarketDataView",
-    "MarketDataWriter", "QuoteState", "Side", "Trade", "TradesAdded", "WindowStats",
-    "aggressor", "create_market_store", "wall_clock_ms",
+    "AccountChange",
+    "AccountView",
+    "AccountWriter",
+    "BarUpdated",
+    "BustedFill",
+    "DomBook",
+    "HistoryEnded",
+    "MarketChange",
+    "MarketDataView",
+    "MarketDataWriter",
+    "MissingContractSpec",
+    "NewFill",
+    "OrderState",
+    "OrderStatusChange",
+    "PnL",
+    "PositionDiff",
+    "QuoteState",
+    "Removed",
+    "Side",
+    "SyncReport",
+    "Trade",
+    "TradesAdded",
+    "WindowStats",
+    "aggressor",
+    "create_account_store",
+    "create_market_store",
+    "wall_clock_ms",
 ]

@@ -1,0 +1,679 @@
+"""The account store: accounts, orders and their versions, reports, fills, positions, cash, P&L.
+
+Single writer. :func:`create_account_store` returns a ``(AccountView, AccountWriter)`` pair.
+Only the writer has mutating methods, and it must be handed to exactly one task: the account
+(trading socket) reader, which applies the ``user/syncrequest`` snapshot with
+:meth:`AccountWriter.apply_snapshot` and every ``props`` event with :meth:`AccountWriter.apply`.
+Every other task gets the view: its methods return frozen entities and records, tuples and
+read-only mappings. Writes never ``await``, so readers never see half an update.
+
+Rules the writer follows:
+
+* The current version of an order is its newest ``orderVersion`` (id = the id of the command
+  that made it) unless that command is a Modify not accepted (yet): pending or rejected
+  modifications do not change what is working.
+* Events may arrive out of order: a fill before its order is kept and linked (booked into P&L,
+  delivered to the strategy) when the order arrives; versions and commands before their order
+  are kept too.
+* Fills are deduplicated by id (updates of a fill never count twice); a fill updated to
+  ``active: false`` is busted and leaves the P&L. Each fill is delivered once: the writer keeps
+  the ids it has delivered, across reconnects.
+* P&L per (account, contract) comes from the fills, FIFO, in money: points × the product's
+  ``valuePerPoint``; commissions per contract per side are configured per product. Open P&L is
+  marked at a price the caller gives (e.g. :meth:`MarketDataView.mark_price`).
+
+:meth:`AccountWriter.apply` returns what changed so the dispatcher can call ``on_order``,
+``on_fill`` and ``on_position`` directly: :class:`OrderState` records for every order the event
+touched (already reflecting the whole event), then :class:`NewFill`/:class:`BustedFill`, then
+the changed ``Position``/``CashBalance``/``Account``/``CommandReport``/``ExecutionReport``
+entities and :class:`Removed` marks, in arrival order. :meth:`AccountWriter.apply_snapshot`
+returns a :class:`SyncReport` of what differed from memory (fills that happened while
+disconnected appear there exactly once) and replaces memory with the snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeAlias
+
+import msgspec
+
+from ..errors import TradovateError
+from ..protocol.messages import EntityEvent, UnknownEntity
+from ..protocol.models import (
+    Account,
+    CashBalance,
+    Command,
+    CommandReport,
+    Contract,
+    ContractMaturity,
+    ExecutionReport,
+    Fill,
+    FillPair,
+    Order,
+    OrderVersion,
+    Position,
+    Product,
+    SyncMessage,
+)
+from .pnl import FifoLedger, PnL
+
+_ACCEPTED = frozenset({"AtExecution", "OnHold", "ExecutionSuspended", "Replaced"})
+"""Command statuses after which a Modify's version is the one working."""
+_REJECTED = frozenset({"RiskRejected", "ExecutionRejected"})
+_DONE = frozenset({"Canceled", "Completed", "Expired", "Filled", "Rejected"})
+
+
+class MissingContractSpec(TradovateError):
+    """P&L was asked for a contract whose product (value per point) the store does not know."""
+
+
+# ----------------------------------------------------------------------------- records
+
+
+class OrderState(msgspec.Struct, frozen=True, gc=False):
+    """An order with its current version and its active fills."""
+
+    order: Order
+    version: OrderVersion | None
+    fills: tuple[Fill, ...]
+    filled_qty: int
+    avg_fill_price: float | None
+    cl_ord_id: str | None = None
+    reject_reason: str | None = None
+    reject_text: str | None = None
+
+    @property
+    def id(self) -> int:
+        return self.order.id
+
+    @property
+    def status(self) -> str:
+        return self.order.ord_status
+
+    @property
+    def is_done(self) -> bool:
+        """Filled, canceled, rejected, expired or completed: it will not trade any more."""
+        return self.order.ord_status in _DONE
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.version is None else self.version.order_qty - self.filled_qty
+
+    @property
+    def partially_filled(self) -> bool:
+        return not self.is_done and self.filled_qty > 0
+
+
+class NewFill(msgspec.Struct, frozen=True, gc=False):
+    """A fill seen (and linked to its order) for the first time: deliver to ``on_fill``."""
+
+    fill: Fill
+    order: Order
+
+
+class BustedFill(msgspec.Struct, frozen=True, gc=False):
+    """A delivered fill that became inactive (busted); it no longer counts in P&L."""
+
+    fill: Fill
+    order: Order | None
+
+
+class Removed(msgspec.Struct, frozen=True, gc=False):
+    """An entity ``Deleted`` event."""
+
+    entity_type: str
+    entity_id: int
+
+
+AccountChange: TypeAlias = (
+    OrderState | NewFill | BustedFill | Position | CashBalance | Account | CommandReport
+    | ExecutionReport | Removed
+)
+
+
+class OrderStatusChange(msgspec.Struct, frozen=True, gc=False):
+    """An order whose status differs between memory and a snapshot (``None``: absent)."""
+
+    order_id: int
+    before: str | None
+    after: str | None
+    state: OrderState | None
+
+
+class PositionDiff(msgspec.Struct, frozen=True, gc=False):
+    """A position whose size, price or totals differ between memory and a snapshot."""
+
+    account_id: int
+    contract_id: int
+    before: Position | None
+    after: Position | None
+
+
+class SyncReport(msgspec.Struct, frozen=True, gc=False):
+    """What a ``user/syncrequest`` snapshot changed compared with memory.
+
+    ``initial`` is true for the first snapshot of the process (everything in it is new)."""
+
+    initial: bool
+    new_fills: tuple[NewFill, ...]
+    busted_fills: tuple[BustedFill, ...]
+    orders: tuple[OrderStatusChange, ...]
+    positions: tuple[PositionDiff, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.new_fills or self.busted_fills or self.orders or self.positions)
+
+
+# ----------------------------------------------------------------------------- state
+
+
+class _AccountState:
+    """Every table the writer writes and the view reads."""
+
+    def __init__(self, commissions: Mapping[str, float], default_commission: float,
+                 value_per_point: Mapping[str, float]) -> None:
+        self.commissions = dict(commissions)
+        self.default_commission = default_commission
+        self.value_per_point = dict(value_per_point)
+        self.delivered: set[int] = set()
+        self.synced = False
+        self.products: dict[int, Product] = {}
+        self.maturities: dict[int, ContractMaturity] = {}
+        self.contracts: dict[int, Contract] = {}
+        self.accounts: dict[int, Account] = {}
+        self.orders: dict[int, Order] = {}
+        self.states: dict[int, OrderState] = {}
+        self.versions: dict[int, dict[int, OrderVersion]] = {}
+        self.commands: dict[int, Command] = {}
+        self.commands_by_order: dict[int, dict[int, Command]] = {}
+        self.cl_ord_ids: dict[str, int] = {}
+        self.command_reports: dict[int, CommandReport] = {}
+        self.reports_by_command: dict[int, dict[int, CommandReport]] = {}
+        self.exec_reports: dict[int, ExecutionReport] = {}
+        self.exec_by_order: dict[int, dict[int, ExecutionReport]] = {}
+        self.fills: dict[int, Fill] = {}
+        self.fills_by_order: dict[int, dict[int, Fill]] = {}
+        self.booked: dict[int, tuple[int, int]] = {}
+        self.ledgers: dict[tuple[int, int], FifoLedger] = {}
+        self.fill_pairs: dict[int, FillPair] = {}
+        self.positions: dict[int, Position] = {}
+        self.position_keys: dict[tuple[int, int], int] = {}
+        self.cash: dict[int, CashBalance] = {}
+        self.cash_by_account: dict[int, int] = {}
+        self.others: dict[str, dict[int, Any]] = {}
+
+    def reset(self) -> None:
+        """Forget all account data (not reference data, not the delivered fill ids). Tables
+        are cleared in place: the view's read-only mappings stay bound to them."""
+        for table in (self.accounts, self.orders, self.states, self.versions, self.commands,
+                      self.commands_by_order, self.cl_ord_ids, self.command_reports,
+                      self.reports_by_command, self.exec_reports, self.exec_by_order,
+                      self.fills, self.fills_by_order, self.booked, self.ledgers,
+                      self.fill_pairs, self.positions, self.position_keys, self.cash,
+                      self.cash_by_account, self.others):
+            table.clear()
+
+    def product_of(self, contract_id: int) -> Product | None:
+        contract = self.contracts.get(contract_id)
+        if contract is None:
+            return None
+        maturity = self.maturities.get(contract.contract_maturity_id)
+        return None if maturity is None else self.products.get(maturity.product_id)
+
+    def product_name(self, contract_id: int) -> str | None:
+        product = self.product_of(contract_id)
+        if product is not None:
+            return product.name
+        contract = self.contracts.get(contract_id)
+        # Tradovate contract names are the product root + month code + one-digit year.
+        return None if contract is None else contract.name[:-2]
+
+
+# ----------------------------------------------------------------------------- view
+
+
+class AccountView:
+    """Read-only access to the account store (any task may hold one)."""
+
+    __slots__ = ("_accounts", "_cash", "_fill_pairs", "_orders", "_positions", "_s")
+
+    def __init__(self, state: _AccountState) -> None:
+        self._s = state
+        s = state
+        self._accounts = MappingProxyType(s.accounts)
+        self._orders = MappingProxyType(s.states)
+        self._positions = MappingProxyType(s.positions)
+        self._cash = MappingProxyType(s.cash)
+        self._fill_pairs = MappingProxyType(s.fill_pairs)
+
+    @property
+    def synced(self) -> bool:
+        """True once a snapshot has been applied."""
+        return self._s.synced
+
+    @property
+    def accounts(self) -> Mapping[int, Account]:
+        return self._accounts
+
+    def account(self, account_id: int) -> Account | None:
+        return self._s.accounts.get(account_id)
+
+    def account_by_name(self, name: str) -> Account | None:
+        return next((a for a in self._s.accounts.values() if a.name == name), None)
+
+    @property
+    def orders(self) -> Mapping[int, OrderState]:
+        """Every known order (whose ``order`` entity arrived) by id."""
+        return self._orders
+
+    def order(self, order_id: int) -> OrderState | None:
+        return self._s.states.get(order_id)
+
+    def order_by_cl_ord_id(self, cl_ord_id: str) -> OrderState | None:
+        """The order whose command carried this client order id."""
+        order_id = self._s.cl_ord_ids.get(cl_ord_id)
+        return None if order_id is None else self._s.states.get(order_id)
+
+    def open_orders(self, account_id: int | None = None,
+                    contract_id: int | None = None) -> tuple[OrderState, ...]:
+        """Orders not yet done, optionally of one account and/or contract."""
+        return tuple(
+            st for st in self._s.states.values()
+            if not st.is_done and (account_id is None or st.order.account_id == account_id)
+            and (contract_id is None or st.order.contract_id == contract_id))
+
+    def versions(self, order_id: int) -> tuple[OrderVersion, ...]:
+        versions = self._s.versions.get(order_id, {})
+        return tuple(versions[i] for i in sorted(versions))
+
+    def command(self, command_id: int) -> Command | None:
+        return self._s.commands.get(command_id)
+
+    def command_reports(self, command_id: int) -> tuple[CommandReport, ...]:
+        reports = self._s.reports_by_command.get(command_id, {})
+        return tuple(reports[i] for i in sorted(reports))
+
+    def execution_reports(self, order_id: int) -> tuple[ExecutionReport, ...]:
+        reports = self._s.exec_by_order.get(order_id, {})
+        return tuple(reports[i] for i in sorted(reports))
+
+    def fill(self, fill_id: int) -> Fill | None:
+        return self._s.fills.get(fill_id)
+
+    def fills(self, order_id: int | None = None) -> tuple[Fill, ...]:
+        """Fills (busted ones included, ``active`` tells) by id, of one order if given."""
+        fills = self._s.fills if order_id is None else self._s.fills_by_order.get(order_id, {})
+        return tuple(fills[i] for i in sorted(fills))
+
+    def is_delivered(self, fill_id: int) -> bool:
+        return fill_id in self._s.delivered
+
+    @property
+    def fill_pairs(self) -> Mapping[int, FillPair]:
+        return self._fill_pairs
+
+    @property
+    def positions(self) -> Mapping[int, Position]:
+        """Positions as the server reports them, by position id."""
+        return self._positions
+
+    def position(self, account_id: int, contract_id: int) -> Position | None:
+        ident = self._s.position_keys.get((account_id, contract_id))
+        return None if ident is None else self._s.positions.get(ident)
+
+    @property
+    def cash_balances(self) -> Mapping[int, CashBalance]:
+        return self._cash
+
+    def cash_balance(self, account_id: int) -> CashBalance | None:
+        ident = self._s.cash_by_account.get(account_id)
+        return None if ident is None else self._s.cash.get(ident)
+
+    def entity(self, entity_type: str, entity_id: int) -> Any:
+        """Another entity kept as received (``marginSnapshot``, ``accountRiskStatus``…)."""
+        return self._s.others.get(entity_type, {}).get(entity_id)
+
+    def contract(self, contract_id: int) -> Contract | None:
+        return self._s.contracts.get(contract_id)
+
+    def product_of(self, contract_id: int) -> Product | None:
+        return self._s.product_of(contract_id)
+
+    def pnl(self, account_id: int, contract_id: int, mark: float | None = None) -> PnL:
+        """P&L of one account in one contract from its fills; open P&L at ``mark``."""
+        s = self._s
+        name = s.product_name(contract_id)
+        vpp = s.value_per_point.get(name) if name is not None else None
+        if vpp is None:
+            product = s.product_of(contract_id)
+            if product is None:
+                raise MissingContractSpec(f"no product (value per point) known for contract "
+                                          f"{contract_id}")
+            vpp = product.value_per_point
+        commission = s.commissions.get(name, s.default_commission) if name is not None \
+            else s.default_commission
+        ledger = s.ledgers.get((account_id, contract_id)) or FifoLedger()
+        net = ledger.net_pos
+        if net == 0:
+            open_pnl: float | None = 0.0
+        else:
+            open_pnl = None if mark is None else ledger.open_points(mark) * vpp
+        return PnL(account_id, contract_id, net, ledger.avg_price,
+                   ledger.realized_points * vpp, ledger.traded_qty * commission, open_pnl, mark)
+
+    def pnls(self, mark: Callable[[int], float | None] | None = None) -> tuple[PnL, ...]:
+        """P&L of every (account, contract) that has fills; ``mark(contract_id)`` prices the
+        open positions."""
+        return tuple(self.pnl(aid, cid, None if mark is None else mark(cid))
+                     for aid, cid in sorted(self._s.ledgers))
+
+
+# ----------------------------------------------------------------------------- writer
+
+
+class _Batch:
+    """What one apply touched."""
+
+    __slots__ = ("fills", "orders", "records")
+
+    def __init__(self) -> None:
+        self.orders: dict[int, None] = {}
+        self.fills: list[NewFill | BustedFill] = []
+        self.records: list[AccountChange] = []
+
+
+class AccountWriter:
+    """The only object that mutates the account store; give it to the account reader alone."""
+
+    __slots__ = ("_put", "_s", "_view")
+
+    def __init__(self, state: _AccountState, view: AccountView) -> None:
+        self._s = state
+        self._view = view
+        self._put: dict[str, Callable[[Any, _Batch], None]] = {
+            "account": self._put_account, "order": self._put_order,
+            "orderVersion": self._put_version, "command": self._put_command,
+            "commandReport": self._put_command_report,
+            "executionReport": self._put_exec_report, "fill": self._put_fill,
+            "fillPair": self._put_fill_pair, "position": self._put_position,
+            "cashBalance": self._put_cash, "product": self._put_reference,
+            "contract": self._put_reference, "contractMaturity": self._put_reference,
+        }
+
+    @property
+    def view(self) -> AccountView:
+        return self._view
+
+    def add_reference(self, entities: Iterable[Product | Contract | ContractMaturity]) -> None:
+        """Teach the store contracts/products fetched over REST (for value per point)."""
+        batch = _Batch()
+        for entity in entities:
+            self._put_reference(entity, batch)
+
+    def apply(self, event: EntityEvent) -> list[AccountChange]:
+        """Apply one ``props`` event (one entity or an array); return what changed."""
+        batch = _Batch()
+        if event.event_type == "Deleted":
+            for entity in event.entities:
+                if not isinstance(entity, UnknownEntity):
+                    self._delete(event.entity_type, entity, batch)
+        else:
+            put = self._put.get(event.entity_type) or self._put_other(event.entity_type)
+            for entity in event.entities:
+                if not isinstance(entity, UnknownEntity):
+                    put(entity, batch)
+        return self._finish(batch)
+
+    def apply_snapshot(self, sync: SyncMessage) -> SyncReport:
+        """Replace memory with a ``user/syncrequest`` snapshot and report what differed."""
+        s = self._s
+        initial = not s.synced
+        status_before = {i: o.ord_status for i, o in s.orders.items()}
+        positions_before = {(p.account_id, p.contract_id): p for p in s.positions.values()}
+        active_before = {i for i, f in s.fills.items() if f.active}
+        s.reset()
+        batch = _Batch()
+        for group in (sync.products, sync.contract_maturities, sync.contracts):
+            for entity in group:
+                self._put_reference(entity, batch)
+        puts: list[tuple[Callable[[Any, _Batch], None], Iterable[Any]]] = [
+            (self._put_account, sync.accounts), (self._put_order, sync.orders),
+            (self._put_version, sync.order_versions), (self._put_command, sync.commands),
+            (self._put_command_report, sync.command_reports),
+            (self._put_exec_report, sync.execution_reports), (self._put_fill, sync.fills),
+            (self._put_fill_pair, sync.fill_pairs), (self._put_position, sync.positions),
+            (self._put_cash, sync.cash_balances),
+            (self._put_other("marginSnapshot"), sync.margin_snapshots),
+            (self._put_other("accountRiskStatus"), sync.account_risk_statuses),
+            (self._put_other("userAccountAutoLiq"), sync.user_account_auto_liqs),
+        ]
+        for put, entities in puts:
+            for entity in entities:
+                put(entity, batch)
+        for order_id in s.orders:
+            state = self._state(order_id)
+            if state is not None:
+                s.states[order_id] = state
+        s.synced = True
+        new_fills = tuple(f for f in batch.fills if isinstance(f, NewFill))
+        busted = tuple(BustedFill(f, s.orders.get(f.order_id)) for i, f in s.fills.items()
+                       if not f.active and i in active_before and i in s.delivered)
+        orders = tuple(
+            OrderStatusChange(i, status_before.get(i), s.orders[i].ord_status if i in s.orders
+                              else None, s.states.get(i))
+            for i in sorted(set(status_before) | set(s.orders))
+            if status_before.get(i) != (s.orders[i].ord_status if i in s.orders else None))
+        positions_after = {(p.account_id, p.contract_id): p for p in s.positions.values()}
+        positions = tuple(
+            PositionDiff(key[0], key[1], positions_before.get(key), positions_after.get(key))
+            for key in sorted(set(positions_before) | set(positions_after))
+            if _position_shape(positions_before.get(key))
+            != _position_shape(positions_after.get(key)))
+        return SyncReport(initial, new_fills, busted, orders, positions)
+
+    # ------------------------------------------------------------------ puts
+
+    def _finish(self, batch: _Batch) -> list[AccountChange]:
+        s = self._s
+        changes: list[AccountChange] = []
+        for order_id in batch.orders:
+            state = self._state(order_id)
+            if state is not None and state != s.states.get(order_id):
+                s.states[order_id] = state
+                changes.append(state)
+        changes.extend(batch.fills)
+        changes.extend(batch.records)
+        return changes
+
+    def _put_account(self, account: Account, batch: _Batch) -> None:
+        self._s.accounts[account.id] = account
+        batch.records.append(account)
+
+    def _put_order(self, order: Order, batch: _Batch) -> None:
+        s = self._s
+        s.orders[order.id] = order
+        batch.orders[order.id] = None
+        for fill in sorted(s.fills_by_order.get(order.id, {}).values(), key=_fill_id):
+            if fill.active and fill.id not in s.booked:
+                self._book(fill, order, batch)
+
+    def _put_version(self, version: OrderVersion, batch: _Batch) -> None:
+        self._s.versions.setdefault(version.order_id, {})[version.id] = version
+        batch.orders[version.order_id] = None
+
+    def _put_command(self, command: Command, batch: _Batch) -> None:
+        s = self._s
+        s.commands[command.id] = command
+        s.commands_by_order.setdefault(command.order_id, {})[command.id] = command
+        if command.cl_ord_id:
+            s.cl_ord_ids[command.cl_ord_id] = command.order_id
+        batch.orders[command.order_id] = None
+
+    def _put_command_report(self, report: CommandReport, batch: _Batch) -> None:
+        s = self._s
+        s.command_reports[report.id] = report
+        s.reports_by_command.setdefault(report.command_id, {})[report.id] = report
+        command = s.commands.get(report.command_id)
+        if command is not None:
+            batch.orders[command.order_id] = None
+        batch.records.append(report)
+
+    def _put_exec_report(self, report: ExecutionReport, batch: _Batch) -> None:
+        s = self._s
+        s.exec_reports[report.id] = report
+        s.exec_by_order.setdefault(report.order_id, {})[report.id] = report
+        batch.orders[report.order_id] = None
+        batch.records.append(report)
+
+    def _put_fill(self, fill: Fill, batch: _Batch) -> None:
+        s = self._s
+        previous = s.fills.get(fill.id)
+        s.fills[fill.id] = fill
+        s.fills_by_order.setdefault(fill.order_id, {})[fill.id] = fill
+        batch.orders[fill.order_id] = None
+        order = s.orders.get(fill.order_id)
+        if fill.active:
+            if order is not None:
+                self._book(fill, order, batch)
+            return
+        self._unbook(fill.id)
+        if previous is not None and previous.active and fill.id in s.delivered:
+            batch.fills.append(BustedFill(fill, order))
+
+    def _book(self, fill: Fill, order: Order, batch: _Batch) -> None:
+        """Count a linked active fill in its ledger and deliver it if it never was."""
+        s = self._s
+        key = (order.account_id, fill.contract_id)
+        ledger = s.ledgers.get(key)
+        if ledger is None:
+            ledger = s.ledgers[key] = FifoLedger()
+        ledger.add(fill.id, fill.action == "Buy", fill.qty, fill.price)
+        s.booked[fill.id] = key
+        if fill.id not in s.delivered:
+            s.delivered.add(fill.id)
+            batch.fills.append(NewFill(fill, order))
+
+    def _unbook(self, fill_id: int) -> None:
+        key = self._s.booked.pop(fill_id, None)
+        if key is not None:
+            self._s.ledgers[key].remove(fill_id)
+
+    def _put_fill_pair(self, pair: FillPair, batch: _Batch) -> None:
+        self._s.fill_pairs[pair.id] = pair
+
+    def _put_position(self, position: Position, batch: _Batch) -> None:
+        s = self._s
+        s.positions[position.id] = position
+        s.position_keys[(position.account_id, position.contract_id)] = position.id
+        batch.records.append(position)
+
+    def _put_cash(self, cash: CashBalance, batch: _Batch) -> None:
+        s = self._s
+        s.cash[cash.id] = cash
+        s.cash_by_account[cash.account_id] = cash.id
+        batch.records.append(cash)
+
+    def _put_reference(self, entity: Product | Contract | ContractMaturity,
+                       batch: _Batch) -> None:
+        s = self._s
+        if isinstance(entity, Product):
+            s.products[entity.id] = entity
+        elif isinstance(entity, Contract):
+            s.contracts[entity.id] = entity
+        else:
+            s.maturities[entity.id] = entity
+
+    def _put_other(self, entity_type: str) -> Callable[[Any, _Batch], None]:
+        def put(entity: Any, batch: _Batch) -> None:
+            self._s.others.setdefault(entity_type, {})[entity.id] = entity
+        return put
+
+    def _delete(self, entity_type: str, entity: Any, batch: _Batch) -> None:
+        s = self._s
+        ident: int = entity.id
+        if entity_type == "fill":
+            fill = s.fills.pop(ident, None)
+            if fill is not None:
+                s.fills_by_order.get(fill.order_id, {}).pop(ident, None)
+                batch.orders[fill.order_id] = None
+            self._unbook(ident)
+        elif entity_type == "order":
+            s.orders.pop(ident, None)
+            s.states.pop(ident, None)
+        elif entity_type == "position":
+            position = s.positions.pop(ident, None)
+            if position is not None:
+                s.position_keys.pop((position.account_id, position.contract_id), None)
+        elif entity_type == "cashBalance":
+            cash = s.cash.pop(ident, None)
+            if cash is not None:
+                s.cash_by_account.pop(cash.account_id, None)
+        elif entity_type == "account":
+            s.accounts.pop(ident, None)
+        elif entity_type == "orderVersion":
+            s.versions.get(entity.order_id, {}).pop(ident, None)
+            batch.orders[entity.order_id] = None
+        else:
+            s.others.get(entity_type, {}).pop(ident, None)
+        batch.records.append(Removed(entity_type, ident))
+
+    # ------------------------------------------------------------------ order state
+
+    def _state(self, order_id: int) -> OrderState | None:
+        s = self._s
+        order = s.orders.get(order_id)
+        if order is None:
+            return None
+        version: OrderVersion | None = None
+        for ident, candidate in s.versions.get(order_id, {}).items():
+            command = s.commands.get(ident)
+            effective = (command is None or command.command_type != "Modify"
+                         or command.command_status in _ACCEPTED)
+            if effective and (version is None or ident > version.id):
+                version = candidate
+        fills = tuple(sorted((f for f in s.fills_by_order.get(order_id, {}).values()
+                              if f.active), key=_fill_id))
+        filled = sum(f.qty for f in fills)
+        avg = sum(f.qty * f.price for f in fills) / filled if filled else None
+        cl_ord_id = reject_reason = reject_text = None
+        rejection: CommandReport | None = None
+        for ident, command in sorted(s.commands_by_order.get(order_id, {}).items()):
+            if command.command_type == "New" and command.cl_ord_id:
+                cl_ord_id = command.cl_ord_id
+            for report in s.reports_by_command.get(ident, {}).values():
+                if report.command_status in _REJECTED and (rejection is None
+                                                           or report.id > rejection.id):
+                    rejection = report
+        if rejection is not None:
+            reject_reason, reject_text = rejection.reject_reason, rejection.text
+        return OrderState(order, version, fills, filled, avg, cl_ord_id, reject_reason,
+                          reject_text)
+
+
+def _fill_id(fill: Fill) -> int:
+    return fill.id
+
+
+def _position_shape(position: Position | None) -> tuple[int, float | None, int, int] | None:
+    if position is None:
+        return None
+    return (position.net_pos, position.net_price, position.bought, position.sold)
+
+
+def create_account_store(*, commission_per_side: Mapping[str, float] | None = None,
+                         default_commission_per_side: float = 0.0,
+                         value_per_point: Mapping[str, float] | None = None,
+                         ) -> tuple[AccountView, AccountWriter]:
+    """A new account store as its (read-only view, single writer) pair.
+
+    ``commission_per_side`` maps a product name (``"ES"``) to the money charged per contract
+    per fill side (``default_commission_per_side`` for the others); ``value_per_point``
+    overrides or supplies the products' ``valuePerPoint``.
+    """
+    state = _AccountState(commission_per_side or {}, default_commission_per_side,
+                          value_per_point or {})
+    view = AccountView(state)
+    return view, AccountWriter(state, view)
