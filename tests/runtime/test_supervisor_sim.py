@@ -10,7 +10,6 @@ import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import msgspec
 import pytest
 
 from tradovate_api.alerts import AlertLog, Severity
@@ -23,7 +22,7 @@ from tradovate_api.client import (
     SyncSnapshot,
     TradingSession,
 )
-from tradovate_api.protocol import MarketDataEvent, Response
+from tradovate_api.protocol import MarketDataEvent
 from tradovate_api.runtime import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -41,24 +40,6 @@ OPTIONS = ConnectionOptions(heartbeat_interval=0.1, silence_timeout=1.0, open_ti
 SUPERVISION = SupervisorOptions(backoff=BackoffPolicy(initial=0.05, maximum=0.5, jitter=0.2),
                                 breaker=BreakerPolicy(failures=8, window=60.0),
                                 shutdown_timeout=3.0, cancel_timeout=1.0)
-
-
-def _response_bytes(status: int, request_id: int | None, body: bytes = b"") -> bytes:
-    message = (Response(s=status, i=request_id, d=msgspec.Raw(body)) if body
-               else Response(s=status, i=request_id))
-    return msgspec.json.encode(message)
-
-
-@pytest.fixture(autouse=True)
-def _simulator_empty_d_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Test-side work-around for the simulator encoding a body-less response as ``"d":}``
-    (invalid JSON; see tests/client/conftest.py). Remove once fixed in the simulator."""
-    from tradovate_api.simulator import session, session_trading
-
-    if session.response_bytes(200, 1) == msgspec.json.encode(Response(s=200, i=1)):
-        return
-    monkeypatch.setattr(session, "response_bytes", _response_bytes)
-    monkeypatch.setattr(session_trading, "response_bytes", _response_bytes)
 
 
 class Events:
