@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Sequence
@@ -120,6 +121,8 @@ def _sim(args: argparse.Namespace) -> int:
                  if getattr(args, key) is not None}
     if args.tidy:
         overrides["awkward_wire"] = False
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = msgspec.structs.replace(config, **overrides)
     try:
         import uvloop
@@ -147,6 +150,7 @@ def _add_sim_parser(sub: Any) -> None:
     sim.add_argument("--steps-per-tick", type=int, default=None)
     sim.add_argument("--warm-up", type=float, default=None, help="seconds of chart history")
     sim.add_argument("--failed-login-status", type=int, choices=(200, 401), default=None)
+    sim.add_argument("--verbose", action="store_true", help="log every connection event")
     sim.add_argument("--tidy", action="store_true",
                      help="one message per frame, no entity arrays, no reordering")
     faults = sim.add_argument_group("faults")
