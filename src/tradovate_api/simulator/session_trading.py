@@ -16,8 +16,6 @@ from ..protocol import ClientRequest
 from .session import SocketSession, error_body, response_bytes
 from .session_context import log
 
-_encoder = msgspec.json.Encoder()
-
 
 def request_params(request: ClientRequest) -> dict[str, Any]:
     """Query parameters overlaid with the JSON body object; raises ``ValueError``."""
