@@ -25,7 +25,7 @@ from ..errors import (
     TradovateError,
     Unauthorized,
 )
-from .messages import Response
+from .messages import DECODE_ERRORS, Response
 
 _MAX_TEXT = 500
 
@@ -57,7 +57,7 @@ def error_text(body: bytes | None) -> str:
         return ""
     try:
         text = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except DECODE_ERRORS:
         text = body.decode(errors="replace")
     if not isinstance(text, str):
         text = body.decode(errors="replace")
@@ -93,7 +93,7 @@ def interpret(status: int, body: bytes | None, result_type: Any = None) -> Any:
     if body.lstrip()[:1] == b"{":
         try:
             probe = _probe_decoder.decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except DECODE_ERRORS as exc:
             return ProtocolError(f"malformed response body: {exc}")
         if probe.p_ticket is not None:
             return PenaltyTicket(probe.p_ticket, probe.p_time or 0.0, bool(probe.p_captcha))
@@ -105,7 +105,7 @@ def interpret(status: int, body: bytes | None, result_type: Any = None) -> Any:
         return None
     try:
         return _decoder_for(result_type).decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+    except DECODE_ERRORS as exc:
         return ProtocolError(f"unexpected response body: {exc}")
 
 
@@ -146,10 +146,18 @@ class PendingRequests:
         return request_id
 
     def resolve(self, response: Response) -> Resolution | None:
-        """Match a response; ``None`` if no request with its id is pending."""
-        if not isinstance(response.i, int):
+        """Match a response; ``None`` if no request with its id is pending.
+
+        An id echoed as a string of digits (the documented 429 shows a string ``i``) matches
+        the integer id it spells.
+        """
+        request_id = response.i
+        if (isinstance(request_id, str) and len(request_id) <= 18 and request_id.isascii()
+                and request_id.isdigit()):
+            request_id = int(request_id)
+        if not isinstance(request_id, int):
             return None
-        pending = self._pending.pop(response.i, None)
+        pending = self._pending.pop(request_id, None)
         if pending is None:
             return None
         result = interpret(response.s, response.body, pending.result_type)

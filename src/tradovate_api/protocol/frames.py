@@ -12,7 +12,7 @@ from typing import Any, TypeAlias
 
 import msgspec
 
-from .messages import Message, decode_messages
+from .messages import DECODE_ERRORS, Message, decode_messages
 
 
 class Open(msgspec.Struct, frozen=True):
@@ -54,7 +54,7 @@ _close_decoder = msgspec.json.Decoder(tuple[int, str])
 def decode_frame(data: bytes | bytearray | memoryview | str) -> Frame:
     """Decode one websocket text message from the server. Never raises."""
     if isinstance(data, str):
-        data = data.encode()
+        data = data.encode(errors="surrogatepass")  # lone surrogates -> invalid JSON, no raise
     view = memoryview(data)
     if not view:
         return FrameError("empty frame", b"")
@@ -62,7 +62,7 @@ def decode_frame(data: bytes | bytearray | memoryview | str) -> Frame:
     if kind == 0x61:  # 'a'
         try:
             return Messages(decode_messages(view[1:]))
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except DECODE_ERRORS as exc:
             return FrameError(f"bad 'a' frame: {exc}", bytes(view[:_MAX_ERROR_DATA]))
     if len(view) == 1:
         if kind == 0x68:  # 'h'
@@ -72,7 +72,7 @@ def decode_frame(data: bytes | bytearray | memoryview | str) -> Frame:
     if kind == 0x63:  # 'c'
         try:
             code, reason = _close_decoder.decode(view[1:])
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except DECODE_ERRORS as exc:
             return FrameError(f"bad 'c' frame: {exc}", bytes(view[:_MAX_ERROR_DATA]))
         return Close(code, reason)
     return FrameError("unknown frame type", bytes(view[:_MAX_ERROR_DATA]))

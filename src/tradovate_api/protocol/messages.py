@@ -17,6 +17,9 @@ import msgspec
 from .models import ENTITY_TYPES, Entity
 from .models.marketdata import ChartData, MarketData
 
+DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+"""What decoding untrusted JSON can raise (absurdly deep nesting gives ``RecursionError``)."""
+
 
 class Response(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """A response to request ``i`` with status ``s``; ``d`` is kept raw until the requester,
@@ -197,7 +200,9 @@ def _decode_one(raw: msgspec.Raw) -> Message:
         if env.e is None:
             if env.s is None:
                 return MessageError("message has neither 'e' nor 's'", bytes(raw))
-            return Response(s=env.s, i=env.i, d=env.d)
+            # ``copy`` detaches ``d`` from the input buffer: a memoryview from the websocket
+            # library is reused once its callback returns, and responses may be kept longer.
+            return Response(s=env.s, i=env.i, d=env.d.copy())
         decode = _payload_decoders.get(env.e)
         if decode is None:
             return UnknownEvent(env.e, bytes(env.d))
@@ -213,19 +218,19 @@ def _decode_one(raw: msgspec.Raw) -> Message:
         if env.e == "shutdown":
             return ShutdownEvent(payload)
         return _clock_event(payload)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except DECODE_ERRORS as exc:
         return MessageError(str(exc), bytes(raw))
 
 
 def decode_messages(payload: bytes | memoryview) -> list[Message]:
     """Decode the JSON array of an ``a`` frame into typed messages.
 
-    Raises ``msgspec.DecodeError`` only if ``payload`` is not a JSON array at all; every
-    per-message problem becomes a :class:`MessageError` element instead.
+    Raises one of :data:`DECODE_ERRORS` only if ``payload`` is not a JSON array at all;
+    every per-message problem becomes a :class:`MessageError` element instead.
     """
     try:
         wires = _fast_decoder.decode(payload)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except DECODE_ERRORS:
         return [_decode_one(raw) for raw in _envelopes_decoder.decode(payload)]
     messages: list[Message] = wires  # type: ignore[assignment]
     for index, wire in enumerate(wires):
@@ -234,6 +239,6 @@ def decode_messages(payload: bytes | memoryview) -> list[Message]:
             try:
                 messages[index] = (_entity_event(wire.data) if kind is PropsEvent  # type: ignore[arg-type]
                                    else _clock_event(wire.data))  # type: ignore[arg-type]
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            except DECODE_ERRORS as exc:
                 messages[index] = MessageError(str(exc), msgspec.json.encode(wire))
     return messages

@@ -57,7 +57,8 @@ class ClientRequest(msgspec.Struct, frozen=True):
 
     def query_params(self) -> dict[str, str]:
         """Query parameters; text that is not ``k=v`` (e.g. ``undefined``) is ignored."""
-        return dict(parse_qsl(self.query, keep_blank_values=True))
+        pairs = "&".join(part for part in self.query.split("&") if "=" in part)
+        return dict(parse_qsl(pairs, keep_blank_values=True))
 
     def body_json(self) -> Any:
         """The body decoded as JSON; an empty body or the text ``undefined`` is ``None``."""
@@ -81,7 +82,7 @@ class RequestParseError(msgspec.Struct, frozen=True):
 def parse_request(frame: bytes | str) -> ClientRequest | HeartbeatRequest | RequestParseError:
     """Parse one client frame (server side). Never raises."""
     if isinstance(frame, str):
-        frame = frame.encode()
+        frame = frame.encode(errors="surrogatepass")  # lone surrogates fail UTF-8 below
     if frame.strip() == HEARTBEAT_REQUEST:
         return HeartbeatRequest()
     parts = frame.split(b"\n", 3)

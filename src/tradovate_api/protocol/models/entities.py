@@ -35,7 +35,7 @@ class Account(WireModel, frozen=True):
     auto_liq_profile_id: int
     margin_account_type: str
     legal_status: str
-    timestamp: str
+    timestamp: str | None = None  # absent from the official account/list example
     readonly: bool | None = None
     restricted: bool | None = None
     closed: bool | None = None
@@ -71,6 +71,9 @@ class Product(WireModel, frozen=True):
     exchange_channel_id: int | None = None
     is_micro: bool | None = None
     market_data_source: str | None = None
+    allow_provider_contract_info: bool | None = None
+    lookup_weight: int | None = None
+    has_replay: bool | None = None
 
 
 class ContractMaturity(WireModel, frozen=True):
