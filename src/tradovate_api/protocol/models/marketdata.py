@@ -66,7 +66,7 @@ class Histogram(WireModel, frozen=True):
     base: float
     items: dict[str, float] = msgspec.field(default_factory=dict)
     trade_date: TradeDate | None = None
-    refresh: bool = False
+    refresh: bool = msgspec.field(default_factory=bool)  # always on the wire, as documented
     id: int | None = None
 
 
@@ -86,12 +86,13 @@ class Bar(WireModel, frozen=True):
     high: float
     low: float
     close: float
-    up_volume: float = 0.0
-    down_volume: float = 0.0
-    up_ticks: float = 0.0
-    down_ticks: float = 0.0
-    bid_volume: float = 0.0
-    offer_volume: float = 0.0
+    # default_factory keeps zero volumes on the wire (Tradovate always sends them).
+    up_volume: float = msgspec.field(default_factory=float)
+    down_volume: float = msgspec.field(default_factory=float)
+    up_ticks: float = msgspec.field(default_factory=float)
+    down_ticks: float = msgspec.field(default_factory=float)
+    bid_volume: float = msgspec.field(default_factory=float)
+    offer_volume: float = msgspec.field(default_factory=float)
     histogram: str | None = None
 
 

@@ -6,6 +6,8 @@ the framework always sets it to ``True`` (the exchange requires it for non-human
 
 from __future__ import annotations
 
+import msgspec
+
 from ._base import WireModel
 
 
@@ -93,7 +95,8 @@ class LiquidatePosition(WireModel, frozen=True):
 
     account_id: int
     contract_id: int
-    admin: bool = False
+    # Required on the wire: a default_factory is never omitted by ``omit_defaults``.
+    admin: bool = msgspec.field(default_factory=bool)
     custom_tag50: str | None = None
     is_automated: bool | None = None
 
