@@ -21,6 +21,9 @@ DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 """What decoding untrusted JSON can raise (absurdly deep nesting gives ``RecursionError``)."""
 
 
+_NO_BODY = msgspec.Raw()
+
+
 class Response(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """A response to request ``i`` with status ``s``; ``d`` is kept raw until the requester,
     who knows the expected type, decodes it (see :mod:`.correlation`). An absent ``d`` is an
@@ -31,7 +34,13 @@ class Response(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
 
     s: int
     i: int | str | None = None
-    d: msgspec.Raw = msgspec.Raw()
+    d: msgspec.Raw = _NO_BODY
+
+    def __post_init__(self) -> None:
+        # ``omit_defaults`` only recognises the default object itself; any other empty Raw
+        # would encode as ``"d":}`` (invalid JSON), so swap it for the default.
+        if not self.d and self.d is not _NO_BODY:
+            msgspec.structs.force_setattr(self, "d", _NO_BODY)
 
     @property
     def body(self) -> bytes | None:
