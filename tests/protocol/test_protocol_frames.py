@@ -151,3 +151,10 @@ def test_encode_messages_round_trips_through_decode_frame():
     assert isinstance(decoded, Messages)
     assert decoded.items[1] == event
     assert decoded.items[0].body == b'{"ok":true}'
+
+
+@pytest.mark.parametrize("d", [msgspec.Raw(), msgspec.Raw(b""), None])
+def test_response_without_body_encodes_like_the_authorize_reply(d):
+    response = Response(s=200, i=2) if d is None else Response(s=200, i=2, d=d)
+    assert encode_messages([response]) == golden("frame_authorize_ok.txt")
+    assert response.body is None
