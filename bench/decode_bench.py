@@ -24,42 +24,41 @@ from typing import Any
 import msgspec
 
 from tradovate_api.protocol import MarketDataEvent, Messages, decode_frame, encode_messages
-from tradovate_api.protocol.models import (
-    Dom,
-    MarketData,
-    PriceLevel,
-    Quote,
-    QuoteEntries,
-    QuoteEntry,
-)
 
 TARGET_RATIO = 1.2
 RESULTS = Path(__file__).parent / "results" / "decode.json"
 TICK = 0.25
 
 
-def dom(contract_id: int, best_bid: float, stamp: str) -> Dom:
+def num(x: float) -> float | int:
+    """Tradovate normalises numbers: 2633.00 goes out as 2633 (reference §5.3)."""
+    return int(x) if x.is_integer() else x
+
+
+def dom(contract_id: int, best_bid: float, stamp: str) -> dict[str, Any]:
     """A 10-level book around ``best_bid`` with varied sizes, as Tradovate sends it."""
-    bids = [PriceLevel(price=best_bid - i * TICK, size=float(7 + 13 * i % 47))
-            for i in range(10)]
-    offers = [PriceLevel(price=best_bid + (i + 1) * TICK, size=float(5 + 17 * i % 53))
+    bids = [{"price": num(best_bid - i * TICK), "size": (7 + 131 * i) % 470 + 1} for i in range(10)]
+    offers = [{"price": num(best_bid + (i + 1) * TICK), "size": (5 + 173 * i) % 530 + 1}
               for i in range(10)]
-    return Dom(contract_id=contract_id, timestamp=stamp, bids=bids, offers=offers)
+    return {"contractId": contract_id, "timestamp": stamp, "bids": bids, "offers": offers}
 
 
-def quote(contract_id: int, bid: float, stamp: str) -> Quote:
-    entries = QuoteEntries(
-        bid=QuoteEntry(price=bid, size=7.0), offer=QuoteEntry(price=bid + TICK, size=12.0),
-        trade=QuoteEntry(price=bid, size=2.0), total_trade_volume=QuoteEntry(size=411832.0),
-        open_interest=QuoteEntry(size=2140702.0), high_price=QuoteEntry(price=bid + 31.5),
-        low_price=QuoteEntry(price=bid - 18.25), opening_price=QuoteEntry(price=bid - 3.0),
-        settlement_price=QuoteEntry(price=bid - 4.75))
-    return Quote(contract_id=contract_id, timestamp=stamp, entries=entries)
+def quote(contract_id: int, bid: float, stamp: str) -> dict[str, Any]:
+    entries = {
+        "Bid": {"price": num(bid), "size": 7}, "TotalTradeVolume": {"size": 411832},
+        "Offer": {"price": num(bid + TICK), "size": 12}, "LowPrice": {"price": num(bid - 18.25)},
+        "Trade": {"price": num(bid), "size": 2}, "OpenInterest": {"size": 2140702},
+        "OpeningPrice": {"price": num(bid - 3)}, "HighPrice": {"price": num(bid + 31.5)},
+        "SettlementPrice": {"price": num(bid - 4.75)}}
+    return {"timestamp": stamp, "contractId": contract_id, "entries": entries}
+
+
+def md_event(**data: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"e": "md", "d": data}
 
 
 def dom_frame() -> bytes:
-    return encode_messages([MarketDataEvent(MarketData(
-        doms=[dom(2710963, 5312.25, "2024-06-11T14:30:01.237Z")]))])
+    return encode_messages([md_event(doms=[dom(2710963, 5312.25, "2024-06-11T14:30:01.237Z")])])
 
 
 def batched_frame() -> bytes:
@@ -67,8 +66,8 @@ def batched_frame() -> bytes:
     messages = []
     for n, (cid, px) in enumerate([(2710963, 5312.25), (2710970, 18625.5), (2711001, 39120.0)]):
         stamp = f"2024-06-11T14:30:01.{237 + n:03d}Z"
-        messages.append(MarketDataEvent(MarketData(quotes=[quote(cid, px, stamp)])))
-        messages.append(MarketDataEvent(MarketData(doms=[dom(cid, px, stamp)])))
+        messages.append(md_event(quotes=[quote(cid, px, stamp)]))
+        messages.append(md_event(doms=[dom(cid, px, stamp)]))
     return encode_messages(messages)
 
 
@@ -84,7 +83,8 @@ def time_per_call(fn: Callable[[Any], object], arg: Any, iterations: int) -> flo
 def measure(frame: bytes, rounds: int, iterations: int) -> dict[str, Any]:
     payload = frame[1:]
     decoded = decode_frame(frame)
-    if not isinstance(decoded, Messages) or len(decoded.items) != len(json.loads(payload)):
+    if not isinstance(decoded, Messages) or len(decoded.items) != len(json.loads(payload)) \
+            or not all(type(m) is MarketDataEvent for m in decoded.items):
         raise SystemExit(f"frame does not decode to typed messages: {decoded!r:.200}")
     variants: dict[str, tuple[Callable[[Any], object], Any]] = {
         "msgspec.json.decode(payload), untyped": (msgspec.json.decode, payload),
