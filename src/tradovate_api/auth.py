@@ -117,7 +117,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_rest_url(url: str) -> str:
+def check_rest_url(url: str) -> str:
     """TLS is mandatory except on loopback (the local simulator); certificates are always
     verified (aiohttp's default), there is no switch to turn that off."""
     parts = urlsplit(url)
@@ -189,7 +189,7 @@ class AuthManager:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
-        self.rest_url = _check_rest_url(rest_url)
+        self.rest_url = check_rest_url(rest_url)
         self._credentials = credentials
         self._alerts = alerts
         self._cache_path = Path(cache_path) if cache_path is not None else None

@@ -312,7 +312,7 @@ _FIELD_IN_MESSAGE = re.compile(r"^Object (?P<kind>contains unknown|missing requi
 _KEY_PREFIX = re.compile(r"^(?P<key>[^\s:`]+): (?P<rest>.*)$", re.DOTALL)
 
 
-def _describe_validation_error(error: msgspec.ValidationError) -> str:
+def describe_validation_error(error: msgspec.ValidationError) -> str:
     """``risk.max_position: expected int, got str`` from msgspec's
     ``Expected `int`, got `str` - at `$.risk.max_position```."""
     match = _LOCATION.match(str(error))
@@ -345,7 +345,7 @@ def settings_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) 
     try:
         settings = msgspec.convert(raw, Settings, strict=True)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_describe_validation_error(exc)) from None
+        raise ConfigError(describe_validation_error(exc)) from None
     if base_dir is None:
         return settings
     risk = settings.risk

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from ..auth import _check_rest_url
+from ..auth import check_rest_url
 from ..errors import ConnectionLost, RequestError, TradovateError
 from ..protocol.correlation import interpret
 from ..protocol.requests import encode_body, encode_query
@@ -21,7 +21,7 @@ class RestClient:
 
     def __init__(self, base_url: str, token: TokenProvider, *, timeout: float = 10.0,
                  session: aiohttp.ClientSession | None = None) -> None:
-        self.base_url = _check_rest_url(base_url)
+        self.base_url = check_rest_url(base_url)
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session = session

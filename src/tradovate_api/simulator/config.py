@@ -19,7 +19,7 @@ import msgspec
 
 from ..errors import ConfigError
 from ..protocol.models import Contract, ContractMaturity, Product
-from ..settings import _describe_validation_error
+from ..settings import describe_validation_error
 from .instruments import (
     CME_ID,
     EQUITY_INDEX_GROUP_ID,
@@ -116,7 +116,7 @@ def config_from_mapping(raw: Mapping[str, Any]) -> SimulatorConfig:
     try:
         config = msgspec.convert(raw, SimulatorConfig, strict=False)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_describe_validation_error(exc)) from None
+        raise ConfigError(describe_validation_error(exc)) from None
     names = [u.name for u in config.users]
     if len(set(names)) != len(names):
         raise ConfigError("users: user names must be unique")
