@@ -342,8 +342,9 @@ class AccountView:
     def product_of(self, contract_id: int) -> Product | None:
         return self._s.product_of(contract_id)
 
-    def pnl(self, account_id: int, contract_id: int, mark: float | None = None) -> PnL:
-        """P&L of one account in one contract from its fills; open P&L at ``mark``."""
+    def value_per_point(self, contract_id: int) -> float:
+        """Money per point of one contract (configured override, else its product's);
+        :class:`MissingContractSpec` if neither is known."""
         s = self._s
         name = s.product_name(contract_id)
         vpp = s.value_per_point.get(name) if name is not None else None
@@ -353,8 +354,20 @@ class AccountView:
                 raise MissingContractSpec(f"no product (value per point) known for contract "
                                           f"{contract_id}")
             vpp = product.value_per_point
-        commission = s.commissions.get(name, s.default_commission) if name is not None \
-            else s.default_commission
+        return vpp
+
+    def commission_per_side(self, contract_id: int) -> float:
+        """Money charged per contract per fill side in this contract's product."""
+        s = self._s
+        name = s.product_name(contract_id)
+        return s.default_commission if name is None else s.commissions.get(
+            name, s.default_commission)
+
+    def pnl(self, account_id: int, contract_id: int, mark: float | None = None) -> PnL:
+        """P&L of one account in one contract from its fills; open P&L at ``mark``."""
+        s = self._s
+        vpp = self.value_per_point(contract_id)
+        commission = self.commission_per_side(contract_id)
         ledger = s.ledgers.get((account_id, contract_id)) or FifoLedger()
         net = ledger.net_pos
         if net == 0:
