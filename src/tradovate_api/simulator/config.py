@@ -98,6 +98,12 @@ class SimulatorConfig(_Section, frozen=True):
     tick_interval: NonNegativeFloat = 0.1
     """Seconds between market generator steps (0 = as fast as the loop allows)."""
     steps_per_tick: PositiveInt = 1
+    large_print_probability: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
+    """Chance per step and contract of one large print (a block traded against hidden,
+    iceberg-like liquidity at the best price: the displayed book is not consumed). 0 = none,
+    which keeps the seeded market identical to earlier versions."""
+    large_print_size: PositiveInt = 500
+    """Contracts in one large print."""
     warm_up: NonNegativeFloat = 3600.0
     """Seconds of market history generated before start, so charts have history."""
     awkward_wire: bool = True

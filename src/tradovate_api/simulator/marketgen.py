@@ -119,10 +119,17 @@ class MarketGenerator:
     """Writes the books of every catalog contract and reports what each step changed."""
 
     def __init__(self, catalog: InstrumentCatalog, seed: int = 1, depth: int = 10, *,
-                 now_ms: int | None = None) -> None:
-        """``now_ms`` stamps snapshots taken before the first step (default: wall clock)."""
+                 now_ms: int | None = None, large_print_probability: float = 0.0,
+                 large_print_size: int = 500) -> None:
+        """``now_ms`` stamps snapshots taken before the first step (default: wall clock).
+        ``large_print_probability`` is the chance per step and contract of one print of
+        ``large_print_size`` against hidden liquidity (see :meth:`_large_print`)."""
         if depth < 1:
             raise ValueError("depth must be at least 1")
+        if not 0.0 <= large_print_probability <= 1.0 or large_print_size < 1:
+            raise ValueError("large prints need a probability in [0, 1] and a size >= 1")
+        self._large_p = large_print_probability
+        self._large_size = large_print_size
         self.catalog = catalog
         self.depth = depth
         self._rng = random.Random(seed)
@@ -272,6 +279,10 @@ class MarketGenerator:
             for _ in range(count):
                 update.trades.append((market.inst.contract_id,
                                       self._trade(market, buy, now_ms)))
+        # Drawn only when enabled, so a generator without large prints stays identical.
+        if self._large_p and rng() < self._large_p:
+            count += 1
+            update.trades.append((market.inst.contract_id, self._large_print(market, now_ms)))
         bid_ticks, ask_ticks, bid_sizes, ask_sizes = before
         if (market.bid_sizes != bid_sizes or market.ask_sizes != ask_sizes
                 or market.bid_ticks != bid_ticks or market.ask_ticks != ask_ticks):
@@ -338,6 +349,21 @@ class MarketGenerator:
                 market.ask_ticks += 1
             else:
                 market.bid_ticks -= 1
+        self._record(market, tick, size, buy)
+        return tick
+
+    def _large_print(self, market: _Market, now_ms: int) -> Tick:
+        """A block trade against hidden (iceberg) liquidity at the best price: it prints
+        ``large_print_size`` contracts while the displayed book stays as it was, as when a
+        large resting order keeps refilling the best level."""
+        buy = self._rng.random() < self._buy_probability(market)
+        ts = market.tick_size
+        price_ticks = market.ask_ticks if buy else market.bid_ticks
+        size = self._large_size
+        tick = Tick(self._next_tick_id, now_ms, price_ticks, self._price(price_ticks, ts), size,
+                    self._price(market.bid_ticks, ts), market.bid_sizes[0],
+                    self._price(market.ask_ticks, ts), market.ask_sizes[0])
+        self._next_tick_id += 1
         self._record(market, tick, size, buy)
         return tick
 

@@ -58,7 +58,10 @@ class Simulator:
         self.catalog = InstrumentCatalog(build_instruments(config, today or dt.date.today()))
         now_ms = int(clock() * 1000)
         warm_ms = int(config.warm_up * 1000)
-        self.generator = MarketGenerator(self.catalog, seed=config.seed, now_ms=now_ms - warm_ms)
+        self.generator = MarketGenerator(
+            self.catalog, seed=config.seed, now_ms=now_ms - warm_ms,
+            large_print_probability=config.large_print_probability,
+            large_print_size=config.large_print_size)
         if warm_ms:
             self.generator.warm_up(now_ms, warm_ms, 1000)
         awkward = config.awkward_wire
