@@ -108,7 +108,9 @@ def machine_device_id(user: str) -> str:
     return hashlib.sha256(f"tradovate-api:{machine}:{user}".encode()).hexdigest()
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine (``localhost`` or a loopback address): the only
+    place plain-text protocols are accepted."""
     if host == "localhost":
         return True
     try:
@@ -124,7 +126,7 @@ def check_rest_url(url: str) -> str:
     host = parts.hostname or ""
     if parts.scheme == "https" and host:
         return url.rstrip("/")
-    if parts.scheme == "http" and _is_loopback(host):
+    if parts.scheme == "http" and is_loopback(host):
         return url.rstrip("/")
     raise ConfigError(f"REST URL {url!r}: must be https:// (plain http:// only to a loopback "
                       f"address such as the local simulator)")

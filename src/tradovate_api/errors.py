@@ -84,3 +84,8 @@ class ConnectionLost(TradovateError):
 
 class ConfigError(TradovateError):
     """The settings file or environment is invalid; the message names the bad key."""
+
+
+class NotifyError(TradovateError):
+    """A notifier could not deliver (server down, refused, bad answer). The message names the
+    channel and the cause, never an address that embeds a credential."""

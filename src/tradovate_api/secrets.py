@@ -13,7 +13,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .errors import ConfigError
@@ -96,15 +96,19 @@ SMTP_USER = "SMTP_USER"
 SMTP_PASSWORD = "SMTP_PASSWORD"
 SMTP_FROM = "SMTP_FROM"
 ALERT_EMAIL_TO = "ALERT_EMAIL_TO"
+ALERT_WEBHOOK_URL = "ALERT_WEBHOOK_URL"
+ALERT_WEBHOOK_TOKEN = "ALERT_WEBHOOK_TOKEN"
 
 SECRET_VARIABLES = frozenset({TRADOVATE_PASSWORD, TRADOVATE_SEC, TWILIO_ACCOUNT_SID,
-                              TWILIO_AUTH_TOKEN, SMTP_PASSWORD})
+                              TWILIO_AUTH_TOKEN, SMTP_PASSWORD, ALERT_WEBHOOK_URL,
+                              ALERT_WEBHOOK_TOKEN})
 """Variables whose values are masked everywhere."""
 
 ALL_VARIABLES = (TRADOVATE_NAME, TRADOVATE_PASSWORD, TRADOVATE_CID, TRADOVATE_SEC,
                  TRADOVATE_APP_ID, TRADOVATE_APP_VERSION, TRADOVATE_DEVICE_ID,
                  TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER, TWILIO_TO_NUMBERS,
-                 SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD, SMTP_FROM, ALERT_EMAIL_TO)
+                 SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD, SMTP_FROM, ALERT_EMAIL_TO,
+                 ALERT_WEBHOOK_URL, ALERT_WEBHOOK_TOKEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +145,20 @@ class SmtpSecrets:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSecrets:
+    """Slack and Discord webhook URLs carry their credential in the path, so the URL is a
+    secret too; ``token`` (optional) is sent as ``Authorization: Bearer`` (e.g. ntfy)."""
+
+    url: Secret | None = None
+    token: Secret | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Secrets:
     tradovate: TradovateCredentials
     twilio: TwilioSecrets
     smtp: SmtpSecrets
+    webhook: WebhookSecrets = field(default_factory=WebhookSecrets)
 
     def missing_for(self, environment: str, channels: Iterable[str]) -> list[str]:
         """Environment variables that must be set for ``environment`` and the alert
@@ -162,15 +176,17 @@ class Secrets:
         if "email" in used:
             s = self.smtp
             required += [(SMTP_HOST, s.host), (ALERT_EMAIL_TO, s.recipients)]
+        if "webhook" in used:
+            required += [(ALERT_WEBHOOK_URL, self.webhook.url)]
         return [name for name, value in required if not value]
 
     def masked(self) -> dict[str, str]:
         """Every known variable → its value for display, secrets as ``***``."""
         shown: dict[str, str] = {}
         for group, names in ((self.tradovate, _TRADOVATE_FIELDS), (self.twilio, _TWILIO_FIELDS),
-                             (self.smtp, _SMTP_FIELDS)):
-            for field in fields(group):
-                value = getattr(group, field.name)
+                             (self.smtp, _SMTP_FIELDS), (self.webhook, _WEBHOOK_FIELDS)):
+            for entry in fields(group):
+                value = getattr(group, entry.name)
                 if value is None or value == ():
                     text = "(not set)"
                 elif isinstance(value, Secret):
@@ -179,7 +195,7 @@ class Secrets:
                     text = ", ".join(value)
                 else:
                     text = str(value)
-                shown[names[field.name]] = text
+                shown[names[entry.name]] = text
         return shown
 
 
@@ -190,6 +206,7 @@ _TWILIO_FIELDS = {"account_sid": TWILIO_ACCOUNT_SID, "auth_token": TWILIO_AUTH_T
                   "from_number": TWILIO_FROM_NUMBER, "to_numbers": TWILIO_TO_NUMBERS}
 _SMTP_FIELDS = {"host": SMTP_HOST, "port": SMTP_PORT, "user": SMTP_USER,
                 "password": SMTP_PASSWORD, "sender": SMTP_FROM, "recipients": ALERT_EMAIL_TO}
+_WEBHOOK_FIELDS = {"url": ALERT_WEBHOOK_URL, "token": ALERT_WEBHOOK_TOKEN}
 
 
 # --- .env parsing --------------------------------------------------------------------------
@@ -283,6 +300,8 @@ def secrets_from_mapping(values: Mapping[str, str]) -> Secrets:
             host=text(SMTP_HOST), port=port, user=text(SMTP_USER),
             password=secret(SMTP_PASSWORD), sender=text(SMTP_FROM),
             recipients=_split_list(values.get(ALERT_EMAIL_TO))),
+        webhook=WebhookSecrets(url=secret(ALERT_WEBHOOK_URL),
+                               token=secret(ALERT_WEBHOOK_TOKEN)),
     )
 
 

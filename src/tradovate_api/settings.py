@@ -22,8 +22,8 @@ import msgspec
 from .errors import ConfigError
 
 Environment = Literal["sim", "demo", "live"]
-Channel = Literal["sms", "email", "log"]
-CHANNELS: tuple[str, ...] = ("sms", "email", "log")
+Channel = Literal["sms", "email", "webhook", "log"]
+CHANNELS: tuple[str, ...] = ("sms", "email", "webhook", "log")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
@@ -141,8 +141,27 @@ class Notifications(_Section, frozen=True):
     quiet_hours: TimeWindow | None = None
     """Routine alerts inside this window are only logged."""
     max_per_key_per_hour: PositiveInt = 6
+    dedupe_seconds: NonNegativeFloat = 600.0
+    """An alert identical to one sent this recently (same key, title and body) is only
+    counted; 0 turns de-duplication off."""
+    queue_size: PositiveInt = 1000
+    """Notifications waiting for delivery per channel; beyond this they are dropped and
+    counted (delivery must never hold up trading)."""
+    send_timeout_seconds: PositiveFloat = 15.0
+    """Time allowed for one delivery attempt on one channel."""
+    retries: NonNegativeInt = 3
+    """Further attempts after a failed delivery, with exponential backoff."""
+    retry_backoff_seconds: PositiveFloat = 2.0
+    retry_max_backoff_seconds: PositiveFloat = 60.0
+    email_security: Literal["starttls", "ssl", "plain"] = "starttls"
+    """How to reach the SMTP server; certificates are always verified."""
+    webhook_format: Literal["json", "slack", "discord", "ntfy"] = "json"
+    """Shape of the webhook's JSON body."""
 
     def __post_init__(self) -> None:
+        if self.retry_max_backoff_seconds < self.retry_backoff_seconds:
+            raise ValueError("retry_max_backoff_seconds: must not be less than "
+                             "retry_backoff_seconds")
         # Checked here rather than typed as Channel so the error can name the alert key.
         for key, channels in self.routes.items():
             for index, channel in enumerate(channels):

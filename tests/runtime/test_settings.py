@@ -96,7 +96,7 @@ def test_rest_override_derives_websocket_urls(tmp_path: Path) -> None:
      "notifications.quiet_hours.timezone: unknown time zone 'Mars/Base'"),
     ('[notifications.routes]\n"auth.renewal_failed" = ["pager"]\n',
      "notifications.routes.auth.renewal_failed[0]: unknown channel 'pager' "
-     "(expected one of sms, email, log)"),
+     "(expected one of sms, email, webhook, log)"),
     ("[reconnect]\ninitial_backoff_seconds = 10\nmax_backoff_seconds = 1\n",
      "reconnect.max_backoff_seconds: must not be less than initial_backoff_seconds"),
     ('[urls]\nrest = "ftp://x"\n',
