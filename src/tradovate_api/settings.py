@@ -243,6 +243,31 @@ class Market(_Section, frozen=True):
     """``None``: wait on demo and live, not on the simulator."""
 
 
+_STRATEGY_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
+
+
+class Trading(_Section, frozen=True):
+    """What ``tradovate-api run`` trades: which strategy, on which account and contract."""
+
+    strategy: str = "tradovate_api.strategies.reference:ReferenceStrategy"
+    """The strategy class as ``"module:Class"`` (the module must be importable)."""
+    account: str | None = None
+    """Name of the account to trade; ``None``: the login's only account."""
+    symbol: str | None = None
+    """The contract orders go to; must be one of ``instruments``. ``None``: the first."""
+    commission_per_side: dict[str, NonNegativeFloat] = msgspec.field(default_factory=dict)
+    """Product (``"ES"``) → money charged per contract per fill side, for P&L. Products not
+    listed cost 0, except on the embedded simulator, which supplies its own fees."""
+
+    def __post_init__(self) -> None:
+        if not _STRATEGY_REF.match(self.strategy):
+            raise ValueError(f"strategy: expected \"package.module:ClassName\", got "
+                             f"{self.strategy!r}")
+        for key, value in (("account", self.account), ("symbol", self.symbol)):
+            if value is not None and not value.strip():
+                raise ValueError(f"{key}: empty")
+
+
 class Settings(_Section, frozen=True):
     """The whole settings file."""
 
@@ -259,6 +284,7 @@ class Settings(_Section, frozen=True):
     reconnect: Reconnect = msgspec.field(default_factory=Reconnect)
     shutdown: Shutdown = msgspec.field(default_factory=Shutdown)
     market: Market = msgspec.field(default_factory=Market)
+    trading: Trading = msgspec.field(default_factory=Trading)
 
     def __post_init__(self) -> None:
         for index, symbol in enumerate(self.instruments):
@@ -266,6 +292,15 @@ class Settings(_Section, frozen=True):
                 raise ValueError(f"instruments[{index}]: empty symbol")
         if len(set(self.instruments)) != len(self.instruments):
             raise ValueError("instruments: listed more than once")
+        symbol = self.trading.symbol
+        if symbol is not None and self.instruments and symbol not in self.instruments:
+            raise ValueError(f"trading.symbol: {symbol!r} is not one of instruments "
+                             f"({', '.join(self.instruments)})")
+
+    @property
+    def traded_symbol(self) -> str | None:
+        """The contract orders go to: ``trading.symbol``, else the first instrument."""
+        return self.trading.symbol or (self.instruments[0] if self.instruments else None)
 
     def endpoints(self) -> Endpoints | None:
         """The addresses to use; ``None`` on ``sim`` without overrides, meaning the
