@@ -1,0 +1,116 @@
+"""The compact live status line of ``tradovate-api run``.
+
+On a terminal the line is rewritten in place a few times per second; when stdout is a file or
+a pipe, one line is printed every few seconds instead, so logs of a redirected run stay
+readable. The line is built from read-only views and never touches the trading state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+import msgspec
+
+TTY_INTERVAL = 0.25
+"""Seconds between redraws on a terminal (at most four per second)."""
+PLAIN_INTERVAL = 5.0
+"""Seconds between lines when stdout is not a terminal."""
+_CLEAR_LINE = "\r\x1b[K"
+_log = logging.getLogger("tradovate_api.runtime.status")
+
+
+class StatusSnapshot(msgspec.Struct, frozen=True):
+    """What the status line shows."""
+
+    md_connected: bool
+    trading_connected: bool
+    symbol: str
+    last_price: float | None
+    net_pos: int
+    avg_price: float | None
+    realized: float
+    """Realized P&L after commissions, all contracts."""
+    open_pnl: float | None
+    working_orders: int
+    fills: int
+    reconnects: int
+    strategy: str = ""
+    """A word about the strategy (``paused``, ``halted``...), empty when trading normally."""
+
+
+def _money(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+,.2f}"
+
+
+def format_status(s: StatusSnapshot, now: float | None = None) -> str:
+    """One line, e.g. ``12:03:04 md up, trading up | ESZ6 6851.25 | pos +1 @ 6850.75 |
+    P&L realized -4.18 open +25.00 | 0 working, 3 fills | 0 reconnects``."""
+    clock = time.strftime("%H:%M:%S", time.localtime(now))
+    links = (f"md {'up' if s.md_connected else 'DOWN'}, "
+             f"trading {'up' if s.trading_connected else 'DOWN'}")
+    price = "-" if s.last_price is None else f"{s.last_price:g}"
+    position = "flat" if s.net_pos == 0 else (
+        f"pos {s.net_pos:+d}" + ("" if s.avg_price is None else f" @ {s.avg_price:g}"))
+    parts = [f"{clock} {links}", f"{s.symbol} {price}", position,
+             f"P&L realized {_money(s.realized)} open {_money(s.open_pnl)}",
+             f"{s.working_orders} working, {s.fills} fills",
+             f"{s.reconnects} reconnects"]
+    if s.strategy:
+        parts.append(s.strategy)
+    return " | ".join(parts)
+
+
+class StatusPrinter:
+    """Prints ``render()`` to ``stream``: in place on a terminal, as lines otherwise."""
+
+    def __init__(self, render: Callable[[], str], stream: TextIO, *, tty: bool | None = None,
+                 interval: float | None = None) -> None:
+        self._render = render
+        self._stream = stream
+        self.tty = stream.isatty() if tty is None else tty
+        self.interval = interval if interval is not None else (
+            TTY_INTERVAL if self.tty else PLAIN_INTERVAL)
+        self._dirty = False
+        """A line is on screen without its newline (terminal mode)."""
+        self.printed = 0
+        self.failures = 0
+
+    def show(self) -> None:
+        """Print the current status once. A failing stream (closed pipe) or render is
+        logged once and otherwise ignored: the display must never stop trading."""
+        try:
+            line = self._render()
+            if self.tty:
+                self._stream.write(_CLEAR_LINE + line)
+                self._dirty = True
+            else:
+                self._stream.write(line + "\n")
+            self._stream.flush()
+            self.printed += 1
+        except Exception:
+            self.failures += 1
+            if self.failures == 1:
+                _log.exception("status line failed (further failures are not logged)")
+
+    def end_line(self) -> None:
+        """Finish the in-place line so whatever is printed next starts on its own line."""
+        if self._dirty:
+            self._dirty = False
+            try:
+                self._stream.write("\n")
+                self._stream.flush()
+            except (OSError, ValueError):
+                pass
+
+    async def run(self) -> None:
+        """Show the status every ``interval`` seconds until cancelled."""
+        try:
+            while True:
+                await asyncio.sleep(self.interval)
+                self.show()
+        finally:
+            self.end_line()
