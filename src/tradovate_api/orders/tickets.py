@@ -1,0 +1,104 @@
+"""Order tickets: what the framework did with each order request, from the strategy's call to
+the server's verdict.
+
+A ticket is created for every call of an order method, before anything is sent. Its
+``cl_ord_id`` goes out as the request's ``clOrdId`` and comes back on the server's ``command``
+entity, which is how an answer that was lost (time-out, socket death) is found again in the
+account data. States::
+
+    PENDING ──► ACKED          the server has it (result or account data show the order)
+       │    └─► REJECTED       the server refused it (or risk-rejected it after accepting)
+       └──────► UNKNOWN ──► ACKED       the answer was lost; the account data show it exists
+                        └─► NOT_PLACED  a later snapshot shows it does not
+    REFUSED                    refused locally (risk, halt, unknown contract): never sent
+
+Tickets are updated in place by the :class:`~tradovate_api.orders.OrderManager` only; everyone
+else reads them (a strategy may keep the ticket it got back and look at ``state`` later).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import msgspec
+
+
+class TicketState(StrEnum):
+    PENDING = "pending"
+    """Sent; no answer yet."""
+    ACKED = "acked"
+    """The server has the request (``order_id`` is known)."""
+    REJECTED = "rejected"
+    """The server refused it; it had no effect."""
+    UNKNOWN = "unknown"
+    """The answer was lost: it may or may not have been executed. New orders in the contract
+    are blocked until the account data settle it."""
+    NOT_PLACED = "not_placed"
+    """Was UNKNOWN; a snapshot taken afterwards shows the server never executed it."""
+    REFUSED = "refused"
+    """Refused before sending (risk limit, halt, unknown outcome pending, not connected)."""
+
+    @property
+    def final(self) -> bool:
+        """No further change will happen (ACKED may still turn REJECTED on a late risk
+        rejection, see :class:`OrderTicket`)."""
+        return self in _FINAL
+
+
+_FINAL = frozenset({TicketState.REJECTED, TicketState.NOT_PLACED, TicketState.REFUSED})
+
+
+class TicketKind(StrEnum):
+    PLACE = "place"
+    """``order/placeorder``."""
+    OSO = "oso"
+    """``order/placeoso``: an entry with take-profit and/or stop-loss brackets."""
+    MODIFY = "modify"
+    CANCEL = "cancel"
+    LIQUIDATE = "liquidate"
+    """``order/liquidateposition``: cancel the contract's orders and flatten it."""
+
+
+MONEY_MOVING = frozenset({TicketKind.PLACE, TicketKind.OSO, TicketKind.MODIFY,
+                          TicketKind.LIQUIDATE})
+"""Kinds whose lost answer blocks the contract (a cancel only ever reduces risk)."""
+
+
+class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
+    """One order request and its fate.
+
+    ``order_id`` is the placed order (PLACE, OSO, LIQUIDATE) or the target order (MODIFY,
+    CANCEL); ``bracket_ids`` the OSO legs. ``trigger`` is the strategy's human-readable reason
+    (journal, reports). ``sent_ns`` is ``time.perf_counter_ns()`` right after the frame was
+    written (0 if never sent), ``answered_ns`` when the server's answer arrived; with the md
+    event's receive time they give tick-to-order latency. ``connection`` is the trading
+    connection number the request went out on. An ACKED ticket turns REJECTED when the server
+    rejects the order after accepting it (``RiskRejected``).
+    """
+
+    cl_ord_id: str
+    kind: TicketKind
+    symbol: str
+    contract_id: int
+    action: str = ""
+    qty: int = 0
+    order_type: str = ""
+    price: float | None = None
+    stop_price: float | None = None
+    take_profit: float | None = None
+    stop_loss: float | None = None
+    trigger: str = ""
+    state: TicketState = TicketState.PENDING
+    order_id: int | None = None
+    bracket_ids: tuple[int, ...] = ()
+    command_id: int | None = None
+    reason: str = ""
+    created_ms: int = 0
+    sent_ns: int = 0
+    answered_ns: int = 0
+    connection: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        """Awaiting an answer or a resolution (PENDING or UNKNOWN)."""
+        return self.state is TicketState.PENDING or self.state is TicketState.UNKNOWN
