@@ -252,7 +252,8 @@ def parse_env_file(path: str | Path) -> dict[str, str]:
     except UnicodeDecodeError:
         raise ConfigError(f"{file}: the env file is not UTF-8 text") from None
     values: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a line: splitlines() would also split a quoted value at \x85, \u2028...
+    for number, line in enumerate(text.split("\n"), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -284,7 +285,7 @@ def secrets_from_mapping(values: Mapping[str, str]) -> Secrets:
     port_text = text(SMTP_PORT)
     port: int | None = None
     if port_text is not None:
-        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
             raise ConfigError(f"{SMTP_PORT}: expected a TCP port number, got {port_text!r}")
         port = int(port_text)
     return Secrets(

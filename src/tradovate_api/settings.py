@@ -87,7 +87,7 @@ class TimeWindow(_Section, frozen=True):
         _parse_clock("end", self.end)
         try:
             ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: e.g. name too long
             raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from None
 
     def contains(self, at: datetime) -> bool:
@@ -128,7 +128,24 @@ class Risk(_Section, frozen=True):
     trading_hours: TimeWindow | None = None
     """New orders only inside this window; ``None`` means whenever the market is open."""
     kill_switch_file: str | None = None
-    """If this file exists, no new orders are sent."""
+    """If this file exists, trading halts: orders are cancelled, positions flattened."""
+    kill_switch_signal: bool = True
+    """SIGUSR2 halts and flattens like the kill switch file (POSIX only)."""
+    pause_on_strategy_error: bool = True
+    """A strategy hook that raises pauses the strategy (no more hooks until resumed);
+    orders, risk limits and positions stay managed either way."""
+    protective_stop: Literal["off", "place", "flatten"] = "off"
+    """Invariant: every open position has a working stop on the closing side. When one is
+    missing past the grace time: ``place`` one ``protective_stop_points`` away from the
+    position's price, or ``flatten`` the position; both alert."""
+    protective_stop_points: PositiveFloat | None = None
+    """Distance (price points) of a stop placed by ``protective_stop = "place"``."""
+    protective_stop_grace_seconds: NonNegativeFloat = 2.0
+    """How long a position may be without a stop (the strategy placing its own) first."""
+
+    def __post_init__(self) -> None:
+        if self.protective_stop == "place" and self.protective_stop_points is None:
+            raise ValueError('protective_stop_points: required when protective_stop = "place"')
 
 
 class Notifications(_Section, frozen=True):
@@ -424,7 +441,7 @@ def load_settings(path: str | Path) -> Settings:
             raw = tomllib.load(handle)
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read the settings file: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
     try:
         return settings_from_mapping(raw, file.resolve().parent)

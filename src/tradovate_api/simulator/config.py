@@ -139,7 +139,7 @@ def load_config(path: str | Path) -> SimulatorConfig:
             raw = tomllib.load(handle)
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read the simulator config: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from None
     try:
         return config_from_mapping(raw)
