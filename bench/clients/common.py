@@ -1,0 +1,58 @@
+"""What every benchmark client shares: its command line, its counters and its ``RESULT`` line.
+
+A client connects ``<url>/md`` and ``<url>/trading``, authorizes both, subscribes quotes and
+DOMs of :data:`bench.wire.CONTRACTS`, a tick chart of each, and *last* the probe contract's
+quote (the feeder starts once that arrives). On a probe quote it sends a limit
+``order/placeorder`` at the probe's bid. When the feeder closes the md socket the client
+prints ``RESULT <json>`` with its counters and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from typing import Any
+
+
+class Counters:
+    """Counted on the reader; ``data_frames`` are frames that carried at least one md entry
+    (every feeder frame is one message), ``events`` the entries (quotes, DOMs, tick packets)
+    applied."""
+
+    __slots__ = ("cpu_first", "cpu_last", "data_frames", "events", "orders", "wall_first",
+                 "wall_last")
+
+    def __init__(self) -> None:
+        self.data_frames = 0
+        self.events = 0
+        self.orders = 0
+        self.cpu_first = self.cpu_last = 0.0
+        self.wall_first = self.wall_last = 0.0
+
+    def frame(self, events: int) -> None:
+        """One data frame with ``events`` entries arrived and was applied."""
+        if not self.data_frames:
+            self.cpu_first = time.process_time()
+            self.wall_first = time.perf_counter()
+        self.data_frames += 1
+        self.events += events
+
+    def finish(self, **extra: Any) -> None:
+        """Print the ``RESULT`` line (CPU is counted from the first data frame on)."""
+        self.cpu_last = time.process_time()
+        self.wall_last = time.perf_counter()
+        result = {"data_frames": self.data_frames, "events": self.events, "orders": self.orders,
+                  "cpu_s": self.cpu_last - self.cpu_first if self.data_frames else 0.0,
+                  "wall_s": self.wall_last - self.wall_first if self.data_frames else 0.0,
+                  "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, **extra}
+        print("RESULT " + json.dumps(result), flush=True)
+
+
+def parse_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--url", required=True, help="feeder base URL, e.g. ws://127.0.0.1:9000")
+    parser.add_argument("--timeout", type=float, default=3600.0,
+                        help="give up after this many seconds")
+    return parser.parse_args(argv)
