@@ -1,0 +1,231 @@
+"""Restart reconciliation: what the journal believed against what the server's snapshot says.
+
+After a crash the process knows nothing but its journal. The first ``user/syncrequest``
+snapshot of the new run is compared with the journal's last state, and every difference is
+reported instead of being silently absorbed: a request sent and never acknowledged (and
+whether the server did place it, found by its client order id), fills that happened while the
+process was down, orders whose status moved, orders the journal never saw, busted fills and
+positions that differ. Later reconnects within a run are covered by the account store's
+:class:`~tradovate_api.stores.SyncReport`, which :class:`JournalReconciler` journals too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+import msgspec
+
+from ..alerts import Alert, AlertSink, Severity
+from ..protocol.models import SyncMessage
+from ..stores.account import SyncReport
+from .records import JournalState, RequestRecord
+from .writer import Journal
+
+_DONE = frozenset({"Canceled", "Completed", "Expired", "Filled", "Rejected"})
+
+
+class UnacknowledgedRequest(msgspec.Struct, frozen=True):
+    """A request the journal saw sent but never answered, and what the snapshot shows.
+
+    ``outcome``: ``placed`` (the server has a command with this client order id),
+    ``not placed`` (it has none), ``unknown`` (a request without a client order id, such as
+    a liquidation: see the positions)."""
+
+    cl_ord_id: str
+    kind: str
+    symbol: str | None
+    action: str | None
+    qty: int | None
+    trigger: str
+    journal_state: str
+    outcome: str
+    order_id: int | None
+    order_status: str | None
+
+
+class MissedFill(msgspec.Struct, frozen=True):
+    """A fill in the snapshot the journal never recorded: it happened while down."""
+
+    fill_id: int
+    order_id: int
+    contract_id: int
+    timestamp: str
+    action: str
+    qty: int
+    price: float
+    cl_ord_id: str | None
+
+
+class OrderChange(msgspec.Struct, frozen=True):
+    """An order whose status differs between the journal and the snapshot (``before`` is
+    ``None`` for an order the journal never saw)."""
+
+    order_id: int
+    cl_ord_id: str | None
+    before: str | None
+    after: str
+
+
+class PositionDifference(msgspec.Struct, frozen=True):
+    account_id: int
+    contract_id: int
+    journal_net_pos: int
+    journal_net_price: float | None
+    server_net_pos: int
+    server_net_price: float | None
+
+
+class ReconciliationReport(msgspec.Struct, frozen=True):
+    """Everything that differs between the journal and a fresh snapshot."""
+
+    previous_run_crashed: bool
+    unacknowledged: tuple[UnacknowledgedRequest, ...]
+    missed_fills: tuple[MissedFill, ...]
+    busted_fills: tuple[int, ...]
+    order_changes: tuple[OrderChange, ...]
+    positions: tuple[PositionDifference, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.unacknowledged or self.missed_fills or self.busted_fills
+                    or self.order_changes or self.positions)
+
+    @property
+    def urgent(self) -> bool:
+        """Needs a human: an order's fate was unknown or a position moved unseen."""
+        return bool(self.unacknowledged or self.positions or self.missed_fills)
+
+    def lines(self) -> list[str]:
+        """The report as short human-readable lines (for alerts and ``journal show``)."""
+        out: list[str] = []
+        if self.previous_run_crashed:
+            out.append("the previous run did not shut down cleanly")
+        for req in self.unacknowledged:
+            what = f"{req.kind} {req.action or ''} {req.qty or ''} {req.symbol or ''}".split()
+            fate = req.outcome if req.order_id is None else (
+                f"{req.outcome} as order {req.order_id} ({req.order_status})")
+            out.append(f"sent, never acknowledged: {' '.join(what)} clOrdId={req.cl_ord_id} "
+                       f"-> {fate}")
+        for fill in self.missed_fills:
+            out.append(f"fill while down: {fill.action} {fill.qty} @ {fill.price:g} "
+                       f"(contract {fill.contract_id}, order {fill.order_id}, "
+                       f"fill {fill.fill_id}, {fill.timestamp})")
+        for fill_id in self.busted_fills:
+            out.append(f"fill {fill_id} was busted")
+        for change in self.order_changes:
+            before = change.before or "never journaled"
+            out.append(f"order {change.order_id}: {before} -> {change.after}")
+        for pos in self.positions:
+            out.append(f"position account {pos.account_id} contract {pos.contract_id}: journal "
+                       f"{pos.journal_net_pos} -> server {pos.server_net_pos}")
+        return out
+
+
+def reconcile(state: JournalState, snapshot: SyncMessage,
+              account_ids: Collection[int] | None = None) -> ReconciliationReport:
+    """Compare the journal's state with a snapshot; ``account_ids`` limits it to accounts."""
+
+    def ours(account_id: int) -> bool:
+        return account_ids is None or account_id in account_ids
+
+    orders = {o.id: o for o in snapshot.orders if ours(o.account_id)}
+    by_cl_ord_id = {c.cl_ord_id: c for c in snapshot.commands if c.cl_ord_id}
+    cl_ord_of_order = {c.order_id: c.cl_ord_id for c in snapshot.commands
+                       if c.cl_ord_id and c.command_type == "New"}
+    unacked = []
+    for req in state.unacknowledged:
+        command = by_cl_ord_id.get(req.cl_ord_id)
+        if command is not None:
+            order = orders.get(command.order_id)
+            unacked.append(_unacked(req, "placed", command.order_id,
+                                    order.ord_status if order is not None else None))
+        elif req.kind.upper() == "LIQUIDATE":
+            unacked.append(_unacked(req, "unknown", None, None))
+        else:
+            unacked.append(_unacked(req, "not placed", None, None))
+    missed, busted = [], []
+    for fill in sorted(snapshot.fills, key=lambda f: f.id):
+        order = orders.get(fill.order_id)
+        if order is None and account_ids is not None:
+            continue
+        known = state.fills.get(fill.id)
+        if known is None and fill.active:
+            missed.append(MissedFill(fill.id, fill.order_id, fill.contract_id, fill.timestamp,
+                                     fill.action, fill.qty, fill.price,
+                                     cl_ord_of_order.get(fill.order_id)))
+        elif known is not None and known.active and not fill.active:
+            busted.append(fill.id)
+    changes = []
+    for order_id in sorted(orders):
+        order = orders[order_id]
+        known_order = state.orders.get(order_id)
+        before = None if known_order is None else known_order.ord_status
+        if before != order.ord_status:
+            changes.append(OrderChange(order_id, cl_ord_of_order.get(order_id), before,
+                                       order.ord_status))
+    return ReconciliationReport(state.crashed, tuple(unacked), tuple(missed), tuple(busted),
+                                tuple(changes), _position_differences(state, snapshot, ours))
+
+
+def _unacked(req: RequestRecord, outcome: str, order_id: int | None,
+             status: str | None) -> UnacknowledgedRequest:
+    return UnacknowledgedRequest(req.cl_ord_id, req.kind, req.symbol, req.action, req.qty,
+                                 req.trigger, req.state, outcome, order_id, status)
+
+
+def _position_differences(state: JournalState, snapshot: SyncMessage,
+                          ours: Callable[[int], bool]) -> tuple[PositionDifference, ...]:
+    server = {(p.account_id, p.contract_id): p for p in snapshot.positions if ours(p.account_id)}
+    journal = {k: p for k, p in state.positions.items() if ours(k[0])}
+    out = []
+    for key in sorted(set(server) | set(journal)):
+        mine, theirs = journal.get(key), server.get(key)
+        mine_pos = 0 if mine is None else mine.net_pos
+        theirs_pos = 0 if theirs is None else theirs.net_pos
+        mine_price = None if mine is None or mine_pos == 0 else mine.net_price
+        theirs_price = None if theirs is None or theirs_pos == 0 else theirs.net_price
+        if mine_pos != theirs_pos or mine_price != theirs_price:
+            out.append(PositionDifference(key[0], key[1], mine_pos, mine_price, theirs_pos,
+                                          theirs_price))
+    return tuple(out)
+
+
+class JournalReconciler:
+    """Journals every snapshot and reconciles the first one of the run with the journal.
+
+    Call :meth:`on_sync` from the account reader with each snapshot (and the account store's
+    :class:`SyncReport` of it). The restart report is journaled, kept in :attr:`restart`, and
+    raised as an alert when anything differs."""
+
+    def __init__(self, journal: Journal, alerts: AlertSink | None = None,
+                 account_ids: Collection[int] | None = None) -> None:
+        self.journal = journal
+        self.alerts = alerts
+        self.account_ids = account_ids
+        self.restart: ReconciliationReport | None = None
+
+    def on_sync(self, message: SyncMessage, connection: int,
+                report: SyncReport | None = None) -> ReconciliationReport | None:
+        """Journal a snapshot; on the first of the run, return the restart report."""
+        journal = self.journal
+        first = self.restart is None
+        if first:
+            # Compared before the snapshot is queued: the journal state was read at open.
+            self.restart = reconcile(journal.previous, message, self.account_ids)
+        journal.sync_snapshot(message, connection)
+        if first:
+            assert self.restart is not None
+            journal.reconciliation("restart", self.restart.changed, self.restart)
+            self._tell(self.restart)
+            return self.restart
+        if report is not None:
+            journal.sync_report(report, connection)
+        return None
+
+    def _tell(self, report: ReconciliationReport) -> None:
+        if self.alerts is None or not report.changed:
+            return
+        severity = Severity.URGENT if report.urgent else Severity.ROUTINE
+        self.alerts.emit(Alert(severity, "journal.restart_differences",
+                               "Restart: the server's account differs from the journal",
+                               "\n".join(report.lines())))

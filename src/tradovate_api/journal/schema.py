@@ -1,0 +1,205 @@
+"""The journal's SQLite schema and its migrations.
+
+The schema version is SQLite's ``PRAGMA user_version``; :data:`MIGRATIONS` is the ordered list
+of scripts, script *i* taking a database from version *i* to *i + 1*. Opening a journal applies
+the missing scripts, each in its own transaction, so an old journal file is upgraded in place
+and a failed upgrade leaves the file at the last good version. A file written by a newer
+version (``user_version`` beyond the list) is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from ..errors import TradovateError
+
+
+class JournalError(TradovateError):
+    """The journal file cannot be opened, upgraded or read."""
+
+
+_V1 = """
+CREATE TABLE runs (
+    run_id      INTEGER PRIMARY KEY,
+    started_ns  INTEGER NOT NULL,
+    pid         INTEGER NOT NULL,
+    label       TEXT NOT NULL DEFAULT '',
+    ended_ns    INTEGER,
+    clean       INTEGER NOT NULL DEFAULT 0
+);
+
+-- One row per order ticket the strategy created (a decision), refused ones included; its
+-- current state. ``sent`` is 0 for tickets refused before anything went on the wire.
+CREATE TABLE requests (
+    cl_ord_id   TEXT PRIMARY KEY,
+    run_id      INTEGER NOT NULL,
+    created_ns  INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    symbol      TEXT,
+    contract_id INTEGER,
+    action      TEXT,
+    qty         INTEGER,
+    order_type  TEXT,
+    price       REAL,
+    stop_price  REAL,
+    trigger     TEXT NOT NULL DEFAULT '',
+    sent        INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    order_id    INTEGER,
+    reason      TEXT,
+    updated_ns  INTEGER NOT NULL
+);
+CREATE INDEX requests_state ON requests(state);
+
+-- Every state a ticket went through (the responses).
+CREATE TABLE ticket_events (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL,
+    recorded_ns INTEGER NOT NULL,
+    cl_ord_id   TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    order_id    INTEGER,
+    reason      TEXT
+);
+CREATE INDEX ticket_events_cl_ord_id ON ticket_events(cl_ord_id);
+
+-- Every account entity as received (props events and sync snapshots), as wire JSON.
+CREATE TABLE account_events (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL,
+    recorded_ns INTEGER NOT NULL,
+    source      TEXT NOT NULL,
+    entity_type TEXT NOT NULL,
+    event_type  TEXT NOT NULL,
+    entity_id   INTEGER,
+    body        TEXT NOT NULL
+);
+CREATE INDEX account_events_entity ON account_events(entity_type, entity_id);
+
+-- Latest known state derived from account_events, for restart reconciliation.
+CREATE TABLE orders (
+    order_id    INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL,
+    contract_id INTEGER,
+    action      TEXT NOT NULL,
+    ord_status  TEXT NOT NULL,
+    cl_ord_id   TEXT,
+    timestamp   TEXT NOT NULL,
+    updated_ns  INTEGER NOT NULL
+);
+CREATE TABLE cl_ord_ids (
+    cl_ord_id   TEXT PRIMARY KEY,
+    order_id    INTEGER NOT NULL,
+    command_id  INTEGER NOT NULL
+);
+CREATE TABLE fills (
+    fill_id     INTEGER PRIMARY KEY,
+    order_id    INTEGER NOT NULL,
+    contract_id INTEGER NOT NULL,
+    timestamp   TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    qty         INTEGER NOT NULL,
+    price       REAL NOT NULL,
+    active      INTEGER NOT NULL,
+    source      TEXT NOT NULL,
+    run_id      INTEGER NOT NULL,
+    recorded_ns INTEGER NOT NULL
+);
+CREATE TABLE positions (
+    account_id  INTEGER NOT NULL,
+    contract_id INTEGER NOT NULL,
+    position_id INTEGER NOT NULL,
+    net_pos     INTEGER NOT NULL,
+    net_price   REAL,
+    bought      INTEGER NOT NULL,
+    sold        INTEGER NOT NULL,
+    timestamp   TEXT NOT NULL,
+    recorded_ns INTEGER NOT NULL,
+    PRIMARY KEY (account_id, contract_id)
+);
+CREATE TABLE cash (
+    account_id   INTEGER PRIMARY KEY,
+    amount       REAL NOT NULL,
+    realized_pnl REAL,
+    timestamp    TEXT NOT NULL,
+    recorded_ns  INTEGER NOT NULL
+);
+
+CREATE TABLE alerts (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL,
+    recorded_ns INTEGER NOT NULL,
+    severity    TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    body        TEXT NOT NULL
+);
+
+-- Connects, ends and reconnects of the sockets.
+CREATE TABLE connections (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL,
+    recorded_ns INTEGER NOT NULL,
+    session     TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    detail      TEXT NOT NULL DEFAULT ''
+);
+
+-- Sync reports (differences a snapshot showed) and restart reconciliations, as JSON.
+CREATE TABLE reconciliations (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL,
+    recorded_ns INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    changed     INTEGER NOT NULL,
+    body        TEXT NOT NULL
+);
+
+-- Records the writer could not take (queue full) or write (disk errors): the journal is known
+-- to be incomplete for that stretch.
+CREATE TABLE gaps (
+    id          INTEGER PRIMARY KEY,
+    run_id      INTEGER NOT NULL,
+    recorded_ns INTEGER NOT NULL,
+    lost        INTEGER NOT NULL,
+    reason      TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: Sequence[str] = (_V1,)
+"""Script *i* upgrades ``user_version`` *i* to *i + 1*. Only ever append."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[str] = MIGRATIONS) -> int:
+    """Bring the database to the latest version; return the version it was at.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``)."""
+    before = schema_version(conn)
+    if before > len(migrations):
+        raise JournalError(f"journal schema version {before} is newer than this program "
+                           f"understands ({len(migrations)}); use a newer tradovate-api")
+    for version in range(before, len(migrations)):
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _statements(migrations[version]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise JournalError(f"journal migration to version {version + 1} failed: "
+                               f"{exc}") from exc
+    return before
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (no semicolons inside our literals)."""
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,26 @@
+"""Market-data recording: raw md frames with receive times in zstd files, rotated by trading
+session, cheap enough to leave on; read back for replay.
+
+:class:`MdRecorder` writes (see :mod:`.format` for the file layout), :class:`RecordingReader`
+and :func:`read_frames` read.
+"""
+
+from __future__ import annotations
+
+from .format import (
+    FORMAT_VERSION,
+    SUFFIX,
+    ChartNote,
+    ConnectionNote,
+    Note,
+    RecordingHeader,
+    ReferenceNote,
+)
+from .reader import RecordingError, RecordingReader, read_frames, recording_files
+from .writer import MdRecorder
+
+__all__ = [
+    "FORMAT_VERSION", "SUFFIX", "ChartNote", "ConnectionNote", "MdRecorder", "Note",
+    "RecordingError", "RecordingHeader", "RecordingReader", "ReferenceNote", "read_frames",
+    "recording_files",
+]
