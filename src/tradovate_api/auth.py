@@ -87,11 +87,11 @@ def _parse_expiration(text: str | None) -> datetime:
         raise ProtocolError("token response without expirationTime")
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: the offset leaves the datetime range
         raise ProtocolError(f"unreadable expirationTime {text!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def machine_device_id(user: str) -> str:
