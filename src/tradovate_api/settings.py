@@ -309,9 +309,9 @@ class Settings(_Section, frozen=True):
                 raise ValueError(f"instruments[{index}]: empty symbol")
         if len(set(self.instruments)) != len(self.instruments):
             raise ValueError("instruments: listed more than once")
-        symbol = self.trading.symbol
-        if symbol is not None and self.instruments and symbol not in self.instruments:
-            raise ValueError(f"trading.symbol: {symbol!r} is not one of instruments "
+        traded = self.trading.symbol
+        if traded is not None and self.instruments and traded not in self.instruments:
+            raise ValueError(f"trading.symbol: {traded!r} is not one of instruments "
                              f"({', '.join(self.instruments)})")
 
     @property
