@@ -260,6 +260,26 @@ class Market(_Section, frozen=True):
     """``None``: wait on demo and live, not on the simulator."""
 
 
+class Reports(_Section, frozen=True):
+    """Periodic trading reports (e-mailed as routine notifications) and where they are kept."""
+
+    enabled: bool = True
+    first_after_minutes: NonNegativeFloat = 30.0
+    """The first periodic report comes this long after the start."""
+    every_minutes: Annotated[float, msgspec.Meta(ge=1)] = 120.0
+    """Then one report every this many minutes (at least one minute apart)."""
+    end_of_session: bool = True
+    """Also report when the run ends."""
+    directory: str = "reports"
+    """Each report's JSON is saved here (``tradovate-api report`` renders the latest)."""
+    sample_seconds: Annotated[float, msgspec.Meta(ge=1)] = 60.0
+    """How often marks are sampled for the report's price chart and P&L curve."""
+
+    def __post_init__(self) -> None:
+        if not self.directory.strip():
+            raise ValueError("directory: empty (give a path, e.g. \"reports\")")
+
+
 _STRATEGY_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
 
@@ -302,6 +322,7 @@ class Settings(_Section, frozen=True):
     shutdown: Shutdown = msgspec.field(default_factory=Shutdown)
     market: Market = msgspec.field(default_factory=Market)
     trading: Trading = msgspec.field(default_factory=Trading)
+    reports: Reports = msgspec.field(default_factory=Reports)
 
     def __post_init__(self) -> None:
         for index, symbol in enumerate(self.instruments):
@@ -430,6 +451,8 @@ def settings_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) 
                                     path=_resolve_path(base_dir, settings.log.path)),
         auth=msgspec.structs.replace(settings.auth, token_cache=_resolve_path(
             base_dir, settings.auth.token_cache)),
+        reports=msgspec.structs.replace(settings.reports, directory=_resolve_path(
+            base_dir, settings.reports.directory)),
     )
 
 
