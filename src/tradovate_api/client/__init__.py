@@ -3,7 +3,13 @@ market-data and trading sessions that survive reconnects, and a thin REST client
 
 from __future__ import annotations
 
-from .connection import Connection, ConnectionOptions, ConnectionStats, EventConsumer
+from .connection import (
+    Connection,
+    ConnectionOptions,
+    ConnectionStats,
+    EventConsumer,
+    FrameObserver,
+)
 from .ends import (
     AuthorizationFailed,
     ConnectFailed,
@@ -22,7 +28,7 @@ from .trading_session import SyncSnapshot, TradingSession
 
 __all__ = [
     "AuthTokens", "AuthorizationFailed", "ChartSubscription", "ConnectFailed", "Connection",
-    "ConnectionOptions", "ConnectionStats", "EndKind", "EventConsumer", "Feed",
+    "ConnectionOptions", "ConnectionStats", "EndKind", "EventConsumer", "Feed", "FrameObserver",
     "MarketDataSession", "RequestTimeout", "RestClient", "Session", "SessionEnd",
     "SessionEnded", "SyncSnapshot", "TokenProvider", "TokenRejected", "TokenUnavailable",
     "TradingSession", "new_event_loop", "run", "uses_uvloop",

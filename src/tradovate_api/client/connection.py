@@ -35,6 +35,9 @@ _log = logging.getLogger("tradovate_api.client.connection")
 
 EventConsumer = Callable[[Message], None]
 """Receives every event (not responses) on the reader; must not block."""
+FrameObserver = Callable[[memoryview], None]
+"""Sees every text frame's raw payload on the reader, before it is decoded (md recording);
+the view is only valid during the call. Must not block."""
 ResultCallback = Callable[[Any], None]
 """Called on the reader with a request's typed result or error, before its awaiter resumes."""
 
@@ -101,13 +104,15 @@ class Connection(WSListener):
     with a :class:`SessionEnd` when it is over, for whatever reason."""
 
     def __init__(self, url: str, on_event: EventConsumer, *, name: str = "ws",
-                 options: ConnectionOptions | None = None) -> None:
+                 options: ConnectionOptions | None = None,
+                 on_frame: FrameObserver | None = None) -> None:
         super().__init__()
         self.url = url
         self.name = name
         self.options = options or ConnectionOptions()
         self.stats = ConnectionStats()
         self._on_event = on_event
+        self._on_frame = on_frame
         self._pending = PendingRequests()
         self._calls: dict[int, _Call] = {}
         self._transport: WSTransport | None = None
@@ -321,7 +326,13 @@ class Connection(WSListener):
         self.stats.frames += 1
         # The memoryview is valid only during this call: decoding copies what it keeps, and
         # responses (whose raw ``d`` references the buffer) are resolved right here.
-        decoded = decode_frame(frame.get_payload_as_memoryview())
+        payload = frame.get_payload_as_memoryview()
+        if self._on_frame is not None:
+            try:
+                self._on_frame(payload)
+            except Exception:
+                self._consumer_failed(payload)
+        decoded = decode_frame(payload)
         kind = type(decoded)
         if kind is Messages:
             on_event = self._on_event

@@ -15,7 +15,7 @@ import logging
 from typing import Any, NoReturn
 
 from ..errors import ConnectionLost, Unauthorized
-from .connection import Connection, ConnectionOptions, EventConsumer
+from .connection import Connection, ConnectionOptions, EventConsumer, FrameObserver
 from .ends import AuthorizationFailed, SessionEnd, SessionEnded, TokenUnavailable
 from .tokens import TokenProvider, TokenRejected
 
@@ -41,6 +41,9 @@ class Session:
         """Connections opened (attempts that reached the server)."""
         self.ready_count = 0
         """Connections that were authorized and restored (the first one included)."""
+        self.frame_observer: FrameObserver | None = None
+        """Given every raw text frame of each new connection before decoding (md recording);
+        set it before ``run()``."""
 
     # ------------------------------------------------------------------ state
 
@@ -86,7 +89,8 @@ class Session:
             token = await self._token()
         except Exception as exc:
             raise TokenUnavailable(self.name, exc) from exc
-        connection = Connection(self.url, self._on_event, name=self.name, options=self.options)
+        connection = Connection(self.url, self._on_event, name=self.name, options=self.options,
+                                on_frame=self.frame_observer)
         self._connection = connection
         self.connects += 1
         try:

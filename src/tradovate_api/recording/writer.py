@@ -187,10 +187,9 @@ class MdRecorder:
                     chunks = self._maybe_rotate(ts, chunks)
                 chunks.append(pack(FRAME, ts, payload))
                 continue
-            if self._file is None:
-                chunks = self._maybe_rotate(ts, chunks)
             self._remember(payload)
-            chunks.append(pack(NOTE, ts, encode_json(payload)))
+            if self._file is not None:  # else the first file's preamble carries it
+                chunks.append(pack(NOTE, ts, encode_json(payload)))
         self._write(chunks)
         if self.rotate_bytes is not None and self._file_bytes >= self.rotate_bytes:
             self._open_next(self._clock())
