@@ -1,0 +1,215 @@
+"""``python -m bench``: tick-to-order latency, flood throughput, soak memory, start-up, replay.
+
+Runs every scenario for every client in alternating order, ``--rounds`` times, prints the
+markdown table and writes ``bench/results/bench-<time>.json`` (+ ``latest.json`` and
+``latest.md``). ``--quick`` shrinks every size to a smoke run of a few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import harness
+from bench.report import markdown
+from bench.stats import Spread
+
+ALL_SCENARIOS = ("idle", "loaded", "flood", "soak", "startup", "replay", "busy")
+_QUICK = {"rounds": 1, "probes": 200, "warmup": 20, "frames": 3000, "soak_minutes": 0.1,
+          "startup_runs": 1}
+
+
+def available_clients() -> list[str]:
+    """``full`` only once the framework pieces it drives exist."""
+    clients = ["bare", "naive"]
+    if (Path(harness.ROOT) / "bench" / "clients" / "full.py").exists():
+        clients.insert(0, "full")
+    return clients
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--clients", default=",".join(available_clients()),
+                        help="comma-separated: full,bare,naive")
+    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
+                        help=f"comma-separated: {','.join(ALL_SCENARIOS)}")
+    parser.add_argument("--probes", type=int, default=2000, help="measured probes per run")
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured probes first")
+    parser.add_argument("--interval-us", type=int, default=1000, help="probe pacing")
+    parser.add_argument("--queued", type=int, default=4, help="DOM frames ahead of a probe")
+    parser.add_argument("--frames", type=int, default=100_000, help="frames per flood run")
+    parser.add_argument("--soak-minutes", type=float, default=2.0)
+    parser.add_argument("--soak-rate", type=float, default=1000.0, help="frames/s")
+    parser.add_argument("--soak-clients", default="full", help="comma-separated")
+    parser.add_argument("--startup-runs", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", default=str(harness.RESULTS_DIR), help="results directory")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke sizes: 1 round, 200 probes, 3000 frames, 6 s soak")
+    args = parser.parse_args(argv)
+    if args.quick:  # sizes given explicitly win
+        for key, value in _QUICK.items():
+            if getattr(args, key) == parser.get_default(key):
+                setattr(args, key, value)
+    args.clients = [c.strip() for c in args.clients.split(",") if c.strip()]
+    args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    args.soak_clients = [c.strip() for c in args.soak_clients.split(",") if c.strip()]
+    for name in args.clients + args.soak_clients:
+        if name not in harness.CLIENT_MODULES:
+            parser.error(f"unknown client {name!r}")
+        if name not in available_clients():
+            parser.error(f"client {name!r} is not available in this checkout")
+    for name in args.scenarios:
+        if name not in ALL_SCENARIOS:
+            parser.error(f"unknown scenario {name!r}")
+    if args.rounds < 1 or args.probes < 1 or args.frames < 1:
+        parser.error("--rounds, --probes and --frames must be positive")
+    return args
+
+
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def _latency_and_flood(args: argparse.Namespace) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = []
+    scenarios = [s for s in ("idle", "loaded", "flood") if s in args.scenarios]
+    clients = args.clients
+    common = ["--seed", str(args.seed)]
+    for rnd in range(args.rounds):
+        shift = rnd % len(clients)
+        order = clients[shift:] + clients[:shift]
+        for scenario in scenarios:
+            if scenario == "flood":
+                feeder_args = [*common, "--frames", str(args.frames)]
+                limit = 60 + args.frames / 2000
+            else:
+                feeder_args = [*common, "--probes", str(args.probes), "--warmup",
+                               str(args.warmup), "--interval-us", str(args.interval_us),
+                               "--queued", str(args.queued)]
+                limit = 60 + (args.probes + args.warmup) * (args.interval_us / 1e6 + 0.01)
+            for client in order:
+                raw = await harness.run_pair(scenario, client, feeder_args, limit_s=limit)
+                metrics = (harness.flood_metrics(raw) if scenario == "flood"
+                           else harness.latency_metrics(raw))
+                runs.append({"round": rnd, "scenario": scenario, "client": client,
+                             "metrics": metrics, "client_result": raw["client"]})
+                if scenario == "flood":
+                    shown = f"{metrics['frames_per_s']:,.0f} frames/s"
+                else:
+                    shown = f"p50 {metrics['p50_us']:.0f} µs, p99 {metrics['p99_us']:.0f} µs"
+                _progress(f"round {rnd + 1}/{args.rounds} {scenario:6} {client:5}: {shown}")
+    return runs
+
+
+async def _soak(args: argparse.Namespace) -> list[dict[str, Any]]:
+    seconds = args.soak_minutes * 60
+    warmup = min(300.0, seconds / 3)
+    out = []
+    for client in args.soak_clients:
+        _progress(f"soak {client}: {args.soak_minutes:g} min at {args.soak_rate:g} frames/s")
+        raw = await harness.run_pair(
+            "soak", client, ["--seed", str(args.seed), "--rate", str(args.soak_rate),
+                             "--seconds", str(seconds)],
+            limit_s=seconds * 1.5 + 60, rss_every_s=min(15.0, max(0.5, seconds / 120)))
+        metrics = harness.soak_metrics(raw, warmup)
+        out.append({"client": client, "rate": args.soak_rate, "metrics": metrics})
+        _progress(f"soak {client}: slope {metrics['slope_mb_per_10min']:+.2f} MB/10 min")
+    return out
+
+
+def _optional_module(name: str) -> Any:
+    """``bench.<name>`` when another issue has provided it, else None."""
+    if not (harness.ROOT / "bench" / f"{name}.py").exists():
+        return None
+    return importlib.import_module(f"bench.{name}")
+
+
+async def _startup(args: argparse.Namespace) -> dict[str, Any]:
+    module = _optional_module("startup")
+    if module is None:
+        return {"skipped": "needs the runtime app (bench/startup.py not present)"}
+    result: dict[str, Any] = await module.measure(args.startup_runs)
+    return result
+
+
+async def _replay(args: argparse.Namespace) -> dict[str, Any]:
+    path = harness.ROOT / "bench" / "replay_bench.py"
+    if not path.exists():
+        return {"skipped": "bench/replay_bench.py (journal/replay issue) is not present"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(path), *(["--quick"] if args.quick else []),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=harness.ROOT,
+        env=harness.child_env())
+    async with asyncio.timeout(1800):
+        out, err = await proc.communicate()
+    if proc.returncode:
+        return {"skipped": f"bench/replay_bench.py failed ({proc.returncode}): "
+                           f"{err.decode(errors='replace')[-500:]}"}
+    return {"markdown": out.decode(errors="replace").strip()}
+
+
+def _busy_poll() -> dict[str, Any]:
+    return {"skipped": "the framework has no busy-poll mode in this version (nothing to "
+                       "switch on; the stack's measured gain is in /work/shared/"
+                       "perf-baseline.md)"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Spread):
+        return {"median": value.median, "min": value.min, "max": value.max, "n": value.n}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+async def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    result: dict[str, Any] = {"command": command, "machine": harness.machine(),
+                              "params": {k: v for k, v in vars(args).items() if k != "out"}}
+    runs = await _latency_and_flood(args)
+    soak = await _soak(args) if "soak" in args.scenarios else []
+    startup = await _startup(args) if "startup" in args.scenarios else None
+    summary = harness.summarize(runs, args.clients, args.rounds)
+    result.update(runs=runs, summary=summary, soak=soak, startup=startup)
+    if "replay" in args.scenarios:
+        result["replay"] = await _replay(args)
+    if "busy" in args.scenarios:
+        result["busy_poll"] = _busy_poll()
+    result["targets"] = harness.targets(summary, soak, startup)
+    result["loadavg_end"] = os.getloadavg()
+    if "full" not in args.clients:
+        result["notes"] = ["The full-framework client is not part of this run."]
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = "python -m bench" + ("" if argv is None and len(sys.argv) < 2 else
+                                   " " + shlex.join(sys.argv[1:] if argv is None else argv))
+    result = _plain(asyncio.run(run(args, command)))
+    text = markdown(result)
+    print(text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    data = json.dumps(result, indent=1)
+    (out / f"bench-{stamp}.json").write_text(data)
+    (out / "latest.json").write_text(data)
+    (out / "latest.md").write_text(text + "\n")
+    _progress(f"wrote {out / f'bench-{stamp}.json'} and {out / 'latest.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""Runs the benchmark: feeder and client as separate processes, clients alternated and
+repeated, results reduced to medians with min–max and paired per-round ratios.
+
+Every measurement is one fresh feeder process and one fresh client process, so no run
+inherits another's heap, and the order of the clients rotates each round so drift in the
+machine's load hits all of them alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.stats import paired_ratios, percentile, slope, spread
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "bench" / "results"
+CLIENT_MODULES = {"full": "bench.clients.full", "bare": "bench.clients.bare",
+                  "naive": "bench.clients.naive"}
+LATENCY_SCENARIOS = ("idle", "loaded")
+_TAIL = 2000
+
+
+class RunFailed(RuntimeError):
+    """A feeder or client process failed; the message carries the end of its stderr."""
+
+
+def child_env() -> dict[str, str]:
+    """The environment of child processes: ``bench`` importable whatever the cwd."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def rss_kb(pid: int) -> int | None:
+    """Resident set size of a process (Linux ``/proc``), ``None`` once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+async def _sample_rss(pid: int, every_s: float, out: list[tuple[float, int]]) -> None:
+    start = time.monotonic()
+    while (kb := rss_kb(pid)) is not None:
+        out.append((time.monotonic() - start, kb))
+        await asyncio.sleep(every_s)
+
+
+def _result_line(name: str, stdout: bytes, stderr: bytes) -> dict[str, Any]:
+    for line in stdout.decode(errors="replace").splitlines():
+        if line.startswith("RESULT "):
+            parsed: dict[str, Any] = json.loads(line[len("RESULT "):])
+            return parsed
+    raise RunFailed(f"{name} printed no RESULT; stderr: "
+                    f"{stderr.decode(errors='replace')[-_TAIL:]}")
+
+
+async def run_pair(scenario: str, client: str, feeder_args: Sequence[str], *, limit_s: float,
+                   rss_every_s: float | None = None, python: str = sys.executable
+                   ) -> dict[str, Any]:
+    """One measurement: a fresh feeder for ``scenario`` and a fresh ``client``; returns both
+    ``RESULT`` records (and the client's RSS samples when ``rss_every_s`` is set)."""
+    env = child_env()
+    pipe = asyncio.subprocess.PIPE
+    procs: list[asyncio.subprocess.Process] = []
+    rss: list[tuple[float, int]] = []
+    try:
+        async with asyncio.timeout(limit_s):
+            feeder = await asyncio.create_subprocess_exec(
+                python, "-m", "bench.feeder", "--scenario", scenario, *feeder_args,
+                stdout=pipe, stderr=pipe, cwd=ROOT, env=env)
+            procs.append(feeder)
+            assert feeder.stdout is not None
+            first = (await feeder.stdout.readline()).decode()
+            if not first.startswith("LISTEN "):
+                _, err = await feeder.communicate()
+                raise RunFailed(f"feeder did not start: {err.decode(errors='replace')[-_TAIL:]}")
+            url = f"ws://127.0.0.1:{int(first.split()[1])}"
+            proc = await asyncio.create_subprocess_exec(
+                python, "-m", CLIENT_MODULES[client], "--url", url, stdout=pipe, stderr=pipe,
+                cwd=ROOT, env=env)
+            procs.append(proc)
+            sampler = (asyncio.create_task(_sample_rss(proc.pid, rss_every_s, rss))
+                       if rss_every_s else None)
+            (f_out, f_err), (c_out, c_err) = await asyncio.gather(feeder.communicate(),
+                                                                  proc.communicate())
+            if sampler is not None:
+                sampler.cancel()
+    except TimeoutError:
+        raise RunFailed(f"{scenario}/{client}: no result within {limit_s:g}s") from None
+    finally:
+        for p in procs:
+            if p.returncode is None:
+                p.kill()
+                await p.wait()
+    if feeder.returncode:
+        raise RunFailed(f"feeder exited {feeder.returncode}: "
+                        f"{f_err.decode(errors='replace')[-_TAIL:]}")
+    if proc.returncode:
+        raise RunFailed(f"{client} client exited {proc.returncode}: "
+                        f"{c_err.decode(errors='replace')[-_TAIL:]}")
+    return {"feeder": _result_line("feeder", f_out, f_err),
+            "client": _result_line(client, c_out, c_err), "rss": rss}
+
+
+# ----------------------------------------------------------------------------- reduction
+
+
+def latency_metrics(raw: dict[str, Any]) -> dict[str, Any]:
+    samples = raw["feeder"]["rtt_ns"]
+    us = [s / 1000 for s in samples]
+    client = raw["client"]
+    return {"n": len(us), "lost": raw["feeder"]["lost"],
+            "p50_us": percentile(us, 0.5) if us else None,
+            "p90_us": percentile(us, 0.9) if us else None,
+            "p99_us": percentile(us, 0.99) if us else None,
+            "max_us": max(us) if us else None,
+            "client_cpu_us_per_frame": 1e6 * client["cpu_s"] / max(client["data_frames"], 1),
+            **_counts(raw)}
+
+
+def flood_metrics(raw: dict[str, Any]) -> dict[str, Any]:
+    feeder, client = raw["feeder"], raw["client"]
+    seconds = feeder["elapsed_ns"] / 1e9
+    return {"frames_per_s": feeder["flood_frames"] / seconds,
+            "events_per_s": feeder["flood_events"] / seconds,
+            "seconds": seconds,
+            "client_cpu_us_per_frame": 1e6 * client["cpu_s"] / max(client["data_frames"], 1),
+            **_counts(raw)}
+
+
+def _counts(raw: dict[str, Any]) -> dict[str, Any]:
+    feeder, client = raw["feeder"], raw["client"]
+    return {"frames_sent": feeder["frames_sent"], "frames_counted": client["data_frames"],
+            "events_sent": feeder["events_sent"], "events_applied": client["events"],
+            "orders_received": feeder["orders"], "unmatched_orders": feeder["unmatched_orders"],
+            "client_max_rss_kb": client["max_rss_kb"]}
+
+
+def soak_metrics(raw: dict[str, Any], warmup_s: float) -> dict[str, Any]:
+    rss = raw["rss"]
+    steady = [(t, kb) for t, kb in rss if t >= warmup_s] or rss
+    xs = [t for t, _ in steady]
+    ys = [kb / 1024 for _, kb in steady]
+    probes = raw["feeder"]["probes"]
+    half = raw["feeder"]["seconds"] / 2
+    first = [rtt / 1000 for t, rtt in probes if t < half]
+    second = [rtt / 1000 for t, rtt in probes if t >= half]
+    return {"seconds": raw["feeder"]["seconds"], "warmup_s": warmup_s,
+            "rss_mb": [(round(t, 1), round(kb / 1024, 2)) for t, kb in rss],
+            "rss_after_warmup_mb": ys[0] if ys else None, "rss_end_mb": ys[-1] if ys else None,
+            "rss_max_mb": max(ys) if ys else None,
+            "slope_mb_per_10min": slope(xs, ys) * 600,
+            "probe_p50_us_first_half": percentile(first, 0.5) if first else None,
+            "probe_p99_us_first_half": percentile(first, 0.99) if first else None,
+            "probe_p50_us_second_half": percentile(second, 0.5) if second else None,
+            "probe_p99_us_second_half": percentile(second, 0.99) if second else None,
+            "lost": raw["feeder"]["lost"], **_counts(raw)}
+
+
+def summarize(runs: list[dict[str, Any]], clients: Sequence[str],
+              rounds: int) -> dict[str, Any]:
+    """Per scenario and client: each metric's median [min–max] over rounds; then the paired
+    per-round ratios the targets are judged on."""
+    table: dict[str, dict[str, dict[str, Any]]] = {}
+    for scenario in (*LATENCY_SCENARIOS, "flood"):
+        metrics = (("p50_us", "p90_us", "p99_us", "client_cpu_us_per_frame")
+                   if scenario in LATENCY_SCENARIOS else
+                   ("frames_per_s", "events_per_s", "client_cpu_us_per_frame"))
+        for client in clients:
+            mine = [r for r in runs if r["scenario"] == scenario and r["client"] == client]
+            if not mine:
+                continue
+            table.setdefault(scenario, {})[client] = {
+                m: spread([r["metrics"][m] for r in mine if r["metrics"][m] is not None])
+                for m in metrics}
+
+    def per_round(scenario: str, client: str, metric: str) -> list[float | None]:
+        values: list[float | None] = [None] * rounds
+        for r in runs:
+            if r["scenario"] == scenario and r["client"] == client:
+                values[r["round"]] = r["metrics"][metric]
+        return values
+
+    ratios: dict[str, Any] = {}
+    for scenario in LATENCY_SCENARIOS:
+        for metric in ("p50_us", "p99_us"):
+            ratios[f"{scenario} {metric} full/bare"] = spread(paired_ratios(
+                per_round(scenario, "full", metric), per_round(scenario, "bare", metric)))
+            ratios[f"{scenario} {metric} naive/full"] = spread(paired_ratios(
+                per_round(scenario, "naive", metric), per_round(scenario, "full", metric)))
+            ratios[f"{scenario} {metric} naive/bare"] = spread(paired_ratios(
+                per_round(scenario, "naive", metric), per_round(scenario, "bare", metric)))
+    for metric in ("frames_per_s", "events_per_s"):
+        ratios[f"flood {metric} full/bare"] = spread(paired_ratios(
+            per_round("flood", "full", metric), per_round("flood", "bare", metric)))
+        ratios[f"flood {metric} full/naive"] = spread(paired_ratios(
+            per_round("flood", "full", metric), per_round("flood", "naive", metric)))
+    return {"table": table, "ratios": {k: v for k, v in ratios.items() if v.n}}
+
+
+def targets(summary: dict[str, Any], soak: list[dict[str, Any]],
+            startup: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The issue's targets, each with the measured value and whether it is met."""
+    out: list[dict[str, Any]] = []
+    ratios = summary["ratios"]
+
+    def check(name: str, key: str, limit: float, at_most: bool) -> None:
+        value = ratios.get(key)
+        if value is None:
+            return
+        ok = value.median <= limit if at_most else value.median >= limit
+        out.append({"target": name, "measured": value.median, "range": [value.min, value.max],
+                    "limit": limit, "met": ok})
+
+    for scenario in LATENCY_SCENARIOS:
+        for metric in ("p50_us", "p99_us"):
+            label = f"{scenario} tick-to-order {metric[:3]}"
+            check(f"{label}: full ≤ 1.25× bare", f"{scenario} {metric} full/bare", 1.25, True)
+            check(f"{label}: naive ≥ 2× full", f"{scenario} {metric} naive/full", 2.0, False)
+    check("flood frames/s: full ≥ 0.7× bare", "flood frames_per_s full/bare", 0.7, False)
+    for run in soak:
+        if run["client"] == "full":
+            value = run["metrics"]["slope_mb_per_10min"]
+            out.append({"target": "soak RSS slope after warm-up < 1 MB / 10 min",
+                        "measured": value, "range": [value, value], "limit": 1.0,
+                        "met": value < 1.0})
+    if startup and startup.get("first_event_s"):
+        value = startup["first_event_s"]["median"]
+        out.append({"target": "start-up to first strategy event < 1 s", "measured": value,
+                    "range": [startup["first_event_s"]["min"], startup["first_event_s"]["max"]],
+                    "limit": 1.0, "met": value < 1.0})
+    return out
+
+
+def machine() -> dict[str, Any]:
+    import platform
+
+    versions = {}
+    for name in ("msgspec", "picows", "uvloop", "websockets"):
+        try:
+            from importlib.metadata import version
+
+            versions[name] = version(name)
+        except Exception:
+            versions[name] = None
+    return {"python": platform.python_version(), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "versions": versions,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
