@@ -21,7 +21,8 @@ from ..stores.account import SyncReport
 from .records import JournalState, RequestRecord
 from .writer import Journal
 
-_DONE = frozenset({"Canceled", "Completed", "Expired", "Filled", "Rejected"})
+_SETTLED = {"placed": "ACKED", "not placed": "NOT_PLACED", "unknown": "RECONCILED"}
+"""Journal state of an earlier run's unacknowledged request once a snapshot was compared."""
 
 
 class UnacknowledgedRequest(msgspec.Struct, frozen=True):
@@ -67,12 +68,18 @@ class OrderChange(msgspec.Struct, frozen=True):
 
 
 class PositionDifference(msgspec.Struct, frozen=True):
+    """A position that moved unseen: net size, price, or contracts bought/sold today."""
+
     account_id: int
     contract_id: int
     journal_net_pos: int
     journal_net_price: float | None
     server_net_pos: int
     server_net_price: float | None
+    journal_bought: int = 0
+    journal_sold: int = 0
+    server_bought: int = 0
+    server_sold: int = 0
 
 
 class ReconciliationReport(msgspec.Struct, frozen=True):
@@ -117,7 +124,9 @@ class ReconciliationReport(msgspec.Struct, frozen=True):
             out.append(f"order {change.order_id}: {before} -> {change.after}")
         for pos in self.positions:
             out.append(f"position account {pos.account_id} contract {pos.contract_id}: journal "
-                       f"{pos.journal_net_pos} -> server {pos.server_net_pos}")
+                       f"net {pos.journal_net_pos} (bought {pos.journal_bought}, sold "
+                       f"{pos.journal_sold}) -> server net {pos.server_net_pos} (bought "
+                       f"{pos.server_bought}, sold {pos.server_sold})")
         return out
 
 
@@ -180,13 +189,15 @@ def _position_differences(state: JournalState, snapshot: SyncMessage,
     out = []
     for key in sorted(set(server) | set(journal)):
         mine, theirs = journal.get(key), server.get(key)
-        mine_pos = 0 if mine is None else mine.net_pos
-        theirs_pos = 0 if theirs is None else theirs.net_pos
-        mine_price = None if mine is None or mine_pos == 0 else mine.net_price
-        theirs_price = None if theirs is None or theirs_pos == 0 else theirs.net_price
-        if mine_pos != theirs_pos or mine_price != theirs_price:
-            out.append(PositionDifference(key[0], key[1], mine_pos, mine_price, theirs_pos,
-                                          theirs_price))
+        mine_shape = (0, None, 0, 0) if mine is None else (
+            mine.net_pos, mine.net_price if mine.net_pos else None, mine.bought, mine.sold)
+        theirs_shape = (0, None, 0, 0) if theirs is None else (
+            theirs.net_pos, theirs.net_price if theirs.net_pos else None, theirs.bought,
+            theirs.sold)
+        if mine_shape != theirs_shape:
+            out.append(PositionDifference(key[0], key[1], mine_shape[0], mine_shape[1],
+                                          theirs_shape[0], theirs_shape[1], mine_shape[2],
+                                          mine_shape[3], theirs_shape[2], theirs_shape[3]))
     return tuple(out)
 
 
@@ -216,6 +227,9 @@ class JournalReconciler:
         if first:
             assert self.restart is not None
             journal.reconciliation("restart", self.restart.changed, self.restart)
+            for req in self.restart.unacknowledged:
+                journal.settle_request(req.cl_ord_id, _SETTLED[req.outcome], req.order_id,
+                                       f"settled by restart reconciliation: {req.outcome}")
             self._tell(self.restart)
             return self.restart
         if report is not None:

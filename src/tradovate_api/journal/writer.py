@@ -215,6 +215,11 @@ class Journal:
         """A reconciliation report (any msgspec-encodable value)."""
         self._put((self._write_reconciliation, self._clock(), kind, changed, report))
 
+    def settle_request(self, cl_ord_id: str, state: str, order_id: int | None,
+                       reason: str) -> None:
+        """Record how reconciliation settled an earlier run's unacknowledged request."""
+        self._put((self._write_settle, self._clock(), cl_ord_id, state, order_id, reason))
+
     def alert(self, alert: Alert) -> None:
         self._put((self._write_alert, self._clock(), alert))
 
@@ -361,6 +366,15 @@ class Journal:
             "updated_ns = excluded.updated_ns",
             (cl_ord_id, self.run_id, ns, kind, symbol, contract_id, action, qty, order_type,
              price, stop_price, trigger, sent, state, order_id, reason, ns))
+        conn.execute("INSERT INTO ticket_events (run_id, recorded_ns, cl_ord_id, state, "
+                     "order_id, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                     (self.run_id, ns, cl_ord_id, state, order_id, reason))
+
+    def _write_settle(self, conn: sqlite3.Connection, ns: int, cl_ord_id: str, state: str,
+                      order_id: int | None, reason: str) -> None:
+        conn.execute("UPDATE requests SET state = ?, order_id = COALESCE(?, order_id), "
+                     "reason = ?, updated_ns = ? WHERE cl_ord_id = ?",
+                     (state, order_id, reason, ns, cl_ord_id))
         conn.execute("INSERT INTO ticket_events (run_id, recorded_ns, cl_ord_id, state, "
                      "order_id, reason) VALUES (?, ?, ?, ?, ?, ?)",
                      (self.run_id, ns, cl_ord_id, state, order_id, reason))

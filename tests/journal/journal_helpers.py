@@ -1,0 +1,79 @@
+"""A matching engine world (the simulator's Exchange, no sockets) that produces real account
+events and snapshots for journal tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from tradovate_api.protocol import EntityEvent
+from tradovate_api.protocol.models import (
+    Contract,
+    ContractMaturity,
+    PlaceOrder,
+    PriceLevel,
+    Product,
+    SyncMessage,
+    Tick,
+)
+from tradovate_api.simulator.book import Book, MarketUpdate
+from tradovate_api.simulator.changes import EntityChange
+from tradovate_api.simulator.engine import Exchange
+from tradovate_api.simulator.instruments import Instrument, InstrumentCatalog
+
+ES = 3001
+NOON_CT = dt.datetime(2026, 11, 24, 18, 0, tzinfo=dt.UTC).timestamp()
+
+
+def es_instrument() -> Instrument:
+    product = Product(id=3101, name="ES", currency_id=1, product_type="Futures",
+                      description="E-mini S&P 500", exchange_id=11, contract_group_id=21,
+                      status="Verified", value_per_point=50.0, price_format_type="Decimal",
+                      price_format=-2, tick_size=0.25)
+    maturity = ContractMaturity(id=3201, product_id=product.id, expiration_month=202612,
+                                expiration_date="2026-12-18T14:30:00.000Z", is_front=True)
+    contract = Contract(id=ES, name="ESZ6", contract_maturity_id=maturity.id)
+    return Instrument(product, maturity, contract, 2.5, 5000.0)
+
+
+def events_of(changes: Sequence[EntityChange]) -> list[EntityEvent]:
+    return [EntityEvent(c.entity_type, c.event_type, (c.entity,)) for c in changes]
+
+
+class World:
+    """One user with one account trading ESZ6 against a hand-set book."""
+
+    def __init__(self) -> None:
+        self.now = NOON_CT
+        self.catalog = InstrumentCatalog([es_instrument()])
+        self.book = Book(ES, 0.25)
+        self.set_book(5000.0, 5000.25)
+        self.exchange = Exchange(self.catalog, {ES: self.book}, lambda: self.now)
+        self.user = self.exchange.add_user("sim").id
+        self.account = self.exchange.add_account(self.user, "DEMO1", 50_000.0).id
+        self.next_tick = 1
+
+    def set_book(self, bid: float, ask: float, size: float = 20) -> None:
+        self.book.bids = [PriceLevel(price=bid - 0.25 * i, size=size) for i in range(5)]
+        self.book.offers = [PriceLevel(price=ask + 0.25 * i, size=size) for i in range(5)]
+
+    def place(self, action: str, qty: int, order_type: str = "Market",
+              price: float | None = None, cl_ord_id: str | None = None
+              ) -> tuple[int | None, list[EntityEvent]]:
+        result, changes = self.exchange.place_order(self.user, PlaceOrder(
+            action=action, symbol="ESZ6", order_qty=qty, order_type=order_type, price=price,
+            account_id=self.account, cl_ord_id=cl_ord_id, is_automated=True))
+        assert result.failure_reason is None, result.failure_text
+        return result.order_id, events_of(changes)
+
+    def trade(self, price: float, size: float = 10) -> list[EntityEvent]:
+        """A print at ``price`` (fills resting limits at or through it)."""
+        self.now += 1
+        tick = Tick(self.next_tick, int(self.now * 1000), round(price / 0.25), price, size,
+                    price - 0.25, 10, price, 10)
+        self.next_tick += 1
+        update = MarketUpdate(int(self.now * 1000), trades=[(ES, tick)])
+        return events_of(self.exchange.on_market(update))
+
+    def sync(self) -> SyncMessage:
+        return self.exchange.sync(self.user)

@@ -1,0 +1,228 @@
+"""The journal: schema migrations, file modes, tickets, account events, alerts and connections
+in SQLite via the writer thread; overflow and write failures recorded as gaps; reading it
+back."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+from journal_helpers import ES, World
+
+from tradovate_api.alerts import Alert, AlertLog, Severity
+from tradovate_api.journal import (
+    MIGRATIONS,
+    Journal,
+    JournalError,
+    JournalReader,
+    migrate,
+    schema_version,
+)
+from tradovate_api.orders.tickets import OrderTicket, TicketKind, TicketState
+
+
+def ticket(cl_ord_id: str, state: TicketState = TicketState.PENDING, **kw: object) -> OrderTicket:
+    fields: dict[str, object] = {"kind": TicketKind.PLACE, "symbol": "ESZ6", "contract_id": ES,
+                                 "action": "Buy", "qty": 1, "order_type": "Market",
+                                 "trigger": "test"}
+    fields.update(kw)
+    return OrderTicket(cl_ord_id=cl_ord_id, state=state, **fields)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- schema
+
+
+def test_a_new_journal_is_at_the_latest_schema_version_and_private(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "journal.db"
+    journal = Journal(path)
+    journal.connection("md", "connected")
+    assert journal.flush()
+    for name in ("journal.db", "journal.db-wal", "journal.db-shm"):
+        assert stat.S_IMODE((path.parent / name).stat().st_mode) == 0o600, name
+    journal.close()
+    with sqlite3.connect(path) as conn:
+        assert schema_version(conn) == len(MIGRATIONS)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_existing_wider_file_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    path.touch(mode=0o644)
+    path.chmod(0o644)
+    Journal(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_migrations_apply_in_order_and_only_once(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    steps = ["CREATE TABLE a (x INTEGER)", "ALTER TABLE a ADD COLUMN y TEXT;\n"
+             "CREATE TABLE b (z INTEGER)"]
+    assert migrate(conn, steps[:1]) == 0
+    assert schema_version(conn) == 1
+    assert migrate(conn, steps) == 1  # only the second script runs now
+    assert schema_version(conn) == 2
+    assert [r[1] for r in conn.execute("PRAGMA table_info(a)")] == ["x", "y"]
+    assert migrate(conn, steps) == 2
+
+
+def test_a_failed_migration_leaves_the_last_good_version(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    migrate(conn, ["CREATE TABLE a (x INTEGER)"])
+    with pytest.raises(JournalError, match="migration to version 2"):
+        migrate(conn, ["CREATE TABLE a (x INTEGER)", "CREATE TABLE b (z); CREATE TABLE a (q)"])
+    assert schema_version(conn) == 1
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'b'").fetchone() is None
+
+
+def test_a_journal_from_a_newer_program_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(JournalError, match="newer than this program"):
+        Journal(path)
+    with pytest.raises(JournalError, match="schema version"):
+        JournalReader(path)
+
+
+def test_garbage_is_not_a_journal(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    path.write_bytes(b"definitely not sqlite" * 100)
+    with pytest.raises(JournalError):
+        Journal(path)
+    with pytest.raises(JournalError, match="no journal"):
+        JournalReader(tmp_path / "missing.db")
+
+
+# ---------------------------------------------------------------------- records
+
+
+def test_tickets_are_decisions_requests_and_responses(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db", label="unit")
+    sent = ticket("run1-1", trigger="large trade 450 @ 5000")
+    journal.ticket(sent)
+    sent.state, sent.order_id = TicketState.ACKED, 1001
+    journal.ticket(sent)
+    lost = ticket("run1-2", action="Sell")
+    journal.ticket(lost)
+    lost.state = TicketState.UNKNOWN
+    journal.ticket(lost)
+    journal.ticket(ticket("run1-3", TicketState.REFUSED, reason="max position"))
+    assert journal.close()
+    with JournalReader(tmp_path / "j.db") as reader:
+        requests = {r.cl_ord_id: r for r in reader.requests()}
+        assert [r.cl_ord_id for r in reader.unacknowledged()] == ["run1-2"]
+        events = reader.ticket_events("run1-1")
+        runs = reader.runs()
+    assert requests["run1-1"].state == "ACKED"
+    assert requests["run1-1"].order_id == 1001
+    assert requests["run1-1"].trigger == "large trade 450 @ 5000"
+    assert requests["run1-1"].kind == "PLACE"
+    assert requests["run1-3"].sent is False
+    assert requests["run1-3"].reason == "max position"
+    assert [e.state for e in events] == ["PENDING", "ACKED"]
+    assert len(runs) == 1
+    assert runs[0].clean
+    assert runs[0].label == "unit"
+
+
+def test_account_events_keep_orders_fills_positions_and_cash(tmp_path: Path) -> None:
+    world = World()
+    journal = Journal(tmp_path / "j.db")
+    order_id, events = world.place("Buy", 2, cl_ord_id="run1-1")
+    limit_id, more = world.place("Sell", 2, "Limit", 5003.0, cl_ord_id="run1-2")
+    for event in events + more + world.trade(5003.0):
+        journal.account_event(event)
+    assert journal.close()
+    with JournalReader(tmp_path / "j.db") as reader:
+        orders, fills = reader.orders(), reader.fills()
+        positions = reader.last_positions()
+        assert reader.cl_ord_ids() == {"run1-1": order_id, "run1-2": limit_id}
+        assert reader.account_event_count("fill") >= 2
+    assert orders[order_id].ord_status == "Filled"
+    assert orders[order_id].cl_ord_id == "run1-1"
+    assert orders[limit_id].ord_status == "Filled"
+    assert sorted((f.action, f.qty, f.price) for f in fills.values()) == [
+        ("Buy", 2, 5000.25), ("Sell", 2, 5003.0)]
+    assert all(f.source == "event" for f in fills.values())
+    position = positions[(world.account, ES)]
+    assert position.net_pos == 0
+    assert (position.bought, position.sold) == (2, 2)
+
+
+def test_alerts_connections_and_sync_snapshots_are_kept(tmp_path: Path) -> None:
+    world = World()
+    world.place("Buy", 1)
+    journal = Journal(tmp_path / "j.db")
+    journal.alert(Alert(Severity.URGENT, "risk.daily_loss", "Daily loss limit", "-510 USD"))
+    journal.connection("trading", "connected", "#1")
+    journal.sync_snapshot(world.sync(), 1)
+    assert journal.close()
+    with JournalReader(tmp_path / "j.db") as reader:
+        assert [(a.severity, a.key, a.body) for a in reader.alerts()] == [
+            ("urgent", "risk.daily_loss", "-510 USD")]
+        assert [(c.session, c.event) for c in reader.connections()] == [
+            ("trading", "connected"), ("trading", "synced")]
+        [fill] = reader.fills().values()
+        assert fill.source == "sync"
+        assert reader.last_positions()[(world.account, ES)].net_pos == 1
+
+
+# ---------------------------------------------------------------------- never blocks, never lies
+
+
+def test_a_full_queue_drops_counts_alerts_and_records_a_gap(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    alerts = AlertLog()
+    journal = Journal(path, queue_size=10, alerts=alerts)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # the writer thread now waits on the lock
+    try:
+        journal.connection("md", "first")  # taken by the writer, which then blocks
+        for i in range(50):
+            journal.connection("md", f"event {i}")
+        assert journal.dropped > 0
+        assert alerts.keys() == ["journal.overflow"]
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert journal.flush()
+    dropped = journal.dropped
+    journal.connection("md", "after")
+    assert journal.close()
+    with JournalReader(path) as reader:
+        gaps = reader.gaps()
+        kept = len(reader.connections())
+    assert sum(g.lost for g in gaps) == dropped
+    assert kept == 52 - dropped
+
+
+def test_a_bad_record_loses_only_itself(tmp_path: Path) -> None:
+    alerts = AlertLog()
+    journal = Journal(tmp_path / "j.db", alerts=alerts)
+    blocker = threading.Event()
+    journal._queue.put((blocker.wait,))  # hold the writer so the batch is written together
+    journal.connection("md", "before")
+    journal.ticket(ticket("bad", qty=object()))  # cannot be stored
+    journal.connection("md", "after")
+    blocker.set()
+    assert journal.close()
+    with JournalReader(tmp_path / "j.db") as reader:
+        assert [c.event for c in reader.connections()] == ["before", "after"]
+        assert reader.requests() == ()
+        [gap] = reader.gaps()
+    assert gap.lost == 1
+    assert gap.reason.startswith("write failed")
+    assert journal.errors == 1
+    assert "journal.write_failed" in [a.key for a in alerts.recent]
+
+
+def test_records_after_close_are_ignored(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db")
+    assert journal.close()
+    journal.connection("md", "late")  # no error, nothing written
+    assert not journal.flush()
+    with JournalReader(tmp_path / "j.db") as reader:
+        assert reader.connections() == ()

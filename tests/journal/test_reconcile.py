@@ -1,0 +1,141 @@
+"""Restart reconciliation: a run journals its trading, dies, the market trades on, and the next
+run's first snapshot is compared with the journal. Every difference is reported; none is
+silently absorbed; the next restart is quiet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from journal_helpers import ES, World
+
+from tradovate_api.alerts import AlertLog
+from tradovate_api.journal import (
+    Journal,
+    JournalReader,
+    JournalReconciler,
+    OrderChange,
+    PositionDifference,
+    reconcile,
+)
+from tradovate_api.orders.tickets import OrderTicket, TicketKind, TicketState
+
+
+def sent(cl_ord_id: str, action: str, order_type: str = "Market",
+         price: float | None = None, kind: TicketKind = TicketKind.PLACE) -> OrderTicket:
+    return OrderTicket(cl_ord_id=cl_ord_id, kind=kind, symbol="ESZ6", contract_id=ES,
+                       action=action, qty=1, order_type=order_type, price=price,
+                       trigger=f"{action} signal")
+
+
+def first_run(world: World, path: Path) -> dict[str, int | None]:
+    """Journal a run that buys, rests a limit sell, sends two more requests and dies: one
+    request reached the exchange, one never did."""
+    journal = Journal(path)
+    journal.sync_snapshot(world.sync(), 1)
+    ids: dict[str, int | None] = {}
+    for cl_ord_id, action, order_type, price in (("r1-1", "Buy", "Market", None),
+                                                  ("r1-2", "Sell", "Limit", 5002.0)):
+        ticket = sent(cl_ord_id, action, order_type, price)
+        journal.ticket(ticket)
+        order_id, events = world.place(action, 1, order_type, price, cl_ord_id=cl_ord_id)
+        ticket.state, ticket.order_id = TicketState.ACKED, order_id
+        journal.ticket(ticket)
+        for event in events:
+            journal.account_event(event)
+        ids[cl_ord_id] = order_id
+    journal.ticket(sent("r1-3", "Buy"))  # sent; the process dies before the answer...
+    ids["r1-3"], _ = world.place("Buy", 1, cl_ord_id="r1-3")  # ...which the exchange has
+    journal.ticket(sent("r1-4", "Buy"))  # sent; lost on the wire, never placed
+    journal.ticket(sent("r1-5", "", kind=TicketKind.LIQUIDATE))  # no clOrdId on the wire
+    journal.close(clean=False)
+    return ids
+
+
+def test_restart_report_lists_what_happened_while_down(tmp_path: Path) -> None:
+    world = World()
+    path = tmp_path / "journal.db"
+    ids = first_run(world, path)
+    down_fills = world.trade(5002.0)  # the resting sell fills while the process is down
+    assert any(e.entity_type == "fill" for e in down_fills)
+    snapshot = world.sync()
+
+    journal = Journal(path)
+    assert journal.previous.crashed
+    report = reconcile(journal.previous, snapshot)
+    journal.close()
+
+    assert report.previous_run_crashed
+    fates = {u.cl_ord_id: (u.outcome, u.order_id) for u in report.unacknowledged}
+    assert fates == {"r1-3": ("placed", ids["r1-3"]), "r1-4": ("not placed", None),
+                     "r1-5": ("unknown", None)}
+    missed = {(f.order_id, f.action, f.price) for f in report.missed_fills}
+    assert missed == {(ids["r1-3"], "Buy", 5000.25), (ids["r1-2"], "Sell", 5002.0)}
+    assert OrderChange(ids["r1-2"], "r1-2", "Working", "Filled") in report.order_changes
+    assert OrderChange(ids["r1-3"], "r1-3", None, "Filled") in report.order_changes
+    server = next(p for p in snapshot.positions if p.contract_id == ES)
+    assert report.positions == (PositionDifference(world.account, ES, 1, 5000.25,
+                                                   server.net_pos, server.net_price, 1, 0,
+                                                   2, 1),)
+    assert server.net_pos == 1  # bought 2, sold 1: same size, but it moved
+    assert report.urgent
+    text = "\n".join(report.lines())
+    assert "r1-3 -> placed as order" in text
+    assert "fill while down: Sell 1 @ 5002" in text
+
+
+def test_the_reconciler_journals_settles_alerts_and_the_next_restart_is_quiet(
+        tmp_path: Path) -> None:
+    world = World()
+    path = tmp_path / "journal.db"
+    ids = first_run(world, path)
+    world.trade(5002.0)
+    alerts = AlertLog()
+    journal = Journal(path)
+    reconciler = JournalReconciler(journal, alerts, account_ids={world.account})
+    report = reconciler.on_sync(world.sync(), 1)
+    assert report is not None
+    assert report.changed
+    assert reconciler.on_sync(world.sync(), 2) is None  # later snapshots: journaled only
+    journal.close()
+    [alert] = alerts.recent
+    assert alert.key == "journal.restart_differences"
+    assert alert.severity == "urgent"
+    assert "never acknowledged" in alert.body
+
+    with JournalReader(path) as reader:
+        requests = {r.cl_ord_id: r for r in reader.requests()}
+        assert reader.unacknowledged() == ()
+        kinds = [r.kind for r in reader.reconciliations()]
+        fills = reader.fills()
+    assert (requests["r1-3"].state, requests["r1-3"].order_id) == ("ACKED", ids["r1-3"])
+    assert requests["r1-4"].state == "NOT_PLACED"
+    assert requests["r1-5"].state == "RECONCILED"
+    assert kinds == ["restart"]
+    source = {f.order_id: f.source for f in fills.values()}
+    assert source == {ids["r1-1"]: "event", ids["r1-2"]: "sync", ids["r1-3"]: "sync"}
+
+    journal = Journal(path)  # a clean restart with nothing new: nothing to report
+    quiet = JournalReconciler(journal, alerts).on_sync(world.sync(), 1)
+    journal.close()
+    assert quiet is not None
+    assert not quiet.changed
+    assert len(alerts.recent) == 1
+
+
+def test_a_snapshot_busting_a_journaled_fill_is_reported(tmp_path: Path) -> None:
+    import msgspec
+
+    world = World()
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    _, events = world.place("Buy", 1, cl_ord_id="r1-1")
+    for event in events:
+        journal.account_event(event)
+    journal.close()
+    snapshot = world.sync()
+    busted = [msgspec.structs.replace(f, active=False) for f in snapshot.fills]
+    journal = Journal(path)
+    report = reconcile(journal.previous, msgspec.structs.replace(snapshot, fills=busted))
+    journal.close()
+    assert report.busted_fills == tuple(f.id for f in busted)
+    assert not report.previous_run_crashed
