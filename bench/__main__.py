@@ -49,7 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--frames", type=int, default=100_000, help="frames per flood run")
     parser.add_argument("--soak-minutes", type=float, default=2.0)
     parser.add_argument("--soak-rate", type=float, default=1000.0, help="frames/s")
-    parser.add_argument("--soak-clients", default="full", help="comma-separated")
+    parser.add_argument("--soak-clients", default=None,
+                        help="comma-separated (default: full, else the first client)")
     parser.add_argument("--startup-runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(harness.RESULTS_DIR), help="results directory")
@@ -61,7 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             if getattr(args, key) == parser.get_default(key):
                 setattr(args, key, value)
     args.clients = [c.strip() for c in args.clients.split(",") if c.strip()]
+    if not args.clients:
+        parser.error("--clients: name at least one client")
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    if args.soak_clients is None:
+        args.soak_clients = "full" if "full" in args.clients else args.clients[0]
     args.soak_clients = [c.strip() for c in args.soak_clients.split(",") if c.strip()]
     for name in args.clients + args.soak_clients:
         if name not in harness.CLIENT_MODULES:

@@ -1,0 +1,82 @@
+"""Each scenario at a tiny size, for each client, through ``python -m bench``: the run ends,
+and the JSON and table hold the measured fields with sane values. No timing assertions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.__main__ import available_clients
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBES, WARMUP, FRAMES = 60, 5, 600
+
+
+def run_bench(out: Path, *args: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--probes", str(PROBES), "--warmup",
+         str(WARMUP), "--frames", str(FRAMES), "--soak-minutes", "0.05", "--out", str(out),
+         *args], cwd=ROOT, capture_output=True, text=True, timeout=55, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result: dict[str, Any] = json.loads((out / "latest.json").read_text())
+    assert (out / "latest.md").read_text().strip() == proc.stdout.strip()
+    return result
+
+
+@pytest.mark.parametrize("client", available_clients())
+def test_every_scenario_measures_a_client(client: str, tmp_path: Path) -> None:
+    result = run_bench(tmp_path, "--clients", client, "--soak-clients", client,
+                       "--scenarios", "idle,loaded,flood,soak")
+    runs = {run["scenario"]: run["metrics"] for run in result["runs"]}
+    assert set(runs) == {"idle", "loaded", "flood"}
+    for scenario in ("idle", "loaded"):
+        m = runs[scenario]
+        assert m["n"] == PROBES
+        assert m["lost"] == 0
+        assert 0 < m["p50_us"] <= m["p90_us"] <= m["p99_us"] <= m["max_us"]
+        assert m["unmatched_orders"] == 0
+        assert m["orders_received"] >= PROBES + WARMUP
+    queued = result["params"]["queued"]
+    loaded = runs["loaded"]
+    assert loaded["frames_sent"] >= (PROBES + WARMUP) * (queued + 1)
+    flood = runs["flood"]
+    assert flood["frames_per_s"] > 0
+    assert flood["events_per_s"] >= flood["frames_per_s"]
+    assert flood["frames_sent"] > FRAMES
+    assert flood["events_sent"] > flood["frames_sent"]
+    for m in runs.values():  # nothing lost, nothing invented, on any path
+        assert m["frames_counted"] == m["frames_sent"]
+        assert m["events_applied"] == m["events_sent"]
+        assert m["client_cpu_us_per_frame"] > 0
+    (soak,) = result["soak"]
+    assert soak["client"] == client
+    rss = soak["metrics"]["rss_mb"]
+    assert len(rss) >= 2
+    assert all(mb > 5 for _, mb in rss)
+    assert soak["metrics"]["lost"] == 0
+    assert soak["metrics"]["frames_counted"] == soak["metrics"]["frames_sent"]
+    table = result["summary"]["table"]
+    assert table["idle"][client]["p50_us"]["n"] == 1
+    markdown = (tmp_path / "latest.md").read_text()
+    assert "### Tick-to-order latency" in markdown
+    assert f"| {client} |" in markdown
+
+
+def test_clients_are_compared_in_the_same_round(tmp_path: Path) -> None:
+    clients = available_clients()
+    result = run_bench(tmp_path, "--clients", ",".join(clients), "--scenarios", "idle",
+                       "--rounds", "2", "--probes", "30")
+    order = [(run["round"], run["client"]) for run in result["runs"]]
+    assert [c for r, c in order if r == 0] == clients
+    assert [c for r, c in order if r == 1] == clients[1:] + clients[:1]  # rotated
+    ratios = result["summary"]["ratios"]
+    assert ratios["idle p50_us naive/bare"]["n"] == 2
+    assert ratios["idle p50_us naive/bare"]["median"] > 0
+    if "full" in clients:
+        assert {row["target"] for row in result["targets"]} >= {
+            "idle tick-to-order p50: full ≤ 1.25× bare"}
