@@ -280,6 +280,42 @@ class Reports(_Section, frozen=True):
             raise ValueError("directory: empty (give a path, e.g. \"reports\")")
 
 
+class JournalSettings(_Section, frozen=True):
+    """The trading journal (SQLite): orders, responses, account events, alerts, reconnects."""
+
+    enabled: bool = True
+    path: str = "state/journal.db"
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    """``NORMAL``: a committed batch survives the process being killed; ``FULL`` also a
+    power cut (an fsync per batch)."""
+    queue_size: PositiveInt = 100_000
+    """Records waiting for the writer thread; beyond this they are dropped and a gap is
+    recorded (urgent alert)."""
+
+    def __post_init__(self) -> None:
+        if not self.path.strip():
+            raise ValueError("path: empty (give a file, e.g. \"state/journal.db\")")
+
+
+class RecordingSettings(_Section, frozen=True):
+    """Raw market-data recording (zstd files, one per trading session) for replay."""
+
+    enabled: bool = False
+    directory: str = "recordings"
+    flush_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.25
+    """A crash loses at most this much of the recording."""
+    level: Annotated[int, msgspec.Meta(ge=1, le=22)] = 3
+    """zstd compression level."""
+    max_pending_frames: PositiveInt = 1_000_000
+    """Frames waiting for the writer thread; beyond this they are dropped and counted."""
+    rotate_megabytes: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    """Also start a new file past this size (``None``: only at a new session)."""
+
+    def __post_init__(self) -> None:
+        if not self.directory.strip():
+            raise ValueError("directory: empty (give a path, e.g. \"recordings\")")
+
+
 _STRATEGY_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
 
@@ -323,6 +359,8 @@ class Settings(_Section, frozen=True):
     market: Market = msgspec.field(default_factory=Market)
     trading: Trading = msgspec.field(default_factory=Trading)
     reports: Reports = msgspec.field(default_factory=Reports)
+    journal: JournalSettings = msgspec.field(default_factory=JournalSettings)
+    recording: RecordingSettings = msgspec.field(default_factory=RecordingSettings)
 
     def __post_init__(self) -> None:
         for index, symbol in enumerate(self.instruments):
@@ -453,6 +491,10 @@ def settings_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) 
             base_dir, settings.auth.token_cache)),
         reports=msgspec.structs.replace(settings.reports, directory=_resolve_path(
             base_dir, settings.reports.directory)),
+        journal=msgspec.structs.replace(settings.journal, path=_resolve_path(
+            base_dir, settings.journal.path)),
+        recording=msgspec.structs.replace(settings.recording, directory=_resolve_path(
+            base_dir, settings.recording.directory)),
     )
 
 

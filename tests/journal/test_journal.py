@@ -226,3 +226,29 @@ def test_records_after_close_are_ignored(tmp_path: Path) -> None:
     assert not journal.flush()
     with JournalReader(tmp_path / "j.db") as reader:
         assert reader.connections() == ()
+
+
+# ---------------------------------------------------------------------- settings
+
+
+def test_journal_and_recording_settings_validate_and_resolve_paths(tmp_path: Path) -> None:
+    from tradovate_api.errors import ConfigError
+    from tradovate_api.settings import Settings, load_settings, settings_from_mapping
+
+    file = tmp_path / "settings.toml"
+    file.write_text('[journal]\npath = "j/journal.db"\nsynchronous = "FULL"\n'
+                    '[recording]\nenabled = true\ndirectory = "md"\nflush_seconds = 0.5\n')
+    settings = load_settings(file)
+    assert settings.journal.path == str(tmp_path / "j" / "journal.db")
+    assert settings.journal.synchronous == "FULL"
+    assert settings.recording.enabled
+    assert settings.recording.directory == str(tmp_path / "md")
+    assert Settings().journal.enabled
+    assert not Settings().recording.enabled
+    for raw, message in (({"journal": {"synchronous": "OFF"}}, "journal.synchronous"),
+                         ({"journal": {"path": " "}}, "journal.path: empty"),
+                         ({"recording": {"flush_seconds": 0}}, "recording.flush_seconds"),
+                         ({"recording": {"level": 30}}, "recording.level"),
+                         ({"recording": {"compress": True}}, "recording.compress: unknown")):
+        with pytest.raises(ConfigError, match=message):
+            settings_from_mapping(raw)
