@@ -8,13 +8,73 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+EXIT_USAGE = 2
+DEFAULT_SETTINGS = "settings.toml"
 
 
 def _run(args: argparse.Namespace) -> int:
-    print("tradovate-api run: the trading runtime is not yet available in this version "
-          "(see the open runtime issue); the protocol core is installed.")
-    return 0
+    """Trade the configured strategy (by default the reference strategy on the embedded
+    simulator) until Ctrl+C or ``--duration``; print a live status and a final summary."""
+    import msgspec
+
+    from .client import new_event_loop
+    from .errors import ConfigError
+    from .runtime.app import StartupError, TradingApp, load_strategy
+    from .secrets import load_secrets
+    from .settings import Settings, load_settings
+
+    try:
+        if args.settings is not None:
+            settings = load_settings(args.settings)
+        elif Path(DEFAULT_SETTINGS).is_file():
+            settings = load_settings(DEFAULT_SETTINGS)
+        else:
+            settings = Settings()
+        if args.env is not None:
+            settings = msgspec.structs.replace(settings, environment=args.env)
+        if settings.environment == "live" and not args.i_understand_live_trading:
+            print("refusing to trade live: environment 'live' sends real orders with real "
+                  "money; add --i-understand-live-trading if that is what you want",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        secrets = load_secrets(args.env_file)
+        missing = secrets.missing_for(settings.environment, ())
+        if missing:
+            raise ConfigError(f"environment {settings.environment!r} needs the Tradovate "
+                              f"credentials; not set: {', '.join(missing)} (see "
+                              f"docs/configuration.md)")
+        strategy = load_strategy(settings.trading.strategy)
+    except (ConfigError, StartupError) as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 1
+    if args.duration is not None and args.duration <= 0:
+        print("--duration: expected a positive number of seconds", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def main() -> tuple[int, TradingApp]:
+        app = TradingApp(settings, secrets.tradovate, strategy, duration=args.duration,
+                         status=sys.stdout)
+        return await app.run(), app
+
+    where = ("the embedded simulator" if settings.endpoints() is None
+             else f"Tradovate {settings.environment}")
+    print(f"tradovate-api: {strategy.name} on {where}; log: {settings.log.path}"
+          + (f"; stopping after {args.duration:g}s" if args.duration else "; Ctrl+C stops"),
+          flush=True)
+    try:
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            code, app = runner.run(main())
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    if app.start_error:
+        print(f"tradovate-api: could not start: {app.start_error}", file=sys.stderr)
+    if app.summary_text:
+        print(app.summary_text, flush=True)
+    return code
 
 
 def _config_check(args: argparse.Namespace) -> int:
@@ -168,11 +228,49 @@ def _add_sim_parser(sub: Any) -> None:
     sim.set_defaults(func=_sim)
 
 
+def _report(args: argparse.Namespace) -> int:
+    """Render a saved report to an HTML file a person can open."""
+    from .errors import TradovateError
+    from .reports.command import render_report_file
+
+    try:
+        source, target = render_report_file(args.settings, args.input, args.output)
+    except TradovateError as exc:
+        print(f"report error: {exc}", file=sys.stderr)
+        return 1
+    print(f"report: {source} -> {target}")
+    return 0
+
+
+def _add_report_parser(sub: Any) -> None:
+    report = sub.add_parser("report", help="render the latest saved report (or --input) to "
+                                           "an HTML file")
+    report.add_argument("--settings", default=None,
+                        help="settings TOML file, for [reports] directory (default: "
+                             "./settings.toml if present)")
+    report.add_argument("--input", default=None, help="report JSON (default: the newest "
+                                                      "saved report)")
+    report.add_argument("--output", default=None,
+                        help="HTML file to write (default: the input's name with .html)")
+    report.set_defaults(func=_report)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tradovate-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the trading strategy (default: on the embedded "
-                                     "simulator)")
+    run = sub.add_parser("run", help="run the trading strategy (default: the reference "
+                                     "strategy on the embedded simulator)")
+    run.add_argument("--settings", default=None,
+                     help=f"settings TOML file (default: ./{DEFAULT_SETTINGS} if present, "
+                          f"else built-in defaults)")
+    run.add_argument("--env-file", default=None,
+                     help="secrets file (default: ./.env if present); the environment wins")
+    run.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                     help="stop after this many seconds of trading and print the summary")
+    run.add_argument("--env", choices=("sim", "demo", "live"), default=None,
+                     help="override the settings' environment")
+    run.add_argument("--i-understand-live-trading", action="store_true",
+                     help="required with environment 'live' (real money)")
     run.set_defaults(func=_run)
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
@@ -183,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="secrets file (default: ./.env if present); the environment wins")
     check.set_defaults(func=_config_check)
     _add_sim_parser(sub)
+    _add_report_parser(sub)
     return parser
 
 

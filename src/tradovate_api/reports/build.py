@@ -1,0 +1,281 @@
+"""Make a :class:`ReportData` from the live stores, the runtime metrics and the order tickets.
+
+Runs on the event loop (the stores' single writers run there too, so every read sees whole
+updates) and only reads: views, tickets and metrics are never changed. It does the arithmetic
+once; charts, HTML and the saved JSON are rendered later from the result, off the loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from ..protocol.models import Account
+from ..stores import AccountView, MarketDataView, MissingContractSpec
+from .data import (
+    AccountLine,
+    ConnectionLine,
+    FillMarker,
+    LatencyStats,
+    Point,
+    PositionLine,
+    PriceSeries,
+    ReportData,
+    ReportKind,
+    Summary,
+    TradeLine,
+)
+from .history import SessionHistory
+from .roundtrips import FillIn, round_trips
+from .series import LedgerInput, pnl_curve, thin
+
+MAX_POINTS = 1_500
+"""Points kept per chart series: enough for a sharp 1,500-pixel-wide line, small in JSON."""
+RECENT_PRINTS = 5_000
+"""Newest time-and-sales prints per contract added to the sampled marks."""
+
+
+class TicketLike(Protocol):
+    """What a report reads of an order ticket (``orders.OrderTicket``)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def order_id(self) -> int | None: ...
+
+    @property
+    def bracket_ids(self) -> tuple[int, ...]: ...
+
+    @property
+    def trigger(self) -> str: ...
+
+
+class SessionLike(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def connects(self) -> int: ...
+
+    @property
+    def reconnects(self) -> int: ...
+
+
+class LatencyLike(Protocol):
+    @property
+    def count(self) -> int: ...
+
+    @property
+    def p50_us(self) -> float | None: ...
+
+    @property
+    def p90_us(self) -> float | None: ...
+
+    @property
+    def p99_us(self) -> float | None: ...
+
+    @property
+    def max_us(self) -> float | None: ...
+
+
+class MetricsLike(Protocol):
+    """What a report reads of the runtime metrics (``runtime.metrics.RuntimeMetrics``)."""
+
+    @property
+    def uptime(self) -> float: ...
+
+    def sessions(self) -> Iterable[SessionLike]: ...
+
+    def latency(self) -> LatencyLike: ...
+
+
+def epoch_ms(timestamp: str) -> int:
+    """Epoch milliseconds of a Tradovate ISO timestamp (``2026-11-24T15:00:01.250Z``)."""
+    moment = dt.datetime.fromisoformat(timestamp)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+_PLACING = frozenset({"place", "oso", "liquidate"})
+"""Ticket kinds whose ``order_id`` is the order they placed (a modify's or cancel's is the
+order they target, which has its own trigger)."""
+
+
+def _triggers(account: AccountView, tickets: Iterable[TicketLike]) -> Callable[[int], str]:
+    """Why each order was sent, by order id: its ticket's trigger; an OSO's bracket legs get
+    "take profit"/"stop loss" and the entry's trigger."""
+    by_order: dict[int, str] = {}
+    legs: dict[int, str] = {}
+    for ticket in tickets:
+        if ticket.kind in _PLACING and ticket.order_id is not None:
+            by_order[ticket.order_id] = ticket.trigger
+            for leg in ticket.bracket_ids:
+                legs[leg] = ticket.trigger
+
+    def trigger(order_id: int) -> str:
+        if order_id in by_order:
+            return by_order[order_id]
+        if order_id not in legs:
+            return ""
+        state = account.order(order_id)
+        order_type = "" if state is None or state.version is None else state.version.order_type
+        name = "take profit" if order_type in ("Limit", "MIT") else "stop loss"
+        return f"{name} (bracket of: {legs[order_id]})" if legs[order_id] else name
+
+    return trigger
+
+
+def _symbol(account: AccountView, contract_id: int) -> str:
+    contract = account.contract(contract_id)
+    return contract.name if contract is not None else str(contract_id)
+
+
+def _fills_by_ledger(account: AccountView, triggers: Callable[[int], str],
+                     ) -> dict[tuple[int, int], list[FillIn]]:
+    """Active fills of known orders (the ones the store books into P&L), by (account,
+    contract)."""
+    result: dict[tuple[int, int], list[FillIn]] = {}
+    for fill in account.fills():
+        state = account.order(fill.order_id)
+        if not fill.active or state is None:
+            continue
+        key = (state.order.account_id, fill.contract_id)
+        result.setdefault(key, []).append(FillIn(
+            fill.id, epoch_ms(fill.timestamp), fill.action == "Buy", fill.qty, fill.price,
+            triggers(fill.order_id)))
+    return result
+
+
+def _latency(metrics: MetricsLike | None) -> LatencyStats | None:
+    if metrics is None:
+        return None
+    lat = metrics.latency()
+    if (not lat.count or lat.p50_us is None or lat.p90_us is None or lat.p99_us is None
+            or lat.max_us is None):
+        return None
+    return LatencyStats(lat.count, lat.p50_us, lat.p90_us, lat.p99_us, lat.max_us)
+
+
+def _summary(positions: Iterable[PositionLine], trades: Iterable[TradeLine],
+             fills: int) -> Summary:
+    positions = tuple(positions)
+    realized = sum(p.realized for p in positions)
+    commissions = sum(p.commissions for p in positions)
+    opens = [p.open_pnl for p in positions]
+    open_pnl = None if any(o is None for o in opens) else sum(o or 0.0 for o in opens)
+    closed = [t for t in trades if t.closed]
+    wins = sum(1 for t in closed if t.net > 0)
+    losses = sum(1 for t in closed if t.net < 0)
+    return Summary(realized, commissions, realized - commissions, open_pnl,
+                   None if open_pnl is None else realized - commissions + open_pnl, fills,
+                   len(closed), wins, losses, wins / len(closed) if closed else None)
+
+
+def build_report(account: AccountView, market: MarketDataView,
+                 metrics: MetricsLike | None = None, tickets: Iterable[TicketLike] = (), *,
+                 kind: ReportKind = "periodic", now_ms: int | None = None,
+                 history: SessionHistory | None = None,
+                 mark: Callable[[int], float | None] | None = None) -> ReportData:
+    """The report of everything the stores hold now.
+
+    ``mark(contract_id)`` prices open positions (default: the market store's mark price);
+    ``history`` supplies marks sampled over the session for the charts.
+    """
+    now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    mark_of = market.mark_price if mark is None else mark
+    triggers = _triggers(account, tickets)
+    fills = _fills_by_ledger(account, triggers)
+    marks = {cid: mark_of(cid) for cid in {cid for _, cid in fills}}
+
+    positions: list[PositionLine] = []
+    trades: list[TradeLine] = []
+    ledgers: list[LedgerInput] = []
+    markers: dict[int, list[FillMarker]] = {}
+    for (account_id, contract_id), ledger_fills in sorted(fills.items()):
+        symbol = _symbol(account, contract_id)
+        try:
+            pnl = account.pnl(account_id, contract_id, marks[contract_id])
+            vpp = account.value_per_point(contract_id)
+        except MissingContractSpec:
+            continue
+        commission = account.commission_per_side(contract_id)
+        positions.append(PositionLine(
+            account_id, contract_id, symbol, pnl.net_pos, pnl.avg_price, pnl.mark, pnl.open,
+            pnl.realized, pnl.commissions, pnl.net_realized))
+        ledger_trades, ledger_markers = round_trips(
+            ledger_fills, account_id=account_id, contract_id=contract_id, symbol=symbol,
+            value_per_point=vpp, commission_per_side=commission)
+        trades.extend(ledger_trades)
+        markers.setdefault(contract_id, []).extend(ledger_markers)
+        ledgers.append(LedgerInput(contract_id, tuple(ledger_fills), vpp, commission))
+
+    charted = sorted(markers) or sorted(market.quotes)[:4]
+    prices: dict[int, list[Point]] = {}
+    for contract_id in charted:
+        points = list(history.marks(contract_id)) if history is not None else []
+        points += (Point(t.timestamp_ms, t.price)
+                   for t in market.trades(contract_id, RECENT_PRINTS))
+        current = marks.get(contract_id, mark_of(contract_id))
+        if current is not None:
+            points.append(Point(now, current))
+        prices[contract_id] = sorted(dict.fromkeys(points), key=_t_ms)
+
+    curve = pnl_curve(ledgers, prices)
+    summary = _summary(positions, trades, sum(len(f) for f in fills.values()))
+    fill_times = [f.t_ms for fs in fills.values() for f in fs]
+    if curve and summary.total is not None and curve[-1].t_ms < now:
+        curve.append(Point(now, summary.total))
+    price_series = tuple(
+        PriceSeries(cid, _symbol(account, cid), thin(_with_fills(prices[cid], markers.get(
+            cid, ())), MAX_POINTS, fill_times), tuple(sorted(markers.get(cid, ()),
+                                                             key=_marker_ms)))
+        for cid in charted)
+
+    uptime = None if metrics is None else metrics.uptime
+    connections = () if metrics is None else tuple(
+        ConnectionLine(s.name, s.connected, s.connects, s.reconnects)
+        for s in metrics.sessions())
+    accounts = tuple(
+        AccountLine(a.id, a.name, *_cash(account, a.id))
+        for a in sorted(account.accounts.values(), key=_account_id))
+    return ReportData(
+        kind=kind, generated_ms=now,
+        session_start_ms=None if uptime is None else now - round(uptime * 1000),
+        accounts=accounts, positions=tuple(positions),
+        trades=tuple(sorted(trades, key=_entry_ms)), summary=summary, uptime_seconds=uptime,
+        connections=connections, latency=_latency(metrics),
+        pnl_series=thin(curve, MAX_POINTS, fill_times), price_series=price_series)
+
+
+def _with_fills(prices: list[Point], fills: Iterable[FillMarker]) -> list[Point]:
+    """Market prices with our fills' prices (prints too), fills first within a millisecond
+    as in the P&L curve."""
+    return sorted([*(Point(f.t_ms, f.price) for f in fills), *prices], key=_t_ms)
+
+
+def _cash(account: AccountView, account_id: int) -> tuple[float | None, float | None]:
+    cash = account.cash_balance(account_id)
+    return (None, None) if cash is None else (cash.amount, cash.realized_pnl)
+
+
+def _t_ms(item: Point) -> int:
+    return item.t_ms
+
+
+def _entry_ms(trade: TradeLine) -> int:
+    return trade.entry_ms
+
+
+def _marker_ms(marker: FillMarker) -> int:
+    return marker.t_ms
+
+
+def _account_id(item: Account) -> int:
+    return item.id

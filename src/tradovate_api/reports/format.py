@@ -1,0 +1,55 @@
+"""How report numbers and times are written, the same in the HTML page and the text body."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+DASH = "—"
+"""Shown for a value that is not known (no mark, nothing closed yet)."""
+
+
+def money(value: float | None, *, signed: bool = True) -> str:
+    """``+1,234.50`` / ``-58.20`` (``signed=False``: no ``+``)."""
+    if value is None:
+        return DASH
+    rounded = round(value, 2) + 0.0  # -0.0 → 0.0
+    return f"{rounded:+,.2f}" if signed else f"{rounded:,.2f}"
+
+
+def price(value: float | None) -> str:
+    return DASH if value is None else f"{value:,.2f}"
+
+
+def percent(value: float | None) -> str:
+    return DASH if value is None else f"{value * 100:.1f}%"
+
+
+def clock(t_ms: int | None) -> str:
+    """``15:01:00`` (UTC)."""
+    if t_ms is None:
+        return DASH
+    return dt.datetime.fromtimestamp(t_ms / 1000, dt.UTC).strftime("%H:%M:%S")
+
+
+def stamp(t_ms: int | None) -> str:
+    """``2026-11-24 15:01:00 UTC``."""
+    if t_ms is None:
+        return DASH
+    return dt.datetime.fromtimestamp(t_ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration(seconds: float | None) -> str:
+    """``2h 05m 09s`` / ``5m 09s`` / ``9s``."""
+    if seconds is None:
+        return DASH
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def micros(value: float) -> str:
+    """``850 µs`` / ``1.25 ms``."""
+    return f"{value:,.0f} µs" if value < 1000 else f"{value / 1000:,.2f} ms"

@@ -1,0 +1,77 @@
+"""A report as a notification: a plain-text summary (what an SMS-sized or text-only reader
+sees), the HTML page as the rich body, and the charts as PNG attachments for the e-mail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..notify.message import Attachment, Notification
+from . import format as fmt
+from .charts import render_charts
+from .data import ReportData
+from .html import render_html
+
+MAX_TEXT_TRADES = 20
+"""Newest trades listed in the text body (the HTML body lists all of them)."""
+_KIND_NAME = {"periodic": "periodic", "session_end": "end of session", "manual": "on request"}
+
+
+def report_title(data: ReportData) -> str:
+    return (f"Trading report ({_KIND_NAME[data.kind]}): total P&L "
+            f"{fmt.money(data.summary.total)} at {fmt.stamp(data.generated_ms)}")
+
+
+def render_text(data: ReportData) -> str:
+    """The plain-text body."""
+    s = data.summary
+    lines = [report_title(data), ""]
+    for account in data.accounts:
+        lines.append(f"Account {account.name}: cash "
+                     f"{fmt.money(account.cash_balance, signed=False)}")
+    lines.append(f"Total P&L {fmt.money(s.total)} = realized {fmt.money(s.realized)} "
+                 f"- commissions {fmt.money(s.commissions, signed=False)} + open "
+                 f"{fmt.money(s.open_pnl)}")
+    lines.append(f"Closed trades {s.trades_closed} ({s.wins} won, {s.losses} lost, win rate "
+                 f"{fmt.percent(s.win_rate)}); fills {s.fills}")
+    lines += ["", "Positions:"]
+    lines += [f"  {p.symbol} {p.net_pos:+d} @ {fmt.price(p.avg_price)}, mark "
+              f"{fmt.price(p.mark)}, open {fmt.money(p.open_pnl)}, net realized "
+              f"{fmt.money(p.net_realized)}" for p in data.positions] or ["  none"]
+    trades = data.trades[-MAX_TEXT_TRADES:]
+    header = "Trades:" if len(trades) == len(data.trades) else (
+        f"Trades (last {len(trades)} of {len(data.trades)}):")
+    lines += ["", header]
+    for t in trades:
+        exit_part = (f"{fmt.clock(t.exit_ms)} {fmt.price(t.exit_price)}" if t.closed
+                     else f"open ({t.exit_qty}/{t.qty} out)")
+        lines.append(f"  {fmt.clock(t.entry_ms)} {t.symbol} {t.side} {t.qty} "
+                     f"{fmt.price(t.entry_price)} -> {exit_part}, net {fmt.money(t.net)}")
+        lines.append(f"    entry: {_one_line(t.entry_trigger)}")
+        if t.exit_trigger:
+            lines.append(f"    exit: {_one_line(t.exit_trigger)}")
+    if not trades:
+        lines.append("  none")
+    lines += ["", f"Running {fmt.duration(data.uptime_seconds)}"]
+    lines += [f"  {c.name}: {'connected' if c.connected else 'DISCONNECTED'}, "
+              f"{c.connects} connects, {c.reconnects} reconnects" for c in data.connections]
+    lat = data.latency
+    if lat is not None:
+        lines.append(f"Tick-to-order latency ({lat.count} samples): p50 "
+                     f"{fmt.micros(lat.p50_us)}, p90 {fmt.micros(lat.p90_us)}, p99 "
+                     f"{fmt.micros(lat.p99_us)}, max {fmt.micros(lat.max_us)}")
+    return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or fmt.DASH
+
+
+def report_notification(data: ReportData,
+                        charts: Mapping[str, bytes] | None = None) -> Notification:
+    """The routine notification (key ``report.<kind>``) carrying the report; ``charts`` are
+    rendered from ``data`` if not given."""
+    pngs = render_charts(data) if charts is None else charts
+    return Notification(
+        title=report_title(data), text=render_text(data), key=f"report.{data.kind}",
+        urgent=False, html=render_html(data, pngs),
+        attachments=tuple(Attachment(name, "image/png", png) for name, png in pngs.items()))

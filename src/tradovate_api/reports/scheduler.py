@@ -1,0 +1,156 @@
+"""When reports are made: periodically (first after 30 min, then every 2 h by default) and at
+the end of the session, plus sampling marks for the charts in between.
+
+The scheduler is one supervised task on the trading loop. It reads the stores there (so a
+report sees whole updates) and does everything slow — charts, HTML, writing the JSON — in a
+worker thread, so the trading loop is never held up by matplotlib or the disk. Nothing a
+report does can break trading: any failure is logged and that report is skipped (the JSON is
+saved before the charts are drawn, so a charting failure still leaves the data on disk).
+Notifications are handed to ``submit`` (the notification center's, which queues and never
+blocks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..notify.message import Notification
+from ..settings import Reports
+from ..stores import AccountView, MarketDataView
+from .archive import ReportArchive
+from .build import MetricsLike, TicketLike, build_report
+from .charts import render_charts
+from .data import ReportData, ReportKind
+from .history import SessionHistory
+from .notification import report_notification
+
+_log = logging.getLogger("tradovate_api.reports")
+
+
+def _no_tickets() -> Iterable[TicketLike]:
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSources:
+    """Where a report's data comes from (read only). ``tickets`` is called at report time
+    (e.g. ``lambda: manager.tickets.values()``)."""
+
+    account: AccountView
+    market: MarketDataView
+    metrics: MetricsLike | None = None
+    tickets: Callable[[], Iterable[TicketLike]] = field(default=_no_tickets)
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class ReportScheduler:
+    """Makes, saves and submits reports on the configured schedule.
+
+    ``clock`` (monotonic seconds) and ``sleep`` drive the schedule, ``wall_ms`` stamps the
+    reports; tests inject all three. ``last`` is the newest report made and ``last_path``
+    where its JSON went.
+    """
+
+    def __init__(self, settings: Reports, sources: ReportSources,
+                 submit: Callable[[Notification], object] | None = None, *,
+                 history: SessionHistory | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+                 wall_ms: Callable[[], int] = _wall_ms) -> None:
+        self.settings = settings
+        self.sources = sources
+        self.history = SessionHistory() if history is None else history
+        self.archive = ReportArchive(settings.directory)
+        self._submit = submit
+        self._clock = clock
+        self._sleep = sleep
+        self._wall_ms = wall_ms
+        self._lock = asyncio.Lock()
+        self.last: ReportData | None = None
+        self.last_path: Path | None = None
+        self.made = 0
+        self.failed = 0
+
+    async def run(self) -> None:
+        """Sample and report until cancelled (a supervised task; it never ends by itself)."""
+        if not self.settings.enabled:
+            await asyncio.Event().wait()
+        sample_s = self.settings.sample_seconds
+        every_s = self.settings.every_minutes * 60
+        start = self._clock()
+        next_sample = start
+        next_report = start + self.settings.first_after_minutes * 60
+        while True:
+            now = self._clock()
+            if now >= next_sample:
+                self.sample()
+                while next_sample <= now:
+                    next_sample += sample_s
+            if now >= next_report:
+                await self.report("periodic")
+                while next_report <= self._clock():
+                    next_report += every_s
+            await self._sleep(max(0.0, min(next_sample, next_report) - self._clock()))
+
+    def sample(self) -> None:
+        """Record every quoted contract's mark now (never raises)."""
+        try:
+            self.history.sample(self.sources.market, self._wall_ms())
+        except Exception:
+            _log.exception("report: sampling marks failed")
+
+    async def report(self, kind: ReportKind = "periodic") -> ReportData | None:
+        """Make one report now: build it on the loop, save and render it in a thread, submit
+        the notification. Returns the report, or ``None`` if it could not be built."""
+        async with self._lock:
+            src = self.sources
+            try:
+                self.sample()
+                data = build_report(src.account, src.market, src.metrics, src.tickets(),
+                                    kind=kind, now_ms=self._wall_ms(), history=self.history)
+            except Exception:
+                self.failed += 1
+                _log.exception("report: building the %s report failed", kind)
+                return None
+            path, notification = await asyncio.to_thread(self._save_and_render, data)
+            self.last, self.made = data, self.made + 1
+            if path is not None:
+                self.last_path = path
+            if notification is not None and self._submit is not None:
+                try:
+                    self._submit(notification)
+                except Exception:
+                    _log.exception("report: submitting the %s report failed", kind)
+            return data
+
+    async def final_report(self) -> ReportData | None:
+        """The end-of-session report (shutdown calls this before the notifications flush);
+        ``None`` if disabled in the settings or it failed."""
+        if not (self.settings.enabled and self.settings.end_of_session):
+            return None
+        return await self.report("session_end")
+
+    def _save_and_render(self, data: ReportData) -> tuple[Path | None, Notification | None]:
+        """Worker thread: JSON first, then charts and the notification; each failure is
+        logged and the other part still happens."""
+        path: Path | None = None
+        try:
+            path = self.archive.save(data)
+            _log.info("report: %s report saved to %s", data.kind, path)
+        except Exception:
+            self.failed += 1
+            _log.exception("report: saving the %s report failed", data.kind)
+        try:
+            return path, report_notification(data, render_charts(data))
+        except Exception:
+            self.failed += 1
+            _log.exception("report: rendering the %s report failed", data.kind)
+            return path, None
