@@ -165,6 +165,11 @@ _tick_packet = st.fixed_dictionaries(
      "bt": st.integers(1_700_000_000_000, 1_700_000_100_000),
      "ts": st.sampled_from([0.25, 1.0, 0.01]), "tks": st.lists(_packed_tick, max_size=6)},
     optional={"s": st.just("db"), "td": st.integers(20240101, 20241231)})
+_incomplete_tick_packet = st.fixed_dictionaries(
+    {"id": st.sampled_from(CHART_IDS), "tks": st.lists(_packed_tick, min_size=1, max_size=2)},
+    optional={"bp": st.integers(1_000, 80_000), "bt": st.integers(0, 2**40),
+              "ts": st.sampled_from([0.25, 0.0])})
+"""A tick packet the server should never send: bp/bt/ts missing (or a zero tick size)."""
 _bar = st.fixed_dictionaries(
     {"timestamp": st.sampled_from(["2024-03-01T14:30:00Z", "2024-03-01T14:31:00Z",
                                    "2024-03-01T14:32:00Z"]),
@@ -173,7 +178,8 @@ _bar = st.fixed_dictionaries(
 _bar_packet = st.fixed_dictionaries({"id": st.sampled_from((*CHART_IDS, 99)),
                                      "bars": st.lists(_bar, max_size=4)})
 _eoh_packet = st.fixed_dictionaries({"id": st.sampled_from(CHART_IDS), "eoh": st.just(True)})
-chart_wire = st.lists(st.one_of(_tick_packet, _bar_packet, _eoh_packet), max_size=3).map(
+chart_wire = st.lists(st.one_of(_tick_packet, _bar_packet, _eoh_packet, _incomplete_tick_packet),
+                      max_size=3).map(
     lambda packets: {"e": "chart", "d": {"charts": packets}})
 market_message = st.one_of(md_wire, chart_wire)
 """A valid ``md`` or ``chart`` message (as JSON builtins)."""

@@ -180,6 +180,7 @@ class _MarketState:
         self.pooled = RollingWindow(window_ms)
         self.bars: dict[tuple[int, str], SortedRing[str, Bar]] = {}
         self.charts: dict[int, _Chart] = {}
+        self.bad_packets = 0
 
 
 # ----------------------------------------------------------------------------- view
@@ -277,6 +278,11 @@ class MarketDataView:
         """The contract a registered chart id (historical or real-time) belongs to."""
         chart = self._s.charts.get(chart_id)
         return None if chart is None else chart.contract_id
+
+    @property
+    def bad_packets(self) -> int:
+        """Tick packets skipped because they could not be unpacked (no ``bp``/``bt``/``ts``)."""
+        return self._s.bad_packets
 
     def _window(self, contract_id: int | None) -> RollingWindow | None:
         return self._s.pooled if contract_id is None else self._s.windows.get(contract_id)
@@ -412,9 +418,14 @@ class MarketDataWriter:
         if tns is None:
             tns = s.tns[contract_id] = _TimeAndSales(s.trades_per_contract)
             s.windows[contract_id] = RollingWindow(s.window_ms)
+        try:
+            ticks = unpack_ticks(packet)
+        except ValueError:  # malformed packet: skip it, keep the rest of the event
+            s.bad_packets += 1
+            return None
         window, pooled = s.windows[contract_id], s.pooled
         added: list[Trade] = []
-        for tick in unpack_ticks(packet):
+        for tick in ticks:
             trade = trade_from_tick(contract_id, tick)
             if tns.add(trade):
                 window.add(trade)
