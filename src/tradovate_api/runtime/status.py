@@ -1,8 +1,8 @@
-"""The compact live status line of ``tradovate-api run``.
+"""What ``tradovate-api run`` prints: the compact live status line and the final summary.
 
 On a terminal the line is rewritten in place a few times per second; when stdout is a file or
 a pipe, one line is printed every few seconds instead, so logs of a redirected run stay
-readable. The line is built from read-only views and never touches the trading state.
+readable. Both are built from read-only data and never touch the trading state.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from collections.abc import Callable
 from typing import TextIO
 
 import msgspec
+
+from ..reports import ReportData
+from .metrics import RuntimeMetrics
 
 TTY_INTERVAL = 0.25
 """Seconds between redraws on a terminal (at most four per second)."""
@@ -62,6 +65,31 @@ def format_status(s: StatusSnapshot, now: float | None = None) -> str:
     if s.strategy:
         parts.append(s.strategy)
     return " | ".join(parts)
+
+
+def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str,
+                   ended: str = "") -> str:
+    """The end-of-run summary: trades, fills, P&L with commissions, open positions,
+    reconnects and tick-to-order latency."""
+    s = report.summary
+    lines = ["=== tradovate-api run summary ===",
+             f"environment   {environment}",
+             f"duration      {metrics.uptime:.1f}s" + (f" (ended: {ended})" if ended else ""),
+             f"trades        {s.trades_closed} closed ({s.wins} won, {s.losses} lost)",
+             f"fills         {s.fills}",
+             f"realized P&L  {s.realized:+,.2f} gross, commissions {s.commissions:,.2f}, "
+             f"net {s.net_realized:+,.2f}"]
+    open_positions = [p for p in report.positions if p.net_pos]
+    positions = ", ".join(f"{p.symbol} {p.net_pos:+d}" for p in open_positions) or "flat"
+    lines.append(f"open P&L      {_money(s.open_pnl)} ({positions})")
+    sessions = metrics.sessions()
+    lines.append("reconnects    " + (", ".join(f"{m.name} {m.reconnects}" for m in sessions)
+                                     or "none"))
+    latency = metrics.latency()
+    if latency.count:
+        lines.append(f"tick->order   p50 {latency.p50_us:.0f} us, p99 {latency.p99_us:.0f} us, "
+                     f"max {latency.max_us:.0f} us ({latency.count} orders)")
+    return "\n".join(lines)
 
 
 class StatusPrinter:

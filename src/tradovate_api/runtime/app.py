@@ -1,0 +1,781 @@
+"""The trading application: everything ``tradovate-api run`` starts, wired together.
+
+:class:`TradingApp` loads nothing itself (the CLI reads settings and secrets) and owns one
+run: on ``sim`` without URL overrides it starts the embedded simulator in-process; it logs in
+(token cached 0600), picks the account, resolves the contracts, builds the stores, the order
+manager, the risk manager and the dispatcher, and runs the named tasks of the original design
+under the :class:`~tradovate_api.runtime.Supervisor`:
+
+=================  ===========  ====================================================
+task               policy       what it does
+=================  ===========  ====================================================
+md read            reconnect    the market-data socket; its reader is the only
+                                writer of the market store
+account read       reconnect    the trading socket; its reader is the only writer of
+                                the account store
+token renewal      essential    ``AuthManager.run_renewal``
+log writer         essential    watches the log writer (dropped records, failed
+                                writes → alerts); the writing is its own thread
+periodic report    essential    :class:`~tradovate_api.reports.ReportScheduler`: marks
+                                sampled, periodic reports saved and submitted
+strategy           essential    waits for the market open (logged), for both sockets
+                                and the first account snapshot, subscribes quote +
+                                DOM + tick chart per instrument, starts the strategy
+                                (whose timers the dispatcher arms on the loop), then
+                                runs the time-based risk watches
+status             essential    the terminal status line (when a stream is given)
+duration           essential    ends the run cleanly after ``duration`` seconds
+=================  ===========  ====================================================
+
+Single writers: only the md reader callback calls the market store's writer and only the
+account reader callback calls the account store's writer; everything else (strategy context,
+risk, reports, status) gets the read-only views.
+
+Shutdown (first SIGINT/SIGTERM, ``request_shutdown``, ``--duration``): halt new orders, stop
+the strategy, unsubscribe market data, cancel working orders and/or flatten as configured
+(waiting, bounded, for the account data to confirm), final summary, extra hooks, flush the
+log, close both sockets with a close frame. A second signal exits at once (code 130).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import TextIO
+
+import msgspec
+
+from ..alerts import Alert, AlertLog, AlertSink, Severity
+from ..auth import AuthManager
+from ..client import (
+    AuthTokens,
+    ConnectionOptions,
+    FrameObserver,
+    MarketDataSession,
+    RequestTimeout,
+    RestClient,
+    SyncSnapshot,
+    TradingSession,
+)
+from ..errors import ConfigError, ConnectionLost, TradovateError
+from ..logwriter import LogWriter, setup_logging
+from ..market_hours import MarketHours
+from ..notify.message import Notification
+from ..orders import ContractBook, LiveGateway, OrderManager, OrderTicket, TicketState
+from ..protocol import ChartEvent, EntityEvent, MarketDataEvent
+from ..protocol.messages import Message
+from ..protocol.models import Account
+from ..protocol.models.subscriptions import ChartDescription, TimeRange
+from ..reports import ReportData, ReportKind, ReportScheduler, ReportSources, build_report
+from ..risk import RiskManager
+from ..secrets import TradovateCredentials
+from ..settings import Endpoints, Settings
+from ..simulator import Simulator, SimulatorConfig
+from ..stores import (
+    AccountView,
+    MarketDataView,
+    NewFill,
+    SyncReport,
+    create_account_store,
+    create_market_store,
+    wall_clock_ms,
+)
+from ..strategy import Dispatcher, Strategy, StrategyContext
+from .metrics import RuntimeMetrics
+from .status import StatusPrinter, StatusSnapshot, format_status, format_summary
+from .supervisor import (
+    EXIT_FAILURE,
+    Policy,
+    ShutdownHook,
+    ShutdownRequested,
+    Supervisor,
+    SupervisorOptions,
+    TaskFactory,
+)
+
+_log = logging.getLogger("tradovate_api.runtime.app")
+
+EMBEDDED_SIMULATOR = SimulatorConfig(warm_up=600.0, large_print_probability=0.01,
+                                     large_print_size=500)
+"""The simulator ``tradovate-api run`` starts on ``sim``. Its market is the default one plus
+large prints: about one 500-lot block every 5 s across ES and NQ (0.01 per 100 ms step and
+contract). The reference strategy's large-trade signal needs a print of 400 or more, which
+the default random walk (a few lots per print) never makes, so without them a demo run would
+watch the market and never trade. The strategy's logic and thresholds are unchanged."""
+SIM_PRODUCTS = ("ES", "NQ")
+"""Front months used on the embedded simulator when ``instruments`` is empty (the reference
+strategy pools ES and NQ and trades ES)."""
+TICK_HISTORY = 500
+"""Prints of history requested with each tick chart (time and sales across a reconnect)."""
+LOG_CHECK_SECONDS = 5.0
+RISK_CHECK_SECONDS = 1.0
+"""Cadence of the risk watches (kill-switch file, daily loss with moving prices)."""
+SETTLE_FRACTION = 0.5
+"""Share of ``shutdown.timeout_seconds`` spent waiting for cancels/flatten to be confirmed."""
+
+Submit = Callable[[Notification], object]
+"""Where report notifications go (the notification center's ``submit``; must not block)."""
+
+
+class StartupError(TradovateError):
+    """The run cannot start: no such account, unknown contract, bad strategy reference."""
+
+
+def load_strategy(reference: str) -> Strategy:
+    """Instantiate the strategy class named ``"package.module:Class"`` (no arguments; its
+    parameters arrive as ``ctx.params``)."""
+    module_name, _, class_name = reference.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise StartupError(f"trading.strategy: cannot import {module_name!r}: {exc}") from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise StartupError(f"trading.strategy: {reference!r} is not a Strategy subclass")
+    strategy: Strategy = cls()
+    return strategy
+
+
+@dataclass(slots=True)
+class _Wiring:
+    """Everything made at start-up from the login and the server's answers."""
+
+    auth: AuthManager
+    rest: RestClient
+    md: MarketDataSession
+    trading: TradingSession
+    risk: RiskManager
+    orders: OrderManager
+    dispatcher: Dispatcher
+    account_id: int
+    account_name: str
+
+
+class _Changed:
+    """Wakes waiters when something changed (account data, readiness)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+    async def until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate()`` holds; callers bound it with ``asyncio.timeout``."""
+        while not predicate():
+            await self._event.wait()
+
+
+class TradingApp:
+    """One run of a strategy. ``await run()`` returns the exit code (0 clean, 1 failure,
+    130 forced by a second signal)."""
+
+    def __init__(self, settings: Settings, credentials: TradovateCredentials,
+                 strategy: Strategy, *, alerts: AlertSink | None = None,
+                 endpoints: Endpoints | None = None,
+                 clock: Callable[[], int] = wall_clock_ms,
+                 simulator_config: SimulatorConfig | None = None,
+                 duration: float | None = None, status: TextIO | None = None,
+                 submit: Submit | None = None, handle_signals: bool = True,
+                 supervisor_options: SupervisorOptions | None = None) -> None:
+        self.settings = settings
+        self.strategy = strategy
+        self.alerts: AlertSink = alerts if alerts is not None else AlertLog()
+        self.clock = clock
+        self.duration = duration
+        self._credentials = credentials
+        self._status_stream = status
+        self._handle_signals = handle_signals
+        self.endpoints = endpoints or settings.endpoints()
+        self.simulator: Simulator | None = None
+        """The embedded simulator (``sim`` without URL overrides), else ``None``."""
+        commissions = dict(settings.trading.commission_per_side)
+        if self.endpoints is None:
+            self.simulator = Simulator(simulator_config or EMBEDDED_SIMULATOR)
+            for inst in self.simulator.catalog:
+                commissions.setdefault(inst.product.name, inst.commission_per_side)
+        self.metrics = RuntimeMetrics()
+        market, self._md_writer = create_market_store(clock_ms=clock)
+        account, self._account_writer = create_account_store(commission_per_side=commissions)
+        self.market: MarketDataView = market
+        self.account: AccountView = account
+        self.reports = ReportScheduler(settings.reports, ReportSources(
+            self.account, self.market, self.metrics, self._tickets), submit=submit)
+        self.supervisor = Supervisor(self.alerts, supervisor_options
+                                     or SupervisorOptions.from_settings(settings))
+        self._w: _Wiring | None = None
+        self._auth: AuthManager | None = None
+        self._rest: RestClient | None = None
+        self.contracts = ContractBook()
+        self.symbol = ""
+        """The traded contract."""
+        self.log_writer: LogWriter | None = None
+        self.started = asyncio.Event()
+        """Set once the strategy's ``on_start`` has run."""
+        self.summary: ReportData | None = None
+        """The final report (set by the shutdown sequence)."""
+        self.summary_text = ""
+        self.account_changed = _Changed()
+        """Notified after every account event the reader applied."""
+        self._extra_tasks: list[tuple[str, TaskFactory, Policy]] = []
+        self._extra_hooks: list[tuple[str, ShutdownHook]] = []
+        self._frame_observer: FrameObserver | None = None
+        self.start_error = ""
+        """Why the run could not start (empty when it did)."""
+        self._md_connection = 0
+        self._mapped_charts: set[int] = set()
+        self._tick_ns = 0
+        self._measured: set[str] = set()
+        self._printer: StatusPrinter | None = None
+        self._phase = "starting"
+
+    # ------------------------------------------------------------------ parts (after start)
+
+    def _wired(self) -> _Wiring:
+        if self._w is None:
+            raise RuntimeError("the app has not started")
+        return self._w
+
+    @property
+    def auth(self) -> AuthManager | None:
+        return self._auth
+
+    @property
+    def md(self) -> MarketDataSession | None:
+        return None if self._w is None else self._w.md
+
+    @property
+    def trading(self) -> TradingSession | None:
+        return None if self._w is None else self._w.trading
+
+    @property
+    def orders(self) -> OrderManager | None:
+        return None if self._w is None else self._w.orders
+
+    @property
+    def risk(self) -> RiskManager | None:
+        return None if self._w is None else self._w.risk
+
+    @property
+    def dispatcher(self) -> Dispatcher | None:
+        return None if self._w is None else self._w.dispatcher
+
+    @property
+    def account_id(self) -> int | None:
+        return None if self._w is None else self._w.account_id
+
+    # ------------------------------------------------------------------ extension points
+
+    def add_task(self, name: str, factory: TaskFactory,
+                 policy: Policy = Policy.ESSENTIAL) -> None:
+        """Run another supervised task (journal writer, recorder...). Call before ``run``."""
+        self._extra_tasks.append((name, factory, policy))
+
+    def add_frame_observer(self, observer: FrameObserver) -> None:
+        """Give ``observer`` every raw market-data frame before it is decoded (recording).
+        One observer; call before ``run``."""
+        self._frame_observer = observer
+
+    def add_shutdown_hook(self, name: str, hook: ShutdownHook) -> None:
+        """Run ``hook`` at shutdown after the final summary, before the log is flushed and
+        the sockets are closed."""
+        self._extra_hooks.append((name, hook))
+
+    def request_shutdown(self, reason: str = "requested") -> None:
+        """Start the graceful shutdown sequence (exit code 0)."""
+        self.supervisor.request_shutdown(reason)
+
+    # ------------------------------------------------------------------ run
+
+    async def run(self) -> int:
+        """Start, trade until shut down, clean up; returns the exit code."""
+        self._start_logging()
+        try:
+            try:
+                await self._prepare()
+            except (TradovateError, OSError) as exc:
+                _log.error("cannot start: %s", exc)
+                self.alerts.emit(Alert(Severity.URGENT, "app.start_failed",
+                                       "Trading did not start", str(exc)))
+                self.start_error = str(exc)
+                return EXIT_FAILURE
+            self._register()
+            remove_kill = self._install_kill_signal() if self._handle_signals else None
+            try:
+                code = await self.supervisor.run(handle_signals=self._handle_signals)
+            finally:
+                if remove_kill is not None:
+                    remove_kill()
+            if self.supervisor.ends and not self.summary_text:
+                _log.info("run ended before the summary (%s)", self.supervisor.exit_reason)
+            return code
+        finally:
+            await self._clean_up()
+
+    def _install_kill_signal(self) -> Callable[[], None] | None:
+        """SIGUSR2 → the risk manager's kill switch (halt and flatten)."""
+        loop = asyncio.get_running_loop()
+
+        def kill() -> None:
+            if self.risk is not None:
+                _log.warning("SIGUSR2: kill switch")
+                self.risk.kill("SIGUSR2")
+
+        try:
+            loop.add_signal_handler(signal.SIGUSR2, kill)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return None
+
+        def remove() -> None:
+            loop.remove_signal_handler(signal.SIGUSR2)
+
+        return remove
+
+    def _start_logging(self) -> None:
+        log = self.settings.log
+        self.log_writer = setup_logging(log.path, log.level, max_bytes=log.max_bytes,
+                                        backup_count=log.backup_count,
+                                        queue_size=log.queue_size)
+        _log.info("tradovate-api run: environment %s, strategy %s", self.settings.environment,
+                  self.strategy.name)
+
+    async def _prepare(self) -> None:
+        """Simulator, login, account, contracts, order path, sessions."""
+        settings = self.settings
+        endpoints = self.endpoints
+        if self.simulator is not None:
+            await self.simulator.start()
+            endpoints = Endpoints(self.simulator.rest_url, self.simulator.ws_url,
+                                  self.simulator.md_url)
+            _log.info("embedded simulator started at %s", endpoints.rest)
+        assert endpoints is not None
+        auth = self._auth = AuthManager.from_settings(settings, self._credentials, self.alerts,
+                                                      rest_url=endpoints.rest)
+        token = await auth.token()
+        if token.user_id is None:
+            raise StartupError("the token response carried no userId")
+        trading_tokens = AuthTokens(auth, market_data=False)
+        md_tokens = AuthTokens(auth, market_data=True)
+        rest = self._rest = RestClient(endpoints.rest, trading_tokens,
+                                       timeout=settings.connection.request_timeout_seconds)
+        account = await self._choose_account(rest)
+        symbols = self._instruments()
+        self.contracts = await ContractBook.resolve(rest, symbols)
+        self.symbol = symbols[0]
+        self._account_writer.add_reference(self.contracts.reference_entities())
+        options = ConnectionOptions.from_settings(
+            settings.connection.heartbeat_seconds, settings.connection.silence_timeout_seconds,
+            settings.connection.request_timeout_seconds)
+        md = MarketDataSession(endpoints.md_ws, md_tokens, self._on_md, options=options,
+                               token_rejected=md_tokens.rejected)
+        md.frame_observer = self._frame_observer
+        trading = TradingSession(endpoints.trading_ws, trading_tokens, self._on_account,
+                                 user_id=token.user_id, options=options,
+                                 token_rejected=trading_tokens.rejected)
+        self.metrics.track_session("md", md)
+        self.metrics.track_session("trading", trading)
+        risk = RiskManager(settings.risk, self.account, self.market, self.alerts, self.clock,
+                           account_id=account.id)
+        orders = OrderManager(LiveGateway(trading), self.account, risk, self.contracts,
+                              self.alerts, account_id=account.id, account_spec=account.name,
+                              clock=self.clock)
+        orders.add_listener(self._on_ticket)
+        ctx = StrategyContext(market=self.market, account=self.account, orders=orders,
+                              contracts=self.contracts, alerts=self.alerts,
+                              account_id=account.id, params=settings.strategy,
+                              clock=self.clock,
+                              log=logging.getLogger(f"tradovate_api.strategy.{self.strategy.name}"))
+        dispatcher = Dispatcher(self.strategy, ctx, alerts=self.alerts, risk=risk,
+                                pause_on_error=settings.trading.pause_on_error)
+        self._w = _Wiring(auth, rest, md, trading, risk, orders, dispatcher, account.id,
+                          account.name)
+        _log.info("trading %s on account %s (instruments %s)", self.symbol, account.name,
+                  ", ".join(symbols))
+
+    async def _choose_account(self, rest: RestClient) -> Account:
+        accounts: list[Account] = await rest.request("account/list", result_type=list[Account])
+        wanted = self.settings.trading.account
+        usable = [a for a in accounts if a.active and not a.closed]
+        if wanted is not None:
+            for account in usable:
+                if account.name == wanted:
+                    return account
+            raise StartupError(f"trading.account: no active account named {wanted!r} "
+                               f"(this login has: {', '.join(a.name for a in usable) or 'none'})")
+        if len(usable) != 1:
+            raise StartupError(f"trading.account: this login has {len(usable)} active accounts "
+                               f"({', '.join(a.name for a in usable)}); name one")
+        return usable[0]
+
+    def _instruments(self) -> list[str]:
+        """Subscribed contracts, the traded one first."""
+        symbols = list(self.settings.instruments)
+        if not symbols:
+            if self.simulator is None:
+                raise ConfigError("instruments: list the contracts to subscribe and trade")
+            by_product = {inst.product.name: inst.name for inst in self.simulator.catalog}
+            symbols = [by_product[p] for p in SIM_PRODUCTS if p in by_product]
+        traded = self.settings.trading.symbol or symbols[0]
+        return [traded, *(s for s in symbols if s != traded)]
+
+    def _register(self) -> None:
+        sup, w = self.supervisor, self._wired()
+        sup.add_task("md read", self._md_read, Policy.RECONNECT)
+        sup.add_task("account read", self._account_read, Policy.RECONNECT)
+        sup.add_task("token renewal", w.auth.run_renewal)
+        sup.add_task("log writer", self._watch_log)
+        sup.add_task("periodic report", self.reports.run)
+        sup.add_task("strategy", self._run_strategy)
+        if self._status_stream is not None:
+            self._printer = StatusPrinter(self.status_line, self._status_stream)
+            sup.add_task("status", self._printer.run)
+        if self.duration is not None:
+            sup.add_task("duration", self._end_after_duration)
+        for name, factory, policy in self._extra_tasks:
+            sup.add_task(name, factory, policy)
+        sup.add_shutdown_hook("halt orders", self._halt)
+        sup.add_shutdown_hook("unsubscribe market data", self._unsubscribe)
+        sup.add_shutdown_hook("cancel and flatten", self._cancel_and_flatten)
+        sup.add_shutdown_hook("final summary", self._final_summary)
+        for name, hook in self._extra_hooks:
+            sup.add_shutdown_hook(name, hook)
+        sup.add_shutdown_hook("flush log", self._flush_log)
+        sup.add_shutdown_hook("close sockets", self._close_sockets)
+
+    async def _clean_up(self) -> None:
+        if self._printer is not None:
+            self._printer.end_line()
+        for closing in (self._rest, self._auth):
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    await closing.close()
+        if self.simulator is not None:
+            with contextlib.suppress(Exception):
+                await self.simulator.stop()
+        writer, self.log_writer = self.log_writer, None
+        if writer is not None:
+            await asyncio.to_thread(writer.close)
+
+    # ------------------------------------------------------------------ readers (hot path)
+
+    def _on_md(self, event: Message) -> None:
+        """The md reader: the market store's only writer, then the strategy."""
+        received = time.perf_counter_ns()
+        w = self._wired()
+        if w.md.connects != self._md_connection:
+            self._new_md_connection(w.md.connects)
+        kind = type(event)
+        if kind is ChartEvent:
+            self._map_charts(event)  # type: ignore[arg-type]
+        elif kind is not MarketDataEvent:
+            return
+        changes = self._md_writer.apply(event)  # type: ignore[arg-type]
+        self.metrics.md_events += 1
+        if changes and self.started.is_set():
+            self._tick_ns = received
+            try:
+                w.dispatcher.market(changes)
+            finally:
+                self._tick_ns = 0
+
+    def _new_md_connection(self, number: int) -> None:
+        """A new md socket: its books are stale until the first push, and chart ids of the
+        old connection mean nothing now."""
+        self._md_connection = number
+        self._md_writer.clear_books()
+        for chart_id in self._mapped_charts:
+            self._md_writer.unregister_chart(chart_id)
+        self._mapped_charts.clear()
+
+    def _map_charts(self, event: ChartEvent) -> None:
+        md = self._wired().md
+        for packet in event.data.charts:
+            if packet.id in self._mapped_charts:
+                continue
+            chart = md.chart_for(packet.id)
+            if chart is None or chart.historical_id is None:
+                continue
+            spec = self.contracts.get(chart.request.symbol)
+            if spec is None:
+                continue
+            self._md_writer.register_chart(spec.contract_id, chart.historical_id,
+                                           chart.realtime_id)
+            self._mapped_charts.update(chart.ids)
+
+    def _on_account(self, event: Message | SyncSnapshot) -> None:
+        """The account reader: the account store's only writer, then orders and strategy."""
+        kind = type(event)
+        if kind is SyncSnapshot:
+            snapshot: SyncSnapshot = event  # type: ignore[assignment]
+            report = self._account_writer.apply_snapshot(snapshot.message)
+            self.metrics.account_events += 1
+            if not report.initial:
+                self.metrics.resyncs += 1
+                self.metrics.fills += len(report.new_fills)
+                self._report_differences(report, snapshot.connection)
+            self._wired().dispatcher.sync(report, snapshot.connection)
+        elif kind is EntityEvent:
+            changes = self._account_writer.apply(event)  # type: ignore[arg-type]
+            self.metrics.account_events += 1
+            self.metrics.fills += sum(1 for c in changes if type(c) is NewFill)
+            self._wired().dispatcher.account(changes)
+        else:
+            return
+        self.account_changed.notify()
+
+    def _report_differences(self, report: SyncReport, connection: int) -> None:
+        """A resync after a reconnect: say what changed while we were away."""
+        if not report.changed:
+            _log.info("resync #%d: account state unchanged", connection)
+            return
+        body = (f"{len(report.new_fills)} fills, {len(report.busted_fills)} busted fills, "
+                f"{len(report.orders)} order status changes and {len(report.positions)} "
+                f"position changes happened while the trading socket was disconnected")
+        _log.warning("resync #%d: %s", connection, body,
+                     extra={"new_fills": [f.fill.id for f in report.new_fills],
+                            "orders": [(o.order_id, o.before, o.after) for o in report.orders]})
+        severity = Severity.URGENT if report.busted_fills else Severity.ROUTINE
+        self.alerts.emit(Alert(severity, "account.resync_differences",
+                               "Account changed while disconnected", body))
+
+    def _on_ticket(self, ticket: OrderTicket) -> None:
+        """Tick-to-order: an order sent while the strategy handled a market event."""
+        tick = self._tick_ns
+        if tick and ticket.sent_ns and ticket.cl_ord_id not in self._measured:
+            self._measured.add(ticket.cl_ord_id)
+            self.metrics.record_tick_to_order(ticket.sent_ns - tick)
+            self.metrics.orders_sent += 1
+        elif ticket.sent_ns and ticket.state is TicketState.PENDING \
+                and ticket.cl_ord_id not in self._measured:
+            self._measured.add(ticket.cl_ord_id)
+            self.metrics.orders_sent += 1
+
+    # ------------------------------------------------------------------ tasks
+
+    async def _md_read(self) -> None:
+        await self._wired().md.run()
+
+    async def _account_read(self) -> None:
+        w = self._wired()
+        try:
+            await w.trading.run()
+        finally:
+            w.orders.on_disconnect()
+
+    async def _watch_log(self) -> None:
+        """Alert when the log loses records (queue full) or cannot be written (disk full);
+        the trading loop itself never waits for the log."""
+        writer = self.log_writer
+        assert writer is not None
+        dropped = errors = 0
+        while True:
+            await asyncio.sleep(LOG_CHECK_SECONDS)
+            if writer.write_errors > errors:
+                errors = writer.write_errors
+                self.alerts.emit(Alert(Severity.URGENT, "log.write_failed",
+                                       "The log file cannot be written",
+                                       f"{errors} failed writes to {writer.path} (disk full or "
+                                       f"removed?); trading continues without a complete log"))
+            if writer.dropped > dropped:
+                dropped = writer.dropped
+                self.alerts.emit(Alert(Severity.ROUTINE, "log.dropped",
+                                       "Log records dropped",
+                                       f"{dropped} records dropped because the log queue was "
+                                       f"full"))
+
+    async def _run_strategy(self) -> None:
+        """Market-open wait, connections, subscriptions, ``on_start``; then the risk watches
+        for ever (the strategy's timers are armed on the event loop by the dispatcher)."""
+        settings, w = self.settings, self._wired()
+        if settings.waits_for_open:
+            self._phase = "waiting for the market open"
+            waited = await MarketHours(settings.market.calendar).wait_for_open()
+            _log.info("waited %.0fs for the market open", waited,
+                      extra={"wait_seconds": waited})
+        self._phase = "connecting"
+        await w.md.wait_ready()
+        await w.trading.wait_ready()
+        await self.account_changed.until(lambda: self.account.synced)
+        await self._subscribe()
+        w.dispatcher.start()
+        self.started.set()
+        self._phase = ""
+        _log.info("strategy %s started", self.strategy.name)
+        await self._risk_watch()
+
+    async def _subscribe(self) -> None:
+        md = self._wired().md
+        description = ChartDescription(underlying_type="Tick", element_size=1,
+                                       element_size_unit="UnderlyingUnits")
+        history = TimeRange(as_much_as_elements=TICK_HISTORY)
+        for symbol in self.contracts.symbols:
+            await self._subscribed(symbol, md.subscribe_quote(symbol))
+            await self._subscribed(symbol, md.subscribe_dom(symbol))
+            await self._subscribed(symbol, md.get_chart(symbol, description, history))
+        _log.info("subscribed quote, DOM and tick chart of %s", ", ".join(self.contracts.symbols))
+
+    @staticmethod
+    async def _subscribed(symbol: str, request: Awaitable[object]) -> None:
+        try:
+            await request
+        except (ConnectionLost, RequestTimeout) as exc:
+            # Registered before it was sent: the next connection sends it again.
+            _log.warning("md subscription for %s interrupted (%s); it is sent again on "
+                         "reconnect", symbol, exc)
+
+    async def _risk_watch(self) -> None:
+        """The risk watches that need time rather than events: the kill-switch file and the
+        daily loss as prices move (fills and snapshots are checked as they arrive)."""
+        risk = self._wired().risk
+        failures = 0
+        while True:
+            try:
+                risk.evaluate()
+            except Exception:
+                failures += 1
+                if failures == 1:
+                    _log.exception("risk watch failed (retried every %gs)", RISK_CHECK_SECONDS)
+            await asyncio.sleep(RISK_CHECK_SECONDS)
+
+    async def _end_after_duration(self) -> None:
+        assert self.duration is not None
+        await self.started.wait()
+        await asyncio.sleep(self.duration)
+        raise ShutdownRequested(f"duration of {self.duration:g}s reached")
+
+    # ------------------------------------------------------------------ shutdown hooks
+
+    async def _halt(self) -> None:
+        self._phase = "shutting down"
+        w = self._wired()
+        w.orders.halt("shutdown")
+        if self.started.is_set():
+            w.dispatcher.stop()
+
+    async def _unsubscribe(self) -> None:
+        md = self._wired().md
+        if md.ready:
+            await md.unsubscribe_all(response_timeout=2.0)
+
+    async def _cancel_and_flatten(self) -> None:
+        """Cancel working orders / flatten as configured and wait (bounded) until the account
+        data confirm it; whatever is left is an urgent alert."""
+        w = self._wired()
+        orders, account_id = w.orders, w.account_id
+        config = self.settings.shutdown
+        if not (config.cancel_working_orders or config.flatten):
+            return
+        if not w.trading.ready:
+            self._alert_leftovers("the trading socket is down")
+            return
+        if config.flatten:
+            orders.flatten(trigger="shutdown")
+        elif config.cancel_working_orders:
+            orders.cancel_all(trigger="shutdown")
+
+        def settled() -> bool:
+            if self.account.open_orders(account_id):
+                return False
+            return not config.flatten or all(
+                p.net_pos == 0 for p in self.account.positions.values()
+                if p.account_id == account_id)
+
+        try:
+            async with asyncio.timeout(config.timeout_seconds * SETTLE_FRACTION):
+                await self.account_changed.until(settled)
+        except TimeoutError:
+            self._alert_leftovers("no confirmation in time")
+
+    def _alert_leftovers(self, why: str) -> None:
+        account_id = self._wired().account_id
+        working = self.account.open_orders(account_id)
+        positions = [p for p in self.account.positions.values()
+                     if p.account_id == account_id and p.net_pos != 0]
+        if not working and not positions:
+            return
+        body = (f"{why}: {len(working)} working orders, open positions: "
+                + (", ".join(f"{self._symbol(p.contract_id)} {p.net_pos:+d}" for p in positions)
+                   or "none"))
+        _log.error("shutdown left orders/positions: %s", body)
+        self.alerts.emit(Alert(Severity.URGENT, "shutdown.leftovers",
+                               "Stopped with working orders or open positions", body))
+
+    async def _final_summary(self) -> None:
+        report = await self.reports.final_report() or self.report("session_end")
+        self.summary = report
+        self.summary_text = format_summary(report, self.metrics, self.settings.environment,
+                                           self.supervisor.exit_reason)
+        _log.info("final summary\n%s", self.summary_text,
+                  extra={"summary": msgspec.to_builtins(report.summary),
+                         "metrics": msgspec.to_builtins(self.metrics.snapshot())})
+
+    async def _flush_log(self) -> None:
+        writer = self.log_writer
+        if writer is not None:
+            await asyncio.to_thread(writer.flush)
+
+    async def _close_sockets(self) -> None:
+        w = self._wired()
+        for session in (w.md, w.trading):
+            await session.close("shutdown")
+
+    # ------------------------------------------------------------------ reading
+
+    def _tickets(self) -> Iterable[OrderTicket]:
+        return self.orders.tickets.values() if self.orders is not None else ()
+
+    def report(self, kind: ReportKind = "manual") -> ReportData:
+        """A report of the run so far (not saved, not sent)."""
+        return build_report(self.account, self.market, self.metrics, self._tickets(),
+                            kind=kind, now_ms=self.clock(), history=self.reports.history)
+
+    def _symbol(self, contract_id: int) -> str:
+        spec = self.contracts.get(contract_id)
+        return spec.symbol if spec is not None else str(contract_id)
+
+    def status(self) -> StatusSnapshot:
+        """The data of the status line, from the read-only views."""
+        account_id = self.account_id
+        spec = self.contracts.get(self.symbol) if self.symbol else None
+        net = 0
+        avg = open_pnl = last_price = None
+        realized = 0.0
+        if spec is not None:
+            quote = self.market.quote(spec.contract_id)
+            last_price = None if quote is None else quote.last
+        pnls = self.account.pnls(self.market.mark_price) if account_id is not None else ()
+        opens: list[float | None] = []
+        for pnl in pnls:
+            if pnl.account_id != account_id:
+                continue
+            realized += pnl.net_realized
+            opens.append(pnl.open)
+            if spec is not None and pnl.contract_id == spec.contract_id:
+                net, avg = pnl.net_pos, pnl.avg_price
+        if opens and all(o is not None for o in opens):
+            open_pnl = sum(o or 0.0 for o in opens)
+        elif not opens:
+            open_pnl = 0.0
+        word = self._phase
+        if not word and self.dispatcher is not None and self.dispatcher.paused:
+            word = "strategy paused"
+        if not word and self.orders is not None and self.orders.halted:
+            word = f"halted: {self.orders.halted}"
+        return StatusSnapshot(
+            md_connected=self.md is not None and self.md.ready,
+            trading_connected=self.trading is not None and self.trading.ready,
+            symbol=self.symbol or "-", last_price=last_price, net_pos=net, avg_price=avg,
+            realized=realized, open_pnl=open_pnl,
+            working_orders=len(self.account.open_orders(account_id)) if account_id else 0,
+            fills=self.metrics.fills, reconnects=self.metrics.total_reconnects, strategy=word)
+
+    def status_line(self) -> str:
+        return format_status(self.status())
+
