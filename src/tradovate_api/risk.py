@@ -1,54 +1,283 @@
 """Risk limits, checked before every order is sent, and the watches that halt trading.
 
 :class:`RiskManager` answers :meth:`RiskManager.check` with a refusal reason (``None``: go)
-for each ticket the order manager is about to send: kill switch (a file that exists, or a
-signal), halted (daily loss), trading-hours window, max order quantity, max position per
-contract counting working orders and requests in flight, max orders per second. Cancels and
-liquidations always pass: they only reduce risk. A daily loss (realized after commissions plus
-open P&L) beyond the limit, or the kill switch, halts trading and flattens everything through
-the handler the order manager registers. Every breach is an urgent ``risk.*`` alert.
+for each ticket the order manager is about to send: halted (kill switch or daily loss), the
+kill switch file, the trading-hours window, max order quantity, max position per contract
+counting working orders and requests in flight, max orders per second, max daily loss. Cancels
+and liquidations always pass: they only reduce risk.
+
+A daily loss (realized after commissions plus open P&L, over the fills the server lists for
+the account — Tradovate lists the current trade date's) at or beyond the limit, the kill
+switch file appearing, or :meth:`RiskManager.kill` (SIGUSR2, an operator) halts trading for
+the rest of the run and flattens everything through the handler the order manager binds.
+Every breach is an urgent ``risk.<limit>`` alert, at most one per limit per
+``alert_interval_ms`` so a strategy hammering a limit cannot flood the channels.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
+import os
+import signal
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from .alerts import AlertSink
-from .orders.tickets import OrderTicket
+from .alerts import Alert, AlertSink, Severity
+from .errors import TradovateError
+from .orders.tickets import OrderTicket, TicketKind
 from .settings import Risk
 from .stores import AccountView, MarketDataView
+
+if TYPE_CHECKING:
+    from .stores import OrderState
+
+_log = logging.getLogger("tradovate_api.risk")
 
 HaltHandler = Callable[[str], None]
 """Called with the reason when trading must stop and positions be flattened."""
 
+_EXEMPT = frozenset({TicketKind.CANCEL, TicketKind.LIQUIDATE})
+_HELD = "Suspended"
+"""Status of an OSO bracket waiting for its entry: it adds no exposure until it works."""
+
 
 class RiskManager:
-    """Pre-trade checks and the daily-loss / kill-switch watches (see the module doc)."""
+    """Pre-trade checks and the daily-loss / kill-switch watches (see the module doc).
+
+    ``clock`` gives epoch milliseconds (inject one for replays). The order manager calls
+    :meth:`bind` with the account it trades and its halt handler."""
 
     def __init__(self, limits: Risk, account: AccountView, market: MarketDataView,
                  alerts: AlertSink, clock: Callable[[], int], *,
-                 account_id: int | None = None) -> None:
-        raise NotImplementedError
+                 account_id: int | None = None, alert_interval_ms: int = 60_000) -> None:
+        self.limits = limits
+        self._account = account
+        self._market = market
+        self._alerts = alerts
+        self._clock = clock
+        self.account_id = account_id
+        self._alert_interval_ms = alert_interval_ms
+        self._handler: HaltHandler | None = None
+        self._halted: str | None = None
+        self._last_alert: dict[str, int] = {}
+        rate = limits.max_orders_per_second
+        self._capacity = max(1.0, rate)
+        self._tokens = self._capacity
+        self._refilled_ms: int | None = None
+        self._hours_second = -1
+        self._hours_open = True
+        self._pnl_problem_logged = False
+        self.breaches: dict[str, int] = {}
+        """Refusals and halts per limit name (for reports)."""
 
-    def on_halt(self, handler: HaltHandler) -> None:
-        """Register who halts and flattens (the order manager does so itself)."""
-        raise NotImplementedError
+    # ------------------------------------------------------------------ wiring
+
+    def bind(self, account_id: int, on_halt: HaltHandler) -> None:
+        """The account whose P&L and positions count, and who halts and flattens."""
+        self.account_id = account_id
+        self._handler = on_halt
 
     @property
     def halted(self) -> str | None:
-        """Why trading is halted (``None``: it is not)."""
-        raise NotImplementedError
+        """Why trading is halted (``None``: it is not). A halt lasts for the run."""
+        return self._halted
+
+    def install_signal_handler(self, loop: asyncio.AbstractEventLoop | None = None,
+                               signum: int = signal.SIGUSR2) -> bool:
+        """Make ``signum`` (default SIGUSR2) call :meth:`kill`; False where signals are not
+        available (Windows, not the main thread)."""
+        loop = loop or asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signum, self.kill, f"signal {signal.Signals(signum).name}")
+        except (NotImplementedError, RuntimeError, ValueError):
+            return False
+        return True
+
+    # ------------------------------------------------------------------ the check
 
     def check(self, ticket: OrderTicket, in_flight_buy: int = 0,
               in_flight_sell: int = 0) -> str | None:
         """The reason to refuse ``ticket`` or ``None``. ``in_flight_*`` are quantities of
-        requests sent in the contract that the account store does not show yet."""
-        raise NotImplementedError
+        requests sent in the ticket's contract that the account store does not show yet. A
+        ticket that passes uses one order of the per-second allowance."""
+        if ticket.kind in _EXEMPT:
+            return None
+        if self._halted is not None:
+            return f"trading halted: {self._halted}"
+        now = self._clock()
+        if self._kill_file_present():
+            self.kill(f"kill switch file {self.limits.kill_switch_file} exists")
+            return f"trading halted: {self._halted}"
+        loss = self._daily_loss_breach()
+        if loss is not None:
+            self._halt("daily_loss", loss)
+            return f"trading halted: {loss}"
+        limits = self.limits
+        if limits.trading_hours is not None and not self._in_hours(now):
+            window = limits.trading_hours
+            return self._breach("trading_hours", f"outside trading hours {window.start}–"
+                                f"{window.end} {window.timezone}", now)
+        if ticket.qty > limits.max_order_qty:
+            return self._breach("max_order_qty", f"order quantity {ticket.qty} exceeds "
+                                f"max_order_qty {limits.max_order_qty}", now)
+        exposure = self._exposure(ticket, in_flight_buy, in_flight_sell)
+        if exposure > limits.max_position:
+            return self._breach("max_position", f"{ticket.action} {ticket.qty} {ticket.symbol} "
+                                f"could make the position {exposure} (with working orders), "
+                                f"over max_position {limits.max_position}", now)
+        if not self._take_token(now):
+            return self._breach("orders_per_second", f"more than "
+                                f"{limits.max_orders_per_second:g} orders per second", now)
+        return None
 
-    def kill(self, reason: str = "kill switch") -> None:
-        """Halt and flatten now (SIGUSR2, the kill file, an operator)."""
-        raise NotImplementedError
+    def _exposure(self, ticket: OrderTicket, in_flight_buy: int, in_flight_sell: int) -> int:
+        """The largest absolute position on the ticket's side if every working order of that
+        side, every request in flight and the ticket itself filled."""
+        account_id = self.account_id
+        contract_id = ticket.contract_id
+        position = (self._account.position(account_id, contract_id)
+                    if account_id is not None else None)
+        net = 0 if position is None else position.net_pos
+        buying = ticket.action == "Buy"
+        working = 0
+        replaced = 0
+        for state in self._account.open_orders(account_id, contract_id):
+            if state.status == _HELD or (state.order.action == "Buy") != buying:
+                continue
+            remaining = _remaining(state)
+            if ticket.kind is TicketKind.MODIFY and state.id == ticket.order_id:
+                replaced = remaining
+            working += remaining
+        added = ticket.qty
+        if ticket.kind is TicketKind.MODIFY:
+            added = max(ticket.qty - _filled(self._account.order(ticket.order_id or 0)), 0)
+            working -= replaced
+        if buying:
+            return net + working + in_flight_buy + added
+        return -net + working + in_flight_sell + added
+
+    def _take_token(self, now: int) -> bool:
+        rate = self.limits.max_orders_per_second
+        last = self._refilled_ms
+        if last is not None and now > last:
+            self._tokens = min(self._capacity, self._tokens + (now - last) * rate / 1000.0)
+        self._refilled_ms = now if last is None or now > last else last
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+    def _in_hours(self, now_ms: int) -> bool:
+        second = now_ms // 1000
+        if second != self._hours_second:
+            window = self.limits.trading_hours
+            assert window is not None
+            self._hours_open = window.contains(datetime.fromtimestamp(second, UTC))
+            self._hours_second = second
+        return self._hours_open
+
+    # ------------------------------------------------------------------ watches
 
     def evaluate(self) -> None:
-        """Run the watches once: kill file, daily loss (call on fills and periodically)."""
-        raise NotImplementedError
+        """Run the watches once: the kill switch file and the daily loss. Call it on fills
+        and periodically (:meth:`run` does); cheap when nothing is wrong."""
+        if self._halted is not None:
+            return
+        if self._kill_file_present():
+            self.kill(f"kill switch file {self.limits.kill_switch_file} exists")
+            return
+        loss = self._daily_loss_breach()
+        if loss is not None:
+            self._halt("daily_loss", loss)
+
+    async def run(self, interval: float = 0.25) -> None:
+        """Evaluate every ``interval`` seconds until cancelled (a supervisor task): open P&L
+        moves with every quote, so the daily-loss watch cannot wait for the next fill."""
+        while True:
+            try:
+                self.evaluate()
+            except Exception:  # the watch must survive anything a store might raise
+                _log.exception("risk evaluation failed")
+            await asyncio.sleep(interval)
+
+    def daily_pnl(self) -> float:
+        """Realized P&L after commissions plus open P&L (at the market's mark price) of the
+        bound account over the fills the store holds; open P&L without a mark counts 0."""
+        account_id = self.account_id
+        if account_id is None:
+            return 0.0
+        total = 0.0
+        try:
+            pnls = self._account.pnls(self._market.mark_price)
+        except TradovateError as exc:  # a contract without product facts: P&L unknowable
+            if not self._pnl_problem_logged:
+                self._pnl_problem_logged = True
+                _log.warning("daily loss cannot be computed: %s", exc)
+            return 0.0
+        for pnl in pnls:
+            if pnl.account_id == account_id:
+                total += pnl.net_realized + (pnl.open or 0.0)
+        return total
+
+    def _daily_loss_breach(self) -> str | None:
+        pnl = self.daily_pnl()
+        limit = self.limits.max_daily_loss
+        if math.isfinite(pnl) and -pnl >= limit:
+            return f"daily loss {-pnl:.2f} reached max_daily_loss {limit:g}"
+        return None
+
+    def _kill_file_present(self) -> bool:
+        path = self.limits.kill_switch_file
+        return path is not None and os.path.exists(path)
+
+    # ------------------------------------------------------------------ halting
+
+    def kill(self, reason: str = "kill switch") -> None:
+        """Halt for the rest of the run and flatten now (SIGUSR2, the kill file, an
+        operator). Calling it again flattens again."""
+        self._halt("kill_switch", reason, force=True)
+
+    def _halt(self, limit: str, reason: str, *, force: bool = False) -> None:
+        already = self._halted is not None
+        if already and not force:
+            return
+        if not already:
+            self._halted = reason
+        self.breaches[limit] = self.breaches.get(limit, 0) + 1
+        _log.error("risk: %s: halting and flattening", reason)
+        self._alerts.emit(Alert(Severity.URGENT, f"risk.{limit}",
+                                f"Trading halted: {reason}",
+                                "New orders are refused for the rest of the run; working "
+                                "orders are being cancelled and positions flattened."))
+        self._last_alert[limit] = self._clock()
+        handler = self._handler
+        if handler is None:
+            _log.error("risk: no halt handler bound; nothing was flattened")
+            return
+        try:
+            handler(reason)
+        except Exception:  # the watch must not die because flattening failed
+            _log.exception("risk: the halt handler failed")
+
+    def _breach(self, limit: str, reason: str, now: int) -> str:
+        self.breaches[limit] = self.breaches.get(limit, 0) + 1
+        _log.warning("risk: order refused: %s", reason)
+        last = self._last_alert.get(limit)
+        if last is None or now - last >= self._alert_interval_ms:
+            self._last_alert[limit] = now
+            self._alerts.emit(Alert(Severity.URGENT, f"risk.{limit}", f"Order refused: {reason}",
+                                    "A risk limit refused an order; further refusals for the "
+                                    "same limit are only logged for a while."))
+        return reason
+
+
+def _remaining(state: OrderState) -> int:
+    remaining = state.remaining
+    return 0 if remaining is None else max(remaining, 0)
+
+
+def _filled(state: OrderState | None) -> int:
+    return 0 if state is None else state.filled_qty

@@ -1,72 +1,145 @@
-"""What a strategy sees and does: read-only stores, parameters, clock, logging and orders."""
+"""What a strategy sees and does: read-only stores, parameters, clock, logging and orders.
+
+The context is the strategy's whole world: ``market`` and ``account`` are read-only views of
+the stores (always current: the dispatcher calls the strategy after the store applied the
+event), ``params`` is the settings file's ``[strategy]`` table, ``now_ms()`` the clock (the
+replay's simulated clock in a replay), and the order methods go to the order manager. Order
+methods never raise for a refusal: the returned ticket's ``state`` is ``REFUSED`` and its
+``reason`` says why.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from ..alerts import AlertSink, Severity
-from ..orders.contracts import ContractBook
+from ..alerts import Alert, AlertSink, Severity
+from ..orders.contracts import ContractBook, ContractSpec
 from ..orders.tickets import OrderTicket
-from ..stores import AccountView, MarketDataView
+from ..stores import AccountView, MarketDataView, wall_clock_ms
 
 if TYPE_CHECKING:
     from ..orders.manager import OrderManager
 
+WakeScheduler = Callable[[int], None]
+
 
 class StrategyContext:
-    """``strategy.ctx``: market and account views, ``params`` (settings ``[strategy]``),
-    ``now_ms()``, ``log``, contract look-ups and the order methods. Order methods never raise
-    for a refusal: they return an :class:`~tradovate_api.orders.OrderTicket` whose ``state``
-    is ``REFUSED`` and whose ``reason`` says why."""
+    """``strategy.ctx``. ``trading_symbol`` is the configured contract to trade (settings
+    ``trading.symbol``; default: the first contract of the book)."""
 
     def __init__(self, *, market: MarketDataView, account: AccountView, orders: OrderManager,
                  contracts: ContractBook, alerts: AlertSink, account_id: int,
                  params: Mapping[str, Any] | None = None,
-                 clock: Callable[[], int] | None = None,
-                 log: logging.Logger | None = None) -> None:
-        raise NotImplementedError
+                 clock: Callable[[], int] = wall_clock_ms,
+                 log: logging.Logger | None = None,
+                 trading_symbol: str | None = None) -> None:
+        self.market = market
+        self.account = account
+        self.orders = orders
+        self.contracts = contracts
+        self.account_id = account_id
+        self.params: Mapping[str, Any] = MappingProxyType(dict(params or {}))
+        self.log = log or logging.getLogger("tradovate_api.strategy")
+        self.alert_sink = alerts
+        self._clock = clock
+        if trading_symbol is None and len(contracts):
+            trading_symbol = contracts.symbols[0]
+        if trading_symbol is not None and trading_symbol not in contracts:
+            raise ValueError(f"trading symbol {trading_symbol!r} is not in the contract book")
+        self.trading_symbol = trading_symbol
+        self._wake: WakeScheduler | None = None
+
+    def bind_timer(self, wake: WakeScheduler) -> None:
+        """The dispatcher's timer (set by the dispatcher; strategies use :meth:`wake_at`)."""
+        self._wake = wake
+
+    # ------------------------------------------------------------------ reading
 
     def now_ms(self) -> int:
-        raise NotImplementedError
+        """Epoch milliseconds from the run's clock (simulated in replays)."""
+        return self._clock()
+
+    @property
+    def instruments(self) -> tuple[str, ...]:
+        """Symbols of every contract of the run (the subscribed instruments)."""
+        return self.contracts.symbols
 
     def contract_id(self, symbol: str) -> int:
-        raise NotImplementedError
+        """Raises :class:`~tradovate_api.orders.UnknownContract` for a symbol not traded."""
+        return self.contracts.contract_id(symbol)
 
     def symbol(self, contract_id: int) -> str:
-        raise NotImplementedError
+        return self.contracts.symbol(contract_id)
+
+    def spec(self, symbol_or_id: str | int) -> ContractSpec:
+        """Contract and product facts (value per point, tick size)."""
+        return self.contracts.spec(symbol_or_id)
+
+    def round_price(self, symbol: str, price: float) -> float:
+        """``price`` on the contract's tick grid: order prices off the grid are refused."""
+        return self.contracts.spec(symbol).round_price(price)
+
+    def position(self, symbol: str) -> int:
+        """The server's net position of the traded account in a contract (0 if none)."""
+        position = self.account.position(self.account_id, self.contracts.contract_id(symbol))
+        return 0 if position is None else position.net_pos
+
+    # ------------------------------------------------------------------ orders
 
     def buy(self, symbol: str, qty: int, *, order_type: str = "Market",
             price: float | None = None, stop_price: float | None = None,
             trigger: str = "") -> OrderTicket:
-        raise NotImplementedError
+        """Buy ``qty``: Market, Limit (``price``), Stop (``stop_price``) or StopLimit
+        (both). ``trigger`` says why (journal and reports)."""
+        return self.orders.place(symbol, "Buy", qty, order_type=order_type, price=price,
+                                 stop_price=stop_price, trigger=trigger)
 
     def sell(self, symbol: str, qty: int, *, order_type: str = "Market",
              price: float | None = None, stop_price: float | None = None,
              trigger: str = "") -> OrderTicket:
-        raise NotImplementedError
+        """Sell ``qty`` (see :meth:`buy`)."""
+        return self.orders.place(symbol, "Sell", qty, order_type=order_type, price=price,
+                                 stop_price=stop_price, trigger=trigger)
 
     def bracket(self, symbol: str, action: str, qty: int, *, entry_type: str = "Market",
                 price: float | None = None, take_profit: float | None = None,
                 stop_loss: float | None = None, trigger: str = "") -> OrderTicket:
-        raise NotImplementedError
+        """An entry (Market, or Limit at ``price``) whose fill sends a take-profit Limit and/or
+        a stop-loss Stop at the given prices, one cancelling the other (``order/placeoso``)."""
+        return self.orders.bracket(symbol, action, qty, entry_type=entry_type, price=price,
+                                   take_profit=take_profit, stop_loss=stop_loss,
+                                   trigger=trigger)
 
     def modify(self, ticket_or_order_id: OrderTicket | int, *, qty: int | None = None,
                price: float | None = None, stop_price: float | None = None) -> OrderTicket:
-        raise NotImplementedError
+        """Change a working order's quantity and/or prices."""
+        return self.orders.modify(ticket_or_order_id, qty=qty, price=price,
+                                  stop_price=stop_price)
 
     def cancel(self, ticket_or_order_id: OrderTicket | int) -> OrderTicket:
-        raise NotImplementedError
+        return self.orders.cancel(ticket_or_order_id)
 
     def cancel_all(self, symbol: str | None = None) -> list[OrderTicket]:
-        raise NotImplementedError
+        """Cancel every working order (of one contract if ``symbol``)."""
+        return self.orders.cancel_all(symbol)
 
     def flatten(self, symbol: str | None = None, trigger: str = "") -> list[OrderTicket]:
-        raise NotImplementedError
+        """Close every position (or the one in ``symbol``) and cancel its orders."""
+        return self.orders.flatten(symbol, trigger=trigger)
+
+    # ------------------------------------------------------------------ time and alerts
 
     def wake_at(self, ms: int) -> None:
-        raise NotImplementedError
+        """Call ``on_timer`` at epoch millisecond ``ms`` (at once if it has passed)."""
+        if self._wake is None:
+            raise RuntimeError("wake_at needs a dispatcher (the context is not running)")
+        self._wake(ms)
 
     def alert(self, severity: Severity | str, key: str, title: str, body: str = "") -> None:
-        raise NotImplementedError
+        """Tell the trader (``urgent``: SMS and e-mail; ``routine``: e-mail). ``key`` names
+        the kind of event, for routing and de-duplication (prefixed ``strategy.``)."""
+        full_key = key if key.startswith("strategy.") else f"strategy.{key}"
+        self.alert_sink.emit(Alert(Severity(severity), full_key, title, body))

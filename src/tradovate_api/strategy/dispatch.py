@@ -1,43 +1,326 @@
-"""The dispatcher: store changes → strategy hooks, with exceptions isolated."""
+"""The dispatcher: store changes → strategy hooks, with exceptions isolated.
+
+The md reader calls :meth:`Dispatcher.market` with what ``MarketDataWriter.apply`` returned;
+the account reader calls :meth:`Dispatcher.account` with what ``AccountWriter.apply`` returned
+and :meth:`Dispatcher.sync` with each snapshot's ``SyncReport``. The order manager always sees
+account data first (so tickets are settled before the strategy looks), then the strategy's
+hooks run, in the reader's call stack: an order decided in ``on_quote`` is written on the
+trading socket before ``market`` returns.
+
+A hook that raises never reaches the reader: the exception is logged, an urgent
+``strategy.exception`` alert goes out and, with ``pause_on_error``, the strategy is paused —
+no hooks until :meth:`Dispatcher.resume` — while orders, risk watches and the stores carry on.
+Hooks are only called between :meth:`start` and :meth:`stop`.
+
+Timers: ``ctx.wake_at(ms)`` and the optional periodic timer call ``on_timer(ms)``. Due timers
+fire before each dispatched batch (so replays that drive the clock stay deterministic) and,
+with ``live_timers``, from the event loop at their time. A replay advancing a simulated clock
+calls :meth:`run_timers` with each :attr:`next_timer_ms` before later events.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import heapq
+import logging
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from ..stores import AccountChange, MarketChange, SyncReport
+from ..alerts import Alert, AlertSink, Severity
+from ..orders.tickets import OrderTicket, TicketState
+from ..protocol.models import Position
+from ..risk import RiskManager
+from ..stores import (
+    AccountChange,
+    BarUpdated,
+    DomBook,
+    MarketChange,
+    NewFill,
+    OrderState,
+    QuoteState,
+    SyncReport,
+    TradesAdded,
+)
 from .base import Strategy
 from .context import StrategyContext
 
+_log = logging.getLogger("tradovate_api.strategy.dispatch")
+
+MAX_TIMERS = 10_000
+"""Pending ``wake_at`` times kept at most (a strategy scheduling without bound is a bug)."""
+_SILENT_TICKET_STATES = frozenset({TicketState.PENDING, TicketState.REFUSED})
+"""States a strategy learns from the order method's return value, not from ``on_ticket``."""
+
+
+class HookStats:
+    """Calls, exceptions and time spent (ns) in one hook."""
+
+    __slots__ = ("calls", "errors", "max_ns", "total_ns")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.errors = 0
+        self.total_ns = 0
+        self.max_ns = 0
+
+    @property
+    def mean_ns(self) -> float:
+        return self.total_ns / self.calls if self.calls else 0.0
+
+    def __repr__(self) -> str:
+        return (f"HookStats(calls={self.calls}, errors={self.errors}, "
+                f"mean_ns={self.mean_ns:.0f}, max_ns={self.max_ns})")
+
+
+_HOOKS = ("on_start", "on_quote", "on_dom", "on_trade", "on_bar", "on_order", "on_fill",
+          "on_position", "on_ticket", "on_timer", "on_stop")
+
 
 class Dispatcher:
-    """Calls the strategy's hooks for store changes; a hook that raises is logged, alerted
-    (urgent ``strategy.exception``) and, if configured, pauses the strategy."""
+    """Feeds a strategy (see the module doc). ``alerts`` defaults to the context's sink;
+    ``risk`` (optional) is evaluated after fills and snapshots so a daily-loss breach halts
+    at once. ``pause_on_error`` is settings ``risk.pause_on_strategy_error``."""
 
     def __init__(self, strategy: Strategy, ctx: StrategyContext, *,
-                 pause_on_error: bool = True, timer_interval_ms: int | None = None) -> None:
-        raise NotImplementedError
+                 alerts: AlertSink | None = None, risk: RiskManager | None = None,
+                 pause_on_error: bool = True, timer_interval_ms: int | None = None,
+                 live_timers: bool = True) -> None:
+        if timer_interval_ms is not None and timer_interval_ms <= 0:
+            raise ValueError("timer_interval_ms must be positive")
+        self.strategy = strategy
+        self.ctx = ctx
+        self._orders = ctx.orders
+        self._risk = risk
+        self._alerts = alerts if alerts is not None else ctx.alert_sink
+        self.pause_on_error = pause_on_error
+        self.timer_interval_ms = timer_interval_ms
+        self._live_timers = live_timers
+        self._running = False
+        self._paused = False
+        self.stats: dict[str, HookStats] = {name: HookStats() for name in _HOOKS}
+        """Per-hook counters (calls, exceptions, time)."""
+        self._timers: list[tuple[int, bool]] = []
+        self._timer_set: set[int] = set()
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_ms: int | None = None
+        self._orders.add_listener(self._ticket_changed)
 
-    def start(self) -> None:
-        raise NotImplementedError
+    # ------------------------------------------------------------------ life cycle
 
-    def stop(self) -> None:
-        raise NotImplementedError
-
-    def market(self, changes: Iterable[MarketChange]) -> None:
-        raise NotImplementedError
-
-    def account(self, changes: Iterable[AccountChange]) -> None:
-        raise NotImplementedError
-
-    def sync(self, report: SyncReport, connection: int) -> None:
-        raise NotImplementedError
-
-    def run_timers(self, now_ms: int) -> None:
-        raise NotImplementedError
+    @property
+    def running(self) -> bool:
+        return self._running
 
     @property
     def paused(self) -> bool:
-        raise NotImplementedError
+        """True after a hook raised with ``pause_on_error``: no hooks until resumed."""
+        return self._paused
 
     def resume(self) -> None:
-        raise NotImplementedError
+        if self._paused:
+            _log.warning("strategy %s resumed", self.strategy.name)
+        self._paused = False
+
+    def pause(self, reason: str = "paused") -> None:
+        """Stop calling hooks (orders, risk and stores carry on)."""
+        if not self._paused:
+            _log.warning("strategy %s paused: %s", self.strategy.name, reason)
+        self._paused = True
+
+    def start(self) -> None:
+        """Give the strategy its context and call ``on_start`` (after the first account
+        snapshot). An exception here propagates: a strategy that cannot start ends the run
+        with its error."""
+        if self._running:
+            return
+        self.strategy.ctx = self.ctx
+        self.ctx.bind_timer(self.wake_at)
+        started = time.perf_counter_ns()
+        stats = self.stats["on_start"]
+        try:
+            self.strategy.on_start()
+        except Exception:
+            stats.errors += 1
+            _log.exception("strategy %s failed to start", self.strategy.name)
+            raise
+        finally:
+            stats.calls += 1
+            stats.total_ns += time.perf_counter_ns() - started
+        self._running = True
+        if self.timer_interval_ms is not None:
+            self._schedule(self.ctx.now_ms() + self.timer_interval_ms, periodic=True)
+
+    def stop(self) -> None:
+        """Call ``on_stop`` (isolated, even when paused) and stop dispatching."""
+        if not self._running:
+            return
+        self._running = False
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._call("on_stop", self.strategy.on_stop, None)
+
+    # ------------------------------------------------------------------ events
+
+    def market(self, changes: Iterable[MarketChange]) -> None:
+        """Changes ``MarketDataWriter.apply`` returned (the md reader's hot path)."""
+        if not self._running or self._paused:
+            return
+        if self._timers and self._timers[0][0] <= self.ctx.now_ms():
+            self.run_timers(self.ctx.now_ms())
+        strategy = self.strategy
+        for change in changes:
+            kind = type(change)
+            if kind is QuoteState:
+                self._call("on_quote", strategy.on_quote, change)
+            elif kind is DomBook:
+                self._call("on_dom", strategy.on_dom, change)
+            elif kind is TradesAdded:
+                self._call("on_trade", strategy.on_trade, change)
+            elif kind is BarUpdated:
+                self._call("on_bar", strategy.on_bar, change)
+            if self._paused:
+                return
+
+    def account(self, changes: Iterable[AccountChange]) -> None:
+        """Changes ``AccountWriter.apply`` returned (one ``props`` event)."""
+        changes = changes if isinstance(changes, list) else list(changes)
+        self._orders.on_account(changes)
+        if self._risk is not None and any(type(c) is NewFill for c in changes):
+            self._risk.evaluate()
+        if not self._running or self._paused:
+            return
+        if self._timers and self._timers[0][0] <= self.ctx.now_ms():
+            self.run_timers(self.ctx.now_ms())
+        strategy = self.strategy
+        for change in changes:
+            kind = type(change)
+            if kind is OrderState:
+                self._call("on_order", strategy.on_order, change)
+            elif kind is NewFill:
+                self._call("on_fill", strategy.on_fill, change)
+            elif kind is Position:
+                self._call("on_position", strategy.on_position, change)
+            if self._paused:
+                return
+
+    def sync(self, report: SyncReport, connection: int) -> None:
+        """A snapshot was applied (``connection`` numbers the trading connection). Lost
+        order answers are settled first; then the strategy hears of every order, fill and
+        position that changed while disconnected (each fill exactly once)."""
+        self._orders.on_sync(report, connection)
+        if self._risk is not None:
+            self._risk.evaluate()
+        if not self._running or self._paused:
+            return
+        strategy = self.strategy
+        for change in report.orders:
+            if change.state is not None:
+                self._call("on_order", strategy.on_order, change.state)
+        for fill in report.new_fills:
+            self._call("on_fill", strategy.on_fill, fill)
+        for diff in report.positions:
+            if diff.after is not None:
+                self._call("on_position", strategy.on_position, diff.after)
+
+    def _ticket_changed(self, ticket: OrderTicket) -> None:
+        if self._running and not self._paused and ticket.state not in _SILENT_TICKET_STATES:
+            self._call("on_ticket", self.strategy.on_ticket, ticket)
+
+    # ------------------------------------------------------------------ timers
+
+    def wake_at(self, ms: int) -> None:
+        """Schedule ``on_timer(ms)`` (duplicates of a pending time are ignored)."""
+        self._schedule(ms, periodic=False)
+
+    @property
+    def next_timer_ms(self) -> int | None:
+        return self._timers[0][0] if self._timers else None
+
+    def run_timers(self, now_ms: int) -> None:
+        """Fire every timer due at ``now_ms``, oldest first, each with its own time."""
+        timers = self._timers
+        while timers and timers[0][0] <= now_ms and self._running and not self._paused:
+            ms, periodic = heapq.heappop(timers)
+            if periodic:
+                assert self.timer_interval_ms is not None
+                self._schedule(max(ms + self.timer_interval_ms, now_ms + 1), periodic=True)
+            else:
+                self._timer_set.discard(ms)
+            self._call("on_timer", self.strategy.on_timer, ms)
+        self._arm()
+
+    def _schedule(self, ms: int, *, periodic: bool) -> None:
+        if not periodic:
+            if ms in self._timer_set:
+                return
+            if len(self._timers) >= MAX_TIMERS:
+                _log.error("strategy %s: more than %d timers pending; wake_at(%d) dropped",
+                           self.strategy.name, MAX_TIMERS, ms)
+                return
+            self._timer_set.add(ms)
+        heapq.heappush(self._timers, (ms, periodic))
+        self._arm()
+
+    def _arm(self) -> None:
+        """Keep one event-loop timer armed for the earliest pending time (live mode)."""
+        if not self._live_timers or not self._running:
+            return
+        earliest = self._timers[0][0] if self._timers else None
+        if earliest == self._armed_ms:
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._armed_ms = earliest
+        if earliest is None:
+            return
+        delay = max(earliest - self.ctx.now_ms(), 0) / 1000.0
+        self._handle = asyncio.get_running_loop().call_later(delay, self._on_loop_timer)
+
+    def _on_loop_timer(self) -> None:
+        self._handle = None
+        self._armed_ms = None
+        now = self.ctx.now_ms()
+        if self._timers and self._timers[0][0] > now:
+            self._arm()  # the clock lags the loop's a little: wait for it
+            return
+        self.run_timers(now)
+
+    # ------------------------------------------------------------------ isolation
+
+    def _call(self, name: str, hook: Callable[[Any], None] | Callable[[], None],
+              arg: Any) -> None:
+        stats = self.stats[name]
+        started = time.perf_counter_ns()
+        try:
+            if arg is None:
+                hook()  # type: ignore[call-arg]
+            else:
+                hook(arg)  # type: ignore[call-arg]
+        except Exception as exc:
+            stats.errors += 1
+            self._failed(name, exc)
+        finally:
+            elapsed = time.perf_counter_ns() - started
+            stats.calls += 1
+            stats.total_ns += elapsed
+            if elapsed > stats.max_ns:
+                stats.max_ns = elapsed
+
+    def _failed(self, hook: str, exc: Exception) -> None:
+        name = self.strategy.name
+        pausing = self.pause_on_error and hook != "on_stop"
+        _log.error("strategy %s.%s raised %s: %s%s", name, hook, type(exc).__name__, exc,
+                   "; strategy paused" if pausing else "", exc_info=exc)
+        where = "".join(traceback.format_exception(exc, limit=-8))[-3000:]
+        self._alerts.emit(Alert(
+            Severity.URGENT, "strategy.exception",
+            f"Strategy {name}.{hook} raised {type(exc).__name__}: {exc}"[:300],
+            ("The strategy is paused (no more events) until resumed; orders, risk limits "
+             "and positions are still managed.\n\n" if pausing else
+             "The strategy keeps receiving events.\n\n") + where))
+        if pausing:
+            self._paused = True
