@@ -10,10 +10,11 @@ import logging
 import socket
 import ssl
 import struct
+import time
 import warnings
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -101,6 +102,7 @@ class HttpRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.perf_counter)
 
     def form(self) -> dict[str, list[str]]:
         return parse_qs(self.body.decode(), keep_blank_values=True, strict_parsing=True)

@@ -144,7 +144,9 @@ class NotificationCenter:
                 return
             outcome = self._route(notification_for(alert), (alert.key, alert.title,
                                                             alert.body))
-            level = logging.ERROR if alert.severity is Severity.URGENT else logging.INFO
+            # Suppressed repeats are logged quietly: a burst must not flood the log either.
+            level = (logging.ERROR if alert.severity is Severity.URGENT
+                     and not outcome.startswith("suppressed") else logging.INFO)
             _log.log(level, "alert %s: %s (%s)", alert.key, alert.title, outcome,
                      extra={"alert_key": alert.key, "severity": str(alert.severity),
                             "delivery": outcome})
@@ -250,7 +252,7 @@ class NotificationCenter:
                 if attempt + 1 < attempts:
                     delay = self._backoff.delay(attempt, self._rng)
                     _log.warning("notify %s: attempt %d/%d for %s failed: %s; retrying in "
-                                 "%.1f s", channel.name, attempt + 1, attempts,
+                                 "%.2f s", channel.name, attempt + 1, attempts,
                                  notification.key, cause, delay)
                     await asyncio.sleep(delay)
                     continue
