@@ -80,6 +80,31 @@ def free_port() -> int:
     return port
 
 
+class LogWatch(logging.Handler):
+    """Collects records of one logger and wakes waiters on each (no polling)."""
+
+    def __init__(self, logger: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.changed = Changed()
+        self._logger = logging.getLogger(logger)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        self.changed.notify()
+
+    def __enter__(self) -> LogWatch:
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self)
+
+    async def until_message(self, fragment: str, limit: float = 10.0) -> None:
+        await self.changed.until(
+            lambda: any(fragment in r.getMessage() for r in self.records), limit)
+
+
 def log_text(records: list[logging.LogRecord]) -> str:
     """Everything the records would put in a log: messages, tracebacks, extras."""
     parts: list[str] = []
