@@ -43,7 +43,7 @@ class KeyLimiter:
         fingerprints = self._fingerprints
         while fingerprints:
             oldest, at = next(iter(fingerprints.items()))
-            if now - at < self.dedupe_seconds and len(fingerprints) <= self.memory:
+            if now - at < self.dedupe_seconds and len(fingerprints) < self.memory:
                 break
             del fingerprints[oldest]
         if fingerprint in fingerprints:
