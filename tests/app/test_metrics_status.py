@@ -69,7 +69,7 @@ def test_status_line_shows_connections_price_position_pnl_orders() -> None:
     assert "md up, trading DOWN" in line
     assert "ESZ6 6851.25" in line
     assert "pos +1 @ 6850.75" in line
-    assert "P&L realized -4.18 open +25.00" in line
+    assert "P&L net -4.18 open +25.00" in line
     assert "0 working, 3 fills" in line
     assert "2 reconnects" in line
     flat = format_status(snapshot(net_pos=0, last_price=None, open_pnl=None,

@@ -184,7 +184,13 @@ class TradingApp:
                  simulator_config: SimulatorConfig | None = None,
                  duration: float | None = None, status: TextIO | None = None,
                  submit: Submit | None = None, handle_signals: bool = True,
-                 supervisor_options: SupervisorOptions | None = None) -> None:
+                 supervisor_options: SupervisorOptions | None = None,
+                 connection_options: ConnectionOptions | None = None,
+                 market_open: Callable[[], Awaitable[float]] | None = None) -> None:
+        """``endpoints`` overrides the settings' addresses; ``status`` gets the live status
+        line; ``submit`` receives report notifications. The option arguments replace what
+        the settings give (tests and tools): ``supervisor_options``, ``connection_options``
+        and ``market_open`` (waits for the open, returns the seconds waited)."""
         self.settings = settings
         self.strategy = strategy
         self.alerts: AlertSink = alerts if alerts is not None else AlertLog()
@@ -193,6 +199,8 @@ class TradingApp:
         self._credentials = credentials
         self._status_stream = status
         self._handle_signals = handle_signals
+        self._connection_options = connection_options
+        self._market_open = market_open or MarketHours(settings.market.calendar).wait_for_open
         self.endpoints = endpoints or settings.endpoints()
         self.simulator: Simulator | None = None
         """The embedded simulator (``sim`` without URL overrides), else ``None``."""
@@ -370,7 +378,7 @@ class TradingApp:
         self.contracts = await ContractBook.resolve(rest, symbols)
         self.symbol = symbols[0]
         self._account_writer.add_reference(self.contracts.reference_entities())
-        options = ConnectionOptions.from_settings(
+        options = self._connection_options or ConnectionOptions.from_settings(
             settings.connection.heartbeat_seconds, settings.connection.silence_timeout_seconds,
             settings.connection.request_timeout_seconds)
         md = MarketDataSession(endpoints.md_ws, md_tokens, self._on_md, options=options,
@@ -596,7 +604,7 @@ class TradingApp:
         settings, w = self.settings, self._wired()
         if settings.waits_for_open:
             self._phase = "waiting for the market open"
-            waited = await MarketHours(settings.market.calendar).wait_for_open()
+            waited = await self._market_open()
             _log.info("waited %.0fs for the market open", waited,
                       extra={"wait_seconds": waited})
         self._phase = "connecting"
@@ -608,6 +616,8 @@ class TradingApp:
         self.started.set()
         self._phase = ""
         _log.info("strategy %s started", self.strategy.name)
+        if self._printer is not None:
+            self._printer.show()
         await self._risk_watch()
 
     async def _subscribe(self) -> None:
@@ -648,12 +658,14 @@ class TradingApp:
         assert self.duration is not None
         await self.started.wait()
         await asyncio.sleep(self.duration)
-        raise ShutdownRequested(f"duration of {self.duration:g}s reached")
+        raise ShutdownRequested(f"{self.duration:g}s elapsed")
 
     # ------------------------------------------------------------------ shutdown hooks
 
     async def _halt(self) -> None:
         self._phase = "shutting down"
+        _log.info("shutdown (%s): new orders halted, strategy stopped",
+                  self.supervisor.exit_reason or "requested")
         w = self._wired()
         w.orders.halt("shutdown")
         if self.started.is_set():
@@ -663,6 +675,7 @@ class TradingApp:
         md = self._wired().md
         if md.ready:
             await md.unsubscribe_all(response_timeout=2.0)
+        _log.info("shutdown: market data unsubscribed")
 
     async def _cancel_and_flatten(self) -> None:
         """Cancel working orders / flatten as configured and wait (bounded) until the account
@@ -671,14 +684,15 @@ class TradingApp:
         orders, account_id = w.orders, w.account_id
         config = self.settings.shutdown
         if not (config.cancel_working_orders or config.flatten):
+            _log.info("shutdown: working orders and positions left as they are (settings)")
             return
         if not w.trading.ready:
             self._alert_leftovers("the trading socket is down")
             return
-        if config.flatten:
-            orders.flatten(trigger="shutdown")
-        elif config.cancel_working_orders:
-            orders.cancel_all(trigger="shutdown")
+        # Liquidating a position also cancels its contract's orders; flatten() cancels the
+        # orders of contracts without a position.
+        tickets = (orders.flatten(trigger="shutdown") if config.flatten
+                   else orders.cancel_all(trigger="shutdown"))
 
         def settled() -> bool:
             if self.account.open_orders(account_id):
@@ -692,6 +706,10 @@ class TradingApp:
                 await self.account_changed.until(settled)
         except TimeoutError:
             self._alert_leftovers("no confirmation in time")
+            return
+        _log.info("shutdown: %d %s requests confirmed (%s)", len(tickets),
+                  "flatten" if config.flatten else "cancel",
+                  "flat, no working orders" if config.flatten else "no working orders")
 
     def _alert_leftovers(self, why: str) -> None:
         account_id = self._wired().account_id
@@ -719,6 +737,7 @@ class TradingApp:
     async def _flush_log(self) -> None:
         writer = self.log_writer
         if writer is not None:
+            _log.info("shutdown: flushing the log; closing the sockets next")
             await asyncio.to_thread(writer.flush)
 
     async def _close_sockets(self) -> None:

@@ -51,7 +51,8 @@ def _money(value: float | None) -> str:
 
 def format_status(s: StatusSnapshot, now: float | None = None) -> str:
     """One line, e.g. ``12:03:04 md up, trading up | ESZ6 6851.25 | pos +1 @ 6850.75 |
-    P&L realized -4.18 open +25.00 | 0 working, 3 fills | 0 reconnects``."""
+    P&L net -4.18 open +25.00 | 0 working, 3 fills | 0 reconnects`` (net: realized after
+    commissions)."""
     clock = time.strftime("%H:%M:%S", time.localtime(now))
     links = (f"md {'up' if s.md_connected else 'DOWN'}, "
              f"trading {'up' if s.trading_connected else 'DOWN'}")
@@ -59,7 +60,7 @@ def format_status(s: StatusSnapshot, now: float | None = None) -> str:
     position = "flat" if s.net_pos == 0 else (
         f"pos {s.net_pos:+d}" + ("" if s.avg_price is None else f" @ {s.avg_price:g}"))
     parts = [f"{clock} {links}", f"{s.symbol} {price}", position,
-             f"P&L realized {_money(s.realized)} open {_money(s.open_pnl)}",
+             f"P&L net {_money(s.realized)} open {_money(s.open_pnl)}",
              f"{s.working_orders} working, {s.fills} fills",
              f"{s.reconnects} reconnects"]
     if s.strategy:
@@ -88,7 +89,7 @@ def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str
     latency = metrics.latency()
     if latency.count:
         lines.append(f"tick->order   p50 {latency.p50_us:.0f} us, p99 {latency.p99_us:.0f} us, "
-                     f"max {latency.max_us:.0f} us ({latency.count} orders)")
+                     f"max {latency.max_us:.0f} us ({latency.count} samples)")
     return "\n".join(lines)
 
 
@@ -135,10 +136,10 @@ class StatusPrinter:
                 pass
 
     async def run(self) -> None:
-        """Show the status every ``interval`` seconds until cancelled."""
+        """Show the status now and then every ``interval`` seconds until cancelled."""
         try:
             while True:
-                await asyncio.sleep(self.interval)
                 self.show()
+                await asyncio.sleep(self.interval)
         finally:
             self.end_line()

@@ -1,0 +1,27 @@
+"""Fixtures for the TradingApp integration tests (helpers live in ``app_helpers``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tradovate_api.simulator import Simulator, SimulatorConfig
+
+FAST_MARKET = SimulatorConfig(warm_up=60.0, tick_interval=0.02, heartbeat_interval=0.2)
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    async with Simulator(FAST_MARKET, seed=11) as simulator:
+        yield simulator
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logger() -> Iterator[None]:
+    """The app routes the root logger through its log writer; put the level back."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.setLevel(level)
