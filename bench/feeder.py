@@ -7,8 +7,10 @@ both sockets with a close frame.
 
 It speaks only what a client needs: ``o``, ``authorize``, ``h`` every 2.5 s, the ``[]``
 heartbeat, ``md/subscribe*``/``md/getChart`` (+ end of history), ``user/syncrequest`` (a small
-account), ``contract/find``/``product/find`` and ``order/placeorder`` (answered with an order
-id; nothing is matched or filled). Anything else gets the documented 404.
+account) and ``order/placeorder`` (answered with an order id; nothing is matched or filled).
+For the framework's start-up it also serves, over REST (``REST <port>`` line, base
+``/v1``) and over the trading socket, the login, ``account/list`` and the contract look-ups.
+Anything else gets the documented 404.
 
 Latency is measured here on one monotonic clock (``perf_counter_ns``): a probe frame is stamped
 just before it is written, and the order it causes is stamped first thing when its frame is
@@ -22,10 +24,11 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
+from aiohttp import web
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, WSUpgradeRequest, ws_create_server
 
 from bench import wire
@@ -38,6 +41,7 @@ from tradovate_api.protocol import (
     parse_request,
 )
 from tradovate_api.protocol.models import (
+    AccessTokenResponse,
     ChartData,
     ChartPacket,
     ChartSubscriptionResult,
@@ -55,6 +59,7 @@ _encoder = msgspec.json.Encoder()
 HEARTBEAT_S = 2.5
 PROBE_TIMEOUT_S = 2.0
 HANDSHAKE_S = 60.0
+HANDSHAKE_PROBE_S = 0.3
 
 
 def respond(request_id: int, status: int = 200, body: Any = None) -> bytes:
@@ -78,6 +83,8 @@ class Feeder:
         self.unmatched_orders = 0
         self.md_frames = 0
         self.md_events = 0
+        self.counted_from = (0, 0)
+        """(frames, events) sent before the handshake's answered probe: not counted."""
         self._waiting: dict[int, asyncio.Future[int]] = {}
         self._next_order_id = 1
         self.paused = False
@@ -179,7 +186,8 @@ class _Socket(WSListener):  # type: ignore[misc]
             return  # the [] heartbeat (or junk): nothing to answer
         handler = _HANDLERS.get(request.endpoint)
         if handler is None:
-            reply = respond(request.request_id, 404, f"Not found: {request.raw_endpoint}")
+            reply = respond(request.request_id,
+                            *reference(request.endpoint, request.query_params()))
         else:
             reply = handler(self, request, arrived)
         transport.send(_TEXT, reply)
@@ -219,20 +227,6 @@ class _Socket(WSListener):  # type: ignore[misc]
     def _sync(self, request: ClientRequest, arrived: int) -> bytes:
         return respond(request.request_id, 200, wire.sync_snapshot())
 
-    def _contract_find(self, request: ClientRequest, arrived: int) -> bytes:
-        name = request.query_params().get("name", "")
-        for cid, symbol in wire.all_contracts().items():
-            if symbol == name:
-                return respond(request.request_id, 200, wire.contract_entity(cid))
-        return respond(request.request_id, 404, f"Not found: {name}")
-
-    def _product_find(self, request: ClientRequest, arrived: int) -> bytes:
-        name = request.query_params().get("name", "")
-        try:
-            return respond(request.request_id, 200, wire.product_entity(name))
-        except KeyError:
-            return respond(request.request_id, 404, f"Not found: {name}")
-
     def _place_order(self, request: ClientRequest, arrived: int) -> bytes:
         return self.feeder.on_order(arrived, request)
 
@@ -249,10 +243,56 @@ _HANDLERS: dict[str, Handler] = {
     "md/cancelchart": _Socket._unsubscribe,
     "md/getchart": _Socket._get_chart,
     "user/syncrequest": _Socket._sync,
-    "contract/find": _Socket._contract_find,
-    "product/find": _Socket._product_find,
     "order/placeorder": _Socket._place_order,
 }
+
+
+def reference(endpoint: str, params: Mapping[str, str]) -> tuple[int, Any]:
+    """Start-up look-ups (REST or socket): login, accounts, contracts, maturities, products.
+    ``endpoint`` is lower-cased; returns (status, body)."""
+    contracts = wire.all_contracts()
+    by_name = {name: cid for cid, name in contracts.items()}
+    key = params.get("id") or params.get("name") or ""
+    if endpoint in ("auth/accesstokenrequest", "auth/renewaccesstoken"):
+        expires = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 86_400))
+        return 200, AccessTokenResponse(
+            access_token="bench-access-token", md_access_token="bench-md-token",
+            expiration_time=expires, user_id=wire.USER_ID, name="bench", user_status="Active")
+    if endpoint == "account/list":
+        return 200, wire.sync_snapshot().accounts
+    if endpoint == "contract/find" and key in by_name:
+        return 200, wire.contract_entity(by_name[key])
+    if endpoint == "contract/item" and key.isdigit() and int(key) in contracts:
+        return 200, wire.contract_entity(int(key))
+    if endpoint == "contractmaturity/item":
+        for cid in contracts:
+            maturity = wire.maturity_entity(cid)
+            if str(maturity.id) == key:
+                return 200, maturity
+    if endpoint in ("product/item", "product/find"):
+        for product in wire.sync_snapshot().products:
+            if key in (str(product.id), product.name):
+                return 200, product
+    if endpoint in ("contract/find", "contract/item", "contractmaturity/item", "product/item",
+                    "product/find"):
+        return 404, f"Not found: {key}"
+    return 404, f"Not found: {endpoint}"
+
+
+async def start_rest(port: int) -> web.AppRunner:
+    """The REST side (``/v1/...``) of :func:`reference`, for the framework's start-up."""
+
+    async def handle(request: web.Request) -> web.Response:
+        status, body = reference(request.match_info["endpoint"].lower(), request.query)
+        return web.Response(status=status, body=_encoder.encode(body),
+                            content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/v1/{endpoint:.+}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
 
 
 def _symbol_of(request: ClientRequest) -> str | int:
@@ -269,8 +309,10 @@ def _is_ok(reply: bytes) -> bool:
 # ----------------------------------------------------------------------------- scenarios
 
 
-async def probe_once(feeder: Feeder, seq: int, before: Sequence[bytes] = ()) -> int | None:
-    """Send ``before`` then probe ``seq``; the round trip in ns, or None if no order came."""
+async def probe_once(feeder: Feeder, seq: int, before: Sequence[bytes] = (),
+                     timeout_s: float = PROBE_TIMEOUT_S) -> int | None:
+    """Send ``before`` then probe ``seq``; the round trip in ns, or None if no order came
+    within ``timeout_s``."""
     future = feeder.expect(seq)
     frame = wire.probe_frame(seq)
     for data in before:
@@ -278,7 +320,7 @@ async def probe_once(feeder: Feeder, seq: int, before: Sequence[bytes] = ()) -> 
     sent = _clock()
     feeder.send_md(frame)
     try:
-        async with asyncio.timeout(PROBE_TIMEOUT_S):
+        async with asyncio.timeout(timeout_s):
             arrived = await future
     except TimeoutError:
         feeder.forget(seq)
@@ -288,15 +330,19 @@ async def probe_once(feeder: Feeder, seq: int, before: Sequence[bytes] = ()) -> 
 
 async def handshake(feeder: Feeder) -> int:
     """Wait for both sockets and the probe subscription, then probe until the first order
-    comes back: from then on the client's whole path is live. Returns the next probe seq."""
+    comes back: from then on the client's whole path is live, and frames are counted from
+    that probe on (clients count from the first probe they answer). Returns the next seq."""
     async with asyncio.timeout(HANDSHAKE_S):
         await feeder.md_authorized.wait()
         await feeder.trading_authorized.wait()
         await feeder.probe_subscribed.wait()
         seq = 1
-        while await probe_once(feeder, seq) is None:
+        while True:
+            before = (feeder.md_frames, feeder.md_events)
+            if await probe_once(feeder, seq, timeout_s=HANDSHAKE_PROBE_S) is not None:
+                feeder.counted_from = before
+                return seq + 1
             seq += 1
-    return seq + 1
 
 
 async def latency(feeder: Feeder, args: argparse.Namespace) -> dict[str, Any]:
@@ -389,8 +435,10 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
 
     server = await ws_create_server(listener, "127.0.0.1", args.port,
                                     websocket_handshake_timeout=5.0)
+    rest = await start_rest(args.rest_port)
     port = server.sockets[0].getsockname()[1]
-    print(f"LISTEN {port}", flush=True)
+    rest_port = rest.addresses[0][1]
+    print(f"LISTEN {port} {rest_port}", flush=True)
     beats = asyncio.create_task(feeder.heartbeats())
     try:
         result = await SCENARIOS[args.scenario](feeder, args)
@@ -398,8 +446,10 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
         beats.cancel()
         feeder.close()
         server.close()
-    result.update(scenario=args.scenario, frames_sent=feeder.md_frames,
-                  events_sent=feeder.md_events, orders=feeder.orders,
+        await rest.cleanup()
+    frames_from, events_from = feeder.counted_from
+    result.update(scenario=args.scenario, frames_sent=feeder.md_frames - frames_from,
+                  events_sent=feeder.md_events - events_from, orders=feeder.orders,
                   unmatched_orders=feeder.unmatched_orders, subscriptions=feeder.subscriptions)
     return result
 
@@ -407,7 +457,8 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), required=True)
-    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port", type=int, default=0, help="websockets (0: any)")
+    parser.add_argument("--rest-port", type=int, default=0, help="REST (0: any)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--probes", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)

@@ -86,9 +86,10 @@ async def run_pair(scenario: str, client: str, feeder_args: Sequence[str], *, li
             if not first.startswith("LISTEN "):
                 _, err = await feeder.communicate()
                 raise RunFailed(f"feeder did not start: {err.decode(errors='replace')[-_TAIL:]}")
-            url = f"ws://127.0.0.1:{int(first.split()[1])}"
+            _, ws_port, rest_port = first.split()
             proc = await asyncio.create_subprocess_exec(
-                python, "-m", CLIENT_MODULES[client], "--url", url, stdout=pipe, stderr=pipe,
+                python, "-m", CLIENT_MODULES[client], "--url", f"ws://127.0.0.1:{ws_port}",
+                "--rest", f"http://127.0.0.1:{rest_port}/v1", stdout=pipe, stderr=pipe,
                 cwd=ROOT, env=env)
             procs.append(proc)
             sampler = (asyncio.create_task(_sample_rss(proc.pid, rss_every_s, rss))

@@ -110,8 +110,9 @@ def chart_ids(index: int) -> tuple[int, int]:
 
 
 def contract_index(symbol: str | int) -> int | None:
-    """Index in :data:`CONTRACTS` of a symbol or id (``None``: the probe or unknown)."""
-    for index, (cid, (name, _)) in enumerate(CONTRACTS.items()):
+    """Index in :func:`all_contracts` (noise contracts first, then the probe) of a symbol or
+    contract id; ``None`` when unknown."""
+    for index, (cid, name) in enumerate(all_contracts().items()):
         if symbol in (name, cid, str(cid)):
             return index
     return None

@@ -77,7 +77,7 @@ class BareClient:
         return packets
 
     def send_order(self, price: float) -> None:
-        self.counters.orders += 1
+        self.counters.order()
         order = PlaceOrder(action="Buy", symbol=wire.PROBE_SYMBOL, order_qty=1,
                            order_type="Limit", price=price, account_spec=wire.ACCOUNT_SPEC,
                            account_id=wire.ACCOUNT_ID, cl_ord_id=f"bare-{self.counters.orders}",

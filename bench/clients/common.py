@@ -17,35 +17,41 @@ from typing import Any
 
 
 class Counters:
-    """Counted on the reader; ``data_frames`` are frames that carried at least one md entry
-    (every feeder frame is one message), ``events`` the entries (quotes, DOMs, tick packets)
-    applied."""
+    """Counted on the reader from the first probe the client answers (the feeder counts from
+    that probe too): ``data_frames`` are frames with at least one md entry (every feeder
+    frame is one message), ``events`` the entries (quotes, DOMs, tick packets) applied. CPU
+    and wall time are measured over the same span."""
 
-    __slots__ = ("cpu_first", "cpu_last", "data_frames", "events", "orders", "wall_first",
-                 "wall_last")
+    __slots__ = ("counting", "cpu_first", "data_frames", "events", "orders", "wall_first")
 
     def __init__(self) -> None:
+        self.counting = False
         self.data_frames = 0
         self.events = 0
         self.orders = 0
-        self.cpu_first = self.cpu_last = 0.0
-        self.wall_first = self.wall_last = 0.0
+        self.cpu_first = 0.0
+        self.wall_first = 0.0
+
+    def order(self) -> None:
+        """An order was sent; the first one starts the counting."""
+        self.orders += 1
+        if not self.counting:
+            self.counting = True
+            self.cpu_first = time.process_time()
+            self.wall_first = time.perf_counter()
 
     def frame(self, events: int) -> None:
         """One data frame with ``events`` entries arrived and was applied."""
-        if not self.data_frames:
-            self.cpu_first = time.process_time()
-            self.wall_first = time.perf_counter()
-        self.data_frames += 1
-        self.events += events
+        if self.counting:
+            self.data_frames += 1
+            self.events += events
 
     def finish(self, **extra: Any) -> None:
-        """Print the ``RESULT`` line (CPU is counted from the first data frame on)."""
-        self.cpu_last = time.process_time()
-        self.wall_last = time.perf_counter()
+        """Print the ``RESULT`` line."""
+        counted = self.counting
         result = {"data_frames": self.data_frames, "events": self.events, "orders": self.orders,
-                  "cpu_s": self.cpu_last - self.cpu_first if self.data_frames else 0.0,
-                  "wall_s": self.wall_last - self.wall_first if self.data_frames else 0.0,
+                  "cpu_s": time.process_time() - self.cpu_first if counted else 0.0,
+                  "wall_s": time.perf_counter() - self.wall_first if counted else 0.0,
                   "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, **extra}
         print("RESULT " + json.dumps(result), flush=True)
 
@@ -53,6 +59,7 @@ class Counters:
 def parse_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--url", required=True, help="feeder base URL, e.g. ws://127.0.0.1:9000")
+    parser.add_argument("--rest", default=None, help="feeder REST base, e.g. http://...:9001/v1")
     parser.add_argument("--timeout", type=float, default=3600.0,
                         help="give up after this many seconds")
     return parser.parse_args(argv)

@@ -37,7 +37,7 @@ class NaiveClient:
         return request_id
 
     async def send_order(self, price: float) -> None:
-        self.counters.orders += 1
+        self.counters.order()
         body = {"accountSpec": wire.ACCOUNT_SPEC, "accountId": wire.ACCOUNT_ID,
                 "clOrdId": f"naive-{self.counters.orders}", "action": "Buy",
                 "symbol": wire.PROBE_SYMBOL, "orderQty": 1, "orderType": "Limit",

@@ -57,7 +57,8 @@ def test_every_scenario_measures_a_client(client: str, tmp_path: Path) -> None:
     assert soak["client"] == client
     rss = soak["metrics"]["rss_mb"]
     assert len(rss) >= 2
-    assert all(mb > 5 for _, mb in rss)
+    assert all(mb > 0 for _, mb in rss)
+    assert rss[-1][1] > 5  # a Python process with the stack loaded, not the bare exec
     assert soak["metrics"]["lost"] == 0
     assert soak["metrics"]["frames_counted"] == soak["metrics"]["frames_sent"]
     table = result["summary"]["table"]
