@@ -82,3 +82,15 @@ async def test_from_settings_delivers_end_to_end(twilio: TwilioServer,
         "URGENT: Reconnects stopped"]
     assert [r.message["Subject"] for r in smtp.received] == ["URGENT: Reconnects stopped"]
     assert smtp.received[0].mail_from == "bot@example.test"
+
+
+def test_webhook_secrets_are_masked_and_required_only_when_routed() -> None:
+    secrets = secrets_from_mapping(FULL)
+    shown = secrets.masked()
+    assert shown["ALERT_WEBHOOK_URL"] == "***"
+    assert shown["ALERT_WEBHOOK_TOKEN"] == "***"
+    assert "SECRET" not in repr(secrets)
+    empty = secrets_from_mapping({})
+    assert empty.missing_for("sim", ["webhook"]) == ["ALERT_WEBHOOK_URL"]
+    assert empty.missing_for("sim", ["email", "log"]) == ["SMTP_HOST", "ALERT_EMAIL_TO"]
+    assert empty.masked()["ALERT_WEBHOOK_TOKEN"] == "(not set)"
