@@ -1,0 +1,230 @@
+"""Deterministic rigs for the trading layer without sockets.
+
+:class:`ExchangeGateway` is an ``OrderGateway`` whose counterparty is the simulator's pure
+matching engine (``Exchange``) on books the test controls; its entity changes are delivered
+to the account store by :meth:`Harness.settle`, the way the account reader would, after the
+strategy's callback returned. :class:`ScriptedGateway` records requests and lets the test
+answer (or never answer) each one. :class:`Harness` wires stores, contract book, risk, order
+manager, context and dispatcher on a manual clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from tradovate_api.alerts import AlertLog
+from tradovate_api.errors import ConnectionLost, OrderRejected
+from tradovate_api.orders import ContractBook, OrderManager
+from tradovate_api.protocol import EntityEvent, decode_entities
+from tradovate_api.protocol.models import (
+    CancelOrder,
+    LiquidatePosition,
+    ModifyOrder,
+    PlaceOrder,
+    PlaceOSO,
+    PriceLevel,
+)
+from tradovate_api.risk import RiskManager
+from tradovate_api.settings import Risk
+from tradovate_api.simulator.book import Book
+from tradovate_api.simulator.changes import EntityChange
+from tradovate_api.simulator.engine import Exchange
+from tradovate_api.simulator.instruments import (
+    InstrumentCatalog,
+    default_instruments,
+    reference_entities,
+)
+from tradovate_api.stores import create_account_store, create_market_store
+from tradovate_api.strategy import Dispatcher, Strategy, StrategyContext
+
+TODAY = dt.date(2026, 11, 24)
+"""Front months ESZ6, NQZ6 (the simulator's stable ids)."""
+CATALOG = InstrumentCatalog(default_instruments(TODAY))
+ES = CATALOG.by_name("ESZ6")
+NQ = CATALOG.by_name("NQZ6")
+assert ES is not None
+assert NQ is not None
+T0 = 1_795_000_000_000
+"""Epoch ms of the scripted sessions' start (2026-11-18 ~08:26 UTC)."""
+LOOSE = Risk(max_position=10, max_order_qty=10, max_orders_per_second=1000.0,
+             max_daily_loss=1_000_000.0)
+
+
+class ManualClock:
+    """Epoch milliseconds under test control; ``seconds`` for the exchange's timestamps."""
+
+    def __init__(self, now_ms: int = T0) -> None:
+        self.now_ms = now_ms
+
+    def __call__(self) -> int:
+        return self.now_ms
+
+    def seconds(self) -> float:
+        return self.now_ms / 1000
+
+
+def book_levels(bids: list[tuple[float, float]], offers: list[tuple[float, float]]
+                ) -> tuple[list[PriceLevel], list[PriceLevel]]:
+    return ([PriceLevel(price=p, size=s) for p, s in bids],
+            [PriceLevel(price=p, size=s) for p, s in offers])
+
+
+class ExchangeGateway:
+    """An ``OrderGateway`` trading against the simulator's matching engine in-process."""
+
+    def __init__(self, exchange: Exchange, user_id: int) -> None:
+        self.exchange = exchange
+        self.user_id = user_id
+        self.sent: list[tuple[str, Any]] = []
+        self.changes: list[EntityChange] = []
+        self.connected = True
+
+    def send(self, endpoint: str, body: Any, result_type: Any) -> asyncio.Future[Any]:
+        if not self.connected:
+            raise ConnectionLost("exchange gateway: not connected")
+        self.sent.append((endpoint, body))
+        ex, user = self.exchange, self.user_id
+        handlers: dict[str, Callable[[], tuple[Any, list[EntityChange]]]] = {
+            "order/placeorder": lambda: ex.place_order(user, _as(body, PlaceOrder)),
+            "order/placeoso": lambda: ex.place_oso(user, _as(body, PlaceOSO)),
+            "order/modifyorder": lambda: ex.modify_order(user, _as(body, ModifyOrder)),
+            "order/cancelorder": lambda: ex.cancel_order(user, _as(body, CancelOrder)),
+            "order/liquidateposition": lambda: ex.liquidate_position(
+                user, _as(body, LiquidatePosition)),
+        }
+        result, changes = handlers[endpoint]()
+        self.changes.extend(changes)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        failure = getattr(result, "failure_reason", None)
+        if failure is not None:
+            future.set_exception(OrderRejected(failure, getattr(result, "failure_text", None)))
+        else:
+            future.set_result(result)
+        return future
+
+
+def _as(body: Any, kind: type[Any]) -> Any:
+    """The body as the server decodes it (wire round trip)."""
+    return msgspec.json.decode(msgspec.json.encode(body), type=kind)
+
+
+class ScriptedGateway:
+    """Records every request; the test resolves each future itself (or never does)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Any, asyncio.Future[Any]]] = []
+        self.connected = True
+
+    def send(self, endpoint: str, body: Any, result_type: Any) -> asyncio.Future[Any]:
+        if not self.connected:
+            raise ConnectionLost("scripted gateway: not connected")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.sent.append((endpoint, body, future))
+        return future
+
+    def endpoints(self) -> list[str]:
+        return [e for e, _, _ in self.sent]
+
+
+class Harness:
+    """The trading layer on a manual clock against an in-process exchange.
+
+    The exchange has one user and account; ``books`` are what it fills against (set them
+    with :meth:`set_book`). ``settle()`` lets answers arrive and delivers entity changes to
+    the account store and dispatcher until nothing is left."""
+
+    def __init__(self, strategy: Strategy, *, risk: Risk = LOOSE,
+                 params: dict[str, Any] | None = None, symbols: tuple[str, ...] = ("ESZ6",),
+                 trading_symbol: str | None = None, pause_on_error: bool = True,
+                 gateway: Any = None, account_name: str = "DEMO1") -> None:
+        self.clock = ManualClock()
+        self.books = {inst.contract_id: Book(inst.contract_id, inst.tick_size)
+                      for inst in CATALOG}
+        self.exchange = Exchange(CATALOG, self.books, self.clock.seconds,
+                                 reference=reference_entities())
+        self.user_id = self.exchange.add_user("trader").id
+        account = self.exchange.add_account(self.user_id, account_name, 100_000.0)
+        self.account_id = account.id
+        self.exchange_gateway = ExchangeGateway(self.exchange, self.user_id)
+        self.gateway = gateway if gateway is not None else self.exchange_gateway
+        self.market, self.market_writer = create_market_store(clock_ms=self.clock)
+        self.account, self.account_writer = create_account_store(
+            commission_per_side={"ES": 2.05, "NQ": 2.05})
+        specs = [CATALOG.by_name(s) for s in symbols]
+        self.contracts = ContractBook.from_entities(
+            [i.contract for i in specs if i], [i.maturity for i in specs if i],
+            [i.product for i in specs if i])
+        self.account_writer.add_reference(self.contracts.reference_entities())
+        self.alerts = AlertLog()
+        self.risk = RiskManager(risk, self.account, self.market, self.alerts, self.clock)
+        self.orders = OrderManager(self.gateway, self.account, self.risk, self.contracts,
+                                   self.alerts, account_id=self.account_id,
+                                   account_spec=account_name, clock=self.clock,
+                                   id_prefix="test")
+        self.strategy = strategy
+        self.ctx = StrategyContext(market=self.market, account=self.account,
+                                   orders=self.orders, contracts=self.contracts,
+                                   alerts=self.alerts, account_id=self.account_id,
+                                   params=params, clock=self.clock,
+                                   trading_symbol=trading_symbol)
+        self.dispatcher = Dispatcher(strategy, self.ctx, risk=self.risk,
+                                     pause_on_error=pause_on_error, live_timers=False)
+        self.connection = 0
+
+    # ------------------------------------------------------------------ driving
+
+    def set_book(self, symbol: str, bids: list[tuple[float, float]],
+                 offers: list[tuple[float, float]], last: float | None = None) -> None:
+        inst = CATALOG.by_name(symbol)
+        assert inst is not None
+        book = self.books[inst.contract_id]
+        book.bids, book.offers = book_levels(bids, offers)
+        book.last_price = last if last is not None else book.last_price
+
+    def sync(self) -> None:
+        """Apply the exchange's snapshot as a (re)connect would."""
+        self.connection += 1
+        report = self.account_writer.apply_snapshot(self.exchange.sync(self.user_id))
+        self.dispatcher.sync(report, self.connection)
+
+    def start(self) -> None:
+        self.sync()
+        self.dispatcher.start()
+
+    async def advance(self, to_ms: int) -> None:
+        """Move the clock to ``to_ms``, firing every timer due on the way at its time (and
+        settling what each one did before the next)."""
+        while True:
+            due = self.dispatcher.next_timer_ms
+            if due is None or due > to_ms:
+                break
+            self.clock.now_ms = max(self.clock.now_ms, due)
+            self.dispatcher.run_timers(due)
+            await self.settle()
+        self.clock.now_ms = max(self.clock.now_ms, to_ms)
+
+    def feed_md(self, event: Any) -> None:
+        self.dispatcher.market(self.market_writer.apply(event))
+
+    async def settle(self) -> None:
+        """Let futures resolve, then deliver the exchange's entity changes one ``props``
+        event at a time (wire round trip), until nothing is pending."""
+        for _ in range(1000):
+            await asyncio.sleep(0)
+            changes = self.exchange_gateway.changes
+            if not changes:
+                await asyncio.sleep(0)
+                if not self.exchange_gateway.changes:
+                    return
+                continue
+            change = changes.pop(0)
+            raw = msgspec.json.encode(change.entity)
+            event = EntityEvent(change.entity_type, change.event_type,
+                                decode_entities(change.entity_type, raw))
+            self.dispatcher.account(self.account_writer.apply(event))
+        raise AssertionError("settle did not converge")
