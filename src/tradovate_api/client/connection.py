@@ -210,6 +210,11 @@ class Connection(WSListener):
         except Exception as exc:  # picows re-raises a local failure that caused the disconnect
             _log.debug("%s: disconnect reported %s", self.name, type(exc).__name__)
 
+    def abort(self, reason: str) -> None:
+        """End a connection that is no longer trusted (e.g. it lost an order's answer): the
+        socket is cut and the end is ``dropped``, so a supervisor reconnects."""
+        self._abort(SessionEnd(EndKind.DROPPED, reason))
+
     def _abort(self, end: SessionEnd) -> None:
         self._finish(end)
         transport = self._transport

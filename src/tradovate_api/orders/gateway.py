@@ -12,6 +12,7 @@ import asyncio
 import logging
 from typing import Any, Protocol
 
+from ..client.connection import Connection
 from ..client.ends import RequestTimeout
 from ..client.trading_session import TradingSession
 from ..errors import ConnectionLost
@@ -60,11 +61,11 @@ class LiveGateway:
             future.add_done_callback(lambda done: self._check_timeout(done, connection))
         return future
 
-    def _check_timeout(self, future: asyncio.Future[Any], connection: Any) -> None:
+    def _check_timeout(self, future: asyncio.Future[Any], connection: Connection) -> None:
         if future.cancelled() or not isinstance(future.exception(), RequestTimeout):
             return
         self.timeouts += 1
         if connection.is_open:
             _log.warning("%s: an order request got no answer in time; closing the connection "
                          "so the reconnect's snapshot settles it", self._session.name)
-            connection.close_nowait(reason="order answer timed out")
+            connection.abort("an order answer timed out")

@@ -1,0 +1,225 @@
+"""The trading layer over real sessions against the in-process simulator.
+
+:class:`SimRig` wires what the runtime app wires (smaller): login, contract book over REST,
+stores, a ``TradingSession`` and a ``MarketDataSession`` under a supervisor that reconnects
+them, the order manager on a ``LiveGateway``, risk, context and dispatcher. The readers apply
+events to the stores and hand the changes to the dispatcher, exactly as the app's hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from tradovate_api.alerts import AlertLog
+from tradovate_api.auth import AuthManager
+from tradovate_api.client import (
+    AuthTokens,
+    ConnectionOptions,
+    MarketDataSession,
+    RestClient,
+    SyncSnapshot,
+    TradingSession,
+)
+from tradovate_api.orders import (
+    ContractBook,
+    LiveGateway,
+    OrderManager,
+    OrderTicket,
+    TicketState,
+)
+from tradovate_api.protocol import ChartEvent, EntityEvent, MarketDataEvent, Message
+from tradovate_api.protocol.models import Account, Command
+from tradovate_api.risk import RiskManager
+from tradovate_api.runtime import BackoffPolicy, BreakerPolicy, Policy, Supervisor
+from tradovate_api.runtime.supervisor import SupervisorOptions
+from tradovate_api.secrets import Secret, TradovateCredentials
+from tradovate_api.settings import Risk
+from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.stores import create_account_store, create_market_store
+from tradovate_api.strategy import Dispatcher, Strategy, StrategyContext
+
+FAST_SIM = SimulatorConfig(warm_up=30.0, tick_interval=0.02, heartbeat_interval=0.2,
+                           idle_timeout=30.0)
+OPTIONS = ConnectionOptions(heartbeat_interval=0.1, silence_timeout=2.0, open_timeout=2.0,
+                            authorize_timeout=2.0, request_timeout=3.0, close_timeout=1.0)
+SUPERVISION = SupervisorOptions(backoff=BackoffPolicy(initial=0.02, maximum=0.2, jitter=0.1),
+                                breaker=BreakerPolicy(failures=20, window=60.0),
+                                shutdown_timeout=3.0, cancel_timeout=1.0)
+LIMIT = 10.0
+"""Seconds any wait in these tests may take."""
+
+
+class SimRig:
+    """``async with SimRig(sim, strategy) as rig:`` — everything connected and synced, the
+    strategy started."""
+
+    def __init__(self, sim: Simulator, strategy: Strategy | None = None, *,
+                 risk: Risk | None = None, symbols: tuple[str, ...] = ("ESZ6",),
+                 gateway_timeout: float | None = None, drop_on_timeout: bool = True,
+                 pause_on_error: bool = True, params: dict[str, Any] | None = None,
+                 subscribe: bool = True) -> None:
+        self.sim = sim
+        self.strategy = strategy or Strategy()
+        self.limits = risk or Risk(max_position=5, max_order_qty=5,
+                                   max_orders_per_second=100.0, max_daily_loss=100_000.0)
+        self.symbols = symbols
+        self.gateway_timeout = gateway_timeout
+        self.drop_on_timeout = drop_on_timeout
+        self.pause_on_error = pause_on_error
+        self.params = params
+        self.subscribe = subscribe
+        self.alerts = AlertLog()
+        self.ticket_log: list[tuple[str, TicketState]] = []
+        """(clOrdId, state) of every ticket notification, in order."""
+        self.md_events = 0
+        self._changed = asyncio.Event()
+        self._run: asyncio.Task[int] | None = None
+
+    # ------------------------------------------------------------------ wiring
+
+    async def __aenter__(self) -> SimRig:
+        sim = self.sim
+        self.auth = AuthManager(sim.rest_url, TradovateCredentials(name="sim",
+                                                                   password=Secret("sim")),
+                                alerts=self.alerts)
+        token = await self.auth.token()
+        assert token.user_id is not None
+        self.rest = RestClient(sim.rest_url, AuthTokens(self.auth, market_data=False))
+        self.contracts = await ContractBook.resolve(self.rest, self.symbols)
+        accounts: list[Account] = await self.rest.request("account/list",
+                                                          result_type=list[Account])
+        self.account_id, self.account_name = accounts[0].id, accounts[0].name
+        self.market, self.market_writer = create_market_store()
+        self.account, self.account_writer = create_account_store(
+            commission_per_side={i.product.name: i.commission_per_side for i in sim.catalog})
+        self.account_writer.add_reference(self.contracts.reference_entities())
+        md_tokens = AuthTokens(self.auth, market_data=True)
+        trading_tokens = AuthTokens(self.auth, market_data=False)
+        self.md = MarketDataSession(sim.md_url, md_tokens, self._on_md, options=OPTIONS)
+        self.trading = TradingSession(sim.ws_url, trading_tokens, self._on_account,
+                                      user_id=token.user_id, options=OPTIONS)
+        self.gateway = LiveGateway(self.trading, timeout=self.gateway_timeout,
+                                   drop_on_timeout=self.drop_on_timeout)
+        self.risk = RiskManager(self.limits, self.account, self.market, self.alerts,
+                                self._clock)
+        self.orders = OrderManager(self.gateway, self.account, self.risk, self.contracts,
+                                   self.alerts, account_id=self.account_id,
+                                   account_spec=self.account_name)
+        self.orders.add_listener(self._on_ticket)
+        self.ctx = StrategyContext(market=self.market, account=self.account,
+                                   orders=self.orders, contracts=self.contracts,
+                                   alerts=self.alerts, account_id=self.account_id,
+                                   params=self.params)
+        self.dispatcher = Dispatcher(self.strategy, self.ctx, risk=self.risk,
+                                     pause_on_error=self.pause_on_error)
+        self.supervisor = Supervisor(self.alerts, SUPERVISION, rng=random.Random(3))
+        self.supervisor.add_task("md read", self.md.run, Policy.RECONNECT)
+        self.supervisor.add_task("account read", self._account_read, Policy.RECONNECT)
+        self.supervisor.add_shutdown_hook("close md", self.md.close)
+        self.supervisor.add_shutdown_hook("close trading", self.trading.close)
+        self._run = asyncio.create_task(self.supervisor.run(handle_signals=False))
+        async with asyncio.timeout(LIMIT):
+            await self.trading.wait_ready()
+            await self.md.wait_ready()
+        if self.subscribe:
+            for symbol in self.symbols:
+                await self.md.subscribe_quote(symbol)
+                await self.md.subscribe_dom(symbol)
+            await self.until(lambda: all(self.market.quote(c) is not None
+                                         and self.market.dom(c) is not None
+                                         for c in self.contracts.contract_ids))
+        self.dispatcher.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.dispatcher.stop()
+        self.supervisor.request_shutdown("test over")
+        if self._run is not None:
+            await asyncio.wait_for(self._run, LIMIT)
+        await self.rest.close()
+        await self.auth.close()
+
+    @staticmethod
+    def _clock() -> int:
+        import time
+        return time.time_ns() // 1_000_000
+
+    async def _account_read(self) -> None:
+        try:
+            await self.trading.run()
+        finally:
+            self.orders.on_disconnect()
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    def _on_md(self, event: Message) -> None:
+        kind = type(event)
+        if kind is ChartEvent:
+            for packet in event.data.charts:  # type: ignore[union-attr]
+                chart = self.md.chart_for(packet.id)
+                if chart is not None and chart.historical_id is not None:
+                    spec = self.contracts.get(str(chart.request.symbol))
+                    if spec is not None:
+                        self.market_writer.register_chart(spec.contract_id,
+                                                          chart.historical_id,
+                                                          chart.realtime_id)
+        elif kind is not MarketDataEvent:
+            return
+        changes = self.market_writer.apply(event)  # type: ignore[arg-type]
+        self.md_events += 1
+        self.dispatcher.market(changes)
+        self._notify()
+
+    def _on_account(self, event: Message | SyncSnapshot) -> None:
+        if type(event) is SyncSnapshot:
+            report = self.account_writer.apply_snapshot(event.message)
+            self.dispatcher.sync(report, event.connection)
+        elif type(event) is EntityEvent:
+            self.dispatcher.account(self.account_writer.apply(event))
+        self._notify()
+
+    def _on_ticket(self, ticket: OrderTicket) -> None:
+        self.ticket_log.append((ticket.cl_ord_id, ticket.state))
+        self._notify()
+
+    # ------------------------------------------------------------------ helpers
+
+    async def until(self, predicate: Callable[[], bool], limit: float = LIMIT) -> None:
+        """Wait (bounded) until ``predicate()`` holds; re-checked on every event."""
+        async with asyncio.timeout(limit):
+            while not predicate():
+                await self._changed.wait()
+
+    def server_commands(self, cl_ord_id: str) -> list[Command]:
+        """The simulator's own ``command`` entities carrying this client order id."""
+        user = self.sim.exchange.users()[0].id
+        return [c for c in self.sim.exchange.entities("command", user)
+                if isinstance(c, Command) and c.cl_ord_id == cl_ord_id]
+
+    def server_position(self, symbol: str = "ESZ6") -> int:
+        contract_id = self.contracts.contract_id(symbol)
+        user = self.sim.exchange.users()[0].id
+        return sum(p.net_pos for p in self.sim.exchange.sync(user).positions
+                   if p.contract_id == contract_id)
+
+    def mid(self, symbol: str = "ESZ6") -> float:
+        quote = self.market.quote(self.contracts.contract_id(symbol))
+        assert quote is not None
+        assert quote.bid is not None
+        assert quote.ask is not None
+        return (quote.bid + quote.ask) / 2
+
+
+async def server_side(predicate: Callable[[], bool], limit: float = LIMIT) -> None:
+    """Wait (bounded) for a condition on the simulator's own state, which raises no client
+    event (e.g. while the sockets are silenced): checked every 10 ms."""
+    async with asyncio.timeout(limit):
+        while not predicate():  # noqa: ASYNC110 - the simulator's state has no event to await
+            await asyncio.sleep(0.01)
