@@ -255,6 +255,56 @@ def _add_report_parser(sub: Any) -> None:
     report.set_defaults(func=_report)
 
 
+def _replay(args: argparse.Namespace) -> int:
+    """Backtest a strategy on md recordings with simulated execution; save the report."""
+    from .errors import TradovateError
+    from .replay.command import replay_command
+
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        lines, out = replay_command(
+            args.files, strategy=args.strategy, settings_path=args.settings, speed=args.speed,
+            latency_ms=args.latency_ms, slippage_ticks=args.slippage_ticks,
+            commission=args.commission, output=args.output, exports=args.export or ["csv"],
+            charts=not args.no_charts)
+    except (TradovateError, ValueError, OSError) as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    print(f"report      {out / 'report.html'}")
+    return 0
+
+
+def _add_replay_parser(sub: Any) -> None:
+    replay = sub.add_parser("replay", help="backtest a strategy on md recordings (same "
+                                           "strategy code as live, simulated execution)")
+    replay.add_argument("files", nargs="+", metavar="FILE",
+                        help="recording files or directories (replayed in order)")
+    replay.add_argument("--strategy", default=None, metavar="MODULE:CLASS",
+                        help="strategy class (default: the settings' trading.strategy)")
+    replay.add_argument("--settings", default=None,
+                        help="settings TOML for [strategy] parameters, [risk] and commissions "
+                             "(default: ./settings.toml if present)")
+    replay.add_argument("--speed", default="max",
+                        help="max (as fast as possible), realtime, or a factor such as 10x")
+    replay.add_argument("--latency-ms", type=float, default=0.0,
+                        help="one-way order latency in recording time (default 0)")
+    replay.add_argument("--slippage-ticks", type=int, default=0,
+                        help="marketable orders fill this many ticks worse (default 0)")
+    replay.add_argument("--commission", type=float, default=None, metavar="PER_SIDE",
+                        help="fee per contract per side for every product (default: the "
+                             "settings' trading.commission_per_side, else 0)")
+    replay.add_argument("--output", default=None, metavar="DIR",
+                        help="where the report and exports go (default: backtests/<file>)")
+    replay.add_argument("--export", action="append", choices=("csv", "parquet"),
+                        default=None, help="trades/fills/decisions export format (repeatable; "
+                                           "default csv)")
+    replay.add_argument("--no-charts", action="store_true", help="skip the PNG charts")
+    replay.set_defaults(func=_replay)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tradovate-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -282,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_config_check)
     _add_sim_parser(sub)
     _add_report_parser(sub)
+    _add_replay_parser(sub)
     return parser
 
 

@@ -266,6 +266,11 @@ class Exchange:
                    UserAccountAutoLiq(id=aid, changes_locked=False))
         return account
 
+    @property
+    def has_live_orders(self) -> bool:
+        """Whether any order can still trade (a replay skips matching work without one)."""
+        return bool(self._live)
+
     def users(self) -> list[User]:
         return list(self._users.values())
 
