@@ -101,13 +101,15 @@ from .supervisor import (
 
 _log = logging.getLogger("tradovate_api.runtime.app")
 
-EMBEDDED_SIMULATOR = SimulatorConfig(warm_up=600.0, large_print_probability=0.01,
+EMBEDDED_SIMULATOR = SimulatorConfig(warm_up=600.0, large_print_probability=0.02,
                                      large_print_size=500)
 """The simulator ``tradovate-api run`` starts on ``sim``. Its market is the default one plus
-large prints: about one 500-lot block every 5 s across ES and NQ (0.01 per 100 ms step and
-contract). The reference strategy's large-trade signal needs a print of 400 or more, which
-the default random walk (a few lots per print) never makes, so without them a demo run would
-watch the market and never trade. The strategy's logic and thresholds are unchanged."""
+large prints: about one 500-lot block every 2.5 s across ES and NQ (0.02 per 100 ms step and
+contract, either side). The reference strategy's large-trade signal needs a print of 400 or
+more, which the default random walk (a few lots per print) never makes, so without them a
+demo run would watch the market and never trade; with them a round trip (entry on one block,
+exit on the next block of the other side) takes about 5 s on average. The strategy's logic
+and thresholds are unchanged."""
 SIM_PRODUCTS = ("ES", "NQ")
 """Front months used on the embedded simulator when ``instruments`` is empty (the reference
 strategy pools ES and NQ and trades ES)."""
@@ -232,6 +234,8 @@ class TradingApp:
         self.summary_text = ""
         self.account_changed = _Changed()
         """Notified after every account event the reader applied."""
+        self.connection_ended = _Changed()
+        """Notified whenever the md or trading connection has ended (or failed to open)."""
         self._extra_tasks: list[tuple[str, TaskFactory, Policy]] = []
         self._extra_hooks: list[tuple[str, ShutdownHook]] = []
         self._frame_observer: FrameObserver | None = None
@@ -568,7 +572,10 @@ class TradingApp:
     # ------------------------------------------------------------------ tasks
 
     async def _md_read(self) -> None:
-        await self._wired().md.run()
+        try:
+            await self._wired().md.run()
+        finally:
+            self.connection_ended.notify()
 
     async def _account_read(self) -> None:
         w = self._wired()
@@ -576,6 +583,7 @@ class TradingApp:
             await w.trading.run()
         finally:
             w.orders.on_disconnect()
+            self.connection_ended.notify()
 
     async def _watch_log(self) -> None:
         """Alert when the log loses records (queue full) or cannot be written (disk full);
