@@ -13,69 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from trading_helpers import ES, NQ, T0, Harness
+from trading_helpers import CHARTS, ES, NQ, T0, Harness, dom_frame, print_frame, quote_frame
 
 from tradovate_api.errors import ConfigError
-from tradovate_api.protocol import Messages, decode_frame, encode_messages
-from tradovate_api.protocol.messages import ChartEvent, MarketDataEvent
-from tradovate_api.protocol.models import (
-    ChartData,
-    Dom,
-    MarketData,
-    PlaceOrder,
-    PriceLevel,
-    Quote,
-    QuoteEntries,
-    QuoteEntry,
-    Tick,
-)
-from tradovate_api.protocol.ticks import pack_ticks
+from tradovate_api.protocol.models import PlaceOrder
 from tradovate_api.strategies import ReferenceStrategy
 from tradovate_api.strategies.reference import State
-
-TICK = 0.25
-CHARTS = {ES.contract_id: (11, 12), NQ.contract_id: (21, 22)}
-"""(historical id, real-time id) of each contract's tick chart."""
-
-
-# ----------------------------------------------------------------------------- input frames
-
-
-def _wire(event: Any) -> Any:
-    """Through the wire and back: the recorded frame as the md reader decodes it."""
-    frame = decode_frame(encode_messages([event]))
-    assert isinstance(frame, Messages)
-    (message,) = frame.items
-    return message
-
-
-def dom_frame(contract_id: int, bids: list[tuple[float, float]],
-              offers: list[tuple[float, float]]) -> Any:
-    return _wire(MarketDataEvent(MarketData(doms=[Dom(
-        contract_id=contract_id, timestamp="2026-11-18T08:26:40Z",
-        bids=[PriceLevel(price=p, size=s) for p, s in bids],
-        offers=[PriceLevel(price=p, size=s) for p, s in offers])])))
-
-
-def quote_frame(contract_id: int, bid: float, ask: float) -> Any:
-    return _wire(MarketDataEvent(MarketData(quotes=[Quote(
-        contract_id=contract_id, timestamp="2026-11-18T08:26:40Z",
-        entries=QuoteEntries(bid=QuoteEntry(price=bid, size=10),
-                             offer=QuoteEntry(price=ask, size=10)))])))
-
-
-def print_frame(contract_id: int, *prints: tuple[int, int, float, float, str]) -> Any:
-    """Tick chart packet of ``(tick id, ms, price, size, side)``; the side is encoded the way
-    the exchange shows it: a buy prints at the ask, a sell at the bid, an Unknown inside a
-    two-tick spread."""
-    ticks = []
-    for ident, at, price, size, side in prints:
-        bid, ask = {"Buy": (price - TICK, price), "Sell": (price, price + TICK),
-                    "Unknown": (price - TICK, price + TICK)}[side]
-        ticks.append(Tick(ident, at, round(price / TICK), price, size, bid, 5.0, ask, 5.0))
-    packet = pack_ticks(CHARTS[contract_id][1], ticks, TICK, 20261118)
-    return _wire(ChartEvent(ChartData(charts=[packet])))
-
 
 ES_UP = ([(5000.00, 60), (4999.75, 40)], [(5000.25, 200), (5000.50, 100)])
 """ES book with offers 300, bids 100."""

@@ -20,15 +20,30 @@ import msgspec
 from tradovate_api.alerts import AlertLog
 from tradovate_api.errors import ConnectionLost, OrderRejected
 from tradovate_api.orders import ContractBook, OrderManager
-from tradovate_api.protocol import EntityEvent, decode_entities
+from tradovate_api.protocol import (
+    EntityEvent,
+    Messages,
+    decode_entities,
+    decode_frame,
+    encode_messages,
+)
+from tradovate_api.protocol.messages import ChartEvent, MarketDataEvent
 from tradovate_api.protocol.models import (
     CancelOrder,
+    ChartData,
+    Dom,
     LiquidatePosition,
+    MarketData,
     ModifyOrder,
     PlaceOrder,
     PlaceOSO,
     PriceLevel,
+    Quote,
+    QuoteEntries,
+    QuoteEntry,
+    Tick,
 )
+from tradovate_api.protocol.ticks import pack_ticks
 from tradovate_api.risk import RiskManager
 from tradovate_api.settings import Risk
 from tradovate_api.simulator.book import Book
@@ -228,3 +243,46 @@ class Harness:
                                 decode_entities(change.entity_type, raw))
             self.dispatcher.account(self.account_writer.apply(event))
         raise AssertionError("settle did not converge")
+
+
+# ----------------------------------------------------------------------------- md frames
+
+TICK = 0.25
+CHARTS = {ES.contract_id: (11, 12), NQ.contract_id: (21, 22)}
+"""(historical id, real-time id) of each contract's tick chart."""
+
+
+def _wire(event: Any) -> Any:
+    """Through the wire and back: the recorded frame as the md reader decodes it."""
+    frame = decode_frame(encode_messages([event]))
+    assert isinstance(frame, Messages)
+    (message,) = frame.items
+    return message
+
+
+def dom_frame(contract_id: int, bids: list[tuple[float, float]],
+              offers: list[tuple[float, float]]) -> Any:
+    return _wire(MarketDataEvent(MarketData(doms=[Dom(
+        contract_id=contract_id, timestamp="2026-11-18T08:26:40Z",
+        bids=[PriceLevel(price=p, size=s) for p, s in bids],
+        offers=[PriceLevel(price=p, size=s) for p, s in offers])])))
+
+
+def quote_frame(contract_id: int, bid: float, ask: float) -> Any:
+    return _wire(MarketDataEvent(MarketData(quotes=[Quote(
+        contract_id=contract_id, timestamp="2026-11-18T08:26:40Z",
+        entries=QuoteEntries(bid=QuoteEntry(price=bid, size=10),
+                             offer=QuoteEntry(price=ask, size=10)))])))
+
+
+def print_frame(contract_id: int, *prints: tuple[int, int, float, float, str]) -> Any:
+    """Tick chart packet of ``(tick id, ms, price, size, side)``; the side is encoded the way
+    the exchange shows it: a buy prints at the ask, a sell at the bid, an Unknown inside a
+    two-tick spread."""
+    ticks = []
+    for ident, at, price, size, side in prints:
+        bid, ask = {"Buy": (price - TICK, price), "Sell": (price, price + TICK),
+                    "Unknown": (price - TICK, price + TICK)}[side]
+        ticks.append(Tick(ident, at, round(price / TICK), price, size, bid, 5.0, ask, 5.0))
+    packet = pack_ticks(CHARTS[contract_id][1], ticks, TICK, 20261118)
+    return _wire(ChartEvent(ChartData(charts=[packet])))
