@@ -15,6 +15,7 @@ from trading_helpers import ES, Harness, ScriptedGateway, quote_frame
 from tradovate_api.alerts import Severity
 from tradovate_api.errors import ConfigError
 from tradovate_api.orders import TicketKind, TicketState
+from tradovate_api.protocol.models import PlaceOrder
 from tradovate_api.settings import Risk, TimeWindow, settings_from_mapping
 from tradovate_api.strategy import Strategy
 
@@ -236,3 +237,21 @@ async def test_cancel_and_flatten_are_never_refused() -> None:
 def test_protective_stop_settings_are_validated(raw: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         settings_from_mapping({"risk": raw})
+
+
+async def test_fills_after_a_halt_are_flattened_too() -> None:
+    h = harness()
+    market_at(h, 5000.00, 5000.25)
+    h.risk.kill("operator")
+    await h.settle()
+    assert h.orders.halted == "operator"
+    # An order that was already on its way (or placed by another application) fills now.
+    result, changes = h.exchange.place_order(h.user_id, PlaceOrder(
+        action="Buy", symbol="ESZ6", order_qty=2, order_type="Market",
+        account_id=h.account_id))
+    assert result.order_id is not None
+    h.exchange_gateway.changes.extend(changes)
+    await h.settle()
+    assert h.ctx.position("ESZ6") == 0
+    (liquidate,) = [t for t in h.orders.tickets.values() if t.kind is TicketKind.LIQUIDATE]
+    assert (liquidate.action, liquidate.qty, liquidate.state) == ("Sell", 2, TicketState.ACKED)

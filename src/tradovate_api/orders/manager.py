@@ -33,6 +33,7 @@ from ..errors import (
     PenaltyTicket,
     ProtocolError,
     RateLimited,
+    TradovateError,
 )
 from ..protocol.models import (
     CancelOrder,
@@ -45,7 +46,14 @@ from ..protocol.models import (
     PlaceOsoResult,
     RestrainedOrderVersion,
 )
-from ..stores import AccountChange, AccountView, OrderState, SyncReport, wall_clock_ms
+from ..stores import (
+    AccountChange,
+    AccountView,
+    NewFill,
+    OrderState,
+    SyncReport,
+    wall_clock_ms,
+)
 from .contracts import ContractBook
 from .gateway import OrderGateway
 from .tickets import MONEY_MOVING, OrderTicket, TicketKind, TicketState
@@ -111,6 +119,8 @@ class OrderManager:
         """ACKED placements by order id until the order is done (a late risk rejection)."""
         self._listeners: list[TicketListener] = []
         self._halted: str | None = None
+        self._flatten_reason: str | None = None
+        """Set by a risk halt: later fills are flattened too."""
         self._connection = 0
         """Number of the trading connection whose snapshot was applied last."""
         risk.bind(account_id, self._risk_halt)
@@ -291,6 +301,23 @@ class OrderManager:
             contract_id = spec.contract_id
         return self._cancel_orders(contract_id, trigger)
 
+    def _net(self, contract_id: int) -> int:
+        """The position to flatten: the server's, or — when its ``position`` update has not
+        arrived yet — the one the account's fills make. Liquidation is computed by the
+        server from its own books, so acting on either never over-closes."""
+        position = self._account.position(self.account_id, contract_id)
+        if position is not None and position.net_pos != 0:
+            return position.net_pos
+        return self._fill_positions().get(contract_id, 0)
+
+    def _fill_positions(self) -> dict[int, int]:
+        try:
+            pnls = self._account.pnls()
+        except TradovateError:  # a contract without product facts: fills unusable here
+            return {}
+        return {p.contract_id: p.net_pos for p in pnls
+                if p.account_id == self.account_id and p.net_pos != 0}
+
     def _cancel_orders(self, contract_id: int | None, trigger: str) -> list[OrderTicket]:
         states = [s for s in self._account.open_orders(self.account_id, contract_id)
                   if s.status != "PendingCancel"]
@@ -315,12 +342,12 @@ class OrderManager:
             contract_ids = sorted({p.contract_id for p in self._account.positions.values()
                                    if p.account_id == self.account_id and p.net_pos != 0}
                                   | {s.order.contract_id or 0 for s in
-                                     self._account.open_orders(self.account_id)})
+                                     self._account.open_orders(self.account_id)}
+                                  | set(self._fill_positions()))
         liquidating = {t.contract_id for t in self._open.values()
                        if t.kind is TicketKind.LIQUIDATE}
         for contract_id in contract_ids:
-            position = self._account.position(self.account_id, contract_id)
-            net = 0 if position is None else position.net_pos
+            net = self._net(contract_id)
             if net == 0:
                 tickets.extend(self._cancel_orders(contract_id, trigger))
                 continue
@@ -518,6 +545,8 @@ class OrderManager:
         ``Rejected`` rejects it; a liquidated position settles a lost liquidation."""
         if self._open:
             self._settle_from_store(final=False)
+        if self._flatten_reason is not None:
+            self._flatten_late_fills(changes)
         if self._watched:
             for change in changes:
                 if type(change) is OrderState and change.is_done:
@@ -587,9 +616,23 @@ class OrderManager:
     # ------------------------------------------------------------------ risk
 
     def _risk_halt(self, reason: str) -> None:
-        """The risk manager's halt: refuse new orders, cancel everything, flatten."""
+        """The risk manager's halt: refuse new orders, cancel everything, flatten — and keep
+        flattening what fills later (an order that traded before its cancel arrived)."""
         self.halt(reason)
-        self.flatten(trigger=f"risk: {reason}")
+        self._flatten_reason = f"risk: {reason}"
+        self.flatten(trigger=self._flatten_reason)
+
+    def _flatten_late_fills(self, changes: Iterable[AccountChange]) -> None:
+        liquidations = {t.order_id for t in self._tickets.values()
+                        if t.kind is TicketKind.LIQUIDATE and t.order_id is not None}
+        late = {c.fill.contract_id for c in changes
+                if type(c) is NewFill and c.order.account_id == self.account_id
+                and c.order.id not in liquidations}
+        for contract_id in sorted(late):
+            _log.warning("a fill arrived after the risk halt; flattening contract %d again",
+                         contract_id)
+            self.flatten(self._symbol_of(contract_id) if contract_id in self._contracts
+                         else None, trigger=self._flatten_reason or "risk")
 
 
 def _text(trigger: str) -> str | None:
