@@ -1,0 +1,74 @@
+"""The shutdown sequence of a running app: new orders halted, strategy stopped, market data
+unsubscribed, working orders cancelled (and the position flattened when configured) with the
+simulator's ledger confirming it, final summary, log flushed, sockets closed with a close
+frame — in that order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from app_helpers import Recorder, make_app, make_settings, running, until_ledger_matches
+
+from tradovate_api.client import EndKind
+from tradovate_api.orders import TicketState
+from tradovate_api.simulator import Simulator
+
+HOOKS = ["halt orders", "unsubscribe market data", "cancel and flatten", "final summary",
+         "flush log", "close sockets"]
+LOGGED = ["new orders halted, strategy stopped", "shutdown: market data unsubscribed",
+          "requests confirmed", "final summary", "shutdown: flushing the log"]
+
+
+@pytest.mark.parametrize("flatten", [False, True], ids=["cancel", "flatten"])
+async def test_shutdown_runs_the_sequence_and_leaves_the_account_as_configured(
+        sim: Simulator, tmp_path: Path, flatten: bool) -> None:
+    strategy = Recorder()
+    settings = make_settings(sim, tmp_path, risk={"max_position": 3},
+                             shutdown={"flatten": flatten, "cancel_working_orders": True})
+    app = make_app(settings, strategy)
+    async with running(app) as run:
+        orders, md, trading = app.orders, app.md, app.trading
+        assert orders is not None
+        assert md is not None
+        assert trading is not None
+        contract_id = app.contracts.contract_id(app.symbol)
+        assert orders.place(app.symbol, "Buy", 1, trigger="entry").state is TicketState.PENDING
+        await asyncio.wait_for(app.account_changed.until(
+            lambda: bool(app.account.positions)), 10)
+        quote = app.market.quote(contract_id)
+        assert quote is not None
+        assert quote.bid is not None
+        resting = orders.place(app.symbol, "Buy", 1, order_type="Limit",
+                               price=quote.bid - 25.0, trigger="far below")
+        await asyncio.wait_for(app.account_changed.until(
+            lambda: len(app.account.open_orders(app.account_id)) == 1), 10)
+        await until_ledger_matches(app, sim)
+        code = await run.stop()
+    assert code == 0
+    assert app.supervisor.hooks_run == HOOKS
+    assert strategy.calls[-1] == ("stop", None)
+    assert orders.halted == "shutdown"
+    assert orders.place(app.symbol, "Buy", 1).state is TicketState.REFUSED
+    assert md.subscriptions == []
+    assert md.charts == []
+    for session in (md, trading):
+        end = session.last_end
+        assert end is not None
+        assert end.kind is EndKind.CLIENT_CLOSED
+    # the simulator's ledger: the resting order cancelled; flat only when configured
+    ledger = sim.exchange.sync(sim.exchange.account(app.account_id or 0).user_id)  # type: ignore[union-attr]
+    states = {o.id: o.ord_status for o in ledger.orders}
+    assert states[resting.order_id or 0] == "Canceled"
+    (position,) = [p for p in ledger.positions if p.contract_id == contract_id]
+    assert position.net_pos == (0 if flatten else 1)
+    assert "trades        " in app.summary_text
+    assert ("(flat)" if flatten else f"({app.symbol} +1)") in app.summary_text
+    # the log file shows the steps in order
+    messages = [json.loads(line)["msg"] for line in
+                (tmp_path / "app.jsonl").read_text().splitlines()]
+    positions = [next(i for i, m in enumerate(messages) if step in m) for step in LOGGED]
+    assert positions == sorted(positions)
+    assert any("supervisor stopped (test over), exit code 0" in m for m in messages)
