@@ -21,6 +21,7 @@ class BacktestFile(msgspec.Struct, frozen=True):
     decisions: object
     fills: object
     equity: object
+    alerts: object
 
 
 def save_result(result: ReplayResult, directory: str | Path, *, recordings: Iterable[Path] = (),
@@ -41,7 +42,7 @@ def save_result(result: ReplayResult, directory: str | Path, *, recordings: Iter
     backtest = out / "backtest.json"
     backtest.write_bytes(msgspec.json.format(msgspec.json.encode(BacktestFile(
         [str(p) for p in recordings], result.summary, result.decisions, result.fills,
-        result.equity)), indent=1))
+        result.equity, result.alerts)), indent=1))
     written += [html, report_json, backtest]
     for fmt in exports:
         written.append(export_rows(result.report.trades, out / f"trades.{fmt}", fmt,

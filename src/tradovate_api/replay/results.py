@@ -96,6 +96,8 @@ class ReplayResult(msgspec.Struct, frozen=True):
     report: ReportData
     summary: BacktestSummary
     equity: tuple[Point, ...]
+    alerts: tuple[str, ...] = ()
+    """Keys of the alerts raised during the replay (``strategy.exception``, ``risk.*``)."""
 
 
 def max_drawdown(points: Iterable[Point]) -> float:
@@ -148,4 +150,4 @@ def build_result(account: AccountView, market: MarketDataView, history: SessionH
             max_drawdown=max_drawdown(equity), decisions=len(tickets), fills=len(fills),
             md_events=stats.md_events, events_per_second=stats.events_per_second,
             recording_seconds=(stats.last_ns - stats.first_ns) / 1e9),
-        equity=equity)
+        equity=equity, alerts=tuple(stats.alerts))

@@ -1,0 +1,176 @@
+"""Replays of deterministic recordings: the live code path with simulated execution, exact
+run to run; fills checked against the recorded book, latency, slippage, commissions;
+timers on the recording's clock; exceptions isolated; bad recordings refused."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from replay_strategies import Alternating, Busy, Raiser, RestingBuy, Sleeper
+
+from tradovate_api.protocol import (
+    ChartEvent,
+    MarketDataEvent,
+    Messages,
+    decode_frame,
+    unpack_ticks,
+)
+from tradovate_api.protocol.models import ChartPacket
+from tradovate_api.recording import ChartNote, MdRecorder, RecordingError, RecordingReader
+from tradovate_api.recording.synthetic import synthesize
+from tradovate_api.replay import ReplayConfig, run_replay
+from tradovate_api.settings import Risk
+from tradovate_api.strategies.reference import ReferenceStrategy
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return synthesize(tmp_path_factory.mktemp("rec"), seconds=60.0, step_ms=50, seed=5)
+
+
+def es_chart(recording: list[Path]) -> ChartNote:
+    """The first chart note: the traded contract's (ES) tick chart."""
+    reader = RecordingReader(recording[0])
+    return next(n for _, n in reader.entries() if isinstance(n, ChartNote))
+
+
+def es_id(recording: list[Path]) -> int:
+    return es_chart(recording).contract_id
+
+
+def timeline(recording: list[Path], contract_id: int) -> Iterator[tuple[int, object]]:
+    """(receive ms, md/chart payload of ``contract_id``) straight from the file."""
+    for path in recording:
+        for ts, data in RecordingReader(path).frames():
+            frame = decode_frame(data)
+            assert isinstance(frame, Messages)
+            for message in frame.items:
+                if isinstance(message, MarketDataEvent):
+                    for dom in message.data.doms:
+                        if dom.contract_id == contract_id:
+                            yield ts // 1_000_000, dom
+                elif isinstance(message, ChartEvent):
+                    for packet in message.data.charts:
+                        yield ts // 1_000_000, packet
+
+
+async def test_replays_are_identical_run_to_run(recording: list[Path]) -> None:
+    config = ReplayConfig(latency_ms=3.0, slippage_ticks=1, commission_per_side=2.09)
+    runs = []
+    for _ in range(2):
+        strategy = Busy()
+        result = await run_replay(recording, strategy, config)
+        runs.append((result, strategy.trace))
+    (first, trace1), (second, trace2) = runs
+    assert first.decisions == second.decisions
+    assert first.fills == second.fills
+    assert first.equity == second.equity
+    assert trace1 == trace2
+    kinds = {d.kind for d in first.decisions}
+    assert {"place", "modify", "cancel", "oso", "liquidate"} <= kinds
+    assert len(first.fills) >= 4
+    assert any(t[0] == "timer" for t in trace1)
+    assert first.report == second.report
+
+
+async def test_market_orders_fill_at_the_recorded_book_after_latency_plus_slippage(
+        recording: list[Path]) -> None:
+    latency, slip, fee = 7.0, 2, 1.5
+    result = await run_replay(recording, Alternating(), ReplayConfig(
+        latency_ms=latency, slippage_ticks=slip, commission_per_side=fee,
+        risk=Risk(max_daily_loss=1e9)))
+    doms = [(t, d) for t, d in timeline(recording, es_id(recording)) if hasattr(d, "offers")]
+    assert len(result.decisions) >= 10
+    by_order = {f.order_id: f for f in result.fills}
+    for decision in result.decisions:
+        assert decision.state == "acked"
+        fill = by_order[decision.order_id]
+        arrival = decision.created_ms + latency
+        assert fill.t_ms == decision.created_ms + 2 * latency  # the answer's way back
+        book = [d for t, d in doms if t <= arrival][-1]
+        if decision.action == "Buy":
+            expected = min(level.price for level in book.offers) + slip * 0.25
+        else:
+            expected = max(level.price for level in book.bids) - slip * 0.25
+        assert fill.price == pytest.approx(expected)
+    assert result.report.summary.commissions == pytest.approx(fee * len(result.fills))
+    assert result.summary.md_events > 1000
+
+
+async def test_a_resting_limit_fills_on_the_first_print_through_it(recording: list[Path]) -> None:
+    strategy = RestingBuy()
+    result = await run_replay(recording, strategy, ReplayConfig(params={"ticks_below": 3}))
+    ticket = strategy.ticket
+    assert ticket is not None
+    assert ticket.price is not None
+    [fill] = strategy.fills
+    assert fill.fill.price == ticket.price
+    chart = es_chart(recording)
+    prints = [(t, tick.price) for t, packet in timeline(recording, chart.contract_id)
+              if isinstance(packet, ChartPacket) and packet.id == chart.realtime_id
+              for tick in unpack_ticks(packet)]
+    through = next(t for t, price in prints if t >= ticket.created_ms and price <= ticket.price)
+    assert result.fills[0].t_ms == through
+    assert result.summary.fills == 1
+
+
+async def test_timers_fire_at_their_time_on_the_recording_clock(recording: list[Path]) -> None:
+    strategy = Sleeper()
+    await run_replay(recording, strategy)
+    assert len(strategy.calls) == 20
+    assert all(asked == now for asked, now in strategy.calls)
+    gaps = {b[0] - a[0] for a, b in zip(strategy.calls, strategy.calls[1:], strict=False)}
+    assert gaps == {337}
+
+
+async def test_the_reference_strategy_replays_deterministically(recording: list[Path]) -> None:
+    params = {"large_trade": 30.0, "ts_pressure_threshold": 20.0, "dom_threshold": 10.0,
+              "trade_close_trigger": 100.0, "pressure_ratchet": False}
+    config = ReplayConfig(params=params, latency_ms=2.0, commission_per_side=2.05)
+    first = await run_replay(recording, ReferenceStrategy(), config)
+    second = await run_replay(recording, ReferenceStrategy(), config)
+    assert first.decisions == second.decisions
+    assert first.fills == second.fills
+    assert len(first.fills) >= 2  # the seeded recording gives three
+    assert all(d.trigger for d in first.decisions if d.kind == "place")
+
+
+async def test_a_raising_strategy_is_paused_and_the_replay_completes(
+        recording: list[Path]) -> None:
+    strategy = Raiser()
+    result = await run_replay(recording, strategy)
+    assert strategy.quotes == 5  # paused after the exception: no more hooks
+    assert result.summary.md_events > 1000
+    assert result.alerts == ("strategy.exception",)
+
+
+async def test_pacing_follows_the_recorded_spacing(tmp_path: Path) -> None:
+    files = synthesize(tmp_path, seconds=0.6, step_ms=50)
+    started = time.monotonic()
+    result = await run_replay(files, Alternating(), ReplayConfig(speed=1.0))
+    paced = time.monotonic() - started
+    started = time.monotonic()
+    await run_replay(files, Alternating(), ReplayConfig(speed=4.0))
+    faster = time.monotonic() - started
+    span = result.summary.recording_seconds
+    assert span > 0.4
+    assert paced >= span * 0.98
+    assert faster < paced / 2
+
+
+async def test_a_recording_without_reference_data_is_refused(tmp_path: Path) -> None:
+    recorder = MdRecorder(tmp_path, flush_interval=10.0)
+    recorder.frame_at(1_795_000_000_000_000_000, b'a[{"e":"md","d":{}}]')
+    recorder.close()
+    with pytest.raises(RecordingError, match="no contract reference"):
+        await run_replay(recorder.files, Alternating())
+
+
+def test_bad_configurations_are_refused() -> None:
+    for kwargs in ({"speed": 0.0}, {"latency_ms": -1.0}, {"slippage_ticks": -1},
+                   {"commission_per_side": -0.5}):
+        with pytest.raises(ValueError, match="must"):
+            ReplayConfig(**kwargs)  # type: ignore[arg-type]
