@@ -17,8 +17,10 @@ _KIND_NAME = {"periodic": "periodic", "session_end": "end of session", "manual":
 
 
 def report_title(data: ReportData) -> str:
-    return (f"Trading report ({_KIND_NAME[data.kind]}): total P&L "
-            f"{fmt.money(data.summary.total)} at {fmt.stamp(data.generated_ms)}")
+    """Short enough for one e-mail header line (longer subjects get folded, and some
+    readers then show a leading space)."""
+    return (f"Report: P&L {fmt.money(data.summary.total)} ({_KIND_NAME[data.kind]}, "
+            f"{fmt.stamp(data.generated_ms)[:-7]} UTC)")
 
 
 def render_text(data: ReportData) -> str:

@@ -2,10 +2,11 @@
 the end of the session, plus sampling marks for the charts in between.
 
 The scheduler is one supervised task on the trading loop. It reads the stores there (so a
-report sees whole updates) and does everything slow — charts, HTML, writing the JSON — in a
-worker thread, so the trading loop is never held up by matplotlib or the disk. Nothing a
-report does can break trading: any failure is logged and that report is skipped (the JSON is
-saved before the charts are drawn, so a charting failure still leaves the data on disk).
+report sees whole updates; building takes milliseconds), writes the JSON from a worker thread
+and renders charts, HTML and the notification in a child process (:mod:`.worker`), so the
+trading loop is never held up by matplotlib or the disk. Nothing a report does can break
+trading: any failure is logged and that report is skipped (the JSON is saved before the
+charts are drawn, so a charting failure still leaves the data on disk).
 Notifications are handed to ``submit`` (the notification center's, which queues and never
 blocks).
 """
@@ -24,10 +25,9 @@ from ..settings import Reports
 from ..stores import AccountView, MarketDataView
 from .archive import ReportArchive
 from .build import MetricsLike, TicketLike, build_report
-from .charts import render_charts
 from .data import ReportData, ReportKind
 from .history import SessionHistory
-from .notification import report_notification
+from .worker import render_in_child
 
 _log = logging.getLogger("tradovate_api.reports")
 
@@ -55,8 +55,8 @@ class ReportScheduler:
     """Makes, saves and submits reports on the configured schedule.
 
     ``clock`` (monotonic seconds) and ``sleep`` drive the schedule, ``wall_ms`` stamps the
-    reports; tests inject all three. ``last`` is the newest report made and ``last_path``
-    where its JSON went.
+    reports; tests inject all three. ``render`` makes the notification (default: in a child
+    process). ``last`` is the newest report made and ``last_path`` where its JSON went.
     """
 
     def __init__(self, settings: Reports, sources: ReportSources,
@@ -64,7 +64,9 @@ class ReportScheduler:
                  history: SessionHistory | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-                 wall_ms: Callable[[], int] = _wall_ms) -> None:
+                 wall_ms: Callable[[], int] = _wall_ms,
+                 render: Callable[[ReportData], Awaitable[Notification]] = render_in_child,
+                 ) -> None:
         self.settings = settings
         self.sources = sources
         self.history = SessionHistory() if history is None else history
@@ -73,6 +75,7 @@ class ReportScheduler:
         self._clock = clock
         self._sleep = sleep
         self._wall_ms = wall_ms
+        self._render = render
         self._lock = asyncio.Lock()
         self.last: ReportData | None = None
         self.last_path: Path | None = None
@@ -108,8 +111,9 @@ class ReportScheduler:
             _log.exception("report: sampling marks failed")
 
     async def report(self, kind: ReportKind = "periodic") -> ReportData | None:
-        """Make one report now: build it on the loop, save and render it in a thread, submit
-        the notification. Returns the report, or ``None`` if it could not be built."""
+        """Make one report now: build it on the loop, save it from a thread, render it in a
+        child process, submit the notification. Returns the report, or ``None`` if it could
+        not be built."""
         async with self._lock:
             src = self.sources
             try:
@@ -120,11 +124,20 @@ class ReportScheduler:
                 self.failed += 1
                 _log.exception("report: building the %s report failed", kind)
                 return None
-            path, notification = await asyncio.to_thread(self._save_and_render, data)
             self.last, self.made = data, self.made + 1
-            if path is not None:
-                self.last_path = path
-            if notification is not None and self._submit is not None:
+            try:
+                self.last_path = await asyncio.to_thread(self.archive.save, data)
+                _log.info("report: %s report saved to %s", kind, self.last_path)
+            except Exception:
+                self.failed += 1
+                _log.exception("report: saving the %s report failed", kind)
+            try:
+                notification = await self._render(data)
+            except Exception:
+                self.failed += 1
+                _log.exception("report: rendering the %s report failed", kind)
+                return data
+            if self._submit is not None:
                 try:
                     self._submit(notification)
                 except Exception:
@@ -137,20 +150,3 @@ class ReportScheduler:
         if not (self.settings.enabled and self.settings.end_of_session):
             return None
         return await self.report("session_end")
-
-    def _save_and_render(self, data: ReportData) -> tuple[Path | None, Notification | None]:
-        """Worker thread: JSON first, then charts and the notification; each failure is
-        logged and the other part still happens."""
-        path: Path | None = None
-        try:
-            path = self.archive.save(data)
-            _log.info("report: %s report saved to %s", data.kind, path)
-        except Exception:
-            self.failed += 1
-            _log.exception("report: saving the %s report failed", data.kind)
-        try:
-            return path, report_notification(data, render_charts(data))
-        except Exception:
-            self.failed += 1
-            _log.exception("report: rendering the %s report failed", data.kind)
-            return path, None
