@@ -186,6 +186,9 @@ class _AccountState:
         self.accounts: dict[int, Account] = {}
         self.orders: dict[int, Order] = {}
         self.states: dict[int, OrderState] = {}
+        self.open_states: dict[int, OrderState] = {}
+        """The states of orders not done yet: ``open_orders`` reads these instead of
+        scanning every order of the day (risk checks call it before each order)."""
         self.versions: dict[int, dict[int, OrderVersion]] = {}
         self.commands: dict[int, Command] = {}
         self.commands_by_order: dict[int, dict[int, Command]] = {}
@@ -208,13 +211,21 @@ class _AccountState:
     def reset(self) -> None:
         """Forget all account data (not reference data, not the delivered fill ids). Tables
         are cleared in place: the view's read-only mappings stay bound to them."""
-        for table in (self.accounts, self.orders, self.states, self.versions, self.commands,
+        for table in (self.accounts, self.orders, self.states, self.open_states,
+                      self.versions, self.commands,
                       self.commands_by_order, self.cl_ord_ids, self.command_reports,
                       self.reports_by_command, self.exec_reports, self.exec_by_order,
                       self.fills, self.fills_by_order, self.booked, self.ledgers,
                       self.fill_pairs, self.positions, self.position_keys, self.cash,
                       self.cash_by_account, self.others):
             table.clear()
+
+    def set_state(self, order_id: int, state: OrderState) -> None:
+        self.states[order_id] = state
+        if state.is_done:
+            self.open_states.pop(order_id, None)
+        else:
+            self.open_states[order_id] = state
 
     def product_of(self, contract_id: int) -> Product | None:
         contract = self.contracts.get(contract_id)
@@ -281,8 +292,8 @@ class AccountView:
                     contract_id: int | None = None) -> tuple[OrderState, ...]:
         """Orders not yet done, optionally of one account and/or contract."""
         return tuple(
-            st for st in self._s.states.values()
-            if not st.is_done and (account_id is None or st.order.account_id == account_id)
+            st for st in self._s.open_states.values()
+            if (account_id is None or st.order.account_id == account_id)
             and (contract_id is None or st.order.contract_id == contract_id))
 
     def versions(self, order_id: int) -> tuple[OrderVersion, ...]:
@@ -469,7 +480,7 @@ class AccountWriter:
         for order_id in s.orders:
             state = self._state(order_id)
             if state is not None:
-                s.states[order_id] = state
+                s.set_state(order_id, state)
         s.synced = True
         new_fills = tuple(f for f in batch.fills if isinstance(f, NewFill))
         busted = tuple(BustedFill(f, s.orders.get(f.order_id)) for i, f in s.fills.items()
@@ -495,7 +506,7 @@ class AccountWriter:
         for order_id in batch.orders:
             state = self._state(order_id)
             if state is not None and state != s.states.get(order_id):
-                s.states[order_id] = state
+                s.set_state(order_id, state)
                 changes.append(state)
         changes.extend(batch.fills)
         changes.extend(batch.records)
@@ -616,6 +627,7 @@ class AccountWriter:
         elif entity_type == "order":
             s.orders.pop(ident, None)
             s.states.pop(ident, None)
+            s.open_states.pop(ident, None)
         elif entity_type == "position":
             position = s.positions.pop(ident, None)
             if position is not None:
