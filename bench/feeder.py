@@ -72,7 +72,8 @@ def respond(request_id: int, status: int = 200, body: Any = None) -> bytes:
 class Feeder:
     """Connection state shared by both sockets, and the probe bookkeeping."""
 
-    def __init__(self) -> None:
+    def __init__(self, order_events: bool = True) -> None:
+        self.order_events = order_events
         self.md: WSTransport | None = None
         self.trading: WSTransport | None = None
         self.md_authorized = asyncio.Event()
@@ -100,13 +101,14 @@ class Feeder:
     def forget(self, seq: int) -> None:
         self._waiting.pop(seq, None)
 
-    def on_order(self, arrived_ns: int, request: ClientRequest) -> bytes:
-        """Stamp the order's probe and answer with an order id."""
+    def on_order(self, arrived_ns: int, request: ClientRequest) -> list[bytes]:
+        """Stamp the order's probe, answer with an order id, then (``order_events``) report
+        the order's short life as ``props`` events."""
         self.orders += 1
         try:
             order = _order_decoder.decode(request.body)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            return respond(request.request_id, 400, f"bad order: {exc}")
+            return [respond(request.request_id, 400, f"bad order: {exc}")]
         future = None if order.price is None else self._waiting.pop(wire.probe_seq(order.price),
                                                                     None)
         if future is None:
@@ -115,7 +117,10 @@ class Feeder:
             future.set_result(arrived_ns)
         order_id = self._next_order_id
         self._next_order_id += 1
-        return respond(request.request_id, 200, PlaceOrderResult(order_id=order_id))
+        reply = [respond(request.request_id, 200, PlaceOrderResult(order_id=order_id))]
+        if self.order_events:
+            reply.append(wire.order_events(order_id, order))
+        return reply
 
     # ------------------------------------------------------------------ sending
 
@@ -186,52 +191,51 @@ class _Socket(WSListener):  # type: ignore[misc]
             return  # the [] heartbeat (or junk): nothing to answer
         handler = _HANDLERS.get(request.endpoint)
         if handler is None:
-            reply = respond(request.request_id,
-                            *reference(request.endpoint, request.query_params()))
+            replies = [respond(request.request_id,
+                               *reference(request.endpoint, request.query_params()))]
         else:
-            reply = handler(self, request, arrived)
-        transport.send(_TEXT, reply)
-        if request.endpoint == "md/getchart" and _is_ok(reply):
-            index = wire.contract_index(_symbol_of(request))
-            if index is not None:
-                eoh = ChartPacket(id=wire.chart_ids(index)[0], eoh=True)
-                transport.send(_TEXT, encode_messages([ChartEvent(ChartData(charts=[eoh]))]))
+            replies = handler(self, request, arrived)
+        for reply in replies:
+            transport.send(_TEXT, reply)
 
     # ------------------------------------------------------------------ endpoints
 
-    def _authorize(self, request: ClientRequest, arrived: int) -> bytes:
+    def _authorize(self, request: ClientRequest, arrived: int) -> list[bytes]:
         (self.feeder.md_authorized if self.kind == "md" else self.feeder.trading_authorized).set()
-        return respond(request.request_id)
+        return [respond(request.request_id)]
 
-    def _subscribe(self, request: ClientRequest, arrived: int) -> bytes:
+    def _subscribe(self, request: ClientRequest, arrived: int) -> list[bytes]:
         symbol = _symbol_of(request)
         self.feeder.subscriptions.append(f"{request.endpoint} {symbol}")
         if str(symbol) in wire.PROBE_SYMBOLS and request.endpoint == "md/subscribequote":
             self.feeder.probe_subscribed.set()
-        return respond(request.request_id, 200, MarketDataSubscriptionResult(
-            mode="RealTime", subscription_id=len(self.feeder.subscriptions)))
+        return [respond(request.request_id, 200, MarketDataSubscriptionResult(
+            mode="RealTime", subscription_id=len(self.feeder.subscriptions)))]
 
-    def _unsubscribe(self, request: ClientRequest, arrived: int) -> bytes:
-        return respond(request.request_id, 200, {})
+    def _unsubscribe(self, request: ClientRequest, arrived: int) -> list[bytes]:
+        return [respond(request.request_id, 200, {})]
 
-    def _get_chart(self, request: ClientRequest, arrived: int) -> bytes:
+    def _get_chart(self, request: ClientRequest, arrived: int) -> list[bytes]:
+        """The chart's ids, then the end of its (empty) history."""
         index = wire.contract_index(_symbol_of(request))
         if index is None:
-            return respond(request.request_id, 200, ChartSubscriptionResult(
-                mode="None", error_text="Unknown symbol", error_code="UnknownSymbol"))
+            return [respond(request.request_id, 200, ChartSubscriptionResult(
+                mode="None", error_text="Unknown symbol", error_code="UnknownSymbol"))]
         historical, realtime = wire.chart_ids(index)
         self.feeder.subscriptions.append(f"md/getchart {index}")
-        return respond(request.request_id, 200, ChartSubscriptionResult(
-            historical_id=historical, realtime_id=realtime, mode="RealTime"))
+        eoh = ChartPacket(id=historical, eoh=True)
+        return [respond(request.request_id, 200, ChartSubscriptionResult(
+                    historical_id=historical, realtime_id=realtime, mode="RealTime")),
+                encode_messages([ChartEvent(ChartData(charts=[eoh]))])]
 
-    def _sync(self, request: ClientRequest, arrived: int) -> bytes:
-        return respond(request.request_id, 200, wire.sync_snapshot())
+    def _sync(self, request: ClientRequest, arrived: int) -> list[bytes]:
+        return [respond(request.request_id, 200, wire.sync_snapshot())]
 
-    def _place_order(self, request: ClientRequest, arrived: int) -> bytes:
+    def _place_order(self, request: ClientRequest, arrived: int) -> list[bytes]:
         return self.feeder.on_order(arrived, request)
 
 
-Handler = Callable[[_Socket, ClientRequest, int], bytes]
+Handler = Callable[[_Socket, ClientRequest, int], list[bytes]]
 _HANDLERS: dict[str, Handler] = {
     "authorize": _Socket._authorize,
     "md/subscribequote": _Socket._subscribe,
@@ -300,10 +304,6 @@ def _symbol_of(request: ClientRequest) -> str | int:
         return _symbol_decoder.decode(request.body).symbol
     except (msgspec.DecodeError, msgspec.ValidationError):
         return ""
-
-
-def _is_ok(reply: bytes) -> bool:
-    return b'"s":200' in reply[:40] and b"errorText" not in reply
 
 
 # ----------------------------------------------------------------------------- scenarios
@@ -426,7 +426,7 @@ SCENARIOS = {"idle": latency, "loaded": latency, "flood": flood, "soak": soak}
 
 
 async def serve(args: argparse.Namespace) -> dict[str, Any]:
-    feeder = Feeder()
+    feeder = Feeder(order_events=not args.no_order_events)
 
     def listener(request: WSUpgradeRequest) -> WSListener | None:
         path = request.path.decode() if isinstance(request.path, bytes) else str(request.path)
@@ -460,6 +460,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="websockets (0: any)")
     parser.add_argument("--rest-port", type=int, default=0, help="REST (0: any)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-order-events", action="store_true",
+                        help="answer orders without the props events of their life")
     parser.add_argument("--probes", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--interval-us", type=int, default=1000, help="probe pacing")

@@ -16,18 +16,25 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
+from typing import Any
 
-from tradovate_api.protocol import ChartEvent, MarketDataEvent, encode_messages
+import msgspec
+
+from tradovate_api.protocol import ChartEvent, MarketDataEvent, Props, PropsEvent, encode_messages
 from tradovate_api.protocol.models import (
     Account,
     CashBalance,
     ChartData,
     ChartPacket,
+    Command,
     Contract,
     ContractMaturity,
     Dom,
     MarketData,
+    Order,
+    OrderVersion,
     PackedTick,
+    PlaceOrder,
     PriceLevel,
     Product,
     Quote,
@@ -39,6 +46,7 @@ from tradovate_api.protocol.models import (
 )
 
 TICK = 0.25
+_json = msgspec.json.Encoder()
 STAMP = "2026-11-23T14:30:01.237Z"
 
 # Noise contracts (front-month style names, made-up ids) and their starting prices.
@@ -249,3 +257,28 @@ def sync_snapshot() -> SyncMessage:
         contract_maturities=[maturity_entity(c) for c in ids],
         products=list({p.id: p for p in (product_entity(all_contracts()[c]) for c in ids)}
                       .values()))
+
+
+def order_events(order_id: int, order: PlaceOrder, contract_id: int = PROBE_CONTRACT_ID) -> bytes:
+    """The ``props`` frame that follows an accepted order: its command, the order
+    (Working), its version, then the order Canceled — an IOC limit that found nothing to
+    trade. The framework's account store, order manager and strategy all see the order live
+    and end, so nothing is left working (and the position stays flat)."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    command = Command(id=order_id, order_id=order_id, timestamp=stamp, command_type="New",
+                      command_status="ExecutionStopped", cl_ord_id=order.cl_ord_id,
+                      is_automated=order.is_automated)
+    working = Order(id=order_id, account_id=ACCOUNT_ID, contract_id=contract_id,
+                    timestamp=stamp, action=order.action, ord_status="Working", admin=False)
+    version = OrderVersion(id=order_id, order_id=order_id, order_qty=order.order_qty,
+                           order_type=order.order_type, price=order.price,
+                           time_in_force="IOC")
+    canceled = msgspec.structs.replace(working, ord_status="Canceled")
+
+    def props(entity_type: str, event_type: str, entity: Any) -> PropsEvent:
+        return PropsEvent(Props(entity_type, event_type, msgspec.Raw(_json.encode(entity))))
+
+    return encode_messages([props("command", "Created", command),
+                            props("order", "Created", working),
+                            props("orderVersion", "Created", version),
+                            props("order", "Updated", canceled)])
