@@ -33,6 +33,7 @@ from tradovate_api.orders import (
 )
 from tradovate_api.protocol import ChartEvent, EntityEvent, MarketDataEvent, Message
 from tradovate_api.protocol.models import Account, Command
+from tradovate_api.protocol.models.subscriptions import ChartDescription, TimeRange
 from tradovate_api.risk import RiskManager
 from tradovate_api.runtime import BackoffPolicy, BreakerPolicy, Policy, Supervisor
 from tradovate_api.runtime.supervisor import SupervisorOptions
@@ -49,6 +50,8 @@ OPTIONS = ConnectionOptions(heartbeat_interval=0.1, silence_timeout=2.0, open_ti
 SUPERVISION = SupervisorOptions(backoff=BackoffPolicy(initial=0.02, maximum=0.2, jitter=0.1),
                                 breaker=BreakerPolicy(failures=20, window=60.0),
                                 shutdown_timeout=3.0, cancel_timeout=1.0)
+TICKS = ChartDescription(underlying_type="Tick", element_size=1,
+                         element_size_unit="UnderlyingUnits")
 LIMIT = 10.0
 """Seconds any wait in these tests may take."""
 
@@ -61,7 +64,7 @@ class SimRig:
                  risk: Risk | None = None, symbols: tuple[str, ...] = ("ESZ6",),
                  gateway_timeout: float | None = None, drop_on_timeout: bool = True,
                  pause_on_error: bool = True, params: dict[str, Any] | None = None,
-                 subscribe: bool = True) -> None:
+                 subscribe: bool = True, charts: bool = False) -> None:
         self.sim = sim
         self.strategy = strategy or Strategy()
         self.limits = risk or Risk(max_position=5, max_order_qty=5,
@@ -72,6 +75,7 @@ class SimRig:
         self.pause_on_error = pause_on_error
         self.params = params
         self.subscribe = subscribe
+        self.charts = charts
         self.alerts = AlertLog()
         self.ticket_log: list[tuple[str, TicketState]] = []
         """(clOrdId, state) of every ticket notification, in order."""
@@ -129,6 +133,8 @@ class SimRig:
             for symbol in self.symbols:
                 await self.md.subscribe_quote(symbol)
                 await self.md.subscribe_dom(symbol)
+                if self.charts:
+                    await self.md.get_chart(symbol, TICKS, TimeRange(as_much_as_elements=10))
             await self.until(lambda: all(self.market.quote(c) is not None
                                          and self.market.dom(c) is not None
                                          for c in self.contracts.contract_ids))
