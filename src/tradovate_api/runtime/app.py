@@ -88,6 +88,7 @@ from ..stores import (
 )
 from ..strategy import Dispatcher, Strategy, StrategyContext
 from .metrics import RuntimeMetrics
+from .observer import AppObserver
 from .status import StatusPrinter, StatusSnapshot, format_status, format_summary
 from .supervisor import (
     EXIT_FAILURE,
@@ -239,6 +240,7 @@ class TradingApp:
         self._extra_tasks: list[tuple[str, TaskFactory, Policy]] = []
         self._extra_hooks: list[tuple[str, ShutdownHook]] = []
         self._frame_observer: FrameObserver | None = None
+        self._observers: list[AppObserver] = []
         self.start_error = ""
         """Why the run could not start (empty when it did)."""
         self._md_connection = 0
@@ -294,6 +296,18 @@ class TradingApp:
         """Give ``observer`` every raw market-data frame before it is decoded (recording).
         One observer; call before ``run``."""
         self._frame_observer = observer
+
+    def add_observer(self, observer: AppObserver) -> None:
+        """Tell ``observer`` what the readers apply (journal, md recorder). Call before
+        ``run``."""
+        self._observers.append(observer)
+
+    def _notify(self, hook: str, *args: object) -> None:
+        for observer in self._observers:
+            try:
+                getattr(observer, hook)(*args)
+            except Exception:
+                _log.exception("observer %s.%s failed", type(observer).__name__, hook)
 
     def add_shutdown_hook(self, name: str, hook: ShutdownHook) -> None:
         """Run ``hook`` at shutdown after the final summary, before the log is flushed and
@@ -408,6 +422,7 @@ class TradingApp:
                                 pause_on_error=settings.trading.pause_on_error)
         self._w = _Wiring(auth, rest, md, trading, risk, orders, dispatcher, account.id,
                           account.name)
+        self._notify("on_prepared", self)
         _log.info("trading %s on account %s (instruments %s)", self.symbol, account.name,
                   ", ".join(symbols))
 
@@ -505,6 +520,7 @@ class TradingApp:
         for chart_id in self._mapped_charts:
             self._md_writer.unregister_chart(chart_id)
         self._mapped_charts.clear()
+        self._notify("on_md_connection", number)
 
     def _map_charts(self, event: ChartEvent) -> None:
         md = self._wired().md
@@ -520,6 +536,7 @@ class TradingApp:
             self._md_writer.register_chart(spec.contract_id, chart.historical_id,
                                            chart.realtime_id)
             self._mapped_charts.update(chart.ids)
+            self._notify("on_chart", spec.contract_id, chart.historical_id, chart.realtime_id)
 
     def _on_account(self, event: Message | SyncSnapshot) -> None:
         """The account reader: the account store's only writer, then orders and strategy."""
@@ -528,6 +545,8 @@ class TradingApp:
             snapshot: SyncSnapshot = event  # type: ignore[assignment]
             report = self._account_writer.apply_snapshot(snapshot.message)
             self.metrics.account_events += 1
+            if self._observers:
+                self._notify("on_snapshot", snapshot, report)
             if not report.initial:
                 self.metrics.resyncs += 1
                 self.metrics.fills += len(report.new_fills)
@@ -536,6 +555,8 @@ class TradingApp:
         elif kind is EntityEvent:
             changes = self._account_writer.apply(event)  # type: ignore[arg-type]
             self.metrics.account_events += 1
+            if self._observers:
+                self._notify("on_account_event", event, changes)
             self.metrics.fills += sum(1 for c in changes if type(c) is NewFill)
             self._wired().dispatcher.account(changes)
         else:
@@ -622,6 +643,7 @@ class TradingApp:
         await self._subscribe()
         w.dispatcher.start()
         self.started.set()
+        self._notify("on_strategy_started")
         self._phase = ""
         _log.info("strategy %s started", self.strategy.name)
         if self._printer is not None:
@@ -672,8 +694,10 @@ class TradingApp:
 
     async def _halt(self) -> None:
         self._phase = "shutting down"
-        _log.info("shutdown (%s): new orders halted, strategy stopped",
-                  self.supervisor.exit_reason or "requested")
+        reason = self.supervisor.exit_reason or "requested"
+        _log.info("shutdown (%s): new orders halted, strategy stopped", reason)
+        if self._printer is not None:
+            self._printer.say(f"shutting down ({reason}); interrupt again to exit at once")
         w = self._wired()
         w.orders.halt("shutdown")
         if self.started.is_set():

@@ -125,6 +125,15 @@ class StatusPrinter:
             if self.failures == 1:
                 _log.exception("status line failed (further failures are not logged)")
 
+    def say(self, text: str) -> None:
+        """Print a message on a line of its own (ending an in-place status line first)."""
+        self.end_line()
+        try:
+            self._stream.write(text + "\n")
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
+
     def end_line(self) -> None:
         """Finish the in-place line so whatever is printed next starts on its own line."""
         if self._dirty:
