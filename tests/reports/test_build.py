@@ -4,6 +4,7 @@ and against the account store's own P&L for random sessions."""
 from __future__ import annotations
 
 import random
+import time
 
 import msgspec
 import pytest
@@ -20,6 +21,7 @@ from tradovate_api.reports import (
     decode_report,
     encode_report,
 )
+from tradovate_api.reports.build import MAX_POINTS, collect_inputs, compose_report
 from tradovate_api.runtime.metrics import RuntimeMetrics
 
 
@@ -282,3 +284,35 @@ def test_round_trips_add_up_to_the_account_store(steps: list[Op], seed: int) -> 
     closed = [t for t in data.trades if t.closed]
     assert data.summary.wins == sum(1 for t in closed if t.net > 0)
     assert data.summary.trades_closed == len(closed)
+
+
+def test_taking_the_inputs_is_cheap_and_composing_is_bounded(session: Session) -> None:
+    """A long, busy session: a week of sampled marks, 5,000 prints, 400 fills. Only
+    collect_inputs runs on the trading loop."""
+    history = SessionHistory()
+    session.at(0)
+    session.quote(5000.0)
+    for i in range(10_000):
+        history.add(ES, Point(T0_MS - (10_000 - i) * 60_000, 5000 + (i % 50) * 0.25))
+    for i in range(400):
+        session.at(i * 20)
+        session.quote(5000 + (i % 9) * 0.25)
+        session.market_order("Buy" if i % 2 == 0 else "Sell", 1, f"t{i}")
+    for k in range(50):
+        session.at(8000 + k)
+        session.prints(*[5000 + (j % 7) * 0.25 for j in range(100)])
+    args = (session.account, session.market, None, session.tickets)
+    collect_inputs(*args, now_ms=session.now_ms, history=history)
+    started = time.perf_counter()
+    inputs = collect_inputs(*args, now_ms=session.now_ms, history=history)
+    collect_s = time.perf_counter() - started
+    started = time.perf_counter()
+    data = compose_report(inputs)
+    compose_s = time.perf_counter() - started
+    print(f"collect {collect_s * 1000:.1f} ms (on the loop), compose {compose_s * 1000:.1f} ms")
+    assert data.summary.fills == 400
+    assert data.summary.trades_closed == 200
+    assert len(data.price_series[0].points) <= MAX_POINTS + 400 + 1
+    assert len(data.pnl_series) <= MAX_POINTS + 400 + 1
+    assert collect_s < 0.05  # ~2 ms unloaded
+    assert collect_s < compose_s

@@ -61,8 +61,8 @@ def test_fills_are_matched_in_id_order_whatever_order_they_arrive_in() -> None:
 
 
 def test_curve_sums_every_ledger_at_each_contracts_own_price() -> None:
-    es = LedgerInput(1, (f(1, 10, "Buy", 1, 100.0),), 50.0, 2.0)
-    nq = LedgerInput(2, (f(2, 20, "Sell", 1, 200.0),), 20.0, 1.0)
+    es = LedgerInput(7, 1, "ESZ6", (f(1, 10, "Buy", 1, 100.0),), 50.0, 2.0)
+    nq = LedgerInput(7, 2, "NQZ6", (f(2, 20, "Sell", 1, 200.0),), 20.0, 1.0)
     curve = pnl_curve([es, nq], {1: [Point(30, 101.0)], 2: [Point(40, 199.0)]})
     assert curve == [Point(10, -2.0), Point(20, -3.0), Point(30, 47.0), Point(40, 67.0)]
 

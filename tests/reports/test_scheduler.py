@@ -7,6 +7,7 @@ import asyncio
 import email
 import email.policy
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from tradovate_api.reports import (
 from tradovate_api.reports import charts as charts_module
 from tradovate_api.reports import html as html_module
 from tradovate_api.reports import notification as notification_module
+from tradovate_api.reports import scheduler as scheduler_module
 from tradovate_api.settings import Notifications, Reports
 
 
@@ -246,6 +248,29 @@ async def test_rendering_happens_in_a_child_process(played: Session, tmp_path: P
         assert attachment.data.startswith(b"\x89PNG")
     assert note.html is not None
     assert note.html.count("data:image/png;base64,") == 2
+
+
+async def test_only_the_copy_of_the_inputs_runs_on_the_loop(
+        played: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: dict[str, int] = {}
+    real_collect, real_compose = scheduler_module.collect_inputs, scheduler_module.compose_report
+
+    def collect(*args: Any, **kwargs: Any) -> Any:
+        threads["collect"] = threading.get_ident()
+        return real_collect(*args, **kwargs)
+
+    def compose(inputs: Any) -> ReportData:
+        threads["compose"] = threading.get_ident()
+        return real_compose(inputs)
+
+    monkeypatch.setattr(scheduler_module, "collect_inputs", collect)
+    monkeypatch.setattr(scheduler_module, "compose_report", compose)
+    scheduler = _scheduler(played, tmp_path, VirtualTime(), None, _in_process)
+    data = await scheduler.report()
+    assert data is not None
+    assert data.summary.total == pytest.approx(148.15)
+    assert threads["collect"] == threading.get_ident()
+    assert threads["compose"] != threading.get_ident()
 
 
 async def test_the_loop_keeps_ticking_while_a_report_is_made(played: Session,

@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+import msgspec
+
 from ..protocol.models import Account
-from ..stores import AccountView, MarketDataView, MissingContractSpec
+from ..stores import AccountView, MarketDataView, MissingContractSpec, Trade
 from .data import (
     AccountLine,
     ConnectionLine,
@@ -178,26 +180,47 @@ def _summary(positions: Iterable[PositionLine], trades: Iterable[TradeLine],
                    len(closed), wins, losses, wins / len(closed) if closed else None)
 
 
-def build_report(account: AccountView, market: MarketDataView,
-                 metrics: MetricsLike | None = None, tickets: Iterable[TicketLike] = (), *,
-                 kind: ReportKind = "periodic", now_ms: int | None = None,
-                 history: SessionHistory | None = None,
-                 mark: Callable[[int], float | None] | None = None) -> ReportData:
-    """The report of everything the stores hold now.
+class PriceInput(msgspec.Struct, frozen=True, gc=False):
+    """A charted contract's prices as held when the report was taken."""
 
-    ``mark(contract_id)`` prices open positions (default: the market store's mark price);
-    ``history`` supplies marks sampled over the session for the charts.
-    """
+    contract_id: int
+    symbol: str
+    marks: tuple[Point, ...]
+    """Sampled over the session."""
+    prints: tuple[Trade, ...]
+    """The newest time-and-sales prints."""
+    current: float | None
+
+
+class ReportInputs(msgspec.Struct, frozen=True, gc=False):
+    """Everything a report is made from, copied out of the stores and metrics. Taking it is
+    cheap (copies and a P&L per ledger) and must happen on the loop; turning it into a
+    :class:`ReportData` (:func:`compose_report`) is the costly part and may run anywhere."""
+
+    kind: ReportKind
+    now_ms: int
+    uptime: float | None
+    connections: tuple[ConnectionLine, ...]
+    latency: LatencyStats | None
+    accounts: tuple[AccountLine, ...]
+    positions: tuple[PositionLine, ...]
+    ledgers: tuple[LedgerInput, ...]
+    prices: tuple[PriceInput, ...]
+
+
+def collect_inputs(account: AccountView, market: MarketDataView,
+                   metrics: MetricsLike | None = None, tickets: Iterable[TicketLike] = (), *,
+                   kind: ReportKind = "periodic", now_ms: int | None = None,
+                   history: SessionHistory | None = None,
+                   mark: Callable[[int], float | None] | None = None) -> ReportInputs:
+    """Take what a report needs from the stores now (on the loop; see :func:`build_report`
+    for the arguments)."""
     now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     mark_of = market.mark_price if mark is None else mark
-    triggers = _triggers(account, tickets)
-    fills = _fills_by_ledger(account, triggers)
+    fills = _fills_by_ledger(account, _triggers(account, tickets))
     marks = {cid: mark_of(cid) for cid in {cid for _, cid in fills}}
-
     positions: list[PositionLine] = []
-    trades: list[TradeLine] = []
     ledgers: list[LedgerInput] = []
-    markers: dict[int, list[FillMarker]] = {}
     for (account_id, contract_id), ledger_fills in sorted(fills.items()):
         symbol = _symbol(account, contract_id)
         try:
@@ -205,39 +228,18 @@ def build_report(account: AccountView, market: MarketDataView,
             vpp = account.value_per_point(contract_id)
         except MissingContractSpec:
             continue
-        commission = account.commission_per_side(contract_id)
         positions.append(PositionLine(
             account_id, contract_id, symbol, pnl.net_pos, pnl.avg_price, pnl.mark, pnl.open,
             pnl.realized, pnl.commissions, pnl.net_realized))
-        ledger_trades, ledger_markers = round_trips(
-            ledger_fills, account_id=account_id, contract_id=contract_id, symbol=symbol,
-            value_per_point=vpp, commission_per_side=commission)
-        trades.extend(ledger_trades)
-        markers.setdefault(contract_id, []).extend(ledger_markers)
-        ledgers.append(LedgerInput(contract_id, tuple(ledger_fills), vpp, commission))
-
-    charted = sorted(markers) or sorted(market.quotes)[:4]
-    prices: dict[int, list[Point]] = {}
-    for contract_id in charted:
-        points = list(history.marks(contract_id)) if history is not None else []
-        points += (Point(t.timestamp_ms, t.price)
-                   for t in market.trades(contract_id, RECENT_PRINTS))
-        current = marks.get(contract_id, mark_of(contract_id))
-        if current is not None:
-            points.append(Point(now, current))
-        prices[contract_id] = sorted(dict.fromkeys(points), key=_t_ms)
-
-    curve = pnl_curve(ledgers, prices)
-    summary = _summary(positions, trades, sum(len(f) for f in fills.values()))
-    fill_times = [f.t_ms for fs in fills.values() for f in fs]
-    if curve and summary.total is not None and curve[-1].t_ms < now:
-        curve.append(Point(now, summary.total))
-    price_series = tuple(
-        PriceSeries(cid, _symbol(account, cid), thin(_with_fills(prices[cid], markers.get(
-            cid, ())), MAX_POINTS, fill_times), tuple(sorted(markers.get(cid, ()),
-                                                             key=_marker_ms)))
+        ledgers.append(LedgerInput(account_id, contract_id, symbol, tuple(ledger_fills), vpp,
+                                   account.commission_per_side(contract_id)))
+    charted = sorted({ledger.contract_id for ledger in ledgers}) or sorted(market.quotes)[:4]
+    prices = tuple(
+        PriceInput(cid, _symbol(account, cid),
+                   history.marks(cid) if history is not None else (),
+                   market.trades(cid, RECENT_PRINTS),
+                   marks[cid] if cid in marks else mark_of(cid))
         for cid in charted)
-
     uptime = None if metrics is None else metrics.uptime
     connections = () if metrics is None else tuple(
         ConnectionLine(s.name, s.connected, s.connects, s.reconnects)
@@ -245,16 +247,69 @@ def build_report(account: AccountView, market: MarketDataView,
     accounts = tuple(
         AccountLine(a.id, a.name, *_cash(account, a.id))
         for a in sorted(account.accounts.values(), key=_account_id))
+    return ReportInputs(kind, now, uptime, connections, _latency(metrics), accounts,
+                        tuple(positions), tuple(ledgers), prices)
+
+
+def compose_report(inputs: ReportInputs) -> ReportData:
+    """Round trips, the P&L curve and the chart series from the collected inputs (a pure
+    function: no store is read)."""
+    now = inputs.now_ms
+    trades: list[TradeLine] = []
+    markers: dict[int, list[FillMarker]] = {}
+    for ledger in inputs.ledgers:
+        ledger_trades, ledger_markers = round_trips(
+            ledger.fills, account_id=ledger.account_id, contract_id=ledger.contract_id,
+            symbol=ledger.symbol, value_per_point=ledger.value_per_point,
+            commission_per_side=ledger.commission_per_side)
+        trades.extend(ledger_trades)
+        markers.setdefault(ledger.contract_id, []).extend(ledger_markers)
+    fill_times = [f.t_ms for ledger in inputs.ledgers for f in ledger.fills]
+    prices: dict[int, tuple[Point, ...]] = {}
+    for price in inputs.prices:
+        points = [*price.marks, *(Point(t.timestamp_ms, t.price) for t in price.prints)]
+        if price.current is not None:
+            points.append(Point(now, price.current))
+        # thinned before the curve is computed, so its cost is bounded whatever the session
+        prices[price.contract_id] = thin(sorted(dict.fromkeys(points), key=_t_ms),
+                                         MAX_POINTS, fill_times)
+
+    curve = pnl_curve(inputs.ledgers, prices)
+    summary = _summary(inputs.positions, trades, len(fill_times))
+    if curve and summary.total is not None and curve[-1].t_ms < now:
+        curve.append(Point(now, summary.total))
+    price_series = tuple(
+        PriceSeries(p.contract_id, p.symbol,
+                    thin(_with_fills(prices[p.contract_id], markers.get(p.contract_id, ())),
+                         MAX_POINTS, fill_times),
+                    tuple(sorted(markers.get(p.contract_id, ()), key=_marker_ms)))
+        for p in inputs.prices)
+    uptime = inputs.uptime
     return ReportData(
-        kind=kind, generated_ms=now,
+        kind=inputs.kind, generated_ms=now,
         session_start_ms=None if uptime is None else now - round(uptime * 1000),
-        accounts=accounts, positions=tuple(positions),
+        accounts=inputs.accounts, positions=inputs.positions,
         trades=tuple(sorted(trades, key=_entry_ms)), summary=summary, uptime_seconds=uptime,
-        connections=connections, latency=_latency(metrics),
+        connections=inputs.connections, latency=inputs.latency,
         pnl_series=thin(curve, MAX_POINTS, fill_times), price_series=price_series)
 
 
-def _with_fills(prices: list[Point], fills: Iterable[FillMarker]) -> list[Point]:
+def build_report(account: AccountView, market: MarketDataView,
+                 metrics: MetricsLike | None = None, tickets: Iterable[TicketLike] = (), *,
+                 kind: ReportKind = "periodic", now_ms: int | None = None,
+                 history: SessionHistory | None = None,
+                 mark: Callable[[int], float | None] | None = None) -> ReportData:
+    """The report of everything the stores hold now (:func:`collect_inputs` then
+    :func:`compose_report`, both here; the scheduler composes off the loop).
+
+    ``mark(contract_id)`` prices open positions (default: the market store's mark price);
+    ``history`` supplies marks sampled over the session for the charts.
+    """
+    return compose_report(collect_inputs(account, market, metrics, tickets, kind=kind,
+                                         now_ms=now_ms, history=history, mark=mark))
+
+
+def _with_fills(prices: Iterable[Point], fills: Iterable[FillMarker]) -> list[Point]:
     """Market prices with our fills' prices (prints too), fills first within a millisecond
     as in the P&L curve."""
     return sorted([*(Point(f.t_ms, f.price) for f in fills), *prices], key=_t_ms)

@@ -1,14 +1,14 @@
 """When reports are made: periodically (first after 30 min, then every 2 h by default) and at
 the end of the session, plus sampling marks for the charts in between.
 
-The scheduler is one supervised task on the trading loop. It reads the stores there (so a
-report sees whole updates; building takes milliseconds), writes the JSON from a worker thread
-and renders charts, HTML and the notification in a child process (:mod:`.worker`), so the
-trading loop is never held up by matplotlib or the disk. Nothing a report does can break
-trading: any failure is logged and that report is skipped (the JSON is saved before the
-charts are drawn, so a charting failure still leaves the data on disk).
-Notifications are handed to ``submit`` (the notification center's, which queues and never
-blocks).
+The scheduler is one supervised task on the trading loop. It copies what a report needs out
+of the stores there (so a report sees whole updates; a millisecond or two), composes the
+report and writes its JSON in a worker thread, and renders charts, HTML and the notification
+in a child process (:mod:`.worker`), so the trading loop is never held up by matplotlib or
+the disk. Nothing a report does can break trading: any failure is logged and that report is
+skipped (the JSON is saved before the charts are drawn, so a charting failure still leaves
+the data on disk). Notifications are handed to ``submit`` (the notification center's, which
+queues and never blocks).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from ..notify.message import Notification
 from ..settings import Reports
 from ..stores import AccountView, MarketDataView
 from .archive import ReportArchive
-from .build import MetricsLike, TicketLike, build_report
+from .build import MetricsLike, TicketLike, collect_inputs, compose_report
 from .data import ReportData, ReportKind
 from .history import SessionHistory
 from .worker import render_in_child
@@ -111,15 +111,17 @@ class ReportScheduler:
             _log.exception("report: sampling marks failed")
 
     async def report(self, kind: ReportKind = "periodic") -> ReportData | None:
-        """Make one report now: build it on the loop, save it from a thread, render it in a
-        child process, submit the notification. Returns the report, or ``None`` if it could
-        not be built."""
+        """Make one report now: take its inputs on the loop, compose and save it in a thread,
+        render it in a child process, submit the notification. Returns the report, or
+        ``None`` if it could not be built."""
         async with self._lock:
             src = self.sources
             try:
                 self.sample()
-                data = build_report(src.account, src.market, src.metrics, src.tickets(),
-                                    kind=kind, now_ms=self._wall_ms(), history=self.history)
+                inputs = collect_inputs(src.account, src.market, src.metrics, src.tickets(),
+                                        kind=kind, now_ms=self._wall_ms(),
+                                        history=self.history)
+                data = await asyncio.to_thread(compose_report, inputs)
             except Exception:
                 self.failed += 1
                 _log.exception("report: building the %s report failed", kind)

@@ -21,7 +21,9 @@ from .roundtrips import FillIn
 class LedgerInput(msgspec.Struct, frozen=True, gc=False):
     """The fills of one (account, contract) and how to turn points into money."""
 
+    account_id: int
     contract_id: int
+    symbol: str
     fills: tuple[FillIn, ...]
     value_per_point: float
     commission_per_side: float
