@@ -70,6 +70,7 @@ class RiskManager:
         self._hours_second = -1
         self._hours_open = True
         self._pnl_problem_logged = False
+        self._watches: list[Callable[[], None]] = []
         self.breaches: dict[str, int] = {}
         """Refusals and halts per limit name (for reports)."""
 
@@ -79,6 +80,15 @@ class RiskManager:
         """The account whose P&L and positions count, and who halts and flattens."""
         self.account_id = account_id
         self._handler = on_halt
+
+    @property
+    def market(self) -> MarketDataView:
+        return self._market
+
+    def add_watch(self, watch: Callable[[], None]) -> None:
+        """Run ``watch()`` on every :meth:`evaluate` while not halted (e.g. the
+        protective-stop invariant); an exception in it is logged, never raised."""
+        self._watches.append(watch)
 
     @property
     def halted(self) -> str | None:
@@ -182,8 +192,8 @@ class RiskManager:
     # ------------------------------------------------------------------ watches
 
     def evaluate(self) -> None:
-        """Run the watches once: the kill switch file and the daily loss. Call it on fills
-        and periodically (:meth:`run` does); cheap when nothing is wrong."""
+        """Run the watches once: the kill switch file, the daily loss, then the added ones.
+        Call it on fills and periodically (:meth:`run` does); cheap when nothing is wrong."""
         if self._halted is not None:
             return
         if self._kill_file_present():
@@ -192,6 +202,12 @@ class RiskManager:
         loss = self._daily_loss_breach()
         if loss is not None:
             self._halt("daily_loss", loss)
+            return
+        for watch in self._watches:
+            try:
+                watch()
+            except Exception:  # a watch must not take the others (or the reader) down
+                _log.exception("risk watch %r failed", watch)
 
     async def run(self, interval: float = 0.25) -> None:
         """Evaluate every ``interval`` seconds until cancelled (a supervisor task): open P&L

@@ -129,11 +129,6 @@ class Risk(_Section, frozen=True):
     """New orders only inside this window; ``None`` means whenever the market is open."""
     kill_switch_file: str | None = None
     """If this file exists, trading halts: orders are cancelled, positions flattened."""
-    kill_switch_signal: bool = True
-    """SIGUSR2 halts and flattens like the kill switch file (POSIX only)."""
-    pause_on_strategy_error: bool = True
-    """A strategy hook that raises pauses the strategy (no more hooks until resumed);
-    orders, risk limits and positions stay managed either way."""
     protective_stop: Literal["off", "place", "flatten"] = "off"
     """Invariant: every open position has a working stop on the closing side. When one is
     missing past the grace time: ``place`` one ``protective_stop_points`` away from the
@@ -331,9 +326,6 @@ class Trading(_Section, frozen=True):
     commission_per_side: dict[str, NonNegativeFloat] = msgspec.field(default_factory=dict)
     """Product (``"ES"``) → money charged per contract per fill side, for P&L. Products not
     listed cost 0, except on the embedded simulator, which supplies its own fees."""
-    pause_on_error: bool = True
-    """A strategy hook that raises pauses the strategy (orders, risk and stores carry on);
-    ``false``: log, alert and keep calling it."""
 
     def __post_init__(self) -> None:
         if not _STRATEGY_REF.match(self.strategy):

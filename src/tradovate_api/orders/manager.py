@@ -56,6 +56,7 @@ from ..stores import (
 )
 from .contracts import ContractBook
 from .gateway import OrderGateway
+from .protection import ProtectiveStops
 from .tickets import MONEY_MOVING, OrderTicket, TicketKind, TicketState
 
 if TYPE_CHECKING:
@@ -70,7 +71,6 @@ ORDER_TYPES = frozenset({"Market", "Limit", "Stop", "StopLimit"})
 _NEEDS_PRICE = frozenset({"Limit", "StopLimit"})
 _NEEDS_STOP = frozenset({"Stop", "StopLimit"})
 _ACTIONS = ("Buy", "Sell")
-_STOP_TYPES = frozenset({"Stop", "StopLimit", "TrailingStop", "TrailingStopLimit"})
 _MAX_TEXT = 64
 """``text`` and ``clOrdId`` are at most 64 characters on the wire."""
 _PENDING = TicketState.PENDING
@@ -124,6 +124,12 @@ class OrderManager:
         self._connection = 0
         """Number of the trading connection whose snapshot was applied last."""
         risk.bind(account_id, self._risk_halt)
+        self.protection: ProtectiveStops | None = None
+        """The protective-stop invariant, when settings ``risk.protective_stop`` is on."""
+        if risk.limits.protective_stop != "off":
+            self.protection = ProtectiveStops(self, account, risk.market, contracts, alerts,
+                                              risk.limits, clock)
+            risk.add_watch(self.protection.check)
 
     # ------------------------------------------------------------------ state
 
@@ -326,12 +332,16 @@ class OrderManager:
         return [self.cancel(s.id, trigger=trigger) for s in states
                 if s.id not in cancelling and s.order.parent_id not in targets]
 
-    def flatten(self, symbol: str | None = None, *, trigger: str = "") -> list[OrderTicket]:
+    def flatten(self, symbol: str | int | None = None, *,
+                trigger: str = "") -> list[OrderTicket]:
         """``order/liquidateposition`` for every open position of the account (or the one
-        in ``symbol``): the server cancels the contract's orders and closes its net
-        position. Orders in contracts without a position are cancelled. Never blocked."""
+        in ``symbol``, a symbol or a contract id — any contract, traded or not): the server
+        cancels the contract's orders and closes its net position. Orders in contracts
+        without a position are cancelled. Never blocked."""
         tickets: list[OrderTicket] = []
-        if symbol is not None:
+        if isinstance(symbol, int):
+            contract_ids = [symbol]
+        elif symbol is not None:
             spec = self._contracts.get(symbol)
             if spec is None:
                 return [self._refuse(self._new(TicketKind.LIQUIDATE, symbol, 0,
@@ -631,8 +641,7 @@ class OrderManager:
         for contract_id in sorted(late):
             _log.warning("a fill arrived after the risk halt; flattening contract %d again",
                          contract_id)
-            self.flatten(self._symbol_of(contract_id) if contract_id in self._contracts
-                         else None, trigger=self._flatten_reason or "risk")
+            self.flatten(contract_id, trigger=self._flatten_reason or "risk")
 
 
 def _text(trigger: str) -> str | None:
@@ -682,8 +691,3 @@ def _check_brackets(action: str, take_profit: float | None, stop_loss: float | N
             side = "above" if action == "Buy" else "below"
             return f"take_profit must be {side} stop_loss for a {action} entry"
     return None
-
-
-def is_stop(order_type: str) -> bool:
-    """Whether an order type is a stop (protective stop detection)."""
-    return order_type in _STOP_TYPES

@@ -81,7 +81,7 @@ _HOOKS = ("on_start", "on_quote", "on_dom", "on_trade", "on_bar", "on_order", "o
 class Dispatcher:
     """Feeds a strategy (see the module doc). ``alerts`` defaults to the context's sink;
     ``risk`` (optional) is evaluated after fills and snapshots so a daily-loss breach halts
-    at once. ``pause_on_error`` is settings ``risk.pause_on_strategy_error``."""
+    at once. ``pause_on_error`` is settings ``trading.pause_on_error``."""
 
     def __init__(self, strategy: Strategy, ctx: StrategyContext, *,
                  alerts: AlertSink | None = None, risk: RiskManager | None = None,
