@@ -155,8 +155,8 @@ class Journal:
         self.run_id = int(self._conn.execute(
             "INSERT INTO runs (started_ns, pid, label) VALUES (?, ?, ?)",
             (clock_ns(), os.getpid(), label)).lastrowid or 0)
-        self._alerts = alerts
-        self._owner = threading.get_ident()
+        self.alerts = alerts
+        """Where the journal's own problems go (urgent ``journal.*`` alerts)."""
         try:
             self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -256,14 +256,19 @@ class Journal:
         self._conn.close()
         return True
 
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Alerts the writer thread raises are handed to ``loop``, the thread the alert sink
+        belongs to (default: the loop running when the journal was opened)."""
+        self._loop = loop
+
     def _alert(self, key: str, title: str, body: str) -> None:
-        sink = self._alerts
+        sink = self.alerts
         if sink is None:
             _log.error("%s: %s", title, body)
             return
         alert = Alert(Severity.URGENT, key, title, body)
         loop = self._loop
-        if loop is not None and threading.get_ident() != self._owner:
+        if loop is not None and threading.current_thread() is self._thread:
             with contextlib.suppress(RuntimeError):  # loop closed: nobody left to tell
                 loop.call_soon_threadsafe(sink.emit, alert)
             return

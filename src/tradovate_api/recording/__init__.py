@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from .format import (
     FORMAT_VERSION,
+    FRAME_NOTES,
     SUFFIX,
     ChartNote,
     ConnectionNote,
     Note,
     RecordingHeader,
     ReferenceNote,
+    StrategyNote,
 )
 from .reader import RecordingError, RecordingReader, read_frames, recording_files
 from .writer import MdRecorder
 
 __all__ = [
-    "FORMAT_VERSION", "SUFFIX", "ChartNote", "ConnectionNote", "MdRecorder", "Note",
-    "RecordingError", "RecordingHeader", "RecordingReader", "ReferenceNote", "read_frames",
-    "recording_files",
+    "FORMAT_VERSION", "FRAME_NOTES", "SUFFIX", "ChartNote", "ConnectionNote", "MdRecorder",
+    "Note", "RecordingError", "RecordingHeader", "RecordingReader", "ReferenceNote",
+    "StrategyNote", "read_frames", "recording_files",
 ]

@@ -11,8 +11,14 @@ one per writer flush. Decompressed, the frames form a stream of records::
 A ``FRAME`` payload is the websocket text message exactly as it arrived on the md socket.
 The first record of every file is a ``HEADER`` (JSON :class:`RecordingHeader`); ``NOTE``
 records (JSON :data:`Note`) carry what the frames alone do not say: contract reference data,
-which chart ids belong to which contract, reconnects. Every file repeats the reference and
-live chart notes after its header, so each rotated file replays on its own.
+which chart ids belong to which contract, reconnects, when the strategy started. Every file
+repeats the reference and live chart notes after its header, so each rotated file replays on
+its own.
+
+Chart and connection notes are made by the md reader while it handles a frame (the first
+packet of a chart, the first event of a new connection), so they are written just after that
+frame but apply to it: a replay applies them before the frame that precedes them. Other notes
+apply where they stand.
 
 A process killed mid-write leaves at most one incomplete zstd frame at the end; readers drop
 it (that is the "last flush interval" a crash may lose) and report the file as truncated.
@@ -74,7 +80,15 @@ class ConnectionNote(msgspec.Struct, frozen=True, tag="connection"):
     number: int = 0
 
 
-Note: TypeAlias = ReferenceNote | ChartNote | ConnectionNote
+class StrategyNote(msgspec.Struct, frozen=True, tag="strategy"):
+    """The live strategy started (``event="started"``): a replay starts it here too."""
+
+    event: str
+
+
+Note: TypeAlias = ReferenceNote | ChartNote | ConnectionNote | StrategyNote
+FRAME_NOTES = (ChartNote, ConnectionNote)
+"""Notes that apply to the frame written just before them."""
 
 encode_json = msgspec.json.Encoder().encode
 decode_header = msgspec.json.Decoder(RecordingHeader).decode

@@ -4,8 +4,9 @@ Each generator step's quotes, DOMs and prints are encoded exactly as the simulat
 socket encodes them (one ``md`` event per quote or DOM, a ``chart`` event of packed ticks per
 contract) and recorded with the step's time, with the reference and chart notes a live
 recording has. ``batched`` puts a step's messages in one frame, as the simulator's default
-wire does; otherwise each message is its own frame (its ``--tidy`` wire). Same arguments, same bytes: replay tests and the replay benchmark use these
-when they need a recording of a given size quickly.
+wire does; otherwise each message is its own frame (its ``--tidy`` wire). Same arguments,
+same bytes: replay tests and the replay benchmark use these when they need a recording of a
+given size quickly.
 """
 
 from __future__ import annotations

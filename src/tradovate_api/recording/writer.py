@@ -40,6 +40,7 @@ from .format import (
     Note,
     RecordingHeader,
     ReferenceNote,
+    StrategyNote,
     encode_json,
     pack,
 )
@@ -128,6 +129,10 @@ class MdRecorder:
     def connection(self, event: str, number: int = 0) -> None:
         """The md socket connected (``"connected"``: chart ids start over) or ended."""
         self._note(ConnectionNote(event, number))
+
+    def strategy(self, event: str) -> None:
+        """The strategy ``"started"`` (a replay starts it at this point of the stream)."""
+        self._note(StrategyNote(event))
 
     def _note(self, note: Note) -> None:
         self._pending.append((NOTE, self._clock(), note))

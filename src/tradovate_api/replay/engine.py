@@ -32,11 +32,13 @@ from ..orders.manager import OrderManager
 from ..orders.tickets import OrderTicket
 from ..protocol import ChartEvent, EntityEvent, MarketDataEvent, Messages, decode_frame
 from ..recording import (
+    FRAME_NOTES,
     ChartNote,
     ConnectionNote,
     RecordingError,
     RecordingReader,
     ReferenceNote,
+    StrategyNote,
 )
 from ..reports import Point, SessionHistory
 from ..risk import RiskManager
@@ -52,6 +54,8 @@ _log = logging.getLogger("tradovate_api.replay")
 
 ACCOUNT_NAME = "REPLAY"
 REPLAY_USER = "replay"
+_START_LOOKAHEAD = 100_000
+"""Frames searched for the note saying when the live strategy started."""
 _SAMPLE_MS = 1_000
 """Mark prices are sampled this often (recording time) for the report's charts."""
 
@@ -105,27 +109,58 @@ def _entries(files: Iterable[Path]) -> Iterator[Entry]:
                          "flush interval is missing", path)
 
 
-def _contracts(entries: Iterator[Entry]) -> tuple[ContractBook, list[Entry]]:
-    """The contract book from the reference notes before the first frame; returns the
-    entries read ahead."""
+def in_effect_order(entries: Iterable[Entry]) -> Iterator[Entry]:
+    """Entries in the order they take effect: a chart or connection note, written just after
+    the frame whose handling made it, comes before that frame (see
+    :mod:`tradovate_api.recording.format`)."""
+    held: Entry | None = None
+    for entry in entries:
+        item = entry[1]
+        if type(item) is bytes:
+            if held is not None:
+                yield held
+            held = entry
+        elif held is not None and isinstance(item, FRAME_NOTES):
+            yield entry
+        else:
+            if held is not None:
+                yield held
+                held = None
+            yield entry
+    if held is not None:
+        yield held
+
+
+def _read_ahead(entries: Iterator[Entry]) -> tuple[ContractBook, list[Entry], bool]:
+    """The contract book from the reference notes before the first frame, and whether the
+    recording says when the strategy started (looked for in the first
+    :data:`_START_LOOKAHEAD` frames); returns the entries read ahead too."""
     ahead: list[Entry] = []
     contracts: dict[int, Any] = {}
     maturities: dict[int, Any] = {}
     products: dict[int, Any] = {}
+    frames = 0
+    started = False
     for entry in entries:
         ahead.append(entry)
         item = entry[1]
-        if isinstance(item, ReferenceNote):
+        if type(item) is bytes:
+            frames += 1
+            if frames > _START_LOOKAHEAD:
+                break
+        elif isinstance(item, ReferenceNote) and not frames:
             contracts.update((c.id, c) for c in item.contracts)
             maturities.update((m.id, m) for m in item.maturities)
             products.update((p.id, p) for p in item.products)
-        elif isinstance(item, bytes):
+        elif isinstance(item, StrategyNote) and item.event == "started":
+            started = True
             break
     if not contracts:
         raise RecordingError("the recording has no contract reference data (record through "
                              "the trading app, which notes the contracts it subscribes)")
-    return ContractBook.from_entities(contracts.values(), maturities.values(),
-                                      products.values()), ahead
+    book = ContractBook.from_entities(contracts.values(), maturities.values(),
+                                      products.values())
+    return book, ahead, started
 
 
 class Replay:
@@ -146,8 +181,8 @@ class Replay:
 
     async def run(self) -> ReplayResult:
         config, clock = self.config, self.clock
-        entries = _entries(self.files)
-        contracts, ahead = _contracts(entries)
+        entries = in_effect_order(_entries(self.files))
+        contracts, ahead, start_noted = _read_ahead(entries)
         first_ts = next((ts for ts, item in ahead if isinstance(item, bytes)), None)
         clock.now_ns = first_ts if first_ts is not None else (ahead[0][0] if ahead else 0)
 
@@ -198,12 +233,14 @@ class Replay:
                     sample_equity()
 
         dispatcher.sync(account_writer.apply_snapshot(exchange.sync(user.id)), 1)
-        dispatcher.start()
+        started = not start_noted
+        if started:  # else where the recording says the live strategy started
+            dispatcher.start()
 
         stats = self.stats
         mapped: set[int] = set()
         pace_start = time.monotonic()
-        started = time.perf_counter()
+        wall_start = time.perf_counter()
         next_sample_ns = clock.now_ns
         sample_ns = _SAMPLE_MS * 1_000_000
         apply_md = md_writer.apply
@@ -229,7 +266,11 @@ class Replay:
 
         for ts, item in chain(ahead, entries):
             if type(item) is not bytes:
-                self._note(item, md_writer, mapped)
+                if not started and isinstance(item, StrategyNote) and item.event == "started":
+                    dispatcher.start()
+                    started = True
+                else:
+                    self._note(item, md_writer, mapped)
                 continue
             if gateway.next_due_ns is not None or dispatcher.next_timer_ms is not None:
                 await settle(ts)
@@ -251,7 +292,7 @@ class Replay:
                     continue
                 events += 1
                 changes = apply_md(message)  # type: ignore[arg-type]
-                if changes:
+                if changes and started:
                     if working:
                         gateway.on_market(changes)
                     market_hook(changes)
@@ -264,7 +305,7 @@ class Replay:
         await settle(last_ns + config.drain_ms * 1_000_000)
         dispatcher.stop()
         sample_equity()
-        stats.wall_seconds = time.perf_counter() - started
+        stats.wall_seconds = time.perf_counter() - wall_start
         stats.first_ns = first_ts or 0
         stats.last_ns = last_ns
         stats.alerts = [a.key for a in self.alerts.recent]

@@ -1,0 +1,53 @@
+"""Wiring an :class:`~.writer.MdRecorder` into a :class:`~tradovate_api.runtime.app.TradingApp`.
+
+The recorder gets every raw md frame (the md session's frame observer, before decoding) and
+the notes a replay needs: the contracts traded, which chart ids belong to which contract, md
+reconnects, and when the strategy started. It is closed at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from ..runtime.observer import AppObserver
+from .writer import MdRecorder
+
+if TYPE_CHECKING:
+    from ..runtime.app import TradingApp
+
+CLOSE_TIMEOUT = 5.0
+
+
+class RecorderObserver(AppObserver):
+    """The app's md reader → recording notes."""
+
+    def __init__(self, recorder: MdRecorder) -> None:
+        self.recorder = recorder
+
+    def on_prepared(self, app: TradingApp) -> None:
+        specs = list(app.contracts)
+        self.recorder.reference([s.contract for s in specs], [s.maturity for s in specs],
+                                [s.product for s in specs])
+
+    def on_md_connection(self, number: int) -> None:
+        self.recorder.connection("connected", number)
+
+    def on_chart(self, contract_id: int, historical_id: int, realtime_id: int | None) -> None:
+        self.recorder.chart(contract_id, historical_id, realtime_id)
+
+    def on_strategy_started(self) -> None:
+        self.recorder.strategy("started")
+
+
+def attach_recorder(app: TradingApp, recorder: MdRecorder) -> RecorderObserver:
+    """Record ``app``'s market data (call before ``app.run()``)."""
+    app.add_frame_observer(recorder.frame)
+    observer = RecorderObserver(recorder)
+    app.add_observer(observer)
+
+    async def close() -> None:
+        await asyncio.to_thread(recorder.close, CLOSE_TIMEOUT)
+
+    app.add_shutdown_hook("close md recording", close)
+    return observer

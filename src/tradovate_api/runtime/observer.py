@@ -1,0 +1,40 @@
+"""What the trading app tells observers (journal, md recorder): a base class of no-op hooks.
+
+Hooks run on the reader that handled the event, right after the store applied it, so they must
+return at once (enqueue, never write); the app logs and swallows an exception from a hook, so
+an observer can never stop trading.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..client import SyncSnapshot
+    from ..protocol import EntityEvent
+    from ..stores import AccountChange, SyncReport
+    from .app import TradingApp
+
+
+class AppObserver:
+    """Override the hooks you need."""
+
+    def on_prepared(self, app: TradingApp) -> None:
+        """Logged in, account chosen, contracts resolved, order path built; nothing
+        connected yet (``app.contracts``, ``app.orders`` are set)."""
+
+    def on_md_connection(self, number: int) -> None:
+        """The md socket's connection ``number`` delivered its first event (chart ids of
+        earlier connections mean nothing now)."""
+
+    def on_chart(self, contract_id: int, historical_id: int, realtime_id: int | None) -> None:
+        """Chart packets with these ids belong to ``contract_id``'s tick chart."""
+
+    def on_snapshot(self, snapshot: SyncSnapshot, report: SyncReport) -> None:
+        """A ``user/syncrequest`` snapshot was applied to the account store."""
+
+    def on_account_event(self, event: EntityEvent, changes: list[AccountChange]) -> None:
+        """A ``props`` event was applied to the account store."""
+
+    def on_strategy_started(self) -> None:
+        """The strategy's ``on_start`` ran; market events reach it from now on."""
