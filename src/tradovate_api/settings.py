@@ -326,6 +326,9 @@ class Trading(_Section, frozen=True):
     commission_per_side: dict[str, NonNegativeFloat] = msgspec.field(default_factory=dict)
     """Product (``"ES"``) → money charged per contract per fill side, for P&L. Products not
     listed cost 0, except on the embedded simulator, which supplies its own fees."""
+    pause_on_error: bool = True
+    """A strategy hook that raises pauses the strategy (orders, risk and stores carry on);
+    ``false``: log, alert and keep calling it."""
 
     def __post_init__(self) -> None:
         if not _STRATEGY_REF.match(self.strategy):
