@@ -80,6 +80,9 @@ async def test_limit_order_modified_then_cancelled(rig: SimRig) -> None:
     assert command.is_automated is True
     cancel = await acked(rig, rig.ctx.cancel(limit))
     assert cancel.kind is TicketKind.CANCEL
+    (command,) = rig.server_commands(cancel.cl_ord_id)
+    assert command.command_type == "Cancel"
+    assert command.is_automated is True
     await status_of(rig, limit.order_id, "Canceled")
     again = rig.ctx.cancel(limit)
     assert again.state is TicketState.REFUSED

@@ -328,16 +328,26 @@ class ReferenceStrategy(Strategy):
 
     def _schedule_window_exit(self, now: int) -> None:
         """Wake when the oldest print still in the window leaves it (the spec's third kind
-        of evaluation instant)."""
-        trades = self.ctx.market.window_trades(self._scope, now)
-        start = now - self.params.window_ms
-        for trade in trades:
-            if trade.timestamp_ms >= start:
-                wake = trade.timestamp_ms + self.params.window_ms + 1
-                if wake != self._wake_ms and wake > now:
-                    self._wake_ms = wake
-                    self.ctx.wake_at(wake)
+        of evaluation instant): a print stamped ``t`` counts until ``t + window_ms``."""
+        market = self.ctx.market
+        width = self.params.window_ms
+        oldest: int | None = None
+        if width == self._store_window_ms:
+            expiry = market.next_window_expiry_ms(self._scope)
+            if expiry is None:
                 return
+            if expiry >= now:  # the store's oldest print is still inside: no scan needed
+                oldest = expiry - width
+        if oldest is None:
+            start = now - width
+            oldest = next((t.timestamp_ms for t in market.window_trades(self._scope, now)
+                           if t.timestamp_ms >= start), None)
+            if oldest is None:
+                return
+        wake = oldest + width + 1
+        if wake != self._wake_ms and wake > now:
+            self._wake_ms = wake
+            self.ctx.wake_at(wake)
 
     # ------------------------------------------------------------------ states
 
