@@ -20,9 +20,12 @@ def _run(args: argparse.Namespace) -> int:
     simulator) until Ctrl+C or ``--duration``; print a live status and a final summary."""
     import msgspec
 
+    from .alerts import AlertLog
     from .client import new_event_loop
     from .errors import ConfigError
+    from .journal import JournalError
     from .runtime.app import StartupError, TradingApp, load_strategy
+    from .runtime.persistence import Persistence
     from .secrets import load_secrets
     from .settings import Settings, load_settings
 
@@ -54,9 +57,16 @@ def _run(args: argparse.Namespace) -> int:
         print("--duration: expected a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE
 
+    try:
+        persistence = Persistence(settings, label=strategy.name)
+    except JournalError as exc:
+        print(f"journal error: {exc}", file=sys.stderr)
+        return 1
+
     async def main() -> tuple[int, TradingApp]:
         app = TradingApp(settings, secrets.tradovate, strategy, duration=args.duration,
-                         status=sys.stdout)
+                         status=sys.stdout, alerts=persistence.alerts(AlertLog()))
+        persistence.attach(app)
         return await app.run(), app
 
     where = ("the embedded simulator" if settings.endpoints() is None
