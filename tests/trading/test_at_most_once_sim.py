@@ -61,7 +61,7 @@ async def test_socket_dropped_before_execution_is_not_placed() -> None:
     async with Simulator(FAST_SIM, today=TODAY, seed=7) as sim, SimRig(sim) as rig:
         sim.faults.response_delay = 0.5  # the request waits on the server …
         ticket = rig.ctx.buy("ESZ6", 1)
-        await asyncio.sleep(0.05)  # … long enough to be read there
+        await asyncio.sleep(0.05)  # … is read there (if not yet, it dies unread: same end)
         sim.faults.silent = True
         await sim.faults.drop_connections("trading")  # … and dies with the socket
         await unknown(rig, ticket)
