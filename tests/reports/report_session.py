@@ -9,7 +9,6 @@ import datetime as dt
 import random
 
 import msgspec
-import pytest
 
 from tradovate_api.orders.tickets import OrderTicket, TicketKind, TicketState
 from tradovate_api.protocol import (
@@ -191,14 +190,3 @@ HAND = {
     "wins": 1,
     "losses": 1,
 }
-
-
-@pytest.fixture
-def session() -> Session:
-    return Session()
-
-
-@pytest.fixture
-def played(session: Session) -> Session:
-    scripted(session)
-    return session

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from conftest import Session
+from report_session import Session
 
 from tradovate_api.reports import ReportArchive, ReportData, ReportError, build_report, load_report
 

@@ -8,9 +8,9 @@ import time
 
 import msgspec
 import pytest
-from conftest import COMMISSION, ES, HAND, T0_MS, VPP, Session, scripted
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from report_session import COMMISSION, ES, HAND, T0_MS, VPP, Session, scripted
 
 from tradovate_api.reports import (
     ConnectionLine,

@@ -9,8 +9,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
-from conftest import Session
 from PIL import Image
+from report_session import Session
 
 from tradovate_api.reports import ReportData, build_report, render_charts
 from tradovate_api.reports.charts import pnl_chart, price_chart

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from conftest import Session
+from report_session import Session
 
 from tradovate_api.cli import main
 from tradovate_api.errors import ConfigError

@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 import msgspec
-from conftest import Session
 from PIL import Image, ImageChops, ImageStat
 from report_browser import Browser
+from report_session import Session
 
 from tradovate_api.reports import build_report, render_charts, render_html
 

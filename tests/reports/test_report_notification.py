@@ -12,8 +12,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
-from conftest import Session
 from PIL import Image
+from report_session import Session
 
 from tradovate_api.notify.email import EmailNotifier
 from tradovate_api.reports import build_report, report_notification

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
-from conftest import T0_MS, Session
+from report_session import T0_MS, Session
 
 from tradovate_api.notify import NotificationCenter
 from tradovate_api.notify.email import EmailNotifier
