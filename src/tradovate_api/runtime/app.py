@@ -117,8 +117,9 @@ strategy pools ES and NQ and trades ES)."""
 TICK_HISTORY = 500
 """Prints of history requested with each tick chart (time and sales across a reconnect)."""
 LOG_CHECK_SECONDS = 5.0
-RISK_CHECK_SECONDS = 1.0
-"""Cadence of the risk watches (kill-switch file, daily loss with moving prices)."""
+RISK_CHECK_SECONDS = 0.25
+"""Cadence of the time-based risk watches (kill-switch file, daily loss as prices move,
+protective stops); fills and snapshots are checked as they arrive."""
 SETTLE_FRACTION = 0.5
 """Share of ``shutdown.timeout_seconds`` spent waiting for cancels/flatten to be confirmed."""
 
@@ -333,36 +334,17 @@ class TradingApp:
                 self.start_error = str(exc)
                 return EXIT_FAILURE
             self._register()
-            remove_kill = self._install_kill_signal() if self._handle_signals else None
+            kill_signal = self._handle_signals and self._wired().risk.install_signal_handler()
             try:
                 code = await self.supervisor.run(handle_signals=self._handle_signals)
             finally:
-                if remove_kill is not None:
-                    remove_kill()
+                if kill_signal:
+                    asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR2)
             if self.supervisor.ends and not self.summary_text:
                 _log.info("run ended before the summary (%s)", self.supervisor.exit_reason)
             return code
         finally:
             await self._clean_up()
-
-    def _install_kill_signal(self) -> Callable[[], None] | None:
-        """SIGUSR2 → the risk manager's kill switch (halt and flatten)."""
-        loop = asyncio.get_running_loop()
-
-        def kill() -> None:
-            if self.risk is not None:
-                _log.warning("SIGUSR2: kill switch")
-                self.risk.kill("SIGUSR2")
-
-        try:
-            loop.add_signal_handler(signal.SIGUSR2, kill)
-        except (NotImplementedError, RuntimeError, ValueError):
-            return None
-
-        def remove() -> None:
-            loop.remove_signal_handler(signal.SIGUSR2)
-
-        return remove
 
     def _start_logging(self) -> None:
         log = self.settings.log
@@ -648,7 +630,7 @@ class TradingApp:
         _log.info("strategy %s started", self.strategy.name)
         if self._printer is not None:
             self._printer.show()
-        await self._risk_watch()
+        await w.risk.run(RISK_CHECK_SECONDS)
 
     async def _subscribe(self) -> None:
         md = self._wired().md
@@ -669,20 +651,6 @@ class TradingApp:
             # Registered before it was sent: the next connection sends it again.
             _log.warning("md subscription for %s interrupted (%s); it is sent again on "
                          "reconnect", symbol, exc)
-
-    async def _risk_watch(self) -> None:
-        """The risk watches that need time rather than events: the kill-switch file and the
-        daily loss as prices move (fills and snapshots are checked as they arrive)."""
-        risk = self._wired().risk
-        failures = 0
-        while True:
-            try:
-                risk.evaluate()
-            except Exception:
-                failures += 1
-                if failures == 1:
-                    _log.exception("risk watch failed (retried every %gs)", RISK_CHECK_SECONDS)
-            await asyncio.sleep(RISK_CHECK_SECONDS)
 
     async def _end_after_duration(self) -> None:
         assert self.duration is not None
