@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import os
 import shlex
@@ -18,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import harness
+from bench import harness, startup
 from bench.report import markdown
 from bench.stats import Spread
 
@@ -132,18 +131,11 @@ async def _soak(args: argparse.Namespace) -> list[dict[str, Any]]:
     return out
 
 
-def _optional_module(name: str) -> Any:
-    """``bench.<name>`` when another issue has provided it, else None."""
-    if not (harness.ROOT / "bench" / f"{name}.py").exists():
-        return None
-    return importlib.import_module(f"bench.{name}")
-
-
 async def _startup(args: argparse.Namespace) -> dict[str, Any]:
-    module = _optional_module("startup")
-    if module is None:
-        return {"skipped": "needs the runtime app (bench/startup.py not present)"}
-    result: dict[str, Any] = await module.measure(args.startup_runs)
+    _progress(f"start-up: {args.startup_runs} fresh processes against the local simulator")
+    result = await startup.measure(args.startup_runs)
+    _progress(f"start-up: first strategy event after {result['first_event_s']['median']:.3f} s "
+              f"(median)")
     return result
 
 
@@ -184,14 +176,14 @@ async def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
                               "params": {k: v for k, v in vars(args).items() if k != "out"}}
     runs = await _latency_and_flood(args)
     soak = await _soak(args) if "soak" in args.scenarios else []
-    startup = await _startup(args) if "startup" in args.scenarios else None
+    started = await _startup(args) if "startup" in args.scenarios else None
     summary = harness.summarize(runs, args.clients, args.rounds)
-    result.update(runs=runs, summary=summary, soak=soak, startup=startup)
+    result.update(runs=runs, summary=summary, soak=soak, startup=started)
     if "replay" in args.scenarios:
         result["replay"] = await _replay(args)
     if "busy" in args.scenarios:
         result["busy_poll"] = _busy_poll()
-    result["targets"] = harness.targets(summary, soak, startup)
+    result["targets"] = harness.targets(summary, soak, started)
     result["loadavg_end"] = os.getloadavg()
     if "full" not in args.clients:
         result["notes"] = ["The full-framework client is not part of this run."]

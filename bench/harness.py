@@ -57,7 +57,7 @@ async def _sample_rss(pid: int, every_s: float, out: list[tuple[float, int]]) ->
         await asyncio.sleep(every_s)
 
 
-def _result_line(name: str, stdout: bytes, stderr: bytes) -> dict[str, Any]:
+def result_line(name: str, stdout: bytes, stderr: bytes) -> dict[str, Any]:
     for line in stdout.decode(errors="replace").splitlines():
         if line.startswith("RESULT "):
             parsed: dict[str, Any] = json.loads(line[len("RESULT "):])
@@ -111,8 +111,8 @@ async def run_pair(scenario: str, client: str, feeder_args: Sequence[str], *, li
     if proc.returncode:
         raise RunFailed(f"{client} client exited {proc.returncode}: "
                         f"{c_err.decode(errors='replace')[-_TAIL:]}")
-    return {"feeder": _result_line("feeder", f_out, f_err),
-            "client": _result_line(client, c_out, c_err), "rss": rss}
+    return {"feeder": result_line("feeder", f_out, f_err),
+            "client": result_line(client, c_out, c_err), "rss": rss}
 
 
 # ----------------------------------------------------------------------------- reduction

@@ -98,7 +98,11 @@ def _extras(result: dict[str, Any]) -> list[str]:
             lines += [f"Not measured: {startup['skipped']}", ""]
         else:
             lines += ["| measure | seconds |", "|---|---:|"]
-            for key, label in (("first_event_s", "process start → first strategy event"),
+            for key, label in (("first_event_s", "**process spawned → first strategy event**"),
+                               ("interpreter_and_imports_s", "… of which interpreter + imports"),
+                               ("run_to_on_start_s", "… app.run() → on_start (login, account, "
+                                                     "contracts, sockets, sync, subscriptions)"),
+                               ("on_start_to_first_event_s", "… on_start → first market event"),
                                ("from_run_s", "app.run() → first strategy event")):
                 if startup.get(key):
                     lines.append(f"| {label} | {_s(startup[key], 3)} |")

@@ -81,3 +81,19 @@ def test_clients_are_compared_in_the_same_round(tmp_path: Path) -> None:
     if "full" in clients:
         assert {row["target"] for row in result["targets"]} >= {
             "idle tick-to-order p50: full ≤ 1.25× bare"}
+
+
+def test_start_up_to_first_strategy_event_against_the_simulator(tmp_path: Path) -> None:
+    result = run_bench(tmp_path, "--clients", "bare", "--scenarios", "startup,busy")
+    startup = result["startup"]
+    (run,) = startup["runs"]
+    assert run["first_event_hook"] in ("on_quote", "on_dom", "on_trade")
+    assert 0 < run["interpreter_and_imports_s"] < run["first_event_s"]
+    assert 0 < run["run_to_on_start_s"] < run["from_run_s"] <= run["first_event_s"]
+    assert run["from_run_s"] == pytest.approx(
+        run["run_to_on_start_s"] + run["on_start_to_first_event_s"])
+    assert startup["first_event_s"]["n"] == 1
+    (target,) = [t for t in result["targets"] if t["target"].startswith("start-up")]
+    assert target["measured"] == run["first_event_s"]
+    assert "process spawned → first strategy event" in (tmp_path / "latest.md").read_text()
+    assert result["busy_poll"]["skipped"]
