@@ -4,8 +4,8 @@ Login and contract look-ups over REST, the picows md and trading sessions under 
 supervisor, the market and account stores, the dispatcher, a strategy that buys one lot at
 the bid of every probe quote through ``ctx.buy`` — local validation, risk checks (limits set
 wide so the bench never trips them) and the order manager's tickets — and the live gateway
-that writes the order on the trading socket. The journal and the log file are on, as in a
-real run, in a temporary directory.
+that writes the order on the trading socket. The journal (wired through ``Persistence``, as
+the CLI does) and the log file are on, as in a real run, in a temporary directory.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from typing import Any
 
 from bench import wire
 from bench.clients.common import Counters, parse_args
+from tradovate_api.alerts import AlertLog
 from tradovate_api.orders import TicketState
 from tradovate_api.runtime.app import TradingApp
+from tradovate_api.runtime.persistence import Persistence
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import (
     AuthSettings,
@@ -113,10 +115,14 @@ async def main_async(url: str, rest: str, limit_s: float) -> int:
             return app.metrics.md_events
 
         strategy = ProbeStrategy(counters, frames_seen)
-        app = TradingApp(bench_settings(Path(tmp)),
-                         TradovateCredentials(name="bench", password=Secret("bench")), strategy,
-                         endpoints=Endpoints(rest, f"{url}/trading", f"{url}/md"),
-                         handle_signals=False)
+        settings = bench_settings(Path(tmp))
+        persistence = Persistence(settings, label=strategy.name)  # as `tradovate-api run`
+        app = TradingApp(settings, TradovateCredentials(name="bench", password=Secret("bench")),
+                         strategy, endpoints=Endpoints(rest, f"{url}/trading", f"{url}/md"),
+                         alerts=persistence.alerts(AlertLog()), handle_signals=False)
+        persistence.attach(app)
+        if persistence.journal is None:
+            raise RuntimeError("the bench measures with the journal on")
         watcher = asyncio.create_task(finish_when_fed(app, strategy))
         try:
             async with asyncio.timeout(limit_s):
