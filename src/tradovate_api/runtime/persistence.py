@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from ..alerts import AlertSink
-from ..journal.attach import JournalAlerts, attach_journal
+from ..journal.attach import JournalAlerts, JournalObserver, attach_journal
 from ..journal.writer import Journal
-from ..recording.attach import attach_recorder
+from ..recording.attach import RecorderObserver, attach_recorder
 from ..recording.writer import MdRecorder
 from ..settings import Settings
 from .app import TradingApp
@@ -25,6 +25,9 @@ class Persistence:
             max_pending=rs.max_pending_frames,
             rotate_bytes=None if rs.rotate_megabytes is None
             else int(rs.rotate_megabytes * 1_000_000)) if rs.enabled else None
+        self.journal_observer: JournalObserver | None = None
+        """Set by :meth:`attach`; its ``reconciler.restart`` is the restart report."""
+        self.recorder_observer: RecorderObserver | None = None
 
     def alerts(self, sink: AlertSink) -> AlertSink:
         """``sink``, journaling every alert when the journal is on."""
@@ -32,6 +35,6 @@ class Persistence:
 
     def attach(self, app: TradingApp) -> None:
         if self.journal is not None:
-            attach_journal(app, self.journal)
+            self.journal_observer = attach_journal(app, self.journal)
         if self.recorder is not None:
-            attach_recorder(app, self.recorder)
+            self.recorder_observer = attach_recorder(app, self.recorder)
