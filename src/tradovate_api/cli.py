@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 EXIT_USAGE = 2
+EXIT_FORCED = 130
 DEFAULT_SETTINGS = "settings.toml"
+NOTIFY_CLOSE_SECONDS = 10.0
+"""How long pending alerts (the last urgent ones of a failing run) may take to go out."""
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -20,10 +23,10 @@ def _run(args: argparse.Namespace) -> int:
     simulator) until Ctrl+C or ``--duration``; print a live status and a final summary."""
     import msgspec
 
-    from .alerts import AlertLog
     from .client import new_event_loop
     from .errors import ConfigError
     from .journal import JournalError
+    from .notify import from_settings as notification_center
     from .runtime.app import StartupError, TradingApp, load_strategy
     from .runtime.persistence import Persistence
     from .secrets import load_secrets
@@ -50,6 +53,7 @@ def _run(args: argparse.Namespace) -> int:
                               f"credentials; not set: {', '.join(missing)} (see "
                               f"docs/configuration.md)")
         strategy = load_strategy(settings.trading.strategy)
+        center = notification_center(settings, secrets)
     except (ConfigError, StartupError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 1
@@ -64,10 +68,18 @@ def _run(args: argparse.Namespace) -> int:
         return 1
 
     async def main() -> tuple[int, TradingApp]:
-        app = TradingApp(settings, secrets.tradovate, strategy, duration=args.duration,
-                         status=sys.stdout, alerts=persistence.alerts(AlertLog()))
-        persistence.attach(app)
-        return await app.run(), app
+        center.start()
+        code = EXIT_FORCED
+        try:
+            app = TradingApp(settings, secrets.tradovate, strategy, duration=args.duration,
+                             status=sys.stdout, alerts=persistence.alerts(center),
+                             submit=center.submit)
+            persistence.attach(app)
+            code = await app.run()
+            return code, app
+        finally:
+            # Let the last alerts (and the final report) go out, unless told to hurry.
+            await center.close(0.5 if code == EXIT_FORCED else NOTIFY_CLOSE_SECONDS)
 
     where = ("the embedded simulator" if settings.endpoints() is None
              else f"Tradovate {settings.environment}")
@@ -79,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
             code, app = runner.run(main())
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
-        return 130
+        return EXIT_FORCED
     if app.start_error:
         print(f"tradovate-api: could not start: {app.start_error}", file=sys.stderr)
     if app.summary_text:

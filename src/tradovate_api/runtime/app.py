@@ -250,6 +250,8 @@ class TradingApp:
         self._measured: set[str] = set()
         self._printer: StatusPrinter | None = None
         self._phase = "starting"
+        self._ran_for: float | None = None
+        """Seconds from start to the beginning of the shutdown sequence."""
 
     # ------------------------------------------------------------------ parts (after start)
 
@@ -662,6 +664,7 @@ class TradingApp:
 
     async def _halt(self) -> None:
         self._phase = "shutting down"
+        self._ran_for = self.metrics.uptime
         reason = self.supervisor.exit_reason or "requested"
         _log.info("shutdown (%s): new orders halted, strategy stopped", reason)
         if self._printer is not None:
@@ -729,6 +732,7 @@ class TradingApp:
         report = await self.reports.final_report() or self.report("session_end")
         self.summary = report
         self.summary_text = format_summary(report, self.metrics, self.settings.environment,
+                                           self._ran_for or self.metrics.uptime,
                                            self.supervisor.exit_reason)
         _log.info("final summary\n%s", self.summary_text,
                   extra={"summary": msgspec.to_builtins(report.summary),

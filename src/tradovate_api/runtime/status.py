@@ -69,13 +69,13 @@ def format_status(s: StatusSnapshot, now: float | None = None) -> str:
 
 
 def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str,
-                   ended: str = "") -> str:
+                   duration: float, ended: str = "") -> str:
     """The end-of-run summary: trades, fills, P&L with commissions, open positions,
-    reconnects and tick-to-order latency."""
+    reconnects and tick-to-order latency. ``duration``: seconds until shutdown began."""
     s = report.summary
     lines = ["=== tradovate-api run summary ===",
              f"environment   {environment}",
-             f"duration      {metrics.uptime:.1f}s" + (f" (ended: {ended})" if ended else ""),
+             f"duration      {duration:.1f}s" + (f" (ended: {ended})" if ended else ""),
              f"trades        {s.trades_closed} closed ({s.wins} won, {s.losses} lost)",
              f"fills         {s.fills}",
              f"realized P&L  {s.realized:+,.2f} gross, commissions {s.commissions:,.2f}, "
