@@ -186,3 +186,18 @@ async def until_ledger_matches(app: TradingApp, sim: Simulator, limit: float = 1
     except TimeoutError:
         raise AssertionError("account store differs from the simulator: "
                              + "; ".join(ledger_differences(app, sim))) from None
+
+
+class WatchedAlerts(AlertLog):
+    """An alert log that wakes waiters on every alert."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = Notifier()
+
+    def emit(self, alert: Any) -> None:
+        super().emit(alert)
+        self.changed.notify()
+
+    async def until_key(self, key: str, limit: float = 10.0) -> None:
+        await self.changed.until(lambda: key in self.keys(), limit)

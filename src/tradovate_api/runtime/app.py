@@ -329,11 +329,13 @@ class TradingApp:
         try:
             try:
                 await self._prepare()
-            except (TradovateError, OSError) as exc:
-                _log.error("cannot start: %s", exc)
+            except Exception as exc:
+                expected = isinstance(exc, TradovateError | OSError)
+                reason = str(exc) if expected else f"unexpected {type(exc).__name__}: {exc}"
+                _log.error("cannot start: %s", reason, exc_info=None if expected else exc)
                 self.alerts.emit(Alert(Severity.URGENT, "app.start_failed",
-                                       "Trading did not start", str(exc)))
-                self.start_error = str(exc)
+                                       "Trading did not start", reason))
+                self.start_error = reason
                 return EXIT_FAILURE
             self._register()
             kill_signal = self._handle_signals and self._wired().risk.install_signal_handler()
