@@ -18,11 +18,33 @@ from .format import (
     ReferenceNote,
     StrategyNote,
 )
-from .reader import RecordingError, RecordingReader, read_frames, recording_files
+from .reader import (
+    Entry,
+    RecordingError,
+    RecordingReader,
+    in_effect_order,
+    read_entries,
+    read_frames,
+    recording_files,
+)
 from .writer import MdRecorder
 
 __all__ = [
-    "FORMAT_VERSION", "FRAME_NOTES", "SUFFIX", "ChartNote", "ConnectionNote", "MdRecorder",
-    "Note", "RecordingError", "RecordingHeader", "RecordingReader", "ReferenceNote",
-    "StrategyNote", "read_frames", "recording_files",
+    "FORMAT_VERSION",
+    "FRAME_NOTES",
+    "SUFFIX",
+    "ChartNote",
+    "ConnectionNote",
+    "Entry",
+    "MdRecorder",
+    "Note",
+    "RecordingError",
+    "RecordingHeader",
+    "RecordingReader",
+    "ReferenceNote",
+    "StrategyNote",
+    "in_effect_order",
+    "read_entries",
+    "read_frames",
+    "recording_files",
 ]

@@ -7,6 +7,7 @@ ended in an incomplete (crash-cut) zstd frame, which is dropped.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeAlias
@@ -17,6 +18,7 @@ import zstandard
 from ..errors import TradovateError
 from .format import (
     FRAME,
+    FRAME_NOTES,
     HEADER,
     NOTE,
     RECORD,
@@ -27,6 +29,7 @@ from .format import (
     decode_note,
 )
 
+_log = logging.getLogger("tradovate_api.recording")
 _CHUNK = 1 << 20
 _HEADER_SIZE = RECORD.size
 _unpack = RECORD.unpack_from
@@ -118,6 +121,37 @@ class RecordingReader:
         for ts, item in self.entries():
             if isinstance(item, bytes):
                 yield ts, item
+
+
+def read_entries(paths: Iterable[str | Path]) -> Iterator[Entry]:
+    """The entries of several recordings in order; a crash-cut tail is logged and skipped."""
+    for path in paths:
+        reader = RecordingReader(path)
+        yield from reader.entries()
+        if reader.truncated:
+            _log.warning("%s ends in an incomplete block (the recorder was killed); its last "
+                         "flush interval is missing", path)
+
+
+def in_effect_order(entries: Iterable[Entry]) -> Iterator[Entry]:
+    """Entries in the order they take effect: a chart or connection note, written just after
+    the frame whose handling made it, comes before that frame (see :mod:`.format`)."""
+    held: Entry | None = None
+    for entry in entries:
+        item = entry[1]
+        if type(item) is bytes:
+            if held is not None:
+                yield held
+            held = entry
+        elif held is not None and isinstance(item, FRAME_NOTES):
+            yield entry
+        else:
+            if held is not None:
+                yield held
+                held = None
+            yield entry
+    if held is not None:
+        yield held
 
 
 def read_frames(path: str | Path) -> Iterator[tuple[int, bytes]]:

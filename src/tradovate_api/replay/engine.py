@@ -32,13 +32,14 @@ from ..orders.manager import OrderManager
 from ..orders.tickets import OrderTicket
 from ..protocol import ChartEvent, EntityEvent, MarketDataEvent, Messages, decode_frame
 from ..recording import (
-    FRAME_NOTES,
     ChartNote,
     ConnectionNote,
+    Entry,
     RecordingError,
-    RecordingReader,
     ReferenceNote,
     StrategyNote,
+    in_effect_order,
+    read_entries,
 )
 from ..reports import Point, SessionHistory
 from ..risk import RiskManager
@@ -49,8 +50,6 @@ from ..strategy import Dispatcher, Strategy, StrategyContext
 from .clock import ReplayClock
 from .execution import RecordedBooks, ReplayGateway, replay_catalog
 from .results import FillRecord, ReplayResult, ReplayStats, build_result, equity_now
-
-_log = logging.getLogger("tradovate_api.replay")
 
 ACCOUNT_NAME = "REPLAY"
 REPLAY_USER = "replay"
@@ -95,40 +94,6 @@ class ReplayConfig(msgspec.Struct, frozen=True, kw_only=True):
 
     def commission(self, product: str) -> float:
         return self.commissions.get(product, self.commission_per_side)
-
-
-Entry = tuple[int, Any]
-
-
-def _entries(files: Iterable[Path]) -> Iterator[Entry]:
-    for path in files:
-        reader = RecordingReader(path)
-        yield from reader.entries()
-        if reader.truncated:
-            _log.warning("%s ends in an incomplete block (the recorder was killed); its last "
-                         "flush interval is missing", path)
-
-
-def in_effect_order(entries: Iterable[Entry]) -> Iterator[Entry]:
-    """Entries in the order they take effect: a chart or connection note, written just after
-    the frame whose handling made it, comes before that frame (see
-    :mod:`tradovate_api.recording.format`)."""
-    held: Entry | None = None
-    for entry in entries:
-        item = entry[1]
-        if type(item) is bytes:
-            if held is not None:
-                yield held
-            held = entry
-        elif held is not None and isinstance(item, FRAME_NOTES):
-            yield entry
-        else:
-            if held is not None:
-                yield held
-                held = None
-            yield entry
-    if held is not None:
-        yield held
 
 
 def _read_ahead(entries: Iterator[Entry]) -> tuple[ContractBook, list[Entry], bool]:
@@ -181,7 +146,7 @@ class Replay:
 
     async def run(self) -> ReplayResult:
         config, clock = self.config, self.clock
-        entries = in_effect_order(_entries(self.files))
+        entries = in_effect_order(read_entries(self.files))
         contracts, ahead, start_noted = _read_ahead(entries)
         first_ts = next((ts for ts, item in ahead if isinstance(item, bytes)), None)
         clock.now_ns = first_ts if first_ts is not None else (ahead[0][0] if ahead else 0)
