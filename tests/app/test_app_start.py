@@ -17,6 +17,7 @@ from app_helpers import Recorder, front, make_app, make_settings, running
 from tradovate_api.client import Feed
 from tradovate_api.market_hours import MarketHours
 from tradovate_api.simulator import Simulator
+from tradovate_api.stores import QuoteState
 
 
 async def test_start_authorizes_subscribes_and_the_strategy_sees_data(
@@ -80,3 +81,29 @@ async def test_market_open_wait_is_logged_with_its_duration(
         assert waited[0].wait_seconds == pytest.approx(29 * 3600)  # type: ignore[attr-defined]
         assert sum(slept) == pytest.approx(29 * 3600)
         assert strategy.calls[0] == ("start", None)
+
+
+class BuyOnFirstQuote(Recorder):
+    """Buys once, from inside ``on_quote``: the order goes out on the md reader."""
+
+    def on_quote(self, quote: QuoteState) -> None:
+        super().on_quote(quote)
+        if not self.of("order") and len(self.of("quote")) == 1:
+            self.ctx.buy(self.ctx.symbol(quote.contract_id), 1, trigger="first quote")
+
+
+async def test_an_order_from_a_market_event_is_a_tick_to_order_sample(
+        sim: Simulator, tmp_path: Path) -> None:
+    strategy = BuyOnFirstQuote()
+    app = make_app(make_settings(sim, tmp_path), strategy)
+    async with running(app):
+        await strategy.until(lambda: len(strategy.of("fill")) == 1)
+        assert app.metrics.orders_sent == 1
+        assert app.metrics.fills == 1
+        (sample,) = app.metrics.latency_samples()
+        assert 0 < sample < 100_000_000  # ns: written on the reader, well under 0.1 s
+        await app.account_changed.until(
+            lambda: sum(p.net_pos for p in app.account.positions.values()) == 1)
+        snapshot = app.metrics.snapshot()
+        assert snapshot.latency.count == 1
+        assert [s.name for s in snapshot.sessions] == ["md", "trading"]

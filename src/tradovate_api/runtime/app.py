@@ -67,7 +67,7 @@ from ..errors import ConfigError, ConnectionLost, TradovateError
 from ..logwriter import LogWriter, setup_logging
 from ..market_hours import MarketHours
 from ..notify.message import Notification
-from ..orders import ContractBook, LiveGateway, OrderManager, OrderTicket, TicketState
+from ..orders import ContractBook, LiveGateway, OrderManager, OrderTicket
 from ..protocol import ChartEvent, EntityEvent, MarketDataEvent
 from ..protocol.messages import Message
 from ..protocol.models import Account
@@ -565,16 +565,14 @@ class TradingApp:
                                "Account changed while disconnected", body))
 
     def _on_ticket(self, ticket: OrderTicket) -> None:
-        """Tick-to-order: an order sent while the strategy handled a market event."""
-        tick = self._tick_ns
-        if tick and ticket.sent_ns and ticket.cl_ord_id not in self._measured:
-            self._measured.add(ticket.cl_ord_id)
-            self.metrics.record_tick_to_order(ticket.sent_ns - tick)
-            self.metrics.orders_sent += 1
-        elif ticket.sent_ns and ticket.state is TicketState.PENDING \
-                and ticket.cl_ord_id not in self._measured:
-            self._measured.add(ticket.cl_ord_id)
-            self.metrics.orders_sent += 1
+        """Counts requests sent; one sent while the strategy handled a market event is a
+        tick-to-order sample (md event delivered → frame written)."""
+        if not ticket.sent_ns or ticket.cl_ord_id in self._measured:
+            return
+        self._measured.add(ticket.cl_ord_id)
+        self.metrics.orders_sent += 1
+        if self._tick_ns:
+            self.metrics.record_tick_to_order(ticket.sent_ns - self._tick_ns)
 
     # ------------------------------------------------------------------ tasks
 
@@ -766,7 +764,8 @@ class TradingApp:
         return spec.symbol if spec is not None else str(contract_id)
 
     def status(self) -> StatusSnapshot:
-        """The data of the status line, from the read-only views."""
+        """The data of the status line, from the read-only views (P&L over the run's
+        instruments)."""
         account_id = self.account_id
         spec = self.contracts.get(self.symbol) if self.symbol else None
         net = 0
@@ -775,11 +774,10 @@ class TradingApp:
         if spec is not None:
             quote = self.market.quote(spec.contract_id)
             last_price = None if quote is None else quote.last
-        pnls = self.account.pnls(self.market.mark_price) if account_id is not None else ()
         opens: list[float | None] = []
-        for pnl in pnls:
-            if pnl.account_id != account_id:
-                continue
+        for contract_id in self.contracts.contract_ids if account_id is not None else ():
+            pnl = self.account.pnl(account_id or 0, contract_id,
+                                   self.market.mark_price(contract_id))
             realized += pnl.net_realized
             opens.append(pnl.open)
             if spec is not None and pnl.contract_id == spec.contract_id:
