@@ -102,8 +102,8 @@ async def test_an_order_from_a_market_event_is_a_tick_to_order_sample(
         assert app.metrics.fills == 1
         (sample,) = app.metrics.latency_samples()
         assert 0 < sample < 100_000_000  # ns: written on the reader, well under 0.1 s
-        await app.account_changed.until(
-            lambda: sum(p.net_pos for p in app.account.positions.values()) == 1)
+        await asyncio.wait_for(app.account_changed.until(
+            lambda: sum(p.net_pos for p in app.account.positions.values()) == 1), 10)
         snapshot = app.metrics.snapshot()
         assert snapshot.latency.count == 1
         assert [s.name for s in snapshot.sessions] == ["md", "trading"]
