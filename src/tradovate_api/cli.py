@@ -327,6 +327,38 @@ def _add_replay_parser(sub: Any) -> None:
     replay.set_defaults(func=_replay)
 
 
+def _chaos(args: argparse.Namespace) -> int:
+    """Chaos soak: the runtime trading against the simulator under random faults; prints the
+    table and exits 1 if any invariant did not hold."""
+    from .chaos import ChaosConfig, format_table, result_json, run_chaos
+    from .client import new_event_loop
+
+    if args.minutes <= 0:
+        print("--minutes: expected a positive number", file=sys.stderr)
+        return EXIT_USAGE
+    config = ChaosConfig(seconds=args.minutes * 60.0, seed=args.seed,
+                         work_dir=Path(args.dir) if args.dir else None)
+    print(f"chaos soak: {args.minutes:g} min, seed {args.seed}"
+          + (f", files in {args.dir}" if args.dir else ""), flush=True)
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        result = runner.run(run_chaos(config, progress=lambda line: print(line, flush=True)))
+    print(format_table(result), flush=True)
+    if args.json:
+        Path(args.json).write_bytes(result_json(result))
+    return 0 if result.ok else 1
+
+
+def _add_chaos_parser(sub: Any) -> None:
+    chaos = sub.add_parser("chaos", help="chaos soak: trade against the simulator while "
+                                         "faults are injected; check the invariants")
+    chaos.add_argument("--minutes", type=float, default=1.0, help="length of the soak")
+    chaos.add_argument("--seed", type=int, default=1, help="fault sequence and market seed")
+    chaos.add_argument("--dir", default=None,
+                       help="keep the run's log, reports and state here (default: temporary)")
+    chaos.add_argument("--json", default=None, metavar="FILE", help="also write the result")
+    chaos.set_defaults(func=_chaos)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tradovate-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -354,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_config_check)
     _add_sim_parser(sub)
     _add_report_parser(sub)
+    _add_chaos_parser(sub)
     _add_replay_parser(sub)
     return parser
 
