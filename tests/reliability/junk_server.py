@@ -48,6 +48,7 @@ class JunkServer:
         self.outbox: asyncio.Queue[Frame] = asyncio.Queue()
         self.reply: Callable[[ClientRequest], bytes] = lambda r: response(r.request_id, 200, {})
         self.connections = 0
+        self.current: ServerConnection | None = None
         self._server: Server | None = None
 
     async def start(self) -> None:
@@ -63,6 +64,7 @@ class JunkServer:
 
     async def _handle(self, ws: ServerConnection) -> None:
         self.connections += 1
+        self.current = ws
         await ws.send(OPEN_FRAME, text=True)
         sender = asyncio.create_task(self._send_outbox(ws))
         try:
@@ -81,6 +83,11 @@ class JunkServer:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
+
+    def drop(self) -> None:
+        """Cut the newest client's TCP connection without a close frame."""
+        assert self.current is not None
+        self.current.transport.abort()
 
     async def _send_outbox(self, ws: ServerConnection) -> None:
         while True:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-from ..errors import ConnectionLost, RequestError
+from ..errors import ConnectionLost, ErrorResponse, RateLimited, RequestError
 from ..protocol.models.results import ChartSubscriptionResult, MarketDataSubscriptionResult
 from ..protocol.models.subscriptions import (
     CancelChart,
@@ -224,7 +224,8 @@ class MarketDataSession(Session):
 
     async def _restore(self, connection: Connection) -> None:
         """Re-send every subscription and chart on the new connection (pipelined). Refused
-        ones are dropped with a warning; a lost connection or time-out ends this attempt."""
+        ones (unknown symbol...) are dropped with a warning; a lost connection, a time-out,
+        a rate limit or a server error ends this attempt and keeps them all."""
         for chart in self._charts:
             self._unmap(chart)
             chart.historical_id = chart.realtime_id = None
@@ -250,7 +251,7 @@ class MarketDataSession(Session):
         calls = list(calls)
         results = await asyncio.gather(*(f for _, f in calls), return_exceptions=True)
         for (what, _), result in zip(calls, results, strict=True):
-            if isinstance(result, RequestError):
+            if isinstance(result, RequestError) and not _transient(result):
                 _log.warning("%s: re-subscribing %r refused, dropped: %s", self.name, what,
                              result)
                 if isinstance(what, ChartSubscription):
@@ -259,3 +260,10 @@ class MarketDataSession(Session):
                     self._feeds.pop(what, None)
             elif isinstance(result, BaseException):
                 raise result
+
+
+def _transient(error: RequestError) -> bool:
+    """A refusal that says nothing about the subscription itself (rate limit, server
+    trouble): the subscription is kept and the attempt fails, rather than going blind."""
+    return isinstance(error, RateLimited) or (isinstance(error, ErrorResponse)
+                                              and error.status >= 500)

@@ -1,0 +1,110 @@
+"""Bad inputs of the catalogue in docs/reliability.md that no other test covers: a transient
+refusal while re-subscribing market data, and wrong credentials at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from junk_server import JunkServer, response
+
+from tradovate_api.alerts import AlertLog, Severity
+from tradovate_api.client import ConnectionOptions, Feed, MarketDataSession, SessionEnded
+from tradovate_api.errors import ErrorResponse, RateLimited
+from tradovate_api.protocol import ClientRequest
+from tradovate_api.runtime.app import TradingApp
+from tradovate_api.secrets import Secret, TradovateCredentials
+from tradovate_api.settings import settings_from_mapping
+from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.config import UserConfig
+from tradovate_api.strategy import Strategy
+
+OPTIONS = ConnectionOptions(heartbeat_interval=0.2, silence_timeout=5.0, open_timeout=2.0,
+                            authorize_timeout=2.0, request_timeout=2.0, close_timeout=1.0)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[JunkServer]:
+    junk = JunkServer()
+    await junk.start()
+    yield junk
+    await junk.stop()
+
+
+async def _token() -> str:
+    return "token"
+
+
+@pytest.mark.parametrize(("status", "kept"), [(429, True), (503, True), (200, False)])
+async def test_a_transient_refusal_while_resubscribing_never_drops_the_subscription(
+        server: JunkServer, status: int, kept: bool) -> None:
+    """After a reconnect every subscription is sent again. A 429 or 5xx answer says nothing
+    about the subscription: it is kept and the attempt fails loudly (the supervisor decides);
+    only a refusal of the subscription itself (unknown symbol) drops it."""
+    session = MarketDataSession(server.url, _token, lambda event: None, options=OPTIONS)
+    first = asyncio.create_task(session.run())
+    async with asyncio.timeout(5):
+        await session.wait_ready()
+    await session.subscribe_quote("ESM4")
+    refused = {"errorText": "Unknown symbol: ESM4", "mode": "None"}
+
+    def reply(request: ClientRequest) -> bytes:
+        if status == 200:
+            return response(request.request_id, 200, refused)
+        return response(request.request_id, status, "slow down")
+
+    server.reply = reply
+    server.drop()
+    with pytest.raises(SessionEnded):
+        await asyncio.wait_for(first, 5)
+    second = asyncio.create_task(session.run())
+    try:
+        if kept:
+            with pytest.raises(ErrorResponse) as failure:
+                await asyncio.wait_for(second, 5)
+            assert failure.value.status == status
+            assert isinstance(failure.value, RateLimited) == (status == 429)
+            assert session.subscriptions == [(Feed.QUOTE, "ESM4")]
+        else:
+            async with asyncio.timeout(5):
+                await session.wait_ready(2)
+            assert session.subscriptions == []
+    finally:
+        await session.close()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(second, 3)
+
+
+class _Idle(Strategy):
+    pass
+
+
+async def test_wrong_credentials_stop_the_start_clearly_without_the_password(
+        tmp_path: Path) -> None:
+    password = "right-pw-Zq81"
+    wrong = "wrong-pw-Xk42"
+    config = SimulatorConfig(users=[UserConfig(name="alice", password=password)], warm_up=0.0)
+    async with Simulator(config) as sim:
+        settings = settings_from_mapping({
+            "urls": {"rest": sim.rest_url, "trading_ws": sim.ws_url, "md_ws": sim.md_url},
+            "log": {"path": str(tmp_path / "app.jsonl")},
+            "auth": {"token_cache": str(tmp_path / "token.json")},
+            "reports": {"directory": str(tmp_path / "reports")},
+            "journal": {"path": str(tmp_path / "journal.db")}})
+        alerts = AlertLog()
+        app = TradingApp(settings, TradovateCredentials(name="alice", password=Secret(wrong)),
+                         _Idle(), alerts=alerts, handle_signals=False)
+        code = await asyncio.wait_for(app.run(), 15)
+        assert code == 1
+        assert "refused" in app.start_error
+        assert "alice" in app.start_error
+        assert sim.connections == []
+    urgent = [a for a in alerts.recent if a.severity is Severity.URGENT]
+    assert {"auth.login_refused", "app.start_failed"} <= {a.key for a in urgent}
+    texts = [app.start_error, *(f"{a.title} {a.body}" for a in alerts.recent),
+             (tmp_path / "app.jsonl").read_text()]
+    assert all(wrong not in text and password not in text for text in texts)
+    assert not (tmp_path / "token.json").exists()
