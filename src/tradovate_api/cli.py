@@ -189,7 +189,7 @@ def _sim(args: argparse.Namespace) -> int:
     """Run the local Tradovate simulator until Ctrl+C / SIGTERM."""
     import msgspec
 
-    from .errors import ConfigError
+    from .errors import ConfigError, TradovateError
     from .simulator import SimulatorConfig, load_config
 
     try:
@@ -203,6 +203,12 @@ def _sim(args: argparse.Namespace) -> int:
                  if getattr(args, key) is not None}
     if args.tidy:
         overrides["awkward_wire"] = False
+    if args.replay is not None:
+        if not args.replay_speed > 0:
+            print("--replay-speed: expected a positive factor", file=sys.stderr)
+            return 1
+        overrides["replay_file"] = args.replay
+        overrides["replay_speed"] = args.replay_speed
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = msgspec.structs.replace(config, **overrides)
@@ -213,7 +219,11 @@ def _sim(args: argparse.Namespace) -> int:
     except ImportError:
         runner = asyncio.Runner()
     with runner:
-        runner.run(_serve(args, config))
+        try:
+            runner.run(_serve(args, config))
+        except TradovateError as exc:  # e.g. a --replay file that is not a recording
+            print(f"simulator error: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -232,6 +242,11 @@ def _add_sim_parser(sub: Any) -> None:
     sim.add_argument("--steps-per-tick", type=int, default=None)
     sim.add_argument("--warm-up", type=float, default=None, help="seconds of chart history")
     sim.add_argument("--failed-login-status", type=int, choices=(200, 401), default=None)
+    sim.add_argument("--replay", default=None, metavar="FILE",
+                     help="serve this md recording (file or directory) instead of the "
+                          "generated market")
+    sim.add_argument("--replay-speed", type=float, default=1.0,
+                     help="recording pace factor (default 1: as recorded)")
     sim.add_argument("--verbose", action="store_true", help="log every connection event")
     sim.add_argument("--tidy", action="store_true",
                      help="one message per frame, no entity arrays, no reordering")

@@ -111,6 +111,11 @@ class SimulatorConfig(_Section, frozen=True):
     False = one message per frame, one entity per event, engine order."""
     failed_login_status: Literal[200, 401] = 200
     """200 = HTTP 200 with ``errorText`` (what real logs show), 401 = HTTP 401."""
+    replay_file: str | None = None
+    """Serve this md recording (a file or a directory of them) instead of the generated
+    market; its instruments replace the configured ones."""
+    replay_speed: PositiveFloat = 1.0
+    """How fast the recording plays (2.0: twice its recorded pace)."""
 
     def __repr__(self) -> str:
         return (f"SimulatorConfig(users={[u.name for u in self.users]!r}, "

@@ -20,6 +20,8 @@ from types import TracebackType
 import msgspec
 from aiohttp import web
 
+from ..errors import ConfigError
+from ..recording import recording_files
 from .config import AccountConfig, SimulatorConfig, build_instruments
 from .engine import Exchange
 from .faults import Faults, SocketKind
@@ -27,6 +29,7 @@ from .instruments import InstrumentCatalog, reference_entities
 from .marketgen import MarketGenerator
 from .md_hub import MarketDataHub
 from .md_session import MarketDataSession
+from .recorded import RecordedMarket, recorded_instruments
 from .rest_endpoints import Endpoints
 from .rest_http import RestHandler
 from .session import SocketSession
@@ -55,15 +58,25 @@ class Simulator:
         self._port = port
         self._md_port = md_port
         self._clock = clock
-        self.catalog = InstrumentCatalog(build_instruments(config, today or dt.date.today()))
         now_ms = int(clock() * 1000)
-        warm_ms = int(config.warm_up * 1000)
-        self.generator = MarketGenerator(
-            self.catalog, seed=config.seed, now_ms=now_ms - warm_ms,
-            large_print_probability=config.large_print_probability,
-            large_print_size=config.large_print_size)
-        if warm_ms:
-            self.generator.warm_up(now_ms, warm_ms, 1000)
+        if config.replay_file is not None:
+            files = recording_files([config.replay_file])
+            if not files:
+                raise ConfigError(f"replay_file: no recordings in {config.replay_file}")
+            self.catalog = InstrumentCatalog(
+                recorded_instruments(files, today or dt.date.today()))
+            self.generator: MarketGenerator = RecordedMarket(
+                self.catalog, files, now_ms=now_ms, speed=config.replay_speed)
+        else:
+            self.catalog = InstrumentCatalog(build_instruments(config,
+                                                              today or dt.date.today()))
+            warm_ms = int(config.warm_up * 1000)
+            self.generator = MarketGenerator(
+                self.catalog, seed=config.seed, now_ms=now_ms - warm_ms,
+                large_print_probability=config.large_print_probability,
+                large_print_size=config.large_print_size)
+            if warm_ms:
+                self.generator.warm_up(now_ms, warm_ms, 1000)
         awkward = config.awkward_wire
         self.exchange = Exchange(self.catalog, self.generator.books, clock,
                                  rng=random.Random(config.seed) if awkward else None,

@@ -1,0 +1,183 @@
+"""A market from a recording: the simulator serves recorded md instead of its random walk.
+
+:class:`RecordedMarket` takes the market generator's place (``SimulatorConfig.replay_file``):
+each step it releases the recorded frames whose time has come (the recording's first frame
+maps to the simulator's start, ``replay_speed`` times as fast), so clients subscribed over the
+md socket get the recorded quotes and DOMs, tick charts get the recorded prints, and the
+matching engine fills orders against the recorded book. Times are moved to the present (quote
+and DOM timestamps, print times), so a client's time windows work as they do live. When the
+recording ends the market stays as it last was.
+
+Instruments are the recording's (its reference notes), with the default instruments' fees for
+known products.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator, Sequence
+from operator import attrgetter
+from pathlib import Path
+
+import msgspec
+
+from ..errors import ConfigError
+from ..protocol import ChartEvent, MarketDataEvent, Messages, decode_frame, unpack_ticks
+from ..protocol.models import Contract, ContractMaturity, Dom, Product, Quote, QuoteEntries, Tick
+from ..recording import (
+    ChartNote,
+    ConnectionNote,
+    Entry,
+    RecordingError,
+    ReferenceNote,
+    in_effect_order,
+    read_entries,
+)
+from .book import MarketUpdate
+from .engine_time import iso_timestamp
+from .instruments import Instrument, InstrumentCatalog, default_instruments
+from .marketgen import MarketGenerator
+
+_log = logging.getLogger("tradovate_api.simulator.recorded")
+_price = attrgetter("price")
+DEFAULT_COMMISSION = 2.09
+
+
+def recorded_instruments(files: Sequence[Path], today: dt.date) -> list[Instrument]:
+    """The instruments named by the reference notes at the start of the recording."""
+    contracts: dict[int, Contract] = {}
+    maturities: dict[int, ContractMaturity] = {}
+    products: dict[int, Product] = {}
+    for _, item in read_entries(files[:1]):
+        if isinstance(item, ReferenceNote):
+            contracts.update((c.id, c) for c in item.contracts)
+            maturities.update((m.id, m) for m in item.maturities)
+            products.update((p.id, p) for p in item.products)
+        elif isinstance(item, bytes):
+            break
+    if not contracts:
+        raise ConfigError(f"replay_file: {files[0]} has no contract reference data")
+    fees = {i.product.name: i.commission_per_side for i in default_instruments(today)}
+    out = []
+    for contract in contracts.values():
+        maturity = maturities.get(contract.contract_maturity_id)
+        product = None if maturity is None else products.get(maturity.product_id)
+        if maturity is None or product is None:
+            raise ConfigError(f"replay_file: contract {contract.name} lacks its maturity or "
+                              f"product in the recording")
+        out.append(Instrument(product, maturity, contract,
+                              fees.get(product.name, DEFAULT_COMMISSION), 0.0))
+    return out
+
+
+class RecordedMarket(MarketGenerator):
+    """Plays recorded md through the simulator (see the module doc)."""
+
+    def __init__(self, catalog: InstrumentCatalog, files: Sequence[Path], *, now_ms: int,
+                 speed: float = 1.0) -> None:
+        super().__init__(catalog, now_ms=now_ms)
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        for market in self._markets.values():
+            market.book.bids, market.book.offers = [], []
+        self._entries: Iterator[Entry] = in_effect_order(read_entries(files))
+        self._next: Entry | None = None
+        self._speed = speed
+        self._start_ms = now_ms
+        self._recorded_start_ns: int | None = None
+        self._offset_ms = 0
+        self._charts: dict[int, int] = {}
+        """Real-time chart id of the recording → contract id."""
+        self._quotes: dict[int, Quote] = {}
+        self._doms: dict[int, Dom] = {}
+        self.finished = False
+        self.frames = 0
+        self._peek()
+
+    def _peek(self) -> None:
+        try:
+            self._next = next(self._entries)
+        except StopIteration:
+            self._next = None
+            if not self.finished:
+                self.finished = True
+                _log.info("recording played to its end after %d frames", self.frames)
+        except RecordingError as exc:
+            self._next = None
+            self.finished = True
+            _log.error("recording stopped: %s", exc)
+
+    def warm_up(self, now_ms: int, duration_ms: int, interval_ms: int) -> int:
+        """No invented history: charts start with what the recording has played."""
+        return 0
+
+    def step(self, now_ms: int) -> MarketUpdate:
+        update = MarketUpdate(now_ms)
+        while self._next is not None:
+            ts, item = self._next
+            if type(item) is bytes:
+                if self._recorded_start_ns is None:
+                    self._recorded_start_ns = ts
+                    self._offset_ms = self._start_ms - ts // 1_000_000
+                due = self._start_ms + (ts - self._recorded_start_ns) / 1e6 / self._speed
+                if due > now_ms:
+                    break
+                self.frames += 1
+                self._play(ts // 1_000_000 + self._offset_ms, item, update)
+            elif isinstance(item, ChartNote) and item.realtime_id is not None:
+                self._charts[item.realtime_id] = item.contract_id
+            elif isinstance(item, ConnectionNote) and item.event == "connected":
+                self._charts.clear()
+            self._peek()
+        return update
+
+    def _play(self, at_ms: int, data: bytes, update: MarketUpdate) -> None:
+        frame = decode_frame(data)
+        if type(frame) is not Messages:
+            return
+        stamp = iso_timestamp(at_ms / 1000)
+        for message in frame.items:
+            if isinstance(message, MarketDataEvent):
+                for quote in message.data.quotes:
+                    if quote.contract_id in self._markets:
+                        moved = msgspec.structs.replace(quote, timestamp=stamp)
+                        self._quotes[quote.contract_id] = moved
+                        update.quotes.append(moved)
+                for dom in message.data.doms:
+                    market = self._markets.get(dom.contract_id)
+                    if market is not None:
+                        moved_dom = msgspec.structs.replace(dom, timestamp=stamp)
+                        self._doms[dom.contract_id] = moved_dom
+                        market.book.bids = sorted(dom.bids, key=_price, reverse=True)
+                        market.book.offers = sorted(dom.offers, key=_price)
+                        update.doms.append(moved_dom)
+            elif isinstance(message, ChartEvent):
+                for packet in message.data.charts:
+                    contract_id = self._charts.get(packet.id)
+                    market = None if contract_id is None else self._markets.get(contract_id)
+                    if market is None or not packet.tks:
+                        continue
+                    for tick in unpack_ticks(packet):
+                        moved_tick = msgspec.structs.replace(
+                            tick, timestamp_ms=tick.timestamp_ms + self._offset_ms)
+                        self._record(market, moved_tick, int(tick.size), _bought(tick))
+                        update.trades.append((market.inst.contract_id, moved_tick))
+
+    def quote(self, contract_id: int) -> Quote:
+        """The last recorded quote (an empty one before the first)."""
+        self._market(contract_id)
+        return self._quotes.get(contract_id) or Quote(
+            contract_id=contract_id, timestamp=iso_timestamp(self._start_ms / 1000),
+            entries=QuoteEntries())
+
+    def dom(self, contract_id: int) -> Dom:
+        """The last recorded DOM (an empty one before the first)."""
+        self._market(contract_id)
+        return self._doms.get(contract_id) or Dom(
+            contract_id=contract_id, timestamp=iso_timestamp(self._start_ms / 1000), bids=[],
+            offers=[])
+
+
+def _bought(tick: Tick) -> bool:
+    return tick.ask_price is not None and tick.price >= tick.ask_price
