@@ -47,7 +47,3 @@ class SessionHistory:
     def marks(self, contract_id: int) -> tuple[Point, ...]:
         """Sampled marks of a contract, oldest first."""
         return tuple(self._marks.get(contract_id, ()))
-
-    @property
-    def contracts(self) -> tuple[int, ...]:
-        return tuple(self._marks)
