@@ -374,6 +374,45 @@ def _add_chaos_parser(sub: Any) -> None:
     chaos.set_defaults(func=_chaos)
 
 
+def _journal(args: argparse.Namespace) -> int:
+    """Show a journal's runs, open requests, last restart report; or export a table."""
+    from .errors import TradovateError
+    from .journal.command import export, show_lines
+    from .replay.command import settings_for
+
+    try:
+        path = args.path or settings_for(args.settings).journal.path
+        if args.journal_command == "show":
+            for line in show_lines(path, last=args.last):
+                print(line)
+        else:
+            target = export(path, args.table, args.output, args.format)
+            print(f"journal {args.table} -> {target}")
+    except (TradovateError, ValueError, OSError) as exc:
+        print(f"journal: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_journal_parser(sub: Any) -> None:
+    journal = sub.add_parser("journal", help="read the trading journal")
+    journal_sub = journal.add_subparsers(dest="journal_command", required=True)
+    show = journal_sub.add_parser("show", help="runs, requests never acknowledged, positions, "
+                                               "the last restart report, recent decisions")
+    show.add_argument("--last", type=int, default=10, help="recent items listed (default 10)")
+    out = journal_sub.add_parser("export", help="fills or requests (decisions) to CSV/Parquet")
+    out.add_argument("table", choices=("fills", "requests"))
+    out.add_argument("output", help="file to write (.csv or .parquet)")
+    out.add_argument("--format", choices=("csv", "parquet"), default=None,
+                     help="default: from the output's suffix")
+    for parser in (show, out):
+        parser.add_argument("--settings", default=None,
+                            help="settings TOML for [journal] path (default: ./settings.toml "
+                                 "if present)")
+        parser.add_argument("--path", default=None, help="the journal file (overrides)")
+    journal.set_defaults(func=_journal)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tradovate-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -403,6 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_parser(sub)
     _add_chaos_parser(sub)
     _add_replay_parser(sub)
+    _add_journal_parser(sub)
     return parser
 
 

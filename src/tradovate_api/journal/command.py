@@ -1,0 +1,78 @@
+"""``tradovate-api journal show`` and ``journal export``: read a journal without a trading run."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from ..replay.export import Format, export_rows
+from .reader import JournalReader
+from .reconcile import ReconciliationReport
+from .records import JournalFill, RequestRecord
+
+EXPORTS = {"fills": JournalFill, "requests": RequestRecord}
+"""What ``journal export`` can write, and the row type of each."""
+
+
+def _time(ns: int | None) -> str:
+    if ns is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def show_lines(path: str | Path, last: int = 10) -> list[str]:
+    """A summary of the journal: runs, what is open, the latest restart report, the latest
+    decisions, alerts and gaps."""
+    with JournalReader(path) as reader:
+        runs = reader.runs()
+        requests = reader.requests()
+        unacked = reader.unacknowledged()
+        fills = reader.fills()
+        positions = reader.last_positions()
+        reconciliations = [r for r in reader.reconciliations() if r.kind == "restart"]
+        alerts = reader.alerts()
+        gaps = reader.gaps()
+    out = [f"journal {path}: {len(runs)} runs, {len(requests)} decisions, {len(fills)} fills"]
+    for run in runs[-last:]:
+        end = "running or killed" if run.ended_ns is None else (
+            "clean" if run.clean else "ended uncleanly")
+        out.append(f"  run {run.run_id}: {_time(run.started_ns)} pid {run.pid} "
+                   f"{run.label or ''} ({end})")
+    out.append(f"sent, never acknowledged: {len(unacked)}")
+    out.extend(f"  {r.cl_ord_id} {r.kind} {r.action or ''} {r.qty or ''} {r.symbol or ''} "
+               f"({r.state}, {_time(r.created_ns)})" for r in unacked)
+    out.append("positions (last journaled):")
+    out.extend(f"  account {a} contract {c}: net {p.net_pos} @ {p.net_price} "
+               f"(bought {p.bought}, sold {p.sold})" for (a, c), p in sorted(positions.items()))
+    if reconciliations:
+        latest = msgspec.json.decode(reconciliations[-1].body, type=ReconciliationReport)
+        out.append(f"latest restart reconciliation ({_time(reconciliations[-1].recorded_ns)}): "
+                   + ("differences" if latest.changed else "no differences"))
+        out.extend(f"  {line}" for line in latest.lines())
+    out.append(f"latest decisions (of {len(requests)}):")
+    out.extend(f"  {_time(r.created_ns)} {r.cl_ord_id} {r.kind} {r.action or ''} "
+               f"{r.qty or ''} {r.symbol or ''} -> {r.state}: {r.trigger}"
+               for r in requests[-last:])
+    out.append(f"alerts: {len(alerts)}")
+    out.extend(f"  {_time(a.recorded_ns)} {a.severity} {a.key}: {a.title}"
+               for a in alerts[-last:])
+    if gaps:
+        out.append(f"GAPS: {sum(g.lost for g in gaps)} records were lost")
+        out.extend(f"  {_time(g.recorded_ns)} run {g.run_id}: {g.lost} ({g.reason})"
+                   for g in gaps)
+    return out
+
+
+def export(path: str | Path, what: str, output: str | Path,
+           fmt: Format | None = None) -> Path:
+    """Write the journal's ``fills`` or ``requests`` (decisions) to CSV or Parquet."""
+    if what not in EXPORTS:
+        raise ValueError(f"journal export: unknown table {what!r} "
+                         f"(choose {', '.join(EXPORTS)})")
+    with JournalReader(path) as reader:
+        rows: Sequence[object] = (list(reader.fills().values()) if what == "fills"
+                                  else list(reader.requests()))
+    return export_rows(rows, output, fmt, row_type=EXPORTS[what])
