@@ -119,17 +119,32 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def require_tls(url: str, what: str, *, secure: str = "https", plain: str = "http") -> str:
+    """``url`` (without a trailing ``/``) if it is ``secure://`` to a named host, or
+    ``plain://`` to a loopback address (the local simulator); else :class:`ConfigError`.
+
+    TLS certificates are always verified: aiohttp and picows use the system's default
+    verifying context and this package never passes another, so there is no switch to turn
+    verification off."""
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme, parts.hostname or ""
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        scheme = host = ""
+    if (scheme == secure and host) or (scheme == plain and is_loopback(host)):
+        return url.rstrip("/")
+    raise ConfigError(f"{what} {url!r}: must be {secure}:// (plain {plain}:// only to a "
+                      f"loopback address such as the local simulator)")
+
+
 def check_rest_url(url: str) -> str:
-    """TLS is mandatory except on loopback (the local simulator); certificates are always
-    verified (aiohttp's default), there is no switch to turn that off."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return url.rstrip("/")
-    if parts.scheme == "http" and is_loopback(host):
-        return url.rstrip("/")
-    raise ConfigError(f"REST URL {url!r}: must be https:// (plain http:// only to a loopback "
-                      f"address such as the local simulator)")
+    """An ``https://`` REST base URL (``http://`` only on loopback), see :func:`require_tls`."""
+    return require_tls(url, "REST URL")
+
+
+def check_websocket_url(url: str) -> str:
+    """A ``wss://`` websocket URL (``ws://`` only on loopback), see :func:`require_tls`."""
+    return require_tls(url, "websocket URL", secure="wss", plain="ws")
 
 
 class _TokenCache(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -108,12 +108,22 @@ class Urls(_Section, frozen=True):
     md_ws: str | None = None
 
     def __post_init__(self) -> None:
-        for key, value, schemes in (("rest", self.rest, ("http://", "https://")),
-                                    ("trading_ws", self.trading_ws, ("ws://", "wss://")),
-                                    ("md_ws", self.md_ws, ("ws://", "wss://"))):
-            if value is not None and not value.startswith(schemes):
-                raise ValueError(f"{key}: expected a URL starting with "
-                                 f"{' or '.join(schemes)}, got {value!r}")
+        from .auth import require_tls  # not at the top: auth imports this module's types
+
+        for key, value, plain, secure in (("rest", self.rest, "http", "https"),
+                                          ("trading_ws", self.trading_ws, "ws", "wss"),
+                                          ("md_ws", self.md_ws, "ws", "wss")):
+            if value is None:
+                continue
+            if not value.startswith((f"{plain}://", f"{secure}://")):
+                raise ValueError(f"{key}: expected a URL starting with {plain}:// or "
+                                 f"{secure}://, got {value!r}")
+            try:
+                require_tls(value, key, secure=secure, plain=plain)
+            except ConfigError:
+                raise ValueError(f"{key}: {value!r} must be {secure}:// (plain {plain}:// "
+                                 f"only to a loopback address such as the local "
+                                 f"simulator)") from None
 
 
 class Risk(_Section, frozen=True):

@@ -18,6 +18,7 @@ from typing import Any
 
 from picows import WSCloseCode, WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
+from ..auth import check_websocket_url
 from ..errors import ConnectionLost, TradovateError
 from ..protocol.correlation import PendingRequests
 from ..protocol.frames import Close, FrameError, Messages, Open, decode_frame
@@ -107,7 +108,7 @@ class Connection(WSListener):
                  options: ConnectionOptions | None = None,
                  on_frame: FrameObserver | None = None) -> None:
         super().__init__()
-        self.url = url
+        self.url = check_websocket_url(url)
         self.name = name
         self.options = options or ConnectionOptions()
         self.stats = ConnectionStats()

@@ -16,6 +16,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from ..auth import require_tls
 from ..errors import ConfigError, NotifyError
 from ..logwriter import redact
 from ..secrets import Secret
@@ -49,7 +50,7 @@ class SmsNotifier:
         self._token = auth_token
         self._from = from_number
         self._to = tuple(to_numbers)
-        self._base_url = base_url.rstrip("/")
+        self._base_url = require_tls(base_url, "Twilio base URL")
         self._client: Client | None = None
         self._http: AsyncTwilioHttpClient | None = None
         self._texted: OrderedDict[Notification, set[str]] = OrderedDict()
