@@ -136,7 +136,7 @@ async def test_notifiers_refuse_an_unverifiable_certificate(
                       ["+15551230001"], base_url=https_url)
     for notifier in (webhook, sms):
         try:
-            with pytest.raises(NotifyError, match="(?i)certificate"):
+            with pytest.raises(NotifyError, match=r"(?i)certificate"):
                 await notifier.send(note)
         finally:
             await notifier.close()
@@ -147,7 +147,7 @@ async def test_notifiers_refuse_an_unverifiable_certificate(
     try:
         refused = EmailNotifier("127.0.0.1", ["ops@example.test"], port=port,
                                 security="ssl", sender="bot@example.test", timeout=5.0)
-        with pytest.raises(NotifyError, match="(?i)certificate"):
+        with pytest.raises(NotifyError, match=r"(?i)certificate"):
             await refused.send(note)
         # Trusting the private CA is an explicit argument, not a switch that disables checks.
         trusted = EmailNotifier("127.0.0.1", ["ops@example.test"], port=port,
