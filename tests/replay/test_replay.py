@@ -16,13 +16,25 @@ from tradovate_api.protocol import (
     MarketDataEvent,
     Messages,
     decode_frame,
+    encode_messages,
+    pack_ticks,
     unpack_ticks,
 )
-from tradovate_api.protocol.models import ChartPacket
-from tradovate_api.recording import ChartNote, MdRecorder, RecordingError, RecordingReader
+from tradovate_api.protocol.models import ChartData, ChartPacket, Tick
+from tradovate_api.recording import (
+    ChartNote,
+    ConnectionNote,
+    MdRecorder,
+    RecordingError,
+    RecordingReader,
+    ReferenceNote,
+    StrategyNote,
+    in_effect_order,
+)
 from tradovate_api.recording.synthetic import synthesize
 from tradovate_api.replay import ReplayConfig, run_replay
 from tradovate_api.settings import Risk
+from tradovate_api.stores import TradesAdded
 from tradovate_api.strategies.reference import ReferenceStrategy
 
 
@@ -174,3 +186,53 @@ def test_bad_configurations_are_refused() -> None:
                    {"commission_per_side": -0.5}):
         with pytest.raises(ValueError, match="must"):
             ReplayConfig(**kwargs)  # type: ignore[arg-type]
+
+
+class PrintCounter(Alternating):
+    def on_start(self) -> None:
+        super().on_start()
+        self.prints: list[float] = []
+
+    def on_trade(self, trades: TradesAdded) -> None:
+        self.prints.extend(t.price for t in trades.trades)
+
+
+def test_frame_notes_take_effect_before_the_frame_they_follow() -> None:
+    chart, connected, ref = ChartNote(1, 3, 4), ConnectionNote("connected", 2), ReferenceNote()
+    entries = [(1, ref), (2, b"f1"), (3, b"f2"), (4, connected), (5, chart), (6, b"f3"),
+               (7, StrategyNote("started")), (8, b"f4")]
+    assert list(in_effect_order(entries)) == [
+        (1, ref), (2, b"f1"), (4, connected), (5, chart), (3, b"f2"), (6, b"f3"),
+        (7, StrategyNote("started")), (8, b"f4")]
+
+
+async def test_a_reconnect_mid_recording_keeps_the_prints_of_the_new_chart_ids(
+        recording: list[Path], tmp_path: Path) -> None:
+    """Live, the md reader maps a new connection's chart ids while handling the frame that
+    first carries them; the recorder notes that just after the frame; replay must apply it
+    before the frame or those prints would be dropped."""
+    first = RecordingReader(recording[0])
+    reference = next(n for _, n in first.entries() if isinstance(n, ReferenceNote))
+    es = reference.contracts[0]
+    spec_tick = next(p.tick_size for p in reference.products
+                     if p.id == next(m.product_id for m in reference.maturities
+                                     if m.id == es.contract_maturity_id))
+    t0 = 1_795_532_400_000
+
+    def prints_frame(chart_id: int, start: int, count: int) -> bytes:
+        ticks = [Tick(start + i, t0 + start + i, 27400 + i, (27400 + i) * spec_tick, 1.0)
+                 for i in range(count)]
+        return encode_messages([ChartEvent(ChartData(charts=[pack_ticks(
+            chart_id, ticks, spec_tick, 20261124)]))])
+
+    recorder = MdRecorder(tmp_path, flush_interval=30.0)
+    recorder.reference(reference.contracts, reference.maturities, reference.products)
+    recorder.chart(es.id, 1, 2)
+    recorder.frame_at(t0 * 1_000_000, prints_frame(2, 0, 3))
+    recorder.frame_at((t0 + 10) * 1_000_000, prints_frame(4, 100, 2))  # a new connection's
+    recorder.connection("connected", 2)  # noted while handling that frame...
+    recorder.chart(es.id, 3, 4)  # ...as its chart ids were
+    recorder.close()
+    strategy = PrintCounter()
+    await run_replay(recorder.files, strategy)
+    assert len(strategy.prints) == 5
