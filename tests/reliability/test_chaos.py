@@ -30,6 +30,8 @@ async def test_short_chaos_soak_has_no_mismatch(tmp_path: Path) -> None:
     assert max(result.all_recoveries) < 10.0
     assert "mismatches        0" in table
     assert (tmp_path / "logs" / "chaos.jsonl").stat().st_size > 0
+    assert (tmp_path / "state" / "journal.db").stat().st_size > 0  # checked against the sim
+    assert list((tmp_path / "recordings").iterdir()), "md was recorded through the faults"
 
 
 def test_chaos_command_refuses_a_non_positive_length(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,8 @@
 """What a chaos run checks, against the simulator's own records (the ground truth).
 
 * every fill the simulator recorded for the account is in the client's account store, equal
-  to the server's, and was given to the strategy exactly once;
+  to the server's, and was given to the strategy exactly once; the journal holds every fill
+  the store holds (after each fault) and exactly the server's fills (at the end);
 * no client order id produced more than one order;
 * every order, position and the cash balance equal the server's, and the client's realized
   P&L (from its own FIFO ledger) equals the server's;
@@ -22,6 +23,7 @@ import math
 from collections import defaultdict
 
 from ..client import Feed
+from ..journal import Journal, JournalReader
 from ..orders.tickets import TicketState
 from ..protocol import ChartEvent, MarketDataEvent, Messages, decode_frame
 from ..protocol.models import CashBalance, Position
@@ -37,8 +39,9 @@ class Invariants:
     """The checks of one run; :meth:`observe_md` must be the app's md frame observer."""
 
     def __init__(self, app: TradingApp, sim: Simulator, strategy: ChurnStrategy, *,
-                 user_id: int, account_id: int) -> None:
+                 user_id: int, account_id: int, journal: Journal | None = None) -> None:
         self._app = app
+        self._journal = journal
         self._sim = sim
         self._strategy = strategy
         self._user_id = user_id
@@ -168,19 +171,47 @@ class Invariants:
 
     async def converge(self, limit: float) -> list[str]:
         """Wait (at most ``limit`` seconds, re-checking after each account event) until the
-        account checks hold; return what still differs then (empty: converged)."""
+        account checks hold, then check the journal; return what still differs (empty:
+        converged)."""
         problems = self.account_problems()
-        if not problems:
-            return []
 
         def settled() -> bool:
             nonlocal problems
             problems = self.account_problems()
             return not problems
 
-        try:
-            async with asyncio.timeout(limit):
-                await self._app.account_changed.until(settled)
-        except TimeoutError:
-            pass
+        if problems:
+            try:
+                async with asyncio.timeout(limit):
+                    await self._app.account_changed.until(settled)
+            except TimeoutError:
+                return problems
+        return await self.journal_problems({f.id for f in self._app.account.fills()})
+
+    async def journal_problems(self, expected: set[int] | None = None) -> list[str]:
+        """The journal holds every fill in ``expected`` and none the simulator does not have.
+        With ``expected=None`` (after the run, the journal closed by the shutdown) it holds
+        exactly the simulator's fills, each active or busted as the server says."""
+        journal = self._journal
+        if journal is None:
+            return []
+        if expected is not None and not await asyncio.to_thread(journal.flush, 10.0):
+            return [f"the journal did not flush within 10s ({journal.pending} queued)"]
+        with JournalReader(journal.path) as reader:
+            journaled = reader.fills()
+        truth = {f.id: f for f in self._sim.exchange.sync(self._user_id,
+                                                          [self._account_id]).fills}
+        wanted = set(truth) if expected is None else expected
+        problems: list[str] = []
+        missing = sorted(wanted - journaled.keys())
+        if missing:
+            problems.append(f"fills missing from the journal: {missing[:10]}")
+        phantom = sorted(journaled.keys() - truth.keys())
+        if phantom:
+            problems.append(f"journaled fills the server does not have: {phantom[:10]}")
+        if expected is None:
+            stale = sorted(i for i in truth.keys() & journaled.keys()
+                           if truth[i].active != journaled[i].active)
+            if stale:
+                problems.append(f"journaled fills whose state differs: {stale[:10]}")
         return problems

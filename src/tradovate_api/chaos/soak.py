@@ -37,6 +37,7 @@ from ..client import ConnectionOptions
 from ..notify import NotificationCenter, WebhookNotifier
 from ..orders.tickets import TicketState
 from ..runtime.app import TradingApp
+from ..runtime.persistence import Persistence
 from ..runtime.supervisor import SupervisorOptions
 from ..secrets import Secret, TradovateCredentials
 from ..settings import Settings, settings_from_mapping
@@ -123,6 +124,7 @@ def chaos_settings(sim: Simulator, work: Path) -> Settings:
         "reports": {"directory": str(work / "reports"), "first_after_minutes": 0.5,
                     "every_minutes": 1.0},
         "journal": {"path": str(work / "state" / "journal.db")},
+        "recording": {"enabled": True, "directory": str(work / "recordings")},
         "connection": {"heartbeat_seconds": HEARTBEAT, "silence_timeout_seconds": SILENCE,
                        "request_timeout_seconds": REQUEST_TIMEOUT},
         "reconnect": {"initial_backoff_seconds": 0.05, "max_backoff_seconds": 1.0,
@@ -187,13 +189,26 @@ class _Run:
         connection = dataclasses.replace(ConnectionOptions.from_settings(
             HEARTBEAT, SILENCE, REQUEST_TIMEOUT), open_timeout=2.0, authorize_timeout=2.0,
             close_timeout=1.0)
+        persistence = Persistence(settings, label="chaos")
         app = TradingApp(settings, TradovateCredentials(name="sim", password=Secret("sim")),
-                         strategy, alerts=center, submit=center.submit, handle_signals=False,
-                         supervisor_options=supervision, connection_options=connection)
+                         strategy, alerts=persistence.alerts(center), submit=center.submit,
+                         handle_signals=False, supervisor_options=supervision,
+                         connection_options=connection)
+        persistence.attach(app)
         user = sim.exchange.users()[0]
         account = sim.exchange.accounts_of(user.id)[0]
-        invariants = Invariants(app, sim, strategy, user_id=user.id, account_id=account.id)
-        app.add_frame_observer(invariants.observe_md)
+        invariants = Invariants(app, sim, strategy, user_id=user.id, account_id=account.id,
+                                journal=persistence.journal)
+        recorder = persistence.recorder
+        if recorder is None:
+            app.add_frame_observer(invariants.observe_md)
+        else:  # the app takes one frame observer and the recorder has it: share it
+
+            def observe(frame: memoryview) -> None:
+                recorder.frame(frame)
+                invariants.observe_md(frame)
+
+            app.add_frame_observer(observe)
         task = asyncio.create_task(app.run(), name="chaos app")
         exit_code: int | None = None
         scheduler: FaultScheduler | None = None
@@ -205,6 +220,9 @@ class _Run:
                 await self._inject(scheduler, task)
                 await self._finish(app, invariants, task)
             exit_code = await self._stop(app, task)
+            if exit_code is not None:
+                self.mismatches += [f"journal after the run: {p}"
+                                    for p in await invariants.journal_problems()]
         finally:
             if not task.done():
                 task.cancel()
