@@ -402,7 +402,7 @@ class TradingApp:
         ctx = StrategyContext(market=self.market, account=self.account, orders=orders,
                               contracts=self.contracts, alerts=self.alerts,
                               account_id=account.id, params=settings.strategy,
-                              clock=self.clock,
+                              clock=self.clock, trading_symbol=self.symbol,
                               log=logging.getLogger(f"tradovate_api.strategy.{self.strategy.name}"))
         dispatcher = Dispatcher(self.strategy, ctx, alerts=self.alerts, risk=risk,
                                 pause_on_error=settings.trading.pause_on_error)
