@@ -192,7 +192,8 @@ async def test_no_secret_reaches_logs_alerts_reports_journal_or_output(
     secret_values = [*FIXED_SECRETS, *sorted(tokens)]
     assert len(tokens) >= 4, "the run logged in twice (access and md token each)"
     cache = tmp_path / "state" / "token.json"
-    scanned = _files(tmp_path, but=cache)
+    files = _files(tmp_path, but=cache)
+    scanned = dict(files)
     assert any(name.startswith("logs/") for name in scanned)
     assert any(name.startswith("reports/") for name in scanned)
     assert any(name.startswith("recordings/") for name in scanned)
@@ -226,6 +227,7 @@ async def test_no_secret_reaches_logs_alerts_reports_journal_or_output(
     assert _mode(cache.parent) == 0o700
     journal = tmp_path / "state" / "journal.db"
     assert _mode(journal) == 0o600
-    for companion in (journal.with_name("journal.db-wal"), journal.with_name("journal.db-shm")):
-        if companion.exists():
-            assert _mode(companion) == 0o600
+    # Not only the token cache and the journal: every file the run wrote (log, reports,
+    # recordings, journal companions) is readable by the owner only.
+    assert {name: oct(_mode(tmp_path / name)) for name in files
+            if _mode(tmp_path / name) != 0o600} == {}
