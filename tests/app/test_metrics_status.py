@@ -112,3 +112,10 @@ def test_printer_prints_lines_when_not_a_terminal_and_survives_failures() -> Non
     out.close()
     printer.show()  # closed stream: counted, not raised
     assert printer.failures == 2
+
+
+def test_in_place_line_is_cut_to_the_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    out = io.StringIO()
+    StatusPrinter(lambda: "x" * 100, out, tty=True).show()
+    assert out.getvalue() == "\r\x1b[K" + "x" * 39

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from typing import TextIO
@@ -114,7 +115,9 @@ class StatusPrinter:
         try:
             line = self._render()
             if self.tty:
-                self._stream.write(_CLEAR_LINE + line)
+                # Wider than the terminal, the line would wrap and \r could not redraw it.
+                width = shutil.get_terminal_size().columns
+                self._stream.write(_CLEAR_LINE + line[:max(width - 1, 20)])
                 self._dirty = True
             else:
                 self._stream.write(line + "\n")
