@@ -26,8 +26,10 @@ from junk_server import Frame, JunkServer, quote_frame, response
 
 from tradovate_api.client import (
     ConnectionOptions,
+    EndKind,
     MarketDataSession,
     Session,
+    SessionEnded,
     SyncSnapshot,
     TradingSession,
 )
@@ -285,3 +287,23 @@ async def test_a_malformed_sync_snapshot_is_a_clear_protocol_error(body: Any,
         async with asyncio.timeout(5):
             await session.run()
     assert pipeline.snapshots == 0, "a malformed snapshot reached the store"
+
+
+async def test_a_frame_over_the_size_limit_ends_the_connection_and_the_next_one_works(
+        server: JunkServer) -> None:
+    """picows refuses frames over 10 MB (close code 1009): the connection ends as dropped,
+    which the supervisor answers with a reconnect; the next connection works."""
+    pipeline = Pipeline()
+    session = MarketDataSession(server.url, _token, pipeline, options=OPTIONS)
+    first = asyncio.create_task(session.run())
+    async with asyncio.timeout(5):
+        await session.wait_ready()
+    await session.subscribe_quote("ESM4")
+    server.outbox.put_nowait((b"a[" + b"1," * 6_000_000 + b"1]", True))
+    with pytest.raises(SessionEnded) as ended:
+        await asyncio.wait_for(first, 10)
+    assert ended.value.end.kind is EndKind.DROPPED
+    async with running(session):
+        server.outbox.put_nowait((quote_frame(SEQ_CONTRACT, 9.0), True))
+        await pipeline.until_bid(9.0)
+        assert [r.endpoint for r in server.requests].count("md/subscribequote") == 2
