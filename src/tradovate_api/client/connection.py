@@ -253,11 +253,17 @@ class Connection(WSListener):
     def _register(self, endpoint: str, result_type: Any, timeout: float | None,
                   on_result: ResultCallback | None) -> int:
         request_id = self._pending.add(endpoint, result_type)
+        self._track(request_id, endpoint, timeout, on_result)
+        return request_id
+
+    def _track(self, request_id: int, endpoint: str, timeout: float | None,
+               on_result: ResultCallback | None) -> _Call:
+        """The future and the time-out timer of a request whose id is pending."""
         call = _Call(endpoint, self._loop.create_future(), on_result)
         seconds = self.options.request_timeout if timeout is None else timeout
         call.timer = self._loop.call_later(seconds, self._time_out, request_id, seconds)
         self._calls[request_id] = call
-        return request_id
+        return call
 
     def send_request(self, endpoint: str, body: Any = None, *, query: str = "",
                      result_type: Any = None, timeout: float | None = None,
@@ -269,7 +275,8 @@ class Connection(WSListener):
         result on the reader, before any later frame is processed (used to apply a snapshot
         before the events that follow it).
         """
-        if self._transport is None or self._ended.done():
+        transport = self._transport
+        if transport is None or self._ended.done():
             raise ConnectionLost(f"{self.name}: not connected")
         if body is None:
             payload = b""
@@ -277,11 +284,19 @@ class Connection(WSListener):
             payload = bytes(body)
         else:
             payload = encode_body(body)
-        request_id = self._register(endpoint, result_type, timeout, on_result)
-        frame = encode_request(endpoint, request_id, query, payload)
+        request_id = self._pending.add(endpoint, result_type)
+        try:
+            frame = encode_request(endpoint, request_id, query, payload)
+            # Written before the future and the timer exist: that bookkeeping (a timer costs
+            # microseconds) is off the tick-to-order path, and neither the answer nor a
+            # disconnect (uvloop reports it with call_soon) can overtake it: both are handled
+            # on this thread after this call returns.
+            transport.send(_TEXT, frame)
+        except BaseException:
+            self._pending.cancel(request_id)
+            raise
         self.stats.requests_sent += 1
-        self._transport.send(_TEXT, frame)
-        return self._calls[request_id].future
+        return self._track(request_id, endpoint, timeout, on_result).future
 
     async def request(self, endpoint: str, body: Any = None, *, query: str = "",
                       result_type: Any = None, response_timeout: float | None = None) -> Any:
