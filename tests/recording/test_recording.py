@@ -225,3 +225,15 @@ async def test_recording_a_live_md_session_reproduces_its_events(tmp_path: Path,
     assert len(replayed) >= len(live) >= 50
     assert [msgspec.json.encode(e) for e in replayed[:len(live)]] == [
         msgspec.json.encode(e) for e in live]
+
+
+def test_a_recording_from_a_newer_format_is_refused(tmp_path: Path) -> None:
+    import zstandard
+
+    from tradovate_api.recording.format import HEADER, RecordingHeader, encode_json, pack
+
+    path = tmp_path / "new.tvmd.zst"
+    header = RecordingHeader(format=99, created_ns=1, session="2026-11-24")
+    path.write_bytes(zstandard.ZstdCompressor().compress(pack(HEADER, 1, encode_json(header))))
+    with pytest.raises(RecordingError, match="format 99 is newer"):
+        list(RecordingReader(path).entries())

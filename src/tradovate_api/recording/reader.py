@@ -17,6 +17,7 @@ import zstandard
 
 from ..errors import TradovateError
 from .format import (
+    FORMAT_VERSION,
     FRAME,
     FRAME_NOTES,
     HEADER,
@@ -111,9 +112,9 @@ class RecordingReader:
             header = decode_header(payload)
         except msgspec.DecodeError as exc:
             raise RecordingError(f"{self.path}: bad header: {exc}") from None
-        if header.format > 1:
+        if header.format > FORMAT_VERSION:
             raise RecordingError(f"{self.path}: recording format {header.format} is newer than "
-                                 f"this program reads (1)")
+                                 f"this program reads ({FORMAT_VERSION})")
         self.header = header
 
     def frames(self) -> Iterator[tuple[int, bytes]]:

@@ -25,7 +25,6 @@ from typing import Any
 
 import msgspec
 
-from ..errors import ConnectionLost
 from ..orders.contracts import ContractBook
 from ..protocol import EntityEvent, interpret
 from ..protocol.models import (
@@ -143,8 +142,6 @@ class ReplayGateway:
         self.clock = clock
         self.user_id = user_id
         self.latency_ns = round(latency_ms * 1_000_000)
-        self.connected = True
-        """False makes :meth:`send` raise ``ConnectionLost`` (nothing sent), as live."""
         self.requests = 0
         self._actions: list[_Action] = []
         self._seq = count()
@@ -160,8 +157,6 @@ class ReplayGateway:
     # ------------------------------------------------------------------ OrderGateway
 
     def send(self, endpoint: str, body: Any, result_type: Any) -> asyncio.Future[Any]:
-        if not self.connected:
-            raise ConnectionLost("replay: not connected")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.requests += 1
         heapq.heappush(self._actions, (self.clock.now_ns + self.latency_ns, 0, next(self._seq),
