@@ -162,6 +162,7 @@ class FrameMix:
             doms = [dom(c, CONTRACTS[c][1] + rng.randint(-40, 40) * TICK, n) for c in picked]
             self._batches.append(Counted(md_frame(quotes=quotes, doms=doms), 6))
         self._tick_id = 1
+        self._last_ms: dict[int, int] = {}
         self.pool = pool
 
     def dom_frames(self) -> Iterator[Counted]:
@@ -172,8 +173,9 @@ class FrameMix:
             n += 1
 
     def tick_frame(self) -> Counted:
-        """One packed tick-chart packet (realtime id) with 4 new prints of one contract,
-        stamped with the wall clock so the prints enter, then leave, the rolling windows."""
+        """One packed tick-chart packet (realtime id) with 4 new prints of one contract in
+        one millisecond (a sweep), stamped with the wall clock so the prints enter, then
+        leave, the rolling windows; a contract's packets never go back in time."""
         rng = self._rng
         index = rng.randrange(len(self._ids))
         cid = self._ids[index]
@@ -181,12 +183,13 @@ class FrameMix:
         ticks = []
         for k in range(4):
             p = rng.randint(-2, 2)
-            ticks.append(PackedTick(id=self._tick_id, t=k, p=p, s=rng.randint(1, 30),
+            ticks.append(PackedTick(id=self._tick_id, t=0, p=p, s=rng.randint(1, 30),
                                     b=p - 1 + (k & 1), a=p + (k & 1), bs=rng.randint(5, 200),
                                     as_=rng.randint(5, 200)))
             self._tick_id += 1
-        packet = ChartPacket(id=chart_ids(index)[1], s="rt", td=20261123, bp=base,
-                             bt=time.time_ns() // 1_000_000,
+        stamp = max(time.time_ns() // 1_000_000, self._last_ms.get(cid, 0))
+        self._last_ms[cid] = stamp
+        packet = ChartPacket(id=chart_ids(index)[1], s="rt", td=20261123, bp=base, bt=stamp,
                              ts=TICK, tks=ticks)
         return Counted(encode_messages([ChartEvent(ChartData(charts=[packet]))]), 1)
 

@@ -1,7 +1,8 @@
 """A bounded buffer that keeps its items sorted by key, for data that arrives mostly in order.
 
 Time & sales and bars arrive almost always newest-last, so the common case is an O(1) append;
-a late item (an out-of-order tick packet, a re-sent history page) is placed by binary search.
+a late item (an out-of-order tick packet, a re-sent history page) is placed by a search that
+starts at the newest end (where late items almost always belong).
 When the buffer is over capacity the item with the smallest key is dropped.
 """
 
@@ -51,7 +52,7 @@ class SortedRing(Generic[K, T]):
             keys.append(key)
             self._items.append(item)
         else:
-            index = bisect_left(keys, key)
+            index = self._index(key)
             if keys[index] == key or (index == 0 and self._full()):
                 return False
             keys.insert(index, key)
@@ -72,7 +73,7 @@ class SortedRing(Generic[K, T]):
             self._items.append(item)
             self._trim()
             return True
-        index = bisect_left(keys, key)
+        index = self._index(key)
         if keys[index] == key:
             self._items[index] = item
             return False
@@ -101,6 +102,23 @@ class SortedRing(Generic[K, T]):
         if last <= 0:
             return ()
         return tuple(items[i] for i in range(len(items) - last, len(items)))
+
+    def _index(self, key: K) -> int:
+        """``bisect_left`` for a key not newer than the newest, searched from the newest
+        end: a late item almost always belongs among the last few, and indexing a deque far
+        from its ends costs O(n), so probe 1, 2, 4... back before bisecting that span."""
+        keys = self._keys
+        newest = len(keys) - 1
+        high = newest  # keys[high] >= key
+        step = 1
+        while True:
+            probe = newest - step
+            if probe < 0:
+                return bisect_left(keys, key, 0, high)
+            if keys[probe] < key:
+                return bisect_left(keys, key, probe + 1, high)
+            high = probe
+            step <<= 1
 
     def _full(self) -> bool:
         return self._capacity is not None and len(self._keys) >= self._capacity
