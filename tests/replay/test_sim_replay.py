@@ -35,8 +35,9 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def recorded(recording: Path) -> tuple[int, list[tuple[float | None, float | None]],
-                                        list[float]]:
-    """ES contract id, its recorded (bid, ask) quote sequence and real-time print prices."""
+                                        list[tuple[int, float]]]:
+    """ES contract id, its recorded (bid, ask) quote sequence and real-time prints (tick id,
+    price)."""
     [path] = recording.iterdir()
     entries = list(RecordingReader(path).entries())
     chart = next(n for _, n in entries if isinstance(n, ChartNote))
@@ -52,8 +53,8 @@ def recorded(recording: Path) -> tuple[int, list[tuple[float | None, float | Non
                             q.entries.offer.price if q.entries.offer else None)
                            for q in message.data.quotes if q.contract_id == chart.contract_id]
             elif isinstance(message, ChartEvent):
-                prints += [t.price for p in message.data.charts if p.id == chart.realtime_id
-                           for t in unpack_ticks(p)]
+                prints += [(t.id, t.price) for p in message.data.charts
+                           if p.id == chart.realtime_id for t in unpack_ticks(p)]
     return chart.contract_id, quotes, prints
 
 
@@ -96,12 +97,12 @@ async def test_clients_get_the_recorded_quotes_and_prints_in_order(recording: Pa
         events.append(event)
         changed.set()
 
-    def received() -> tuple[list[object], list[float]]:
+    def received() -> tuple[list[object], list[tuple[int, float]]]:
         got_quotes = [(q.entries.bid.price if q.entries.bid else None,
                        q.entries.offer.price if q.entries.offer else None)
                       for e in events if isinstance(e, MarketDataEvent)
                       for q in e.data.quotes if q.contract_id == contract_id]
-        got_prints = [t.price for e in events if isinstance(e, ChartEvent)
+        got_prints = [(t.id, t.price) for e in events if isinstance(e, ChartEvent)
                       for p in e.data.charts if p.tks for t in unpack_ticks(p)]
         return got_quotes, got_prints
 
@@ -133,7 +134,10 @@ async def test_clients_get_the_recorded_quotes_and_prints_in_order(recording: Pa
     got_quotes, got_prints = received()
     # After the snapshot sent on subscribe, every recorded quote arrives, in order.
     assert contiguous(got_quotes[1:40], list(quotes))
-    assert contiguous(got_prints[-20:], prints)
+    # Tick packets may arrive out of order (the simulator's awkward wire shuffles them): each
+    # print is a recorded one, under its recorded tick id, once.
+    assert set(got_prints) <= set(prints)
+    assert len({tick_id for tick_id, _ in got_prints}) == len(got_prints) >= 20
 
 
 async def test_a_bad_replay_file_is_a_config_error(tmp_path: Path) -> None:

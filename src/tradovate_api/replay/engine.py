@@ -211,6 +211,9 @@ class Replay:
         apply_md = md_writer.apply
         market_hook = dispatcher.market
         frames = events = 0
+        in_flight = gateway.actions
+        speed = config.speed
+        pace_from = first_ts or 0
 
         async def settle(until_ns: int) -> None:
             """Run requests, answers and timers due by ``until_ns`` in time order."""
@@ -237,10 +240,10 @@ class Replay:
                 else:
                     self._note(item, md_writer, mapped)
                 continue
-            if gateway.next_due_ns is not None or dispatcher.next_timer_ms is not None:
+            if in_flight or dispatcher.next_timer_ms is not None:
                 await settle(ts)
-            if config.speed is not None and first_ts is not None:
-                delay = pace_start + (ts - first_ts) / 1e9 / config.speed - time.monotonic()
+            if speed is not None:
+                delay = pace_start + (ts - pace_from) / 1e9 / speed - time.monotonic()
                 if delay > 0.001:
                     await asyncio.sleep(delay)
             if ts > clock.now_ns:

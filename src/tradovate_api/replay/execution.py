@@ -143,7 +143,9 @@ class ReplayGateway:
         self.user_id = user_id
         self.latency_ns = round(latency_ms * 1_000_000)
         self.requests = 0
-        self._actions: list[_Action] = []
+        self.actions: list[_Action] = []
+        """Requests on their way and answers on their way back, as a heap by due time (empty:
+        nothing in flight)."""
         self._seq = count()
         self._routes: dict[str, tuple[type[Any], Callable[[int, Any], Any]]] = {
             "order/placeorder": (PlaceOrder, exchange.place_order),
@@ -159,7 +161,7 @@ class ReplayGateway:
     def send(self, endpoint: str, body: Any, result_type: Any) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.requests += 1
-        heapq.heappush(self._actions, (self.clock.now_ns + self.latency_ns, 0, next(self._seq),
+        heapq.heappush(self.actions, (self.clock.now_ns + self.latency_ns, 0, next(self._seq),
                                        (endpoint, body, result_type, future)))
         return future
 
@@ -167,7 +169,7 @@ class ReplayGateway:
 
     @property
     def next_due_ns(self) -> int | None:
-        return self._actions[0][0] if self._actions else None
+        return self.actions[0][0] if self.actions else None
 
     def on_market(self, changes: Iterable[MarketChange]) -> None:
         """After a md event: let working orders trade against the new book and prints.
@@ -189,7 +191,7 @@ class ReplayGateway:
         ``now_ns``, in time order; ``apply`` takes delivered account events. Returns whether
         any answer was delivered (its awaiters need a turn of the event loop)."""
         delivered = False
-        actions = self._actions
+        actions = self.actions
         while actions and actions[0][0] <= now_ns:
             due, kind, _, payload = heapq.heappop(actions)
             self.clock.advance(due)
@@ -223,5 +225,5 @@ class ReplayGateway:
 
     def _deliver_later(self, future: asyncio.Future[Any] | None, result: Any,
                        changes: list[EntityChange]) -> None:
-        heapq.heappush(self._actions, (self.clock.now_ns + self.latency_ns, 1, next(self._seq),
+        heapq.heappush(self.actions, (self.clock.now_ns + self.latency_ns, 1, next(self._seq),
                                        (future, result, changes)))
