@@ -169,8 +169,8 @@ async def test_kill_9_and_restart_loses_nothing_and_reports_what_happened(
     assert reconciliations == [("restart", False), ("restart", True)]  # one per run
 
     # The first run's md recording survived the kill (up to its last flush).
-    files = recording_files([tmp_path / "md"])
-    assert len(files) == 2
+    files = recording_files([tmp_path / "md"])  # the second run may stop before any frame
+    assert 1 <= len(files) <= 2
     entries = list(RecordingReader(files[0]).entries())
     assert any(isinstance(item, bytes) for _, item in entries)
     assert any(isinstance(item, ReferenceNote) for _, item in entries)
