@@ -237,3 +237,14 @@ def test_a_recording_from_a_newer_format_is_refused(tmp_path: Path) -> None:
     path.write_bytes(zstandard.ZstdCompressor().compress(pack(HEADER, 1, encode_json(header))))
     with pytest.raises(RecordingError, match="format 99 is newer"):
         list(RecordingReader(path).entries())
+
+
+def test_files_opened_in_the_same_second_keep_time_order(tmp_path: Path) -> None:
+    paths = []
+    for i in range(12):
+        recorder = MdRecorder(tmp_path, flush_interval=30.0)
+        recorder.frame_at(chicago_ns(2026, 11, 24, 9, 0), b"a[%d]" % i)
+        recorder.close()
+        paths += recorder.files
+    assert recording_files([tmp_path]) == paths
+    assert [next(read_frames(p))[1] for p in paths] == [b"a[%d]" % i for i in range(12)]

@@ -236,7 +236,7 @@ class MdRecorder:
         for n in range(2, 1000):
             if not path.exists():
                 break
-            path = self.directory / f"{base}-{n}{SUFFIX}"
+            path = self.directory / f"{base}_{n:03d}{SUFFIX}"  # sorts after {base}.
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             self._file = os.fdopen(fd, "wb")
