@@ -413,6 +413,20 @@ def _add_journal_parser(sub: Any) -> None:
     journal.set_defaults(func=_journal)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    """Run the benchmark suite (``python -m bench``, options passed through). It lives in
+    the source checkout's ``bench/``, next to ``src/``, not in the installed package."""
+    import subprocess
+
+    here = Path(__file__).resolve().parents[2]  # the checkout of an editable install
+    for root in (Path.cwd(), here):
+        if (root / "bench" / "__main__.py").is_file():
+            return subprocess.call([sys.executable, "-m", "bench", *args.bench_args], cwd=root)
+    print("tradovate-api bench: the benchmark suite ships with the source checkout "
+          "(bench/ next to src/); run it from there", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tradovate-api", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -443,11 +457,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_chaos_parser(sub)
     _add_replay_parser(sub)
     _add_journal_parser(sub)
+    bench = sub.add_parser("bench", add_help=False,
+                           help="benchmarks: tick-to-order, throughput, memory, start-up "
+                                "(python -m bench; `bench --help` lists its options)")
+    bench.set_defaults(func=_bench, bench_args=[])
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":
+        args.bench_args = extra  # every option is the benchmark's own
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     result: int = args.func(args)
     return result
 
