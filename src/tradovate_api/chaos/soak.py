@@ -200,15 +200,14 @@ class _Run:
         invariants = Invariants(app, sim, strategy, user_id=user.id, account_id=account.id,
                                 journal=persistence.journal)
         recorder = persistence.recorder
-        if recorder is None:
-            app.add_frame_observer(invariants.observe_md)
-        else:  # the app takes one frame observer and the recorder has it: share it
+        assert recorder is not None, "chaos_settings switch the recording on"
 
-            def observe(frame: memoryview) -> None:
-                recorder.frame(frame)
-                invariants.observe_md(frame)
+        def observe(frame: memoryview) -> None:
+            # The app takes one frame observer and the recorder has it: share it.
+            recorder.frame(frame)
+            invariants.observe_md(frame)
 
-            app.add_frame_observer(observe)
+        app.add_frame_observer(observe)
         task = asyncio.create_task(app.run(), name="chaos app")
         exit_code: int | None = None
         scheduler: FaultScheduler | None = None
