@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import os
 import shlex
@@ -17,13 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import harness, startup
+from bench import harness, startup, wire
 from bench.report import markdown
 from bench.stats import Spread
+from tradovate_api.stores import create_market_store
 
 ALL_SCENARIOS = ("idle", "loaded", "flood", "soak", "startup", "replay", "busy")
 _QUICK = {"rounds": 1, "probes": 200, "warmup": 20, "frames": 3000, "soak_minutes": 0.1,
-          "startup_runs": 1}
+          "soak_probe_every": 0.5, "startup_runs": 1}
 
 
 def available_clients() -> list[str]:
@@ -46,8 +48,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--interval-us", type=int, default=1000, help="probe pacing")
     parser.add_argument("--queued", type=int, default=4, help="DOM frames ahead of a probe")
     parser.add_argument("--frames", type=int, default=100_000, help="frames per flood run")
-    parser.add_argument("--soak-minutes", type=float, default=2.0)
-    parser.add_argument("--soak-rate", type=float, default=1000.0, help="frames/s")
+    parser.add_argument("--soak-minutes", type=float, default=5.0, help="30 for the full soak")
+    parser.add_argument("--soak-rate", type=float, default=2000.0, help="frames/s")
+    parser.add_argument("--soak-probe-every", type=float, default=5.0,
+                        help="seconds between soak probes (each one an order)")
     parser.add_argument("--soak-clients", default=None,
                         help="comma-separated (default: full, else the first client)")
     parser.add_argument("--startup-runs", type=int, default=5)
@@ -115,15 +119,29 @@ async def _latency_and_flood(args: argparse.Namespace) -> list[dict[str, Any]]:
     return runs
 
 
+def soak_warmup_s(seconds: float, rate: float) -> float:
+    """Time to exclude from the RSS slope: a third of the run (at most 5 min), and at least
+    1.5× the time the store's bounded time-and-sales buffers take to fill at this rate
+    (they grow until full, by design, then stay flat)."""
+    capacity = inspect.signature(create_market_store).parameters["trades_per_contract"].default
+    prints_per_s = rate * wire.TICK_SHARE * wire.PRINTS_PER_PACKET
+    fill_s = capacity * len(wire.CONTRACTS) / prints_per_s
+    return max(min(300.0, seconds / 3), 1.5 * fill_s)
+
+
 async def _soak(args: argparse.Namespace) -> list[dict[str, Any]]:
     seconds = args.soak_minutes * 60
-    warmup = min(300.0, seconds / 3)
+    warmup = soak_warmup_s(seconds, args.soak_rate)
+    if warmup >= seconds * 0.8:
+        _progress(f"soak: warning: {args.soak_minutes:g} min at {args.soak_rate:g} frames/s "
+                  f"is mostly warm-up ({warmup:.0f} s); the slope says little")
     out = []
     for client in args.soak_clients:
         _progress(f"soak {client}: {args.soak_minutes:g} min at {args.soak_rate:g} frames/s")
         raw = await harness.run_pair(
             "soak", client, ["--seed", str(args.seed), "--rate", str(args.soak_rate),
-                             "--seconds", str(seconds)],
+                             "--seconds", str(seconds), "--probe-every",
+                             str(args.soak_probe_every)],
             limit_s=seconds * 1.5 + 60, rss_every_s=min(15.0, max(0.5, seconds / 120)))
         metrics = harness.soak_metrics(raw, warmup)
         out.append({"client": client, "rate": args.soak_rate, "metrics": metrics})
@@ -140,19 +158,28 @@ async def _startup(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _replay(args: argparse.Namespace) -> dict[str, Any]:
+    """``bench/replay_bench.py`` (the journal/replay issue's), as its own process."""
     path = harness.ROOT / "bench" / "replay_bench.py"
     if not path.exists():
         return {"skipped": "bench/replay_bench.py (journal/replay issue) is not present"}
+    sizes = ["--seconds", "20", "--rounds", "1"] if args.quick else []
+    _progress(f"replay: {path.name} {' '.join(sizes)}")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(path), *(["--quick"] if args.quick else []),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=harness.ROOT,
-        env=harness.child_env())
-    async with asyncio.timeout(1800):
+        sys.executable, str(path), *sizes, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, cwd=harness.ROOT, env=harness.child_env())
+    async with asyncio.timeout(3600):
         out, err = await proc.communicate()
     if proc.returncode:
         return {"skipped": f"bench/replay_bench.py failed ({proc.returncode}): "
                            f"{err.decode(errors='replace')[-500:]}"}
-    return {"markdown": out.decode(errors="replace").strip()}
+    text = out.decode(errors="replace").strip()
+    result: dict[str, Any] = {"command": f"python bench/replay_bench.py {' '.join(sizes)}",
+                              "markdown": f"`python bench/replay_bench.py {' '.join(sizes)}`"
+                                          f"\n\n```\n{text}\n```"}
+    written = harness.RESULTS_DIR / "replay.json"
+    if written.exists():
+        result["result"] = json.loads(written.read_text())
+    return result
 
 
 def _busy_poll() -> dict[str, Any]:

@@ -151,7 +151,10 @@ def _counts(raw: dict[str, Any]) -> dict[str, Any]:
 
 def soak_metrics(raw: dict[str, Any], warmup_s: float) -> dict[str, Any]:
     rss = raw["rss"]
-    steady = [(t, kb) for t, kb in rss if t >= warmup_s] or rss
+    steady = [(t, kb) for t, kb in rss if t >= warmup_s]
+    if len(steady) < 3:  # a run shorter than its warm-up: its second half, for what it says
+        warmup_s = rss[len(rss) // 2][0] if rss else 0.0
+        steady = rss[len(rss) // 2:]
     xs = [t for t, _ in steady]
     ys = [kb / 1024 for _, kb in steady]
     probes = raw["feeder"]["probes"]

@@ -65,6 +65,10 @@ HISTORICAL_ID_BASE = 10_000
 REALTIME_ID_BASE = 20_000
 """``md/getChart`` answers with these plus the contract's index in :data:`CONTRACTS`."""
 
+TICK_SHARE = 0.05
+"""Share of tick-chart packets among the frames of :meth:`FrameMix.frames`."""
+PRINTS_PER_PACKET = 4
+
 ACCOUNT_ID = 900_001
 ACCOUNT_SPEC = "BENCH0001"
 USER_ID = 700_001
@@ -181,7 +185,7 @@ class FrameMix:
         cid = self._ids[index]
         base = round(CONTRACTS[cid][1] / TICK) + rng.randint(-40, 40)
         ticks = []
-        for k in range(4):
+        for k in range(PRINTS_PER_PACKET):
             p = rng.randint(-2, 2)
             ticks.append(PackedTick(id=self._tick_id, t=0, p=p, s=rng.randint(1, 30),
                                     b=p - 1 + (k & 1), a=p + (k & 1), bs=rng.randint(5, 200),
@@ -203,7 +207,7 @@ class FrameMix:
                 yield self._doms[n % self.pool]
             elif roll < 0.85:
                 yield self._quotes[n % self.pool]
-            elif roll < 0.95:
+            elif roll < 1 - TICK_SHARE:
                 yield self._batches[n % self.pool]
             else:
                 yield self.tick_frame()
