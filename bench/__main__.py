@@ -56,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="comma-separated (default: full, else the first client)")
     parser.add_argument("--startup-runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pin", action="store_true",
+                        help="feeder on the first CPU, clients on the others")
     parser.add_argument("--out", default=str(harness.RESULTS_DIR), help="results directory")
     parser.add_argument("--quick", action="store_true",
                         help="smoke sizes: 1 round, 200 probes, 3000 frames, 6 s soak")
@@ -106,7 +108,8 @@ async def _latency_and_flood(args: argparse.Namespace) -> list[dict[str, Any]]:
                                "--queued", str(args.queued)]
                 limit = 60 + (args.probes + args.warmup) * (args.interval_us / 1e6 + 0.01)
             for client in order:
-                raw = await harness.run_pair(scenario, client, feeder_args, limit_s=limit)
+                raw = await harness.run_pair(scenario, client, feeder_args, limit_s=limit,
+                                             pinned=args.pin)
                 metrics = (harness.flood_metrics(raw) if scenario == "flood"
                            else harness.latency_metrics(raw))
                 runs.append({"round": rnd, "scenario": scenario, "client": client,
@@ -142,7 +145,8 @@ async def _soak(args: argparse.Namespace) -> list[dict[str, Any]]:
             "soak", client, ["--seed", str(args.seed), "--rate", str(args.soak_rate),
                              "--seconds", str(seconds), "--probe-every",
                              str(args.soak_probe_every)],
-            limit_s=seconds * 1.5 + 60, rss_every_s=min(15.0, max(0.5, seconds / 120)))
+            limit_s=seconds * 1.5 + 60, rss_every_s=min(15.0, max(0.5, seconds / 120)),
+            pinned=args.pin)
         metrics = harness.soak_metrics(raw, warmup)
         out.append({"client": client, "rate": args.soak_rate, "metrics": metrics})
         _progress(f"soak {client}: slope {metrics['slope_mb_per_10min']:+.2f} MB/10 min")

@@ -66,11 +66,21 @@ def result_line(name: str, stdout: bytes, stderr: bytes) -> dict[str, Any]:
                     f"{stderr.decode(errors='replace')[-_TAIL:]}")
 
 
+def pin(pid: int, cpus: set[int]) -> None:
+    """Keep a just-started process (and the threads it will start) on ``cpus``."""
+    os.sched_setaffinity(pid, cpus)
+
+
 async def run_pair(scenario: str, client: str, feeder_args: Sequence[str], *, limit_s: float,
-                   rss_every_s: float | None = None, python: str = sys.executable
-                   ) -> dict[str, Any]:
+                   rss_every_s: float | None = None, python: str = sys.executable,
+                   pinned: bool = False) -> dict[str, Any]:
     """One measurement: a fresh feeder for ``scenario`` and a fresh ``client``; returns both
-    ``RESULT`` records (and the client's RSS samples when ``rss_every_s`` is set)."""
+    ``RESULT`` records (and the client's RSS samples when ``rss_every_s`` is set).
+    ``pinned``: the feeder on the first CPU, the client on the others, so the stand-in
+    exchange never takes the client's core (it would not share the machine in production)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if pinned and len(cpus) < 2:
+        raise RunFailed("--pin needs at least two CPUs")
     env = child_env()
     pipe = asyncio.subprocess.PIPE
     procs: list[asyncio.subprocess.Process] = []
@@ -81,6 +91,8 @@ async def run_pair(scenario: str, client: str, feeder_args: Sequence[str], *, li
                 python, "-m", "bench.feeder", "--scenario", scenario, *feeder_args,
                 stdout=pipe, stderr=pipe, cwd=ROOT, env=env)
             procs.append(feeder)
+            if pinned:
+                pin(feeder.pid, {cpus[0]})
             assert feeder.stdout is not None
             first = (await feeder.stdout.readline()).decode()
             if not first.startswith("LISTEN "):
@@ -92,6 +104,8 @@ async def run_pair(scenario: str, client: str, feeder_args: Sequence[str], *, li
                 "--rest", f"http://127.0.0.1:{rest_port}/v1", stdout=pipe, stderr=pipe,
                 cwd=ROOT, env=env)
             procs.append(proc)
+            if pinned:
+                pin(proc.pid, set(cpus[1:]))
             sampler = (asyncio.create_task(_sample_rss(proc.pid, rss_every_s, rss))
                        if rss_every_s else None)
             (f_out, f_err), (c_out, c_err) = await asyncio.gather(feeder.communicate(),
