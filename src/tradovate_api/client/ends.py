@@ -39,11 +39,16 @@ class SessionEnd:
     reason: str = ""
     code: int | None = None
     reason_code: str | None = None
+    own_logins: bool = False
+    """Our own later logins ended the server session this socket was authorized on
+    (Tradovate keeps two sessions per user and ends the oldest): expected, not a quota alarm."""
 
     @property
     def quota(self) -> bool:
-        """Tradovate closed the socket because of a connection or IP quota."""
-        return self.kind is EndKind.SHUTDOWN and self.reason_code in QUOTA_REASONS
+        """Tradovate closed the socket because of a connection or IP quota that something
+        other than this process's own logins exhausted."""
+        return (self.kind is EndKind.SHUTDOWN and self.reason_code in QUOTA_REASONS
+                and not self.own_logins)
 
     @property
     def maintenance(self) -> bool:

@@ -11,7 +11,9 @@ belongs to the supervisor.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ..errors import ConnectionLost, Unauthorized
@@ -44,6 +46,12 @@ class Session:
         self.frame_observer: FrameObserver | None = None
         """Given every raw text frame of each new connection before decoding (md recording);
         set it before ``run()``."""
+        self.login_count: Callable[[], int] | None = None
+        """How many times this process has logged in (``AuthManager.logins``). Tradovate keeps
+        two server sessions per user and ends the oldest on a new login, so a quota
+        ``shutdown`` after two logins of our own since this socket authorized is expected,
+        not a sign of another client; set it before ``run()``."""
+        self._logins_at_authorize = 0
 
     # ------------------------------------------------------------------ state
 
@@ -61,7 +69,7 @@ class Session:
         connection = self._connection
         if connection is None or not connection.ended.done():
             return None
-        return connection.ended.result()
+        return self._judged(connection.ended.result())
 
     @property
     def ready(self) -> bool:
@@ -89,6 +97,7 @@ class Session:
             token = await self._token()
         except Exception as exc:
             raise TokenUnavailable(self.name, exc) from exc
+        self._logins_at_authorize = self.login_count() if self.login_count is not None else 0
         connection = Connection(self.url, self._on_event, name=self.name, options=self.options,
                                 on_frame=self.frame_observer)
         self._connection = connection
@@ -102,19 +111,26 @@ class Session:
                 raise
             await self._restore(connection)
             if not connection.is_open:
-                raise SessionEnded(self.name, await connection.wait_ended())
+                raise SessionEnded(self.name, self._judged(await connection.wait_ended()))
             self._ready = True
             self.ready_count += 1
             self._notify()
             _log.info("%s: connected and ready (connection #%d)", self.name, self.connects)
             end = await connection.wait_ended()
-            raise SessionEnded(self.name, end)
+            raise SessionEnded(self.name, self._judged(end))
         finally:
             if self._ready:
                 self._ready = False
                 self._notify()
             if connection.is_open:
                 connection.close_nowait(reason="session stopped")
+
+    def _judged(self, end: SessionEnd) -> SessionEnd:
+        """Mark a quota end that our own later logins explain."""
+        if (end.quota and self.login_count is not None
+                and self.login_count() - self._logins_at_authorize >= 2):
+            return dataclasses.replace(end, own_logins=True)
+        return end
 
     async def _restore(self, connection: Connection) -> None:
         """Subclasses re-establish their server-side state on a fresh connection."""

@@ -391,6 +391,7 @@ class TradingApp:
         trading = TradingSession(endpoints.trading_ws, trading_tokens, self._on_account,
                                  user_id=token.user_id, options=options,
                                  token_rejected=trading_tokens.rejected)
+        md.login_count = trading.login_count = lambda: auth.logins
         self.metrics.track_session("md", md)
         self.metrics.track_session("trading", trading)
         risk = RiskManager(settings.risk, self.account, self.market, self.alerts, self.clock,
