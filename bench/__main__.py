@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--queued", type=int, default=4, help="DOM frames ahead of a probe")
     parser.add_argument("--frames", type=int, default=100_000, help="frames per flood run")
     parser.add_argument("--soak-minutes", type=float, default=5.0, help="30 for the full soak")
-    parser.add_argument("--soak-rate", type=float, default=2000.0, help="frames/s")
+    parser.add_argument("--soak-rate", type=float, default=4000.0, help="frames/s")
     parser.add_argument("--soak-probe-every", type=float, default=5.0,
                         help="seconds between soak probes (each one an order)")
     parser.add_argument("--soak-clients", default=None,
@@ -124,12 +124,13 @@ async def _latency_and_flood(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def soak_warmup_s(seconds: float, rate: float) -> float:
     """Time to exclude from the RSS slope: a third of the run (at most 5 min), and at least
-    1.5× the time the store's bounded time-and-sales buffers take to fill at this rate
-    (they grow until full, by design, then stay flat)."""
+    2.5× the time the store's bounded time-and-sales buffers take to fill at this rate. They
+    grow until full, by design; their id sets reach their final table size once, between
+    the second and the third fill, when churn first makes them resize; then all is flat."""
     capacity = inspect.signature(create_market_store).parameters["trades_per_contract"].default
     prints_per_s = rate * wire.TICK_SHARE * wire.PRINTS_PER_PACKET
     fill_s = capacity * len(wire.CONTRACTS) / prints_per_s
-    return max(min(300.0, seconds / 3), 1.5 * fill_s)
+    return max(min(300.0, seconds / 3), 2.5 * fill_s)
 
 
 async def _soak(args: argparse.Namespace) -> list[dict[str, Any]]:
