@@ -164,7 +164,9 @@ def _counts(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def soak_metrics(raw: dict[str, Any], warmup_s: float) -> dict[str, Any]:
-    rss = raw["rss"]
+    # Samples after the feeder's run are the client's shutdown (journal close...), not steady
+    # state; the sampler's clock starts at the client's spawn, a little before the feeder's.
+    rss = [(t, kb) for t, kb in raw["rss"] if t <= raw["feeder"]["seconds"]]
     steady = [(t, kb) for t, kb in rss if t >= warmup_s]
     if len(steady) < 3:  # a run shorter than its warm-up: its second half, for what it says
         warmup_s = rss[len(rss) // 2][0] if rss else 0.0
