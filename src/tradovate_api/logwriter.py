@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 
+from .background import lower_thread_priority
 from .secrets import MASK, known_secret_values
 
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -236,6 +237,7 @@ class LogWriter:
         return [format_json_line(notice)]
 
     def _run(self) -> None:
+        lower_thread_priority()
         stopping = False
         while not stopping:
             batch = [self._queue.get()]

@@ -28,6 +28,7 @@ from typing import IO, Any
 
 import zstandard
 
+from ..background import lower_thread_priority
 from ..protocol.models import Contract, ContractMaturity, Product
 from .format import (
     FORMAT_VERSION,
@@ -168,6 +169,7 @@ class MdRecorder:
     # ------------------------------------------------------------------ writer thread
 
     def _run(self) -> None:
+        lower_thread_priority()
         while True:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
