@@ -178,9 +178,9 @@ async def _replay(args: argparse.Namespace) -> dict[str, Any]:
         return {"skipped": f"bench/replay_bench.py failed ({proc.returncode}): "
                            f"{err.decode(errors='replace')[-500:]}"}
     text = out.decode(errors="replace").strip()
-    result: dict[str, Any] = {"command": f"python bench/replay_bench.py {' '.join(sizes)}",
-                              "markdown": f"`python bench/replay_bench.py {' '.join(sizes)}`"
-                                          f"\n\n```\n{text}\n```"}
+    command = " ".join(["python bench/replay_bench.py", *sizes])
+    result: dict[str, Any] = {"command": command,
+                              "markdown": f"`{command}`\n\n```\n{text}\n```"}
     written = harness.RESULTS_DIR / "replay.json"
     if written.exists():
         result["result"] = json.loads(written.read_text())

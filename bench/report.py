@@ -31,6 +31,8 @@ def _latency(result: dict[str, Any]) -> list[str]:
              f"≥ {params['interval_us']} µs; loaded: {params['queued']} DOM frames written "
              f"just ahead of each probe. Median over {params['rounds']} rounds "
              f"[min–max of the rounds].", "",
+             "Client CPU: the client process (all its threads) over the counted span, per "
+             "data frame.", "",
              "| client | scenario | p50 | p90 | p99 | client CPU µs/frame |",
              "|---|---|---:|---:|---:|---:|"]
     for scenario, label in _LATENCY_LABELS.items():
@@ -140,8 +142,9 @@ def markdown(result: dict[str, Any]) -> str:
              f"`{result['command']}` — Python {meta['python']} on {meta['machine']}, "
              f"{meta['cpus']} CPUs, load average {load} at start, {end_load} at end; "
              f"msgspec {v['msgspec']}, picows {v['picows']}, uvloop {v['uvloop']}, "
-             f"websockets {v['websockets']}. Clients: {', '.join(result['params']['clients'])}; "
-             f"order rotated every round.", ""]
+             f"websockets {v['websockets']}." + (
+                 f" Clients: {', '.join(result['params']['clients'])}; order rotated every "
+                 f"round." if result.get("runs") else ""), ""]
     notes = result.get("notes") or []
     if notes:
         lines += [*(f"- {note}" for note in notes), ""]
