@@ -189,8 +189,7 @@ async def _replay(args: argparse.Namespace) -> dict[str, Any]:
 
 def _busy_poll() -> dict[str, Any]:
     return {"skipped": "the framework has no busy-poll mode in this version (nothing to "
-                       "switch on; the stack's measured gain is in /work/shared/"
-                       "perf-baseline.md)"}
+                       "switch on; see docs/performance.md)"}
 
 
 def _plain(value: Any) -> Any:
