@@ -2,9 +2,9 @@
 protocol models, and the probe-price scheme that ties an order back to the tick that caused it.
 
 Every frame is an ``a[...]`` frame encoded by :func:`tradovate_api.protocol.encode_messages`
-from the typed models, so clients see exactly the wire format. The mix follows
-``/work/shared/perf-baseline.md``: mostly one 10-level DOM (~670 B) or one full quote
-(~410 B) per frame, some frames batching several contracts, plus packed tick-chart packets.
+from the typed models, so clients see exactly the wire format. The mix is the one the stack
+was chosen with: mostly one 10-level DOM (~670 B) or one full quote (~400 B) per frame, some
+frames batching several contracts, plus packed tick-chart packets.
 
 A *probe* is a full quote of the probe contract whose bid is ``PROBE_BASE + seq * TICK``. A
 client answers it with a limit ``order/placeorder`` at that bid, so the feeder recovers ``seq``
