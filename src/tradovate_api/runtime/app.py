@@ -67,7 +67,7 @@ from ..errors import ConfigError, ConnectionLost, TradovateError
 from ..logwriter import LogWriter, setup_logging
 from ..market_hours import MarketHours
 from ..notify.message import Notification
-from ..orders import ContractBook, LiveGateway, OrderManager, OrderTicket
+from ..orders import ContractBook, LiveGateway, OrderManager, OrderTicket, TicketState
 from ..protocol import ChartEvent, EntityEvent, MarketDataEvent
 from ..protocol.messages import Message
 from ..protocol.models import Account
@@ -247,7 +247,6 @@ class TradingApp:
         self._md_connection = 0
         self._mapped_charts: set[int] = set()
         self._tick_ns = 0
-        self._measured: set[str] = set()
         self._printer: StatusPrinter | None = None
         self._phase = "starting"
         self._ran_for: float | None = None
@@ -567,10 +566,10 @@ class TradingApp:
 
     def _on_ticket(self, ticket: OrderTicket) -> None:
         """Counts requests sent; one sent while the strategy handled a market event is a
-        tick-to-order sample (md event delivered → frame written)."""
-        if not ticket.sent_ns or ticket.cl_ord_id in self._measured:
+        tick-to-order sample (md event delivered → frame written). A ticket is reported as
+        PENDING exactly once, right after it was written; later reports are state changes."""
+        if not ticket.sent_ns or ticket.state is not TicketState.PENDING:
             return
-        self._measured.add(ticket.cl_ord_id)
         self.metrics.orders_sent += 1
         if self._tick_ns:
             self.metrics.record_tick_to_order(ticket.sent_ns - self._tick_ns)
