@@ -125,6 +125,22 @@ def test_dom_push_replaces_both_sides_and_keeps_levels_sorted() -> None:
     assert (second.bid_size_total, second.offer_size_total) == (1, 0)
 
 
+def test_a_dom_book_is_read_only_and_compares_by_content() -> None:
+    _, writer, _ = _store()
+    levels = ([(2335.0, 5), (2335.25, 33)], [(2335.5, 255)])
+    (book,) = writer.apply(_md(_dom(ES, *levels)))
+    (same,) = writer.apply(_md(_dom(ES, [(2335.25, 33), (2335.0, 5)], levels[1])))
+    (other,) = writer.apply(_md(_dom(ES, [(2335.25, 34), (2335.0, 5)], levels[1])))
+    with pytest.raises(AttributeError):
+        book.bids = ()  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        book.extra = 1  # type: ignore[attr-defined]
+    assert book == same
+    assert hash(book) == hash(same)
+    assert book != other
+    assert "2335.25" in repr(book)
+
+
 def test_pooled_dom_totals() -> None:
     view, writer, _ = _store()
     writer.apply(_md(_dom(ES, [(10.0, 30), (9.75, 20)], [(10.25, 10)]),

@@ -11,8 +11,8 @@ What the writer keeps, per contract:
 
 * the last quote, merged: a quote push updates only the entries (and within an entry only the
   ``price``/``size``) it carries; everything else keeps its previous value;
-* the DOM book: each ``doms`` push replaces both sides; levels are kept sorted best first and
-  the sides' total sizes are computed once per push, so best bid/ask and sums are O(1) reads;
+* the DOM book: each ``doms`` push replaces both sides; levels are sorted best first and the
+  sides' total sizes summed once per push, on first read (see :class:`DomBook`);
 * time and sales from tick charts (see :mod:`.trades` for the aggressor side) in a bounded
   buffer ordered by (timestamp, tick id), deduplicated by tick id because history and
   real-time packets overlap and packets can arrive out of order;
@@ -80,23 +80,79 @@ class QuoteState(msgspec.Struct, frozen=True, gc=False):
         return (self.bid + self.ask) / 2
 
 
-class DomBook(msgspec.Struct, frozen=True, gc=False):
-    """A contract's depth: ``bids`` highest first, ``offers`` lowest first."""
+_SortedBook: TypeAlias = tuple[tuple[PriceLevel, ...], tuple[PriceLevel, ...], float, float]
+"""A book's sides, sorted best first, and their total sizes."""
 
-    contract_id: int
-    timestamp: str
-    bids: tuple[PriceLevel, ...]
-    offers: tuple[PriceLevel, ...]
-    bid_size_total: float
-    offer_size_total: float
+
+class DomBook:
+    """A contract's depth: ``bids`` highest first, ``offers`` lowest first. Immutable.
+
+    Made from a ``doms`` push at no cost beyond its decode: the levels are sorted (the wire
+    sends them best first, but the store does not rely on it) and each side's total size
+    summed on the first read of any of them, then kept. A book replaced before anyone looked
+    at it (most of a busy feed) is never sorted or summed.
+    """
+
+    __slots__ = ("_dom", "_read")
+
+    def __init__(self, dom: Dom) -> None:
+        self._dom = dom
+        self._read: _SortedBook | None = None
+
+    @property
+    def contract_id(self) -> int:
+        return self._dom.contract_id
+
+    @property
+    def timestamp(self) -> str:
+        return self._dom.timestamp
+
+    @property
+    def bids(self) -> tuple[PriceLevel, ...]:
+        return (self._read or self._sort())[0]
+
+    @property
+    def offers(self) -> tuple[PriceLevel, ...]:
+        return (self._read or self._sort())[1]
+
+    @property
+    def bid_size_total(self) -> float:
+        return (self._read or self._sort())[2]
+
+    @property
+    def offer_size_total(self) -> float:
+        return (self._read or self._sort())[3]
 
     @property
     def best_bid(self) -> PriceLevel | None:
-        return self.bids[0] if self.bids else None
+        bids = self.bids
+        return bids[0] if bids else None
 
     @property
     def best_ask(self) -> PriceLevel | None:
-        return self.offers[0] if self.offers else None
+        offers = self.offers
+        return offers[0] if offers else None
+
+    def _sort(self) -> _SortedBook:
+        bids = tuple(sorted(self._dom.bids, key=_PRICE, reverse=True))
+        offers = tuple(sorted(self._dom.offers, key=_PRICE))
+        read = self._read = (bids, offers, sum(map(_SIZE, bids)), sum(map(_SIZE, offers)))
+        return read
+
+    def _key(self) -> tuple[int, str, tuple[PriceLevel, ...], tuple[PriceLevel, ...]]:
+        return (self.contract_id, self.timestamp, self.bids, self.offers)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DomBook):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"DomBook(contract_id={self.contract_id}, timestamp={self.timestamp!r}, "
+                f"bids={self.bids!r}, offers={self.offers!r})")
 
 
 class TradesAdded(msgspec.Struct, frozen=True, gc=False):
@@ -315,13 +371,6 @@ def _merge_quote(prev: QuoteState | None, quote: Quote) -> QuoteState:
     )
 
 
-def _book(dom: Dom) -> DomBook:
-    bids = tuple(sorted(dom.bids, key=_PRICE, reverse=True))
-    offers = tuple(sorted(dom.offers, key=_PRICE))
-    return DomBook(dom.contract_id, dom.timestamp, bids, offers, sum(map(_SIZE, bids)),
-                   sum(map(_SIZE, offers)))
-
-
 class MarketDataWriter:
     """The only object that mutates the market-data store; give it to the md reader alone."""
 
@@ -386,7 +435,7 @@ class MarketDataWriter:
         if data.doms:
             doms = self._s.doms
             for dom in data.doms:
-                book = _book(dom)
+                book = DomBook(dom)
                 doms[dom.contract_id] = book
                 changes.append(book)
         return changes
