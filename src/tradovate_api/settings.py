@@ -339,6 +339,9 @@ class Trading(_Section, frozen=True):
     pause_on_error: bool = True
     """A strategy hook that raises pauses the strategy (orders, risk and stores carry on);
     ``false``: log, alert and keep calling it."""
+    measure_hooks: bool = False
+    """Time every strategy hook call (two clock reads each, on the md reader's path) and list
+    the hooks' mean and worst times in the final summary."""
 
     def __post_init__(self) -> None:
         if not _STRATEGY_REF.match(self.strategy):

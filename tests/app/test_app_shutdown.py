@@ -72,3 +72,22 @@ async def test_shutdown_runs_the_sequence_and_leaves_the_account_as_configured(
     positions = [next(i for i, m in enumerate(messages) if step in m) for step in LOGGED]
     assert positions == sorted(positions)
     assert any("supervisor stopped (test over), exit code 0" in m for m in messages)
+
+
+@pytest.mark.parametrize("measure", [False, True], ids=["default", "measured"])
+async def test_the_summary_lists_hook_times_only_when_measured(
+        sim: Simulator, tmp_path: Path, measure: bool) -> None:
+    strategy = Recorder()
+    app = make_app(make_settings(sim, tmp_path, trading={"measure_hooks": measure}), strategy)
+    async with running(app) as run:
+        await strategy.until(lambda: bool(strategy.of("quote")))
+        code = await run.stop()
+    assert code == 0
+    hook_lines = [line for line in app.summary_text.splitlines() if " hook " in line]
+    if measure:
+        (quote_line,) = [line for line in hook_lines if line.startswith("on_quote hook")]
+        assert "mean " in quote_line
+        assert " calls, 0 raised)" in quote_line
+        assert any(line.startswith("on_start hook") for line in hook_lines)
+    else:
+        assert hook_lines == []

@@ -4,6 +4,7 @@ the simulator, a failing strategy does not stop the readers."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -101,7 +102,27 @@ async def test_hooks_receive_market_and_account_changes_in_order() -> None:
     stats = h.dispatcher.stats
     assert stats["on_quote"].calls == 1
     assert stats["on_fill"].calls == 1
-    assert stats["on_fill"].total_ns > 0
+    assert stats["on_fill"].total_ns == 0  # timing is opt-in (measure_hooks)
+
+
+@pytest.mark.parametrize("measure", [False, True])
+async def test_hook_timing_is_opt_in(measure: bool) -> None:
+    class Slow(Recorder):
+        def on_quote(self, quote: QuoteState) -> None:
+            super().on_quote(quote)
+            time.sleep(0.002)
+
+    h = started(Slow(), measure_hooks=measure)
+    for bid in (5000.00, 5000.25, 5000.50):
+        h.feed_md(quote_frame(ES.contract_id, bid, bid + 0.25))
+    stats = h.dispatcher.stats["on_quote"]
+    assert stats.calls == 3
+    if measure:
+        assert stats.max_ns >= 2_000_000
+        assert stats.total_ns >= 3 * 2_000_000
+        assert stats.mean_ns >= 2_000_000
+    else:
+        assert (stats.total_ns, stats.max_ns) == (0, 0)
 
 
 async def test_refused_orders_are_returned_not_reported_as_ticket_events() -> None:

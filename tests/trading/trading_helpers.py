@@ -156,7 +156,8 @@ class Harness:
     def __init__(self, strategy: Strategy, *, risk: Risk = LOOSE,
                  params: dict[str, Any] | None = None, symbols: tuple[str, ...] = ("ESZ6",),
                  trading_symbol: str | None = None, pause_on_error: bool = True,
-                 gateway: Any = None, account_name: str = "DEMO1") -> None:
+                 gateway: Any = None, account_name: str = "DEMO1",
+                 measure_hooks: bool = False) -> None:
         self.clock = ManualClock()
         self.books = {inst.contract_id: Book(inst.contract_id, inst.tick_size)
                       for inst in CATALOG}
@@ -188,7 +189,8 @@ class Harness:
                                    params=params, clock=self.clock,
                                    trading_symbol=trading_symbol)
         self.dispatcher = Dispatcher(strategy, self.ctx, risk=self.risk,
-                                     pause_on_error=pause_on_error, live_timers=False)
+                                     pause_on_error=pause_on_error, live_timers=False,
+                                     measure_hooks=measure_hooks)
         self.connection = 0
 
     # ------------------------------------------------------------------ driving

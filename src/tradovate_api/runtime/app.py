@@ -405,7 +405,8 @@ class TradingApp:
                               clock=self.clock, trading_symbol=self.symbol,
                               log=logging.getLogger(f"tradovate_api.strategy.{self.strategy.name}"))
         dispatcher = Dispatcher(self.strategy, ctx, alerts=self.alerts, risk=risk,
-                                pause_on_error=settings.trading.pause_on_error)
+                                pause_on_error=settings.trading.pause_on_error,
+                                measure_hooks=settings.trading.measure_hooks)
         self._w = _Wiring(auth, rest, md, trading, risk, orders, dispatcher, account.id,
                           account.name)
         self._notify("on_prepared", self)
@@ -481,7 +482,9 @@ class TradingApp:
     def _on_md(self, event: Message) -> None:
         """The md reader: the market store's only writer, then the strategy."""
         received = time.perf_counter_ns()
-        w = self._wired()
+        w = self._w
+        if w is None:  # cannot happen: the md socket opens after wiring
+            return
         if w.md.connects != self._md_connection:
             self._new_md_connection(w.md.connects)
         kind = type(event)
@@ -491,7 +494,7 @@ class TradingApp:
             return
         changes = self._md_writer.apply(event)  # type: ignore[arg-type]
         self.metrics.md_events += 1
-        if changes and self.started.is_set():
+        if changes:  # the dispatcher ignores them until the strategy has started
             self._tick_ns = received
             try:
                 w.dispatcher.market(changes)
@@ -731,9 +734,11 @@ class TradingApp:
     async def _final_summary(self) -> None:
         report = await self.reports.final_report() or self.report("session_end")
         self.summary = report
+        dispatcher = self._w.dispatcher if self._w is not None else None
+        hooks = dispatcher.stats if dispatcher is not None and dispatcher.measure_hooks else None
         self.summary_text = format_summary(report, self.metrics, self.settings.environment,
                                            self._ran_for or self.metrics.uptime,
-                                           self.supervisor.exit_reason)
+                                           self.supervisor.exit_reason, hooks)
         _log.info("final summary\n%s", self.summary_text,
                   extra={"summary": msgspec.to_builtins(report.summary),
                          "metrics": msgspec.to_builtins(self.metrics.snapshot())})

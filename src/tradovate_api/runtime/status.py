@@ -11,13 +11,16 @@ import asyncio
 import logging
 import shutil
 import time
-from collections.abc import Callable
-from typing import TextIO
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TextIO
 
 import msgspec
 
 from ..reports import ReportData
 from .metrics import RuntimeMetrics
+
+if TYPE_CHECKING:
+    from ..strategy.dispatch import HookStats
 
 TTY_INTERVAL = 0.25
 """Seconds between redraws on a terminal (at most four per second)."""
@@ -70,9 +73,11 @@ def format_status(s: StatusSnapshot, now: float | None = None) -> str:
 
 
 def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str,
-                   duration: float, ended: str = "") -> str:
+                   duration: float, ended: str = "",
+                   hooks: Mapping[str, HookStats] | None = None) -> str:
     """The end-of-run summary: trades, fills, P&L with commissions, open positions,
-    reconnects and tick-to-order latency. ``duration``: seconds until shutdown began."""
+    reconnects and tick-to-order latency; the strategy hooks' times when they were measured
+    (``hooks``). ``duration``: seconds until shutdown began."""
     s = report.summary
     lines = ["=== tradovate-api run summary ===",
              f"environment   {environment}",
@@ -91,6 +96,11 @@ def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str
     if latency.count:
         lines.append(f"tick->order   p50 {latency.p50_us:.0f} us, p99 {latency.p99_us:.0f} us, "
                      f"max {latency.max_us:.0f} us ({latency.count} samples)")
+    for name, stats in (hooks or {}).items():
+        if stats.calls:
+            lines.append(f"{name + ' hook':<14}mean {stats.mean_ns / 1000:.1f} us, "
+                         f"max {stats.max_ns / 1000:.0f} us ({stats.calls} calls, "
+                         f"{stats.errors} raised)")
     return "\n".join(lines)
 
 
