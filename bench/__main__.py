@@ -76,7 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in args.clients + args.soak_clients:
         if name not in harness.CLIENT_MODULES:
             parser.error(f"unknown client {name!r}")
-        if name not in available_clients():
+        if name.removesuffix("-busy") not in available_clients():
             parser.error(f"client {name!r} is not available in this checkout")
     for name in args.scenarios:
         if name not in ALL_SCENARIOS:
@@ -94,11 +94,13 @@ async def _latency_and_flood(args: argparse.Namespace) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     scenarios = [s for s in ("idle", "loaded", "flood") if s in args.scenarios]
     clients = args.clients
+    busy = busy_clients(args)
     common = ["--seed", str(args.seed)]
     for rnd in range(args.rounds):
-        shift = rnd % len(clients)
-        order = clients[shift:] + clients[:shift]
         for scenario in scenarios:
+            measured = clients + (busy if scenario != "flood" else [])
+            shift = rnd % len(measured)
+            order = measured[shift:] + measured[:shift]
             if scenario == "flood":
                 feeder_args = [*common, "--frames", str(args.frames)]
                 limit = 60 + args.frames / 2000
@@ -187,9 +189,35 @@ async def _replay(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _busy_poll() -> dict[str, Any]:
-    return {"skipped": "the framework has no busy-poll mode in this version (nothing to "
-                       "switch on; see docs/performance.md)"}
+def busy_clients(args: argparse.Namespace) -> list[str]:
+    """The busy-poll scenario measures ``full-busy`` next to the others in the latency
+    scenarios (busy-polling changes nothing for a client that is never idle: not in flood)."""
+    wanted = "busy" in args.scenarios and "full" in args.clients
+    return ["full-busy"] if wanted and "full-busy" not in args.clients else []
+
+
+def _busy_poll(args: argparse.Namespace, summary: dict[str, Any]) -> dict[str, Any]:
+    if "full" not in args.clients:
+        return {"skipped": "busy-poll mode is the full framework's; run it with --clients full"}
+    latency = [s for s in ("idle", "loaded") if s in args.scenarios]
+    if not latency:
+        return {"skipped": "busy-poll mode is measured in the idle and loaded scenarios"}
+    ratios = summary["ratios"]
+    lines = ["`full-busy` is the `full` client with `connection.busy_poll = true` (one core "
+             "kept at 100% by the spinning task), measured in the same rounds as the others.",
+             "", "| scenario | ratio | p50 | p99 |", "|---|---|---:|---:|"]
+    found = {}
+    for scenario in latency:
+        for pair in ("full-busy/full", "full-busy/bare"):
+            p50 = ratios.get(f"{scenario} p50_us {pair}")
+            p99 = ratios.get(f"{scenario} p99_us {pair}")
+            if p50 is None or p99 is None:
+                continue
+            found[f"{scenario} {pair}"] = {"p50": p50, "p99": p99}
+            lines.append(f"| {scenario} | {pair} | {p50.fmt(2)} | {p99.fmt(2)} |")
+    if not found:
+        return {"skipped": "no paired busy-poll rounds"}
+    return {"ratios": found, "markdown": "\n".join(lines)}
 
 
 def _plain(value: Any) -> Any:
@@ -208,12 +236,12 @@ async def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     runs = await _latency_and_flood(args)
     soak = await _soak(args) if "soak" in args.scenarios else []
     started = await _startup(args) if "startup" in args.scenarios else None
-    summary = harness.summarize(runs, args.clients, args.rounds)
+    summary = harness.summarize(runs, args.clients + busy_clients(args), args.rounds)
     result.update(runs=runs, summary=summary, soak=soak, startup=started)
     if "replay" in args.scenarios:
         result["replay"] = await _replay(args)
     if "busy" in args.scenarios:
-        result["busy_poll"] = _busy_poll()
+        result["busy_poll"] = _busy_poll(args, summary)
     result["targets"] = harness.targets(summary, soak, started)
     result["loadavg_end"] = os.getloadavg()
     if "full" not in args.clients:

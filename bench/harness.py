@@ -22,8 +22,13 @@ from bench.stats import paired_ratios, percentile, slope, spread
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 CLIENT_MODULES = {"full": "bench.clients.full", "bare": "bench.clients.bare",
-                  "naive": "bench.clients.naive"}
+                  "naive": "bench.clients.naive", "full-busy": "bench.clients.full"}
+CLIENT_ARGS = {"full-busy": ("--busy-poll",)}
+"""Extra command-line arguments of a client variant (``full-busy``: busy-poll mode on)."""
 LATENCY_SCENARIOS = ("idle", "loaded")
+LATENCY_PAIRS = (("full", "bare"), ("naive", "full"), ("naive", "bare"), ("full-busy", "full"),
+                 ("full-busy", "bare"))
+"""The paired latency ratios reported (a pair missing from the run is left out)."""
 _TAIL = 2000
 
 
@@ -100,9 +105,9 @@ async def run_pair(scenario: str, client: str, feeder_args: Sequence[str], *, li
                 raise RunFailed(f"feeder did not start: {err.decode(errors='replace')[-_TAIL:]}")
             _, ws_port, rest_port = first.split()
             proc = await asyncio.create_subprocess_exec(
-                python, "-m", CLIENT_MODULES[client], "--url", f"ws://127.0.0.1:{ws_port}",
-                "--rest", f"http://127.0.0.1:{rest_port}/v1", stdout=pipe, stderr=pipe,
-                cwd=ROOT, env=env)
+                python, "-m", CLIENT_MODULES[client], *CLIENT_ARGS.get(client, ()), "--url",
+                f"ws://127.0.0.1:{ws_port}", "--rest", f"http://127.0.0.1:{rest_port}/v1",
+                stdout=pipe, stderr=pipe, cwd=ROOT, env=env)
             procs.append(proc)
             if pinned:
                 pin(proc.pid, set(cpus[1:]))
@@ -216,12 +221,9 @@ def summarize(runs: list[dict[str, Any]], clients: Sequence[str],
     ratios: dict[str, Any] = {}
     for scenario in LATENCY_SCENARIOS:
         for metric in ("p50_us", "p99_us"):
-            ratios[f"{scenario} {metric} full/bare"] = spread(paired_ratios(
-                per_round(scenario, "full", metric), per_round(scenario, "bare", metric)))
-            ratios[f"{scenario} {metric} naive/full"] = spread(paired_ratios(
-                per_round(scenario, "naive", metric), per_round(scenario, "full", metric)))
-            ratios[f"{scenario} {metric} naive/bare"] = spread(paired_ratios(
-                per_round(scenario, "naive", metric), per_round(scenario, "bare", metric)))
+            for mine, theirs in LATENCY_PAIRS:
+                ratios[f"{scenario} {metric} {mine}/{theirs}"] = spread(paired_ratios(
+                    per_round(scenario, mine, metric), per_round(scenario, theirs, metric)))
     for metric in ("frames_per_s", "events_per_s"):
         ratios[f"flood {metric} full/bare"] = spread(paired_ratios(
             per_round("flood", "full", metric), per_round("flood", "bare", metric)))

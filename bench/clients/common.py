@@ -56,10 +56,14 @@ class Counters:
         print("RESULT " + json.dumps(result), flush=True)
 
 
-def parse_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(description: str, argv: list[str] | None = None, *,
+               busy_poll_option: bool = False) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--url", required=True, help="feeder base URL, e.g. ws://127.0.0.1:9000")
     parser.add_argument("--rest", default=None, help="feeder REST base, e.g. http://...:9001/v1")
     parser.add_argument("--timeout", type=float, default=3600.0,
                         help="give up after this many seconds")
+    if busy_poll_option:
+        parser.add_argument("--busy-poll", action="store_true",
+                            help="switch on the framework's busy-poll mode")
     return parser.parse_args(argv)

@@ -6,6 +6,7 @@ the bid of every probe quote through ``ctx.buy`` — local validation, risk chec
 wide so the bench never trips them) and the order manager's tickets — and the live gateway
 that writes the order on the trading socket. The journal (wired through ``Persistence``, as
 the CLI does) and the log file are on, as in a real run, in a temporary directory.
+``--busy-poll`` switches on ``connection.busy_poll`` (the ``full-busy`` client).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tradovate_api.runtime.persistence import Persistence
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import (
     AuthSettings,
+    Connection,
     Endpoints,
     JournalSettings,
     LogSettings,
@@ -73,7 +75,7 @@ class ProbeStrategy(Strategy):
             self.counters.events += 1
 
 
-def bench_settings(directory: Path) -> Settings:
+def bench_settings(directory: Path, *, busy_poll: bool = False) -> Settings:
     """Every bench contract subscribed (quote, DOM, tick chart), the probe contract traded."""
     noise = [name for name, _ in wire.CONTRACTS.values()]
     return Settings(
@@ -84,7 +86,8 @@ def bench_settings(directory: Path) -> Settings:
                   max_daily_loss=1e9),
         log=LogSettings(path=str(directory / "bench.jsonl")),
         auth=AuthSettings(token_cache=str(directory / "token.json")),
-        journal=JournalSettings(path=str(directory / "journal.db")))
+        journal=JournalSettings(path=str(directory / "journal.db")),
+        connection=Connection(busy_poll=busy_poll))
 
 
 async def finish_when_fed(app: TradingApp, strategy: ProbeStrategy) -> None:
@@ -105,7 +108,7 @@ async def finish_when_fed(app: TradingApp, strategy: ProbeStrategy) -> None:
     app.request_shutdown("the feeder is done")
 
 
-async def main_async(url: str, rest: str, limit_s: float) -> int:
+async def main_async(url: str, rest: str, limit_s: float, *, busy_poll: bool = False) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-full-") as tmp:
         counters = Counters()
         app: TradingApp | None = None
@@ -115,7 +118,7 @@ async def main_async(url: str, rest: str, limit_s: float) -> int:
             return app.metrics.md_events
 
         strategy = ProbeStrategy(counters, frames_seen)
-        settings = bench_settings(Path(tmp))
+        settings = bench_settings(Path(tmp), busy_poll=busy_poll)
         persistence = Persistence(settings, label=strategy.name)  # as `tradovate-api run`
         app = TradingApp(settings, TradovateCredentials(name="bench", password=Secret("bench")),
                          strategy, endpoints=Endpoints(rest, f"{url}/trading", f"{url}/md"),
@@ -137,13 +140,13 @@ async def main_async(url: str, rest: str, limit_s: float) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(__doc__.splitlines()[0], argv)
+    args = parse_args(__doc__.splitlines()[0], argv, busy_poll_option=True)
     if args.rest is None:
         raise SystemExit("--rest is required for the full client (the app logs in over REST)")
     logging.getLogger().setLevel(logging.WARNING)
     from tradovate_api.client import run
 
-    return run(main_async(args.url, args.rest, args.timeout))
+    return run(main_async(args.url, args.rest, args.timeout, busy_poll=args.busy_poll))
 
 
 if __name__ == "__main__":

@@ -235,6 +235,9 @@ class Connection(_Section, frozen=True):
     silence_timeout_seconds: PositiveFloat = 10.0
     """No frame of any kind for this long means the socket is dead."""
     request_timeout_seconds: PositiveFloat = 10.0
+    busy_poll: bool = False
+    """Keep the event loop polling the sockets instead of sleeping between frames: lower
+    tick-to-order latency at the cost of one CPU core at 100% (see ``runtime/busy_poll.py``)."""
 
 
 class Reconnect(_Section, frozen=True):

@@ -97,3 +97,23 @@ def test_start_up_to_first_strategy_event_against_the_simulator(tmp_path: Path) 
     assert target["measured"] == run["first_event_s"]
     assert "process spawned → first strategy event" in (tmp_path / "latest.md").read_text()
     assert result["busy_poll"]["skipped"]
+
+
+@pytest.mark.skipif("full" not in available_clients(), reason="needs the full client")
+def test_busy_poll_mode_is_measured_next_to_the_full_client(tmp_path: Path) -> None:
+    result = run_bench(tmp_path, "--clients", "full", "--scenarios", "idle,flood,busy",
+                       "--rounds", "2", "--probes", "30")
+    measured = [(run["round"], run["scenario"], run["client"]) for run in result["runs"]]
+    assert [c for r, s, c in measured if (r, s) == (0, "idle")] == ["full", "full-busy"]
+    assert [c for r, s, c in measured if (r, s) == (1, "idle")] == ["full-busy", "full"]
+    assert [c for _, s, c in measured if s == "flood"] == ["full", "full"]
+    for run in result["runs"]:
+        if run["client"] == "full-busy":
+            assert run["metrics"]["n"] == 30
+            assert run["metrics"]["lost"] == 0
+    busy = result["busy_poll"]
+    assert busy["ratios"]["idle full-busy/full"]["p50"]["n"] == 2
+    assert busy["ratios"]["idle full-busy/full"]["p50"]["median"] > 0
+    markdown = (tmp_path / "latest.md").read_text()
+    assert "| full-busy | idle (paced probes) |" in markdown
+    assert "| idle | full-busy/full |" in markdown

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from tradovate_api.stores.ring import SortedRing
 
-operations = st.lists(st.tuples(st.sampled_from(["add", "put"]), st.integers(0, 60),
-                                st.integers()), max_size=200)
+operations = st.lists(st.tuples(st.sampled_from(["add", "put", "pop_before"]),
+                                st.integers(0, 60), st.integers()), max_size=200)
 
 
 class Model:
@@ -42,6 +42,10 @@ class Model:
             self._insert(key, item)
         return True
 
+    def pop_before(self, bound: int, _: int) -> list[int]:
+        keys = sorted(k for k in self.items if k < bound)
+        return [self.items.pop(k) for k in keys]
+
     def ordered(self) -> list[int]:
         return [self.items[k] for k in sorted(self.items)]
 
@@ -53,7 +57,10 @@ def test_sorted_ring_matches_a_sorted_model(ops: list[tuple[str, int, int]],
     ring: SortedRing[int, int] = SortedRing(capacity, evicted.append)
     model = Model(capacity)
     for op, key, item in ops:
-        assert getattr(ring, op)(key, item) == getattr(model, op)(key, item)
+        if op == "pop_before":
+            assert ring.pop_before(key) == model.pop_before(key, item)
+        else:
+            assert getattr(ring, op)(key, item) == getattr(model, op)(key, item)
         assert list(ring) == model.ordered()
     assert evicted == model.evicted
     assert ring.newest() == (model.ordered()[-1] if model.items else None)

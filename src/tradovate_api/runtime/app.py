@@ -25,6 +25,8 @@ strategy           essential    waits for the market open (logged), for both soc
                                 runs the time-based risk watches
 status             essential    the terminal status line (when a stream is given)
 duration           essential    ends the run cleanly after ``duration`` seconds
+busy poll          essential    with ``connection.busy_poll``: keeps the loop from
+                                sleeping (see ``busy_poll.py``)
 =================  ===========  ====================================================
 
 Single writers: only the md reader callback calls the market store's writer and only the
@@ -87,6 +89,7 @@ from ..stores import (
     wall_clock_ms,
 )
 from ..strategy import Dispatcher, Strategy, StrategyContext
+from .busy_poll import BusyPoller
 from .metrics import RuntimeMetrics
 from .observer import AppObserver
 from .status import StatusPrinter, StatusSnapshot, format_status, format_summary
@@ -250,6 +253,8 @@ class TradingApp:
         self._printer: StatusPrinter | None = None
         self._phase = "starting"
         self._ran_for: float | None = None
+        self.busy_poller: BusyPoller | None = None
+        """The spinning task's counter, with ``connection.busy_poll``."""
         """Seconds from start to the beginning of the shutdown sequence."""
 
     # ------------------------------------------------------------------ parts (after start)
@@ -452,6 +457,9 @@ class TradingApp:
             sup.add_task("status", self._printer.run)
         if self.duration is not None:
             sup.add_task("duration", self._end_after_duration)
+        if self.settings.connection.busy_poll:
+            self.busy_poller = BusyPoller()
+            sup.add_task("busy poll", self.busy_poller.run)
         for name, factory, policy in self._extra_tasks:
             sup.add_task(name, factory, policy)
         sup.add_shutdown_hook("halt orders", self._halt)

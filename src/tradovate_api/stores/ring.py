@@ -57,7 +57,8 @@ class SortedRing(Generic[K, T]):
                 return False
             keys.insert(index, key)
             self._items.insert(index, item)
-        self._trim()
+        if self._capacity is not None and len(keys) > self._capacity:
+            self._trim()
         return True
 
     def put(self, key: K, item: T) -> bool:
@@ -87,9 +88,15 @@ class SortedRing(Generic[K, T]):
     def oldest(self) -> tuple[K, T] | None:
         return (self._keys[0], self._items[0]) if self._keys else None
 
-    def pop_oldest(self) -> T:
-        self._keys.popleft()
-        return self._items.popleft()
+    def pop_before(self, bound: Any) -> list[T]:
+        """Remove and return, oldest first, the items whose key is less than ``bound`` (any
+        value keys compare with, e.g. a tuple key's prefix)."""
+        keys, items = self._keys, self._items
+        popped: list[T] = []
+        while keys and keys[0] < bound:
+            keys.popleft()
+            popped.append(items.popleft())
+        return popped
 
     def newest(self) -> T | None:
         return self._items[-1] if self._items else None

@@ -68,12 +68,13 @@ class RollingWindow:
         """Count ``trade`` unless it is older than the window's current start."""
         if self._start is not None and trade.timestamp_ms < self._start:
             return
-        if not self._trades.add(trade_key(trade), trade):
+        if not self._trades.add((trade.timestamp_ms, trade.contract_id, trade.id), trade):
             return
         self._count += 1
-        if trade.side is Side.BUY:
+        side = trade.side
+        if side is Side.BUY:
             self._buy += trade.size
-        elif trade.side is Side.SELL:
+        elif side is Side.SELL:
             self._sell += trade.size
         else:
             self._unknown += trade.size
@@ -87,20 +88,21 @@ class RollingWindow:
             return
         self._start = start
         trades = self._trades
+        left = trades.pop_before((start,))  # keys are (timestamp, ...): older than start
+        if not left:
+            return
+        largest = self._largest
         lost_largest = False
-        while True:
-            oldest = trades.oldest()
-            if oldest is None or oldest[0][0] >= start:
-                break
-            trade = trades.pop_oldest()
-            self._count -= 1
-            if trade.side is Side.BUY:
+        for trade in left:
+            side = trade.side
+            if side is Side.BUY:
                 self._buy -= trade.size
-            elif trade.side is Side.SELL:
+            elif side is Side.SELL:
                 self._sell -= trade.size
             else:
                 self._unknown -= trade.size
-            lost_largest = lost_largest or trade is self._largest
+            lost_largest = lost_largest or trade is largest
+        self._count -= len(left)
         if not trades:
             self._buy = self._sell = self._unknown = 0.0
             self._largest = None
