@@ -157,7 +157,7 @@ class Harness:
                  params: dict[str, Any] | None = None, symbols: tuple[str, ...] = ("ESZ6",),
                  trading_symbol: str | None = None, pause_on_error: bool = True,
                  gateway: Any = None, account_name: str = "DEMO1",
-                 measure_hooks: bool = False) -> None:
+                 measure_hooks: bool = False, max_tickets: int = 10_000) -> None:
         self.clock = ManualClock()
         self.books = {inst.contract_id: Book(inst.contract_id, inst.tick_size)
                       for inst in CATALOG}
@@ -181,7 +181,7 @@ class Harness:
         self.orders = OrderManager(self.gateway, self.account, self.risk, self.contracts,
                                    self.alerts, account_id=self.account_id,
                                    account_spec=account_name, clock=self.clock,
-                                   id_prefix="test")
+                                   id_prefix="test", max_tickets=max_tickets)
         self.strategy = strategy
         self.ctx = StrategyContext(market=self.market, account=self.account,
                                    orders=self.orders, contracts=self.contracts,

@@ -110,7 +110,11 @@ class OrderManager:
         if len(self.id_prefix) > _MAX_TEXT - 16:
             raise ValueError("id_prefix is too long for a 64-character clOrdId")
         self._seq = 0
+        if max_tickets < 1:
+            raise ValueError("max_tickets must be positive")
         self._max_tickets = max_tickets
+        self._prune_slack = max(1, max_tickets // 10)
+        self._prune_at = max_tickets + self._prune_slack
         self._tickets: dict[str, OrderTicket] = {}
         self._view = MappingProxyType(self._tickets)
         self._open: dict[str, OrderTicket] = {}
@@ -439,11 +443,24 @@ class OrderManager:
     def _record(self, ticket: OrderTicket) -> None:
         tickets = self._tickets
         tickets[ticket.cl_ord_id] = ticket
-        if len(tickets) > self._max_tickets * 1.1:
-            excess = len(tickets) - self._max_tickets
-            for key in [k for k, t in tickets.items()
-                        if not t.is_open and t.order_id not in self._watched][:excess]:
-                del tickets[key]
+        if len(tickets) > self._prune_at:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Forget the oldest finished tickets down to ``max_tickets``; open tickets and
+        working placements stay. The next attempt waits for another tenth of growth, so a
+        history held up by open tickets is not rescanned on every order."""
+        tickets = self._tickets
+        excess = len(tickets) - self._max_tickets
+        finished: list[str] = []
+        for key, t in tickets.items():
+            if len(finished) >= excess:
+                break
+            if not t.is_open and t.order_id not in self._watched:
+                finished.append(key)
+        for key in finished:
+            del tickets[key]
+        self._prune_at = max(len(tickets), self._max_tickets) + self._prune_slack
 
     def _notify(self, ticket: OrderTicket) -> None:
         for listener in self._listeners:
