@@ -90,6 +90,7 @@ from ..stores import (
 )
 from ..strategy import Dispatcher, Strategy, StrategyContext
 from .busy_poll import BusyPoller
+from .heap import freeze_startup_heap, thaw
 from .metrics import RuntimeMetrics
 from .observer import AppObserver
 from .status import StatusPrinter, StatusSnapshot, format_status, format_summary
@@ -254,6 +255,8 @@ class TradingApp:
         self._phase = "starting"
         self._ran_for: float | None = None
         self.busy_poller: BusyPoller | None = None
+        self.frozen_objects = 0
+        """Objects the garbage collector skips during the run (see ``heap.py``)."""
         """The spinning task's counter, with ``connection.busy_poll``."""
         """Seconds from start to the beginning of the shutdown sequence."""
 
@@ -472,6 +475,9 @@ class TradingApp:
         sup.add_shutdown_hook("close sockets", self._close_sockets)
 
     async def _clean_up(self) -> None:
+        if self.frozen_objects:
+            thaw()
+            self.frozen_objects = 0
         if self._printer is not None:
             self._printer.end_line()
         for closing in (self._rest, self._auth):
@@ -636,6 +642,8 @@ class TradingApp:
         await w.trading.wait_ready()
         await self.account_changed.until(lambda: self.account.synced)
         await self._subscribe()
+        self.frozen_objects = freeze_startup_heap()
+        _log.debug("start-up heap frozen: %d objects", self.frozen_objects)
         w.dispatcher.start()
         self.started.set()
         self._notify("on_strategy_started")
