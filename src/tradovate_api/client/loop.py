@@ -1,5 +1,5 @@
-"""The event loop: uvloop when it is importable (measured ~2x faster on this workload, see
-/work/shared/perf-baseline.md), plain asyncio otherwise."""
+"""The event loop: uvloop when it is importable (measured ~2x faster on this workload when the
+stack was chosen; docs/performance.md), plain asyncio otherwise."""
 
 from __future__ import annotations
 
