@@ -260,3 +260,29 @@ async def test_a_failing_strategy_does_not_stop_the_process() -> None:
         (liquidate,) = rig.orders.flatten()  # positions stay managed while paused
         await rig.until(lambda: liquidate.state is TicketState.ACKED)
         await rig.until(lambda: rig.ctx.position("ESZ6") == 0)
+
+
+async def test_market_hooks_the_strategy_does_not_define_are_not_called() -> None:
+    class QuotesOnly(Strategy):
+        def __init__(self) -> None:
+            self.quotes: list[QuoteState] = []
+            self.doms: list[DomBook] = []
+
+        def on_quote(self, quote: QuoteState) -> None:
+            self.quotes.append(quote)
+
+        def on_start(self) -> None:  # a hook set on the instance counts as defined
+            self.on_dom = self.doms.append  # type: ignore[method-assign]
+
+    strategy = QuotesOnly()
+    h = started(strategy)
+    es = ES.contract_id
+    h.feed_md(quote_frame(es, 5000.00, 5000.25))
+    h.feed_md(dom_frame(es, [(5000.00, 5)], [(5000.25, 7)]))
+    h.feed_md(print_frame(es, (1, T0, 5000.25, 3.0, "Buy")))
+    stats = h.dispatcher.stats
+    assert [q.bid for q in strategy.quotes] == [5000.00]
+    assert [b.contract_id for b in strategy.doms] == [es]
+    assert (stats["on_quote"].calls, stats["on_dom"].calls) == (1, 1)
+    assert stats["on_trade"].calls == 0  # Strategy.on_trade (a no-op) was never called
+    assert h.market.trades(es)  # the store still applied the prints

@@ -10,7 +10,8 @@ trading socket before ``market`` returns.
 A hook that raises never reaches the reader: the exception is logged, an urgent
 ``strategy.exception`` alert goes out and, with ``pause_on_error``, the strategy is paused —
 no hooks until :meth:`Dispatcher.resume` — while orders, risk watches and the stores carry on.
-Hooks are only called between :meth:`start` and :meth:`stop`.
+Hooks are only called between :meth:`start` and :meth:`stop`; a market hook the strategy
+does not define (the base class's no-op) is not called at all.
 
 Timers: ``ctx.wake_at(ms)`` and the optional periodic timer call ``on_timer(ms)``. Due timers
 fire before each dispatched batch (so replays that drive the clock stay deterministic) and,
@@ -77,6 +78,21 @@ class HookStats:
 
 _HOOKS = ("on_start", "on_quote", "on_dom", "on_trade", "on_bar", "on_order", "on_fill",
           "on_position", "on_ticket", "on_timer", "on_stop")
+_MARKET_HOOKS: tuple[tuple[type, str], ...] = (
+    (QuoteState, "on_quote"), (DomBook, "on_dom"), (TradesAdded, "on_trade"),
+    (BarUpdated, "on_bar"))
+
+
+def _overridden(strategy: Strategy, hooks: Iterable[tuple[type, str]]
+                ) -> dict[type, tuple[str, Callable[[Any], None]]]:
+    """The hooks ``strategy`` defines itself: calling the base class's no-op for every market
+    event of a strategy that does not listen to it is pure cost on the reader."""
+    table = {}
+    for kind, name in hooks:
+        hook = getattr(strategy, name)
+        if getattr(hook, "__func__", None) is not getattr(Strategy, name):
+            table[kind] = (name, hook)
+    return table
 
 
 class Dispatcher:
@@ -106,6 +122,8 @@ class Dispatcher:
         """Per-hook counters (calls, exceptions, time)."""
         self.measure_hooks = measure_hooks
         self._call = self._call_timed if measure_hooks else self._call_plain
+        self._market_hooks: dict[type, tuple[str, Callable[[Any], None]]] = {}
+        """Change type → (hook name, hook) for the market hooks the strategy overrides."""
         self._timers: list[tuple[int, bool]] = []
         self._timer_set: set[int] = set()
         self._handle: asyncio.TimerHandle | None = None
@@ -153,6 +171,7 @@ class Dispatcher:
         finally:
             stats.calls += 1
             stats.total_ns += time.perf_counter_ns() - started
+        self._market_hooks = _overridden(self.strategy, _MARKET_HOOKS)
         self._running = True
         if self.timer_interval_ms is not None:
             self._schedule(self.ctx.now_ms() + self.timer_interval_ms, periodic=True)
@@ -175,17 +194,13 @@ class Dispatcher:
             return
         if self._timers and self._timers[0][0] <= self.ctx.now_ms():
             self.run_timers(self.ctx.now_ms())
-        strategy = self.strategy
+        hooks = self._market_hooks
+        call = self._call
         for change in changes:
-            kind = type(change)
-            if kind is QuoteState:
-                self._call("on_quote", strategy.on_quote, change)
-            elif kind is DomBook:
-                self._call("on_dom", strategy.on_dom, change)
-            elif kind is TradesAdded:
-                self._call("on_trade", strategy.on_trade, change)
-            elif kind is BarUpdated:
-                self._call("on_bar", strategy.on_bar, change)
+            hook = hooks.get(type(change))
+            if hook is None:
+                continue
+            call(hook[0], hook[1], change)
             if self._paused:
                 return
 
