@@ -90,7 +90,9 @@ class DomBook:
     Made from a ``doms`` push at no cost beyond its decode: the levels are sorted (the wire
     sends them best first, but the store does not rely on it) and each side's total size
     summed on the first read of any of them, then kept. A book replaced before anyone looked
-    at it (most of a busy feed) is never sorted or summed.
+    at it (most of a busy feed) is never sorted or summed. Filling that cache on a read does
+    not make the reader a second writer of the store: it is a pure function of the push the
+    writer stored, and every reader would compute the same value.
     """
 
     __slots__ = ("_dom", "_read")

@@ -11,7 +11,7 @@ A hook that raises never reaches the reader: the exception is logged, an urgent
 ``strategy.exception`` alert goes out and, with ``pause_on_error``, the strategy is paused —
 no hooks until :meth:`Dispatcher.resume` — while orders, risk watches and the stores carry on.
 Hooks are only called between :meth:`start` and :meth:`stop`; a market hook the strategy
-does not define (the base class's no-op) is not called at all.
+does not define by the end of ``on_start`` (the base class's no-op) is not called at all.
 
 Timers: ``ctx.wake_at(ms)`` and the optional periodic timer call ``on_timer(ms)``. Due timers
 fire before each dispatched batch (so replays that drive the clock stay deterministic) and,
