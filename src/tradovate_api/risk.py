@@ -225,18 +225,13 @@ class RiskManager:
         account_id = self.account_id
         if account_id is None:
             return 0.0
-        total = 0.0
         try:
-            pnls = self._account.pnls(self._market.mark_price)
+            return self._account.net_pnl(account_id, self._market.mark_price)
         except TradovateError as exc:  # a contract without product facts: P&L unknowable
             if not self._pnl_problem_logged:
                 self._pnl_problem_logged = True
                 _log.warning("daily loss cannot be computed: %s", exc)
             return 0.0
-        for pnl in pnls:
-            if pnl.account_id == account_id:
-                total += pnl.net_realized + (pnl.open or 0.0)
-        return total
 
     def _daily_loss_breach(self) -> str | None:
         pnl = self.daily_pnl()

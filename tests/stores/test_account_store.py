@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tradovate_api.protocol import EntityEvent, Props, PropsEvent, decode_messages, encode_messages
 from tradovate_api.protocol.models import (
@@ -370,3 +372,18 @@ def test_view_is_read_only() -> None:
         view.accounts[1] = ACCOUNT  # type: ignore[index]
     with pytest.raises(AttributeError):
         view.accounts[ACC].name = "x"  # type: ignore[misc]
+
+
+@given(trades=st.lists(st.tuples(st.sampled_from(["Buy", "Sell"]), st.integers(1, 5),
+                                 st.integers(19_000, 21_000)), max_size=12),
+       mark=st.one_of(st.none(), st.integers(19_000, 21_000)))
+def test_net_pnl_is_the_sum_of_the_account_pnls(trades: list[tuple[str, int, int]],
+                                                mark: int | None) -> None:
+    view, writer = _store()
+    for n, (action, qty, ticks) in enumerate(trades):
+        _trade(writer, 100 + n, 200 + n, action, qty, ticks * 0.25)
+    price = None if mark is None else mark * 0.25
+    expected = sum(p.net_realized + (p.open or 0.0) for p in view.pnls(lambda _cid: price)
+                   if p.account_id == ACC)
+    assert view.net_pnl(ACC, lambda _cid: price) == pytest.approx(expected, abs=1e-6)
+    assert view.net_pnl(ACC + 1, lambda _cid: price) == 0.0

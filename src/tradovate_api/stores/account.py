@@ -388,6 +388,24 @@ class AccountView:
         return PnL(account_id, contract_id, net, ledger.avg_price,
                    ledger.realized_points * vpp, ledger.traded_qty * commission, open_pnl, mark)
 
+    def net_pnl(self, account_id: int, mark: Callable[[int], float | None]) -> float:
+        """One account's realized P&L after commissions plus open P&L at ``mark``, over all
+        its contracts: the sum of ``net_realized + open`` of its :meth:`pnls` (open P&L
+        without a mark counts 0), without building them — the risk check reads it before
+        every order. Raises :class:`MissingContractSpec` like :meth:`value_per_point`."""
+        total = 0.0
+        for (owner, contract_id), ledger in self._s.ledgers.items():
+            if owner != account_id:
+                continue
+            vpp = self.value_per_point(contract_id)
+            total += (ledger.realized_points * vpp
+                      - ledger.traded_qty * self.commission_per_side(contract_id))
+            if ledger.net_pos:
+                price = mark(contract_id)
+                if price is not None:
+                    total += ledger.open_points(price) * vpp
+        return total
+
     def pnls(self, mark: Callable[[int], float | None] | None = None) -> tuple[PnL, ...]:
         """P&L of every (account, contract) that has fills; ``mark(contract_id)`` prices the
         open positions."""
