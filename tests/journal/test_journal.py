@@ -68,6 +68,23 @@ def test_migrations_apply_in_order_and_only_once(tmp_path: Path) -> None:
     assert migrate(conn, steps) == 2
 
 
+def test_a_version_1_journal_gains_the_order_id_index_and_its_lookup_uses_it(
+        tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        migrate(conn, MIGRATIONS[:1])  # a journal written before the index existed
+        conn.execute("INSERT INTO cl_ord_ids VALUES ('run-1', 7, 70)")
+    journal = Journal(path)  # opening upgrades it in place
+    journal.close()
+    with sqlite3.connect(path) as conn:
+        assert schema_version(conn) == len(MIGRATIONS)
+        assert conn.execute("SELECT cl_ord_id FROM cl_ord_ids").fetchall() == [("run-1",)]
+        plan = " ".join(row[-1] for row in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT cl_ord_id FROM cl_ord_ids WHERE order_id = ? LIMIT 1",
+            (7,)))
+    assert "USING INDEX cl_ord_ids_order" in plan  # not a scan of every clOrdId
+
+
 def test_a_failed_migration_leaves_the_last_good_version(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
     migrate(conn, ["CREATE TABLE a (x INTEGER)"])

@@ -167,7 +167,13 @@ CREATE TABLE gaps (
 );
 """
 
-MIGRATIONS: Sequence[str] = (_V1,)
+_V2 = """
+-- Every order event looks up the clOrdId of its order (the upsert into orders): without this
+-- index that lookup scanned every clOrdId of the journal, so each order cost more than the last.
+CREATE INDEX cl_ord_ids_order ON cl_ord_ids(order_id);
+"""
+
+MIGRATIONS: Sequence[str] = (_V1, _V2)
 """Script *i* upgrades ``user_version`` *i* to *i + 1*. Only ever append."""
 
 
