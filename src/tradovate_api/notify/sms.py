@@ -10,17 +10,19 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import aiohttp
-from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.rest import Client
 
 from ..auth import require_tls
 from ..errors import ConfigError, NotifyError
 from ..logwriter import redact
 from ..secrets import Secret
 from .message import Notification, clip
+
+if TYPE_CHECKING:  # the twilio package (~90 ms of imports) loads when the first SMS goes out
+    from twilio.http.async_http_client import AsyncTwilioHttpClient
+    from twilio.rest import Client
 
 TWILIO_API = "https://api.twilio.com"
 SMS_LIMIT = 1600
@@ -58,6 +60,9 @@ class SmsNotifier:
     def _twilio(self) -> Client:
         # Created on first use, inside the running loop (it owns an aiohttp session).
         if self._client is None:
+            from twilio.http.async_http_client import AsyncTwilioHttpClient
+            from twilio.rest import Client
+
             self._http = AsyncTwilioHttpClient(logger=_SILENT)
             # ``environment`` non-empty so the library reads nothing (region, edge, other
             # credentials) from the process environment behind our back.
@@ -68,6 +73,8 @@ class SmsNotifier:
         return self._client
 
     async def send(self, notification: Notification) -> None:
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
         messages = self._twilio().api.account.messages
         body = sms_body(notification)
         texted = self._texted.setdefault(notification, set())

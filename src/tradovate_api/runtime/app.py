@@ -49,7 +49,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import msgspec
 
@@ -78,7 +78,6 @@ from ..reports import ReportData, ReportKind, ReportScheduler, ReportSources, bu
 from ..risk import RiskManager
 from ..secrets import TradovateCredentials
 from ..settings import Endpoints, Settings
-from ..simulator import Simulator, SimulatorConfig
 from ..stores import (
     AccountView,
     MarketDataView,
@@ -104,17 +103,26 @@ from .supervisor import (
     TaskFactory,
 )
 
+if TYPE_CHECKING:
+    from ..simulator import Simulator, SimulatorConfig
+
 _log = logging.getLogger("tradovate_api.runtime.app")
 
-EMBEDDED_SIMULATOR = SimulatorConfig(warm_up=600.0, large_print_probability=0.02,
-                                     large_print_size=500)
-"""The simulator ``tradovate-api run`` starts on ``sim``. Its market is the default one plus
-large prints: about one 500-lot block every 2.5 s across ES and NQ (0.02 per 100 ms step and
-contract, either side). The reference strategy's large-trade signal needs a print of 400 or
-more, which the default random walk (a few lots per print) never makes, so without them a
-demo run would watch the market and never trade; with them a round trip (entry on one block,
-exit on the next block of the other side) takes about 5 s on average. The strategy's logic
-and thresholds are unchanged."""
+def embedded_simulator_config() -> SimulatorConfig:
+    """The simulator ``tradovate-api run`` starts on ``sim``.
+
+    Its market is the default one plus large prints: about one 500-lot block every 2.5 s
+    across ES and NQ (0.02 per 100 ms step and contract, either side). The reference
+    strategy's large-trade signal needs a print of 400 or more, which the default random walk
+    (a few lots per print) never makes, so without them a demo run would watch the market and
+    never trade; with them a round trip (entry on one block, exit on the next block of the
+    other side) takes about 5 s on average. The strategy's logic and thresholds are unchanged.
+    """
+    from ..simulator import SimulatorConfig  # imported only when the simulator runs
+
+    return SimulatorConfig(warm_up=600.0, large_print_probability=0.02, large_print_size=500)
+
+
 SIM_PRODUCTS = ("ES", "NQ")
 """Front months used on the embedded simulator when ``instruments`` is empty (the reference
 strategy pools ES and NQ and trades ES)."""
@@ -214,7 +222,9 @@ class TradingApp:
         """The embedded simulator (``sim`` without URL overrides), else ``None``."""
         commissions = dict(settings.trading.commission_per_side)
         if self.endpoints is None:
-            self.simulator = Simulator(simulator_config or EMBEDDED_SIMULATOR)
+            from ..simulator import Simulator  # ~75 ms of imports a live run does not need
+
+            self.simulator = Simulator(simulator_config or embedded_simulator_config())
             for inst in self.simulator.catalog:
                 commissions.setdefault(inst.product.name, inst.commission_per_side)
         self.metrics = RuntimeMetrics()
