@@ -66,8 +66,16 @@ def log_messages(cwd: Path) -> list[str]:
     return [json.loads(line)["msg"] for line in path.read_text().splitlines()]
 
 
+def busy_poll_settings(cwd: Path, busy: bool) -> None:
+    """``./settings.toml`` switching busy-poll on (the command reads it from its directory)."""
+    if busy:
+        (cwd / "settings.toml").write_text("[connection]\nbusy_poll = true\n")
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["default", "busy-poll"])
 async def test_sigint_runs_the_shutdown_sequence_and_exits_0(
-        tmp_path: Path, processes: list[asyncio.subprocess.Process]) -> None:
+        tmp_path: Path, processes: list[asyncio.subprocess.Process], busy: bool) -> None:
+    busy_poll_settings(tmp_path, busy)
     proc = await spawn(tmp_path)
     processes.append(proc)
     head = await read_until(proc, lambda line: STARTED in line)
@@ -86,10 +94,14 @@ async def test_sigint_runs_the_shutdown_sequence_and_exits_0(
     at = [next(i for i, m in enumerate(messages) if step in m) for step in steps]
     assert at == sorted(at)
     assert (tmp_path / "state" / "token.json").stat().st_mode & 0o077 == 0
+    assert any(m.startswith("busy-poll mode: the event loop never sleeps") for m in messages) \
+        is busy
 
 
+@pytest.mark.parametrize("busy", [False, True], ids=["default", "busy-poll"])
 async def test_second_sigint_exits_at_once(
-        tmp_path: Path, processes: list[asyncio.subprocess.Process]) -> None:
+        tmp_path: Path, processes: list[asyncio.subprocess.Process], busy: bool) -> None:
+    busy_poll_settings(tmp_path, busy)
     proc = await spawn(tmp_path)
     processes.append(proc)
     await read_until(proc, lambda line: STARTED in line)

@@ -473,6 +473,7 @@ class TradingApp:
         if self.settings.connection.busy_poll:
             self.busy_poller = BusyPoller()
             sup.add_task("busy poll", self.busy_poller.run)
+            _log.info("busy-poll mode: the event loop never sleeps (one CPU core at 100%%)")
         for name, factory, policy in self._extra_tasks:
             sup.add_task(name, factory, policy)
         sup.add_shutdown_hook("halt orders", self._halt)
