@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,26 @@ def test_tickets_are_decisions_requests_and_responses(tmp_path: Path) -> None:
     assert len(runs) == 1
     assert runs[0].clean
     assert runs[0].label == "unit"
+
+
+@pytest.mark.parametrize("linger", [0.0, 0.5], ids=["no-linger", "linger"])
+def test_records_arriving_within_the_linger_commit_together(tmp_path: Path,
+                                                           linger: float) -> None:
+    """An order's records arrive a little apart; with a linger they share one transaction,
+    without one each is committed as it comes (the writer is idle between them)."""
+    journal = Journal(tmp_path / "j.db", linger=linger)
+    order = ticket("run1-1")
+    for state in (TicketState.PENDING, TicketState.ACKED, TicketState.REJECTED):
+        order.state = state
+        journal.ticket(order)
+        time.sleep(0.05)  # far longer than a commit, far shorter than the linger
+    assert journal.flush()
+    assert journal.written == 3
+    assert journal.batches == (1 if linger else 3)
+    journal.close()
+    with JournalReader(tmp_path / "j.db") as reader:
+        assert [e.state for e in reader.ticket_events("run1-1")] == [
+            "PENDING", "ACKED", "REJECTED"]
 
 
 def test_account_events_keep_orders_fills_positions_and_cash(tmp_path: Path) -> None:

@@ -168,6 +168,8 @@ class Journal:
         """Seconds the writer waits for more records before committing a batch."""
         self.written = 0
         """Records committed by this run."""
+        self.batches = 0
+        """Transactions that committed them (``written / batches``: records per commit)."""
         self.dropped = 0
         """Records lost because the queue was full."""
         self.errors = 0
@@ -284,15 +286,18 @@ class Journal:
         get = self._queue.get
         linger = self.linger
         stop = False
+        get_nowait = self._queue.get_nowait
         while not stop:
             batch = [get()]
             # The records of one order (sent, answered, its account events) arrive a few
-            # hundred microseconds apart: waiting briefly commits them in one transaction
-            # instead of waking (and competing with the event loop) for each.
-            deadline = time.monotonic() + linger
+            # hundred microseconds apart: sleeping through the linger, instead of waiting on
+            # the queue, commits them in one transaction without waking for each one — and a
+            # put with no thread waiting on the queue costs the event loop no wake-up call.
+            if linger > 0 and batch[0] is not _STOP and self._queue.empty():
+                time.sleep(linger)
             while len(batch) < _BATCH and batch[-1] is not _STOP:
                 try:
-                    batch.append(get(timeout=max(0.0, deadline - time.monotonic())))
+                    batch.append(get_nowait())
                 except queue.Empty:
                     break
             callbacks: list[Callable[[], Any]] = []
@@ -333,6 +338,7 @@ class Journal:
             self._write_one_by_one(records)
         else:
             self.written += len(records)
+            self.batches += 1
 
     def _write_one_by_one(self, records: list[tuple[Any, ...]]) -> None:
         """After a failed batch: each record in its own transaction, so one bad record (or a
