@@ -45,10 +45,11 @@ from ..reports import Point, SessionHistory
 from ..risk import RiskManager
 from ..settings import Risk
 from ..simulator.engine import Exchange
+from ..simulator.instruments import catalog_from_contracts
 from ..stores import NewFill, create_account_store, create_market_store
 from ..strategy import Dispatcher, Strategy, StrategyContext
 from .clock import ReplayClock
-from .execution import RecordedBooks, ReplayGateway, replay_catalog
+from .execution import RecordedBooks, ReplayGateway
 from .results import FillRecord, ReplayResult, ReplayStats, build_result, equity_now
 
 ACCOUNT_NAME = "REPLAY"
@@ -159,7 +160,7 @@ class Replay:
         account_writer.add_reference(contracts.reference_entities())
         books = RecordedBooks(market, {spec.contract_id: spec.tick_size for spec in contracts},
                               config.slippage_ticks)
-        exchange = Exchange(replay_catalog(contracts, config.commission), books.books,
+        exchange = Exchange(catalog_from_contracts(contracts, config.commission), books.books,
                             clock.seconds)
         user = exchange.add_user(REPLAY_USER)
         acct = exchange.add_account(user.id, ACCOUNT_NAME, config.balance)

@@ -25,7 +25,6 @@ from typing import Any
 
 import msgspec
 
-from ..orders.contracts import ContractBook
 from ..protocol import EntityEvent, interpret
 from ..protocol.models import (
     CancelOrder,
@@ -40,7 +39,6 @@ from ..protocol.models import (
 from ..simulator.book import Book, MarketUpdate
 from ..simulator.changes import EntityChange
 from ..simulator.engine import Exchange
-from ..simulator.instruments import Instrument, InstrumentCatalog
 from ..stores import DomBook, MarketChange, MarketDataView, QuoteState, TradesAdded
 from .clock import ReplayClock
 
@@ -115,15 +113,6 @@ class RecordedBooks:
         """The prints since the last call, as the engine's market update."""
         prints, self.prints = self.prints, []
         return MarketUpdate(now_ms, trades=prints)
-
-
-def replay_catalog(contracts: ContractBook,
-                   commission: Callable[[str], float]) -> InstrumentCatalog:
-    """The engine's instruments from the recording's contracts; ``commission(product)`` is
-    the fee per contract per side."""
-    return InstrumentCatalog(
-        Instrument(spec.product, spec.maturity, spec.contract, commission(spec.product_name),
-                   0.0) for spec in contracts)
 
 
 _Action = tuple[int, int, int, Any]

@@ -64,6 +64,10 @@ class UserConfig(_Section, frozen=True):
         return f"UserConfig(name={self.name!r}, password='***', accounts={self.accounts!r})"
 
 
+DEFAULT_COMMISSION = 2.09
+"""Fee per contract per side of an instrument the simulator has no figure for."""
+
+
 class InstrumentConfig(_Section, frozen=True):
     """An extra quarterly futures product; its front contract is listed like the defaults."""
 
@@ -73,7 +77,7 @@ class InstrumentConfig(_Section, frozen=True):
     tick_size: PositiveFloat
     value_per_point: PositiveFloat
     start_price: PositiveFloat
-    commission_per_side: NonNegativeFloat = 2.09
+    commission_per_side: NonNegativeFloat = DEFAULT_COMMISSION
     is_micro: bool = False
 
 

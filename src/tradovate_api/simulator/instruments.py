@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ..protocol.models import Contract, ContractGroup, ContractMaturity, Currency, Exchange, Product
+
+if TYPE_CHECKING:
+    from ..orders.contracts import ContractBook
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,3 +198,13 @@ def reference_entities() -> list[Currency | Exchange | ContractGroup]:
     """The currency, exchange and contract group the default products point at."""
     return [Currency(id=USD_ID, name="USD", symbol="$"), Exchange(id=CME_ID, name="CME"),
             ContractGroup(id=EQUITY_INDEX_GROUP_ID, name="Equity Index")]
+
+
+def catalog_from_contracts(contracts: ContractBook,
+                           commission: Callable[[str], float]) -> InstrumentCatalog:
+    """The engine's instruments for contracts known from elsewhere (a recording's reference
+    notes); ``commission(product)`` is the fee per contract per side."""
+    return InstrumentCatalog(
+        Instrument(spec.product, spec.maturity, spec.contract, commission(spec.product_name),
+                   0.0) for spec in contracts)
+

@@ -23,8 +23,9 @@ from pathlib import Path
 import msgspec
 
 from ..errors import ConfigError
+from ..orders.contracts import ContractBook, UnknownContract
 from ..protocol import ChartEvent, MarketDataEvent, Messages, decode_frame, unpack_ticks
-from ..protocol.models import Contract, ContractMaturity, Dom, Product, Quote, QuoteEntries, Tick
+from ..protocol.models import Contract, ContractMaturity, Dom, Product, Quote, QuoteEntries
 from ..recording import (
     ChartNote,
     ConnectionNote,
@@ -34,18 +35,20 @@ from ..recording import (
     in_effect_order,
     read_entries,
 )
+from ..stores.trades import Side, aggressor
 from .book import MarketUpdate
+from .config import DEFAULT_COMMISSION
 from .engine_time import iso_timestamp
-from .instruments import Instrument, InstrumentCatalog, default_instruments
+from .instruments import InstrumentCatalog, catalog_from_contracts, default_instruments
 from .marketgen import MarketGenerator
 
 _log = logging.getLogger("tradovate_api.simulator.recorded")
 _price = attrgetter("price")
-DEFAULT_COMMISSION = 2.09
 
 
-def recorded_instruments(files: Sequence[Path], today: dt.date) -> list[Instrument]:
-    """The instruments named by the reference notes at the start of the recording."""
+def recorded_instruments(files: Sequence[Path], today: dt.date) -> InstrumentCatalog:
+    """The instruments named by the reference notes at the start of the recording, with the
+    default instruments' fees for known products (:data:`DEFAULT_COMMISSION` for others)."""
     contracts: dict[int, Contract] = {}
     maturities: dict[int, ContractMaturity] = {}
     products: dict[int, Product] = {}
@@ -58,17 +61,13 @@ def recorded_instruments(files: Sequence[Path], today: dt.date) -> list[Instrume
             break
     if not contracts:
         raise ConfigError(f"replay_file: {files[0]} has no contract reference data")
+    try:
+        book = ContractBook.from_entities(contracts.values(), maturities.values(),
+                                          products.values())
+    except UnknownContract as exc:
+        raise ConfigError(f"replay_file: the recording lacks reference data: {exc}") from None
     fees = {i.product.name: i.commission_per_side for i in default_instruments(today)}
-    out = []
-    for contract in contracts.values():
-        maturity = maturities.get(contract.contract_maturity_id)
-        product = None if maturity is None else products.get(maturity.product_id)
-        if maturity is None or product is None:
-            raise ConfigError(f"replay_file: contract {contract.name} lacks its maturity or "
-                              f"product in the recording")
-        out.append(Instrument(product, maturity, contract,
-                              fees.get(product.name, DEFAULT_COMMISSION), 0.0))
-    return out
+    return catalog_from_contracts(book, lambda product: fees.get(product, DEFAULT_COMMISSION))
 
 
 class RecordedMarket(MarketGenerator):
@@ -161,7 +160,8 @@ class RecordedMarket(MarketGenerator):
                     for tick in unpack_ticks(packet):
                         moved_tick = msgspec.structs.replace(
                             tick, timestamp_ms=tick.timestamp_ms + self._offset_ms)
-                        self._record(market, moved_tick, int(tick.size), _bought(tick))
+                        bought = aggressor(tick) is Side.BUY
+                        self._record(market, moved_tick, int(tick.size), bought)
                         update.trades.append((market.inst.contract_id, moved_tick))
 
     def quote(self, contract_id: int) -> Quote:
@@ -177,7 +177,3 @@ class RecordedMarket(MarketGenerator):
         return self._doms.get(contract_id) or Dom(
             contract_id=contract_id, timestamp=iso_timestamp(self._start_ms / 1000), bids=[],
             offers=[])
-
-
-def _bought(tick: Tick) -> bool:
-    return tick.ask_price is not None and tick.price >= tick.ask_price

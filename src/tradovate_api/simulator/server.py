@@ -63,8 +63,7 @@ class Simulator:
             files = recording_files([config.replay_file])
             if not files:
                 raise ConfigError(f"replay_file: no recordings in {config.replay_file}")
-            self.catalog = InstrumentCatalog(
-                recorded_instruments(files, today or dt.date.today()))
+            self.catalog = recorded_instruments(files, today or dt.date.today())
             self.generator: MarketGenerator = RecordedMarket(
                 self.catalog, files, now_ms=now_ms, speed=config.replay_speed)
         else:
