@@ -270,3 +270,28 @@ async def test_direct_token_provider_works(sim: Simulator) -> None:
     session = MarketDataSession(sim.md_url, token, Recorder(), options=OPTIONS)
     async with running(session):
         await asyncio.wait_for(session.wait_ready(), 3)
+
+
+@pytest.mark.parametrize("later_logins", [0, 2])
+async def test_a_quota_shutdown_after_two_of_our_own_logins_is_not_a_quota_alarm(
+        sim: Simulator, auth: AuthManager, later_logins: int) -> None:
+    """Tradovate keeps two sessions per user: two logins of ours after this socket authorized
+    explain the shutdown. The verdict is taken when the socket ends; logins after that do not
+    change it."""
+    info_ = await auth.token()
+    assert info_.user_id is not None
+    logins = [10]
+    session = TradingSession(sim.ws_url, AuthTokens(auth, market_data=False), Recorder(),
+                             user_id=info_.user_id, options=OPTIONS)
+    session.login_count = lambda: logins[0]
+    async with running(session) as task:
+        await asyncio.wait_for(session.wait_ready(), 3)
+        logins[0] += later_logins
+        await sim.faults.shutdown("ConnectionQuotaReached", "too many", kind="trading")
+        with pytest.raises(SessionEnded) as info:
+            await asyncio.wait_for(task, 3)
+    end = info.value.end
+    assert end.own_logins is (later_logins == 2)
+    assert end.quota is (later_logins == 0)
+    logins[0] += 5  # later logins: the same verdict
+    assert session.last_end == end

@@ -52,6 +52,8 @@ class Session:
         ``shutdown`` after two logins of our own since this socket authorized is expected,
         not a sign of another client; set it before ``run()``."""
         self._logins_at_authorize = 0
+        self._verdict: tuple[SessionEnd, SessionEnd] | None = None
+        """The last end seen by :meth:`_judged` and its verdict."""
 
     # ------------------------------------------------------------------ state
 
@@ -126,11 +128,17 @@ class Session:
                 connection.close_nowait(reason="session stopped")
 
     def _judged(self, end: SessionEnd) -> SessionEnd:
-        """Mark a quota end that our own later logins explain."""
+        """Mark a quota end that our own later logins explain. Judged once per end, with the
+        login count of that moment: logins after it do not change the verdict."""
+        verdict = self._verdict
+        if verdict is not None and verdict[0] is end:
+            return verdict[1]
+        judged = end
         if (end.quota and self.login_count is not None
                 and self.login_count() - self._logins_at_authorize >= 2):
-            return dataclasses.replace(end, own_logins=True)
-        return end
+            judged = dataclasses.replace(end, own_logins=True)
+        self._verdict = (end, judged)
+        return judged
 
     async def _restore(self, connection: Connection) -> None:
         """Subclasses re-establish their server-side state on a fresh connection."""
