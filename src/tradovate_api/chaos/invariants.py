@@ -28,6 +28,7 @@ from ..orders.tickets import TicketState
 from ..protocol import ChartEvent, MarketDataEvent, Messages, decode_frame
 from ..protocol.models import CashBalance, Position
 from ..runtime.app import TradingApp
+from ..runtime.changed import Changed
 from ..simulator import Simulator
 from .strategy import ChurnStrategy
 
@@ -47,7 +48,7 @@ class Invariants:
         self._user_id = user_id
         self._account_id = account_id
         self._md_seen: dict[int, set[tuple[str, int]]] = defaultdict(set)
-        self._md_frame = asyncio.Event()
+        self._md_frame = Changed()
         self.subscriptions: set[tuple[Feed, str | int]] = set()
         """The md subscriptions made at start (set by :meth:`record_subscriptions`)."""
 
@@ -62,8 +63,7 @@ class Invariants:
         if number not in self._md_seen:
             self._md_seen.clear()  # only the current connection matters (bounded memory)
         seen = self._md_seen[number]
-        frame_seen, self._md_frame = self._md_frame, asyncio.Event()
-        frame_seen.set()
+        self._md_frame.notify()
         decoded = decode_frame(frame)
         if not isinstance(decoded, Messages):
             return
@@ -95,8 +95,7 @@ class Invariants:
     async def until_md_live(self) -> None:
         """Wait until :meth:`md_live` holds (re-checked on every md frame); callers bound it
         with ``asyncio.timeout``."""
-        while not self.md_live():
-            await self._md_frame.wait()
+        await self._md_frame.until(self.md_live)
 
     # ------------------------------------------------------------------ account
 
@@ -173,19 +172,18 @@ class Invariants:
         """Wait (at most ``limit`` seconds, re-checking after each account event) until the
         account checks hold, then check the journal; return what still differs (empty:
         converged)."""
-        problems = self.account_problems()
+        problems: list[str] = []
 
         def settled() -> bool:
             nonlocal problems
             problems = self.account_problems()
             return not problems
 
-        if problems:
-            try:
-                async with asyncio.timeout(limit):
-                    await self._app.account_changed.until(settled)
-            except TimeoutError:
-                return problems
+        try:
+            async with asyncio.timeout(limit):
+                await self._app.account_changed.until(settled)  # checks at once first
+        except TimeoutError:
+            return problems
         return await self.journal_problems({f.id for f in self._app.account.fills()})
 
     async def journal_problems(self, expected: set[int] | None = None) -> list[str]:

@@ -8,10 +8,10 @@ accepts again and the soak checks that alerts get through.
 
 from __future__ import annotations
 
-import asyncio
-
 import msgspec
 from aiohttp import web
+
+from ..runtime.changed import Changed
 
 
 class AlertReceiver:
@@ -20,9 +20,8 @@ class AlertReceiver:
     def __init__(self) -> None:
         self.down = False
         self.received: list[dict[str, object]] = []
-        self.refused = 0
         self.url = ""
-        self._changed = asyncio.Event()
+        self._changed = Changed()
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -42,15 +41,13 @@ class AlertReceiver:
     async def _post(self, request: web.Request) -> web.Response:
         body = await request.read()
         if self.down:
-            self.refused += 1
             return web.Response(status=503, text="unavailable")
         try:
             document = msgspec.json.decode(body)
         except msgspec.DecodeError:
             return web.Response(status=400, text="not JSON")
         self.received.append(document if isinstance(document, dict) else {"body": document})
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+        self._changed.notify()
         return web.json_response({"ok": True})
 
     def keys(self) -> list[str]:
@@ -58,5 +55,4 @@ class AlertReceiver:
 
     async def wait_for_key(self, key: str) -> None:
         """Until a document with ``key`` has arrived; callers bound it with a timeout."""
-        while key not in self.keys():
-            await self._changed.wait()
+        await self._changed.until(lambda: key in self.keys())

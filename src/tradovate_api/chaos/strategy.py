@@ -30,8 +30,6 @@ class ChurnStrategy(Strategy):
         self.fills: Counter[int] = Counter()
         """Fill id → times ``on_fill`` was called with it (must be 1 for each)."""
         self.tickets: list[OrderTicket] = []
-        self.steps = 0
-        self.stopped = False
 
     @property
     def symbol(self) -> str:
@@ -45,12 +43,8 @@ class ChurnStrategy(Strategy):
     def on_fill(self, fill: NewFill) -> None:
         self.fills[fill.fill.id] += 1
 
-    def on_stop(self) -> None:
-        self.stopped = True
-
     def on_timer(self, now_ms: int) -> None:
         self.ctx.wake_at(now_ms + self.interval_ms)
-        self.steps += 1
         resting = self._resting
         if resting is not None:
             if resting.state is TicketState.ACKED and resting.order_id is not None:

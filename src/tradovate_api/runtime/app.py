@@ -89,6 +89,7 @@ from ..stores import (
 )
 from ..strategy import Dispatcher, Strategy, StrategyContext
 from .busy_poll import BusyPoller
+from .changed import Changed
 from .heap import freeze_startup_heap, thaw
 from .metrics import RuntimeMetrics
 from .observer import AppObserver
@@ -173,22 +174,6 @@ class _Wiring:
     account_name: str
 
 
-class _Changed:
-    """Wakes waiters when something changed (account data, readiness)."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def notify(self) -> None:
-        event, self._event = self._event, asyncio.Event()
-        event.set()
-
-    async def until(self, predicate: Callable[[], bool]) -> None:
-        """Wait until ``predicate()`` holds; callers bound it with ``asyncio.timeout``."""
-        while not predicate():
-            await self._event.wait()
-
-
 class TradingApp:
     """One run of a strategy. ``await run()`` returns the exit code (0 clean, 1 failure,
     130 forced by a second signal)."""
@@ -248,9 +233,9 @@ class TradingApp:
         self.summary: ReportData | None = None
         """The final report (set by the shutdown sequence)."""
         self.summary_text = ""
-        self.account_changed = _Changed()
+        self.account_changed = Changed()
         """Notified after every account event the reader applied."""
-        self.connection_ended = _Changed()
+        self.connection_ended = Changed()
         """Notified whenever the md or trading connection has ended (or failed to open)."""
         self._extra_tasks: list[tuple[str, TaskFactory, Policy]] = []
         self._extra_hooks: list[tuple[str, ShutdownHook]] = []
