@@ -199,15 +199,8 @@ class _Run:
         account = sim.exchange.accounts_of(user.id)[0]
         invariants = Invariants(app, sim, strategy, user_id=user.id, account_id=account.id,
                                 journal=persistence.journal)
-        recorder = persistence.recorder
-        assert recorder is not None, "chaos_settings switch the recording on"
-
-        def observe(frame: memoryview) -> None:
-            # The app takes one frame observer and the recorder has it: share it.
-            recorder.frame(frame)
-            invariants.observe_md(frame)
-
-        app.add_frame_observer(observe)
+        assert persistence.recorder is not None, "chaos_settings switch the recording on"
+        app.add_frame_observer(invariants.observe_md)  # after the recorder's
         task = asyncio.create_task(app.run(), name="chaos app")
         exit_code: int | None = None
         scheduler: FaultScheduler | None = None

@@ -239,7 +239,7 @@ class TradingApp:
         """Notified whenever the md or trading connection has ended (or failed to open)."""
         self._extra_tasks: list[tuple[str, TaskFactory, Policy]] = []
         self._extra_hooks: list[tuple[str, ShutdownHook]] = []
-        self._frame_observer: FrameObserver | None = None
+        self._frame_observers: list[FrameObserver] = []
         self._observers: list[AppObserver] = []
         self.start_error = ""
         """Why the run could not start (empty when it did)."""
@@ -299,8 +299,21 @@ class TradingApp:
 
     def add_frame_observer(self, observer: FrameObserver) -> None:
         """Give ``observer`` every raw market-data frame before it is decoded (recording).
-        One observer; call before ``run``."""
-        self._frame_observer = observer
+        Observers are called in the order added; call before ``run``."""
+        self._frame_observers.append(observer)
+
+    def _frame_observer(self) -> FrameObserver | None:
+        """What the md connection calls per frame: nothing, the one observer itself (no extra
+        call on the reader's path), or all of them in turn."""
+        observers = tuple(self._frame_observers)
+        if len(observers) <= 1:
+            return observers[0] if observers else None
+
+        def each(frame: memoryview) -> None:
+            for observer in observers:
+                observer(frame)
+
+        return each
 
     def add_observer(self, observer: AppObserver) -> None:
         """Tell ``observer`` what the readers apply (journal, md recorder). Call before
@@ -389,7 +402,7 @@ class TradingApp:
             settings.connection.request_timeout_seconds)
         md = MarketDataSession(endpoints.md_ws, md_tokens, self._on_md, options=options,
                                token_rejected=md_tokens.rejected)
-        md.frame_observer = self._frame_observer
+        md.frame_observer = self._frame_observer()
         trading = TradingSession(endpoints.trading_ws, trading_tokens, self._on_account,
                                  user_id=token.user_id, options=options,
                                  token_rejected=trading_tokens.rejected)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..alerts import AlertSink
 from ..journal.attach import JournalAlerts, JournalObserver, attach_journal
 from ..journal.writer import Journal
-from ..recording.attach import RecorderObserver, attach_recorder
+from ..recording.attach import attach_recorder
 from ..recording.writer import MdRecorder
 from ..settings import Settings
 from .app import TradingApp
@@ -27,7 +27,6 @@ class Persistence:
             else int(rs.rotate_megabytes * 1_000_000)) if rs.enabled else None
         self.journal_observer: JournalObserver | None = None
         """Set by :meth:`attach`; its ``reconciler.restart`` is the restart report."""
-        self.recorder_observer: RecorderObserver | None = None
 
     def alerts(self, sink: AlertSink) -> AlertSink:
         """``sink``, journaling every alert when the journal is on."""
@@ -37,4 +36,4 @@ class Persistence:
         if self.journal is not None:
             self.journal_observer = attach_journal(app, self.journal)
         if self.recorder is not None:
-            self.recorder_observer = attach_recorder(app, self.recorder)
+            attach_recorder(app, self.recorder)
