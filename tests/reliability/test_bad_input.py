@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from junk_server import JunkServer, response
 
-from tradovate_api.alerts import Alert, AlertLog, Severity
+from tradovate_api.alerts import AlertLog, Severity
 from tradovate_api.client import ConnectionOptions, Feed, MarketDataSession, SessionEnded
 from tradovate_api.errors import ErrorResponse, RateLimited
 from tradovate_api.protocol import ClientRequest
@@ -111,24 +111,6 @@ async def test_wrong_credentials_stop_the_start_clearly_without_the_password(
     assert not (tmp_path / "token.json").exists()
 
 
-class _Alerts(AlertLog):
-    """Keeps alerts and wakes waiters."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.changed = asyncio.Event()
-
-    def emit(self, alert: Alert) -> None:
-        super().emit(alert)
-        changed, self.changed = self.changed, asyncio.Event()
-        changed.set()
-
-    async def until(self, predicate: Callable[[], bool], limit: float = 15.0) -> None:
-        async with asyncio.timeout(limit):
-            while not predicate():
-                await self.changed.wait()
-
-
 async def test_two_early_token_expiries_do_not_kick_our_own_md_socket(tmp_path: Path) -> None:
     config = SimulatorConfig(warm_up=60.0, tick_interval=0.05, heartbeat_interval=0.2,
                              max_sessions=2)
@@ -140,7 +122,7 @@ async def test_two_early_token_expiries_do_not_kick_our_own_md_socket(tmp_path: 
             "auth": {"token_cache": str(tmp_path / "token.json"), "max_logins_per_hour": 10},
             "reports": {"directory": str(tmp_path / "reports")},
             "journal": {"enabled": False}})
-        alerts = _Alerts()
+        alerts = AlertLog()
         app = TradingApp(settings, TradovateCredentials(name="sim", password=Secret("sim")),
                          _Idle(), alerts=alerts, handle_signals=False,
                          supervisor_options=SupervisorOptions(quota_delay=0.2),

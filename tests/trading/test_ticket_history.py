@@ -38,6 +38,8 @@ async def test_finished_tickets_are_forgotten_oldest_first() -> None:
     assert len(kept) <= 11  # max_tickets plus a tenth of slack
     assert kept == sorted(kept, key=lambda k: int(k.rsplit("-", 1)[1]))
     assert placed[-1] in kept  # the newest survive
+    kept_placements = [k for k in kept if k in set(placed)]
+    assert kept_placements == placed[-len(kept_placements):]  # what went was the oldest
 
 
 async def test_open_tickets_are_never_forgotten() -> None:
@@ -53,6 +55,7 @@ async def test_open_tickets_are_never_forgotten() -> None:
     for _ in range(15):
         _limit(h)
     assert {t.cl_ord_id for t in pending[20:]} <= set(h.orders.tickets)  # still open
+    assert pending[0].cl_ord_id not in h.orders.tickets  # finished ones were forgotten
 
 
 async def test_a_history_of_open_tickets_is_not_rescanned_on_every_order(
