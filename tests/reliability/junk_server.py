@@ -24,6 +24,11 @@ Frame = tuple[bytes, bool]
 """Payload and whether it goes out as a TEXT frame (else BINARY)."""
 
 
+async def any_token() -> str:
+    """The junk server accepts any token: a session's token source for it."""
+    return "token"
+
+
 def response(request_id: int, status: int = 200, body: object = None) -> bytes:
     if body is None:
         return encode_messages([Response(s=status, i=request_id)])

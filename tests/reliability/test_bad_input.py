@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from junk_server import JunkServer, response
+from junk_server import JunkServer, any_token, response
 
 from tradovate_api.alerts import AlertLog, Severity
 from tradovate_api.client import ConnectionOptions, Feed, MarketDataSession, SessionEnded
@@ -27,25 +26,13 @@ OPTIONS = ConnectionOptions(heartbeat_interval=0.2, silence_timeout=5.0, open_ti
                             authorize_timeout=2.0, request_timeout=2.0, close_timeout=1.0)
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[JunkServer]:
-    junk = JunkServer()
-    await junk.start()
-    yield junk
-    await junk.stop()
-
-
-async def _token() -> str:
-    return "token"
-
-
 @pytest.mark.parametrize(("status", "kept"), [(429, True), (503, True), (200, False)])
 async def test_a_transient_refusal_while_resubscribing_never_drops_the_subscription(
         server: JunkServer, status: int, kept: bool) -> None:
     """After a reconnect every subscription is sent again. A 429 or 5xx answer says nothing
     about the subscription: it is kept and the attempt fails loudly (the supervisor decides);
     only a refusal of the subscription itself (unknown symbol) drops it."""
-    session = MarketDataSession(server.url, _token, lambda event: None, options=OPTIONS)
+    session = MarketDataSession(server.url, any_token, lambda event: None, options=OPTIONS)
     first = asyncio.create_task(session.run())
     async with asyncio.timeout(5):
         await session.wait_ready()

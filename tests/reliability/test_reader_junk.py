@@ -22,7 +22,7 @@ from fuzz_strategies import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from junk_server import Frame, JunkServer, quote_frame, response
+from junk_server import Frame, JunkServer, any_token, quote_frame, response
 
 from tradovate_api.client import (
     ConnectionOptions,
@@ -55,18 +55,6 @@ SEQ_CONTRACT = 424_242
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[JunkServer]:
-    junk = JunkServer()
-    await junk.start()
-    yield junk
-    await junk.stop()
-
-
-async def _token() -> str:
-    return "token"
 
 
 class Pipeline:
@@ -153,7 +141,7 @@ _junk_frames = st.tuples(_junk_payloads, st.booleans() | st.just(True))
 async def test_md_reader_survives_junk_and_keeps_delivering_in_order(
         junk: list[list[Frame]], server: JunkServer) -> None:
     pipeline = Pipeline()
-    session = MarketDataSession(server.url, _token, pipeline, options=OPTIONS)
+    session = MarketDataSession(server.url, any_token, pipeline, options=OPTIONS)
     async with running(session):
         await session.subscribe_quote("ESM4")
         connection = session.connection
@@ -177,7 +165,7 @@ async def test_md_reader_survives_junk_and_keeps_delivering_in_order(
 async def test_a_junk_flood_is_counted_but_logged_boundedly(
         server: JunkServer, caplog: pytest.LogCaptureFixture) -> None:
     pipeline = Pipeline()
-    session = MarketDataSession(server.url, _token, pipeline, options=OPTIONS)
+    session = MarketDataSession(server.url, any_token, pipeline, options=OPTIONS)
     with caplog.at_level(logging.WARNING, logger="tradovate_api.client.connection"):
         async with running(session):
             connection = session.connection
@@ -201,7 +189,7 @@ async def test_a_junk_flood_is_counted_but_logged_boundedly(
 async def test_huge_and_deep_frames_are_dropped_not_fatal(payload: bytes,
                                                           server: JunkServer) -> None:
     pipeline = Pipeline()
-    session = MarketDataSession(server.url, _token, pipeline, options=OPTIONS)
+    session = MarketDataSession(server.url, any_token, pipeline, options=OPTIONS)
     async with running(session):
         connection = session.connection
         assert connection is not None
@@ -258,7 +246,7 @@ async def test_trading_reader_applies_valid_entities_around_mutated_ones(
         bad: list[Any], server: JunkServer) -> None:
     server.reply = _sync_reply(_SYNC)
     pipeline = AccountPipeline()
-    session = TradingSession(server.url, _token, pipeline, user_id=7, options=OPTIONS)
+    session = TradingSession(server.url, any_token, pipeline, user_id=7, options=OPTIONS)
     async with running(session):
         connection = session.connection
         assert connection is not None
@@ -282,7 +270,7 @@ async def test_a_malformed_sync_snapshot_is_a_clear_protocol_error(body: Any,
                                                                    server: JunkServer) -> None:
     server.reply = _sync_reply(body)
     pipeline = AccountPipeline()
-    session = TradingSession(server.url, _token, pipeline, user_id=7, options=OPTIONS)
+    session = TradingSession(server.url, any_token, pipeline, user_id=7, options=OPTIONS)
     with pytest.raises(ProtocolError, match="unexpected response body"):
         async with asyncio.timeout(5):
             await session.run()
@@ -294,7 +282,7 @@ async def test_a_frame_over_the_size_limit_ends_the_connection_and_the_next_one_
     """picows refuses frames over 10 MB (close code 1009): the connection ends (dropped or
     closed), which the supervisor answers with a reconnect; the next connection works."""
     pipeline = Pipeline()
-    session = MarketDataSession(server.url, _token, pipeline, options=OPTIONS)
+    session = MarketDataSession(server.url, any_token, pipeline, options=OPTIONS)
     first = asyncio.create_task(session.run())
     async with asyncio.timeout(5):
         await session.wait_ready()
