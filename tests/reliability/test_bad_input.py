@@ -26,10 +26,11 @@ OPTIONS = ConnectionOptions(heartbeat_interval=0.2, silence_timeout=5.0, open_ti
                             authorize_timeout=2.0, request_timeout=2.0, close_timeout=1.0)
 
 
-@pytest.mark.parametrize(("status", "kept"), [(429, True), (503, True), (200, False)])
+@pytest.mark.parametrize(("status", "kept"), [(429, True), (503, True), (401, True),
+                                             (200, False)])
 async def test_a_transient_refusal_while_resubscribing_never_drops_the_subscription(
         server: JunkServer, status: int, kept: bool) -> None:
-    """After a reconnect every subscription is sent again. A 429 or 5xx answer says nothing
+    """After a reconnect every subscription is sent again. A 429, 401 or 5xx answer says nothing
     about the subscription: it is kept and the attempt fails loudly (the supervisor decides);
     only a refusal of the subscription itself (unknown symbol) drops it."""
     session = MarketDataSession(server.url, any_token, lambda event: None, options=OPTIONS)

@@ -17,7 +17,14 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-from ..errors import ConnectionLost, ErrorResponse, RateLimited, RequestError
+from ..errors import (
+    ConnectionLost,
+    ErrorResponse,
+    PenaltyTicket,
+    RateLimited,
+    RequestError,
+    Unauthorized,
+)
 from ..protocol.models.results import ChartSubscriptionResult, MarketDataSubscriptionResult
 from ..protocol.models.subscriptions import (
     CancelChart,
@@ -263,7 +270,8 @@ class MarketDataSession(Session):
 
 
 def _transient(error: RequestError) -> bool:
-    """A refusal that says nothing about the subscription itself (rate limit, server
-    trouble): the subscription is kept and the attempt fails, rather than going blind."""
-    return isinstance(error, RateLimited) or (isinstance(error, ErrorResponse)
-                                              and error.status >= 500)
+    """A refusal that says nothing about the subscription itself (rate limit or penalty, a
+    token that expired meanwhile, server trouble): the subscription is kept and the attempt
+    fails, rather than going blind."""
+    return isinstance(error, RateLimited | PenaltyTicket | Unauthorized) or (
+        isinstance(error, ErrorResponse) and error.status >= 500)
