@@ -119,9 +119,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def require_tls(url: str, what: str, *, secure: str = "https", plain: str = "http") -> str:
+def require_tls(url: str, what: str, *, secure: str = "https", plain: str = "http",
+                show_url: bool = True) -> str:
     """``url`` (without a trailing ``/``) if it is ``secure://`` to a named host, or
-    ``plain://`` to a loopback address (the local simulator); else :class:`ConfigError`.
+    ``plain://`` to a loopback address (the local simulator); else :class:`ConfigError`,
+    which names the URL unless ``show_url`` is false (a URL that is itself a secret).
 
     TLS certificates are always verified: aiohttp and picows use the system's default
     verifying context and this package never passes another, so there is no switch to turn
@@ -133,8 +135,9 @@ def require_tls(url: str, what: str, *, secure: str = "https", plain: str = "htt
         scheme = host = ""
     if (scheme == secure and host) or (scheme == plain and is_loopback(host)):
         return url.rstrip("/")
-    raise ConfigError(f"{what} {url!r}: must be {secure}:// (plain {plain}:// only to a "
-                      f"loopback address such as the local simulator)")
+    named = f"{what} {url!r}" if show_url else what
+    raise ConfigError(f"{named}: must be {secure}:// (plain {plain}:// only to a loopback "
+                      f"address such as the local simulator)")
 
 
 def check_rest_url(url: str) -> str:

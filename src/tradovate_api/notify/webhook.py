@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from ..auth import is_loopback
+from ..auth import require_tls
 from ..errors import ConfigError, NotifyError
 from ..logwriter import redact
 from ..secrets import Secret
@@ -50,12 +50,8 @@ class WebhookNotifier:
 
     def __init__(self, url: Secret, *, fmt: WebhookFormat = "json",
                  token: Secret | None = None, timeout: float = 30.0) -> None:
+        require_tls(url.reveal(), "ALERT_WEBHOOK_URL", show_url=False)  # the URL is a secret
         parts = urlsplit(url.reveal())
-        host = parts.hostname or ""
-        if not (parts.scheme == "https" and host) and not (
-                parts.scheme == "http" and is_loopback(host)):
-            raise ConfigError("ALERT_WEBHOOK_URL: must be https:// (plain http:// only to a "
-                              "loopback address)")
         self._url = url.reveal()
         self._topic = ""
         if fmt == "ntfy":
