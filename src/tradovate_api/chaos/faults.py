@@ -156,9 +156,11 @@ class FaultScheduler:
         """Every token expires early and the sockets drop, so the reconnect is refused (401),
         the client logs in again and that login gets a penalty ticket to honour.
 
-        Both sockets drop: a socket left on the old login's session would be closed by the
-        server (``ConnectionQuotaReached``) at the login after next, which the supervisor
-        takes for another client using the login — see docs/reliability.md, known limits."""
+        Both sockets drop, so both reconnect through the new login. (A socket left on an older
+        login's session is closed by the server with ``ConnectionQuotaReached`` after two more
+        logins; sessions recognise that as their own doing, see ADR 0003 — tested in
+        ``tests/client/test_sessions_sim.py`` and ``tests/reliability/test_bad_input.py``,
+        not by this fault.)"""
         faults = self._sim.faults
         faults.penalize(0.3, count=1)
         record.detail = f"{faults.expire_tokens()} tokens expired, login penalty 0.3s"
