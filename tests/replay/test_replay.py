@@ -9,13 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from replay_helpers import recorded_messages
 from replay_strategies import Alternating, Busy, Raiser, RestingBuy, Sleeper
 
 from tradovate_api.protocol import (
     ChartEvent,
     MarketDataEvent,
-    Messages,
-    decode_frame,
     encode_messages,
     pack_ticks,
     unpack_ticks,
@@ -55,18 +54,14 @@ def es_id(recording: list[Path]) -> int:
 
 def timeline(recording: list[Path], contract_id: int) -> Iterator[tuple[int, object]]:
     """(receive ms, md/chart payload of ``contract_id``) straight from the file."""
-    for path in recording:
-        for ts, data in RecordingReader(path).frames():
-            frame = decode_frame(data)
-            assert isinstance(frame, Messages)
-            for message in frame.items:
-                if isinstance(message, MarketDataEvent):
-                    for dom in message.data.doms:
-                        if dom.contract_id == contract_id:
-                            yield ts // 1_000_000, dom
-                elif isinstance(message, ChartEvent):
-                    for packet in message.data.charts:
-                        yield ts // 1_000_000, packet
+    for ts, message in recorded_messages(recording):
+        if isinstance(message, MarketDataEvent):
+            for dom in message.data.doms:
+                if dom.contract_id == contract_id:
+                    yield ts // 1_000_000, dom
+        elif isinstance(message, ChartEvent):
+            for packet in message.data.charts:
+                yield ts // 1_000_000, packet
 
 
 async def test_replays_are_identical_run_to_run(recording: list[Path]) -> None:

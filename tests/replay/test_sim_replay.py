@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from replay_helpers import recorded_messages
 from replay_strategies import Alternating
 
 from tradovate_api.alerts import AlertLog
@@ -62,15 +63,12 @@ def recorded_touch(recording: Path, contract_id: int) -> tuple[set[float], set[f
     """Every best offer and best bid the recording's DOMs of a contract showed."""
     [path] = recording.iterdir()
     offers, bids = set(), set()
-    for _, data in RecordingReader(path).frames():
-        frame = decode_frame(data)
-        assert isinstance(frame, Messages)
-        for message in frame.items:
-            if isinstance(message, MarketDataEvent):
-                for dom in message.data.doms:
-                    if dom.contract_id == contract_id:
-                        offers.add(min(lv.price for lv in dom.offers))
-                        bids.add(max(lv.price for lv in dom.bids))
+    for _, message in recorded_messages([path]):
+        if isinstance(message, MarketDataEvent):
+            for dom in message.data.doms:
+                if dom.contract_id == contract_id:
+                    offers.add(min(lv.price for lv in dom.offers))
+                    bids.add(max(lv.price for lv in dom.bids))
     return offers, bids
 
 
