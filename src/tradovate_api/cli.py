@@ -27,7 +27,7 @@ def _run(args: argparse.Namespace) -> int:
     from .errors import ConfigError
     from .journal import JournalError
     from .notify import from_settings as notification_center
-    from .runtime.app import StartupError, TradingApp, load_strategy
+    from .runtime.app import StartupError, TradingApp, load_strategy, simulated_time_note
     from .runtime.persistence import Persistence
     from .secrets import load_secrets
     from .settings import Settings, load_settings
@@ -75,6 +75,9 @@ def _run(args: argparse.Namespace) -> int:
                              status=sys.stdout, alerts=persistence.alerts(center),
                              submit=center.submit)
             persistence.attach(app)
+            if app.simulator is not None and (note := simulated_time_note(
+                    app.simulator.clock())):
+                print(note, flush=True)
             code = await app.run()
             return code, app
         finally:
@@ -154,11 +157,35 @@ async def _periodic_fault(sim: Any, name: str, every: float) -> None:
         print(f"fault: {name.replace('_', ' ')}", flush=True)
 
 
-async def _serve(args: argparse.Namespace, config: Any) -> None:
+def _sim_clock(args: argparse.Namespace) -> Any:
+    """The simulated clock: real time, the next open (``--open``) or ``--start-at``."""
+    import time
+
+    from .simulator.calendar import clock_from, open_clock, parse_moment
+
+    if args.start_at is not None:
+        return clock_from(parse_moment(args.start_at))
+    if args.open:
+        return open_clock()
+    return time.time
+
+
+async def _periodic_maintenance(sim: Any, every: float, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        await sim.maintenance(seconds)
+        print(f"fault: maintenance for {seconds:g}s", flush=True)
+
+
+async def _serve(args: argparse.Namespace, config: Any, clock: Any) -> None:
+    import datetime as dt
+    import time
+
     from .simulator import Simulator
+    from .simulator.calendar import CHICAGO
 
     async with Simulator(config, host=args.host, port=args.port, md_port=args.md_port,
-                         seed=args.seed) as sim:
+                         seed=args.seed, clock=clock) as sim:
         faults = sim.faults
         faults.rate_limited = args.rate_limit
         faults.response_delay = args.delay
@@ -170,8 +197,16 @@ async def _serve(args: argparse.Namespace, config: Any) -> None:
         print(f"REST     {sim.rest_url}", flush=True)
         print(f"trading  {sim.ws_url}", flush=True)
         print(f"md       {sim.md_url}", flush=True)
+        now = clock()
+        if abs(now - time.time()) > 1.0:
+            print("simulated time "
+                  f"{dt.datetime.fromtimestamp(now, CHICAGO).isoformat(timespec='seconds')} "
+                  "(Chicago)", flush=True)
         tasks = [asyncio.create_task(_periodic_fault(sim, name, getattr(args, f"{name}_every")))
                  for name in _PERIODIC_FAULTS if getattr(args, f"{name}_every")]
+        if args.maintenance_every:
+            tasks.append(asyncio.create_task(_periodic_maintenance(
+                sim, args.maintenance_every, args.maintenance_seconds)))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -194,8 +229,12 @@ def _sim(args: argparse.Namespace) -> int:
 
     try:
         config = load_config(args.config) if args.config else SimulatorConfig()
+        clock = _sim_clock(args)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"--start-at: {exc}", file=sys.stderr)
         return 1
     overrides = {key: getattr(args, key) for key in
                  ("token_lifetime", "max_sessions", "max_connections", "tick_interval",
@@ -220,7 +259,7 @@ def _sim(args: argparse.Namespace) -> int:
         runner = asyncio.Runner()
     with runner:
         try:
-            runner.run(_serve(args, config))
+            runner.run(_serve(args, config, clock))
         except TradovateError as exc:  # e.g. a --replay file that is not a recording
             print(f"simulator error: {exc}", file=sys.stderr)
             return 1
@@ -250,6 +289,14 @@ def _add_sim_parser(sub: Any) -> None:
     sim.add_argument("--verbose", action="store_true", help="log every connection event")
     sim.add_argument("--tidy", action="store_true",
                      help="one message per frame, no entity arrays, no reordering")
+    hours = sim.add_argument_group("market hours (CME trading hours and Tradovate "
+                                   "maintenance by the simulated clock)")
+    when = hours.add_mutually_exclusive_group()
+    when.add_argument("--open", action="store_true",
+                      help="when the market is closed now, run the simulated clock from just "
+                           "after the next open")
+    when.add_argument("--start-at", default=None, metavar="ISO",
+                      help="run the simulated clock from this moment (no offset: Chicago time)")
     faults = sim.add_argument_group("faults")
     faults.add_argument("--rate-limit", action="store_true", help="answer every request 429")
     faults.add_argument("--delay", type=float, default=0.0, help="delay every response (s)")
@@ -258,6 +305,10 @@ def _add_sim_parser(sub: Any) -> None:
                         help="p-ticket with this p-time on every token request")
     faults.add_argument("--captcha", action="store_true", help="penalties carry p-captcha")
     faults.add_argument("--reject-orders", type=int, default=0, help="reject the next N orders")
+    faults.add_argument("--maintenance-every", type=float, default=None, metavar="SECONDS",
+                        help="fault: a maintenance window every SECONDS")
+    faults.add_argument("--maintenance-seconds", type=float, default=10.0, metavar="SECONDS",
+                        help="length of each --maintenance-every window (default 10)")
     for name in _PERIODIC_FAULTS:
         flag = name.replace("_", "-")
         faults.add_argument(f"--{flag}-every", type=float, default=None, metavar="SECONDS",

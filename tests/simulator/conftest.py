@@ -23,6 +23,7 @@ from tradovate_api.protocol import (
     encode_request,
 )
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 
 TODAY = dt.date(2026, 11, 24)
 """A fixed date: the front months are then ESZ6, NQZ6, MESZ6, MNQZ6."""
@@ -170,7 +171,7 @@ async def rest(session: aiohttp.ClientSession, sim: Simulator, endpoint: str, *,
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(FAST, today=TODAY) as simulator:
+    async with Simulator(FAST, today=TODAY, clock=open_clock()) as simulator:
         yield simulator
 
 

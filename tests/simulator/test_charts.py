@@ -101,7 +101,7 @@ def run(m: Market, charts: ChartSubscriptions, steps: int,
 
 def test_tick_history_reconstructs_the_trade_history_exactly() -> None:
     m = market()
-    charts = ChartSubscriptions(m.gen, history_limit=100_000)
+    charts = ChartSubscriptions(m.gen, history_id="historical", history_limit=100_000)
     result, packets = charts.subscribe(m.es, request())
     assert result.mode == "RealTime"
     assert result.historical_id is not None
@@ -118,9 +118,23 @@ def test_tick_history_reconstructs_the_trade_history_exactly() -> None:
     assert len(history) == -(-len(expected) // TICKS_PER_PACKET)
 
 
+@pytest.mark.parametrize("kind", ["Tick", "MinuteBar"])
+def test_history_is_sent_under_the_realtime_id_by_default(kind: str) -> None:
+    # Tradovate's example clients keep only packets under the realtime id (reference §4.5-4.8)
+    m = market()
+    default = ChartSubscriptions(m.gen, history_limit=100_000)
+    historical = ChartSubscriptions(m.gen, history_id="historical", history_limit=100_000)
+    result, packets = default.subscribe(m.es, request(kind))
+    assert result.realtime_id is not None
+    assert {p.id for p in wire(packets)} == {result.realtime_id}
+    _, reference = historical.subscribe(m.es, request(kind))
+    assert [p.tks or p.bars for p in wire(packets)] == [p.tks or p.bars
+                                                         for p in wire(reference)]
+
+
 def test_tick_history_honours_the_time_range() -> None:
     m = market()
-    charts = ChartSubscriptions(m.gen, history_limit=100_000)
+    charts = ChartSubscriptions(m.gen, history_id="historical", history_limit=100_000)
     all_ticks = list(m.gen.ticks(m.es.contract_id))
 
     def history(**time_range: object) -> list[Tick]:
@@ -148,7 +162,7 @@ def test_tick_history_honours_the_time_range() -> None:
 
 def test_history_is_capped_and_empty_history_still_ends_with_eoh() -> None:
     m = market()
-    charts = ChartSubscriptions(m.gen, history_limit=120)
+    charts = ChartSubscriptions(m.gen, history_id="historical", history_limit=120)
     result, packets = charts.subscribe(m.es, request())
     assert result.historical_id is not None
     ticks = [t for p in wire(packets)[:-1] for t in check_tick_packet(p, result.historical_id)]
@@ -161,7 +175,7 @@ def test_tick_packets_never_straddle_a_trade_date() -> None:
     # 16:58 CT to 17:02 CT: the 17:00 CT session open starts the next trade date
     start = int(dt.datetime(2026, 11, 24, 23, 2, tzinfo=dt.UTC).timestamp() * 1000)
     m = market(warm_ms=240_000, now=start)
-    charts = ChartSubscriptions(m.gen, history_limit=100_000)
+    charts = ChartSubscriptions(m.gen, history_id="historical", history_limit=100_000)
     result, packets = charts.subscribe(m.es, request())
     assert result.historical_id is not None
     history = wire(packets)[:-1]
@@ -183,7 +197,8 @@ def test_realtime_ticks_follow_the_history() -> None:
 
 def test_with_rng_tick_packets_arrive_out_of_order_but_complete() -> None:
     m = market(warm_ms=600_000)
-    charts = ChartSubscriptions(m.gen, rng=random.Random(7), history_limit=100_000)
+    charts = ChartSubscriptions(m.gen, history_id="historical", rng=random.Random(7),
+                                history_limit=100_000)
     swapped_history = 0
     for _ in range(20):
         result, packets = charts.subscribe(m.es, request())
@@ -249,7 +264,7 @@ def bars_of(packets: Sequence[ChartPacket], packet_id: int) -> list[Bar]:
 @pytest.mark.parametrize("minutes", [1, 2, 5])
 def test_minute_bar_history_and_realtime_match_the_trades(minutes: int) -> None:
     m = market()
-    charts = ChartSubscriptions(m.gen)
+    charts = ChartSubscriptions(m.gen, history_id="historical")
     result, packets = charts.subscribe(m.es, request("MinuteBar", minutes))
     assert result.historical_id is not None
     assert result.realtime_id is not None
@@ -271,7 +286,7 @@ def test_minute_bar_history_and_realtime_match_the_trades(minutes: int) -> None:
 
 def test_bar_history_time_range() -> None:
     m = market()
-    charts = ChartSubscriptions(m.gen)
+    charts = ChartSubscriptions(m.gen, history_id="historical")
     result, packets = charts.subscribe(m.es, request("MinuteBar", 1, as_much_as_elements=2))
     bars = bars_of(wire(packets)[:-1], result.historical_id or 0)
     assert [b.timestamp for b in bars] == ["2026-11-24T15:58:00.000Z",
@@ -287,7 +302,7 @@ def test_bar_history_time_range() -> None:
 def test_daily_bars_follow_trade_dates() -> None:
     start = int(dt.datetime(2026, 11, 24, 23, 2, tzinfo=dt.UTC).timestamp() * 1000)
     m = market(warm_ms=240_000, now=start)
-    charts = ChartSubscriptions(m.gen)
+    charts = ChartSubscriptions(m.gen, history_id="historical")
     result, packets = charts.subscribe(m.es, request("DailyBar", 1))
     history = wire(packets)[:-1]
     assert [p.td for p in history] == [20261124, 20261125]

@@ -20,6 +20,7 @@ from conftest import (
 from tradovate_api.protocol import Close, Messages, Response, ShutdownEvent
 from tradovate_api.protocol.models import PlaceOrderResult
 from tradovate_api.simulator import Simulator
+from tradovate_api.simulator.calendar import open_clock
 
 CREDENTIALS = {"name": "sim", "password": "sim", "cid": 8, "sec": "s"}
 
@@ -121,7 +122,7 @@ async def test_shutdown_event_before_close(sim: Simulator, http: aiohttp.ClientS
 
 async def test_new_login_over_the_session_limit_ends_the_oldest(
         http: aiohttp.ClientSession) -> None:
-    async with Simulator(with_config(max_sessions=2), today=TODAY) as sim:
+    async with Simulator(with_config(max_sessions=2), today=TODAY, clock=open_clock()) as sim:
         first = (await login(http, sim))["accessToken"]
         socket = await authorized_socket(sim.ws_url, first)
         await login(http, sim)
@@ -136,7 +137,7 @@ async def test_new_login_over_the_session_limit_ends_the_oldest(
 
 
 async def test_connection_limit_closes_the_oldest_socket(http: aiohttp.ClientSession) -> None:
-    async with Simulator(with_config(max_connections=1), today=TODAY) as sim:
+    async with Simulator(with_config(max_connections=1), today=TODAY, clock=open_clock()) as sim:
         token = (await login(http, sim))["accessToken"]
         old = await authorized_socket(sim.ws_url, token)
         new = await authorized_socket(sim.md_url, token)

@@ -132,8 +132,52 @@ async def test_tick_chart_history_eoh_realtime_and_cancel(sim: Simulator,
                                       "realtimeId": "realtime_id",
                                       "historicalId": "historical_id"}[cancel_with])})
     assert cancel.s == 200
-    assert cancel.body is None
+    assert msgspec.json.decode(cancel.d, type=MarketDataSubscriptionResult) == \
+        MarketDataSubscriptionResult(mode="None")
     assert not await received_within(client, ChartEvent, 1.0)
+    await client.ws.close()
+
+
+async def test_chart_answer_comes_alone_then_history_under_the_realtime_id(
+        sim: Simulator, http: aiohttp.ClientSession) -> None:
+    # Tradovate's example clients attach their listener after the answer and keep only
+    # packets under the realtime id (reference §4.5-4.8)
+    client = await md_socket(sim, http)
+    response = await client.request("md/getChart", {
+        "symbol": "ESZ6",
+        "chartDescription": {"underlyingType": "Tick", "elementSize": 1,
+                             "elementSizeUnit": "UnderlyingUnits"},
+        "timeRange": {"asMuchAsElements": 200}})
+    result = msgspec.json.decode(response.d, type=ChartSubscriptionResult)
+    assert result.mode == "RealTime"
+    answered = next(f for f in client.frames if isinstance(f, Messages)
+                    and any(getattr(m, "i", None) == response.i for m in f.items))
+    assert not any(isinstance(m, ChartEvent) for m in answered.items)
+    history: list[Any] = []
+    while not any(p.eoh for p in history):
+        event = await client.event(lambda m: isinstance(m, ChartEvent))
+        history.extend(event.data.charts)
+    assert {p.id for p in history} == {result.realtime_id}
+    assert 0 < sum(len(p.tks or ()) for p in history) <= 200
+    await client.ws.close()
+
+
+async def test_unsubscribes_and_cancel_chart_answer_a_subscription_result(
+        sim: Simulator, http: aiohttp.ClientSession) -> None:
+    client = await md_socket(sim, http)
+    assert (await client.request("md/subscribeQuote", {"symbol": "ESZ6"})).s == 200
+    for endpoint in ("md/unsubscribeQuote", "md/unsubscribeDOM", "md/unsubscribeHistogram"):
+        response = await client.request(endpoint, {"symbol": "ESZ6"})
+        assert response.s == 200
+        result = msgspec.json.decode(response.d, type=MarketDataSubscriptionResult)
+        assert result == MarketDataSubscriptionResult(mode="None")
+    unknown = await client.request("md/unsubscribeQuote", {"symbol": "XXZ9"})
+    result = msgspec.json.decode(unknown.d, type=MarketDataSubscriptionResult)
+    assert (result.mode, result.error_code) == ("None", "UnknownSymbol")
+    gone = await client.request("md/cancelChart", {"subscriptionId": 987654})
+    result = msgspec.json.decode(gone.d, type=MarketDataSubscriptionResult)
+    assert result.mode == "None"
+    assert result.error_text == "Unknown chart subscription 987654"
     await client.ws.close()
 
 

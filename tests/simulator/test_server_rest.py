@@ -26,6 +26,7 @@ from tradovate_api.protocol.models import (
     Product,
 )
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 from tradovate_api.simulator.config import AccountConfig, UserConfig
 from tradovate_api.simulator.rest_auth import BAD_CREDENTIALS
 
@@ -60,7 +61,8 @@ async def test_bad_credentials_are_http_200_with_error_text(sim: Simulator,
 
 
 async def test_bad_credentials_can_be_a_401(http: aiohttp.ClientSession) -> None:
-    async with Simulator(with_config(failed_login_status=401), today=TODAY) as sim:
+    async with Simulator(with_config(failed_login_status=401), today=TODAY,
+                         clock=open_clock()) as sim:
         status, body = await rest(http, sim, "auth/accesstokenrequest",
                                   body={"name": "nobody", "password": "x"})
     assert status == 401
@@ -171,7 +173,8 @@ async def test_config_adds_users_accounts_and_instruments(http: aiohttp.ClientSe
 
     loaded = config_from_mapping(raw)
     assert loaded.users == config.users
-    async with Simulator(msgspec.structs.replace(loaded, warm_up=0.0), today=TODAY) as sim:
+    async with Simulator(msgspec.structs.replace(loaded, warm_up=0.0), today=TODAY,
+                         clock=open_clock()) as sim:
         status, body = await rest(http, sim, "auth/accesstokenrequest",
                                   body={"name": "sim", "password": "sim"})
         assert "errorText" in body

@@ -20,6 +20,7 @@ from tradovate_api.protocol.models import (
     SyncMessage,
 )
 from tradovate_api.simulator import Simulator
+from tradovate_api.simulator.calendar import open_clock
 
 
 def is_props(entity_type: str, predicate: Any = None) -> Any:
@@ -165,7 +166,7 @@ async def test_oso_bracket_fills_and_arrives_as_entity_arrays(
 
 async def test_tidy_wire_sends_one_message_per_frame_and_one_entity_per_event(
         http: aiohttp.ClientSession) -> None:
-    async with Simulator(with_config(awkward_wire=False), today=TODAY) as sim:
+    async with Simulator(with_config(awkward_wire=False), today=TODAY, clock=open_clock()) as sim:
         client, _, snapshot = await synced(sim, http)
         account = snapshot.accounts[0]
         result = await place(client, account, action="Buy", orderType="Market")
@@ -185,7 +186,7 @@ async def test_other_users_changes_are_not_routed(http: aiohttp.ClientSession) -
 
     config = with_config(users=[UserConfig(name="a", password="a"),
                                 UserConfig(name="b", password="b")])
-    async with Simulator(config, today=TODAY) as sim:
+    async with Simulator(config, today=TODAY, clock=open_clock()) as sim:
         a_tokens = await login(http, sim, "a", "a")
         b_tokens = await login(http, sim, "b", "b")
         b_socket = await authorized_socket(sim.ws_url, b_tokens["accessToken"])

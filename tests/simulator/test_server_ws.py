@@ -8,16 +8,17 @@ import asyncio
 import aiohttp
 import msgspec
 import pytest
-from conftest import TODAY, authorized_socket, login, open_socket, with_config
+from conftest import TODAY, authorized_socket, login, open_socket, rest, with_config
 
 from tradovate_api.protocol import Heartbeat, Messages, Response, error_text
 from tradovate_api.simulator import Simulator
+from tradovate_api.simulator.calendar import open_clock
 
 
 @pytest.mark.parametrize("quoted", [False, True])
-@pytest.mark.parametrize("which", ["ws_url", "md_url"])
-@pytest.mark.parametrize("token_kind", ["accessToken", "mdAccessToken"])
-async def test_authorize_raw_or_quoted_with_either_token_on_either_socket(
+@pytest.mark.parametrize(("which", "token_kind"), [
+    ("ws_url", "accessToken"), ("md_url", "accessToken"), ("md_url", "mdAccessToken")])
+async def test_authorize_raw_or_quoted_with_either_token_on_the_md_socket(
         sim: Simulator, http: aiohttp.ClientSession, quoted: bool, which: str,
         token_kind: str) -> None:
     tokens = await login(http, sim)
@@ -26,6 +27,22 @@ async def test_authorize_raw_or_quoted_with_either_token_on_either_socket(
     assert response.s == 200
     assert response.body is None
     await client.ws.close()
+
+
+async def test_the_trading_socket_and_rest_refuse_a_market_data_token(
+        sim: Simulator, http: aiohttp.ClientSession) -> None:
+    # issue 15: the real trading socket refuses it (overrides the reference's §2.5/§11 #7)
+    tokens = await login(http, sim)
+    client = await open_socket(sim.ws_url)
+    refused = await client.authorize(tokens["mdAccessToken"])
+    assert refused.s == 401
+    assert error_text(refused.body) == "Invalid access token"
+    assert (await client.request("account/list")).s == 401
+    assert (await client.authorize(tokens["accessToken"])).s == 200
+    assert (await client.request("account/list")).s == 200
+    await client.ws.close()
+    status, _ = await rest(http, sim, "account/list", token=tokens["mdAccessToken"])
+    assert status == 401
 
 
 async def test_requests_before_authorize_and_bad_tokens_are_refused(sim: Simulator) -> None:
@@ -96,7 +113,7 @@ async def test_heartbeats_every_interval_when_idle(sim: Simulator,
 
 async def test_no_heartbeats_while_streaming(http: aiohttp.ClientSession) -> None:
     config = with_config(heartbeat_interval=0.3, tick_interval=0.01)
-    async with Simulator(config, today=TODAY) as sim:
+    async with Simulator(config, today=TODAY, clock=open_clock()) as sim:
         token = (await login(http, sim))["accessToken"]
         client = await authorized_socket(sim.md_url, token)
         for symbol in ("ESZ6", "NQZ6", "MESZ6", "MNQZ6"):
@@ -116,7 +133,7 @@ async def test_no_heartbeats_while_streaming(http: aiohttp.ClientSession) -> Non
 async def test_idle_socket_is_closed_but_heartbeating_one_is_not(
         http: aiohttp.ClientSession) -> None:
     config = with_config(idle_timeout=0.6, heartbeat_interval=0.1)
-    async with Simulator(config, today=TODAY) as sim:
+    async with Simulator(config, today=TODAY, clock=open_clock()) as sim:
         token = (await login(http, sim))["accessToken"]
         quiet = await authorized_socket(sim.ws_url, token)
         alive = await authorized_socket(sim.ws_url, token)
@@ -132,6 +149,7 @@ async def test_idle_socket_is_closed_but_heartbeating_one_is_not(
 
 
 async def test_unauthorized_socket_is_closed_after_timeout(http: aiohttp.ClientSession) -> None:
-    async with Simulator(with_config(authorize_timeout=0.3), today=TODAY) as sim:
+    async with Simulator(with_config(authorize_timeout=0.3), today=TODAY,
+                         clock=open_clock()) as sim:
         client = await open_socket(sim.md_url)
         await client.until_closed(heartbeat=True, wait=2.0)

@@ -49,7 +49,9 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -122,6 +124,16 @@ def embedded_simulator_config() -> SimulatorConfig:
     from ..simulator import SimulatorConfig  # imported only when the simulator runs
 
     return SimulatorConfig(warm_up=600.0, large_print_probability=0.02, large_print_size=500)
+
+
+def simulated_time_note(simulated_s: float) -> str:
+    """One line naming the embedded simulator's time when it is not now (the market was
+    closed, so it runs from the next open); empty when it is now."""
+    if abs(simulated_s - time.time()) < 1.0:
+        return ""
+    moment = datetime.fromtimestamp(simulated_s, ZoneInfo("America/Chicago"))
+    return (f"the market is closed now: the embedded simulator runs from "
+            f"{moment.isoformat(timespec='minutes')} Chicago time")
 
 
 SIM_PRODUCTS = ("ES", "NQ")
@@ -208,8 +220,15 @@ class TradingApp:
         commissions = dict(settings.trading.commission_per_side)
         if self.endpoints is None:
             from ..simulator import Simulator  # ~75 ms of imports a live run does not need
+            from ..simulator.calendar import open_clock
 
-            self.simulator = Simulator(simulator_config or embedded_simulator_config())
+            # The embedded market trades at any hour: when it is closed now, the simulator and
+            # this app run on a clock that starts just after the next open.
+            sim_clock = open_clock() if clock is wall_clock_ms else (lambda: clock() / 1000)
+            if clock is wall_clock_ms:
+                clock = self.clock = lambda: int(sim_clock() * 1000)
+            self.simulator = Simulator(simulator_config or embedded_simulator_config(),
+                                       clock=sim_clock)
             for inst in self.simulator.catalog:
                 commissions.setdefault(inst.product.name, inst.commission_per_side)
         self.metrics = RuntimeMetrics()
@@ -382,6 +401,9 @@ class TradingApp:
             endpoints = Endpoints(self.simulator.rest_url, self.simulator.ws_url,
                                   self.simulator.md_url)
             _log.info("embedded simulator started at %s", endpoints.rest)
+            note = simulated_time_note(self.simulator.clock())
+            if note:
+                _log.info("%s", note)
         assert endpoints is not None
         auth = self._auth = AuthManager.from_settings(settings, self._credentials, self.alerts,
                                                       rest_url=endpoints.rest)

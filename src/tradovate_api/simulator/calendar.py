@@ -9,7 +9,7 @@ down for maintenance (reference §7.4), by the simulator's clock.
 Holidays and early closes are not modelled (a simplification listed in ``docs/simulator.md``).
 :func:`open_clock` gives tests and the embedded simulator a clock that is inside an open
 session for a while: the real clock when the market is open now, else one running from the
-next open.
+next open; :func:`clock_from` one that runs from a chosen moment.
 """
 
 from __future__ import annotations
@@ -74,6 +74,24 @@ def next_change(epoch_s: float, test: Callable[[float], bool]) -> float:
 def open_for(epoch_s: float, seconds: float) -> bool:
     """Whether the market trades from ``epoch_s`` for at least ``seconds`` without a break."""
     return is_trading(epoch_s) and next_change(epoch_s, is_trading) - epoch_s >= seconds
+
+
+def clock_from(start_s: float, base: Callable[[], float] = time.time) -> Callable[[], float]:
+    """A clock that reads ``start_s`` now and runs at ``base``'s speed."""
+    offset = start_s - base()
+    return lambda: base() + offset
+
+
+def parse_moment(text: str) -> float:
+    """Epoch seconds of an ISO-8601 moment; without an offset it is Chicago time. Raises
+    ``ValueError`` with a one-line reason."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not an ISO-8601 date and time: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CHICAGO)
+    return moment.timestamp()
 
 
 def open_clock(seconds: float = 3600.0, base: Callable[[], float] = time.time

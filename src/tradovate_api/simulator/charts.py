@@ -2,12 +2,16 @@
 
 A subscription answers with history (packed tick packets for ``Tick`` charts, bar packets for
 ``MinuteBar``/``DailyBar`` charts) and then real-time packets built from each
-:class:`MarketUpdate`. Which id each packet carries (reference §4.6/§4.7, [FAQ]):
+:class:`MarketUpdate`. Which id each packet carries (reference §4.5–§4.8):
 
-- history packets carry the ``historicalId``;
+- history packets carry the ``realtimeId`` by default (``history_id="realtime"``):
+  Tradovate's own example clients keep only packets under the realtime id, attach their
+  listener after the answer and page backwards through history, which only works if the
+  real server sends history under that id; ``history_id="historical"`` sends it under the
+  ``historicalId`` (the reference's "id matches either" allows both, so a client must too);
 - the end-of-history mark ``{"id": realtimeId, "eoh": true}`` carries the ``realtimeId``, as
   Tradovate's FAQ on data size limits describes it ("the realtimeId of the getChart
-  subscription"); a client must therefore listen to both ids;
+  subscription");
 - real-time packets carry the ``realtimeId``.
 
 The realtime id is allocated first and the historical id next, as in the reference's response
@@ -26,6 +30,7 @@ import datetime as dt
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from ..protocol.models import (
     Bar,
@@ -144,10 +149,12 @@ class ChartSubscriptions:
     """Live charts of one md connection: history on subscribe, then real-time packets."""
 
     def __init__(self, generator: MarketGenerator, *, rng: random.Random | None = None,
-                 history_limit: int = DEFAULT_HISTORY_LIMIT) -> None:
+                 history_limit: int = DEFAULT_HISTORY_LIMIT,
+                 history_id: Literal["realtime", "historical"] = "realtime") -> None:
         self._generator = generator
         self._rng = rng
         self._history_limit = history_limit
+        self._history_under_realtime = history_id == "realtime"
         self._charts: dict[int, _Chart] = {}
         """Every live chart under both of its ids."""
 
@@ -192,6 +199,9 @@ class ChartSubscriptions:
         self._charts.pop(chart.historical_id, None)
         self._charts.pop(chart.realtime_id, None)
         return True
+
+    def _history_packet_id(self, chart: _Chart) -> int:
+        return chart.realtime_id if self._history_under_realtime else chart.historical_id
 
     @staticmethod
     def _validate_description(request: GetChart) -> tuple[str, int]:
@@ -241,7 +251,7 @@ class ChartSubscriptions:
                 continue
             chosen.append(tick)
         chosen.reverse()
-        packets = self._pack(chart.historical_id, chosen, chart.tick_size)
+        packets = self._pack(self._history_packet_id(chart), chosen, chart.tick_size)
         return self._maybe_shuffle(packets)
 
     def _pack(self, packet_id: int, ticks: Sequence[Tick],
@@ -313,7 +323,7 @@ class ChartSubscriptions:
                 continue
             chosen.append(period)
         chosen.reverse()
-        return self._bar_packets(chart.historical_id, chosen)
+        return self._bar_packets(self._history_packet_id(chart), chosen)
 
     @staticmethod
     def _bar_packets(packet_id: int, periods: Sequence[_Period]) -> list[ChartPacket]:

@@ -64,6 +64,62 @@ class UserConfig(_Section, frozen=True):
         return f"UserConfig(name={self.name!r}, password='***', accounts={self.accounts!r})"
 
 
+class WindowLimits(_Section, frozen=True):
+    """Requests allowed in the sliding hour, minute and second (one tier of the user-level
+    limits, reference §7.1)."""
+
+    per_hour: PositiveInt
+    per_minute: PositiveInt
+    per_second: PositiveInt
+
+
+class EndpointLimit(_Section, frozen=True):
+    """One row of the endpoint-level table (per IP, sliding hour, reference §7.1): over
+    ``per_hour`` counted requests a request gets a penalty ticket whose ``p-time`` is
+    ``back_off`` (doubled for each further violation within the hour)."""
+
+    endpoint: str
+    per_hour: PositiveInt
+    back_off: PositiveFloat
+    count_success: bool
+    """True: every request counts; False: only failed ones (and penalized ones)."""
+    captcha: bool = False
+    """The penalty carries ``p-captcha: true`` (never honoured: wait out the hour)."""
+
+
+DEFAULT_ENDPOINT_LIMITS = (
+    EndpointLimit(endpoint="auth/accesstokenrequest", per_hour=5, back_off=15.0,
+                  count_success=False, captcha=True),
+    EndpointLimit(endpoint="auth/renewaccesstoken", per_hour=15, back_off=15.0,
+                  count_success=True),
+    EndpointLimit(endpoint="auth/me", per_hour=10, back_off=30.0, count_success=False),
+    EndpointLimit(endpoint="user/syncrequest", per_hour=300, back_off=3.0, count_success=True),
+)
+"""The partner rate-limits table (reference §7.1); the login's penalty always carries
+``p-captcha`` (§2.1, §7.2)."""
+
+
+class RateLimits(_Section, frozen=True):
+    """Request limits, enforced by default at Tradovate's documented values (§7.1, §7.2)."""
+
+    enabled: bool = True
+    authenticated: WindowLimits = WindowLimits(per_hour=5000, per_minute=5000,
+                                               per_second=5000)
+    """Per user id."""
+    anonymous: WindowLimits = WindowLimits(per_hour=1000, per_minute=1000, per_second=100)
+    """Per IP: requests without a valid token (the login, ``authorize``, refused ones)."""
+    warning_fraction: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.9
+    """Past this share of a user-level limit requests are answered 423 (the documented
+    warning before 429) and not handled; 1.0 = no warning band."""
+    lockout: PositiveFloat = 3600.0
+    """After a 429 every request is refused until this long after the last one."""
+    endpoints: list[EndpointLimit] = msgspec.field(
+        default_factory=lambda: list(DEFAULT_ENDPOINT_LIMITS))
+    auth_per_minute: NonNegativeInt = 10
+    """``auth/*`` requests per IP in the sliding minute, every request counted (the older
+    partner page's "Authentication: 10 requests/minute"); 0 = no such limit."""
+
+
 DEFAULT_COMMISSION = 2.09
 """Fee per contract per side of an instrument the simulator has no figure for."""
 
@@ -120,6 +176,16 @@ class SimulatorConfig(_Section, frozen=True):
     market; its instruments replace the configured ones."""
     replay_speed: PositiveFloat = 1.0
     """How fast the recording plays (2.0: twice its recorded pace)."""
+    limits: RateLimits = msgspec.field(default_factory=RateLimits)
+    """User-level and endpoint-level request limits (on by default)."""
+    market_hours: bool = True
+    """Outside CME trading hours (by the simulator's clock) the market does not move and
+    orders are refused ``SessionClosed``; false = a market that never closes."""
+    maintenance: bool = True
+    """Tradovate's maintenance windows: sockets get ``shutdown`` and close, requests and
+    websocket upgrades are answered 503 until the window ends."""
+    chart_history_id: Literal["realtime", "historical"] = "realtime"
+    """Which id of an ``md/getChart`` subscription its history packets carry."""
 
     def __repr__(self) -> str:
         return (f"SimulatorConfig(users={[u.name for u in self.users]!r}, "

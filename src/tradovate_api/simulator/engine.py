@@ -144,12 +144,16 @@ class Exchange:
 
     def __init__(self, catalog: InstrumentCatalog, books: Mapping[int, Book],
                  clock: Callable[[], float], *, rng: random.Random | None = None,
-                 reference: Iterable[Currency | ExchangeEntity | ContractGroup] = ()) -> None:
+                 reference: Iterable[Currency | ExchangeEntity | ContractGroup] = (),
+                 session_open: Callable[[], bool] | None = None) -> None:
         """``reference`` names currencies/exchanges/contract groups; any the catalog's products
-        point at and that are not given are derived (USD, CME, "Futures")."""
+        point at and that are not given are derived (USD, CME, "Futures"). ``session_open``
+        says whether the market trades now (``None``: always); when it does not, placements
+        and modifications are refused ``SessionClosed`` (cancels still work)."""
         self._catalog = catalog
         self._books = books
         self._clock = clock
+        self._session_open = session_open
         self._rng = rng
         self._next_id = _FIRST_ID
         self._store = EntityStore()
@@ -475,10 +479,18 @@ class Exchange:
             return ("InvalidPrice", f"Sell stop price {stop_price} must be below the market {ref}")
         return None
 
+    def _session_closed(self) -> Failure | None:
+        if self._session_open is None or self._session_open():
+            return None
+        return ("SessionClosed", "The trading session is closed")
+
     def _check_new(self, user_id: int, body: PlaceOrder) -> _Target | Failure:
         account = self._account_for(user_id, body.account_id, body.account_spec)
         if isinstance(account, tuple):
             return account
+        closed = self._session_closed()
+        if closed is not None:
+            return closed
         inst = self._catalog.resolve(body.symbol)
         if inst is None:
             return ("InvalidContract", f"Unknown contract {body.symbol!r}")
@@ -742,6 +754,9 @@ class Exchange:
         live = self._find_live(user_id, body.order_id)
         if isinstance(live, tuple):
             return CommandResult(failure_reason=live[0], failure_text=live[1]), out
+        closed = self._session_closed()
+        if closed is not None:
+            return CommandResult(failure_reason=closed[0], failure_text=closed[1]), out
         if live.version.order_type == "TrailingStop":
             failure = self._check_trailing_modify(live.version, body)
             if failure is not None:

@@ -3,9 +3,13 @@
 ``symbol`` may be a contract name, a contract id (number or digits) or ``@ROOT``. A subscribe
 answers ``{"mode":"RealTime","subscriptionId":N}`` and then pushes the current full snapshot;
 an unknown symbol answers ``mode: "None"`` with ``errorText``/``errorCode: "UnknownSymbol"``.
-One subscription of each kind per contract (a repeat just re-sends the snapshot).
-``md/getChart`` answers both ids then the history ending in ``eoh``; ``md/cancelChart``
-accepts either id. Only ``md/*`` endpoints are served here; anything else is a 404.
+One subscription of each kind per contract (a repeat just re-sends the snapshot). Unsubscribes
+and ``md/cancelChart`` answer a ``MarketDataSubscriptionResult`` too (``mode`` is required,
+§4.1): ``mode: "None"``, with ``errorText``/``errorCode`` when there was nothing to end.
+``md/getChart`` answers both ids first, then the history (under the realtime id by default,
+see :mod:`.charts`) ending in ``eoh``; ``md/cancelChart`` accepts either id. Outside trading
+hours subscriptions still answer with the last snapshot. Only ``md/*`` endpoints are served
+here; anything else is a 404.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ class MarketDataSession(SocketSession):
                  transport: asyncio.Transport | None, peer: str,
                  rng: random.Random | None) -> None:
         super().__init__(ctx, ws, transport, peer)
-        self.charts = ChartSubscriptions(ctx.generator, rng=rng)
+        self.charts = ChartSubscriptions(ctx.generator, rng=rng,
+                                         history_id=ctx.config.chart_history_id)
         self._routes: dict[str, Callable[[ClientRequest, dict[str, Any]], None]] = {
             "md/subscribequote": lambda r, p: self._subscribe("quote", r, p),
             "md/subscribedom": lambda r, p: self._subscribe("dom", r, p),
@@ -116,9 +121,14 @@ class MarketDataSession(SocketSession):
         if body is None:
             return
         inst = self.ctx.catalog.resolve(body.symbol)
-        if inst is not None:
+        if inst is None:
+            result = MarketDataSubscriptionResult(
+                mode="None", error_text=f"Unknown symbol: {body.symbol}",
+                error_code="UnknownSymbol")
+        else:
             self.ctx.hub.unsubscribe(feed, inst.contract_id, self)
-        self.respond(200, request.request_id)
+            result = MarketDataSubscriptionResult(mode="None")
+        self.respond(200, request.request_id, _encoder.encode(result))
 
     def _get_chart(self, request: ClientRequest, params: dict[str, Any]) -> None:
         body = self._decode(request, params, GetChart)
@@ -126,6 +136,7 @@ class MarketDataSession(SocketSession):
             return
         result, packets = self.charts.subscribe(self.ctx.catalog.resolve(body.symbol), body)
         self.respond(200, request.request_id, _encoder.encode(result))
+        self.break_frame()
         for start in range(0, len(packets), _CHART_PACKETS_PER_EVENT):
             self.send(chart_event(packets[start:start + _CHART_PACKETS_PER_EVENT]))
         self.ctx.hub.charts_changed(self)
@@ -135,8 +146,10 @@ class MarketDataSession(SocketSession):
         if body is None:
             return
         if self.charts.cancel(body.subscription_id):
-            self.respond(200, request.request_id)
+            result = MarketDataSubscriptionResult(mode="None")
         else:
-            self.respond(200, request.request_id, _encoder.encode(
-                {"errorText": f"Unknown chart subscription {body.subscription_id}"}))
+            result = MarketDataSubscriptionResult(
+                mode="None", error_text=f"Unknown chart subscription {body.subscription_id}",
+                error_code="UnknownReason")
+        self.respond(200, request.request_id, _encoder.encode(result))
         self.ctx.hub.charts_changed(self)

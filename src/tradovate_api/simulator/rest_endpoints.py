@@ -140,24 +140,32 @@ class Endpoints:
             return None
         return lambda token, params: self._generic(entity_type, op, self._need(token), params)
 
-    def dispatch(self, endpoint: str, params: dict[str, Any], token: Token | None) -> Reply:
-        """Answer one request; ``endpoint`` is lower-case, ``token`` already validated."""
+    def dispatch(self, endpoint: str, params: dict[str, Any], token: Token | None, *,
+                 peer: str = "?") -> Reply:
+        """Answer one request; ``endpoint`` is lower-case, ``token`` already validated,
+        ``peer`` the caller's IP (endpoint-level limits are per IP)."""
         handler = self._handler(endpoint)
         if handler is None:
             return not_found(f"Not found: {endpoint}")
         if token is None and endpoint not in PUBLIC_ENDPOINTS:
             return Reply(401, error_body("Access is denied", quoted=False))
+        limits = self._ctx.limits
         penalty = self._ctx.faults.check_penalty(endpoint, params)
+        if penalty is None:
+            penalty = limits.endpoint_request(endpoint, peer, params)
         if penalty is not None:
             log.info("%s: penalty ticket issued (p-time %s)", endpoint, penalty["p-time"])
             reply = json_reply(penalty)
             reply.penalized = True
             return reply
         try:
-            return handler(token, params)
+            reply = handler(token, params)
         except BadRequest as exc:
             log.info("%s: bad request: %s", endpoint, exc)
-            return Reply(400, error_body(f"Bad request: {exc}"))
+            reply = Reply(400, error_body(f"Bad request: {exc}"))
+        limits.endpoint_done(endpoint, peer, succeeded=reply.status == 200
+                             and b'"errorText"' not in reply.body)
+        return reply
 
     # ----------------------------------------------------------------- sync
 

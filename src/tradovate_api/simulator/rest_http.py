@@ -2,9 +2,10 @@
 
 Any method is accepted (Tradovate recommends but does not enforce GET/POST); parameters may be
 query parameters, a JSON body or a form body, the body winning on a clash; the token comes in
-``Authorization: Bearer``. Statuses: 404 unknown endpoint, 401 missing/expired token, 400 a
-body that is not JSON or parameters of the wrong type, 429 with an empty body under the
-rate-limit fault; business failures are HTTP 200 with ``errorText``/``failureReason``.
+``Authorization: Bearer``. Statuses: 503 with an empty body during a maintenance window, 423
+and 429 with an empty body over a user-level request limit (or under the rate-limit fault),
+404 unknown endpoint, 401 missing/expired token, 400 a body that is not JSON or parameters of
+the wrong type; business failures and penalty tickets are HTTP 200 (reference §1.3, §7).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
+from .limits import PROCEED
 from .rest_endpoints import PUBLIC_ENDPOINTS
 from .session import error_body
 from .session_context import log
@@ -74,23 +76,33 @@ class RestHandler:
         faults = ctx.faults
         if faults.response_delay > 0:
             await asyncio.sleep(faults.response_delay)
+        if ctx.schedule.in_maintenance():
+            return _response(503, b"")
         if faults.rate_limited:
             return _response(429, b"")
+        peer = request.remote or "?"
+        value = _bearer(request)
+        token: Token | None = ctx.tokens.valid(value) if value is not None else None
+        if token is not None and token.kind != "access":
+            token = None  # a market-data token is for the md socket only
+        verdict = ctx.limits.user_request(token.user_id if token is not None else None, peer)
+        if verdict != PROCEED:
+            return _response(verdict, b"")
         if not ctx.endpoints.known(endpoint):
             log.info("REST %s %s: unknown endpoint", request.method, endpoint)
             return _response(404, error_body(f"Not found: {endpoint}"))
-        token: Token | None = None
-        if endpoint not in PUBLIC_ENDPOINTS:
-            value = _bearer(request)
-            token = ctx.tokens.valid(value) if value is not None else None
-            if token is None:
-                text = "Access is denied" if value is None else "Expired or invalid access token"
-                return _response(401, error_body(text, quoted=False))
+        if endpoint in PUBLIC_ENDPOINTS:
+            token = None
+        elif token is None:
+            ctx.limits.endpoint_done(endpoint, peer, succeeded=False)
+            text = "Access is denied" if value is None else "Expired or invalid access token"
+            return _response(401, error_body(text, quoted=False))
         try:
             params = await _params(request)
         except ValueError as exc:
             log.info("REST %s: bad body: %s", endpoint, exc)
+            ctx.limits.endpoint_done(endpoint, peer, succeeded=False)
             return _response(400, error_body(f"Bad request: {exc}"))
-        reply = ctx.endpoints.dispatch(endpoint, params, token)
+        reply = ctx.endpoints.dispatch(endpoint, params, token, peer=peer)
         ctx.registry.route(reply.changes)
         return _response(reply.status, reply.body)

@@ -2,10 +2,12 @@
 
 Mirroring Tradovate's host split, the first port serves REST under ``/v1/...`` and the trading
 websocket at ``/v1/websocket``; the md port serves the market-data websocket at
-``/v1/websocket``. A ticker task steps the market generator every ``tick_interval``, pushes the
-md events to subscribers, lets the exchange match resting orders and routes the resulting
-entity changes. :meth:`Simulator.restart` drops every connection and listens again on the same
-ports with all state (accounts, orders, tokens, market) kept.
+``/v1/websocket``. A ticker task steps the market generator every ``tick_interval`` while the
+market trades (by the simulator's clock and :mod:`.calendar`), pushes the md events to
+subscribers, lets the exchange match resting orders and routes the resulting entity changes;
+when a maintenance window begins it sends every socket a ``shutdown`` event and closes it.
+:meth:`Simulator.restart` drops every connection and listens again on the same ports with all
+state (accounts, orders, tokens, market) kept.
 """
 
 from __future__ import annotations
@@ -25,14 +27,16 @@ from ..recording import recording_files
 from .config import AccountConfig, SimulatorConfig, build_instruments
 from .engine import Exchange
 from .faults import Faults, SocketKind
+from .hours import MarketSchedule
 from .instruments import InstrumentCatalog, reference_entities
+from .limits import RequestLimits
 from .marketgen import MarketGenerator
 from .md_hub import MarketDataHub
 from .md_session import MarketDataSession
 from .recorded import RecordedMarket, recorded_instruments
 from .rest_endpoints import Endpoints
 from .rest_http import RestHandler
-from .session import SocketSession
+from .session import SocketSession, shutdown_frame
 from .session_context import Login, ServerContext, log
 from .session_registry import ConnectionRegistry
 from .session_trading import TradingSession
@@ -45,7 +49,9 @@ DEFAULT_BALANCE = 50_000.0
 
 class Simulator:
     """A local Tradovate: ``async with Simulator() as sim:`` then use ``sim.rest_url``,
-    ``sim.ws_url`` and ``sim.md_url``. Ports 0 pick free ports."""
+    ``sim.ws_url`` and ``sim.md_url``. Ports 0 pick free ports. ``clock`` (epoch seconds)
+    decides trading hours, maintenance windows, token expiry and every timestamp; tests that
+    need an open market pass :func:`.calendar.open_clock`."""
 
     def __init__(self, config: SimulatorConfig | None = None, *, host: str = "127.0.0.1",
                  port: int = 0, md_port: int = 0, seed: int | None = None,
@@ -77,21 +83,27 @@ class Simulator:
             if warm_ms:
                 self.generator.warm_up(now_ms, warm_ms, 1000)
         awkward = config.awkward_wire
+        self.schedule = MarketSchedule(clock, market_hours=config.market_hours,
+                                       maintenance=config.maintenance)
         self.exchange = Exchange(self.catalog, self.generator.books, clock,
                                  rng=random.Random(config.seed) if awkward else None,
-                                 reference=reference_entities())
+                                 reference=reference_entities(),
+                                 session_open=self.schedule.trading)
         self._chart_rng = random.Random(config.seed + 1) if awkward else None
         self.tokens = TokenStore(clock, config.token_lifetime, config.max_sessions)
         self.faults = Faults(self, clock)
+        self.limits = RequestLimits(config.limits, clock)
         ctx = ServerContext(config=config, clock=clock, catalog=self.catalog,
                             generator=self.generator, exchange=self.exchange,
-                            tokens=self.tokens, faults=self.faults, logins=self._add_users())
+                            tokens=self.tokens, faults=self.faults, logins=self._add_users(),
+                            limits=self.limits, schedule=self.schedule)
         ctx.registry = ConnectionRegistry(ctx)
         ctx.hub = MarketDataHub(ctx)
         ctx.endpoints = Endpoints(ctx)
         self._ctx = ctx
         self._runners: list[web.AppRunner] = []
         self._ticker: asyncio.Task[None] | None = None
+        self._in_maintenance = False
 
     def _add_users(self) -> dict[str, Login]:
         logins: dict[str, Login] = {}
@@ -126,6 +138,11 @@ class Simulator:
     @property
     def md_url(self) -> str:
         return f"ws://{self.host}:{self._md_port}/v1/websocket"
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The simulator's clock (epoch seconds); give the client side the same one."""
+        return self._clock
 
     @property
     def connections(self) -> list[SocketSession]:
@@ -191,12 +208,24 @@ class Simulator:
         await ws.prepare(request)
         return ws, request.remote or "?"
 
+    def _down(self) -> web.Response | None:
+        """503 with an empty body while a maintenance window is on (§7.3, §7.4)."""
+        if self.schedule.in_maintenance():
+            return web.Response(status=503, body=b"")
+        return None
+
     async def _trading_socket(self, request: web.Request) -> web.StreamResponse:
+        down = self._down()
+        if down is not None:
+            return down
         ws, peer = await self._accept(request)
         await TradingSession(self._ctx, ws, request.transport, peer).run()
         return ws
 
     async def _md_socket(self, request: web.Request) -> web.StreamResponse:
+        down = self._down()
+        if down is not None:
+            return down
         ws, peer = await self._accept(request)
         rng = (random.Random(self._chart_rng.random()) if self._chart_rng is not None
                else None)
@@ -206,7 +235,10 @@ class Simulator:
     # ----------------------------------------------------------------- market
 
     def step(self) -> None:
-        """One market step: md to subscribers, fills of resting orders to their users."""
+        """One market step: md to subscribers, fills of resting orders to their users.
+        Outside trading hours nothing moves (subscribers keep the last snapshot)."""
+        if not self.schedule.trading():
+            return
         update = self.generator.step(int(self._clock() * 1000))
         self._ctx.hub.publish(update)
         self._ctx.registry.route(self.exchange.on_market(update))
@@ -217,10 +249,31 @@ class Simulator:
         while True:
             await asyncio.sleep(interval)
             try:
+                await self._check_maintenance()
                 for _ in range(steps):
                     self.step()
             except Exception:
                 log.exception("market step failed")
+
+    async def _check_maintenance(self) -> None:
+        """At the start of a maintenance window every socket is told and closed."""
+        down = self.schedule.in_maintenance()
+        if down and not self._in_maintenance:
+            log.info("maintenance window: closing every connection")
+            await self._ctx.registry.close_all("all", [shutdown_frame("Maintenance")],
+                                               abort=False)
+        self._in_maintenance = down
+
+    async def maintenance(self, seconds: float) -> int:
+        """Open a maintenance window now for ``seconds`` (the clock is not touched): every
+        socket gets a ``shutdown`` event ``Maintenance`` and is closed, and until the window
+        ends REST requests and websocket upgrades are answered 503. Returns the number of
+        sockets closed."""
+        self.schedule.force_maintenance(seconds)
+        self._in_maintenance = True
+        log.info("maintenance window for %.1f s: closing every connection", seconds)
+        return await self._ctx.registry.close_all("all", [shutdown_frame("Maintenance")],
+                                                  abort=False)
 
     # ----------------------------------------------------------------- fault target
 

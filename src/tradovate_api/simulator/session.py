@@ -1,7 +1,10 @@
 """One websocket connection of the simulator: framing, authorize, heartbeats, idle close.
 
 The trading and market-data sockets share this life cycle (reference §3): ``o`` on open;
-``authorize`` first (anything else gets ``401``); server ``h`` every ``heartbeat_interval``
+``authorize`` first (anything else gets ``401``; the trading socket refuses a market-data
+token, the md socket takes either); every request, ``authorize`` included, counts against the
+user-level request limits (``{"s":423|429,"i":id}`` over them, §7.1); server ``h`` every
+``heartbeat_interval``
 unless some other frame went out meanwhile (no heartbeats while streaming); a socket that
 sends nothing — not even ``[]`` — for ``idle_timeout`` is closed, as is one not authorized
 within ``authorize_timeout``. Outgoing messages go through an outbox drained by one writer
@@ -32,6 +35,7 @@ from ..protocol import (
     encode_messages,
     parse_request,
 )
+from .limits import PROCEED
 from .session_context import log
 
 if TYPE_CHECKING:
@@ -43,6 +47,8 @@ MAX_BATCH = 64
 MAX_OUTBOX = 200_000
 """A client this many messages behind is cut off (a slow consumer must not eat memory)."""
 _encoder = msgspec.json.Encoder()
+_FRAME_BREAK = b"frame break"
+"""Outbox marker (compared by identity): what follows leaves in a later frame."""
 
 
 def response_bytes(status: int, request_id: int | None, body: bytes = b"") -> bytes:
@@ -70,6 +76,8 @@ class SocketSession:
     """Base of the trading and md sessions; subclasses implement :meth:`handle`."""
 
     kind: ClassVar[str] = ""
+    accepted_tokens: ClassVar[frozenset[str]] = frozenset({"access", "md"})
+    """Token kinds ``authorize`` accepts on this socket."""
 
     def __init__(self, ctx: ServerContext, ws: web.WebSocketResponse,
                  transport: asyncio.Transport | None, peer: str) -> None:
@@ -168,6 +176,12 @@ class SocketSession:
     def respond(self, status: int, request_id: int | None, body: bytes = b"") -> None:
         self.send(response_bytes(status, request_id, body))
 
+    def break_frame(self) -> None:
+        """End the current frame: messages queued after this leave in a later frame (a
+        response then the data it started, as separate deliveries)."""
+        if self._outbox:
+            self._outbox.append(_FRAME_BREAK)
+
     def _take(self) -> list[bytes]:
         batch, self._outbox = self._outbox, []
         return batch
@@ -177,8 +191,12 @@ class SocketSession:
         batch: list[Any] = []
         awkward = self.ctx.config.awkward_wire
         for message in messages:
-            if message is OPEN_FRAME:
-                frames.append(message)
+            if message is OPEN_FRAME or message is _FRAME_BREAK:
+                if batch:
+                    frames.append(encode_messages(batch))
+                    batch = []
+                if message is OPEN_FRAME:
+                    frames.append(message)
                 continue
             batch.append(msgspec.Raw(message))
             if not awkward or len(batch) >= MAX_BATCH:
@@ -247,6 +265,10 @@ class SocketSession:
             log.warning("%r: bad request frame: %s", self, parsed.reason)
             self.respond(400, parsed.request_id, error_body(f"Bad request: {parsed.reason}"))
             return
+        verdict = self.ctx.limits.user_request(self.user_id, self.peer)
+        if verdict != PROCEED:
+            self.respond(verdict, parsed.request_id)
+            return
         if parsed.endpoint == "authorize":
             self._authorize(parsed)
             return
@@ -275,6 +297,9 @@ class SocketSession:
 
     def _authorize(self, request: ClientRequest) -> None:
         token = self.ctx.tokens.valid(authorize_token(request.body))
+        if token is not None and token.kind not in self.accepted_tokens:
+            log.info("%r: a %s token is not accepted here", self, token.kind)
+            token = None
         if token is None:
             log.info("%r: authorize refused", self)
             self.respond(401, request.request_id,

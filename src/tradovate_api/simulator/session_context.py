@@ -11,7 +11,9 @@ if TYPE_CHECKING:
     from .config import SimulatorConfig
     from .engine import Exchange
     from .faults import Faults
+    from .hours import MarketSchedule
     from .instruments import InstrumentCatalog
+    from .limits import RequestLimits
     from .marketgen import MarketGenerator
     from .md_hub import MarketDataHub
     from .rest_endpoints import Endpoints
@@ -31,7 +33,8 @@ class Login:
 
 @dataclass(slots=True, eq=False)
 class ServerContext:
-    """Configuration, market, exchange, tokens, faults and the live connections."""
+    """Configuration, market, exchange, tokens, faults, limits, hours and the live
+    connections."""
 
     config: SimulatorConfig
     clock: Callable[[], float]
@@ -41,6 +44,8 @@ class ServerContext:
     tokens: TokenStore
     faults: Faults
     logins: dict[str, Login]
+    limits: RequestLimits
+    schedule: MarketSchedule
     registry: ConnectionRegistry = field(init=False)
     hub: MarketDataHub = field(init=False)
     endpoints: Endpoints = field(init=False)

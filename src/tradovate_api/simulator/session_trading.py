@@ -35,6 +35,8 @@ class TradingSession(SocketSession):
     """``/v1/websocket`` on the REST port."""
 
     kind = "trading"
+    accepted_tokens = frozenset({"access"})
+    """The real trading socket refuses a market-data token (issue 15 overrides §2.5)."""
 
     def handle(self, request: ClientRequest) -> None:
         ctx = self.ctx
@@ -52,12 +54,13 @@ class TradingSession(SocketSession):
         if endpoint == "user/syncrequest":
             self._sync(request, params)
             return
-        reply = ctx.endpoints.dispatch(endpoint, params, self.token)
+        reply = ctx.endpoints.dispatch(endpoint, params, self.token, peer=self.peer)
         self.respond(reply.status, request.request_id, reply.body)
         ctx.registry.route(reply.changes)
 
     def _sync(self, request: ClientRequest, params: dict[str, Any]) -> None:
-        reply = self.ctx.endpoints.dispatch(request.endpoint, params, self.token)
+        reply = self.ctx.endpoints.dispatch(request.endpoint, params, self.token,
+                                            peer=self.peer)
         if reply.status != 200 or reply.penalized or self.token is None:
             self.respond(reply.status, request.request_id, reply.body)
             return

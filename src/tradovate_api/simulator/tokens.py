@@ -34,7 +34,8 @@ class Token:
     session: AuthSession
     expires: float
     kind: str
-    """``"access"`` or ``"md"``; either is accepted on either socket."""
+    """``"access"`` or ``"md"``. REST and the trading socket take only access tokens, the md
+    socket either."""
 
     @property
     def user_id(self) -> int:
