@@ -111,10 +111,17 @@ def make_settings(sim: Simulator, tmp_path: Path, **sections: Any) -> Settings:
     return settings_from_mapping(raw)
 
 
-def make_app(settings: Settings, strategy: Strategy, alerts: AlertLog | None = None,
-             **options: Any) -> TradingApp:
+def sim_clock_ms(sim: Simulator) -> Callable[[], int]:
+    """The simulator's clock in epoch ms: the client side runs on the same time."""
+    return lambda: int(sim.clock() * 1000)
+
+
+def make_app(sim: Simulator, settings: Settings, strategy: Strategy,
+             alerts: AlertLog | None = None, **options: Any) -> TradingApp:
+    """A TradingApp against ``sim`` (settings from :func:`make_settings`), on its clock."""
     options.setdefault("connection_options", OPTIONS)
     options.setdefault("supervisor_options", SUPERVISION)
+    options.setdefault("clock", sim_clock_ms(sim))
     return TradingApp(settings, CREDENTIALS, strategy, alerts=alerts or AlertLog(),
                       handle_signals=False, **options)
 

@@ -8,13 +8,14 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 
 FAST_MARKET = SimulatorConfig(warm_up=60.0, tick_interval=0.02, heartbeat_interval=0.2)
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(FAST_MARKET, seed=11) as simulator:
+    async with Simulator(FAST_MARKET, seed=11, clock=open_clock()) as simulator:
         yield simulator
 
 

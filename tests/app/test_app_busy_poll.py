@@ -17,7 +17,7 @@ from tradovate_api.simulator import Simulator
 async def test_busy_poll_runs_as_a_supervised_task_only_when_configured(
         sim: Simulator, tmp_path: Path, busy: bool) -> None:
     strategy = Recorder()
-    app = make_app(make_settings(sim, tmp_path, connection={"busy_poll": busy}), strategy)
+    app = make_app(sim, make_settings(sim, tmp_path, connection={"busy_poll": busy}), strategy)
     async with running(app) as run:
         await strategy.until(lambda: bool(strategy.of("quote")))
         orders = app.orders

@@ -25,7 +25,7 @@ from tradovate_api.strategies.reference import ReferenceStrategy
 async def test_start_refusals_exit_1_with_the_reason_and_an_alert(
         sim: Simulator, tmp_path: Path, sections: dict[str, object], reason: str) -> None:
     alerts = WatchedAlerts()
-    app = make_app(make_settings(sim, tmp_path, **sections), Recorder(), alerts)
+    app = make_app(sim, make_settings(sim, tmp_path, **sections), Recorder(), alerts)
     code = await asyncio.wait_for(app.run(), 15)
     assert code == 1
     assert reason in app.start_error
@@ -53,7 +53,7 @@ async def test_unwritable_log_alerts_and_trading_goes_on(
     alerts = WatchedAlerts()
     strategy = Recorder()
     settings = make_settings(sim, tmp_path, log={"path": "/dev/full"})
-    app = make_app(settings, strategy, alerts)
+    app = make_app(sim, settings, strategy, alerts)
     async with running(app) as run:
         await alerts.until_key("log.write_failed")
         assert app.log_writer is not None

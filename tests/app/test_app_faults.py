@@ -108,7 +108,7 @@ async def test_fault_is_survived_with_md_resubscribed_and_the_account_equal_to_t
         sim: Simulator, tmp_path: Path, fault: Fault) -> None:
     strategy = Recorder()
     alerts = AlertLog()
-    app = make_app(make_settings(sim, tmp_path), strategy, alerts)
+    app = make_app(sim, make_settings(sim, tmp_path), strategy, alerts)
     async with running(app) as run:
         md, trading, auth = app.md, app.trading, app.auth
         assert md is not None
@@ -146,7 +146,7 @@ async def test_fill_made_while_disconnected_reaches_the_strategy_exactly_once(
                                                              jitter=0.1),
                                        breaker=BreakerPolicy(failures=20, window=60.0),
                                        shutdown_timeout=6.0, cancel_timeout=1.0)
-    app = make_app(make_settings(sim, tmp_path), strategy, supervisor_options=slow_reconnect)
+    app = make_app(sim, make_settings(sim, tmp_path), strategy, supervisor_options=slow_reconnect)
     async with running(app):
         trading, auth = app.trading, app.auth
         assert trading is not None
@@ -185,7 +185,7 @@ async def test_fill_made_while_disconnected_reaches_the_strategy_exactly_once(
 async def test_rate_limited_order_is_refused_and_trading_goes_on(
         sim: Simulator, tmp_path: Path) -> None:
     strategy = Recorder()
-    app = make_app(make_settings(sim, tmp_path), strategy)
+    app = make_app(sim, make_settings(sim, tmp_path), strategy)
     async with running(app) as run:
         orders = app.orders
         assert orders is not None
@@ -216,7 +216,7 @@ async def test_unreachable_server_trips_the_breaker_with_an_urgent_alert(
     options = SupervisorOptions(backoff=BackoffPolicy(initial=0.02, maximum=0.05),
                                 breaker=BreakerPolicy(failures=3, window=60.0),
                                 shutdown_timeout=4.0, cancel_timeout=1.0)
-    app = make_app(make_settings(sim, tmp_path), Recorder(), alerts,
+    app = make_app(sim, make_settings(sim, tmp_path), Recorder(), alerts,
                    supervisor_options=options)
     async with running(app) as run:
         await open_position(app, sim)

@@ -13,7 +13,7 @@ from tradovate_api.simulator import Simulator
 async def test_every_frame_observer_sees_every_md_frame_in_order(sim: Simulator,
                                                                  tmp_path: Path) -> None:
     strategy = Recorder()
-    app = make_app(make_settings(sim, tmp_path), strategy)
+    app = make_app(sim, make_settings(sim, tmp_path), strategy)
     seen: list[tuple[str, bytes]] = []
     app.add_frame_observer(lambda frame: seen.append(("first", bytes(frame))))
     app.add_frame_observer(lambda frame: seen.append(("second", bytes(frame))))

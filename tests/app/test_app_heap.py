@@ -13,7 +13,7 @@ from tradovate_api.simulator import Simulator
 async def test_the_start_up_heap_is_frozen_for_the_run_only(sim: Simulator,
                                                             tmp_path: Path) -> None:
     strategy = Recorder()
-    app = make_app(make_settings(sim, tmp_path), strategy)
+    app = make_app(sim, make_settings(sim, tmp_path), strategy)
     async with running(app) as run:
         await strategy.until(lambda: bool(strategy.of("quote")))
         assert app.frozen_objects > 1_000

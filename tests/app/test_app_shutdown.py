@@ -28,7 +28,7 @@ async def test_shutdown_runs_the_sequence_and_leaves_the_account_as_configured(
     strategy = Recorder()
     settings = make_settings(sim, tmp_path, risk={"max_position": 3},
                              shutdown={"flatten": flatten, "cancel_working_orders": True})
-    app = make_app(settings, strategy)
+    app = make_app(sim, settings, strategy)
     async with running(app) as run:
         orders, md, trading = app.orders, app.md, app.trading
         assert orders is not None
@@ -78,7 +78,7 @@ async def test_shutdown_runs_the_sequence_and_leaves_the_account_as_configured(
 async def test_the_summary_lists_hook_times_only_when_measured(
         sim: Simulator, tmp_path: Path, measure: bool) -> None:
     strategy = Recorder()
-    app = make_app(make_settings(sim, tmp_path, trading={"measure_hooks": measure}), strategy)
+    app = make_app(sim, make_settings(sim, tmp_path, trading={"measure_hooks": measure}), strategy)
     async with running(app) as run:
         await strategy.until(lambda: bool(strategy.of("quote")))
         code = await run.stop()

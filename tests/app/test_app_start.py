@@ -23,7 +23,7 @@ from tradovate_api.stores import QuoteState
 async def test_start_authorizes_subscribes_and_the_strategy_sees_data(
         sim: Simulator, tmp_path: Path) -> None:
     strategy = Recorder()
-    app = make_app(make_settings(sim, tmp_path), strategy)
+    app = make_app(sim, make_settings(sim, tmp_path), strategy)
     es, nq = front(sim, "ES"), front(sim, "NQ")
     async with running(app) as run:
         md, trading = app.md, app.trading
@@ -70,7 +70,7 @@ async def test_market_open_wait_is_logged_with_its_duration(
     hours = MarketHours()
     strategy = Recorder()
     settings = make_settings(sim, tmp_path, market={"wait_for_open": True})
-    app = make_app(settings, strategy,
+    app = make_app(sim, settings, strategy,
                    market_open=lambda: hours.wait_for_open(now=lambda: moment[0],
                                                            sleep=fake_sleep))
     caplog.set_level(logging.INFO, logger="tradovate_api")
@@ -95,7 +95,7 @@ class BuyOnFirstQuote(Recorder):
 async def test_an_order_from_a_market_event_is_a_tick_to_order_sample(
         sim: Simulator, tmp_path: Path) -> None:
     strategy = BuyOnFirstQuote()
-    app = make_app(make_settings(sim, tmp_path), strategy)
+    app = make_app(sim, make_settings(sim, tmp_path), strategy)
     async with running(app):
         await strategy.until(lambda: len(strategy.of("fill")) == 1)
         assert app.metrics.orders_sent == 1

@@ -19,6 +19,7 @@ from tradovate_api.client import RestClient
 from tradovate_api.errors import Unauthorized
 from tradovate_api.protocol.models import Account
 from tradovate_api.simulator import Simulator
+from tradovate_api.simulator.calendar import open_clock
 from tradovate_api.stores import QuoteState
 
 LIFETIME = 3.0
@@ -40,10 +41,10 @@ class Timed(Recorder):
 async def test_renewal_before_expiry_keeps_sockets_and_data_and_new_sockets_use_it(
         tmp_path: Path) -> None:
     config = msgspec.structs.replace(FAST_MARKET, token_lifetime=LIFETIME)
-    async with Simulator(config, seed=5) as sim:
+    async with Simulator(config, seed=5, clock=open_clock()) as sim:
         strategy = Timed()
         settings = make_settings(sim, tmp_path, auth={"renewal_margin_seconds": MARGIN})
-        app = make_app(settings, strategy)
+        app = make_app(sim, settings, strategy)
         async with running(app):
             auth, md, trading = app.auth, app.md, app.trading
             assert auth is not None
@@ -59,7 +60,8 @@ async def test_renewal_before_expiry_keeps_sockets_and_data_and_new_sockets_use_
                 renewed = await asyncio.wait_for(auth.wait_for_new_token(before), LIFETIME)
                 assert before is not None
                 # renewed ahead of the previous token's expiry, by about the margin
-                left = (before.expires_at - datetime.now(UTC)).total_seconds()
+                now = datetime.fromtimestamp(sim.clock(), UTC)
+                left = (before.expires_at - now).total_seconds()
                 assert 0 < left <= MARGIN + 0.5
                 assert renewed.expires_at > before.expires_at
             assert auth.logins == 1

@@ -47,7 +47,8 @@ async def quotes_within(client: object, seconds: float) -> int:
 async def test_a_closed_market_does_not_move_and_refuses_orders_but_cancels_work(
         http: aiohttp.ClientSession) -> None:
     clock = FakeClock(WEDNESDAY_MORNING)
-    assert is_trading(WEDNESDAY_MORNING) and not is_trading(SATURDAY_NOON)
+    assert is_trading(WEDNESDAY_MORNING)
+    assert not is_trading(SATURDAY_NOON)
     async with Simulator(LONG_TOKENS, today=TODAY, clock=clock) as sim:
         tokens = await login(http, sim)
         token = tokens["accessToken"]

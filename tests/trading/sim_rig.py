@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Callable
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -89,7 +90,8 @@ class SimRig:
         sim = self.sim
         self.auth = AuthManager(sim.rest_url, TradovateCredentials(name="sim",
                                                                    password=Secret("sim")),
-                                alerts=self.alerts)
+                                alerts=self.alerts,
+                                clock=lambda: datetime.fromtimestamp(sim.clock(), UTC))
         token = await self.auth.token()
         assert token.user_id is not None
         self.rest = RestClient(sim.rest_url, AuthTokens(self.auth, market_data=False))
@@ -97,7 +99,7 @@ class SimRig:
         accounts: list[Account] = await self.rest.request("account/list",
                                                           result_type=list[Account])
         self.account_id, self.account_name = accounts[0].id, accounts[0].name
-        self.market, self.market_writer = create_market_store()
+        self.market, self.market_writer = create_market_store(clock_ms=self._clock)
         self.account, self.account_writer = create_account_store(
             commission_per_side={i.product.name: i.commission_per_side for i in sim.catalog})
         self.account_writer.add_reference(self.contracts.reference_entities())
@@ -112,12 +114,12 @@ class SimRig:
                                 self._clock)
         self.orders = OrderManager(self.gateway, self.account, self.risk, self.contracts,
                                    self.alerts, account_id=self.account_id,
-                                   account_spec=self.account_name)
+                                   account_spec=self.account_name, clock=self._clock)
         self.orders.add_listener(self._on_ticket)
         self.ctx = StrategyContext(market=self.market, account=self.account,
                                    orders=self.orders, contracts=self.contracts,
                                    alerts=self.alerts, account_id=self.account_id,
-                                   params=self.params)
+                                   params=self.params, clock=self._clock)
         self.dispatcher = Dispatcher(self.strategy, self.ctx, risk=self.risk,
                                      pause_on_error=self.pause_on_error)
         self.supervisor = Supervisor(self.alerts, SUPERVISION, rng=random.Random(3))
@@ -150,10 +152,9 @@ class SimRig:
         await self.rest.close()
         await self.auth.close()
 
-    @staticmethod
-    def _clock() -> int:
-        import time
-        return time.time_ns() // 1_000_000
+    def _clock(self) -> int:
+        """The simulator's clock in epoch ms: the client side runs on the same time."""
+        return int(self.sim.clock() * 1000)
 
     async def _account_read(self) -> None:
         try:

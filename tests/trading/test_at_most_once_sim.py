@@ -13,6 +13,7 @@ from trading_helpers import TODAY
 
 from tradovate_api.orders import OrderTicket, TicketState
 from tradovate_api.simulator import Simulator
+from tradovate_api.simulator.calendar import open_clock
 
 
 def new_commands(rig: SimRig) -> list[str]:
@@ -34,7 +35,8 @@ async def unknown(rig: SimRig, ticket: OrderTicket) -> None:
 
 
 async def test_answer_lost_after_execution_is_acked_by_the_next_snapshot() -> None:
-    async with Simulator(FAST_SIM, today=TODAY, seed=6) as sim, SimRig(sim) as rig:
+    async with Simulator(FAST_SIM, today=TODAY, seed=6, clock=open_clock()) as sim, \
+            SimRig(sim) as rig:
         sim.faults.silent = True  # the server executes but nothing reaches us
         ticket = rig.ctx.buy("ESZ6", 1)
         await server_side(lambda: len(rig.server_commands(ticket.cl_ord_id)) == 1)
@@ -58,7 +60,8 @@ async def test_answer_lost_after_execution_is_acked_by_the_next_snapshot() -> No
 
 
 async def test_socket_dropped_before_execution_is_not_placed() -> None:
-    async with Simulator(FAST_SIM, today=TODAY, seed=7) as sim, SimRig(sim) as rig:
+    async with Simulator(FAST_SIM, today=TODAY, seed=7, clock=open_clock()) as sim, \
+            SimRig(sim) as rig:
         sim.faults.response_delay = 0.5  # the request waits on the server …
         ticket = rig.ctx.buy("ESZ6", 1)
         await asyncio.sleep(0.05)  # … is read there (if not yet, it dies unread: same end)
@@ -80,7 +83,7 @@ async def test_socket_dropped_before_execution_is_not_placed() -> None:
 
 
 async def test_answer_delayed_past_the_timeout_is_acked_when_the_order_shows_up() -> None:
-    async with Simulator(FAST_SIM, today=TODAY, seed=8) as sim, \
+    async with Simulator(FAST_SIM, today=TODAY, seed=8, clock=open_clock()) as sim, \
             SimRig(sim, gateway_timeout=0.3, drop_on_timeout=False) as rig:
         sim.faults.response_delay = 1.0
         ticket = rig.ctx.buy("ESZ6", 1)
@@ -99,7 +102,7 @@ async def test_answer_delayed_past_the_timeout_is_acked_when_the_order_shows_up(
 
 
 async def test_timeout_drops_the_socket_and_the_snapshot_settles_not_placed() -> None:
-    async with Simulator(FAST_SIM, today=TODAY, seed=9) as sim, \
+    async with Simulator(FAST_SIM, today=TODAY, seed=9, clock=open_clock()) as sim, \
             SimRig(sim, gateway_timeout=0.3) as rig:
         sim.faults.response_delay = 1.0
         ticket = rig.ctx.buy("ESZ6", 1)

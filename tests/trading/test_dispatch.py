@@ -15,6 +15,7 @@ from tradovate_api.alerts import Severity
 from tradovate_api.orders import OrderTicket, TicketState
 from tradovate_api.protocol.models import PlaceOrder, Position
 from tradovate_api.simulator import Simulator
+from tradovate_api.simulator.calendar import open_clock
 from tradovate_api.stores import (
     DomBook,
     NewFill,
@@ -243,7 +244,7 @@ class FailsOnEveryQuote(Strategy):
 
 async def test_a_failing_strategy_does_not_stop_the_process() -> None:
     strategy = FailsOnEveryQuote()
-    async with Simulator(FAST_SIM, today=TODAY, seed=12) as sim, \
+    async with Simulator(FAST_SIM, today=TODAY, seed=12, clock=open_clock()) as sim, \
             SimRig(sim, strategy, pause_on_error=False) as rig:
         await rig.until(lambda: strategy.quotes >= 5)
         await rig.until(lambda: rig.ctx.position("ESZ6") == 1)  # its order still settled

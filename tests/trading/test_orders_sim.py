@@ -12,6 +12,7 @@ from trading_helpers import TODAY
 
 from tradovate_api.orders import OrderTicket, TicketKind, TicketState
 from tradovate_api.simulator import Simulator
+from tradovate_api.simulator.calendar import open_clock
 
 TICK = 0.25
 FAR = 200 * TICK
@@ -20,7 +21,8 @@ FAR = 200 * TICK
 
 @pytest.fixture
 async def rig() -> AsyncIterator[SimRig]:
-    async with Simulator(FAST_SIM, today=TODAY, seed=5) as sim, SimRig(sim) as rig:
+    async with Simulator(FAST_SIM, today=TODAY, seed=5, clock=open_clock()) as sim, \
+            SimRig(sim) as rig:
         yield rig
 
 

@@ -15,6 +15,7 @@ from trading_helpers import TODAY
 
 from tradovate_api.orders import TicketKind, TicketState
 from tradovate_api.simulator import Simulator
+from tradovate_api.simulator.calendar import open_clock
 from tradovate_api.strategy import Strategy
 
 DOC = Path(__file__).parents[2] / "docs" / "strategies.md"
@@ -35,7 +36,7 @@ async def test_the_documented_example_trades_against_the_simulator(
     strategy = module.Momentum()
     assert isinstance(strategy, Strategy)
     params = {"threshold": 1, "target_ticks": 4, "stop_ticks": 4, "hold_seconds": 0.5}
-    async with Simulator(FAST_SIM, today=TODAY, seed=21) as sim, \
+    async with Simulator(FAST_SIM, today=TODAY, seed=21, clock=open_clock()) as sim, \
             SimRig(sim, strategy, params=params, charts=True) as rig:
         await rig.until(lambda: strategy.trades >= 2, limit=20.0)
         await rig.until(lambda: rig.ctx.position("ESZ6") == 0, limit=10.0)

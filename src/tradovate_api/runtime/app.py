@@ -49,7 +49,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
@@ -405,8 +405,10 @@ class TradingApp:
             if note:
                 _log.info("%s", note)
         assert endpoints is not None
-        auth = self._auth = AuthManager.from_settings(settings, self._credentials, self.alerts,
-                                                      rest_url=endpoints.rest)
+        clock = self.clock
+        auth = self._auth = AuthManager.from_settings(
+            settings, self._credentials, self.alerts, rest_url=endpoints.rest,
+            clock=lambda: datetime.fromtimestamp(clock() / 1000, UTC))
         token = await auth.token()
         if token.user_id is None:
             raise StartupError("the token response carried no userId")
