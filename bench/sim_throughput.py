@@ -26,7 +26,7 @@ _URL = re.compile(r"^(\w+)\s+(\S+)$")
 
 async def _start_server(steps_per_tick: int) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tradovate_api.cli", "sim", "--port", "0", "--md-port", "0",
+        sys.executable, "-m", "tradovate_api.cli", "sim", "--port", "0", "--md-port", "0", "--open",
         "--tick-interval", "0", "--steps-per-tick", str(steps_per_tick), "--warm-up", "0",
         stdout=asyncio.subprocess.PIPE)
     assert proc.stdout is not None

@@ -29,7 +29,7 @@ _URL = re.compile(r"^(REST|trading|md)\s+(\S+)$")
 
 async def start_simulator() -> tuple[asyncio.subprocess.Process, dict[str, str]]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tradovate_api.cli", "sim", "--port", "0", "--md-port", "0",
+        sys.executable, "-m", "tradovate_api.cli", "sim", "--port", "0", "--md-port", "0", "--open",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, cwd=harness.ROOT,
         env=harness.child_env())
     assert proc.stdout is not None

@@ -12,11 +12,12 @@ from tradovate_api.client import RestClient, new_event_loop, run, uses_uvloop
 from tradovate_api.errors import ConfigError, ConnectionLost, NotFound, Unauthorized
 from tradovate_api.protocol.models import Account
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(SimulatorConfig(warm_up=0.0)) as simulator:
+    async with Simulator(SimulatorConfig(warm_up=0.0), clock=open_clock()) as simulator:
         yield simulator
 
 

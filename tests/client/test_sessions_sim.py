@@ -30,6 +30,7 @@ from tradovate_api.protocol import ChartEvent, MarketDataEvent
 from tradovate_api.protocol.models import Account, ChartDescription, TimeRange
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 
 OPTIONS = ConnectionOptions(heartbeat_interval=0.1, silence_timeout=0.8, open_timeout=2.0,
                             authorize_timeout=2.0, request_timeout=3.0, close_timeout=1.0)
@@ -39,7 +40,7 @@ SIM_CONFIG = SimulatorConfig(warm_up=60.0, tick_interval=0.02, heartbeat_interva
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(SIM_CONFIG, seed=7) as simulator:
+    async with Simulator(SIM_CONFIG, seed=7, clock=open_clock()) as simulator:
         yield simulator
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import time
 
 import msgspec
 
@@ -77,12 +78,14 @@ class Scripted(Strategy):
         say("SENT", ticket.cl_ord_id, ticket.state)
 
 
-async def main(mode: str, raw: str) -> int:
+async def main(mode: str, raw: str, clock_offset: str) -> int:
     settings = settings_from_mapping(msgspec.json.decode(raw))
     strategy = Scripted(mode)
     persistence = Persistence(settings, label=mode)
+    offset_ms = round(float(clock_offset) * 1000)  # the simulator's clock, ahead of now
     app = TradingApp(settings, TradovateCredentials(name="sim", password=Secret("sim")),
-                     strategy, alerts=persistence.alerts(AlertLog()), handle_signals=False)
+                     strategy, alerts=persistence.alerts(AlertLog()), handle_signals=False,
+                     clock=lambda: time.time_ns() // 1_000_000 + offset_ms)
     persistence.attach(app)
     strategy.app, strategy.persistence = app, persistence
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, strategy.buy_more)
@@ -90,4 +93,4 @@ async def main(mode: str, raw: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2])))
+    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3])))

@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from tradovate_api.recording import (
 )
 from tradovate_api.simulator import Simulator, SimulatorConfig
 from tradovate_api.simulator.book import MarketUpdate
+from tradovate_api.simulator.calendar import open_clock
 
 CHILD = Path(__file__).with_name("app_child.py")
 SIM = SimulatorConfig(tick_interval=0.02, warm_up=60.0)
@@ -52,10 +54,13 @@ def child_settings(sim: Simulator, tmp_path: Path) -> str:
 
 
 @contextlib.asynccontextmanager
-async def child(mode: str, settings: str) -> AsyncIterator[asyncio.subprocess.Process]:
+async def child(mode: str, settings: str,
+                sim: Simulator) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The app in a child process, on the simulator's clock (passed as its offset)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    offset = repr(sim.clock() - time.time())
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(CHILD), mode, settings, stdout=asyncio.subprocess.PIPE,
+        sys.executable, str(CHILD), mode, settings, offset, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL, env=env)
     try:
         yield proc
@@ -92,12 +97,12 @@ def truth(sim: Simulator, user_id: int) -> dict[str, Any]:
 @pytest.mark.timeout(120)
 async def test_kill_9_and_restart_loses_nothing_and_reports_what_happened(
         tmp_path: Path) -> None:
-    async with Simulator(SIM, seed=11) as sim:
+    async with Simulator(SIM, seed=11, clock=open_clock()) as sim:
         settings = child_settings(sim, tmp_path)
         user_id, account_id = account_of(sim)
 
         # Run 1: trade, leave a sell limit resting, send one more order into silence, die.
-        async with child("trade", settings) as proc:
+        async with child("trade", settings, sim) as proc:
             _, resting_cl, resting_id, price = await line_starting(proc, "RESTING")
             sim.faults.silent = True  # the server acts on requests; no answer gets out
             proc.send_signal(signal.SIGUSR1)
@@ -127,7 +132,7 @@ async def test_kill_9_and_restart_loses_nothing_and_reports_what_happened(
         assert len(missed_ids) == 2  # the unacknowledged buy and the resting sell
 
         # Run 2: restart; the first snapshot is reconciled with the journal.
-        async with child("report", settings) as proc:
+        async with child("report", settings, sim) as proc:
             words = await line_starting(proc, "REPORT")
             assert await asyncio.wait_for(proc.wait(), 30) == 0
         report = msgspec.json.decode(" ".join(words[1:]), type=ReconciliationReport)

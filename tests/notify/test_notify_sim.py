@@ -27,6 +27,7 @@ from tradovate_api.protocol import MarketDataEvent
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import Notifications
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 
 SIM_CONFIG = SimulatorConfig(warm_up=60.0, tick_interval=0.005, heartbeat_interval=0.5,
                              idle_timeout=5.0)
@@ -113,7 +114,7 @@ async def test_stalled_notifiers_do_not_slow_market_data(
             emit_times.append(time.perf_counter() - before)
 
     try:
-        async with Simulator(SIM_CONFIG, seed=11) as sim, streaming(sim, meter):
+        async with Simulator(SIM_CONFIG, seed=11, clock=open_clock()) as sim, streaming(sim, meter):
             quiet_start = time.perf_counter()
             await asyncio.sleep(PHASE_SECONDS)  # measurement window, not a wait for an effect
             meter.hook = burst

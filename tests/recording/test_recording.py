@@ -32,6 +32,7 @@ from tradovate_api.recording import (
     recording_files,
 )
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -184,7 +185,8 @@ def test_garbage_is_not_a_recording(tmp_path: Path) -> None:
 
 @pytest.fixture
 async def sim() -> Simulator:
-    return Simulator(SimulatorConfig(warm_up=60.0, tick_interval=0.02), seed=3)
+    return Simulator(SimulatorConfig(warm_up=60.0, tick_interval=0.02), seed=3,
+                     clock=open_clock())
 
 
 async def test_recording_a_live_md_session_reproduces_its_events(tmp_path: Path,

@@ -19,6 +19,7 @@ from tradovate_api.runtime.app import TradingApp
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import settings_from_mapping
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 from tradovate_api.simulator.config import UserConfig
 from tradovate_api.strategy import Strategy
 
@@ -76,7 +77,7 @@ async def test_wrong_credentials_stop_the_start_clearly_without_the_password(
     password = "right-pw-Zq81"
     wrong = "wrong-pw-Xk42"
     config = SimulatorConfig(users=[UserConfig(name="alice", password=password)], warm_up=0.0)
-    async with Simulator(config) as sim:
+    async with Simulator(config, clock=open_clock()) as sim:
         settings = settings_from_mapping({
             "urls": {"rest": sim.rest_url, "trading_ws": sim.ws_url, "md_ws": sim.md_url},
             "log": {"path": str(tmp_path / "app.jsonl")},
@@ -85,7 +86,8 @@ async def test_wrong_credentials_stop_the_start_clearly_without_the_password(
             "journal": {"path": str(tmp_path / "journal.db")}})
         alerts = AlertLog()
         app = TradingApp(settings, TradovateCredentials(name="alice", password=Secret(wrong)),
-                         _Idle(), alerts=alerts, handle_signals=False)
+                         _Idle(), alerts=alerts, handle_signals=False,
+                         clock=lambda: int(sim.clock() * 1000))
         code = await asyncio.wait_for(app.run(), 15)
         assert code == 1
         assert "refused" in app.start_error
@@ -102,7 +104,7 @@ async def test_wrong_credentials_stop_the_start_clearly_without_the_password(
 async def test_two_early_token_expiries_do_not_kick_our_own_md_socket(tmp_path: Path) -> None:
     config = SimulatorConfig(warm_up=60.0, tick_interval=0.05, heartbeat_interval=0.2,
                              max_sessions=2)
-    async with Simulator(config, seed=5) as sim:
+    async with Simulator(config, seed=5, clock=open_clock()) as sim:
         settings = settings_from_mapping({
             "urls": {"rest": sim.rest_url, "trading_ws": sim.ws_url, "md_ws": sim.md_url},
             "instruments": [next(i.name for i in sim.catalog if i.product.name == "ES")],
@@ -114,7 +116,7 @@ async def test_two_early_token_expiries_do_not_kick_our_own_md_socket(tmp_path: 
         app = TradingApp(settings, TradovateCredentials(name="sim", password=Secret("sim")),
                          _Idle(), alerts=alerts, handle_signals=False,
                          supervisor_options=SupervisorOptions(quota_delay=0.2),
-                         connection_options=OPTIONS)
+                         connection_options=OPTIONS, clock=lambda: int(sim.clock() * 1000))
         task = asyncio.create_task(app.run())
         try:
             async with asyncio.timeout(20):

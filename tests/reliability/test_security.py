@@ -42,6 +42,7 @@ from tradovate_api.runtime.persistence import Persistence
 from tradovate_api.secrets import secrets_from_mapping
 from tradovate_api.settings import settings_from_mapping
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 from tradovate_api.simulator.config import UserConfig
 
 USER = "alice-sec"
@@ -130,7 +131,7 @@ async def test_no_secret_reaches_logs_alerts_reports_journal_or_output(
         "ALERT_WEBHOOK_URL": webhook.url + WEBHOOK_PATH, "ALERT_WEBHOOK_TOKEN": WEBHOOK_TOKEN})
     config = SimulatorConfig(users=[UserConfig(name=USER, password=PASSWORD)], warm_up=60.0,
                              tick_interval=0.05, heartbeat_interval=0.2, idle_timeout=3.0)
-    async with Simulator(config, seed=3) as sim:
+    async with Simulator(config, seed=3, clock=open_clock()) as sim:
         symbols = [next(i.name for i in sim.catalog if i.product.name == p) for p in ("ES", "NQ")]
         settings = settings_from_mapping({
             "environment": "sim", "instruments": symbols,
@@ -159,7 +160,8 @@ async def test_no_secret_reaches_logs_alerts_reports_journal_or_output(
         status = io.StringIO()
         app = TradingApp(settings, secrets.tradovate, strategy, alerts=tee,
                          submit=center.submit, handle_signals=False, status=status,
-                         supervisor_options=SUPERVISION, connection_options=OPTIONS)
+                         supervisor_options=SUPERVISION, connection_options=OPTIONS,
+                         clock=lambda: int(sim.clock() * 1000))
         persistence.attach(app)
         tokens: set[str] = set()
         current = None

@@ -18,12 +18,14 @@ from tradovate_api.runtime.app import TradingApp
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import settings_from_mapping
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 
 
 @pytest.mark.timeout(90)
 async def test_the_same_strategy_decides_the_same_live_and_in_replay(tmp_path: Path) -> None:
     params = {"every": 8}
-    async with Simulator(SimulatorConfig(tick_interval=0.02, warm_up=60.0), seed=4) as sim:
+    async with Simulator(SimulatorConfig(tick_interval=0.02, warm_up=60.0), seed=4,
+                         clock=open_clock()) as sim:
         es, nq = (next(i.name for i in sim.catalog if i.product.name == p) for p in ("ES", "NQ"))
         settings = settings_from_mapping({
             "environment": "sim",
@@ -37,8 +39,10 @@ async def test_the_same_strategy_decides_the_same_live_and_in_replay(tmp_path: P
         })
         live = Alternating()
         app = TradingApp(settings, TradovateCredentials(name="sim", password=Secret("sim")),
-                         live, alerts=AlertLog(), handle_signals=False, duration=4.0)
-        attach_recorder(app, MdRecorder(tmp_path / "md", flush_interval=0.05))
+                         live, alerts=AlertLog(), handle_signals=False, duration=4.0,
+                         clock=lambda: int(sim.clock() * 1000))
+        attach_recorder(app, MdRecorder(tmp_path / "md", flush_interval=0.05,
+                                        clock_ns=lambda: int(sim.clock() * 1_000_000_000)))
         async with asyncio.timeout(60):
             assert await app.run() == 0
         assert app.orders is not None
@@ -54,6 +58,6 @@ async def test_the_same_strategy_decides_the_same_live_and_in_replay(tmp_path: P
     assert len(live_decisions) <= len(replay_decisions) <= len(live_decisions) + 1
     pairs = list(zip(live_decisions, replay_decisions, strict=False))
     assert [lv[1:] for lv, _ in pairs] == [rp[1:] for _, rp in pairs]  # same quote, same side
-    # Live decides on the wall clock a moment after the frame arrived; replay on its arrival.
+    # Live decides on its clock a moment after the frame arrived; replay on its arrival.
     assert all(0 <= lv[0] - rp[0] <= 5 for lv, rp in pairs)
     assert all(d.state == "acked" for d in result.decisions)

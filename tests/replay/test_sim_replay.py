@@ -24,6 +24,7 @@ from tradovate_api.runtime.app import TradingApp
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import settings_from_mapping
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 
 OPTIONS = ConnectionOptions(heartbeat_interval=0.2, silence_timeout=3.0)
 
@@ -104,7 +105,7 @@ async def test_clients_get_the_recorded_quotes_and_prints_in_order(recording: Pa
                       for p in e.data.charts if p.tks for t in unpack_ticks(p)]
         return got_quotes, got_prints
 
-    async with Simulator(config) as sim:
+    async with Simulator(config, clock=open_clock()) as sim:
         names = sorted(i.name for i in sim.catalog)
         [es] = [i.name for i in sim.catalog if i.contract_id == contract_id]
         access = await token(sim.rest_url)
@@ -148,7 +149,7 @@ async def test_the_trading_app_trades_on_recorded_data(recording: Path, tmp_path
     contract_id, _, _ = recorded(recording)
     offers, bids = recorded_touch(recording, contract_id)
     config = SimulatorConfig(replay_file=str(recording), replay_speed=4.0, tick_interval=0.01)
-    async with Simulator(config) as sim:
+    async with Simulator(config, clock=open_clock()) as sim:
         symbols = [i.name for i in sim.catalog]
         settings = settings_from_mapping({
             "environment": "sim",
@@ -163,7 +164,8 @@ async def test_the_trading_app_trades_on_recorded_data(recording: Path, tmp_path
             "journal": {"enabled": False},
         })
         app = TradingApp(settings, TradovateCredentials(name="sim", password=Secret("sim")),
-                         Alternating(), alerts=AlertLog(), handle_signals=False, duration=3.0)
+                         Alternating(), alerts=AlertLog(), handle_signals=False, duration=3.0,
+                         clock=lambda: int(sim.clock() * 1000))
         async with asyncio.timeout(60):
             assert await app.run() == 0
         fills = [f for f in app.account.fills() if f.active]

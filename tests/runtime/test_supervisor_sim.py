@@ -34,6 +34,7 @@ from tradovate_api.runtime import (
 )
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator.calendar import open_clock
 
 OPTIONS = ConnectionOptions(heartbeat_interval=0.1, silence_timeout=1.0, open_timeout=1.0,
                             authorize_timeout=2.0, request_timeout=3.0, close_timeout=1.0)
@@ -63,7 +64,7 @@ class Events:
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
     config = SimulatorConfig(warm_up=60.0, tick_interval=0.02, heartbeat_interval=0.2)
-    async with Simulator(config, seed=11) as simulator:
+    async with Simulator(config, seed=11, clock=open_clock()) as simulator:
         yield simulator
 
 

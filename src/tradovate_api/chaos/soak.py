@@ -42,6 +42,7 @@ from ..runtime.supervisor import SupervisorOptions
 from ..secrets import Secret, TradovateCredentials
 from ..settings import Settings, settings_from_mapping
 from ..simulator import Simulator, SimulatorConfig
+from ..simulator.calendar import open_clock
 from .faults import FAULT_KINDS, FaultRecord, FaultScheduler, FaultTiming
 from .invariants import Invariants
 from .receiver import AlertReceiver
@@ -142,8 +143,10 @@ def chaos_settings(sim: Simulator, work: Path) -> Settings:
 
 
 def _simulator(seed: int) -> Simulator:
+    """The soak's exchange, on a clock inside an open session (the soak runs at any hour)."""
     return Simulator(SimulatorConfig(warm_up=120.0, tick_interval=0.05, heartbeat_interval=0.2,
-                                     idle_timeout=3.0, authorize_timeout=5.0), seed=seed)
+                                     idle_timeout=3.0, authorize_timeout=5.0), seed=seed,
+                     clock=open_clock())
 
 
 async def run_chaos(config: ChaosConfig,
@@ -193,7 +196,7 @@ class _Run:
         app = TradingApp(settings, TradovateCredentials(name="sim", password=Secret("sim")),
                          strategy, alerts=persistence.alerts(center), submit=center.submit,
                          handle_signals=False, supervisor_options=supervision,
-                         connection_options=connection)
+                         connection_options=connection, clock=lambda: int(sim.clock() * 1000))
         persistence.attach(app)
         user = sim.exchange.users()[0]
         account = sim.exchange.accounts_of(user.id)[0]
