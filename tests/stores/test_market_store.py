@@ -166,6 +166,21 @@ def test_aggressor_side_from_tick_bid_and_ask() -> None:
     assert view.trades(ES)[0].ask == 100.25
 
 
+def test_history_under_the_realtime_id_is_history_until_eoh() -> None:
+    view, writer, clock = _store()
+    clock.now = 1500
+    writer.register_chart(ES, HIST, RT, history_first=True)
+    (hist,) = writer.apply(_ticks(RT, _tick(1, 1000, 10.0, 1), _tick(2, 1001, 10.0, 2)))
+    assert isinstance(hist, TradesAdded)
+    assert not hist.realtime
+    (ended,) = writer.apply(ChartEvent(ChartData(charts=[ChartPacket(id=RT, eoh=True)])))
+    assert isinstance(ended, HistoryEnded)
+    (live,) = writer.apply(_ticks(RT, _tick(3, 1002, 10.25, 3)))
+    assert isinstance(live, TradesAdded)
+    assert live.realtime
+    assert [t.id for t in view.trades(ES)] == [1, 2, 3]
+
+
 def test_ticks_deduplicated_across_history_and_realtime() -> None:
     view, writer, clock = _store()
     clock.now = 1500

@@ -564,15 +564,18 @@ class TradingApp:
             if packet.id in self._mapped_charts:
                 continue
             chart = md.chart_for(packet.id)
-            if chart is None or chart.historical_id is None:
+            if chart is None or not chart.ids:
                 continue
             spec = self.contracts.get(chart.request.symbol)
             if spec is None:
                 continue
-            self._md_writer.register_chart(spec.contract_id, chart.historical_id,
-                                           chart.realtime_id)
+            # History may come under either id (or the answer may give only one): every
+            # packet before the chart's eoh is history.
+            historical_id = chart.ids[0]
+            self._md_writer.register_chart(spec.contract_id, historical_id, chart.realtime_id,
+                                           history_first=True)
             self._mapped_charts.update(chart.ids)
-            self._notify("on_chart", spec.contract_id, chart.historical_id, chart.realtime_id)
+            self._notify("on_chart", spec.contract_id, historical_id, chart.realtime_id)
 
     def _on_account(self, event: Message | SyncSnapshot) -> None:
         """The account reader: the account store's only writer, then orders and strategy."""

@@ -189,11 +189,20 @@ class HistoryEnded(msgspec.Struct, frozen=True, gc=False):
 MarketChange: TypeAlias = QuoteState | DomBook | TradesAdded | BarUpdated | HistoryEnded
 
 
-class _Chart(msgspec.Struct, frozen=True, gc=False):
+class _Chart(msgspec.Struct, gc=False):
     contract_id: int
     series: str
     historical_id: int
     realtime_id: int | None
+    history_first: bool = False
+    """Requested with history: packets before ``eoh`` are history whatever their id."""
+    history_ended: bool = False
+
+    def realtime(self, packet_id: int) -> bool:
+        """Whether a packet carrying ``packet_id`` is real time (not history)."""
+        if packet_id != self.realtime_id:
+            return False
+        return self.history_ended or not self.history_first
 
 
 # ----------------------------------------------------------------------------- state
@@ -387,11 +396,14 @@ class MarketDataWriter:
         return self._view
 
     def register_chart(self, contract_id: int, historical_id: int,
-                       realtime_id: int | None = None, *, series: str = "") -> None:
+                       realtime_id: int | None = None, *, series: str = "",
+                       history_first: bool = False) -> None:
         """Route the packets of an ``md/getChart`` subscription (both of its ids) to a
         contract; bars are kept under ``series`` (e.g. ``"1m"``), ticks go to the contract's
-        time and sales."""
-        chart = _Chart(contract_id, series, historical_id, realtime_id)
+        time and sales. Packets under the realtime id are real time, except with
+        ``history_first`` (the chart was requested with history) until its ``eoh``: servers
+        send history under the realtime id too (reference §4.5-4.8)."""
+        chart = _Chart(contract_id, series, historical_id, realtime_id, history_first)
         self._s.charts[historical_id] = chart
         if realtime_id is not None:
             self._s.charts[realtime_id] = chart
@@ -450,6 +462,7 @@ class MarketDataWriter:
             if chart is None:
                 continue
             if packet.eoh:
+                chart.history_ended = True
                 changes.append(HistoryEnded(chart.contract_id, chart.series, packet.id))
             elif packet.tks:
                 added = self._add_ticks(chart, packet)
@@ -485,7 +498,7 @@ class MarketDataWriter:
         if not added:
             return None
         added.sort(key=lambda t: (t.timestamp_ms, t.id))
-        return TradesAdded(contract_id, tuple(added), packet.id == chart.realtime_id)
+        return TradesAdded(contract_id, tuple(added), chart.realtime(packet.id))
 
     def _add_bars(self, chart: _Chart, packet: ChartPacket,
                   changes: list[MarketChange]) -> None:
@@ -493,7 +506,7 @@ class MarketDataWriter:
         ring = self._s.bars.get(key)
         if ring is None:
             ring = self._s.bars[key] = SortedRing(self._s.bars_per_series)
-        realtime = packet.id == chart.realtime_id
+        realtime = chart.realtime(packet.id)
         for bar in packet.bars or ():
             is_new = ring.put(bar.timestamp, bar)
             changes.append(BarUpdated(chart.contract_id, chart.series, bar, is_new, realtime))
