@@ -8,10 +8,12 @@ import pytest
 
 from tradovate_api.simulator.calendar import (
     CHICAGO,
+    clock_from,
     in_maintenance,
     is_trading,
     open_clock,
     open_for,
+    parse_moment,
 )
 
 
@@ -58,3 +60,26 @@ def test_open_clock_reads_inside_an_open_session(moment: str) -> None:
     assert clock() - first == pytest.approx(10.0)  # it runs at the base clock's speed
     if open_for(start, 3600.0):
         assert first == start
+
+
+def test_a_clock_from_a_chosen_moment_and_iso_moments_in_chicago_time() -> None:
+    base = [1_000_000.0]
+    clock = clock_from(_at("2026-12-07 09:30"), base=lambda: base[0])
+    assert clock() == _at("2026-12-07 09:30")
+    base[0] += 90.0
+    assert clock() == _at("2026-12-07 09:31:30")
+    assert parse_moment("2026-12-07T09:30") == _at("2026-12-07 09:30")
+    assert parse_moment("2026-12-07T15:30Z") == _at("2026-12-07 09:30")
+    with pytest.raises(ValueError, match="not an ISO-8601 date and time: 'monday'"):
+        parse_moment("monday")
+
+
+def test_sim_start_at_nonsense_is_a_one_line_error() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "tradovate_api.cli", "sim", "--port", "0",
+                           "--md-port", "0", "--start-at", "monday"], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert done.stderr == "--start-at: not an ISO-8601 date and time: 'monday'\n"

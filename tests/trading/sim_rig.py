@@ -171,12 +171,12 @@ class SimRig:
         if kind is ChartEvent:
             for packet in event.data.charts:  # type: ignore[union-attr]
                 chart = self.md.chart_for(packet.id)
-                if chart is not None and chart.historical_id is not None:
+                if chart is not None and chart.ids:
                     spec = self.contracts.get(str(chart.request.symbol))
                     if spec is not None:
-                        self.market_writer.register_chart(spec.contract_id,
-                                                          chart.historical_id,
-                                                          chart.realtime_id)
+                        self.market_writer.register_chart(spec.contract_id, chart.ids[0],
+                                                          chart.realtime_id,
+                                                          history_first=True)
         elif kind is not MarketDataEvent:
             return
         changes = self.market_writer.apply(event)  # type: ignore[arg-type]
