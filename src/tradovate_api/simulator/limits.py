@@ -92,10 +92,6 @@ class RequestLimits:
         self._auth: dict[str, _Window] = {}
         self._tickets: dict[str, _Ticket] = {}
 
-    @property
-    def enabled(self) -> bool:
-        return self.config.enabled
-
     # ----------------------------------------------------------------- user level
 
     def _caller(self, user_id: int | None, peer: str) -> _Caller:
@@ -183,12 +179,22 @@ class RequestLimits:
         earlier = state.violations.count(now)
         state.violations.times.append(now)
         wait = min(back_off * 2.0 ** earlier, MAX_PENALTY_S)
+        self._forget_old_tickets(now)
         value = secrets.token_urlsafe(24)
         self._tickets[value] = _Ticket(endpoint, peer, now, wait, captcha)
         body: dict[str, Any] = {"p-ticket": value, "p-time": wait}
         if captcha:
             body["p-captcha"] = True
         return body
+
+    def _forget_old_tickets(self, now: float) -> None:
+        """Tickets nobody resent within an hour of their ``p-time`` (oldest first)."""
+        tickets = self._tickets
+        while tickets:
+            value, ticket = next(iter(tickets.items()))
+            if ticket.issued + ticket.wait + _HOUR_S > now:
+                return
+            del tickets[value]
 
     def endpoint_done(self, endpoint: str, peer: str, succeeded: bool) -> None:
         """After ``endpoint`` was answered: count a failure where the row counts only
