@@ -4,12 +4,16 @@ tickets, and limits that a test can change."""
 
 from __future__ import annotations
 
+import tomllib
+
 import aiohttp
 import msgspec
+import pytest
 from conftest import TODAY, FakeClock, authorized_socket, login, rest, with_config
 
+from tradovate_api.errors import ConfigError
 from tradovate_api.simulator import Simulator
-from tradovate_api.simulator.config import RateLimits, WindowLimits
+from tradovate_api.simulator.config import RateLimits, WindowLimits, config_from_mapping
 
 GOOD = {"name": "sim", "password": "sim", "cid": 8, "sec": "s"}
 BAD = {**GOOD, "password": "wrong"}
@@ -127,3 +131,28 @@ async def test_limits_can_be_switched_off_for_a_test(http: aiohttp.ClientSession
         for _ in range(150):
             async with http.get(f"{sim.rest_url}/account/list") as reply:
                 assert reply.status == 401
+
+
+async def test_a_limits_table_from_the_config_file_applies(
+        http: aiohttp.ClientSession) -> None:
+    raw = tomllib.loads('''
+        [limits]
+        auth_per_minute = 0
+        [[limits.endpoints]]
+        endpoint = "auth/me"
+        per_hour = 1
+        back_off = 7.5
+        count_success = true
+    ''')
+    config = msgspec.structs.replace(with_config(), limits=config_from_mapping(raw).limits)
+    async with Simulator(config, today=TODAY, clock=FakeClock()) as sim:
+        token = (await login(http, sim))["accessToken"]
+        status, me = await rest(http, sim, "auth/me", token=token)
+        assert (status, me["name"]) == (200, "sim")
+        status, again = await rest(http, sim, "auth/me", token=token)
+        assert (status, again["p-time"]) == (200, 7.5)
+        for _ in range(8):  # the login's own row is gone with the replaced table
+            _, body = await rest(http, sim, "auth/accesstokenrequest", body=BAD)
+            assert "errorText" in body
+    with pytest.raises(ConfigError, match=r"limits\.endpoints\[0\]\.per_hour: required key"):
+        config_from_mapping({"limits": {"endpoints": [{"endpoint": "auth/me"}]}})
