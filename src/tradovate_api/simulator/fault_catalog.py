@@ -12,8 +12,7 @@ fires them. Kinds:
   ``every=SECONDS`` it repeats while armed.
 
 Common arming parameters: ``probability`` (chance per request/event/period, default 1),
-``count`` (how many times at most; default unlimited, 1 for ``penalty``) and, for request
-faults, ``endpoints``.
+``count`` (how many times at most; default unlimited) and, for request faults, ``endpoints``.
 """
 
 from __future__ import annotations
@@ -64,7 +63,6 @@ class FaultSpec:
     params: tuple[Param, ...] = ()
     endpoints: frozenset[str] | None = None
     """Default endpoints of a request fault (``None``: every endpoint)."""
-    default_count: int | None = None
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -93,7 +91,7 @@ FAULTS: Mapping[str, FaultSpec] = {spec.name: spec for spec in (
               "penalty tickets (§7.2)",
               (Param("seconds", 5.0, "p-time"),
                Param("captcha", False, "tickets carry p-captcha: true")),
-              PENALTY_ENDPOINTS, default_count=1),
+              PENALTY_ENDPOINTS),
     FaultSpec("reject_orders", "request",
               "a valid order request is refused (failureReason) or, after_accept, accepted "
               "then risk-rejected (RiskRejected commandReport, Rejected executionReport)",
@@ -264,17 +262,27 @@ def parse_fault_option(text: str) -> tuple[str, dict[str, str]]:
     return name, settings
 
 
+def _endpoint_names(endpoints: frozenset[str] | None) -> str:
+    if endpoints is None:
+        return "all"
+    if endpoints == ORDER_ENDPOINTS:
+        return "<order endpoints>"
+    if endpoints == ENTRY_ENDPOINTS:
+        return "<entry endpoints>"
+    return "+".join(sorted(endpoints))
+
+
 def describe_faults() -> str:
     """The catalog as text (``tradovate-api sim --list-faults``)."""
-    lines: list[str] = []
+    lines = [f"<order endpoints> = {'+'.join(sorted(ORDER_ENDPOINTS))}",
+             f"<entry endpoints> = {'+'.join(sorted(ENTRY_ENDPOINTS))}", ""]
     for spec in FAULTS.values():
         lines.append(f"{spec.name}  [{spec.kind}]")
         lines.append(f"    {spec.does}")
         lines.append(f"    models: {spec.models}")
-        common = ["probability=1.0", f"count={spec.default_count or 'unlimited'}"]
+        common = ["probability=1.0", "count=unlimited"]
         if spec.kind == "request":
-            default = "all" if spec.endpoints is None else "+".join(sorted(spec.endpoints))
-            common.append(f"endpoints={default}")
+            common.append(f"endpoints={_endpoint_names(spec.endpoints)}")
         if spec.kind != "switch":
             lines.append(f"    arming: {', '.join(common)}")
         for param in spec.params:

@@ -129,12 +129,10 @@ class Faults:
         self.disarm(name)
         if spec.name == "penalty":
             self.penalize(values["seconds"], captcha=values["captcha"],
-                          endpoints=chosen or PENALTY_ENDPOINTS,
-                          count=count if count is not None else spec.default_count)
+                          endpoints=chosen or PENALTY_ENDPOINTS, count=count)
         self._generation[name] += 1
         rng = random.Random(f"{self._seed}:{self.fault_seed}:{name}:{self._generation[name]}")
-        armed = ArmedFault(spec, probability, count if count is not None
-                           else spec.default_count, chosen, values, rng)
+        armed = ArmedFault(spec, probability, count, chosen, values, rng)
         self._armed[name] = armed
         if spec.kind == "switch":
             self.fired[name] += 1
