@@ -74,6 +74,7 @@ class RestHandler:
         endpoint = request.match_info.get("endpoint", "").strip("/").lower()
         faults = ctx.faults
         if faults.response_delay > 0:
+            await request.read()  # the request has reached the server; its answer is held
             await asyncio.sleep(faults.response_delay)
         if faults.rate_limited:
             return _response(429, b"")
