@@ -170,7 +170,9 @@ async def test_error_after_execution_over_rest_keeps_the_order(
             raw = await reply.read()
         (command,) = commands(sim, "cut-rest")
         whole = f'{{"orderId":{command.order_id}}}'.encode()
-        assert raw and whole.startswith(raw) and raw != whole
+        assert raw
+        assert whole.startswith(raw)
+        assert raw != whole
 
 
 async def test_answer_faults_leave_other_endpoints_alone(http: aiohttp.ClientSession) -> None:

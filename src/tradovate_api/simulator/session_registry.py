@@ -15,14 +15,17 @@ cut right after that part's events.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from ..protocol import Props, PropsEvent
 from .changes import EntityChange
+from .engine_store import entity_id
 from .session import SocketSession, shutdown_frame
 from .session_context import log
 from .wire_oddities import oddify
@@ -39,9 +42,25 @@ EntityEncoder = Callable[[str, Any], Any]
 """Turns one entity (with its wire type) into what is encoded for the wire."""
 
 
+EntityKey = tuple[str, int]
+"""(entity type, id)."""
+
+
+@dataclass(slots=True)
+class _Sent:
+    """An event recently sent to a socket: which entities it carried, and whether a newer
+    version of one of them has been sent since (then re-sending it is a stale replay)."""
+
+    keys: frozenset[EntityKey]
+    message: bytes
+    superseded: bool = False
+
+
 def props_messages(changes: Sequence[EntityChange], group: bool,
-                   encode: EntityEncoder | None = None) -> list[tuple[str, bytes]]:
-    """Encoded ``props`` events of one user's changes, with each event's entity type.
+                   encode: EntityEncoder | None = None
+                   ) -> list[tuple[str, bytes, frozenset[EntityKey]]]:
+    """Encoded ``props`` events of one user's changes, with each event's entity type and the
+    entities it carries.
 
     ``group``: a change joins the latest event of its entity type when that event has the
     same event type, so e.g. the three orders an OSO creates leave as one event whose
@@ -58,13 +77,14 @@ def props_messages(changes: Sequence[EntityChange], group: bool,
             continue
         latest[change.entity_type] = len(runs)
         runs.append((change.entity_type, change.event_type, [change]))
-    out: list[tuple[str, bytes]] = []
+    out: list[tuple[str, bytes, frozenset[EntityKey]]] = []
     for entity_type, event_type, run in runs:
         items = [c.entity if encode is None else encode(entity_type, c.entity) for c in run]
         entity = _encoder.encode(items[0] if len(items) == 1 else items)
         event = PropsEvent(Props(entity_type=entity_type, event_type=event_type,
                                  entity=msgspec.Raw(entity)))
-        out.append((entity_type, _encoder.encode(event)))
+        keys = frozenset((entity_type, entity_id(c.entity)) for c in run)
+        out.append((entity_type, _encoder.encode(event), keys))
     return out
 
 
@@ -78,7 +98,7 @@ class ConnectionRegistry:
         """Trading sockets that sent ``user/syncrequest``: their user and entity filter."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._detached: set[asyncio.Task[None]] = set()
-        self._recent: dict[SocketSession, deque[bytes]] = {}
+        self._recent: dict[SocketSession, deque[_Sent]] = {}
         """Events recently sent to each socket (for ``replayed_events``)."""
 
     def _spawn(self, session: SocketSession, frames: list[bytes]) -> None:
@@ -161,8 +181,8 @@ class ConnectionRegistry:
                 continue
             messages = props_messages(mine, group, encode)
             for sock, wanted in targets:
-                out = [m for t, m in messages if wanted is None or t in wanted]
-                sock.send_many(self._disturb(sock, out) if disturbed else out)
+                out = [(k, m) for t, m, k in messages if wanted is None or t in wanted]
+                sock.send_many(self._disturb(sock, out) if disturbed else [m for _, m in out])
 
     def odd_builtins(self, entity_type: str, data: Any) -> Any:
         """One entity's JSON object as the ``odd_fields`` fault sends it (unchanged unless
@@ -176,11 +196,12 @@ class ConnectionRegistry:
     def _odd_entity(self, entity_type: str, entity: Any) -> Any:
         return self.odd_builtins(entity_type, msgspec.to_builtins(entity))
 
-    def _disturb(self, sock: SocketSession, messages: list[bytes]) -> list[bytes]:
+    def _disturb(self, sock: SocketSession,
+                 messages: list[tuple[frozenset[EntityKey], bytes]]) -> list[bytes]:
         """The event faults on what one socket is about to be sent."""
         faults = self._ctx.faults
         out: list[bytes] = []
-        for message in messages:
+        for _, message in messages:
             held = faults.fire("out_of_order_events")
             if held is not None:
                 delay = held.rng.uniform(0.0, float(held.params["max_hold"]))
@@ -191,14 +212,24 @@ class ConnectionRegistry:
                 out.append(message)
         replay = faults.armed.get("replayed_events")
         if replay is not None:
-            depth = int(replay.params["depth"])
-            recent = self._recent.get(sock)
-            if recent is None or recent.maxlen != depth:
-                recent = self._recent[sock] = deque(recent or (), maxlen=depth)
-            if recent and faults.fire("replayed_events") is not None:
-                out.append(replay.rng.choice(list(recent)))
-            recent.extend(messages)
+            self._replay(sock, messages, out, replay.rng, int(replay.params["depth"]))
         return out
+
+    def _replay(self, sock: SocketSession, messages: list[tuple[frozenset[EntityKey], bytes]],
+                out: list[bytes], rng: random.Random, depth: int) -> None:
+        """``replayed_events``: after this batch, re-send an earlier event (of this batch or
+        an earlier one) one of whose entities has been sent in a newer version since."""
+        recent = self._recent.get(sock)
+        if recent is None or recent.maxlen != depth:
+            recent = self._recent[sock] = deque(recent or (), maxlen=depth)
+        for keys, message in messages:
+            for sent in recent:
+                if not sent.superseded and sent.keys & keys:
+                    sent.superseded = True
+            recent.append(_Sent(keys, message))
+        stale = [sent.message for sent in recent if sent.superseded]
+        if stale and self._ctx.faults.fire("replayed_events") is not None:
+            out.append(rng.choice(stale))
 
     def _cut_trading(self, user_id: int) -> None:
         """Cut the user's trading sockets once what is queued had a moment to leave."""
