@@ -268,8 +268,8 @@ class Exchange:
         return ident
 
     def _stamp(self) -> tuple[str, TradeDate]:
-        now = self._clock()
-        return iso_timestamp(now), cme_trade_date(now)
+        """Now as a wire timestamp, and the exchange's current trade date."""
+        return iso_timestamp(self._clock()), self._trade_date
 
     def _emit(self, out: list[EntityChange], user_id: int, account_id: int, entity_type: str,
               event_type: str, entity: WireModel) -> None:
