@@ -1190,7 +1190,9 @@ class Exchange:
         for order_id in list(strategy.order_ids):
             live = self._live.get(order_id)
             if live is not None:
-                self._cancel(out, live, text=f"Order strategy {strategy.entity.id} interrupted")
+                self._cancel(out, live, custom_tag50=strategy.custom_tag50,
+                             is_automated=strategy.is_automated,
+                             text=f"Order strategy {strategy.entity.id} interrupted")
         self._strategy_settle_all(out, strategy)
         return OrderStrategyStatusResponse(order_strategy=strategy.entity), self._reorder(out)
 
