@@ -193,3 +193,18 @@ def _frame(request_id: int, body: object) -> str:
 
 def _account(accounts: list[dict[str, object]]) -> Account:
     return msgspec.convert(accounts[0], Account)
+
+
+async def test_late_execution_over_rest(http: aiohttp.ClientSession) -> None:
+    async with open_sim() as sim:
+        token = (await login(http, sim))["accessToken"]
+        _, accounts = await rest(http, sim, "account/list", token=token)
+        sim.faults.arm("late_execution", count=1, min_delay=0.5, max_delay=0.5)
+        body = {**order_body(_account(accounts)), "clOrdId": "late-rest"}
+        loop = asyncio.get_running_loop()
+        cut = loop.time()
+        with pytest.raises(aiohttp.ClientError):
+            await rest(http, sim, "order/placeorder", token=token, body=body)
+        assert commands(sim, "late-rest") == []
+        await until(lambda: len(commands(sim, "late-rest")) == 1, limit=3.0)
+        assert loop.time() - cut >= 0.45
