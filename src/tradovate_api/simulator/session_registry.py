@@ -236,13 +236,7 @@ class ConnectionRegistry:
         for sock in self.sockets("trading"):
             if sock.user_id == user_id and not sock.closing:
                 log.info("%r: cut between the parts of a partial fill", sock)
-                asyncio.get_running_loop().call_later(
-                    _SPLIT_DROP_DELAY_S, self._abort, sock)
-
-    def _abort(self, sock: SocketSession) -> None:
-        task = asyncio.get_running_loop().create_task(sock.close(abort=True))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+                asyncio.get_running_loop().call_later(_SPLIT_DROP_DELAY_S, sock.cut)
 
     async def close_all(self, kind: str, frames: list[bytes], *, abort: bool) -> int:
         """Close every socket of ``kind`` (after ``frames``, or abruptly)."""
