@@ -88,7 +88,7 @@ async def test_late_execution_is_missing_from_the_next_snapshot_then_arrives(
         http: aiohttp.ClientSession) -> None:
     async with open_sim() as sim:
         me = await synced(sim, http)
-        sim.faults.arm("late_execution", count=1, min_delay=1.0, max_delay=1.5)
+        sim.faults.arm("late_execution", count=1, min_delay=2.0, max_delay=2.0)
         await me.client.send(_frame(3, order_body(me.account, clOrdId="late-1")))
         await me.client.until_closed()
         assert me.client.ws.close_code == 1006
@@ -98,7 +98,7 @@ async def test_late_execution_is_missing_from_the_next_snapshot_then_arrives(
             c.cl_ord_id != "late-1" for c in again.snapshot.commands)
         created = await again.client.event(
             lambda m: any(getattr(e, "cl_ord_id", None) == "late-1"
-                          for e in getattr(m, "entities", ())), wait=3.0)
+                          for e in getattr(m, "entities", ())), wait=5.0)
         assert created.entity_type == "command"
         assert len(commands(sim, "late-1")) == 1
         await again.client.ws.close()

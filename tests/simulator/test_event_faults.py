@@ -47,27 +47,31 @@ async def raw_frames(ws: Any, seconds: float) -> list[str]:
     return texts
 
 
+RESTING = {"orderType": "Limit", "price": 1000.0}
+"""A buy limit far below the market: its events do not depend on the market."""
+
+
 async def place_and_watch(http: aiohttp.ClientSession, fault: str | None,
-                          seconds: float = 1.0, tidy: bool = True, **arming: Any
-                          ) -> tuple[list[str], Counter[str]]:
-    """Place a market order of 2 with ``fault`` armed; the raw frames that follow."""
-    async with open_sim(awkward_wire=not tidy) as sim:
+                          seconds: float = 1.0, order: dict[str, Any] | None = None,
+                          **arming: Any) -> tuple[list[str], Counter[str]]:
+    """Place an order of 2 (a market order unless ``order`` says otherwise) with ``fault``
+    armed, on the tidy wire (one event per frame, engine order); the raw frames that
+    follow."""
+    async with open_sim(awkward_wire=False) as sim:
         me = await synced(sim, http)
         if fault is not None:
             sim.faults.arm(fault, **arming)
         await me.client.send("order/placeorder\n5\n\n" + msgspec.json.encode(
-            order_body(me.account, orderQty=2, clOrdId="watched")).decode())
+            order_body(me.account, orderQty=2, clOrdId="watched", **(order or {}))).decode())
         texts = await raw_frames(me.client.ws, seconds)
         await me.client.ws.close()
         return texts, sim.faults.fired
 
 
 async def test_duplicate_events_send_each_event_twice(http: aiohttp.ClientSession) -> None:
-    clean, _ = await place_and_watch(http, None)
     doubled, fired = await place_and_watch(http, "duplicate_events")
-    before, after = raw_events(clean), raw_events(doubled)
-    assert len(after) == 2 * len(before)
-    assert fired["duplicate_events"] == len(before)
+    after = raw_events(doubled)
+    assert fired["duplicate_events"] * 2 == len(after) > 0
     assert set(Counter(msgspec.json.encode(e) for e in after).values()) == {2}
 
 
@@ -87,8 +91,9 @@ async def test_replayed_events_resend_a_stale_version(http: aiohttp.ClientSessio
 
 async def test_out_of_order_events_arrive_in_later_frames_reordered(
         http: aiohttp.ClientSession) -> None:
-    clean, _ = await place_and_watch(http, None)
-    shuffled, fired = await place_and_watch(http, "out_of_order_events", max_hold=0.4)
+    clean, _ = await place_and_watch(http, None, order=RESTING)
+    shuffled, fired = await place_and_watch(http, "out_of_order_events", order=RESTING,
+                                            max_hold=0.4)
     engine_order = [(t, e, x["id"]) for t, e, x in flat(raw_events(clean))]
     wire_order = [(t, e, x["id"]) for t, e, x in flat(raw_events(shuffled))]
     assert fired["out_of_order_events"] == len(raw_events(shuffled))
@@ -143,7 +148,8 @@ async def test_event_faults_are_seeded(http: aiohttp.ClientSession) -> None:
     """Same seeds, same decisions: with probability 0.5 the same events are doubled."""
     runs = []
     for _ in range(2):
-        texts, fired = await place_and_watch(http, "duplicate_events", probability=0.5)
+        texts, fired = await place_and_watch(http, "duplicate_events", order=RESTING,
+                                             probability=0.5)
         runs.append((fired["duplicate_events"],
                      [(t, k) for t, k, _ in flat(raw_events(texts))]))
     assert runs[0] == runs[1]

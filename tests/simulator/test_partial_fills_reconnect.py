@@ -20,7 +20,7 @@ async def test_parts_after_the_drop_come_with_the_next_connection(
         http: aiohttp.ClientSession) -> None:
     async with open_sim() as sim:
         me = await synced(sim, http)
-        sim.faults.arm("partial_fills_across_reconnect", count=1, parts=3, interval=0.6)
+        sim.faults.arm("partial_fills_across_reconnect", count=1, parts=3, interval=1.5)
         response = await me.client.request("order/placeorder",
                                            order_body(me.account, orderQty=3))
         order_id = msgspec.json.decode(response.d, type=PlaceOrderResult).order_id
@@ -33,7 +33,7 @@ async def test_parts_after_the_drop_come_with_the_next_connection(
         again = await synced(sim, http, me.token)
         in_snapshot = [f for f in again.snapshot.fills if f.order_id == order_id]
         assert 1 <= len(in_snapshot) < 3  # not all of it yet
-        await until(lambda: order_of(sim, order_id).ord_status == "Filled", limit=5.0)
+        await until(lambda: order_of(sim, order_id).ord_status == "Filled", limit=8.0)
         later = [f for f in props_of(await drain(again.client, 0.3), "fill")
                  if isinstance(f, Fill) and f.order_id == order_id]
         assert {f.id for f in in_snapshot} | {f.id for f in later} == {
