@@ -357,7 +357,9 @@ class Exchange:
         ledger = self._ledgers.setdefault(key, PositionLedger())
         ledger.carry(self._new_id(), prev_pos, prev_price)
         new = key not in self._position_ids
-        position_id = self._position_ids.setdefault(key, self._new_id())
+        if new:
+            self._position_ids[key] = self._new_id()
+        position_id = self._position_ids[key]
         stamp, trade_date = self._stamp()
         position = self._position_entity(position_id, key, ledger, stamp, trade_date)
         ignored: list[EntityChange] = []
@@ -483,7 +485,7 @@ class Exchange:
             total_cash_value=cash.amount, total_pnl=cash.realized + open_pnl,
             initial_margin=initial, maintenance_margin=maintenance,
             net_liq=cash.amount + open_pnl, open_pnl=open_pnl, realized_pnl=cash.realized,
-            week_realized_pnl=cash.realized)
+            week_realized_pnl=cash.week_realized)
 
     # ----------------------------------------------------------------- valuation
 
