@@ -10,115 +10,26 @@ long 2 carried at 4800.00, sold 1 at 4805.00, realizes 5 points × $50 = $250 to
 from __future__ import annotations
 
 import datetime as dt
-import json
-from typing import Any
 
-import msgspec
 import pytest
-
-from tradovate_api.protocol import EntityEvent, decode_messages
-from tradovate_api.protocol.models import SyncMessage
-from tradovate_api.stores import (
-    AccountView,
-    AccountWriter,
-    NewFill,
-    UnpricedPosition,
-    create_account_store,
+from overnight_wire import (
+    ACC,
+    COMMISSION,
+    DAY1,
+    DAY2,
+    ES,
+    cash,
+    fill,
+    order,
+    overnight_long_two,
+    position,
+    props,
+    sell_one_at_4805,
+    snapshot,
+    store,
 )
 
-ACC, ES, POSITION, CASH = 33, 2710963, 500, 700
-COMMISSION = 2.05
-DAY1 = {"year": 2024, "month": 1, "day": 3}
-DAY2 = {"year": 2024, "month": 1, "day": 4}
-
-PRODUCT = {"id": 810, "name": "ES", "currencyId": 1, "productType": "Futures",
-           "description": "E-mini S&P 500", "exchangeId": 1, "contractGroupId": 1,
-           "status": "Verified", "valuePerPoint": 50, "priceFormatType": "Decimal",
-           "priceFormat": -2, "tickSize": 0.25}
-MATURITY = {"id": 46104, "productId": 810, "expirationMonth": 202403,
-            "expirationDate": "2024-03-15T13:30Z", "isFront": True}
-CONTRACT = {"id": ES, "name": "ESH4", "contractMaturityId": 46104}
-ACCOUNT = {"id": ACC, "name": "DEMO1", "userId": 90, "accountType": "Customer",
-           "active": True, "clearingHouseId": 2, "riskCategoryId": 2, "autoLiqProfileId": 2,
-           "marginAccountType": "Speculator", "legalStatus": "Individual",
-           "timestamp": "2023-12-01T00:00:00Z"}
-
-
-def position(net: int, prev: int, prev_price: float | None, *, bought: int = 0,
-             bought_value: float = 0.0, sold: int = 0, sold_value: float = 0.0,
-             day: dict[str, int] = DAY1, timestamp: str = "2024-01-02T23:00:00Z",
-             ) -> dict[str, Any]:
-    entity: dict[str, Any] = {
-        "id": POSITION, "accountId": ACC, "contractId": ES, "timestamp": timestamp,
-        "tradeDate": day, "netPos": net, "bought": bought, "boughtValue": bought_value,
-        "sold": sold, "soldValue": sold_value, "prevPos": prev}
-    if prev_price is not None:
-        entity["prevPrice"] = prev_price
-    return entity
-
-
-def cash(realized: float, day: dict[str, int] = DAY1) -> dict[str, Any]:
-    return {"id": CASH, "accountId": ACC, "timestamp": "2024-01-02T23:00:00Z",
-            "tradeDate": day, "currencyId": 1, "amount": 50_000 + realized,
-            "realizedPnL": realized, "weekRealizedPnL": realized}
-
-
-def order(ident: int, action: str) -> dict[str, Any]:
-    return {"id": ident, "accountId": ACC, "contractId": ES,
-            "timestamp": "2024-01-03T14:30:00Z", "action": action, "ordStatus": "Filled",
-            "admin": False}
-
-
-def fill(ident: int, order_id: int, action: str, qty: int, price: float,
-         day: dict[str, int] = DAY1, timestamp: str = "2024-01-03T14:30:00.120Z",
-         ) -> dict[str, Any]:
-    return {"id": ident, "orderId": order_id, "contractId": ES, "timestamp": timestamp,
-            "tradeDate": day, "action": action, "qty": qty, "price": price, "active": True,
-            "finallyPaired": 0}
-
-
-def props(entity_type: str, entity: dict[str, Any], event: str = "Updated") -> EntityEvent:
-    """One ``props`` event as the trading socket's reader decodes it."""
-    frame = json.dumps([{"e": "props", "d": {"entityType": entity_type, "eventType": event,
-                                             "entity": entity}}]).encode()
-    (message,) = decode_messages(frame)
-    assert isinstance(message, EntityEvent), message
-    return message
-
-
-def snapshot(*, positions: list[dict[str, Any]], cash_balances: list[dict[str, Any]],
-             orders: list[dict[str, Any]] = (), fills: list[dict[str, Any]] = (),  # type: ignore[assignment]
-             ) -> SyncMessage:
-    raw = json.dumps({"users": [{"id": 90, "name": "trader", "timestamp": "2023-12-01T00:00Z",
-                                 "email": "t@example.com", "status": "Active",
-                                 "professional": False}],
-                      "contractGroups": [], "accounts": [ACCOUNT], "products": [PRODUCT],
-                      "contractMaturities": [MATURITY], "contracts": [CONTRACT],
-                      "positions": positions, "cashBalances": cash_balances,
-                      "orders": list(orders), "fills": list(fills)}).encode()
-    return msgspec.json.decode(raw, type=SyncMessage)
-
-
-def store() -> tuple[AccountView, AccountWriter]:
-    return create_account_store(commission_per_side={"ES": COMMISSION})
-
-
-def overnight_long_two() -> tuple[AccountView, AccountWriter]:
-    """Long 2 carried into DAY1 at the settlement 4800.00, nothing traded yet."""
-    view, writer = store()
-    writer.apply_snapshot(snapshot(positions=[position(2, 2, 4800.0)],
-                                   cash_balances=[cash(0.0)]))
-    return view, writer
-
-
-def sell_one_at_4805(writer: AccountWriter) -> list[object]:
-    changes: list[object] = []
-    for event in (props("order", order(10, "Sell"), "Created"),
-                  props("fill", fill(20, 10, "Sell", 1, 4805.0), "Created"),
-                  props("position", position(1, 2, 4800.0, sold=1, sold_value=4805.0)),
-                  props("cashBalance", cash(250.0))):
-        changes += writer.apply(event)
-    return changes
+from tradovate_api.stores import NewFill, UnpricedPosition
 
 
 def test_an_overnight_position_opens_the_day_at_its_previous_settlement() -> None:
@@ -186,7 +97,8 @@ def test_the_roll_restarts_the_day_from_the_new_opening_lots() -> None:
     assert (pnl.net_pos, pnl.realized) == (0, pytest.approx(-2.0 * 50))
     # Both days stay visible to reports: the first settled at the second's prevPrice.
     first, second = view.day_pnls(lambda _cid: 4812.0)
-    assert first.settled and not second.settled
+    assert first.settled
+    assert not second.settled
     assert (first.pnl.trade_date, first.fill_ids) == (dt.date(2024, 1, 3), (20,))
     assert (first.pnl.net_pos, first.pnl.mark) == (1, 4810.0)
     assert first.pnl.realized == pytest.approx(250.0)
