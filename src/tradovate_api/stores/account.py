@@ -857,7 +857,7 @@ def _trade_day(trade_date: TradeDate | None) -> dt.date | None:
         return None
     try:
         return dt.date(trade_date.year, trade_date.month, trade_date.day)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
