@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from overnight_wire import (
     ACC,
     COMMISSION,
@@ -30,6 +32,7 @@ from overnight_wire import (
 )
 
 from tradovate_api.stores import NewFill, UnpricedPosition
+from tradovate_api.stores.pnl import FifoLedger
 
 
 def test_an_overnight_position_opens_the_day_at_its_previous_settlement() -> None:
@@ -173,3 +176,31 @@ def test_a_snapshot_of_the_same_day_replaces_the_day_and_keeps_no_copy() -> None
     (day,) = view.day_pnls(lambda _cid: 4805.0)
     assert (day.settled, day.fill_ids, day.pnl.net_pos) == (False, (20,), 1)
     assert day.pnl.realized == pytest.approx(250.0)
+
+
+@given(prev=st.integers(-5, 5), prev_price=st.integers(90, 110),
+       fills=st.lists(st.tuples(st.booleans(), st.integers(1, 4), st.integers(90, 110)),
+                      max_size=12),
+       order=st.permutations(range(12)), mark=st.integers(90, 110))
+def test_an_opening_lot_is_a_first_fill_that_cost_no_commission(
+        prev: int, prev_price: int, fills: list[tuple[bool, int, int]], order: list[int],
+        mark: int) -> None:
+    """Whatever order the day's fills arrive in, the ledger equals one whose first fill
+    bought (or sold) the carried position at ``prevPrice``."""
+    carried = FifoLedger(dt.date(2024, 1, 3), prev, float(prev_price))
+    reference = FifoLedger()
+    if prev:
+        reference.add(0, prev > 0, abs(prev), float(prev_price))
+    arrival = [i for i in order if i < len(fills)]
+    for index in arrival:
+        is_buy, qty, price = fills[index]
+        carried.add(index + 1, is_buy, qty, float(price))
+    for index, (is_buy, qty, price) in enumerate(fills):
+        reference.add(index + 1, is_buy, qty, float(price))
+    assert carried.net_pos == reference.net_pos == prev + sum(
+        q if b else -q for b, q, _ in fills)
+    assert carried.realized_points == pytest.approx(reference.realized_points)
+    assert carried.open_points(float(mark)) == pytest.approx(reference.open_points(float(mark)))
+    assert carried.avg_price == reference.avg_price
+    assert carried.traded_qty == reference.traded_qty - abs(prev)
+    assert carried.unpriced == 0

@@ -118,6 +118,8 @@ class FifoLedger:
     @property
     def unpriced_open(self) -> int:
         """Contracts still open from an unpriced opening lot."""
+        if not self.prev_pos or self.prev_price is not None:
+            return 0  # only an opening lot can be unpriced
         return sum(abs(lot.qty) for lot in self._lots if lot.price is None)
 
     @property
