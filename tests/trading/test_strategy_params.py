@@ -83,15 +83,15 @@ def test_bad_parameters_are_a_config_error_naming_the_key(raw: dict[str, Any],
     with pytest.raises(ConfigError) as info:
         strategy_params(Breakout, raw)
     assert str(info.value).startswith(message), str(info.value)
-    with pytest.raises(ConfigError, match="^strategy\\."):  # and the dispatcher refuses too
+    with pytest.raises(ConfigError, match=r"^strategy\."):  # and the dispatcher refuses too
         Harness(Breakout(), params=raw)
 
 
 def test_a_dataclass_works_as_params_and_unknown_keys_are_refused() -> None:
     assert strategy_params(Fade, {"ticks": 5}) == FadeParams(ticks=5)
-    with pytest.raises(ConfigError, match="^strategy.tick: unknown key"):
+    with pytest.raises(ConfigError, match=r"^strategy\.tick: unknown key"):
         strategy_params(Fade, {"tick": 5})
-    with pytest.raises(ConfigError, match="^strategy.ticks: expected int, got str"):
+    with pytest.raises(ConfigError, match=r"^strategy\.ticks: expected int, got str"):
         strategy_params(Fade, {"ticks": "5"})
 
 

@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from .records import (
+    UNACKNOWLEDGED_STATES,
     AlertRecord,
     ConnectionRecord,
     GapRecord,
@@ -94,8 +95,9 @@ class JournalReader:
 
     def unacknowledged(self, before_run: int | None = None) -> tuple[RequestRecord, ...]:
         """Requests sent and never acknowledged (nor known not placed)."""
+        states = ", ".join(f"'{state}'" for state in sorted(UNACKNOWLEDGED_STATES))
         sql = (f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE sent = 1 "
-               f"AND state IN ('PENDING', 'UNKNOWN')")
+               f"AND state IN ({states})")
         params: tuple[Any, ...] = ()
         if before_run is not None:
             sql += " AND run_id < ?"
@@ -129,6 +131,13 @@ class JournalReader:
     def cl_ord_ids(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self._rows("SELECT cl_ord_id, order_id FROM cl_ord_ids")}
 
+    def sent_cl_ord_ids(self, before_run: int | None = None) -> frozenset[str]:
+        """Client order ids of every request sent (or written ahead), of earlier runs if
+        ``before_run``."""
+        where, params = ("AND run_id < ?", (before_run,)) if before_run is not None else ("", ())
+        return frozenset(r[0] for r in self._rows(
+            f"SELECT cl_ord_id FROM requests WHERE sent = 1 {where}", params))
+
     def alerts(self) -> tuple[AlertRecord, ...]:
         return tuple(AlertRecord(*r) for r in self._rows(
             "SELECT recorded_ns, severity, key, title, body FROM alerts ORDER BY id"))
@@ -159,4 +168,5 @@ class JournalReader:
         if before_run is not None:
             runs = tuple(r for r in runs if r.run_id < before_run)
         return JournalState(runs, self.unacknowledged(before_run), self.orders(), self.fills(),
-                            self.last_positions(), self.cl_ord_ids())
+                            self.last_positions(), self.cl_ord_ids(),
+                            self.sent_cl_ord_ids(before_run))

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 
 import msgspec
 
-UNACKNOWLEDGED_STATES = frozenset({"PENDING", "UNKNOWN"})
-"""Ticket states of a request that went on the wire and got no definite answer."""
+UNACKNOWLEDGED_STATES = frozenset({"PENDING", "UNKNOWN", "INTENT"})
+"""States of a request that went (or may have gone) on the wire and got no definite answer;
+``INTENT``: known only from the write-ahead file (see :mod:`.intents`)."""
 
 
 class RunInfo(msgspec.Struct, frozen=True):
@@ -134,6 +135,9 @@ class JournalState(msgspec.Struct, frozen=True):
     positions: Mapping[tuple[int, int], JournalPosition]
     cl_ord_ids: Mapping[str, int]
     """Client order id → order id, from the commands seen."""
+    sent: frozenset[str] = frozenset()
+    """Client order ids of every request this app sent (or wrote ahead) in earlier runs: how
+    an order on the server is known to be this app's."""
 
     @property
     def crashed(self) -> bool:
