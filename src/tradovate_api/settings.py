@@ -494,6 +494,12 @@ def _resolve_path(base: Path, value: str) -> str:
     return str(path if path.is_absolute() else (base / path))
 
 
+def key_text(key: object) -> str:
+    """A key as an error names it: as written, or quoted when it holds line breaks or other
+    unprintable characters (an error stays one line)."""
+    return key if isinstance(key, str) and key.isprintable() else repr(key)
+
+
 def reject_non_finite(value: Any, path: str = "") -> None:
     """:class:`ConfigError` naming the first ``inf`` or ``nan`` anywhere in ``value``."""
     if isinstance(value, float):
@@ -502,7 +508,7 @@ def reject_non_finite(value: Any, path: str = "") -> None:
                               f"(for no practical limit, give a large number)")
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            reject_non_finite(item, f"{path}.{key}" if path else str(key))
+            reject_non_finite(item, f"{path}.{key_text(key)}" if path else key_text(key))
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             reject_non_finite(item, f"{path}[{index}]")

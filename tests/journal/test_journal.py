@@ -282,6 +282,19 @@ def test_a_full_queue_drops_counts_alerts_and_records_a_gap(tmp_path: Path) -> N
     assert kept == 52 - dropped
 
 
+class ProtectiveStop:
+    """A ticket of a protective stop the framework places (its ``protective`` is true):
+    it reduces risk, so a halted journal lets it through."""
+
+    protective = True
+
+    def __init__(self, inner: OrderTicket) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
 def test_a_full_queue_halts_new_orders_until_the_gap_is_on_record(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     alerts = AlertLog()
@@ -297,6 +310,8 @@ def test_a_full_queue_halts_new_orders_until_the_gap_is_on_record(tmp_path: Path
         assert refusal.startswith("journal cannot write (queue full")
         assert journal.before_send(ticket("run1-2", kind=TicketKind.CANCEL)) is None
         assert journal.before_send(ticket("run1-3", kind=TicketKind.LIQUIDATE)) is None
+        assert journal.before_send(ProtectiveStop(ticket("run1-5-ps", order_type="Stop",
+                                                         stop_price=4990.0))) is None
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()

@@ -272,3 +272,24 @@ def test_requests_only_written_ahead_are_reconciled_as_placed_or_not_placed(
              for u in report.unacknowledged}
     assert fates == {"r1-1": ("INTENT", "placed", placed),
                      "r1-2": ("INTENT", "not placed", None)}
+
+
+def test_a_liquidation_carrying_its_id_in_custom_tag50_is_found(tmp_path: Path) -> None:
+    """``order/liquidateposition`` takes no clOrdId; this app puts its request's id in
+    ``customTag50``, which the server keeps on the closing order's command."""
+    from tradovate_api.protocol.models import LiquidatePosition
+
+    world = World()
+    world.place("Buy", 1)
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    journal.ticket(sent("r1-9", "Sell", kind=TicketKind.LIQUIDATE))
+    journal.close(clean=False)  # died before the answer
+    result, _ = world.exchange.liquidate_position(world.user, LiquidatePosition(
+        account_id=world.account, contract_id=ES, custom_tag50="r1-9", is_automated=True))
+    journal = Journal(path)
+    report = reconcile(journal.previous, world.sync(), {world.account})
+    journal.close()
+    [unacked] = report.unacknowledged
+    assert (unacked.cl_ord_id, unacked.outcome, unacked.order_id) == (
+        "r1-9", "placed", result.order_id)

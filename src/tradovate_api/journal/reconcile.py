@@ -214,7 +214,9 @@ def reconcile(state: JournalState, snapshot: SyncMessage,
         return account_ids is None or account_id in account_ids
 
     orders = {o.id: o for o in snapshot.orders if ours(o.account_id)}
-    by_cl_ord_id = {c.cl_ord_id: c for c in snapshot.commands if c.cl_ord_id}
+    by_cl_ord_id = {c.custom_tag50: c for c in snapshot.commands if c.custom_tag50}
+    by_cl_ord_id.update({c.cl_ord_id: c for c in snapshot.commands if c.cl_ord_id})
+    # (a liquidation carries no clOrdId; this app puts its request's id in customTag50)
     cl_ord_of_order = {c.order_id: c.cl_ord_id for c in snapshot.commands
                        if c.cl_ord_id and c.command_type == "New"}
     unacked = []

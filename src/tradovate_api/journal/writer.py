@@ -214,9 +214,10 @@ class Journal:
         the trading socket: the request goes to the intent file first. Returns why a request
         must not be sent (``None``: send it) — a new order, modification included, is refused
         while the journal is halted (:attr:`halted`) or when its intent cannot be written;
-        cancels and liquidations only reduce risk and always go."""
+        cancels, liquidations and the framework's protective stops (a ticket whose
+        ``protective`` is true) only reduce risk and always go."""
         kind = label_of(ticket.kind) or ""
-        reduces_risk = kind in _REDUCING
+        reduces_risk = kind in _REDUCING or getattr(ticket, "protective", False) is True
         if not reduces_risk:
             halted = self._write_halt()
             if halted is not None:

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import msgspec
 
 from ..errors import ConfigError
-from ..settings import describe_validation_error, reject_non_finite
+from ..settings import describe_validation_error, key_text, reject_non_finite
 
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 """A number above 0."""
@@ -71,8 +71,9 @@ def strategy_params(strategy: object, raw: Any) -> Any:
     known = _keys(params)
     for key in raw:
         if key not in known:
-            raise ConfigError(f"strategy.{key}: unknown key (misspelt?) — {_name(strategy)} "
-                              f"takes: {', '.join(sorted(known)) or 'no parameters'}")
+            takes = ", ".join(sorted(known)) or "no parameters"
+            raise ConfigError(f"strategy.{key_text(key)}: unknown key (misspelt?) — "
+                              f"{_name(strategy)} takes: {takes}")
     try:
         return msgspec.convert(dict(raw), params, strict=True)
     except msgspec.ValidationError as exc:
