@@ -373,6 +373,22 @@ def test_a_request_is_on_disk_when_before_send_returns(tmp_path: Path) -> None:
     assert journal.intents_path.read_bytes() == b""  # all in SQLite: emptied at close
 
 
+def test_a_request_that_cannot_be_written_ahead_is_refused_never_raised(
+        tmp_path: Path) -> None:
+    alerts = AlertLog()
+    journal = Journal(tmp_path / "j.db", alerts=alerts)
+    refusal = journal.before_send(ticket("run1-1", qty=object()))  # cannot be encoded
+    assert refusal is not None
+    assert refusal.startswith("journal cannot write the request ahead")
+    assert journal.before_send(ticket("run1-2", kind=TicketKind.CANCEL, qty=object())) is None
+    assert journal.intent_failure is not None
+    assert journal.before_send(ticket("run1-3")) is None  # the next one is written: resumed
+    assert journal.intent_failure is None
+    assert [(a.key, a.severity) for a in alerts.recent] == [
+        ("journal.write_failed", Severity.URGENT), ("journal.write_resumed", Severity.ROUTINE)]
+    journal.close()
+
+
 def test_an_intent_cut_short_is_counted_and_alerted(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     journal = Journal(path)

@@ -16,6 +16,7 @@ its contents are in SQLite.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,10 @@ class IntentLog:
         """``fdatasync`` after each write (``synchronous = "FULL"``)."""
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         os.chmod(path, 0o600)
+        self._lock = threading.Lock()
+        """Writes (the loop) against truncate and close (the thread closing the journal): a
+        write must never reach a closed descriptor, whose number may belong to another file
+        by then."""
         self._buffer = bytearray()
         self.written = 0
         """Intents written by this run."""
@@ -71,27 +76,33 @@ class IntentLog:
         """Append one intent; raises ``OSError`` if the bytes did not all reach the kernel
         (disk full, file size limit, I/O error)."""
         buffer = self._buffer
-        _encode(intent, buffer)
-        buffer += b"\n"
-        try:
-            done = os.write(self._fd, buffer)
-            if done != len(buffer):
-                # A short write: the end of the line is missing, so the reader drops it.
-                raise OSError(f"short write ({done} of {len(buffer)} bytes): disk full?")
-            if self.sync:
-                os.fdatasync(self._fd)
-        finally:
-            buffer.clear()
-        self.written += 1
+        with self._lock:
+            if self._fd < 0:
+                raise OSError("the intent file is closed")
+            try:
+                _encode(intent, buffer)
+                buffer += b"\n"
+                done = os.write(self._fd, buffer)
+                if done != len(buffer):
+                    # A short write: the end of the line is missing; the reader drops it.
+                    raise OSError(f"short write ({done} of {len(buffer)} bytes): disk full?")
+                if self.sync:
+                    os.fdatasync(self._fd)
+            finally:
+                buffer.clear()
+            self.written += 1
 
     def truncate(self) -> None:
         """Empty the file (its intents are all in SQLite)."""
-        os.ftruncate(self._fd, 0)
+        with self._lock:
+            if self._fd >= 0:
+                os.ftruncate(self._fd, 0)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
 class IntentFile(msgspec.Struct, frozen=True):

@@ -76,6 +76,7 @@ _SNAPSHOT_GROUPS = (
 """Account data of a snapshot worth keeping (reference data such as products is not)."""
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL")
 _WRITE_ERRORS = (sqlite3.Error, TypeError, ValueError, OverflowError)
+_INTENT_ERRORS = (OSError, TypeError, ValueError, OverflowError, msgspec.MsgspecError)
 _REDUCING = frozenset({"CANCEL", "LIQUIDATE"})
 """Ticket kinds that only reduce risk: sent even while the journal is halted."""
 
@@ -230,7 +231,7 @@ class Journal:
                 self.run_id, self._clock(), ticket.cl_ord_id, kind, ticket.symbol,
                 ticket.contract_id, label_of(ticket.action), ticket.qty, ticket.order_type,
                 ticket.price, ticket.stop_price, ticket.trigger or "", ticket.order_id))
-        except OSError as exc:
+        except _INTENT_ERRORS as exc:  # (a value that cannot be encoded fails the same way)
             self._intent_failed(exc)
             return None if reduces_risk else (
                 f"journal cannot write the request ahead ({exc}): new orders are halted "
@@ -371,7 +372,7 @@ class Journal:
             return
         sink.emit(alert)
 
-    def _intent_failed(self, exc: OSError) -> None:
+    def _intent_failed(self, exc: Exception) -> None:
         if self._intent_failure is None:
             self._intent_failure = f"{type(exc).__name__}: {exc}"
             _log.error("journal: cannot write ahead to %s: %s", self.intents_path, exc)
