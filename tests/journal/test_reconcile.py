@@ -293,3 +293,30 @@ def test_a_liquidation_carrying_its_id_in_custom_tag50_is_found(tmp_path: Path) 
     [unacked] = report.unacknowledged
     assert (unacked.cl_ord_id, unacked.outcome, unacked.order_id) == (
         "r1-9", "placed", result.order_id)
+
+
+def test_the_take_profit_of_a_filled_bracket_stays_with_its_protective_stop(
+        tmp_path: Path) -> None:
+    """The entry filled: its stop-loss protects the position and its take-profit is OCO
+    with it. Cancelling the take-profit might cancel the stop (undocumented): both stay."""
+    world = World()
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    journal.ticket(OrderTicket(cl_ord_id="r1-1", kind=TicketKind.OSO, symbol="ESZ6",
+                               contract_id=ES, action="Buy", qty=1, order_type="Limit",
+                               price=5000.25, trigger="test"))
+    entry, events = world.bracket("Buy", 5000.25, 5010.0, 4990.0, "r1-1")  # fills at once
+    for event in events:
+        journal.account_event(event)
+    journal.close(clean=False)
+    journal = Journal(path)
+    report = reconcile(journal.previous, world.sync(), {world.account})
+    journal.close()
+    legs = {w.order_type: w for w in report.working_orders}
+    assert set(legs) == {"Limit", "Stop"}
+    assert all(w.parent_id == entry for w in legs.values())
+    assert legs["Stop"].decision == "keep"
+    assert legs["Limit"].decision == "keep"
+    assert legs["Limit"].why == (f"OCO with the kept protective stop {legs['Stop'].order_id}: "
+                                 "cancelling it could cancel the stop too")
+    assert report.to_cancel == ()

@@ -312,6 +312,30 @@ def previous_orders(state: JournalState, snapshot: SyncMessage, ours: Callable[[
             None if current is None else current.price,
             None if current is None else current.stop_price, order.ord_status,
             order.parent_id, mine, decision, why))
+    return _keep_oco_partners(out, {o.id: o.oco_id for o in working if o.oco_id is not None})
+
+
+def _keep_oco_partners(orders: list[WorkingOrder],
+                       oco: dict[int, int]) -> tuple[WorkingOrder, ...]:
+    """An order OCO-linked to a kept stop (a bracket's take-profit) is kept too: whether
+    cancelling one side of an OCO pair cancels the other is not documented (the protocol
+    reference §6.4–6.5 describes fills only), and it must not take the stop with it."""
+    kept = {o.order_id for o in orders if o.decision == KEEP}
+    stop_of: dict[int, int] = {}
+    """Order id → the kept stop it is OCO-linked with (``ocoId`` may be on either side)."""
+    for order_id, other in oco.items():
+        if order_id in kept:
+            stop_of[other] = order_id
+        elif other in kept:
+            stop_of[order_id] = other
+    out = []
+    for order in orders:
+        stop = stop_of.get(order.order_id)
+        if order.decision == CANCEL and stop is not None:
+            order = msgspec.structs.replace(
+                order, decision=KEEP, why=f"OCO with the kept protective stop {stop}: "
+                                          f"cancelling it could cancel the stop too")
+        out.append(order)
     return tuple(out)
 
 
