@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from .records import (
+    DONE_STATUSES,
     UNACKNOWLEDGED_STATES,
     AlertRecord,
     ConnectionRecord,
@@ -131,12 +132,22 @@ class JournalReader:
     def cl_ord_ids(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self._rows("SELECT cl_ord_id, order_id FROM cl_ord_ids")}
 
-    def sent_cl_ord_ids(self, before_run: int | None = None) -> frozenset[str]:
-        """Client order ids of every request sent (or written ahead), of earlier runs if
-        ``before_run``."""
-        where, params = ("AND run_id < ?", (before_run,)) if before_run is not None else ("", ())
-        return frozenset(r[0] for r in self._rows(
-            f"SELECT cl_ord_id FROM requests WHERE sent = 1 {where}", params))
+    def maybe_working_cl_ord_ids(self, before_run: int | None = None) -> frozenset[str]:
+        """Client order ids of this app's orders that may still be working: of requests sent
+        (or written ahead) that create an order, and of commands the journal saw (bracket
+        legs), unless the journal knows the order finished — a finished order never works
+        again, and a journal of years of trading would otherwise hold every id ever sent."""
+        done = ", ".join(f"'{status}'" for status in sorted(DONE_STATUSES))
+        run = "AND r.run_id < ?" if before_run is not None else ""
+        params: tuple[Any, ...] = (before_run,) if before_run is not None else ()
+        requests = self._rows(
+            f"SELECT r.cl_ord_id FROM requests r LEFT JOIN orders o ON o.order_id = r.order_id "
+            f"WHERE r.sent = 1 AND r.kind NOT IN ('MODIFY', 'CANCEL') {run} "
+            f"AND (o.ord_status IS NULL OR o.ord_status NOT IN ({done}))", params)
+        commands = self._rows(
+            f"SELECT c.cl_ord_id FROM cl_ord_ids c LEFT JOIN orders o ON o.order_id = c.order_id "
+            f"WHERE o.ord_status IS NULL OR o.ord_status NOT IN ({done})")
+        return frozenset(r[0] for r in (*requests, *commands))
 
     def alerts(self) -> tuple[AlertRecord, ...]:
         return tuple(AlertRecord(*r) for r in self._rows(
@@ -169,4 +180,4 @@ class JournalReader:
             runs = tuple(r for r in runs if r.run_id < before_run)
         return JournalState(runs, self.unacknowledged(before_run), self.orders(), self.fills(),
                             self.last_positions(), self.cl_ord_ids(),
-                            self.sent_cl_ord_ids(before_run))
+                            self.maybe_working_cl_ord_ids(before_run))

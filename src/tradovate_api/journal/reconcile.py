@@ -21,11 +21,9 @@ import msgspec
 from ..alerts import Alert, AlertSink, Severity
 from ..protocol.models import Command, OrderVersion, SyncMessage
 from ..stores.account import SyncReport
-from .records import JournalState, RequestRecord
+from .records import DONE_STATUSES, JournalState, RequestRecord
 from .writer import Journal
 
-DONE_STATUSES = frozenset({"Canceled", "Completed", "Expired", "Filled", "Rejected"})
-"""Order statuses after which an order never trades again."""
 _SETTLED = {"placed": "ACKED", "not placed": "NOT_PLACED", "unknown": "RECONCILED"}
 """Journal state of an earlier run's unacknowledged request once a snapshot was compared."""
 
@@ -271,7 +269,7 @@ def previous_orders(state: JournalState, snapshot: SyncMessage, ours: Callable[[
     """Every order of the snapshot still working, and what to do with it.
 
     An order is this app's when the client order id (or ``customTag50``) of the command
-    that created it is one the journal sent — for a bracket leg, its entry's id with
+    that created it is one the journal sent or saw — for a bracket leg, its entry's id with
     ``-tp``/``-sl``. This app's orders are cancelled (``cancel``), except a stop on the
     closing side of an open position in its contract: cancelling that would leave the
     position unprotected, so it is kept and the report says so. Orders of anyone else (a
@@ -291,7 +289,7 @@ def previous_orders(state: JournalState, snapshot: SyncMessage, ours: Callable[[
     for order in working:
         command = new_commands.get(order.id)
         tag = None if command is None else (command.cl_ord_id or command.custom_tag50)
-        mine = tag is not None and _sent_by_us(tag, command, state.sent)
+        mine = tag is not None and _ours(tag, command, state.maybe_working)
         current = versions.get(order.id)
         order_type = None if current is None else current.order_type
         net = positions.get((order.account_id, order.contract_id or 0), 0)
@@ -339,13 +337,13 @@ def _keep_oco_partners(orders: list[WorkingOrder],
     return tuple(out)
 
 
-def _sent_by_us(tag: str, command: Command | None, sent: frozenset[str]) -> bool:
-    if tag in sent:
+def _ours(tag: str, command: Command | None, ids: frozenset[str]) -> bool:
+    if tag in ids:
         return True
-    if command is not None and command.custom_tag50 and command.custom_tag50 in sent:
+    if command is not None and command.custom_tag50 and command.custom_tag50 in ids:
         return True
     base, _, leg = tag.rpartition("-")
-    return leg in ("tp", "sl") and base in sent
+    return leg in ("tp", "sl") and base in ids
 
 
 def _unacked(req: RequestRecord, outcome: str, order_id: int | None,
