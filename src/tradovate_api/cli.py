@@ -31,6 +31,7 @@ def _run(args: argparse.Namespace) -> int:
     from .runtime.persistence import Persistence
     from .secrets import load_secrets
     from .settings import Settings, load_settings
+    from .strategy import strategy_params
 
     try:
         if args.settings is not None:
@@ -53,6 +54,7 @@ def _run(args: argparse.Namespace) -> int:
                               f"credentials; not set: {', '.join(missing)} (see "
                               f"docs/configuration.md)")
         strategy = load_strategy(settings.trading.strategy)
+        strategy_params(strategy, settings.strategy)
         center = notification_center(settings, secrets)
     except (ConfigError, StartupError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
@@ -66,6 +68,10 @@ def _run(args: argparse.Namespace) -> int:
     except JournalError as exc:
         print(f"journal error: {exc}", file=sys.stderr)
         return 1
+    damaged = persistence.journal.damaged if persistence.journal is not None else None
+    if damaged is not None:
+        print(f"journal: {settings.journal.path} was damaged ({damaged.problem}); moved to "
+              f"{damaged.moved_to}, a new journal was started", file=sys.stderr)
 
     async def main() -> tuple[int, TradingApp]:
         center.start()
@@ -100,16 +106,24 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    """Validate the settings file and the secrets; print the effective configuration with
-    every secret masked."""
+    """Validate the settings file (the ``[strategy]`` table against the parameters the
+    strategy declares) and the secrets; print the effective configuration with every secret
+    masked."""
     import msgspec
 
     from .errors import ConfigError
+    from .runtime.app import StartupError, load_strategy
     from .secrets import load_secrets
     from .settings import load_settings
+    from .strategy import strategy_params
 
     try:
         settings = load_settings(args.settings)
+        try:
+            strategy = load_strategy(settings.trading.strategy)
+            params = strategy_params(strategy, settings.strategy)
+        except (ConfigError, StartupError) as exc:
+            raise ConfigError(f"{args.settings}: {exc}") from None
         secrets = load_secrets(args.env_file)
         missing = secrets.missing_for(settings.environment,
                                       settings.notifications.channels_in_use())
@@ -125,6 +139,9 @@ def _config_check(args: argparse.Namespace) -> int:
               f"{', '.join(missing)}", file=sys.stderr)
     print(f"# settings: {args.settings} (valid)")
     print(msgspec.json.format(msgspec.json.encode(settings), indent=2).decode())
+    if strategy.Params is not None:
+        print(f"# strategy parameters ({strategy.name}.Params, defaults filled in):")
+        print(msgspec.json.format(msgspec.json.encode(params), indent=2).decode())
     endpoints = settings.endpoints()
     print("# endpoints: " + ("embedded simulator" if endpoints is None else
                              f"rest={endpoints.rest} trading_ws={endpoints.trading_ws} "
