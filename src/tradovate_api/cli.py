@@ -31,6 +31,7 @@ def _run(args: argparse.Namespace) -> int:
     from .runtime.persistence import Persistence
     from .secrets import load_secrets
     from .settings import Settings, load_settings
+    from .strategy import strategy_params
 
     try:
         if args.settings is not None:
@@ -53,6 +54,7 @@ def _run(args: argparse.Namespace) -> int:
                               f"credentials; not set: {', '.join(missing)} (see "
                               f"docs/configuration.md)")
         strategy = load_strategy(settings.trading.strategy)
+        strategy_params(strategy, settings.strategy)
         center = notification_center(settings, secrets)
     except (ConfigError, StartupError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
@@ -66,6 +68,10 @@ def _run(args: argparse.Namespace) -> int:
     except JournalError as exc:
         print(f"journal error: {exc}", file=sys.stderr)
         return 1
+    damaged = persistence.journal.damaged if persistence.journal is not None else None
+    if damaged is not None:
+        print(f"journal: {settings.journal.path} was damaged ({damaged.problem}); moved to "
+              f"{damaged.moved_to}, a new journal was started", file=sys.stderr)
 
     async def main() -> tuple[int, TradingApp]:
         center.start()
@@ -103,16 +109,24 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _config_check(args: argparse.Namespace) -> int:
-    """Validate the settings file and the secrets; print the effective configuration with
-    every secret masked."""
+    """Validate the settings file (the ``[strategy]`` table against the parameters the
+    strategy declares) and the secrets; print the effective configuration with every secret
+    masked."""
     import msgspec
 
     from .errors import ConfigError
+    from .runtime.app import StartupError, load_strategy
     from .secrets import load_secrets
     from .settings import load_settings
+    from .strategy import strategy_params
 
     try:
         settings = load_settings(args.settings)
+        try:
+            strategy = load_strategy(settings.trading.strategy)
+            params = strategy_params(strategy, settings.strategy)
+        except (ConfigError, StartupError) as exc:
+            raise ConfigError(f"{args.settings}: {exc}") from None
         secrets = load_secrets(args.env_file)
         missing = secrets.missing_for(settings.environment,
                                       settings.notifications.channels_in_use())
@@ -128,6 +142,9 @@ def _config_check(args: argparse.Namespace) -> int:
               f"{', '.join(missing)}", file=sys.stderr)
     print(f"# settings: {args.settings} (valid)")
     print(msgspec.json.format(msgspec.json.encode(settings), indent=2).decode())
+    if strategy.Params is not None:
+        print(f"# strategy parameters ({strategy.name}.Params, defaults filled in):")
+        print(msgspec.json.format(msgspec.json.encode(params), indent=2).decode())
     endpoints = settings.endpoints()
     print("# endpoints: " + ("embedded simulator" if endpoints is None else
                              f"rest={endpoints.rest} trading_ws={endpoints.trading_ws} "
@@ -138,23 +155,63 @@ def _config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-_PERIODIC_FAULTS = ("drop", "close", "shutdown", "expire_tokens", "restart")
+_PERIODIC_FAULTS = {"drop": "drop", "close": "close", "shutdown": "shutdown",
+                    "expire_tokens": "expire_tokens", "restart": "restart"}
+"""``--<flag>-every`` options → the action fault they repeat."""
+_ARMING_KEYS = ("probability", "count", "endpoints")
 
 
-async def _periodic_fault(sim: Any, name: str, every: float) -> None:
-    """Fire one fault action every ``every`` seconds."""
-    faults = sim.faults
-    actions = {
-        "drop": faults.drop_connections, "close": faults.send_close,
-        "shutdown": faults.shutdown, "restart": faults.restart,
-    }
-    while True:
-        await asyncio.sleep(every)
-        if name == "expire_tokens":
-            faults.expire_tokens()
-        else:
-            await actions[name]()
-        print(f"fault: {name.replace('_', ' ')}", flush=True)
+def _fault_options(args: argparse.Namespace) -> list[tuple[str, dict[str, str]]]:
+    """Every fault the command line arms: ``--fault NAME[:key=value,...]`` and the older
+    flags, checked. ``ValueError`` names what is wrong."""
+    from .simulator.fault_catalog import FAULTS, fault_params, parse_fault_option
+
+    chosen: list[tuple[str, dict[str, str]]] = []
+    if args.rate_limit:
+        chosen.append(("rate_limit", {}))
+    if args.delay > 0:
+        chosen.append(("response_delay", {"seconds": str(args.delay)}))
+    if args.silent:
+        chosen.append(("silent", {}))
+    if args.penalty is not None:
+        chosen.append(("penalty", {"seconds": str(args.penalty),
+                                   "captcha": str(args.captcha), "count": "0"}))
+    if args.reject_orders:
+        chosen.append(("reject_orders", {"count": str(args.reject_orders)}))
+    for flag, name in _PERIODIC_FAULTS.items():
+        every = getattr(args, f"{flag}_every")
+        if every:
+            chosen.append((name, {"every": str(every)}))
+    for option in args.fault:
+        name, settings = parse_fault_option(option)
+        spec = FAULTS[name]
+        params = fault_params(spec, {k: v for k, v in settings.items()
+                                     if k not in _ARMING_KEYS})
+        if spec.kind == "action" and not params.get("every"):
+            raise ValueError(f"{name}: an action needs every=SECONDS on the command line")
+        _arming(name, settings)
+        chosen.append((name, settings))
+    return chosen
+
+
+def _arming(name: str, settings: dict[str, str]) -> tuple[float, int | None, list[str] | None]:
+    """``probability``, ``count`` (0 or absent: unlimited) and ``endpoints`` of an option."""
+    try:
+        probability = float(settings.get("probability", 1.0))
+    except ValueError:
+        raise ValueError(f"{name}: probability: expected a number from 0 to 1") from None
+    raw = settings.get("count") or "0"
+    if not raw.isdigit():
+        raise ValueError(f"{name}: count: expected a whole number (0: unlimited)")
+    endpoints = settings.get("endpoints")
+    return probability, int(raw) or None, endpoints.split("+") if endpoints else None
+
+
+def _arm(faults: Any, name: str, settings: dict[str, str]) -> None:
+    """Arm one fault from command-line text."""
+    probability, count, endpoints = _arming(name, settings)
+    params = {k: v for k, v in settings.items() if k not in _ARMING_KEYS}
+    faults.arm(name, probability=probability, count=count, endpoints=endpoints, **params)
 
 
 def _sim_clock(args: argparse.Namespace) -> Any:
@@ -170,14 +227,8 @@ def _sim_clock(args: argparse.Namespace) -> Any:
     return time.time
 
 
-async def _periodic_maintenance(sim: Any, every: float, seconds: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        await sim.maintenance(seconds)
-        print(f"fault: maintenance for {seconds:g}s", flush=True)
-
-
-async def _serve(args: argparse.Namespace, config: Any, clock: Any) -> None:
+async def _serve(args: argparse.Namespace, config: Any,
+                 chosen: list[tuple[str, dict[str, str]]], clock: Any) -> None:
     import datetime as dt
     import time
 
@@ -187,13 +238,10 @@ async def _serve(args: argparse.Namespace, config: Any, clock: Any) -> None:
     async with Simulator(config, host=args.host, port=args.port, md_port=args.md_port,
                          seed=args.seed, clock=clock) as sim:
         faults = sim.faults
-        faults.rate_limited = args.rate_limit
-        faults.response_delay = args.delay
-        faults.silent = args.silent
-        if args.penalty is not None:
-            faults.penalize(args.penalty, captcha=args.captcha, count=None)
-        if args.reject_orders:
-            faults.reject_orders(args.reject_orders)
+        for name, settings in chosen:
+            _arm(faults, name, settings)
+            shown = ",".join(f"{k}={v}" for k, v in settings.items())
+            print(f"fault    {name}{':' + shown if shown else ''}", flush=True)
         print(f"REST     {sim.rest_url}", flush=True)
         print(f"trading  {sim.ws_url}", flush=True)
         print(f"md       {sim.md_url}", flush=True)
@@ -202,11 +250,6 @@ async def _serve(args: argparse.Namespace, config: Any, clock: Any) -> None:
             print("simulated time "
                   f"{dt.datetime.fromtimestamp(now, CHICAGO).isoformat(timespec='seconds')} "
                   "(Chicago)", flush=True)
-        tasks = [asyncio.create_task(_periodic_fault(sim, name, getattr(args, f"{name}_every")))
-                 for name in _PERIODIC_FAULTS if getattr(args, f"{name}_every")]
-        if args.maintenance_every:
-            tasks.append(asyncio.create_task(_periodic_maintenance(
-                sim, args.maintenance_every, args.maintenance_seconds)))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -214,10 +257,11 @@ async def _serve(args: argparse.Namespace, config: Any, clock: Any) -> None:
         try:
             await stop.wait()
         finally:
-            for task in tasks:
-                task.cancel()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
+            fired = ", ".join(f"{name} {n}" for name, n in sorted(faults.fired.items()))
+            if fired:
+                print(f"faults fired: {fired}", flush=True)
 
 
 def _sim(args: argparse.Namespace) -> int:
@@ -226,19 +270,29 @@ def _sim(args: argparse.Namespace) -> int:
 
     from .errors import ConfigError, TradovateError
     from .simulator import SimulatorConfig, load_config
+    from .simulator.fault_catalog import describe_faults
 
+    if args.list_faults:
+        print(describe_faults())
+        return 0
     try:
         config = load_config(args.config) if args.config else SimulatorConfig()
-        clock = _sim_clock(args)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 1
+    try:
+        clock = _sim_clock(args)
     except ValueError as exc:
         print(f"--start-at: {exc}", file=sys.stderr)
         return 1
+    try:
+        chosen = _fault_options(args)
+    except ValueError as exc:
+        print(f"--fault: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     overrides = {key: getattr(args, key) for key in
                  ("token_lifetime", "max_sessions", "max_connections", "tick_interval",
-                  "steps_per_tick", "warm_up", "failed_login_status")
+                  "steps_per_tick", "warm_up", "failed_login_status", "fault_seed")
                  if getattr(args, key) is not None}
     if args.tidy:
         overrides["awkward_wire"] = False
@@ -259,10 +313,13 @@ def _sim(args: argparse.Namespace) -> int:
         runner = asyncio.Runner()
     with runner:
         try:
-            runner.run(_serve(args, config, clock))
+            runner.run(_serve(args, config, chosen, clock))
         except TradovateError as exc:  # e.g. a --replay file that is not a recording
             print(f"simulator error: {exc}", file=sys.stderr)
             return 1
+        except ValueError as exc:  # a --fault setting the fault refuses
+            print(f"--fault: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     return 0
 
 
@@ -297,7 +354,14 @@ def _add_sim_parser(sub: Any) -> None:
                            "after the next open")
     when.add_argument("--start-at", default=None, metavar="ISO",
                       help="run the simulated clock from this moment (no offset: Chicago time)")
-    faults = sim.add_argument_group("faults")
+    faults = sim.add_argument_group("faults (see --list-faults)")
+    faults.add_argument("--fault", action="append", default=[], metavar="NAME[:KEY=VALUE,...]",
+                        help="arm a fault, e.g. lost_answer:probability=0.2,count=3 or "
+                             "drop:every=20,kind=trading (repeatable; list values with +)")
+    faults.add_argument("--list-faults", action="store_true",
+                        help="list every fault, what it models and its parameters, and exit")
+    faults.add_argument("--fault-seed", type=int, default=None,
+                        help="second seed of the faults' random draws (default 0)")
     faults.add_argument("--rate-limit", action="store_true", help="answer every request 429")
     faults.add_argument("--delay", type=float, default=0.0, help="delay every response (s)")
     faults.add_argument("--silent", action="store_true", help="sockets send nothing")
@@ -305,10 +369,6 @@ def _add_sim_parser(sub: Any) -> None:
                         help="p-ticket with this p-time on every token request")
     faults.add_argument("--captcha", action="store_true", help="penalties carry p-captcha")
     faults.add_argument("--reject-orders", type=int, default=0, help="reject the next N orders")
-    faults.add_argument("--maintenance-every", type=float, default=None, metavar="SECONDS",
-                        help="fault: a maintenance window every SECONDS")
-    faults.add_argument("--maintenance-seconds", type=float, default=10.0, metavar="SECONDS",
-                        help="length of each --maintenance-every window (default 10)")
     for name in _PERIODIC_FAULTS:
         flag = name.replace("_", "-")
         faults.add_argument(f"--{flag}-every", type=float, default=None, metavar="SECONDS",

@@ -6,12 +6,22 @@ kill switch file, the trading-hours window, max order quantity, max position per
 counting working orders and requests in flight, max orders per second, max daily loss. Cancels
 and liquidations always pass: they only reduce risk.
 
-A daily loss (realized after commissions plus open P&L, over the fills the server lists for
-the account — Tradovate lists the current trade date's) at or beyond the limit, the kill
-switch file appearing, or :meth:`RiskManager.kill` (SIGUSR2, an operator) halts trading for
-the rest of the run and flattens everything through the handler the order manager binds.
-Every breach is an urgent ``risk.<limit>`` alert, at most one per limit per
-``alert_interval_ms`` so a strategy hammering a limit cannot flood the channels.
+A daily loss (realized after commissions plus open P&L of the account's current trade date,
+as the account store counts it: the positions carried in at the previous settlement and the
+day's fills; the day rolls with the exchange's ``tradeDate`` at the CME session end, not at
+local midnight) at or beyond the limit, the kill switch file appearing, or
+:meth:`RiskManager.kill` (SIGUSR2, an operator) halts trading for the rest of the run and
+flattens everything through the handler the order manager binds. Every breach is an urgent
+``risk.<limit>`` alert, at most one per limit per ``alert_interval_ms`` so a strategy
+hammering a limit cannot flood the channels.
+
+When the daily P&L cannot be computed (a traded contract whose value per point is unknown, a
+carried position without a price) the check fails closed: new entries are refused with the
+reason, while cancels, liquidations and orders that only reduce a position still pass. One
+urgent ``risk.daily_loss_unknown`` alert says so (on the first refused entry, or when it has
+lasted :data:`PNL_UNKNOWN_GRACE_MS`: the roll's position updates arrive moments after its
+cash update); trading resumes by itself once the P&L can be computed again
+(``risk.daily_loss_known``, routine).
 """
 
 from __future__ import annotations
@@ -26,10 +36,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from .alerts import Alert, AlertSink, Severity
-from .errors import TradovateError
 from .orders.tickets import OrderTicket, TicketKind
 from .settings import Risk
-from .stores import AccountView, MarketDataView
+from .stores import AccountView, MarketDataView, PnLUnknown
 
 if TYPE_CHECKING:
     from .stores import OrderState
@@ -42,6 +51,9 @@ HaltHandler = Callable[[str], None]
 _EXEMPT = frozenset({TicketKind.CANCEL, TicketKind.LIQUIDATE})
 _HELD = "Suspended"
 """Status of an OSO bracket waiting for its entry: it adds no exposure until it works."""
+PNL_UNKNOWN_GRACE_MS = 5_000
+"""How long the daily P&L may be unknown before the watch alerts (a refused entry alerts at
+once): the position updates of a trade-date roll follow its cash update within moments."""
 
 
 class RiskManager:
@@ -69,7 +81,10 @@ class RiskManager:
         self._refilled_ms: int | None = None
         self._hours_second = -1
         self._hours_open = True
-        self._pnl_problem_logged = False
+        self._pnl_unknown: str | None = None
+        """Why the daily P&L cannot be computed now (``None``: it can)."""
+        self._pnl_unknown_since = 0
+        self._pnl_unknown_alerted = False
         self._watches: list[Callable[[], None]] = []
         self.breaches: dict[str, int] = {}
         """Refusals and halts per limit name (for reports)."""
@@ -125,6 +140,8 @@ class RiskManager:
         if loss is not None:
             self._halt("daily_loss", loss)
             return f"trading halted: {loss}"
+        if self._pnl_unknown is not None and not self._reduces(ticket):
+            return self._refuse_pnl_unknown()
         limits = self.limits
         if limits.trading_hours is not None and not self._in_hours(now):
             window = limits.trading_hours
@@ -203,6 +220,9 @@ class RiskManager:
         if loss is not None:
             self._halt("daily_loss", loss)
             return
+        if (self._pnl_unknown is not None and not self._pnl_unknown_alerted
+                and self._clock() - self._pnl_unknown_since >= PNL_UNKNOWN_GRACE_MS):
+            self._alert_pnl_unknown()
         for watch in self._watches:
             try:
                 watch()
@@ -219,26 +239,73 @@ class RiskManager:
                 _log.exception("risk evaluation failed")
             await asyncio.sleep(interval)
 
-    def daily_pnl(self) -> float:
+    def daily_pnl(self) -> float | None:
         """Realized P&L after commissions plus open P&L (at the market's mark price) of the
-        bound account over the fills the store holds; open P&L without a mark counts 0."""
+        bound account on its current trade date; open P&L without a mark counts 0. ``None``
+        when it cannot be computed (then new entries are refused until it can)."""
         account_id = self.account_id
         if account_id is None:
             return 0.0
         try:
-            return self._account.net_pnl(account_id, self._market.mark_price)
-        except TradovateError as exc:  # a contract without product facts: P&L unknowable
-            if not self._pnl_problem_logged:
-                self._pnl_problem_logged = True
-                _log.warning("daily loss cannot be computed: %s", exc)
-            return 0.0
+            pnl = self._account.net_pnl(account_id, self._market.mark_price)
+        except PnLUnknown as exc:
+            self._set_pnl_unknown(str(exc))
+            return None
+        if self._pnl_unknown is not None:
+            self._set_pnl_known()
+        return pnl
 
     def _daily_loss_breach(self) -> str | None:
         pnl = self.daily_pnl()
         limit = self.limits.max_daily_loss
-        if math.isfinite(pnl) and -pnl >= limit:
+        if pnl is not None and math.isfinite(pnl) and -pnl >= limit:
             return f"daily loss {-pnl:.2f} reached max_daily_loss {limit:g}"
         return None
+
+    def _set_pnl_unknown(self, reason: str) -> None:
+        if self._pnl_unknown is None:
+            self._pnl_unknown_since = self._clock()
+            _log.warning("risk: daily loss cannot be computed (%s): new entries are refused "
+                         "until it can", reason)
+        self._pnl_unknown = reason
+
+    def _set_pnl_known(self) -> None:
+        reason, alerted = self._pnl_unknown, self._pnl_unknown_alerted
+        self._pnl_unknown = None
+        self._pnl_unknown_alerted = False
+        _log.warning("risk: daily loss can be computed again: new entries are allowed")
+        if alerted:
+            self._alerts.emit(Alert(Severity.ROUTINE, "risk.daily_loss_known",
+                                    "Daily loss known again: new entries allowed",
+                                    f"It could not be computed ({reason}); it can now, and the "
+                                    "daily loss limit applies again."))
+
+    def _alert_pnl_unknown(self) -> None:
+        self._pnl_unknown_alerted = True
+        self._alerts.emit(Alert(Severity.URGENT, "risk.daily_loss_unknown",
+                                "Daily loss unknown: new entries refused",
+                                f"The daily P&L cannot be computed ({self._pnl_unknown}). New "
+                                "entries are refused until it can; cancels, liquidations and "
+                                "orders that reduce a position still go through. Trading "
+                                "resumes by itself once it is known."))
+
+    def _refuse_pnl_unknown(self) -> str:
+        limit = "daily_loss_unknown"
+        self.breaches[limit] = self.breaches.get(limit, 0) + 1
+        reason = f"daily loss unknown ({self._pnl_unknown}): new entries refused"
+        _log.warning("risk: order refused: %s", reason)
+        if not self._pnl_unknown_alerted:
+            self._alert_pnl_unknown()
+        return reason
+
+    def _reduces(self, ticket: OrderTicket) -> bool:
+        """A placement or modification on the side opposite the bound account's position,
+        for no more than the position: filled, it can only bring the position towards flat."""
+        if ticket.kind not in (TicketKind.PLACE, TicketKind.MODIFY) or self.account_id is None:
+            return False
+        position = self._account.position(self.account_id, ticket.contract_id)
+        net = 0 if position is None else position.net_pos
+        return net != 0 and (ticket.action == "Sell") == (net > 0) and ticket.qty <= abs(net)
 
     def _kill_file_present(self) -> bool:
         path = self.limits.kill_switch_file

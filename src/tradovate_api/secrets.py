@@ -241,12 +241,13 @@ def _unquote(raw: str) -> str | None:
 
 def parse_env_file(path: str | Path) -> dict[str, str]:
     """``KEY=VALUE`` lines (optional ``export``, single or double quotes, ``#`` comments).
+    A UTF-8 byte order mark at the start (some Windows editors write one) is skipped.
 
     Errors name the line number but never echo the line, which may hold a secret.
     """
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read the env file: {exc.strerror}") from None
     except UnicodeDecodeError:

@@ -5,10 +5,17 @@ default. Errors are :class:`~tradovate_api.errors.ConfigError` naming the file a
 (``risk.max_position: expected int, got str``). Secrets never live here: keys that look like
 credentials are rejected with a pointer to the environment variable to use instead.
 Relative paths in the file are resolved against the file's own directory.
+
+Numbers are checked for sense: ``inf`` and ``nan`` (which TOML allows) are refused anywhere in
+the file, ``[strategy]`` included — ``max_daily_loss = inf`` is not "no limit" but a limit that
+never trips, and every comparison with ``nan`` is false — and every amount, duration and rate
+is positive (or, where 0 is documented to mean something, non-negative). A UTF-8 byte order
+mark at the start of the file is accepted.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -297,8 +304,12 @@ class JournalSettings(_Section, frozen=True):
     """``NORMAL``: a committed batch survives the process being killed; ``FULL`` also a
     power cut (an fsync per batch)."""
     queue_size: PositiveInt = 100_000
-    """Records waiting for the writer thread; beyond this they are dropped and a gap is
-    recorded (urgent alert)."""
+    """Records waiting for the writer thread; beyond this they are dropped, a gap is
+    recorded and new orders are halted until it is (urgent alert)."""
+    cancel_previous_orders: bool = True
+    """At start, cancel the orders earlier runs of this app left working on the server
+    (matched by the client order ids in the journal); protective stops still covering an
+    open position are kept. Orders placed by anyone else are never touched."""
 
     def __post_init__(self) -> None:
         if not self.path.strip():
@@ -483,9 +494,30 @@ def _resolve_path(base: Path, value: str) -> str:
     return str(path if path.is_absolute() else (base / path))
 
 
+def key_text(key: object) -> str:
+    """A key as an error names it: as written, or quoted when it holds line breaks or other
+    unprintable characters (an error stays one line)."""
+    return key if isinstance(key, str) and key.isprintable() else repr(key)
+
+
+def reject_non_finite(value: Any, path: str = "") -> None:
+    """:class:`ConfigError` naming the first ``inf`` or ``nan`` anywhere in ``value``."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"{path or '(top level)'}: must be a finite number, got {value} "
+                              f"(for no practical limit, give a large number)")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            reject_non_finite(item, f"{path}.{key_text(key)}" if path else key_text(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            reject_non_finite(item, f"{path}[{index}]")
+
+
 def settings_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) -> Settings:
     """Validate an already-parsed TOML table (errors name the key but not a file)."""
     _reject_secrets(raw)
+    reject_non_finite(raw)
     try:
         settings = msgspec.convert(raw, Settings, strict=True)
     except msgspec.ValidationError as exc:
@@ -512,12 +544,16 @@ def settings_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) 
     )
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+"""What some Windows editors put at the start of a UTF-8 file."""
+
+
 def load_settings(path: str | Path) -> Settings:
     """Read and validate the settings file; :class:`ConfigError` names the file and key."""
     file = Path(path)
     try:
-        with file.open("rb") as handle:
-            raw = tomllib.load(handle)
+        data = file.read_bytes()
+        raw = tomllib.loads(data.removeprefix(UTF8_BOM).decode())
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read the settings file: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -1,15 +1,24 @@
-"""Child process of the crash test: the real TradingApp against a simulator given by URL, with
-the journal and md recording on.
+"""Child process of the crash tests: the real TradingApp against a simulator given by URL, with
+the journal and md recording on. Arguments: mode, settings (JSON), the offset (seconds) of the
+simulator's clock from the wall clock (``open_clock``: the market is open).
 
 ``trade`` mode buys once at market, then rests a sell limit far above the market and prints
 ``RESTING``; on SIGUSR1 it buys once more, makes sure the journal has the request, and prints
-``SENT <clOrdId>`` (the test then kills it with SIGKILL). ``report`` mode only prints the
-restart reconciliation report as ``REPORT <json>`` once the strategy starts, then shuts down.
+``SENT <clOrdId>`` (the test then kills it with SIGKILL). ``blocked`` mode prints ``READY`` on
+the first quote; on SIGUSR1 it buys once and prints ``SENT <clOrdId> <state>`` at once,
+without waiting for the journal (whose writer the test holds up). ``ahead`` mode buys once
+and kills itself with SIGKILL right after the request was written ahead, before its frame
+is written (``DYING <clOrdId>``). ``leave`` mode buys 2, then leaves a protective stop, a
+take-profit limit and a second entry limit working and prints ``LEFT <json>``. ``report`` mode
+prints the restart reconciliation report as ``REPORT <json>`` once the strategy starts and the
+earlier runs' orders are dealt with (and ``ALERTS <json>``), then shuts down.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
 import sys
 import time
@@ -18,6 +27,7 @@ import msgspec
 
 from tradovate_api.alerts import AlertLog
 from tradovate_api.orders import OrderTicket, TicketState
+from tradovate_api.protocol.models import Position
 from tradovate_api.runtime.app import TradingApp
 from tradovate_api.runtime.persistence import Persistence
 from tradovate_api.secrets import Secret, TradovateCredentials
@@ -35,38 +45,99 @@ class Scripted(Strategy):
         self.mode = mode
         self.entry: OrderTicket | None = None
         self.resting: OrderTicket | None = None
+        self.left: list[OrderTicket] = []
         self.app: TradingApp | None = None
         self.persistence: Persistence | None = None
+        self.alerts = AlertLog()
+        self.ready = False
+        self.task: asyncio.Task[None] | None = None
 
     def on_start(self) -> None:
         if self.mode == "report":
-            assert self.app is not None
-            assert self.persistence is not None
-            observer = self.persistence.journal_observer
-            assert observer is not None
-            assert observer.reconciler is not None
-            say("REPORT", msgspec.json.encode(observer.reconciler.restart).decode())
-            self.app.request_shutdown("report printed")
+            self.task = asyncio.get_running_loop().create_task(self.report())
+
+    async def report(self) -> None:
+        assert self.app is not None
+        assert self.persistence is not None
+        observer = self.persistence.journal_observer
+        assert observer is not None
+        assert observer.reconciler is not None
+        cleanup = getattr(observer, "cleanup", None)  # (absent before the journal cancelled)
+        if cleanup is not None:
+            await cleanup
+        await asyncio.sleep(0.2)  # the cleanup's alert goes through the loop
+        say("REPORT", msgspec.json.encode(observer.reconciler.restart).decode())
+        say("ALERTS", json.dumps([[str(a.severity), a.key, a.title]
+                                  for a in self.alerts.recent]))
+        self.app.request_shutdown("report printed")
 
     def on_quote(self, quote: QuoteState) -> None:
         symbol = self.ctx.trading_symbol
         assert symbol is not None
-        if self.mode == "trade" and self.entry is None and quote.ask is not None \
-                and quote.contract_id == self.ctx.contract_id(symbol):
+        if quote.ask is None or quote.bid is None \
+                or quote.contract_id != self.ctx.contract_id(symbol):
+            return
+        tick = self.ctx.spec(symbol).tick_size
+        if self.mode == "trade" and self.entry is None:
             self.entry = self.ctx.buy(symbol, 1, trigger="entry")
-            self.target = quote.ask + 20 * self.ctx.spec(symbol).tick_size
+            self.target = quote.ask + 20 * tick
+        elif self.mode == "blocked" and not self.ready:
+            self.ready = True
+            say("READY")
+        elif self.mode == "ahead" and self.entry is None:
+            self.die_after_writing_ahead()
+            self.entry = self.ctx.buy(symbol, 1, trigger="killed after writing ahead")
+        elif self.mode == "leave" and self.entry is None:
+            self.entry = self.ctx.buy(symbol, 2, trigger="entry of 2")
+            self.bid, self.ask = quote.bid, quote.ask
+
+    def die_after_writing_ahead(self) -> None:
+        assert self.persistence is not None
+        journal = self.persistence.journal
+        assert journal is not None
+        orders = self.ctx.orders
+
+        def write_ahead_then_die(ticket: OrderTicket) -> str | None:
+            refusal = journal.before_send(ticket)
+            say("DYING", ticket.cl_ord_id, refusal)
+            os.kill(os.getpid(), signal.SIGKILL)  # between the write-ahead and the frame
+            return refusal
+
+        orders.set_before_send(write_ahead_then_die)
+
+    def on_position(self, position: Position) -> None:
+        symbol = self.ctx.trading_symbol
+        assert symbol is not None
+        if self.mode != "leave" or self.left or position.net_pos != 2 \
+                or position.contract_id != self.ctx.contract_id(symbol):
+            return
+        tick = self.ctx.spec(symbol).tick_size
+        self.left = [
+            self.ctx.sell(symbol, 2, order_type="Stop", stop_price=self.bid - 40 * tick,
+                          trigger="protective stop"),
+            self.ctx.sell(symbol, 2, order_type="Limit", price=self.ask + 40 * tick,
+                          trigger="take profit"),
+            self.ctx.buy(symbol, 1, order_type="Limit", price=self.bid - 60 * tick,
+                         trigger="second entry")]
 
     def on_fill(self, fill: NewFill) -> None:
         symbol = self.ctx.trading_symbol
         assert symbol is not None
-        if self.entry is not None and fill.order.id == self.entry.order_id \
-                and self.resting is None:
+        if self.mode == "trade" and self.entry is not None \
+                and fill.order.id == self.entry.order_id and self.resting is None:
             self.resting = self.ctx.sell(symbol, 1, order_type="Limit", price=self.target,
                                          trigger="take profit")
 
     def on_ticket(self, ticket: OrderTicket) -> None:
         if ticket is self.resting and ticket.state is TicketState.ACKED:
             say("RESTING", ticket.cl_ord_id, ticket.order_id, ticket.price)
+        if self.left and ticket in self.left \
+                and all(t.state is TicketState.ACKED for t in self.left):
+            assert self.persistence is not None
+            assert self.persistence.journal is not None
+            self.persistence.journal.flush()
+            say("LEFT", json.dumps({name: [t.cl_ord_id, t.order_id] for name, t in
+                                    zip(("stop", "target", "entry"), self.left, strict=True)}))
 
     def buy_more(self) -> None:
         symbol = self.ctx.trading_symbol
@@ -74,18 +145,18 @@ class Scripted(Strategy):
         assert self.persistence is not None
         assert self.persistence.journal is not None
         ticket = self.ctx.buy(symbol, 1, trigger="sent just before the crash")
-        self.persistence.journal.flush()
+        if self.mode != "blocked":  # blocked: the journal's writer is held up by the test
+            self.persistence.journal.flush()
         say("SENT", ticket.cl_ord_id, ticket.state)
 
 
-async def main(mode: str, raw: str, clock_offset: str) -> int:
+async def main(mode: str, raw: str, offset: float) -> int:
     settings = settings_from_mapping(msgspec.json.decode(raw))
     strategy = Scripted(mode)
     persistence = Persistence(settings, label=mode)
-    offset_ms = round(float(clock_offset) * 1000)  # the simulator's clock, ahead of now
     app = TradingApp(settings, TradovateCredentials(name="sim", password=Secret("sim")),
-                     strategy, alerts=persistence.alerts(AlertLog()), handle_signals=False,
-                     clock=lambda: time.time_ns() // 1_000_000 + offset_ms)
+                     strategy, alerts=persistence.alerts(strategy.alerts),
+                     handle_signals=False, clock=lambda: int((time.time() + offset) * 1000))
     persistence.attach(app)
     strategy.app, strategy.persistence = app, persistence
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, strategy.buy_more)
@@ -93,4 +164,4 @@ async def main(mode: str, raw: str, clock_offset: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3])))
+    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]))))

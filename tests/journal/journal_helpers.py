@@ -11,8 +11,10 @@ from tradovate_api.protocol.models import (
     Contract,
     ContractMaturity,
     PlaceOrder,
+    PlaceOSO,
     PriceLevel,
     Product,
+    RestrainedOrderVersion,
     SyncMessage,
     Tick,
 )
@@ -58,11 +60,28 @@ class World:
         self.book.offers = [PriceLevel(price=ask + 0.25 * i, size=size) for i in range(5)]
 
     def place(self, action: str, qty: int, order_type: str = "Market",
-              price: float | None = None, cl_ord_id: str | None = None
-              ) -> tuple[int | None, list[EntityEvent]]:
+              price: float | None = None, cl_ord_id: str | None = None,
+              stop_price: float | None = None) -> tuple[int | None, list[EntityEvent]]:
         result, changes = self.exchange.place_order(self.user, PlaceOrder(
             action=action, symbol="ESZ6", order_qty=qty, order_type=order_type, price=price,
-            account_id=self.account, cl_ord_id=cl_ord_id, is_automated=True))
+            stop_price=stop_price, account_id=self.account, cl_ord_id=cl_ord_id,
+            is_automated=True))
+        assert result.failure_reason is None, result.failure_text
+        return result.order_id, events_of(changes)
+
+    def bracket(self, action: str, price: float, take_profit: float, stop_loss: float,
+                cl_ord_id: str) -> tuple[int | None, list[EntityEvent]]:
+        """A Limit entry at ``price`` with take-profit and stop-loss legs (held until the
+        entry fills), legs ``<cl_ord_id>-tp`` / ``-sl``."""
+        exit_action = "Sell" if action == "Buy" else "Buy"
+        result, changes = self.exchange.place_oso(self.user, PlaceOSO(
+            action=action, symbol="ESZ6", order_qty=1, order_type="Limit", price=price,
+            account_id=self.account, cl_ord_id=cl_ord_id, is_automated=True,
+            bracket1=RestrainedOrderVersion(action=exit_action, order_type="Limit",
+                                            price=take_profit, cl_ord_id=f"{cl_ord_id}-tp"),
+            bracket2=RestrainedOrderVersion(action=exit_action, order_type="Stop",
+                                            stop_price=stop_loss,
+                                            cl_ord_id=f"{cl_ord_id}-sl")))
         assert result.failure_reason is None, result.failure_text
         return result.order_id, events_of(changes)
 

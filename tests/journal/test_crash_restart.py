@@ -6,17 +6,12 @@ acknowledged, fills while down)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
-import sys
-import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
+from crash_helpers import SIM, account_of, child, child_settings, line_starting, market_clock, truth
 
 from tradovate_api.journal import JournalReader, ReconciliationReport
 from tradovate_api.protocol.models import Command, Fill, Order, Position, Tick
@@ -26,84 +21,37 @@ from tradovate_api.recording import (
     StrategyNote,
     recording_files,
 )
-from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.simulator import Simulator
 from tradovate_api.simulator.book import MarketUpdate
-from tradovate_api.simulator.calendar import open_clock
-
-CHILD = Path(__file__).with_name("app_child.py")
-SIM = SimulatorConfig(tick_interval=0.02, warm_up=60.0)
-LIMIT = 60.0
 
 
-def child_settings(sim: Simulator, tmp_path: Path) -> str:
-    es, nq = (next(i.name for i in sim.catalog if i.product.name == p) for p in ("ES", "NQ"))
-    return msgspec.json.encode({
-        "environment": "sim",
-        "urls": {"rest": sim.rest_url, "trading_ws": sim.ws_url, "md_ws": sim.md_url},
-        "instruments": [es, nq],
-        "log": {"path": str(tmp_path / "app.jsonl")},
-        "auth": {"token_cache": str(tmp_path / "token.json")},
-        "reports": {"enabled": False, "directory": str(tmp_path / "reports")},
-        "risk": {"max_position": 3, "max_orders_per_second": 20.0, "max_daily_loss": 1e9},
-        "connection": {"heartbeat_seconds": 0.2, "silence_timeout_seconds": 5.0},
-        "shutdown": {"cancel_working_orders": False, "timeout_seconds": 5.0},
-        "journal": {"path": str(tmp_path / "state" / "journal.db")},
-        "recording": {"enabled": True, "directory": str(tmp_path / "md"),
-                      "flush_seconds": 0.05},
-    }).decode()
+async def flushed_strategy_note(directory: Path) -> None:
+    """Wait (bounded) until the recorder's writer thread, which runs at a lower priority
+    and flushes every 50 ms, has put the strategy's start on disk: what the kill may not
+    take back is what was flushed, and on a loaded machine that can lag the trading."""
+    def flushed() -> bool:
+        files = recording_files([directory]) if directory.exists() else []
+        return bool(files) and StrategyNote("started") in [
+            item for _, item in RecordingReader(files[0]).entries()]
 
-
-@contextlib.asynccontextmanager
-async def child(mode: str, settings: str,
-                sim: Simulator) -> AsyncIterator[asyncio.subprocess.Process]:
-    """The app in a child process, on the simulator's clock (passed as its offset)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    offset = repr(sim.clock() - time.time())
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(CHILD), mode, settings, offset, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL, stdin=asyncio.subprocess.DEVNULL, env=env)
-    try:
-        yield proc
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await asyncio.wait_for(proc.wait(), 10)
-
-
-async def line_starting(proc: asyncio.subprocess.Process, word: str) -> list[str]:
-    assert proc.stdout is not None
-    async with asyncio.timeout(LIMIT):
-        while True:
-            line = (await proc.stdout.readline()).decode()
-            if not line:
-                raise AssertionError(f"child ended before printing {word}")
-            if line.startswith(word + " "):
-                return line.split()
-
-
-def account_of(sim: Simulator) -> tuple[int, int]:
-    user = next(u for u in sim.exchange.users() if u.name == "sim")
-    return user.id, sim.exchange.accounts_of(user.id)[0].id
-
-
-def truth(sim: Simulator, user_id: int) -> dict[str, Any]:
-    snapshot = sim.exchange.sync(user_id)
-    return {"fills": {f.id: f for f in snapshot.fills},
-            "orders": {o.id: o for o in snapshot.orders},
-            "commands": {c.cl_ord_id: c for c in snapshot.commands if c.cl_ord_id},
-            "positions": {(p.account_id, p.contract_id): p for p in snapshot.positions}}
+    for _ in range(200):
+        if await asyncio.to_thread(flushed):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the recorder never flushed the strategy's start")
 
 
 @pytest.mark.timeout(120)
 async def test_kill_9_and_restart_loses_nothing_and_reports_what_happened(
         tmp_path: Path) -> None:
-    async with Simulator(SIM, seed=11, clock=open_clock()) as sim:
+    async with Simulator(SIM, seed=11, clock=market_clock()) as sim:
         settings = child_settings(sim, tmp_path)
         user_id, account_id = account_of(sim)
 
         # Run 1: trade, leave a sell limit resting, send one more order into silence, die.
         async with child("trade", settings, sim) as proc:
             _, resting_cl, resting_id, price = await line_starting(proc, "RESTING")
+            await flushed_strategy_note(tmp_path / "md")
             sim.faults.silent = True  # the server acts on requests; no answer gets out
             proc.send_signal(signal.SIGUSR1)
             _, sent_cl, sent_state = await line_starting(proc, "SENT")

@@ -22,6 +22,7 @@ from tradovate_api.journal import (
     migrate,
     schema_version,
 )
+from tradovate_api.journal.intents import read_intents
 from tradovate_api.orders.tickets import OrderTicket, TicketKind, TicketState
 
 
@@ -108,10 +109,51 @@ def test_a_journal_from_a_newer_program_is_refused(tmp_path: Path) -> None:
 def test_garbage_is_not_a_journal(tmp_path: Path) -> None:
     path = tmp_path / "journal.db"
     path.write_bytes(b"definitely not sqlite" * 100)
-    with pytest.raises(JournalError):
+    with pytest.raises(JournalError, match="not an SQLite database"):
         Journal(path)
+    assert path.read_bytes() == b"definitely not sqlite" * 100  # someone else's file
+    assert [p.name for p in tmp_path.iterdir()] == ["journal.db"]
     with pytest.raises(JournalError, match="no journal"):
         JournalReader(tmp_path / "missing.db")
+
+
+def damage(path: Path) -> bytes:
+    """Overwrite the b-tree page headers of a few data pages of a closed journal: the file
+    still opens and takes writes (nothing reads those pages at open), it is just damaged."""
+    data = bytearray(path.read_bytes())
+    pages = len(data) // 4096
+    assert pages > 8
+    for page in range(pages - 6, pages - 1):
+        data[page * 4096:page * 4096 + 32] = b"\xff" * 32
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+def test_a_damaged_journal_is_moved_aside_never_reused_nor_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    for i in range(3000):
+        journal.connection("md", f"event {i}", "x" * 40)
+    assert journal.close()
+    damaged_bytes = damage(path)
+
+    alerts = AlertLog()
+    journal = Journal(path, alerts=alerts)
+    assert journal.damaged is not None
+    moved = Path(journal.damaged.moved_to)
+    assert moved.parent == tmp_path
+    assert moved.name.startswith("journal.db.damaged-")
+    assert moved.read_bytes() == damaged_bytes  # kept as it was, for a human to look at
+    assert stat.S_IMODE(moved.stat().st_mode) == 0o600
+    journal.connection("md", "fresh")
+    assert journal.close()
+    with JournalReader(path) as reader:  # a fresh journal in its place, working
+        assert [c.event for c in reader.connections()] == ["fresh"]
+        assert len(reader.runs()) == 1
+    [alert] = [a for a in alerts.recent if a.key == "journal.damaged"]
+    assert alert.severity == Severity.URGENT
+    assert str(moved) in alert.body
+    assert not Journal(path).damaged  # the new one is sound
 
 
 # ---------------------------------------------------------------------- records
@@ -240,6 +282,50 @@ def test_a_full_queue_drops_counts_alerts_and_records_a_gap(tmp_path: Path) -> N
     assert kept == 52 - dropped
 
 
+class ProtectiveStop:
+    """A ticket of a protective stop the framework places (its ``protective`` is true):
+    it reduces risk, so a halted journal lets it through."""
+
+    protective = True
+
+    def __init__(self, inner: OrderTicket) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+def test_a_full_queue_halts_new_orders_until_the_gap_is_on_record(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    alerts = AlertLog()
+    journal = Journal(path, queue_size=5, alerts=alerts, probe_seconds=0.05)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        for i in range(20):
+            journal.connection("md", f"event {i}")
+        assert journal.dropped > 0
+        refusal = journal.before_send(ticket("run1-1"))
+        assert refusal is not None
+        assert refusal.startswith("journal cannot write (queue full")
+        assert journal.before_send(ticket("run1-2", kind=TicketKind.CANCEL)) is None
+        assert journal.before_send(ticket("run1-3", kind=TicketKind.LIQUIDATE)) is None
+        assert journal.before_send(ProtectiveStop(ticket("run1-5-ps", order_type="Stop",
+                                                         stop_price=4990.0))) is None
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    deadline = time.monotonic() + 10
+    while journal.halted is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert journal.halted is None
+    assert journal.before_send(ticket("run1-4")) is None
+    dropped = journal.dropped
+    assert journal.close()
+    with JournalReader(path) as reader:
+        assert sum(g.lost for g in reader.gaps()) == dropped
+
+
 def test_a_bad_record_loses_only_itself(tmp_path: Path) -> None:
     alerts = AlertLog()
     journal = Journal(tmp_path / "j.db", alerts=alerts)
@@ -256,8 +342,67 @@ def test_a_bad_record_loses_only_itself(tmp_path: Path) -> None:
         [gap] = reader.gaps()
     assert gap.lost == 1
     assert gap.reason.startswith("write failed")
-    assert journal.errors == 1
-    assert "journal.write_failed" in [a.key for a in alerts.recent]
+    assert journal.lost == 1
+    assert [(a.key, a.severity) for a in alerts.recent] == [
+        ("journal.write_failed", Severity.URGENT), ("journal.write_resumed", Severity.ROUTINE)]
+    assert journal.halted == "the journal is closed"
+
+
+# ---------------------------------------------------------------------- write-ahead
+
+
+def test_a_request_is_on_disk_when_before_send_returns(tmp_path: Path) -> None:
+    """The intent is written by the calling thread itself: with the journal's writer
+    thread held, the line is already in the file (kernel page cache; a kill -9 of the
+    process cannot take it back)."""
+    journal = Journal(tmp_path / "j.db", synchronous="FULL")
+    blocker = threading.Event()
+    journal._queue.put((blocker.wait,))  # the SQLite side writes nothing meanwhile
+    try:
+        assert journal.before_send(ticket("run1-1", order_type="Limit", price=5000.25,
+                                          trigger="large trade")) is None
+        found = read_intents(journal.intents_path)
+        [intent] = found.intents
+        assert (intent.cl_ord_id, intent.kind, intent.action, intent.qty, intent.price,
+                intent.trigger, intent.run_id) == (
+            "run1-1", "PLACE", "Buy", 1, 5000.25, "large trade", journal.run_id)
+        assert stat.S_IMODE(journal.intents_path.stat().st_mode) == 0o600
+    finally:
+        blocker.set()
+    assert journal.close()
+    assert journal.intents_path.read_bytes() == b""  # all in SQLite: emptied at close
+
+
+def test_a_request_that_cannot_be_written_ahead_is_refused_never_raised(
+        tmp_path: Path) -> None:
+    alerts = AlertLog()
+    journal = Journal(tmp_path / "j.db", alerts=alerts)
+    refusal = journal.before_send(ticket("run1-1", qty=object()))  # cannot be encoded
+    assert refusal is not None
+    assert refusal.startswith("journal cannot write the request ahead")
+    assert journal.before_send(ticket("run1-2", kind=TicketKind.CANCEL, qty=object())) is None
+    assert journal.intent_failure is not None
+    assert journal.before_send(ticket("run1-3")) is None  # the next one is written: resumed
+    assert journal.intent_failure is None
+    assert [(a.key, a.severity) for a in alerts.recent] == [
+        ("journal.write_failed", Severity.URGENT), ("journal.write_resumed", Severity.ROUTINE)]
+    journal.close()
+
+
+def test_an_intent_cut_short_is_counted_and_alerted(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal(path)
+    journal.before_send(ticket("run1-1"))
+    # the process dies; a power cut had torn the last line of the file
+    with journal.intents_path.open("ab") as handle:
+        handle.write(b'[1,17000,"run1-2","PLA')
+    alerts = AlertLog()
+    reopened = Journal(path, alerts=alerts)
+    assert (reopened.folded.folded, reopened.folded.unreadable) == (1, 1)
+    assert [(a.key, a.severity) for a in alerts.recent] == [
+        ("journal.intents_unreadable", Severity.URGENT)]
+    assert [r.cl_ord_id for r in reopened.previous.unacknowledged] == ["run1-1"]
+    reopened.close()
 
 
 def test_records_after_close_are_ignored(tmp_path: Path) -> None:

@@ -139,3 +139,187 @@ def test_a_snapshot_busting_a_journaled_fill_is_reported(tmp_path: Path) -> None
     journal.close()
     assert report.busted_fills == tuple(f.id for f in busted)
     assert not report.previous_run_crashed
+
+
+# ---------------------------------------------------------------------- orders left working
+
+
+def journal_sent(journal: Journal, world: World, cl_ord_id: str, action: str, qty: int = 1,
+                 order_type: str = "Market", price: float | None = None,
+                 stop_price: float | None = None) -> int | None:
+    """A request of this app: journaled, placed on the exchange, its events journaled."""
+    ticket = OrderTicket(cl_ord_id=cl_ord_id, kind=TicketKind.PLACE, symbol="ESZ6",
+                         contract_id=ES, action=action, qty=qty, order_type=order_type,
+                         price=price, stop_price=stop_price, trigger="test")
+    journal.ticket(ticket)
+    order_id, events = world.place(action, qty, order_type, price, cl_ord_id=cl_ord_id,
+                                   stop_price=stop_price)
+    ticket.state, ticket.order_id = TicketState.ACKED, order_id
+    journal.ticket(ticket)
+    for event in events:
+        journal.account_event(event)
+    return order_id
+
+
+def run_leaving_orders(world: World, path: Path) -> dict[str, int | None]:
+    """A run that is long 2 with a protective stop, a take-profit limit, a second entry
+    limit and a bracket entry with held legs working — and dies. A human adds an order."""
+    journal = Journal(path)
+    ids = {
+        "long": journal_sent(journal, world, "r1-1", "Buy", 2),
+        "stop": journal_sent(journal, world, "r1-2", "Sell", 2, "Stop", stop_price=4990.0),
+        "target": journal_sent(journal, world, "r1-3", "Sell", 2, "Limit", 5010.0),
+        "entry": journal_sent(journal, world, "r1-4", "Buy", 1, "Limit", 4980.0),
+    }
+    bracket = OrderTicket(cl_ord_id="r1-5", kind=TicketKind.OSO, symbol="ESZ6",
+                          contract_id=ES, action="Buy", qty=1, order_type="Limit",
+                          price=4985.0, trigger="test")
+    journal.ticket(bracket)
+    ids["bracket"], events = world.bracket("Buy", 4985.0, 4995.0, 4975.0, "r1-5")
+    for event in events:
+        journal.account_event(event)
+    journal.close(clean=False)
+    ids["human"], _ = world.place("Sell", 1, "Limit", 5020.0, cl_ord_id="phone-app-1")
+    return ids
+
+
+def test_orders_left_working_are_cancelled_except_the_stop_that_protects_the_position(
+        tmp_path: Path) -> None:
+    world = World()
+    path = tmp_path / "journal.db"
+    ids = run_leaving_orders(world, path)
+    journal = Journal(path)
+    # Only ids whose order may still work are kept in memory: the filled market buy's is not.
+    assert {"r1-2", "r1-3", "r1-4", "r1-5"} <= journal.previous.maybe_working
+    assert "r1-1" not in journal.previous.maybe_working
+    report = reconcile(journal.previous, world.sync(), {world.account})
+    journal.close()
+
+    decisions = {w.order_id: (w.ours, w.decision) for w in report.working_orders}
+    legs = {w.order_id for w in report.working_orders if w.parent_id == ids["bracket"]}
+    assert len(legs) == 2  # take-profit and stop-loss legs, held until the entry fills
+    assert decisions == {
+        ids["stop"]: (True, "keep"), ids["target"]: (True, "cancel"),
+        ids["entry"]: (True, "cancel"), ids["bracket"]: (True, "cancel"),
+        **{leg: (True, "cancel") for leg in legs},
+        ids["human"]: (False, "leave")}
+    # A held leg goes with its entry: only the entry is cancelled explicitly.
+    assert {w.order_id for w in report.to_cancel} == {ids["target"], ids["entry"],
+                                                      ids["bracket"]}
+    stop = next(w for w in report.working_orders if w.order_id == ids["stop"])
+    assert (stop.order_type, stop.qty, stop.stop_price, stop.cl_ord_id) == (
+        "Stop", 2, 4990.0, "r1-2")
+    assert "protective stop of the open position +2" in stop.why
+    text = "\n".join(report.lines())
+    assert f"working at start: order {ids['stop']} (Sell Stop 2 @ 4990" in text
+    assert "-> keep: protective stop" in text
+    assert "-> leave: not placed by this app" in text
+    assert report.changed
+    assert report.urgent  # an order of an earlier run stays working: a human should know
+
+
+def test_with_cancelling_switched_off_the_orders_are_only_reported(tmp_path: Path) -> None:
+    world = World()
+    path = tmp_path / "journal.db"
+    ids = run_leaving_orders(world, path)
+    journal = Journal(path)
+    report = reconcile(journal.previous, world.sync(), {world.account}, cancel_previous=False)
+    journal.close()
+    decisions = {w.order_id: w.decision for w in report.working_orders}
+    assert decisions[ids["target"]] == "leave"
+    assert decisions[ids["stop"]] == "keep"
+    assert report.to_cancel == ()
+    assert "journal.cancel_previous_orders is off" in "\n".join(report.lines())
+
+
+def test_a_journal_order_the_server_no_longer_lists_is_reported(tmp_path: Path) -> None:
+    import msgspec
+
+    world = World()
+    path = tmp_path / "journal.db"
+    ids = run_leaving_orders(world, path)
+    snapshot = world.sync()
+    gone = msgspec.structs.replace(snapshot, orders=[o for o in snapshot.orders
+                                                     if o.id != ids["target"]])
+    journal = Journal(path)
+    report = reconcile(journal.previous, gone, {world.account})
+    journal.close()
+    [missing] = report.missing_orders
+    assert (missing.order_id, missing.cl_ord_id, missing.journal_status) == (
+        ids["target"], "r1-3", "Working")
+    assert report.urgent
+    assert f"order {ids['target']} (Working in the journal, clOrdId r1-3) is not in the " \
+           "server's order list" in "\n".join(report.lines())
+
+
+def test_requests_only_written_ahead_are_reconciled_as_placed_or_not_placed(
+        tmp_path: Path) -> None:
+    """A run writes two requests ahead and dies before the journal's thread records them:
+    the exchange got one, the other never left. The next open folds both from the intent
+    file; reconciliation says which was executed."""
+    world = World()
+    path = tmp_path / "journal.db"
+    dying = Journal(path)
+    dying.before_send(sent("r1-1", "Buy"))
+    placed, _ = world.place("Buy", 1, cl_ord_id="r1-1")
+    dying.before_send(sent("r1-2", "Sell"))  # killed before the frame was written
+    # (never closed: the process is gone; the next run opens the same file)
+    journal = Journal(path)
+    assert journal.folded.folded == 2
+    assert journal.intents_path.read_bytes() == b""  # folded into SQLite, then emptied
+    assert {r.cl_ord_id: r.state for r in journal.previous.unacknowledged} == {
+        "r1-1": "INTENT", "r1-2": "INTENT"}
+    report = reconcile(journal.previous, world.sync(), {world.account})
+    journal.close()
+    fates = {u.cl_ord_id: (u.journal_state, u.outcome, u.order_id)
+             for u in report.unacknowledged}
+    assert fates == {"r1-1": ("INTENT", "placed", placed),
+                     "r1-2": ("INTENT", "not placed", None)}
+
+
+def test_a_liquidation_carrying_its_id_in_custom_tag50_is_found(tmp_path: Path) -> None:
+    """``order/liquidateposition`` takes no clOrdId; this app puts its request's id in
+    ``customTag50``, which the server keeps on the closing order's command."""
+    from tradovate_api.protocol.models import LiquidatePosition
+
+    world = World()
+    world.place("Buy", 1)
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    journal.ticket(sent("r1-9", "Sell", kind=TicketKind.LIQUIDATE))
+    journal.close(clean=False)  # died before the answer
+    result, _ = world.exchange.liquidate_position(world.user, LiquidatePosition(
+        account_id=world.account, contract_id=ES, custom_tag50="r1-9", is_automated=True))
+    journal = Journal(path)
+    report = reconcile(journal.previous, world.sync(), {world.account})
+    journal.close()
+    [unacked] = report.unacknowledged
+    assert (unacked.cl_ord_id, unacked.outcome, unacked.order_id) == (
+        "r1-9", "placed", result.order_id)
+
+
+def test_the_take_profit_of_a_filled_bracket_stays_with_its_protective_stop(
+        tmp_path: Path) -> None:
+    """The entry filled: its stop-loss protects the position and its take-profit is OCO
+    with it. Cancelling the take-profit might cancel the stop (undocumented): both stay."""
+    world = World()
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    journal.ticket(OrderTicket(cl_ord_id="r1-1", kind=TicketKind.OSO, symbol="ESZ6",
+                               contract_id=ES, action="Buy", qty=1, order_type="Limit",
+                               price=5000.25, trigger="test"))
+    entry, events = world.bracket("Buy", 5000.25, 5010.0, 4990.0, "r1-1")  # fills at once
+    for event in events:
+        journal.account_event(event)
+    journal.close(clean=False)
+    journal = Journal(path)
+    report = reconcile(journal.previous, world.sync(), {world.account})
+    journal.close()
+    legs = {w.order_type: w for w in report.working_orders}
+    assert set(legs) == {"Limit", "Stop"}
+    assert all(w.parent_id == entry for w in legs.values())
+    assert legs["Stop"].decision == "keep"
+    assert legs["Limit"].decision == "keep"
+    assert legs["Limit"].why == (f"OCO with the kept protective stop {legs['Stop'].order_id}: "
+                                 "cancelling it could cancel the stop too")
+    assert report.to_cancel == ()

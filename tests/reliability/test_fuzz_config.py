@@ -1,10 +1,11 @@
 """Fuzzing the configuration inputs: the settings loader (arbitrary TOML-shaped tables and
-mutated valid files), the simulator config, the ``.env`` parser and the secrets mapping. The
-only failure any of them may report is :class:`ConfigError`, and an error never echoes a
-secret."""
+mutated valid files), the strategy parameters, the simulator config, the ``.env`` parser and
+the secrets mapping. The only failure any of them may report is :class:`ConfigError`, an
+error never echoes a secret, and accepted settings hold only finite numbers."""
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,8 @@ from tradovate_api.secrets import (
 from tradovate_api.settings import Settings, load_settings, settings_from_mapping
 from tradovate_api.simulator import SimulatorConfig
 from tradovate_api.simulator.config import config_from_mapping
+from tradovate_api.strategies import ReferenceParams, ReferenceStrategy
+from tradovate_api.strategy import strategy_params
 
 FUZZ = settings(max_examples=300, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -90,6 +93,18 @@ def _settings_or_config_error(table: Any, base_dir: Path | None = None) -> None:
         return
     assert isinstance(result, Settings)
     result.endpoints()  # derived values of an accepted file work too
+    assert all(math.isfinite(x) for x in _floats(msgspec.to_builtins(result))), \
+        "accepted settings hold inf or nan"
+
+
+def _floats(value: Any) -> list[float]:
+    if isinstance(value, float):
+        return [value]
+    if isinstance(value, dict):
+        return [x for item in value.values() for x in _floats(item)]
+    if isinstance(value, list | tuple):
+        return [x for item in value for x in _floats(item)]
+    return []
 
 
 @FUZZ
@@ -111,6 +126,22 @@ def test_mutated_settings_files_load_or_fail_with_config_error(data: st.DataObje
         assert str(path) in str(result), "file errors name the file"
         return
     assert isinstance(result, Settings)
+
+
+_PARAM_KEYS = sorted(ReferenceParams.__struct_fields__)
+
+
+@FUZZ
+@given(table=st.dictionaries(st.sampled_from(_PARAM_KEYS) | st.text(max_size=8), _toml_values,
+                             max_size=5))
+def test_strategy_tables_give_typed_params_or_a_config_error(table: dict[str, Any]) -> None:
+    result = outcome(lambda: strategy_params(ReferenceStrategy, table))
+    if isinstance(result, ConfigError):
+        assert str(result).startswith("strategy"), str(result)
+        assert "\n" not in str(result)
+        return
+    assert isinstance(result, ReferenceParams)
+    assert all(math.isfinite(x) for x in _floats(msgspec.to_builtins(result)))
 
 
 @FUZZ

@@ -73,6 +73,14 @@ def test_env_file_errors_name_the_line_but_not_its_content(tmp_path: Path, line:
     assert "secretvalue" not in str(info.value)
 
 
+def test_a_byte_order_mark_does_not_break_the_first_key(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_bytes(b"\xef\xbb\xbfTRADOVATE_NAME=alice\nTRADOVATE_CID=8\n")
+    assert parse_env_file(env) == {"TRADOVATE_NAME": "alice", "TRADOVATE_CID": "8"}
+    secrets = load_secrets(env, environ={})
+    assert secrets.tradovate.name == "alice"
+
+
 def test_environment_overrides_env_file(tmp_path: Path) -> None:
     env = tmp_path / ".env"
     env.write_text("TRADOVATE_NAME=from-file\nTRADOVATE_PASSWORD=file-password\n"

@@ -1,14 +1,24 @@
-"""Settings file loading: defaults, endpoints, path resolution, and errors naming the key."""
+"""Settings file loading: defaults, endpoints, path resolution, and errors naming the key;
+numbers that make no sense (inf, nan, negative) refused at every float key; a byte order
+mark accepted."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import msgspec.inspect as mi
 import pytest
 
 from tradovate_api.errors import ConfigError
-from tradovate_api.settings import DEFAULT_ENDPOINTS, Settings, load_settings
+from tradovate_api.settings import (
+    DEFAULT_ENDPOINTS,
+    Settings,
+    load_settings,
+    settings_from_mapping,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "settings.toml"
 
@@ -32,8 +42,8 @@ def test_example_file_is_valid_and_resolves_paths_next_to_it() -> None:
     settings = load_settings(EXAMPLE)
     assert settings.environment == "sim"
     assert settings.instruments == ("MESZ6",)
-    assert settings.strategy == {"name": "breakout", "lookback_bars": 20,
-                                 "entry_offset_ticks": 2}
+    assert settings.strategy["window_ms"] == 1000  # the reference strategy's parameters
+    assert settings.journal.cancel_previous_orders is True
     assert settings.notifications.channels_for("report.periodic", urgent=False) == ("log",)
     assert settings.notifications.channels_for("auth.renewal_failed", urgent=True) == (
         "sms", "email")
@@ -153,3 +163,79 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     assert isinstance(settings, Settings)
     with pytest.raises(AttributeError):
         settings.environment = "live"  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------- numbers that make no sense
+
+
+def _float_keys(cls: type, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], bool]]:
+    """Every float key of the settings (by introspection, so a key added later is covered
+    too): (path, whether it is a table of floats such as commission_per_side)."""
+    found: list[tuple[tuple[str, ...], bool]] = []
+    for field in mi.type_info(cls).fields:  # type: ignore[union-attr]
+        kinds = field.type.types if isinstance(field.type, mi.UnionType) else (field.type,)
+        for kind in kinds:
+            if isinstance(kind, mi.FloatType):
+                found.append(((*prefix, field.name), False))
+            elif isinstance(kind, mi.DictType) and isinstance(kind.value_type, mi.FloatType):
+                found.append(((*prefix, field.name), True))
+            elif isinstance(kind, mi.StructType):
+                found.extend(_float_keys(kind.cls, (*prefix, field.name)))
+    return found
+
+
+FLOAT_KEYS = _float_keys(Settings)
+
+
+def _table(path: tuple[str, ...], table_of_floats: bool, value: float) -> dict[str, Any]:
+    leaf: Any = {"ES": value} if table_of_floats else value
+    for key in reversed(path):
+        leaf = {key: leaf}
+    result: dict[str, Any] = leaf
+    return result
+
+
+def test_the_float_keys_are_all_found() -> None:
+    keys = {".".join(path) for path, _ in FLOAT_KEYS}
+    assert {"risk.max_daily_loss", "risk.max_orders_per_second", "reconnect.jitter",
+            "trading.commission_per_side", "recording.rotate_megabytes"} <= keys
+    assert len(keys) >= 25
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, -1.0],
+                         ids=["inf", "-inf", "nan", "negative"])
+@pytest.mark.parametrize(("path", "table_of_floats"), FLOAT_KEYS,
+                         ids=[".".join(p) for p, _ in FLOAT_KEYS])
+def test_every_float_key_refuses_infinite_nan_and_negative_values(
+        path: tuple[str, ...], table_of_floats: bool, value: float) -> None:
+    raw = _table(path, table_of_floats, value)
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping(raw)
+    message = str(info.value)
+    assert message.startswith(".".join(path)), message  # the key is named
+    assert "\n" not in message
+
+
+def test_max_daily_loss_of_inf_is_refused_naming_the_key(tmp_path: Path) -> None:
+    assert error_of(tmp_path, "[risk]\nmax_daily_loss = inf\n") == (
+        "risk.max_daily_loss: must be a finite number, got inf (for no practical limit, give "
+        "a large number)")
+    assert error_of(tmp_path, "[risk]\nmax_daily_loss = nan\n").startswith(
+        "risk.max_daily_loss: must be a finite number, got nan")
+    assert error_of(tmp_path, "[risk]\nmax_daily_loss = -500\n") == (
+        "risk.max_daily_loss: expected float > 0.0")
+
+
+def test_non_finite_numbers_are_refused_in_the_strategy_table_too(tmp_path: Path) -> None:
+    assert error_of(tmp_path, "[strategy]\nthreshold = inf\n").startswith(
+        "strategy.threshold: must be a finite number")
+    assert error_of(tmp_path, "[strategy]\nlevels = [1.0, nan]\n").startswith(
+        "strategy.levels[1]: must be a finite number")
+
+
+def test_a_byte_order_mark_at_the_start_of_the_file_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'environment = "demo"\n[risk]\nmax_position = 2\n')
+    settings = load_settings(path)
+    assert settings.environment == "demo"
+    assert settings.risk.max_position == 2

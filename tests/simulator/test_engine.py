@@ -632,11 +632,18 @@ def test_invalid_orders_are_refused_with_a_reason_and_text(overrides: dict[str, 
     assert changes == []
 
 
-def test_account_spec_selects_the_users_account() -> None:
+def test_account_spec_without_account_id_is_refused() -> None:
+    """accountId is "in practice a required field" (reference §6.1): accountSpec alone is
+    refused as a business failure, nothing is created."""
     w = make_world()
     body = msgspec.structs.replace(order(w, "Buy", 1), account_id=None, account_spec="DEMO1")
-    result, _ = w.exchange.place_order(w.user, body)
-    assert result.order_id is not None
+    result, changes = w.exchange.place_order(w.user, body)
+    assert result.order_id is None
+    assert result.failure_reason == "UnknownReason"
+    assert "accountId is required" in (result.failure_text or "")
+    assert changes == []
+    with_id = msgspec.structs.replace(body, account_id=w.account)
+    assert w.exchange.place_order(w.user, with_id)[0].order_id is not None
 
 
 def test_reject_next_refuses_then_recovers() -> None:

@@ -136,7 +136,9 @@ async def test_every_order_type_over_the_websocket(sim: Simulator,
     await client.event(is_props("position", lambda p: p.net_pos == 0))
     strategy = await client.request("orderStrategy/startOrderStrategy", {
         "symbol": "ESZ6", "orderStrategyTypeId": 2, "action": "Buy"})
-    assert msgspec.json.decode(strategy.d)["failureReason"] == "Unsupported"
+    refused = msgspec.json.decode(strategy.d)
+    assert "params is required" in refused["errorText"]
+    assert "orderStrategy" not in refused
     await client.ws.close()
 
 

@@ -255,8 +255,11 @@ async def test_an_opposite_signal_closes_the_whole_adopted_position() -> None:
 ])
 async def test_bad_parameters_stop_the_start_with_a_clear_error(params: dict[str, Any],
                                                                 message: str) -> None:
-    h = Harness(ReferenceStrategy(), symbols=("ESZ6",), params=params)
-    h.sync()
-    with pytest.raises(ConfigError) as error:
+    def start() -> None:  # type and key errors: building the dispatcher; the rest: on_start
+        h = Harness(ReferenceStrategy(), symbols=("ESZ6",), params=params)
+        h.sync()
         h.dispatcher.start()
+
+    with pytest.raises(ConfigError) as error:
+        start()
     assert str(error.value).startswith(message)

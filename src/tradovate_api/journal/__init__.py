@@ -3,19 +3,24 @@ and strategy decision, in SQLite, written off the hot path; read back for restar
 reconciliation, ``journal show`` and exports.
 
 :class:`Journal` writes (one per process run), :class:`JournalReader` reads,
-:func:`reconcile` / :class:`JournalReconciler` compare the journal with a fresh snapshot.
+:func:`reconcile` / :class:`JournalReconciler` compare the journal with a fresh snapshot,
+:class:`IntentLog` is the write-ahead file each request reaches before it is sent.
 """
 
 from __future__ import annotations
 
+from .intents import INTENT_STATE, Intent, IntentLog, read_intents
+from .opening import DamagedJournal, FoldedIntents
 from .reader import JournalReader
 from .reconcile import (
     JournalReconciler,
     MissedFill,
+    MissingOrder,
     OrderChange,
     PositionDifference,
     ReconciliationReport,
     UnacknowledgedRequest,
+    WorkingOrder,
     reconcile,
 )
 from .records import (
@@ -35,9 +40,11 @@ from .schema import MIGRATIONS, JournalError, migrate, schema_version
 from .writer import Journal, SyncSummary, TicketLike
 
 __all__ = [
-    "MIGRATIONS", "AlertRecord", "ConnectionRecord", "GapRecord", "Journal", "JournalError",
+    "INTENT_STATE", "MIGRATIONS", "AlertRecord", "ConnectionRecord", "DamagedJournal",
+    "FoldedIntents", "GapRecord", "Intent", "IntentLog", "Journal", "JournalError",
     "JournalFill", "JournalOrder", "JournalPosition", "JournalReader", "JournalReconciler",
-    "JournalState", "MissedFill", "OrderChange", "PositionDifference", "ReconciliationRecord",
-    "ReconciliationReport", "RequestRecord", "RunInfo", "SyncSummary", "TicketEventRecord",
-    "TicketLike", "UnacknowledgedRequest", "migrate", "reconcile", "schema_version",
+    "JournalState", "MissedFill", "MissingOrder", "OrderChange", "PositionDifference",
+    "ReconciliationRecord", "ReconciliationReport", "RequestRecord", "RunInfo", "SyncSummary",
+    "TicketEventRecord", "TicketLike", "UnacknowledgedRequest", "WorkingOrder", "migrate",
+    "read_intents", "reconcile", "schema_version",
 ]

@@ -2,17 +2,24 @@
 
 :func:`attach_journal` makes the app journal every order ticket, account event, snapshot
 (reconciling the first one of the run with the journal), alert and md reconnect, and closes
-the journal at shutdown. Everything is enqueued on the readers; the journal's thread writes.
+the journal at shutdown. Everything is enqueued on the readers; the journal's thread writes —
+except each request, which the order manager writes ahead to the intent file right before it
+sends it (``OrderManager.set_before_send``), and which is refused while the journal cannot
+write. Once the trading socket is ready after the first snapshot, the orders earlier runs left
+working are cancelled (settings ``journal.cancel_previous_orders``) and the outcome alerted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from typing import TYPE_CHECKING
 
 from ..alerts import Alert, AlertSink, Severity
+from ..orders.tickets import OrderTicket, TicketState
 from ..runtime.observer import AppObserver
-from .reconcile import JournalReconciler
+from .reconcile import JournalReconciler, WorkingOrder
 from .writer import Journal
 
 if TYPE_CHECKING:
@@ -21,7 +28,11 @@ if TYPE_CHECKING:
     from ..runtime.app import TradingApp
     from ..stores import AccountChange, SyncReport
 
+_log = logging.getLogger("tradovate_api.journal")
+
 CLOSE_TIMEOUT = 5.0
+CANCEL_CONFIRM_SECONDS = 10.0
+"""How long the start-up cancels of earlier runs' orders may take to be confirmed."""
 
 
 class JournalAlerts:
@@ -39,23 +50,83 @@ class JournalAlerts:
 class JournalObserver(AppObserver):
     """The app's readers → the journal."""
 
-    def __init__(self, journal: Journal, alerts: AlertSink) -> None:
+    def __init__(self, journal: Journal, alerts: AlertSink, *,
+                 cancel_previous_orders: bool = True) -> None:
         self.journal = journal
         self.alerts = alerts
+        self.cancel_previous_orders = cancel_previous_orders
         self.reconciler: JournalReconciler | None = None
+        self.cleanup: asyncio.Task[list[OrderTicket]] | None = None
+        """Cancelling the earlier runs' working orders (started after the first snapshot);
+        its result is the cancel tickets."""
+        self._app: TradingApp | None = None
 
     def on_prepared(self, app: TradingApp) -> None:
         self.journal.bind_loop(asyncio.get_running_loop())
         orders = app.orders
         assert orders is not None
         assert app.account_id is not None
+        self._app = app
         orders.add_listener(self.journal.ticket)
+        orders.set_before_send(self.journal.before_send)
         self.reconciler = JournalReconciler(self.journal, self.alerts,
-                                            account_ids={app.account_id})
+                                            account_ids={app.account_id},
+                                            cancel_previous=self.cancel_previous_orders)
 
     def on_snapshot(self, snapshot: SyncSnapshot, report: SyncReport) -> None:
-        if self.reconciler is not None:
-            self.reconciler.on_sync(snapshot.message, snapshot.connection, report)
+        if self.reconciler is None:
+            return
+        restart = self.reconciler.on_sync(snapshot.message, snapshot.connection, report)
+        if restart is not None and restart.to_cancel and self._app is not None:
+            self.cleanup = asyncio.get_running_loop().create_task(
+                self._cancel_previous(self._app, restart.to_cancel),
+                name="cancel earlier runs' orders")
+
+    async def _cancel_previous(self, app: TradingApp,
+                               targets: tuple[WorkingOrder, ...]) -> list[OrderTicket]:
+        """Cancel the orders earlier runs left working, as soon as the trading socket can
+        send; wait (bounded) for the account data to confirm; alert the outcome."""
+        try:
+            return await self._cancel_and_confirm(app, targets)
+        except Exception as exc:  # a task nobody awaits: never let a failure pass silently
+            _log.exception("cancelling the earlier runs' working orders failed")
+            self.alerts.emit(Alert(Severity.URGENT, "journal.previous_orders",
+                                   "Start: the earlier runs' working orders were not cancelled",
+                                   f"{type(exc).__name__}: {exc}; "
+                                   + "; ".join(t.describe() for t in targets)))
+            return []
+
+    async def _cancel_and_confirm(self, app: TradingApp,
+                                  targets: tuple[WorkingOrder, ...]) -> list[OrderTicket]:
+        trading, orders = app.trading, app.orders
+        assert trading is not None
+        assert orders is not None
+        await trading.wait_ready()
+        tickets = [orders.cancel(t.order_id, trigger="left working by an earlier run")
+                   for t in targets]
+        ids = {t.order_id for t in targets}
+
+        def done() -> bool:
+            return all(s.is_done for s in (app.account.order(i) for i in ids) if s is not None)
+
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CANCEL_CONFIRM_SECONDS):
+                await app.account_changed.until(done)
+        lines = []
+        failed = 0
+        for target, ticket in zip(targets, tickets, strict=True):
+            state = app.account.order(target.order_id)
+            status = "unknown" if state is None else state.status
+            if state is None or not state.is_done:
+                failed += 1
+            refused = f", refused: {ticket.reason}" if ticket.state is TicketState.REFUSED else ""
+            lines.append(f"{target.describe()}: now {status}{refused}")
+        self.alerts.emit(Alert(
+            Severity.URGENT if failed else Severity.ROUTINE, "journal.previous_orders",
+            f"Start: cancelled {len(targets) - failed} of {len(targets)} working orders left "
+            f"by an earlier run" + (f"; {failed} still working" if failed else ""),
+            "\n".join(lines)))
+        return tickets
 
     def on_account_event(self, event: EntityEvent, changes: list[AccountChange]) -> None:
         self.journal.account_event(event)
@@ -67,19 +138,26 @@ class JournalObserver(AppObserver):
         self.journal.connection("strategy", "started")
 
 
-def attach_journal(app: TradingApp, journal: Journal) -> JournalObserver:
+def attach_journal(app: TradingApp, journal: Journal, *,
+                   cancel_previous_orders: bool = True) -> JournalObserver:
     """Journal ``app``'s run (call before ``app.run()``). Every alert of the components the
     app builds at start is journaled; for the supervisor's too, build the app with
-    ``alerts=JournalAlerts(sink, journal)``."""
+    ``alerts=JournalAlerts(sink, journal)``. ``cancel_previous_orders``: cancel the orders
+    earlier runs left working (settings ``journal.cancel_previous_orders``)."""
     wrapped = app.alerts
     if not isinstance(wrapped, JournalAlerts):
         wrapped = app.alerts = JournalAlerts(app.alerts, journal)
     inner = wrapped.inner
     journal.alerts = inner
-    observer = JournalObserver(journal, app.alerts)
+    journal.emit_open_alerts()
+    observer = JournalObserver(journal, app.alerts,
+                               cancel_previous_orders=cancel_previous_orders)
     app.add_observer(observer)
 
     async def close() -> None:
+        cleanup = observer.cleanup
+        if cleanup is not None and not cleanup.done():
+            cleanup.cancel()
         if not await asyncio.to_thread(journal.close, CLOSE_TIMEOUT):
             inner.emit(Alert(Severity.URGENT, "journal.close_failed",
                              "The journal did not finish writing at shutdown",

@@ -14,6 +14,8 @@ from types import TracebackType
 from typing import Any
 
 from .records import (
+    DONE_STATUSES,
+    UNACKNOWLEDGED_STATES,
     AlertRecord,
     ConnectionRecord,
     GapRecord,
@@ -94,8 +96,9 @@ class JournalReader:
 
     def unacknowledged(self, before_run: int | None = None) -> tuple[RequestRecord, ...]:
         """Requests sent and never acknowledged (nor known not placed)."""
+        states = ", ".join(f"'{state}'" for state in sorted(UNACKNOWLEDGED_STATES))
         sql = (f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE sent = 1 "
-               f"AND state IN ('PENDING', 'UNKNOWN')")
+               f"AND state IN ({states})")
         params: tuple[Any, ...] = ()
         if before_run is not None:
             sql += " AND run_id < ?"
@@ -129,6 +132,23 @@ class JournalReader:
     def cl_ord_ids(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self._rows("SELECT cl_ord_id, order_id FROM cl_ord_ids")}
 
+    def maybe_working_cl_ord_ids(self, before_run: int | None = None) -> frozenset[str]:
+        """Client order ids of this app's orders that may still be working: of requests sent
+        (or written ahead) that create an order, and of commands the journal saw (bracket
+        legs), unless the journal knows the order finished — a finished order never works
+        again, and a journal of years of trading would otherwise hold every id ever sent."""
+        done = ", ".join(f"'{status}'" for status in sorted(DONE_STATUSES))
+        run = "AND r.run_id < ?" if before_run is not None else ""
+        params: tuple[Any, ...] = (before_run,) if before_run is not None else ()
+        requests = self._rows(
+            f"SELECT r.cl_ord_id FROM requests r LEFT JOIN orders o ON o.order_id = r.order_id "
+            f"WHERE r.sent = 1 AND r.kind NOT IN ('MODIFY', 'CANCEL') {run} "
+            f"AND (o.ord_status IS NULL OR o.ord_status NOT IN ({done}))", params)
+        commands = self._rows(
+            f"SELECT c.cl_ord_id FROM cl_ord_ids c LEFT JOIN orders o ON o.order_id = c.order_id "
+            f"WHERE o.ord_status IS NULL OR o.ord_status NOT IN ({done})")
+        return frozenset(r[0] for r in (*requests, *commands))
+
     def alerts(self) -> tuple[AlertRecord, ...]:
         return tuple(AlertRecord(*r) for r in self._rows(
             "SELECT recorded_ns, severity, key, title, body FROM alerts ORDER BY id"))
@@ -159,4 +179,5 @@ class JournalReader:
         if before_run is not None:
             runs = tuple(r for r in runs if r.run_id < before_run)
         return JournalState(runs, self.unacknowledged(before_run), self.orders(), self.fills(),
-                            self.last_positions(), self.cl_ord_ids())
+                            self.last_positions(), self.cl_ord_ids(),
+                            self.maybe_working_cl_ord_ids(before_run))

@@ -2,11 +2,14 @@
 
 After a crash the process knows nothing but its journal. The first ``user/syncrequest``
 snapshot of the new run is compared with the journal's last state, and every difference is
-reported instead of being silently absorbed: a request sent and never acknowledged (and
-whether the server did place it, found by its client order id), fills that happened while the
-process was down, orders whose status moved, orders the journal never saw, busted fills and
-positions that differ. Later reconnects within a run are covered by the account store's
-:class:`~tradovate_api.stores.SyncReport`, which :class:`JournalReconciler` journals too.
+reported instead of being silently absorbed: a request sent (or only written ahead) and never
+acknowledged, and whether the server did execute it, found by its client order id; fills that
+happened while the process was down; orders whose status moved, orders the journal never saw
+and journal orders the server no longer lists; busted fills; positions that differ; and the
+orders earlier runs left working, which this run cancels — all but protective stops still
+covering an open position (see :func:`previous_orders`). Later reconnects within a run are
+covered by the account store's :class:`~tradovate_api.stores.SyncReport`, which
+:class:`JournalReconciler` journals too.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from collections.abc import Callable, Collection
 import msgspec
 
 from ..alerts import Alert, AlertSink, Severity
-from ..protocol.models import SyncMessage
+from ..protocol.models import Command, OrderVersion, SyncMessage
 from ..stores.account import SyncReport
-from .records import JournalState, RequestRecord
+from .records import DONE_STATUSES, JournalState, RequestRecord
 from .writer import Journal
 
 _SETTLED = {"placed": "ACKED", "not placed": "NOT_PLACED", "unknown": "RECONCILED"}
@@ -82,6 +85,52 @@ class PositionDifference(msgspec.Struct, frozen=True):
     server_sold: int = 0
 
 
+class MissingOrder(msgspec.Struct, frozen=True):
+    """An order the journal last saw working that the server's snapshot does not list: what
+    became of it is not known."""
+
+    order_id: int
+    cl_ord_id: str | None
+    journal_status: str
+
+
+CANCEL = "cancel"
+KEEP = "keep"
+LEAVE = "leave"
+
+
+class WorkingOrder(msgspec.Struct, frozen=True):
+    """An order working on the server when the run starts, and what the run does with it.
+
+    ``ours``: an earlier run of this app placed it (its client order id is in the journal).
+    ``decision``: ``cancel``; ``keep`` (a protective stop still covering an open position:
+    cancelling it would leave the position unprotected); ``leave`` (not this app's, or
+    cancelling is switched off). ``why`` says it in words."""
+
+    order_id: int
+    cl_ord_id: str | None
+    account_id: int
+    contract_id: int | None
+    action: str
+    order_type: str | None
+    qty: int | None
+    price: float | None
+    stop_price: float | None
+    status: str
+    parent_id: int | None
+    ours: bool
+    decision: str
+    why: str
+
+    def describe(self) -> str:
+        price = self.stop_price if self.price is None else self.price
+        what = " ".join(str(x) for x in (self.action, self.order_type, self.qty) if x)
+        at = "" if price is None else f" @ {price:g}"
+        tag = f", clOrdId {self.cl_ord_id}" if self.cl_ord_id else ""
+        return (f"order {self.order_id} ({what}{at} in contract {self.contract_id}, "
+                f"{self.status}{tag})")
+
+
 class ReconciliationReport(msgspec.Struct, frozen=True):
     """Everything that differs between the journal and a fresh snapshot."""
 
@@ -91,16 +140,31 @@ class ReconciliationReport(msgspec.Struct, frozen=True):
     busted_fills: tuple[int, ...]
     order_changes: tuple[OrderChange, ...]
     positions: tuple[PositionDifference, ...]
+    missing_orders: tuple[MissingOrder, ...] = ()
+    working_orders: tuple[WorkingOrder, ...] = ()
+    """Every order working on the server at start, with what this run does with it."""
 
     @property
     def changed(self) -> bool:
         return bool(self.unacknowledged or self.missed_fills or self.busted_fills
-                    or self.order_changes or self.positions)
+                    or self.order_changes or self.positions or self.missing_orders
+                    or any(o.ours for o in self.working_orders))
 
     @property
     def urgent(self) -> bool:
-        """Needs a human: an order's fate was unknown or a position moved unseen."""
-        return bool(self.unacknowledged or self.positions or self.missed_fills)
+        """Needs a human: an order's fate was unknown, a position moved unseen or an order
+        left working by an earlier run stays working."""
+        return bool(self.unacknowledged or self.positions or self.missed_fills
+                    or self.missing_orders
+                    or any(o.ours and o.decision != CANCEL for o in self.working_orders))
+
+    @property
+    def to_cancel(self) -> tuple[WorkingOrder, ...]:
+        """The earlier runs' orders to cancel now (a held bracket leg goes with its entry:
+        only the entry is listed)."""
+        cancelling = {o.order_id for o in self.working_orders if o.decision == CANCEL}
+        return tuple(o for o in self.working_orders
+                     if o.decision == CANCEL and o.parent_id not in cancelling)
 
     def lines(self) -> list[str]:
         """The report as short human-readable lines (for alerts and ``journal show``)."""
@@ -122,6 +186,13 @@ class ReconciliationReport(msgspec.Struct, frozen=True):
         for change in self.order_changes:
             before = change.before or "never journaled"
             out.append(f"order {change.order_id}: {before} -> {change.after}")
+        for missing in self.missing_orders:
+            out.append(f"order {missing.order_id} ({missing.journal_status} in the journal"
+                       + (f", clOrdId {missing.cl_ord_id}" if missing.cl_ord_id else "")
+                       + ") is not in the server's order list: its fate is unknown")
+        for working in self.working_orders:
+            out.append(f"working at start: {working.describe()} -> {working.decision}: "
+                       f"{working.why}")
         for pos in self.positions:
             out.append(f"position account {pos.account_id} contract {pos.contract_id}: journal "
                        f"net {pos.journal_net_pos} (bought {pos.journal_bought}, sold "
@@ -131,22 +202,30 @@ class ReconciliationReport(msgspec.Struct, frozen=True):
 
 
 def reconcile(state: JournalState, snapshot: SyncMessage,
-              account_ids: Collection[int] | None = None) -> ReconciliationReport:
-    """Compare the journal's state with a snapshot; ``account_ids`` limits it to accounts."""
+              account_ids: Collection[int] | None = None, *,
+              cancel_previous: bool = True) -> ReconciliationReport:
+    """Compare the journal's state with a snapshot; ``account_ids`` limits it to accounts.
+    ``cancel_previous`` (settings ``journal.cancel_previous_orders``): whether the orders
+    earlier runs left working are to be cancelled."""
 
     def ours(account_id: int) -> bool:
         return account_ids is None or account_id in account_ids
 
     orders = {o.id: o for o in snapshot.orders if ours(o.account_id)}
-    by_cl_ord_id = {c.cl_ord_id: c for c in snapshot.commands if c.cl_ord_id}
+    by_cl_ord_id = {c.custom_tag50: c for c in snapshot.commands if c.custom_tag50}
+    by_cl_ord_id.update({c.cl_ord_id: c for c in snapshot.commands if c.cl_ord_id})
+    # (a liquidation carries no clOrdId; this app puts its request's id in customTag50)
     cl_ord_of_order = {c.order_id: c.cl_ord_id for c in snapshot.commands
                        if c.cl_ord_id and c.command_type == "New"}
     unacked = []
     for req in state.unacknowledged:
         command = by_cl_ord_id.get(req.cl_ord_id)
-        if command is not None:
-            order = orders.get(command.order_id)
-            unacked.append(_unacked(req, "placed", command.order_id,
+        seen = state.cl_ord_ids.get(req.cl_ord_id)  # its command reached the journal
+        if command is not None or seen is not None:
+            order_id = command.order_id if command is not None else seen
+            assert order_id is not None
+            order = orders.get(order_id)
+            unacked.append(_unacked(req, "placed", order_id,
                                     order.ord_status if order is not None else None))
         elif req.kind.upper() == "LIQUIDATE":
             unacked.append(_unacked(req, "unknown", None, None))
@@ -172,8 +251,99 @@ def reconcile(state: JournalState, snapshot: SyncMessage,
         if before != order.ord_status:
             changes.append(OrderChange(order_id, cl_ord_of_order.get(order_id), before,
                                        order.ord_status))
+    missing = tuple(MissingOrder(o.order_id, o.cl_ord_id, o.ord_status)
+                    for o in state.orders.values()
+                    if ours(o.account_id) and o.ord_status not in DONE_STATUSES
+                    and o.order_id not in orders)
     return ReconciliationReport(state.crashed, tuple(unacked), tuple(missed), tuple(busted),
-                                tuple(changes), _position_differences(state, snapshot, ours))
+                                tuple(changes), _position_differences(state, snapshot, ours),
+                                missing, previous_orders(state, snapshot, ours,
+                                                         cancel=cancel_previous))
+
+
+STOP_TYPES = frozenset({"Stop", "StopLimit", "TrailingStop", "TrailingStopLimit"})
+
+
+def previous_orders(state: JournalState, snapshot: SyncMessage, ours: Callable[[int], bool],
+                    *, cancel: bool) -> tuple[WorkingOrder, ...]:
+    """Every order of the snapshot still working, and what to do with it.
+
+    An order is this app's when the client order id (or ``customTag50``) of the command
+    that created it is one the journal sent or saw — for a bracket leg, its entry's id with
+    ``-tp``/``-sl``. This app's orders are cancelled (``cancel``), except a stop on the
+    closing side of an open position in its contract: cancelling that would leave the
+    position unprotected, so it is kept and the report says so. Orders of anyone else (a
+    human, another program) are left alone."""
+    new_commands = {c.order_id: c for c in snapshot.commands if c.command_type == "New"}
+    versions: dict[int, OrderVersion] = {}
+    for version in snapshot.order_versions:
+        latest = versions.get(version.order_id)
+        if latest is None or version.id > latest.id:
+            versions[version.order_id] = version
+    positions = {(p.account_id, p.contract_id): p.net_pos for p in snapshot.positions}
+    working = sorted((o for o in snapshot.orders
+                      if ours(o.account_id) and o.ord_status not in DONE_STATUSES),
+                     key=lambda o: o.id)
+    working_ids = {o.id for o in working}
+    out = []
+    for order in working:
+        command = new_commands.get(order.id)
+        tag = None if command is None else (command.cl_ord_id or command.custom_tag50)
+        mine = tag is not None and _ours(tag, command, state.maybe_working)
+        current = versions.get(order.id)
+        order_type = None if current is None else current.order_type
+        net = positions.get((order.account_id, order.contract_id or 0), 0)
+        if not mine:
+            decision, why = LEAVE, "not placed by this app (no client order id of its journal)"
+        elif (order_type in STOP_TYPES and net != 0 and order.parent_id not in working_ids
+              and order.action == ("Sell" if net > 0 else "Buy")):
+            decision, why = KEEP, (f"protective stop of the open position {net:+d}: "
+                                   f"cancelling it would leave the position unprotected")
+        elif cancel:
+            decision, why = CANCEL, "left working by an earlier run of this app"
+        else:
+            decision, why = LEAVE, ("left working by an earlier run; "
+                                    "journal.cancel_previous_orders is off")
+        out.append(WorkingOrder(
+            order.id, tag, order.account_id, order.contract_id, order.action, order_type,
+            None if current is None else current.order_qty,
+            None if current is None else current.price,
+            None if current is None else current.stop_price, order.ord_status,
+            order.parent_id, mine, decision, why))
+    return _keep_oco_partners(out, {o.id: o.oco_id for o in working if o.oco_id is not None})
+
+
+def _keep_oco_partners(orders: list[WorkingOrder],
+                       oco: dict[int, int]) -> tuple[WorkingOrder, ...]:
+    """An order OCO-linked to a kept stop (a bracket's take-profit) is kept too: whether
+    cancelling one side of an OCO pair cancels the other is not documented (the protocol
+    reference §6.4–6.5 describes fills only), and it must not take the stop with it."""
+    kept = {o.order_id for o in orders if o.decision == KEEP}
+    stop_of: dict[int, int] = {}
+    """Order id → the kept stop it is OCO-linked with (``ocoId`` may be on either side)."""
+    for order_id, other in oco.items():
+        if order_id in kept:
+            stop_of[other] = order_id
+        elif other in kept:
+            stop_of[order_id] = other
+    out = []
+    for order in orders:
+        stop = stop_of.get(order.order_id)
+        if order.decision == CANCEL and stop is not None:
+            order = msgspec.structs.replace(
+                order, decision=KEEP, why=f"OCO with the kept protective stop {stop}: "
+                                          f"cancelling it could cancel the stop too")
+        out.append(order)
+    return tuple(out)
+
+
+def _ours(tag: str, command: Command | None, ids: frozenset[str]) -> bool:
+    if tag in ids:
+        return True
+    if command is not None and command.custom_tag50 and command.custom_tag50 in ids:
+        return True
+    base, _, leg = tag.rpartition("-")
+    return leg in ("tp", "sl") and base in ids
 
 
 def _unacked(req: RequestRecord, outcome: str, order_id: int | None,
@@ -209,10 +379,12 @@ class JournalReconciler:
     raised as an alert when anything differs."""
 
     def __init__(self, journal: Journal, alerts: AlertSink | None = None,
-                 account_ids: Collection[int] | None = None) -> None:
+                 account_ids: Collection[int] | None = None, *,
+                 cancel_previous: bool = True) -> None:
         self.journal = journal
         self.alerts = alerts
         self.account_ids = account_ids
+        self.cancel_previous = cancel_previous
         self.restart: ReconciliationReport | None = None
 
     def on_sync(self, message: SyncMessage, connection: int,
@@ -222,7 +394,8 @@ class JournalReconciler:
         first = self.restart is None
         if first:
             # Compared before the snapshot is queued: the journal state was read at open.
-            self.restart = reconcile(journal.previous, message, self.account_ids)
+            self.restart = reconcile(journal.previous, message, self.account_ids,
+                                     cancel_previous=self.cancel_previous)
         journal.sync_snapshot(message, connection)
         if first:
             assert self.restart is not None

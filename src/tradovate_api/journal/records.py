@@ -7,8 +7,11 @@ from collections.abc import Mapping
 
 import msgspec
 
-UNACKNOWLEDGED_STATES = frozenset({"PENDING", "UNKNOWN"})
-"""Ticket states of a request that went on the wire and got no definite answer."""
+DONE_STATUSES = frozenset({"Canceled", "Completed", "Expired", "Filled", "Rejected"})
+"""Order statuses after which an order never trades again."""
+UNACKNOWLEDGED_STATES = frozenset({"PENDING", "UNKNOWN", "INTENT"})
+"""States of a request that went (or may have gone) on the wire and got no definite answer;
+``INTENT``: known only from the write-ahead file (see :mod:`.intents`)."""
 
 
 class RunInfo(msgspec.Struct, frozen=True):
@@ -134,6 +137,10 @@ class JournalState(msgspec.Struct, frozen=True):
     positions: Mapping[tuple[int, int], JournalPosition]
     cl_ord_ids: Mapping[str, int]
     """Client order id → order id, from the commands seen."""
+    maybe_working: frozenset[str] = frozenset()
+    """Client order ids of this app's orders from earlier runs that may still be working
+    (see ``JournalReader.maybe_working_cl_ord_ids``): how an order working on the server is
+    known to be this app's."""
 
     @property
     def crashed(self) -> bool:

@@ -7,10 +7,20 @@ never waits on disk. A single thread drains the queue in batches, one transactio
 into a WAL-mode database (``synchronous=NORMAL`` by default: a committed batch survives the
 process being killed; ``FULL`` also survives a power cut, at an fsync per batch).
 
-If the queue is full the record is dropped, counted, and a row in ``gaps`` says how many were
-lost; a database error loses the batch the same way. Either raises one urgent alert per episode
-(``journal.overflow`` / ``journal.write_failed``) through the optional sink. Trading continues:
-the journal never stops the loop.
+One write happens on the loop, on purpose: :meth:`Journal.before_send`, which the order
+manager calls right before a request goes on the wire, appends the request to the write-ahead
+intent file (:mod:`.intents`), so a process killed a microsecond later still leaves it behind.
+
+Nothing is lost silently. A record the queue cannot take (full) or the database cannot store
+(disk full, I/O error, a bad value) is counted, and a row in ``gaps`` says how many records
+were lost and why — written in the next transaction that commits, so a full disk that loses
+500 records reports 500 once it has room again. From the first lost record until that row is
+committed the journal is *halted*: :meth:`Journal.before_send` refuses new orders (cancels and
+liquidations still go out), with one urgent alert (``journal.write_failed`` /
+``journal.overflow``) when it starts and a routine ``journal.write_resumed`` when it ends.
+
+Opening checks the file (``PRAGMA quick_check``): a damaged journal is moved aside, never
+reused and never deleted, and a fresh one is started (urgent ``journal.damaged``).
 
 The file (and SQLite's ``-wal``/``-shm`` companions, which inherit its mode) is created with
 mode 0600: it holds account numbers and the trading history.
@@ -45,9 +55,11 @@ from ..protocol.models import (
     SyncMessage,
 )
 from ..stores.account import SyncReport
+from .intents import Intent, IntentLog, intents_path
+from .opening import fold_intents, open_checked
 from .reader import JournalReader
 from .records import JournalState
-from .schema import JournalError, migrate
+from .schema import JournalError
 
 _log = logging.getLogger("tradovate_api.journal")
 _BATCH = 512
@@ -64,6 +76,9 @@ _SNAPSHOT_GROUPS = (
 """Account data of a snapshot worth keeping (reference data such as products is not)."""
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL")
 _WRITE_ERRORS = (sqlite3.Error, TypeError, ValueError, OverflowError)
+_INTENT_ERRORS = (OSError, TypeError, ValueError, OverflowError, msgspec.MsgspecError)
+_REDUCING = frozenset({"CANCEL", "LIQUIDATE"})
+"""Ticket kinds that only reduce risk: sent even while the journal is halted."""
 
 
 class TicketLike(Protocol):
@@ -106,49 +121,36 @@ def label_of(value: Any) -> str | None:
     return str(value)
 
 
-def prepare_private_file(path: Path) -> None:
-    """Create ``path`` (and missing parent directories, 0700) with mode 0600, or tighten an
-    existing file to 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
-
-
-def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    try:
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise JournalError(f"{path}: cannot switch the journal to WAL mode (got {mode})")
-        conn.execute(f"PRAGMA synchronous={synchronous}")
-        conn.execute("PRAGMA busy_timeout=5000")
-        migrate(conn)
-    except (sqlite3.Error, JournalError) as exc:
-        conn.close()
-        if isinstance(exc, JournalError):
-            raise
-        raise JournalError(f"{path}: cannot open the journal: {exc}") from exc
-    return conn
-
-
 class Journal:
     """An append-only trading journal in one SQLite file. Open it once per process run."""
 
     def __init__(self, path: str | Path, *, queue_size: int = 100_000,
                  synchronous: str = "NORMAL", label: str = "",
                  clock_ns: Callable[[], int] = time.time_ns,
-                 alerts: AlertSink | None = None, linger: float = 0.005) -> None:
+                 alerts: AlertSink | None = None, linger: float = 0.005,
+                 probe_seconds: float = 1.0) -> None:
         if queue_size < 1:
             raise ValueError("queue_size must be positive")
         if synchronous not in SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}")
         self.path = Path(path)
+        self._conn, self.damaged = open_checked(self.path, synchronous)
+        """``damaged``: the damaged journal found at ``path`` and moved aside, if any."""
+        if self.damaged is not None:
+            _log.error("journal %s was damaged (%s); moved to %s, a new journal starts",
+                       self.path, self.damaged.problem, self.damaged.moved_to)
+        self.intents_path = intents_path(self.path)
         try:
-            prepare_private_file(self.path)
-        except OSError as exc:
-            raise JournalError(f"{self.path}: cannot create the journal: {exc}") from exc
-        self._conn = _connect(self.path, synchronous)
+            self.folded = fold_intents(self._conn, self.intents_path)
+            """What the previous run's write-ahead file added (requests it never journaled)."""
+            self._intents = IntentLog(self.intents_path, sync=synchronous == "FULL")
+            self._intents.truncate()  # everything in it is in SQLite now
+        except (JournalError, OSError) as exc:
+            self._conn.close()
+            if isinstance(exc, JournalError):
+                raise
+            raise JournalError(f"{self.intents_path}: cannot open the write-ahead file: "
+                               f"{exc}") from exc
         with JournalReader(self.path) as reader:
             self.previous: JournalState = reader.state()
             """What earlier runs left (read before this run wrote anything)."""
@@ -166,20 +168,30 @@ class Journal:
         self._limit = queue_size
         self.linger = linger
         """Seconds the writer waits for more records before committing a batch."""
+        self.probe_seconds = probe_seconds
+        """While records are lost, how often the idle writer tries to record the loss."""
         self.written = 0
         """Records committed by this run."""
         self.batches = 0
         """Transactions that committed them (``written / batches``: records per commit)."""
         self.dropped = 0
         """Records lost because the queue was full."""
-        self.errors = 0
-        """Batches lost to database errors."""
+        self.lost = 0
+        """Records lost because the database could not store them (one per record)."""
         self._reported_drops = 0
+        self._unreported: dict[str, int] = {}
+        """Write losses not yet in ``gaps``: reason → records (writer thread only)."""
+        self._write_failure: str | None = None
+        """Set from the first lost record until its gap row is committed (the halt)."""
+        self._episode_lost = 0
+        self._intent_failure: str | None = None
         self._overflow_alerted = False
-        self._error_alerted = False
+        self._open_alerts_sent = False
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="journal writer", daemon=True)
         self._thread.start()
+        if alerts is not None:
+            self.emit_open_alerts()
 
     # ------------------------------------------------------------------ hot path
 
@@ -190,10 +202,43 @@ class Journal:
             self.dropped += 1
             if not self._overflow_alerted:
                 self._overflow_alerted = True
-                self._alert("journal.overflow", "Journal queue full: records are being lost",
-                            f"{self.path}: the writer cannot keep up; a gap is recorded")
+                self._alert("journal.overflow",
+                            "Journal queue full: records are being lost; new orders halted",
+                            f"{self.path}: the writer cannot keep up; a gap is recorded. New "
+                            f"orders are refused until it has caught up (cancels and "
+                            f"liquidations still go out).")
             return
         self._queue.put(item)
+
+    def before_send(self, ticket: TicketLike) -> str | None:
+        """The order manager's write-ahead hook, called right before a request is written on
+        the trading socket: the request goes to the intent file first. Returns why a request
+        must not be sent (``None``: send it) — a new order, modification included, is refused
+        while the journal is halted (:attr:`halted`) or when its intent cannot be written;
+        cancels, liquidations and the framework's protective stops (a ticket whose
+        ``protective`` is true) only reduce risk and always go."""
+        kind = label_of(ticket.kind) or ""
+        reduces_risk = kind in _REDUCING or getattr(ticket, "protective", False) is True
+        if not reduces_risk:
+            halted = self._write_halt()
+            if halted is not None:
+                return (f"journal cannot write ({halted}): new orders are halted until it "
+                        f"can")
+        if self._closed:
+            return None
+        try:
+            self._intents.write(Intent(
+                self.run_id, self._clock(), ticket.cl_ord_id, kind, ticket.symbol,
+                ticket.contract_id, label_of(ticket.action), ticket.qty, ticket.order_type,
+                ticket.price, ticket.stop_price, ticket.trigger or "", ticket.order_id))
+        except _INTENT_ERRORS as exc:  # (a value that cannot be encoded fails the same way)
+            self._intent_failed(exc)
+            return None if reduces_risk else (
+                f"journal cannot write the request ahead ({exc}): new orders are halted "
+                f"until it can")
+        if self._intent_failure is not None:
+            self._intent_resumed()
+        return None
 
     def ticket(self, ticket: TicketLike) -> None:
         """An order ticket was created or changed state (an ``OrderManager`` listener)."""
@@ -238,6 +283,27 @@ class Journal:
     def pending(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def halted(self) -> str | None:
+        """Why new orders are refused without even trying (``None``: they are not): records
+        are being lost (until the loss is on record) or the journal is closed."""
+        return self._write_halt()
+
+    @property
+    def intent_failure(self) -> str | None:
+        """Why the last write-ahead failed (``None``: it did not). The next new order tries
+        again; it goes if its intent can be written."""
+        return self._intent_failure
+
+    def _write_halt(self) -> str | None:
+        if self._write_failure is not None:
+            return self._write_failure
+        if self.dropped > self._reported_drops:
+            return "queue full, records dropped"
+        if self._closed:
+            return "the journal is closed"
+        return None
+
     def flush(self, timeout: float = 5.0) -> bool:
         """Block until everything enqueued so far is committed (not for the event loop's hot
         path: shutdown and tests). False on time-out."""
@@ -249,16 +315,23 @@ class Journal:
 
     def close(self, timeout: float = 5.0, *, clean: bool = True) -> bool:
         """Write what is queued, mark the run ended (``clean``: a normal shutdown), stop the
-        thread. Returns False if the writer did not finish in time."""
+        thread. Returns False if the writer did not finish in time. The intent file is
+        emptied when every record of the run reached SQLite."""
         if self._closed:
             return True
         self._queue.put((self._write_end, self._clock(), clean))
         self._queue.put(_STOP)
         self._closed = True
+        intents = self._intents.written
         self._thread.join(timeout)
         if self._thread.is_alive():
             return False
         self._conn.close()
+        with contextlib.suppress(OSError):
+            if (not self.lost and not self.dropped and not self._unreported
+                    and intents == self._intents.written):
+                self._intents.truncate()
+        self._intents.close()
         return True
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -266,18 +339,55 @@ class Journal:
         belongs to (default: the loop running when the journal was opened)."""
         self._loop = loop
 
-    def _alert(self, key: str, title: str, body: str) -> None:
+    def emit_open_alerts(self) -> None:
+        """Tell the alert sink what opening found (a damaged journal moved aside, unreadable
+        intents); once. Called when the sink is set."""
+        if self._open_alerts_sent or self.alerts is None:
+            return
+        self._open_alerts_sent = True
+        if self.damaged is not None:
+            self._alert("journal.damaged", "The journal was damaged; a new one was started",
+                        f"{self.path} failed its integrity check ({self.damaged.problem}). "
+                        f"It was moved to {self.damaged.moved_to} (not deleted) and a fresh "
+                        f"journal started: the restart report cannot compare with the "
+                        f"earlier runs' state.")
+        if self.folded.unreadable:
+            self._alert("journal.intents_unreadable",
+                        "Unreadable requests in the journal's write-ahead file",
+                        f"{self.intents_path}: {self.folded.unreadable} lines could not be "
+                        f"read (cut short): a request may have been sent that the journal "
+                        f"cannot name; check the account's orders.")
+
+    def _alert(self, key: str, title: str, body: str,
+               severity: Severity = Severity.URGENT) -> None:
         sink = self.alerts
         if sink is None:
             _log.error("%s: %s", title, body)
             return
-        alert = Alert(Severity.URGENT, key, title, body)
+        alert = Alert(severity, key, title, body)
         loop = self._loop
         if loop is not None and threading.current_thread() is self._thread:
             with contextlib.suppress(RuntimeError):  # loop closed: nobody left to tell
                 loop.call_soon_threadsafe(sink.emit, alert)
             return
         sink.emit(alert)
+
+    def _intent_failed(self, exc: Exception) -> None:
+        if self._intent_failure is None:
+            self._intent_failure = f"{type(exc).__name__}: {exc}"
+            _log.error("journal: cannot write ahead to %s: %s", self.intents_path, exc)
+            self._alert("journal.write_failed",
+                        "Journal cannot write: new orders halted",
+                        f"{self.intents_path}: {exc}. New orders are refused until a request "
+                        f"can be written ahead again; cancels and liquidations still go out.")
+
+    def _intent_resumed(self) -> None:
+        _log.warning("journal: the write-ahead file takes writes again")
+        self._intent_failure = None
+        if self._write_halt() is None:
+            self._alert("journal.write_resumed", "Journal writes again: new orders allowed",
+                        f"{self.intents_path}: requests are written ahead again.",
+                        Severity.ROUTINE)
 
     # ------------------------------------------------------------------ writer thread
 
@@ -288,7 +398,16 @@ class Journal:
         stop = False
         get_nowait = self._queue.get_nowait
         while not stop:
-            batch = [get()]
+            if self._write_failure is not None or self.dropped > self._reported_drops:
+                # Records were lost: until that is on record, keep trying even when idle.
+                try:
+                    first = get(timeout=self.probe_seconds)
+                except queue.Empty:
+                    self._write_batch([])
+                    continue
+            else:
+                first = get()
+            batch = [first]
             # The records of one order (sent, answered, its account events) arrive a few
             # hundred microseconds apart: sleeping through the linger, instead of waiting on
             # the queue, commits them in one transaction without waking for each one — and a
@@ -313,36 +432,44 @@ class Journal:
             for callback in callbacks:
                 callback()
 
+    def _gap_rows(self) -> list[tuple[int, str]]:
+        """Losses not on record yet: (records, reason)."""
+        rows = [(count, reason) for reason, count in self._unreported.items()]
+        drops = self.dropped - self._reported_drops
+        if drops:
+            rows.append((drops, "queue full"))
+        return rows
+
     def _write_batch(self, records: list[tuple[Any, ...]]) -> None:
-        conn = self._conn
-        lost = self.dropped - self._reported_drops
-        if lost:
-            try:
-                conn.execute("INSERT INTO gaps (run_id, recorded_ns, lost, reason) "
-                             "VALUES (?, ?, ?, 'queue full')", (self.run_id, self._clock(), lost))
-            except sqlite3.Error as exc:
-                _log.error("journal: cannot record a gap of %d records: %s", lost, exc)
-            else:
-                self._reported_drops += lost
-                self._overflow_alerted = False
-        if not records:
+        """One transaction: the losses not yet on record, then the records. If it fails,
+        each record is retried alone so that only the records that cannot be stored are
+        lost (and counted)."""
+        gaps = self._gap_rows()
+        if not records and not gaps:
             return
+        conn = self._conn
         try:
             conn.execute("BEGIN")
+            for count, reason in gaps:
+                conn.execute("INSERT INTO gaps (run_id, recorded_ns, lost, reason) "
+                             "VALUES (?, ?, ?, ?)", (self.run_id, self._clock(), count, reason))
             for record in records:
                 record[0](conn, *record[1:])
             conn.execute("COMMIT")
         except _WRITE_ERRORS:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            self._write_one_by_one(records)
-        else:
-            self.written += len(records)
+            if records:
+                self._write_one_by_one(records)
+            return
+        self.written += len(records)
+        if records:
             self.batches += 1
+        self._gaps_recorded(gaps)
 
     def _write_one_by_one(self, records: list[tuple[Any, ...]]) -> None:
         """After a failed batch: each record in its own transaction, so one bad record (or a
-        passing disk error) loses only itself."""
+        passing disk error) loses only itself; then the losses, if they can be recorded."""
         conn = self._conn
         for record in records:
             try:
@@ -352,21 +479,43 @@ class Journal:
             except _WRITE_ERRORS as exc:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-                self.errors += 1
-                self._record_loss(1, exc)
+                self._lose(exc)
             else:
                 self.written += 1
+        self._write_batch([])
 
-    def _record_loss(self, count: int, exc: BaseException) -> None:
-        _log.error("journal: %d records lost: %s", count, exc)
-        with contextlib.suppress(sqlite3.Error):
-            self._conn.execute("INSERT INTO gaps (run_id, recorded_ns, lost, reason) "
-                               "VALUES (?, ?, ?, ?)",
-                               (self.run_id, self._clock(), count, f"write failed: {exc}"))
-        if not self._error_alerted:
-            self._error_alerted = True
-            self._alert("journal.write_failed", "Journal write failed: records are being lost",
-                        f"{self.path}: {type(exc).__name__}: {exc}")
+    def _lose(self, exc: BaseException) -> None:
+        """One record could not be stored: count it; the first loss halts new orders."""
+        reason = f"write failed: {type(exc).__name__}: {exc}"
+        self.lost += 1
+        self._episode_lost += 1
+        self._unreported[reason] = self._unreported.get(reason, 0) + 1
+        if self._write_failure is None:
+            self._write_failure = reason
+            _log.error("journal: records are being lost: %s", reason)
+            self._alert("journal.write_failed",
+                        "Journal write failed: records are being lost; new orders halted",
+                        f"{self.path}: {type(exc).__name__}: {exc}. Every lost record is "
+                        f"counted in the journal's gaps once it can write again; until then "
+                        f"new orders are refused (cancels and liquidations still go out).")
+
+    def _gaps_recorded(self, gaps: list[tuple[int, str]]) -> None:
+        """The gap rows committed: the losses are on record, the halt ends."""
+        for count, reason in gaps:
+            if reason == "queue full":
+                self._reported_drops += count
+                self._overflow_alerted = False
+            else:
+                left = self._unreported.pop(reason, 0) - count
+                if left > 0:  # cannot happen (only this thread adds), kept exact anyway
+                    self._unreported[reason] = left
+        if self._write_failure is not None and not self._unreported:
+            lost, self._episode_lost = self._episode_lost, 0
+            self._write_failure = None
+            _log.warning("journal: writing again after losing %d records", lost)
+            self._alert("journal.write_resumed", "Journal writes again: new orders allowed",
+                        f"{self.path}: {lost} records were lost and are recorded as a gap.",
+                        Severity.ROUTINE)
 
     # ------------------------------------------------------------------ writers (thread)
 

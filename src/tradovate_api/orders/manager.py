@@ -66,6 +66,9 @@ _log = logging.getLogger("tradovate_api.orders")
 
 TicketListener = Callable[[OrderTicket], None]
 """Called with a ticket each time it is created or changes state (journal, strategy)."""
+BeforeSend = Callable[[OrderTicket], "str | None"]
+"""Called with a ticket right before its request is written (the journal's write-ahead);
+returns why it must not be sent, or ``None``."""
 
 ORDER_TYPES = frozenset({"Market", "Limit", "Stop", "StopLimit"})
 _NEEDS_PRICE = frozenset({"Limit", "StopLimit"})
@@ -122,6 +125,7 @@ class OrderManager:
         self._watched: dict[int, OrderTicket] = {}
         """ACKED placements by order id until the order is done (a late risk rejection)."""
         self._listeners: list[TicketListener] = []
+        self._before_send: BeforeSend | None = None
         self._halted: str | None = None
         self._flatten_reason: str | None = None
         """Set by a risk halt: later fills are flattened too."""
@@ -146,6 +150,12 @@ class OrderManager:
         """``listener(ticket)`` on every creation and state change; it must not raise (a
         listener that does is logged and ignored)."""
         self._listeners.append(listener)
+
+    def set_before_send(self, hook: BeforeSend | None) -> None:
+        """``hook(ticket)`` runs right before each request is written on the wire (the
+        journal writes it ahead there). A reason it returns refuses the request instead of
+        sending it; it must not raise."""
+        self._before_send = hook
 
     def unknown(self) -> tuple[OrderTicket, ...]:
         """Tickets whose outcome is not known yet (their answer was lost)."""
@@ -429,6 +439,10 @@ class OrderManager:
     def _send(self, ticket: OrderTicket, endpoint: str, body: Any,
               result_type: Any) -> OrderTicket:
         ticket.connection = self._connection
+        if self._before_send is not None:
+            refusal = self._before_send(ticket)
+            if refusal is not None:
+                return self._refuse(ticket, refusal)
         try:
             future = self._gateway.send(endpoint, body, result_type)
         except ConnectionLost as exc:

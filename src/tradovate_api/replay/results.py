@@ -117,13 +117,14 @@ def decision_of(ticket: OrderTicket) -> Decision:
 
 
 def equity_now(account: AccountView, market: MarketDataView) -> float | None:
-    """Realized − commissions + open P&L over every contract traded (``None`` if a position
-    has no mark)."""
+    """Realized − commissions + open P&L over every contract traded and every trade date of
+    the replay, earlier days marked at their settlement (``None`` if a position has no mark),
+    so a trade-date roll does not move the curve."""
     total = 0.0
-    for pnl in account.pnls(market.mark_price):
-        if pnl.total is None:
+    for day in account.day_pnls(market.mark_price):
+        if day.pnl.total is None:
             return None
-        total += pnl.total
+        total += day.pnl.total
     return total
 
 

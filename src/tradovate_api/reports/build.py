@@ -11,11 +11,12 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from ..protocol.models import Account
-from ..stores import AccountView, MarketDataView, MissingContractSpec, Trade
+from ..stores import AccountView, DayPnL, MarketDataView, Trade
 from .data import (
     AccountLine,
     ConnectionLine,
@@ -30,13 +31,14 @@ from .data import (
     TradeLine,
 )
 from .history import SessionHistory
-from .roundtrips import FillIn, round_trips
+from .roundtrips import Carried, FillIn, round_trips
 from .series import LedgerInput, pnl_curve, thin
 
 MAX_POINTS = 1_500
 """Points kept per chart series: enough for a sharp 1,500-pixel-wide line, small in JSON."""
 RECENT_PRINTS = 5_000
 """Newest time-and-sales prints per contract added to the sampled marks."""
+_CME = ZoneInfo("America/Chicago")
 
 
 class TicketLike(Protocol):
@@ -139,20 +141,24 @@ def _symbol(account: AccountView, contract_id: int) -> str:
     return contract.name if contract is not None else str(contract_id)
 
 
-def _fills_by_ledger(account: AccountView, triggers: Callable[[int], str],
-                     ) -> dict[tuple[int, int], list[FillIn]]:
-    """Active fills of known orders (the ones the store books into P&L), by (account,
-    contract)."""
-    result: dict[tuple[int, int], list[FillIn]] = {}
-    for fill in account.fills():
-        state = account.order(fill.order_id)
-        if not fill.active or state is None:
-            continue
-        key = (state.order.account_id, fill.contract_id)
-        result.setdefault(key, []).append(FillIn(
-            fill.id, epoch_ms(fill.timestamp), fill.action == "Buy", fill.qty, fill.price,
-            triggers(fill.order_id)))
-    return result
+def session_start_ms(trade_date: dt.date) -> int:
+    """Epoch ms at which the CME session of ``trade_date`` opens: 17:00 Chicago time the
+    calendar day before (the protocol reference §5.4)."""
+    opens = dt.datetime.combine(trade_date - dt.timedelta(days=1), dt.time(17), tzinfo=_CME)
+    return int(opens.timestamp() * 1000)
+
+
+def _day_fills(account: AccountView, day: DayPnL, triggers: Callable[[int], str],
+               ) -> tuple[FillIn, ...]:
+    """The fills a day's ledger counts, as far as the store still holds them (a snapshot
+    after the roll lists only the new trade date's fills)."""
+    fills: list[FillIn] = []
+    for fill_id in day.fill_ids:
+        fill = account.fill(fill_id)
+        if fill is not None:
+            fills.append(FillIn(fill.id, epoch_ms(fill.timestamp), fill.action == "Buy",
+                                fill.qty, fill.price, triggers(fill.order_id)))
+    return tuple(fills)
 
 
 def _latency(metrics: MetricsLike | None) -> LatencyStats | None:
@@ -165,19 +171,27 @@ def _latency(metrics: MetricsLike | None) -> LatencyStats | None:
     return LatencyStats(lat.count, lat.p50_us, lat.p90_us, lat.p99_us, lat.max_us)
 
 
+def _sum(values: Iterable[float | None]) -> float | None:
+    values = list(values)
+    return None if any(v is None for v in values) else sum(v or 0.0 for v in values)
+
+
 def _summary(positions: Iterable[PositionLine], trades: Iterable[TradeLine],
              fills: int) -> Summary:
     positions = tuple(positions)
     realized = sum(p.realized for p in positions)
     commissions = sum(p.commissions for p in positions)
-    opens = [p.open_pnl for p in positions]
-    open_pnl = None if any(o is None for o in opens) else sum(o or 0.0 for o in opens)
+    open_pnl = _sum(p.open_pnl for p in positions if not p.settled)
+    settled = _sum(p.open_pnl for p in positions if p.settled)
+    total = (None if open_pnl is None or settled is None or any(p.unpriced for p in positions)
+             else realized - commissions + settled + open_pnl)
     closed = [t for t in trades if t.closed]
     wins = sum(1 for t in closed if t.net > 0)
     losses = sum(1 for t in closed if t.net < 0)
-    return Summary(realized, commissions, realized - commissions, open_pnl,
-                   None if open_pnl is None else realized - commissions + open_pnl, fills,
-                   len(closed), wins, losses, wins / len(closed) if closed else None)
+    trade_date = max((p.trade_date for p in positions if not p.settled), default="")
+    return Summary(realized, commissions, realized - commissions, open_pnl, total, fills,
+                   len(closed), wins, losses, wins / len(closed) if closed else None,
+                   settled, trade_date)
 
 
 class PriceInput(msgspec.Struct, frozen=True, gc=False):
@@ -217,22 +231,41 @@ def collect_inputs(account: AccountView, market: MarketDataView,
     for the arguments)."""
     now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     mark_of = market.mark_price if mark is None else mark
-    fills = _fills_by_ledger(account, _triggers(account, tickets))
-    marks = {cid: mark_of(cid) for cid in {cid for _, cid in fills}}
+    triggers = _triggers(account, tickets)
+    marks: dict[int, float | None] = {}
+
+    def marked(contract_id: int) -> float | None:
+        if contract_id not in marks:
+            marks[contract_id] = mark_of(contract_id)
+        return marks[contract_id]
+
+    days = account.day_pnls(marked)
     positions: list[PositionLine] = []
     ledgers: list[LedgerInput] = []
-    for (account_id, contract_id), ledger_fills in sorted(fills.items()):
+    for index, day in enumerate(days):
+        pnl = day.pnl
+        account_id, contract_id = pnl.account_id, pnl.contract_id
         symbol = _symbol(account, contract_id)
-        try:
-            pnl = account.pnl(account_id, contract_id, marks[contract_id])
-            vpp = account.value_per_point(contract_id)
-        except MissingContractSpec:
-            continue
+        following = days[index + 1].pnl if index + 1 < len(days) else None
+        if following is not None and (following.account_id, following.contract_id) != (
+                account_id, contract_id):
+            following = None
+        after = index > 0 and (days[index - 1].pnl.account_id,
+                               days[index - 1].pnl.contract_id) == (account_id, contract_id)
         positions.append(PositionLine(
             account_id, contract_id, symbol, pnl.net_pos, pnl.avg_price, pnl.mark, pnl.open,
-            pnl.realized, pnl.commissions, pnl.net_realized))
-        ledgers.append(LedgerInput(account_id, contract_id, symbol, tuple(ledger_fills), vpp,
-                                   account.commission_per_side(contract_id)))
+            pnl.realized, pnl.commissions, pnl.net_realized,
+            "" if pnl.trade_date is None else pnl.trade_date.isoformat(), pnl.prev_pos,
+            pnl.prev_price, pnl.unpriced, day.settled))
+        ledgers.append(LedgerInput(
+            account_id, contract_id, symbol, _day_fills(account, day, triggers),
+            account.value_per_point(contract_id), account.commission_per_side(contract_id),
+            pnl.prev_pos, pnl.prev_price,
+            session_start_ms(pnl.trade_date) if after and pnl.trade_date else None,
+            session_start_ms(following.trade_date)
+            if following is not None and following.trade_date else None,
+            pnl.mark if day.settled else None,
+            "" if pnl.trade_date is None else pnl.trade_date.isoformat()))
     charted = sorted({ledger.contract_id for ledger in ledgers}) or sorted(market.quotes)[:4]
     prices = tuple(
         PriceInput(cid, _symbol(account, cid),
@@ -261,7 +294,7 @@ def compose_report(inputs: ReportInputs) -> ReportData:
         ledger_trades, ledger_markers = round_trips(
             ledger.fills, account_id=ledger.account_id, contract_id=ledger.contract_id,
             symbol=ledger.symbol, value_per_point=ledger.value_per_point,
-            commission_per_side=ledger.commission_per_side)
+            commission_per_side=ledger.commission_per_side, carried=_carried(ledger, now))
         trades.extend(ledger_trades)
         markers.setdefault(ledger.contract_id, []).extend(ledger_markers)
     fill_times = [f.t_ms for ledger in inputs.ledgers for f in ledger.fills]
@@ -307,6 +340,18 @@ def build_report(account: AccountView, market: MarketDataView,
     """
     return compose_report(collect_inputs(account, market, metrics, tickets, kind=kind,
                                          now_ms=now_ms, history=history, mark=mark))
+
+
+def _carried(ledger: LedgerInput, now_ms: int) -> Carried | None:
+    """The position a ledger's trade date opened with, entered at its session start."""
+    if not ledger.prev_pos:
+        return None
+    if ledger.trade_date:
+        day = dt.date.fromisoformat(ledger.trade_date)
+        return Carried(ledger.prev_pos, ledger.prev_price, session_start_ms(day),
+                       f"carried into {ledger.trade_date}")
+    first = min((fill.t_ms for fill in ledger.fills), default=now_ms)
+    return Carried(ledger.prev_pos, ledger.prev_price, first, "carried in")
 
 
 def _with_fills(prices: Iterable[Point], fills: Iterable[FillMarker]) -> list[Point]:

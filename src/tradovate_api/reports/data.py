@@ -4,6 +4,12 @@ A report is computed once on the event loop (:func:`~tradovate_api.reports.build
 then only read: charts, HTML, the e-mail and the saved JSON file are all made from this data,
 so the saved file alone is enough to render the report again later (``tradovate-api report``).
 Times are epoch milliseconds (UTC); money is in the account currency; latencies in µs.
+
+P&L is the exchange's, per trade date (the protocol reference §5.4): a run that crosses the
+CME session end has a position line per (account, contract, trade date). The earlier days are
+``settled``: their figures as of the roll, the position left open marked at the settlement
+(the next day's ``prevPrice``); the current day starts from the carried position at that
+price. Run totals add the days up, so they equal the P&L of the run marked to market.
 """
 
 from __future__ import annotations
@@ -44,7 +50,8 @@ class AccountLine(msgspec.Struct, frozen=True):
 
 
 class PositionLine(msgspec.Struct, frozen=True):
-    """P&L of one account in one contract (realized is gross; commissions separately)."""
+    """P&L of one account in one contract on one trade date (realized is gross; commissions
+    separately)."""
 
     account_id: int
     contract_id: int
@@ -57,6 +64,16 @@ class PositionLine(msgspec.Struct, frozen=True):
     realized: float
     commissions: float
     net_realized: float
+    trade_date: str = ""
+    """The exchange's trade date of these figures (``YYYY-MM-DD``; empty when unknown)."""
+    prev_pos: int = 0
+    """Contracts carried in from the previous trade date, at ``prev_price`` (its settlement)."""
+    prev_price: float | None = None
+    unpriced: int = 0
+    """Carried contracts without a price: realized and open P&L leave them out."""
+    settled: bool = False
+    """An earlier trade date than the current one: its figures as of the roll, the open
+    position marked (``mark``) at the settlement; ``open_pnl`` is ``None`` if unknown."""
 
 
 class TradeLine(msgspec.Struct, frozen=True):
@@ -79,6 +96,9 @@ class TradeLine(msgspec.Struct, frozen=True):
     net: float
     entry_trigger: str
     exit_trigger: str
+    carried: bool = False
+    """Entered by the position carried in from the previous trade date: ``entry_ms`` is the
+    trade date's session start, ``entry_price`` its opening price (the settlement)."""
 
     @property
     def closed(self) -> bool:
@@ -127,7 +147,9 @@ class LatencyStats(msgspec.Struct, frozen=True):
 
 
 class Summary(msgspec.Struct, frozen=True):
-    """Totals over every account and contract of the report."""
+    """Totals over every account, contract and trade date of the report: ``total`` =
+    ``net_realized + settled + open_pnl`` (``None`` if any part is unknown or a carried
+    position has no price)."""
 
     realized: float
     commissions: float
@@ -140,6 +162,11 @@ class Summary(msgspec.Struct, frozen=True):
     losses: int
     win_rate: float | None
     """Winning closed round trips (net of commissions > 0) / closed round trips."""
+    settled: float | None = 0.0
+    """Open P&L of the earlier trade dates' positions at their settlement (``None`` if a
+    settlement is unknown); ``open_pnl`` is the current trade date's."""
+    trade_date: str = ""
+    """The current trade date (``YYYY-MM-DD``), empty when unknown."""
 
 
 class ReportData(msgspec.Struct, frozen=True):

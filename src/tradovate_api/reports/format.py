@@ -53,3 +53,17 @@ def duration(seconds: float | None) -> str:
 def micros(value: float) -> str:
     """``850 µs`` / ``1.25 ms``."""
     return f"{value:,.0f} µs" if value < 1000 else f"{value / 1000:,.2f} ms"
+
+
+def trade_day(trade_date: str, settled: bool) -> str:
+    """``2026-11-24`` / ``2026-11-23 (settled)`` for an earlier trade date."""
+    if not trade_date:
+        return DASH
+    return f"{trade_date} (settled)" if settled else trade_date
+
+
+def carried(prev_pos: int, prev_price: float | None) -> str:
+    """``+2 @ 4,800.00`` carried in from the previous trade date; ``+2 @ no price``."""
+    if not prev_pos:
+        return DASH
+    return f"{prev_pos:+d} @ " + ("no price" if prev_price is None else price(prev_price))

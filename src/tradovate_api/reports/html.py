@@ -105,9 +105,11 @@ def render_html(data: ReportData, charts: Mapping[str, bytes] | None = None) -> 
         for a in data.accounts), "No account data."))
     parts.append("<h2>Positions and P&L</h2>")
     parts.append(_table(
-        ("contract", "net", "avg price", "mark", "open P&L", "realized", "commissions",
-         "net realized"),
-        (_text(p.symbol) + _num(f"{p.net_pos:+d}" if p.net_pos else "0")
+        ("contract", "trade date", "carried in", "net", "avg price", "mark", "open P&L",
+         "realized", "commissions", "net realized"),
+        (_text(p.symbol) + _text(fmt.trade_day(p.trade_date, p.settled))
+         + _num(fmt.carried(p.prev_pos, p.prev_price))
+         + _num(f"{p.net_pos:+d}" if p.net_pos else "0")
          + _num(fmt.price(p.avg_price)) + _num(fmt.price(p.mark)) + _money(p.open_pnl)
          + _money(p.realized) + _num(fmt.money(p.commissions, signed=False))
          + _money(p.net_realized) for p in data.positions), "No positions or fills."))

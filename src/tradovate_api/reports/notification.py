@@ -30,14 +30,20 @@ def render_text(data: ReportData) -> str:
     for account in data.accounts:
         lines.append(f"Account {account.name}: cash "
                      f"{fmt.money(account.cash_balance, signed=False)}")
+    settled = (f" + settled {fmt.money(s.settled)}" if any(p.settled for p in data.positions)
+               else "")
     lines.append(f"Total P&L {fmt.money(s.total)} = realized {fmt.money(s.realized)} "
-                 f"- commissions {fmt.money(s.commissions, signed=False)} + open "
+                 f"- commissions {fmt.money(s.commissions, signed=False)}{settled} + open "
                  f"{fmt.money(s.open_pnl)}")
     lines.append(f"Closed trades {s.trades_closed} ({s.wins} won, {s.losses} lost, win rate "
                  f"{fmt.percent(s.win_rate)}); fills {s.fills}")
     lines += ["", "Positions:"]
-    lines += [f"  {p.symbol} {p.net_pos:+d} @ {fmt.price(p.avg_price)}, mark "
-              f"{fmt.price(p.mark)}, open {fmt.money(p.open_pnl)}, net realized "
+    days = bool(settled)
+    lines += [f"  {p.symbol} "
+              + (f"{fmt.trade_day(p.trade_date, p.settled)} " if days else "")
+              + f"{p.net_pos:+d} @ {fmt.price(p.avg_price)}, "
+              + (f"carried in {fmt.carried(p.prev_pos, p.prev_price)}, " if p.prev_pos else "")
+              + f"mark {fmt.price(p.mark)}, open {fmt.money(p.open_pnl)}, net realized "
               f"{fmt.money(p.net_realized)}" for p in data.positions] or ["  none"]
     trades = data.trades[-MAX_TEXT_TRADES:]
     header = "Trades:" if len(trades) == len(data.trades) else (

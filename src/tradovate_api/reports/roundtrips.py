@@ -6,6 +6,11 @@ matched to the entry lots first-in first-out, in fill-id order, exactly as the a
 P&L ledger does, so the trades' gross P&L adds up to the store's realized P&L. A fill that
 crosses zero closes the trade and opens the next one with its remainder; commissions are
 charged per contract per side on whichever trade each contract belongs to.
+
+A position carried in from the previous trade date opens the day's first trade, at its price
+(the settlement) and the session start, with no commission (it was charged when it was
+traded). Carried contracts without a price make a trade whose P&L is unknown: it is left out
+(the position line says how many contracts were unpriced).
 """
 
 from __future__ import annotations
@@ -29,11 +34,22 @@ class FillIn(msgspec.Struct, frozen=True, gc=False):
     trigger: str
 
 
+class Carried(msgspec.Struct, frozen=True, gc=False):
+    """The position carried in from the previous trade date: ``qty`` signed, at ``price``
+    (``None``: unpriced), since ``t_ms`` (the session start)."""
+
+    qty: int
+    price: float | None
+    t_ms: int
+    trigger: str
+
+
 class _Open:
     """The trade being built while the position is not flat."""
 
-    __slots__ = ("commissions", "entry_ms", "entry_triggers", "entry_value", "exit_ms",
-                 "exit_qty", "exit_triggers", "exit_value", "points", "qty", "sign")
+    __slots__ = ("carried", "commissions", "entry_ms", "entry_triggers", "entry_value",
+                 "exit_ms", "exit_qty", "exit_triggers", "exit_value", "points", "qty", "sign",
+                 "unpriced")
 
     def __init__(self, sign: int, t_ms: int) -> None:
         self.sign = sign
@@ -47,6 +63,8 @@ class _Open:
         self.commissions = 0.0
         self.entry_triggers: list[str] = []
         self.exit_triggers: list[str] = []
+        self.carried = False
+        self.unpriced = False
 
 
 def _join(triggers: Iterable[str]) -> str:
@@ -56,22 +74,35 @@ def _join(triggers: Iterable[str]) -> str:
 
 def round_trips(fills: Iterable[FillIn], *, account_id: int, contract_id: int, symbol: str,
                 value_per_point: float, commission_per_side: float,
-                ) -> tuple[list[TradeLine], list[FillMarker]]:
-    """The trades (the last one possibly still open) and a chart marker per fill."""
+                carried: Carried | None = None) -> tuple[list[TradeLine], list[FillMarker]]:
+    """The trades (the last one possibly still open) and a chart marker per fill;
+    ``carried`` is the position the trade date opened with."""
     trades: list[TradeLine] = []
     markers: list[FillMarker] = []
     lots: deque[list[float]] = deque()
     """Open lots ``[qty, price]``, oldest first, all on the side of ``current.sign``."""
     current: _Open | None = None
 
-    def finish(trade: _Open) -> TradeLine:
+    def finish(trade: _Open) -> None:
+        if trade.unpriced:
+            return
         gross = trade.points * value_per_point
-        return TradeLine(
+        trades.append(TradeLine(
             account_id, contract_id, symbol, "Long" if trade.sign > 0 else "Short", trade.qty,
             trade.entry_ms, trade.entry_value / trade.qty, trade.exit_qty, trade.exit_ms,
             trade.exit_value / trade.exit_qty if trade.exit_qty else None, gross,
             trade.commissions, gross - trade.commissions, _join(trade.entry_triggers),
-            _join(trade.exit_triggers))
+            _join(trade.exit_triggers), trade.carried))
+
+    if carried is not None and carried.qty:
+        current = _Open(1 if carried.qty > 0 else -1, carried.t_ms)
+        current.carried = True
+        current.unpriced = carried.price is None
+        price = 0.0 if carried.price is None else carried.price
+        lots.append([float(abs(carried.qty)), price])
+        current.qty = abs(carried.qty)
+        current.entry_value = abs(carried.qty) * price
+        current.entry_triggers.append(carried.trigger)
 
     for fill in sorted(fills, key=_by_id):
         sign = 1 if fill.is_buy else -1
@@ -93,7 +124,7 @@ def round_trips(fills: Iterable[FillIn], *, account_id: int, contract_id: int, s
             current.commissions += closed * commission_per_side
             current.exit_triggers.append(fill.trigger)
             if not lots:
-                trades.append(finish(current))
+                finish(current)
                 current = None
         if remaining:
             if current is None:
@@ -107,7 +138,7 @@ def round_trips(fills: Iterable[FillIn], *, account_id: int, contract_id: int, s
         markers.append(FillMarker(fill.t_ms, "Buy" if fill.is_buy else "Sell", fill.qty,
                                   fill.price, role, fill.trigger))
     if current is not None:
-        trades.append(finish(current))
+        finish(current)
     return trades, markers
 
 

@@ -5,6 +5,11 @@ FIFO, exactly like the account store's ledger, and the fill price becomes the co
 price) and each price sample (sampled marks, time-and-sales prints). After each event the
 total is realized − commissions + open P&L of every (account, contract) at its contract's
 latest price, so between fills the curve moves with the market as the trader saw it.
+
+A ledger is one trade date: it opens with the position carried in (at the settlement) and,
+when a later trade date follows it in the report, it counts until that day's session start
+and then stays at its value marked at the settlement; the following day counts from there.
+Carried contracts without a price add nothing (the report's total says it is unknown).
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from .roundtrips import FillIn
 
 
 class LedgerInput(msgspec.Struct, frozen=True, gc=False):
-    """The fills of one (account, contract) and how to turn points into money."""
+    """The fills of one (account, contract) on one trade date, the position it opened with
+    and how to turn points into money. ``start_ms``/``end_ms`` bound the time it counts in
+    the curve (``None``: unbounded); after ``end_ms`` it is marked at ``settlement``."""
 
     account_id: int
     contract_id: int
@@ -27,6 +34,13 @@ class LedgerInput(msgspec.Struct, frozen=True, gc=False):
     fills: tuple[FillIn, ...]
     value_per_point: float
     commission_per_side: float
+    prev_pos: int = 0
+    prev_price: float | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    settlement: float | None = None
+    trade_date: str = ""
+    """``YYYY-MM-DD``, empty when unknown."""
 
 
 def pnl_curve(ledgers: Iterable[LedgerInput], prices: Mapping[int, Sequence[Point]],
@@ -46,15 +60,21 @@ def pnl_curve(ledgers: Iterable[LedgerInput], prices: Mapping[int, Sequence[Poin
     by_contract: dict[int, list[int]] = {}
     for index, book in enumerate(books):
         by_contract.setdefault(book.contract_id, []).append(index)
-    fifo = [FifoLedger() for _ in books]
+    fifo = [FifoLedger(None, book.prev_pos, book.prev_price) for book in books]
     fill_at = [{fill.id: fill for fill in book.fills} for book in books]
     last_price: dict[int, float] = {}
     value = [0.0] * len(books)
     curve: list[Point] = []
 
-    def revalue(index: int) -> None:
+    def revalue(index: int, t_ms: int) -> None:
         book, ledger = books[index], fifo[index]
+        if book.start_ms is not None and t_ms < book.start_ms:
+            return  # a later trade date, not begun yet: it counts 0
         price = last_price.get(book.contract_id)
+        if book.end_ms is not None and t_ms >= book.end_ms:
+            if book.settlement is None:
+                return  # an earlier trade date whose settlement is unknown: as it last was
+            price = book.settlement
         open_points = ledger.open_points(price) if price is not None and ledger.net_pos else 0.0
         value[index] = ((ledger.realized_points + open_points) * book.value_per_point
                         - ledger.traded_qty * book.commission_per_side)
@@ -69,7 +89,7 @@ def pnl_curve(ledgers: Iterable[LedgerInput], prices: Mapping[int, Sequence[Poin
             contract_id = contracts[index]
             last_price[contract_id] = prices[contract_id][key].value
         for touched in by_contract[contract_id]:
-            revalue(touched)
+            revalue(touched, t_ms)
         point = Point(t_ms, sum(value))
         if not curve or curve[-1] != point:
             curve.append(point)

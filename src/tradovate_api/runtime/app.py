@@ -84,6 +84,7 @@ from ..stores import (
     AccountView,
     MarketDataView,
     NewFill,
+    PnLUnknown,
     SyncReport,
     create_account_store,
     create_market_store,
@@ -821,21 +822,31 @@ class TradingApp:
         return spec.symbol if spec is not None else str(contract_id)
 
     def status(self) -> StatusSnapshot:
-        """The data of the status line, from the read-only views (P&L over the run's
-        instruments)."""
+        """The data of the status line, from the read-only views (P&L of the current trade
+        date over the run's instruments, carried positions included; unknown P&L shows as
+        such, with the server's position)."""
         account_id = self.account_id
         spec = self.contracts.get(self.symbol) if self.symbol else None
         net = 0
         avg = open_pnl = last_price = None
-        realized = 0.0
+        realized: float | None = 0.0
         if spec is not None:
             quote = self.market.quote(spec.contract_id)
             last_price = None if quote is None else quote.last
         opens: list[float | None] = []
         for contract_id in self.contracts.contract_ids if account_id is not None else ():
-            pnl = self.account.pnl(account_id or 0, contract_id,
-                                   self.market.mark_price(contract_id))
-            realized += pnl.net_realized
+            try:
+                pnl = self.account.pnl(account_id or 0, contract_id,
+                                       self.market.mark_price(contract_id))
+            except PnLUnknown:
+                realized = None
+                opens.append(None)
+                if spec is not None and contract_id == spec.contract_id:
+                    position = self.account.position(account_id or 0, contract_id)
+                    net = 0 if position is None else position.net_pos
+                continue
+            realized = None if realized is None or pnl.unpriced else (
+                realized + pnl.net_realized)
             opens.append(pnl.open)
             if spec is not None and pnl.contract_id == spec.contract_id:
                 net, avg = pnl.net_pos, pnl.avg_price

@@ -17,6 +17,7 @@ class Persistence:
     :meth:`attach` to it."""
 
     def __init__(self, settings: Settings, *, label: str = "") -> None:
+        self.settings = settings
         js, rs = settings.journal, settings.recording
         self.journal = Journal(js.path, queue_size=js.queue_size, synchronous=js.synchronous,
                                label=label) if js.enabled else None
@@ -34,6 +35,8 @@ class Persistence:
 
     def attach(self, app: TradingApp) -> None:
         if self.journal is not None:
-            self.journal_observer = attach_journal(app, self.journal)
+            self.journal_observer = attach_journal(
+                app, self.journal,
+                cancel_previous_orders=self.settings.journal.cancel_previous_orders)
         if self.recorder is not None:
             attach_recorder(app, self.recorder)

@@ -39,8 +39,9 @@ class StatusSnapshot(msgspec.Struct, frozen=True):
     last_price: float | None
     net_pos: int
     avg_price: float | None
-    realized: float
-    """Realized P&L after commissions, all contracts."""
+    realized: float | None
+    """Realized P&L after commissions of the current trade date, all contracts (``None``:
+    unknown, e.g. a carried position without a price)."""
     open_pnl: float | None
     working_orders: int
     fills: int
@@ -77,7 +78,9 @@ def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str
                    hooks: Mapping[str, HookStats] | None = None) -> str:
     """The end-of-run summary: trades, fills, P&L with commissions, open positions,
     reconnects and tick-to-order latency; the strategy hooks' times when they were measured
-    (``hooks``). ``duration``: seconds until shutdown began."""
+    (``hooks``). ``duration``: seconds until shutdown began. P&L is over every trade date of
+    the run; the position and open P&L are the current trade date's, as the exchange has
+    them (carried positions included)."""
     s = report.summary
     lines = ["=== tradovate-api run summary ===",
              f"environment   {environment}",
@@ -86,9 +89,27 @@ def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str
              f"fills         {s.fills}",
              f"realized P&L  {s.realized:+,.2f} gross, commissions {s.commissions:,.2f}, "
              f"net {s.net_realized:+,.2f}"]
-    open_positions = [p for p in report.positions if p.net_pos]
-    positions = ", ".join(f"{p.symbol} {p.net_pos:+d}" for p in open_positions) or "flat"
+    current = [p for p in report.positions if not p.settled]
+    positions = ", ".join(f"{p.symbol} {p.net_pos:+d}" for p in current if p.net_pos) or "flat"
     lines.append(f"open P&L      {_money(s.open_pnl)} ({positions})")
+    if s.trade_date:
+        carried = ", ".join(f"{p.symbol} {p.prev_pos:+d} @ "
+                            + ("no price" if p.prev_price is None else f"{p.prev_price:g}")
+                            for p in current if p.prev_pos)
+        lines.append(f"trade date    {s.trade_date}"
+                     + (f" (carried in: {carried})" if carried else ""))
+    earlier = [p for p in report.positions if p.settled]
+    if earlier:
+        lines.append("earlier days  " + ", ".join(
+            f"{p.trade_date} {p.symbol} net {p.net_realized:+,.2f}, open at settlement "
+            f"{_money(p.open_pnl)}" for p in earlier))
+        lines.append(f"total P&L     {_money(s.total)} (net realized {s.net_realized:+,.2f} "
+                     f"+ settled {_money(s.settled)} + open {_money(s.open_pnl)})")
+    unpriced = [p for p in report.positions if p.unpriced]
+    if unpriced:
+        lines.append("unpriced      " + ", ".join(
+            f"{p.symbol} {p.unpriced} carried contract(s) without a price (prevPrice)"
+            for p in unpriced) + ": their P&L is not counted")
     sessions = metrics.sessions()
     lines.append("reconnects    " + (", ".join(f"{m.name} {m.reconnects}" for m in sessions)
                                      or "none"))

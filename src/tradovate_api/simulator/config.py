@@ -20,6 +20,7 @@ import msgspec
 from ..errors import ConfigError
 from ..protocol.models import Contract, ContractMaturity, Product
 from ..settings import describe_validation_error
+from .fault_catalog import fault_params, spec_of
 from .instruments import (
     CME_ID,
     EQUITY_INDEX_GROUP_ID,
@@ -44,11 +45,31 @@ class _Section(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     pass
 
 
+class PositionConfig(_Section, frozen=True):
+    """A position carried from the previous trade date (reference §5.2 ``Position.prevPos``,
+    ``prevPrice``): ``prev_pos`` contracts (negative: short) valued at ``prev_price``."""
+
+    symbol: str
+    prev_pos: int
+    prev_price: PositiveFloat
+
+
 class AccountConfig(_Section, frozen=True):
-    """A funded demo account (``Customer`` type)."""
+    """A funded demo account (``Customer`` type), optionally with overnight positions."""
 
     name: str
     balance: NonNegativeFloat = 50_000.0
+    positions: list[PositionConfig] = msgspec.field(default_factory=list)
+
+
+class FaultConfig(_Section, frozen=True):
+    """A fault armed from the start (see ``tradovate-api sim --list-faults``)."""
+
+    name: str
+    probability: Annotated[float, msgspec.Meta(ge=0, le=1)] = 1.0
+    count: PositiveInt | None = None
+    endpoints: list[str] | None = None
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class UserConfig(_Section, frozen=True):
@@ -186,6 +207,10 @@ class SimulatorConfig(_Section, frozen=True):
     websocket upgrades are answered 503 until the window ends."""
     chart_history_id: Literal["realtime", "historical"] = "realtime"
     """Which id of an ``md/getChart`` subscription its history packets carry."""
+    fault_seed: int = 0
+    """Second seed of every fault's random source (the first is ``seed``)."""
+    faults: list[FaultConfig] = msgspec.field(default_factory=list)
+    """Faults armed when the simulator starts."""
 
     def __repr__(self) -> str:
         return (f"SimulatorConfig(users={[u.name for u in self.users]!r}, "
@@ -203,6 +228,12 @@ def config_from_mapping(raw: Mapping[str, Any]) -> SimulatorConfig:
         raise ConfigError("users: user names must be unique")
     if not config.users:
         raise ConfigError("users: at least one user is required")
+    for index, fault in enumerate(config.faults):
+        try:
+            spec = spec_of(fault.name)
+            fault_params(spec, fault.params)
+        except ValueError as exc:
+            raise ConfigError(f"faults[{index}]: {exc}") from None
     return config
 
 

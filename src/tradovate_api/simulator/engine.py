@@ -10,10 +10,21 @@ Orders are modelled as Tradovate models them: an ``order`` (identity and status)
 ``orderVersion`` per New/Modify ``command`` (same id as the command), ``commandReport``s,
 ``executionReport``s, ``fill``s, ``fillPair``s and one ``position`` per account and contract.
 Cash moves by realized P&L (FIFO pairing, see :mod:`.ledger`) minus commissions.
+
+Order strategies (``orderStrategy/startorderstrategy``, type 2 "multibracket", reference §6.7):
+an ``orderStrategy`` with ``orderStrategyLink``s to its orders; each fill of the entry creates,
+per bracket it is allotted to, a target Limit and a Stop (or TrailingStop) at the fill price
+plus the signed offsets, linked as an OCO pair and sized to that fill's share.
+
+The trade date follows the clock (CME session change at 17:00 CT, §5.4): when it changes,
+positions carry ``prevPos``/``prevPrice`` (the settlement), the day's totals and realized P&L
+restart, open P&L against the settlement is settled into cash, and earlier fills, reports and
+finished orders leave the lists (see :meth:`Exchange.roll_trade_date`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -37,10 +48,15 @@ from ..protocol.models import (
     ExecutionReport,
     Fill,
     FillPair,
+    InterruptOrderStrategy,
     LiquidatePosition,
     MarginSnapshot,
     ModifyOrder,
     Order,
+    OrderStrategy,
+    OrderStrategyLink,
+    OrderStrategyStatusResponse,
+    OrderStrategyType,
     OrderVersion,
     PlaceOCO,
     PlaceOcoResult,
@@ -52,6 +68,7 @@ from ..protocol.models import (
     PriceLevel,
     Product,
     RestrainedOrderVersion,
+    StartOrderStrategy,
     SyncMessage,
     TradeDate,
     User,
@@ -65,6 +82,7 @@ from .engine_store import DEPS_FIELD, USER_DATA_TYPES, EntityStore, entity_id
 from .engine_time import cme_trade_date, iso_timestamp
 from .instruments import Instrument, InstrumentCatalog
 from .ledger import Pair, PositionLedger
+from .strategy_params import Bracket, StrategyPlan, parse_params
 
 _FIRST_ID = 1_000_001
 _SUPPORTED_TYPES = frozenset({"Market", "Limit", "Stop", "StopLimit", "TrailingStop"})
@@ -75,9 +93,16 @@ _INITIAL_MARGIN_RATE = 0.055
 """Initial margin as a share of notional (ES at 5000 → about 13,750 USD per contract)."""
 _MAINTENANCE_RATIO = 0.9
 _REORDER_PROBABILITY = 0.3
+MULTIBRACKET = OrderStrategyType(id=2, name="multibracket", enabled=True)
+"""The one order strategy type (reference §6.7: 2 = multibracket)."""
+_STRATEGY_DONE = frozenset({"ExecutionFailed", "ExecutionFinished", "ExecutionInterrupted",
+                            "StoppedByUser"})
 
 Failure = tuple[str, str]
 """(failureReason, failureText) of a refused request."""
+RejectionSource = Callable[[str], "tuple[str, str, bool] | None"]
+"""Asked, once a request to an endpoint passed validation, whether to reject it:
+``(reason, text, after_accept)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +125,35 @@ class _Cash:
     id: int
     amount: float
     realized: float = 0.0
+    """Today's realized P&L (reset at the trade-date roll)."""
+    week_realized: float = 0.0
+
+
+@dataclass(slots=True)
+class _Pace:
+    """An order that fills in parts (``partial_fills_across_reconnect``): at most ``part``
+    contracts per fill, ``interval`` seconds apart."""
+
+    part: int
+    interval: float
+    next_at: float = 0.0
+    parts_done: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class _Strategy:
+    """A running multibracket strategy: its entity, plan and orders."""
+
+    entity: OrderStrategy
+    user_id: int
+    plan: StrategyPlan
+    entry_id: int
+    custom_tag50: str | None
+    is_automated: bool | None
+    order_ids: list[int] = field(default_factory=list)
+    allotted: list[int] = field(default_factory=list)
+    """Contracts of each bracket already protected by its target/stop pair."""
+    interrupted: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -117,6 +171,8 @@ class _Live:
     triggered: bool = False
     brackets: list[int] = field(default_factory=list)
     oco_sibling: int | None = None
+    strategy_id: int | None = None
+    pace: _Pace | None = None
 
     @property
     def is_buy(self) -> bool:
@@ -164,6 +220,13 @@ class Exchange:
         self._position_ids: dict[tuple[int, int], int] = {}
         self._live: dict[int, _Live] = {}
         self._faults: deque[_Fault] = deque()
+        self._rejections: RejectionSource | None = None
+        self._strategies: dict[int, _Strategy] = {}
+        self._trade_date = cme_trade_date(clock())
+        self._unrouted: list[EntityChange] = []
+        """Changes made outside a call that returns changes (a roll seen by a query)."""
+        self._next_pace: tuple[int, float] | None = None
+        self._split_users: list[int] = []
         self._init_reference(reference)
 
     # ----------------------------------------------------------------- reference data
@@ -196,6 +259,7 @@ class Exchange:
             "product": self._products, "contractMaturity": self._maturities,
             "contract": self._contracts, "currency": self._currencies,
             "exchange": self._exchanges, "contractGroup": self._groups,
+            "orderStrategyType": {MULTIBRACKET.id: MULTIBRACKET},
         }
         table = tables.get(entity_type)
         return None if table is None else list(table.values())
@@ -208,13 +272,28 @@ class Exchange:
         return ident
 
     def _stamp(self) -> tuple[str, TradeDate]:
-        now = self._clock()
-        return iso_timestamp(now), cme_trade_date(now)
+        """Now as a wire timestamp, and the exchange's current trade date."""
+        return iso_timestamp(self._clock()), self._trade_date
 
     def _emit(self, out: list[EntityChange], user_id: int, account_id: int, entity_type: str,
               event_type: str, entity: WireModel) -> None:
         self._store.put(entity_type, entity, user_id, account_id)
         out.append(EntityChange(user_id, entity_type, event_type, entity))
+
+    def _begin(self) -> list[EntityChange]:
+        """The change list of a call that returns changes: starts with a due trade-date roll
+        and whatever a query could not return."""
+        self._roll_due()
+        out, self._unrouted = self._unrouted, []
+        return out
+
+    def _roll_due(self) -> None:
+        """Roll when the clock reached a later trade date (a roll made at once by
+        :meth:`roll_trade_date` stays until the clock catches up)."""
+        today = cme_trade_date(self._clock())
+        current = self._trade_date
+        if (today.year, today.month, today.day) > (current.year, current.month, current.day):
+            self._unrouted.extend(self._roll(today))
 
     def _reorder(self, changes: list[EntityChange]) -> list[EntityChange]:
         """With ``rng``: sometimes move a fill or position ahead of the order update before it,
@@ -270,6 +349,52 @@ class Exchange:
                    UserAccountAutoLiq(id=aid, changes_locked=False))
         return account
 
+    def carry_position(self, account_id: int, symbol: str, prev_pos: int,
+                       prev_price: float) -> Position:
+        """Start an account with a position carried from the previous trade date
+        (``prevPos``/``prevPrice``); ``KeyError`` for an unknown account or contract."""
+        account = self._accounts[account_id]
+        inst = self._catalog.resolve(symbol)
+        if inst is None:
+            raise KeyError(f"unknown contract {symbol!r}")
+        key = (account_id, inst.contract_id)
+        ledger = self._ledgers.setdefault(key, PositionLedger())
+        ledger.carry(self._new_id(), prev_pos, prev_price)
+        new = key not in self._position_ids
+        if new:
+            self._position_ids[key] = self._new_id()
+        position_id = self._position_ids[key]
+        stamp, trade_date = self._stamp()
+        position = self._position_entity(position_id, key, ledger, stamp, trade_date)
+        ignored: list[EntityChange] = []
+        self._emit(ignored, account.user_id, account_id, "position",
+                   "Created" if new else "Updated", position)
+        return position
+
+    def set_rejection_source(self, source: RejectionSource | None) -> None:
+        """Where valid order requests learn whether a fault rejects them (after the queue
+        of :meth:`reject_next`)."""
+        self._rejections = source
+
+    def pace_next_order(self, parts: int, interval: float) -> None:
+        """The next entry order created fills in up to ``parts`` parts, ``interval``
+        seconds apart (``partial_fills_across_reconnect``)."""
+        self._next_pace = (parts, interval)
+
+    def clear_pace(self) -> None:
+        """Forget a pacing no order took up (the request was refused)."""
+        self._next_pace = None
+
+    def take_split_fills(self) -> list[int]:
+        """Users whose paced order just filled its first part (their trading sockets are
+        to be cut now), once each."""
+        users, self._split_users = self._split_users, []
+        return users
+
+    @property
+    def trade_date(self) -> TradeDate:
+        return self._trade_date
+
     @property
     def has_live_orders(self) -> bool:
         """Whether any order can still trade (a replay skips matching work without one)."""
@@ -294,6 +419,7 @@ class Exchange:
         user = self._users.get(user_id)
         if user is None:
             return SyncMessage(contract_groups=list(self._groups.values()))
+        self._roll_due()
         own = {a.id for a in self.accounts_of(user_id)}
         accounts = frozenset(own if account_ids is None else own.intersection(account_ids))
         s = self._store
@@ -320,10 +446,15 @@ class Exchange:
             execution_reports=s.typed("executionReport", ExecutionReport, user_id, accounts),
             order_versions=s.typed("orderVersion", OrderVersion, user_id, accounts),
             fills=s.typed("fill", Fill, user_id, accounts),
+            order_strategies=s.typed("orderStrategy", OrderStrategy, user_id, accounts),
+            order_strategy_links=s.typed("orderStrategyLink", OrderStrategyLink, user_id,
+                                         accounts),
+            order_strategy_types=[MULTIBRACKET],
         )
 
     def entities(self, entity_type: str, user_id: int) -> list[WireModel]:
         """``<entity>/list``: the user's entities of that wire type (catalog types: all)."""
+        self._roll_due()
         if entity_type == "user":
             user = self._users.get(user_id)
             return [] if user is None else [user]
@@ -358,7 +489,7 @@ class Exchange:
             total_cash_value=cash.amount, total_pnl=cash.realized + open_pnl,
             initial_margin=initial, maintenance_margin=maintenance,
             net_liq=cash.amount + open_pnl, open_pnl=open_pnl, realized_pnl=cash.realized,
-            week_realized_pnl=cash.realized)
+            week_realized_pnl=cash.week_realized)
 
     # ----------------------------------------------------------------- valuation
 
@@ -397,7 +528,93 @@ class Exchange:
         return CashBalance(id=cash.id, account_id=account_id, timestamp=stamp,
                            trade_date=trade_date, currency_id=self._usd_id,
                            amount=round(cash.amount, 2), realized_pnl=round(cash.realized, 2),
-                           week_realized_pnl=round(cash.realized, 2))
+                           week_realized_pnl=round(cash.week_realized, 2))
+
+    def _position_entity(self, position_id: int, key: tuple[int, int], ledger: PositionLedger,
+                         stamp: str, trade_date: TradeDate) -> Position:
+        return Position(id=position_id, account_id=key[0], contract_id=key[1], timestamp=stamp,
+                        trade_date=trade_date, net_pos=ledger.net_pos, bought=ledger.bought,
+                        bought_value=round(ledger.bought_value, 10), sold=ledger.sold,
+                        sold_value=round(ledger.sold_value, 10), prev_pos=ledger.prev_pos,
+                        net_price=ledger.net_price, prev_price=ledger.prev_price)
+
+    # ----------------------------------------------------------------- trade date
+
+    def roll_trade_date(self) -> list[EntityChange]:
+        """Start the next trade date now (at 17:00 CT this happens by the clock): positions
+        get ``prevPos`` = their net position and ``prevPrice`` = the settlement (the last
+        price), ``bought``/``sold`` and their values restart; open P&L against the
+        settlement goes into cash; cash balances get the new ``tradeDate`` and today's
+        realized P&L restarts. Fills, fill pairs, reports and finished orders (with their
+        commands and versions) of earlier dates leave every list; working orders stay.
+        Returns the ``Updated`` events."""
+        out = self._begin()
+        day = dt.date(self._trade_date.year, self._trade_date.month, self._trade_date.day)
+        day += dt.timedelta(days=1)
+        while day.weekday() >= 5:
+            day += dt.timedelta(days=1)
+        out += self._roll(TradeDate(year=day.year, month=day.month, day=day.day))
+        return out
+
+    def _roll(self, trade_date: TradeDate) -> list[EntityChange]:
+        out: list[EntityChange] = []
+        old = self._trade_date
+        self._trade_date = trade_date
+        stamp = iso_timestamp(self._clock())
+        for key, ledger in self._ledgers.items():
+            account = self._accounts[key[0]]
+            inst = self._catalog.by_id(key[1])
+            value_per_point = inst.value_per_point if inst is not None else 0.0
+            settlement = self._settlement(inst, ledger)
+            self._cash[key[0]].amount += ledger.roll(settlement) * value_per_point
+            position = self._position_entity(self._position_ids[key], key, ledger, stamp,
+                                              trade_date)
+            self._emit(out, account.user_id, key[0], "position", "Updated", position)
+        new_week = (dt.date(trade_date.year, trade_date.month, trade_date.day).isocalendar()[:2]
+                    != dt.date(old.year, old.month, old.day).isocalendar()[:2])
+        for account_id, cash in self._cash.items():
+            cash.realized = 0.0
+            if new_week:
+                cash.week_realized = 0.0
+            account = self._accounts[account_id]
+            self._emit(out, account.user_id, account_id, "cashBalance", "Updated",
+                       self._cash_entity(account_id, stamp, trade_date))
+        self._archive_finished()
+        return out
+
+    def _settlement(self, inst: Instrument | None, ledger: PositionLedger) -> float:
+        """The price a position is settled at: the last trade, else the mark, else its own
+        average price."""
+        if inst is not None:
+            book = self._books.get(inst.contract_id)
+            if book is not None and book.last_price is not None:
+                return book.last_price
+            mark = self._mark(inst)
+            if mark is not None:
+                return mark
+        return ledger.net_price or ledger.prev_price or (inst.start_price if inst else 0.0)
+
+    def _archive_finished(self) -> None:
+        """Leave the earlier day's history out of the lists; working orders (with their
+        commands and versions) and running strategies stay."""
+        store = self._store
+        for entity_type in ("fill", "fillPair", "executionReport", "commandReport"):
+            for entity in store.listed(entity_type):
+                store.archive(entity_type, entity_id(entity))
+        finished = {entity_id(o) for o in store.listed("order")} - set(self._live)
+        for entity_type in ("order", "command", "orderVersion"):
+            key = "id" if entity_type == "order" else "order_id"
+            for entity in store.listed(entity_type):
+                if getattr(entity, key) in finished:
+                    store.archive(entity_type, entity_id(entity))
+        done = {ident for ident, strategy in self._strategies.items()
+                if strategy.entity.status in _STRATEGY_DONE}
+        for ident in done:
+            store.archive("orderStrategy", ident)
+            del self._strategies[ident]
+        for link in store.listed("orderStrategyLink"):
+            if getattr(link, "order_strategy_id", None) in done:
+                store.archive("orderStrategyLink", entity_id(link))
 
     def _margin_entity(self, account_id: int) -> MarginSnapshot:
         stamp, _ = self._stamp()
@@ -420,17 +637,14 @@ class Exchange:
 
     # ----------------------------------------------------------------- validation
 
-    def _account_for(self, user_id: int, account_id: int | None,
-                     account_spec: str | None) -> Account | Failure:
+    def _account_for(self, user_id: int, account_id: int | None) -> Account | Failure:
+        """The order's account. ``accountId`` is optional in the schema but "in practice
+        this is a required field" (reference §6.1): ``accountSpec`` alone is refused."""
         if user_id not in self._users:
             return ("Unauthorized", f"Unknown user {user_id}")
         if account_id is None:
-            if account_spec is None:
-                return ("UnknownReason", "accountId is required")
-            named = [a for a in self.accounts_of(user_id) if a.name == account_spec]
-            if not named:
-                return ("Unauthorized", f"Account {account_spec!r} is not accessible")
-            return named[0]
+            return ("UnknownReason", "accountId is required (accountSpec alone does not "
+                                     "select an account)")
         account = self._accounts.get(account_id)
         if account is None or account.user_id != user_id:
             return ("Unauthorized", f"Account {account_id} is not accessible")
@@ -440,7 +654,8 @@ class Exchange:
 
     def _check_version(self, inst: Instrument, action: str, order_type: str,
                        price: float | None, stop_price: float | None,
-                       peg_difference: float | None) -> Failure | None:
+                       peg_difference: float | None, time_in_force: str | None = None,
+                       expire_time: str | None = None) -> Failure | None:
         if action not in ("Buy", "Sell"):
             return ("UnknownReason", f"Invalid action {action!r}: expected Buy or Sell")
         if order_type not in _SUPPORTED_TYPES:
@@ -451,6 +666,8 @@ class Exchange:
             return ("InvalidPrice", f"{order_type} order requires stopPrice")
         if order_type == "TrailingStop" and not peg_difference:
             return ("InvalidPrice", "TrailingStop order requires pegDifference")
+        if time_in_force == "GTD" and not expire_time:
+            return ("UnknownReason", "A GTD order requires expireTime")
         for label, value in (("price", price), ("stopPrice", stop_price)):
             if value is None:
                 continue
@@ -485,7 +702,7 @@ class Exchange:
         return ("SessionClosed", "The trading session is closed")
 
     def _check_new(self, user_id: int, body: PlaceOrder) -> _Target | Failure:
-        account = self._account_for(user_id, body.account_id, body.account_spec)
+        account = self._account_for(user_id, body.account_id)
         if isinstance(account, tuple):
             return account
         closed = self._session_closed()
@@ -497,7 +714,8 @@ class Exchange:
         if body.order_qty <= 0:
             return ("UnknownReason", f"orderQty must be positive, got {body.order_qty}")
         failure = self._check_version(inst, body.action, body.order_type, body.price,
-                                      body.stop_price, body.peg_difference)
+                                      body.stop_price, body.peg_difference,
+                                      body.time_in_force, body.expire_time)
         if failure is None:
             failure = self._check_stop_side(inst, body.action == "Buy", body.order_type,
                                             body.stop_price)
@@ -514,7 +732,8 @@ class Exchange:
 
     def _check_leg(self, inst: Instrument, leg: RestrainedOrderVersion) -> Failure | None:
         failure = self._check_version(inst, leg.action, leg.order_type, leg.price,
-                                      leg.stop_price, leg.peg_difference)
+                                      leg.stop_price, leg.peg_difference, leg.time_in_force,
+                                      leg.expire_time)
         if failure is None and leg.order_type == "Market":
             failure = ("Unsupported", "A bracket or OCO leg cannot be a Market order")
         return failure
@@ -615,25 +834,30 @@ class Exchange:
                           reject_reason=reason, text=text)
         self._set_status(out, live, "Rejected")
         self._live.pop(live.order.id, None)
+        self._strategy_settle(out, live)
 
-    def _take_fault(self) -> _Fault | None:
-        return self._faults.popleft() if self._faults else None
+    def _take_fault(self, endpoint: str) -> _Fault | None:
+        """A rejection for a valid request: queued ones first, then the fault source."""
+        if self._faults:
+            return self._faults.popleft()
+        drawn = self._rejections(endpoint) if self._rejections is not None else None
+        return None if drawn is None else _Fault(*drawn)
 
     # ----------------------------------------------------------------- order endpoints
 
     def place_order(self, user_id: int,
                     body: PlaceOrder) -> tuple[PlaceOrderResult, list[EntityChange]]:
         """``order/placeorder``."""
-        out: list[EntityChange] = []
-        result = self._place(out, user_id, body)
+        out = self._begin()
+        result = self._place(out, user_id, body, "order/placeorder")
         return result, self._reorder(out)
 
-    def _place(self, out: list[EntityChange], user_id: int,
-               body: PlaceOrder) -> PlaceOrderResult:
+    def _place(self, out: list[EntityChange], user_id: int, body: PlaceOrder,
+               endpoint: str) -> PlaceOrderResult:
         checked = self._check_new(user_id, body)
         if isinstance(checked, tuple):
             return _fail(*checked)
-        fault = self._take_fault()
+        fault = self._take_fault(endpoint)
         if fault is not None and not fault.after_accept:
             return _fail(fault.reason, fault.text)
         live = self._create_from(out, user_id, checked.account, checked.inst, body)
@@ -646,13 +870,21 @@ class Exchange:
 
     def _create_from(self, out: list[EntityChange], user_id: int, account: Account,
                      inst: Instrument, body: PlaceOrder) -> _Live:
-        return self._create(
+        """An entry order (place, OSO/OCO first order, strategy entry); it takes up a
+        pending :meth:`pace_next_order`."""
+        live = self._create(
             out, user_id, account, inst, body.action, body.order_qty, body.order_type,
             price=body.price, stop_price=body.stop_price, max_show=body.max_show,
             peg_difference=body.peg_difference, time_in_force=body.time_in_force,
             expire_time=body.expire_time, text=body.text, cl_ord_id=body.cl_ord_id,
             activation_time=body.activation_time, custom_tag50=body.custom_tag50,
             is_automated=body.is_automated)
+        if self._next_pace is not None and body.order_qty >= 2:
+            parts, interval = self._next_pace
+            live.pace = _Pace(part=-(-body.order_qty // min(parts, body.order_qty)),
+                              interval=interval)
+        self._next_pace = None
+        return live
 
     def _create_leg(self, out: list[EntityChange], entry: _Live, account: Account,
                     leg: RestrainedOrderVersion, qty: int, body: PlaceOrder,
@@ -675,7 +907,7 @@ class Exchange:
     def place_oso(self, user_id: int,
                   body: PlaceOSO) -> tuple[PlaceOsoResult, list[EntityChange]]:
         """``order/placeoso``: entry plus one or two brackets held until the entry fills."""
-        out: list[EntityChange] = []
+        out = self._begin()
         checked = self._check_new(user_id, body)
         if isinstance(checked, tuple):
             return PlaceOsoResult(failure_reason=checked[0], failure_text=checked[1]), out
@@ -685,7 +917,7 @@ class Exchange:
             failure = self._check_leg(inst, leg)
             if failure is not None:
                 return PlaceOsoResult(failure_reason=failure[0], failure_text=failure[1]), out
-        fault = self._take_fault()
+        fault = self._take_fault("order/placeoso")
         if fault is not None and not fault.after_accept:
             return PlaceOsoResult(failure_reason=fault.reason, failure_text=fault.text), out
         entry = self._create_from(out, user_id, account, inst, body)
@@ -711,7 +943,7 @@ class Exchange:
     def place_oco(self, user_id: int,
                   body: PlaceOCO) -> tuple[PlaceOcoResult, list[EntityChange]]:
         """``order/placeoco``: two working orders; a fill of one cancels the other."""
-        out: list[EntityChange] = []
+        out = self._begin()
         checked = self._check_new(user_id, body)
         if isinstance(checked, tuple):
             return PlaceOcoResult(failure_reason=checked[0], failure_text=checked[1]), out
@@ -719,7 +951,7 @@ class Exchange:
         failure = self._check_leg(inst, body.other)
         if failure is not None:
             return PlaceOcoResult(failure_reason=failure[0], failure_text=failure[1]), out
-        fault = self._take_fault()
+        fault = self._take_fault("order/placeoco")
         if fault is not None and not fault.after_accept:
             return PlaceOcoResult(failure_reason=fault.reason, failure_text=fault.text), out
         first = self._create_from(out, user_id, account, inst, body)
@@ -750,7 +982,7 @@ class Exchange:
     def modify_order(self, user_id: int,
                      body: ModifyOrder) -> tuple[CommandResult, list[EntityChange]]:
         """``order/modifyorder``: a Modify command and a new order version."""
-        out: list[EntityChange] = []
+        out = self._begin()
         live = self._find_live(user_id, body.order_id)
         if isinstance(live, tuple):
             return CommandResult(failure_reason=live[0], failure_text=live[1]), out
@@ -764,11 +996,12 @@ class Exchange:
             body = msgspec.structs.replace(body, peg_difference=live.version.peg_difference,
                                            stop_price=live.version.stop_price)
         failure = self._check_version(live.inst, live.order.action, body.order_type, body.price,
-                                      body.stop_price, body.peg_difference)
+                                      body.stop_price, body.peg_difference, body.time_in_force,
+                                      body.expire_time)
         if failure is None and body.order_qty <= live.cum_qty:
             failure = ("UnknownReason", f"orderQty {body.order_qty} must exceed the filled "
                        f"quantity {live.cum_qty}")
-        fault = None if failure is not None else self._take_fault()
+        fault = None if failure is not None else self._take_fault("order/modifyorder")
         if fault is not None and not fault.after_accept:
             failure = (fault.reason, fault.text)
         if failure is not None:
@@ -818,11 +1051,11 @@ class Exchange:
     def cancel_order(self, user_id: int,
                      body: CancelOrder) -> tuple[CommandResult, list[EntityChange]]:
         """``order/cancelorder``."""
-        out: list[EntityChange] = []
+        out = self._begin()
         live = self._find_live(user_id, body.order_id)
         if isinstance(live, tuple):
             return CommandResult(failure_reason=live[0], failure_text=live[1]), out
-        fault = self._take_fault()
+        fault = self._take_fault("order/cancelorder")
         if fault is not None and not fault.after_accept:
             return CommandResult(failure_reason=fault.reason, failure_text=fault.text), out
         command_id = self._cancel(out, live, cl_ord_id=body.cl_ord_id,
@@ -858,6 +1091,7 @@ class Exchange:
                 self._activate(out, bracket)
             else:
                 self._cancel(out, bracket, text=f"Parent order {live.order.id} was canceled")
+        self._strategy_settle(out, live)
         return command.id
 
     def _unlink(self, live: _Live) -> None:
@@ -869,9 +1103,10 @@ class Exchange:
     def liquidate_position(self, user_id: int,
                            body: LiquidatePosition) -> tuple[PlaceOrderResult, list[EntityChange]]:
         """``order/liquidateposition``: cancel the contract's orders, flatten with a market
-        order."""
-        out: list[EntityChange] = []
-        account = self._account_for(user_id, body.account_id, None)
+        order. ``customTag50`` and ``isAutomated`` go onto every command it creates (the
+        cancels and the closing order's New command)."""
+        out = self._begin()
+        account = self._account_for(user_id, body.account_id)
         if isinstance(account, tuple):
             return _fail(*account), out
         inst = self._catalog.by_id(body.contract_id)
@@ -889,8 +1124,191 @@ class Exchange:
         closing = PlaceOrder(action="Sell" if net > 0 else "Buy", symbol=inst.name,
                              order_qty=abs(net), order_type="Market", account_id=account.id,
                              custom_tag50=body.custom_tag50, is_automated=body.is_automated)
-        result = self._place(out, user_id, closing)
+        result = self._place(out, user_id, closing, "order/liquidateposition")
         return result, self._reorder(out)
+
+    # ----------------------------------------------------------------- order strategies
+
+    def start_order_strategy(self, user_id: int, body: StartOrderStrategy
+                             ) -> tuple[OrderStrategyStatusResponse, list[EntityChange]]:
+        """``orderStrategy/startorderstrategy`` (reference §6.7): type 2 (multibracket) only.
+        Creates the ``orderStrategy`` (ActiveStrategy), the entry order and its
+        ``orderStrategyLink`` ("Entry"); the entry's fills create the brackets."""
+        out = self._begin()
+
+        def refuse(reason: str, text: str) -> tuple[OrderStrategyStatusResponse,
+                                                    list[EntityChange]]:
+            return OrderStrategyStatusResponse(error_text=text, failure_reason=reason), out
+
+        if body.order_strategy_type_id != MULTIBRACKET.id:
+            return refuse("Unsupported", f"Order strategy type {body.order_strategy_type_id} "
+                          f"is not supported (2 = {MULTIBRACKET.name})")
+        plan = parse_params(body.params, body.action)
+        if isinstance(plan, tuple):
+            return refuse(*plan)
+        entry = plan.entry
+        order = PlaceOrder(action=body.action, symbol=body.symbol, order_qty=entry.order_qty,
+                           order_type=entry.order_type, account_id=body.account_id,
+                           account_spec=body.account_spec, price=entry.price,
+                           stop_price=entry.stop_price, time_in_force=entry.time_in_force,
+                           expire_time=entry.expire_time, custom_tag50=body.custom_tag50,
+                           is_automated=body.is_automated)
+        checked = self._check_new(user_id, order)
+        if isinstance(checked, tuple):
+            return refuse(*checked)
+        for bracket in plan.brackets:
+            failure = self._check_bracket(checked.inst, bracket)
+            if failure is not None:
+                return refuse(*failure)
+        fault = self._take_fault("orderstrategy/startorderstrategy")
+        if fault is not None and not fault.after_accept:
+            return refuse(fault.reason, fault.text)
+        stamp, _ = self._stamp()
+        entity = OrderStrategy(
+            id=self._new_id(), account_id=checked.account.id, timestamp=stamp,
+            contract_id=checked.inst.contract_id, order_strategy_type_id=MULTIBRACKET.id,
+            initiator_id=user_id, action=body.action, params=body.params, uuid=body.uuid,
+            status="ActiveStrategy", sender_id=user_id, custom_tag50=body.custom_tag50,
+            user_session_id=0)
+        self._emit(out, user_id, entity.account_id, "orderStrategy", "Created", entity)
+        live = self._create_from(out, user_id, checked.account, checked.inst, order)
+        strategy = _Strategy(entity, user_id, plan, live.order.id, body.custom_tag50,
+                             body.is_automated, allotted=[0] * len(plan.brackets))
+        self._strategies[entity.id] = strategy
+        self._link(out, strategy, live, "Entry")
+        if fault is not None:
+            self._risk_reject(out, live, fault.reason, fault.text)
+        else:
+            self._accept(out, live, held=False)
+            self._execute_new(out, live)
+        return OrderStrategyStatusResponse(order_strategy=strategy.entity), self._reorder(out)
+
+    def interrupt_order_strategy(self, user_id: int, body: InterruptOrderStrategy
+                                 ) -> tuple[OrderStrategyStatusResponse, list[EntityChange]]:
+        """``orderStrategy/interruptorderstrategy``: cancel the strategy's remaining orders
+        (entry and brackets; a position it opened stays) and end it (StoppedByUser)."""
+        out = self._begin()
+        strategy = self._strategies.get(body.order_strategy_id)
+        if strategy is None or strategy.user_id != user_id:
+            found = self._store.get("orderStrategy", body.order_strategy_id, user_id)
+            if isinstance(found, OrderStrategy):
+                return OrderStrategyStatusResponse(
+                    error_text=f"Order strategy {found.id} is already {found.status}",
+                    failure_reason="TooLate", order_strategy=found), out
+            return OrderStrategyStatusResponse(
+                error_text=f"Order strategy {body.order_strategy_id} not found",
+                failure_reason="UnknownReason"), out
+        if strategy.entity.status in _STRATEGY_DONE:
+            return OrderStrategyStatusResponse(
+                error_text=f"Order strategy {strategy.entity.id} is already "
+                           f"{strategy.entity.status}",
+                failure_reason="TooLate", order_strategy=strategy.entity), out
+        strategy.interrupted = True
+        for order_id in list(strategy.order_ids):
+            live = self._live.get(order_id)
+            if live is not None:
+                self._cancel(out, live, custom_tag50=strategy.custom_tag50,
+                             is_automated=strategy.is_automated,
+                             text=f"Order strategy {strategy.entity.id} interrupted")
+        self._strategy_settle_all(out, strategy)
+        return OrderStrategyStatusResponse(order_strategy=strategy.entity), self._reorder(out)
+
+    def _check_bracket(self, inst: Instrument, bracket: Bracket) -> Failure | None:
+        for label, offset in (("profitTarget", bracket.profit_target),
+                              ("stopLoss", bracket.stop_loss)):
+            if offset is not None and abs(offset) < inst.tick_size / 2:
+                return ("InvalidPrice", f"{label} {offset} is less than half a tick "
+                        f"({inst.tick_size}) of {inst.name}")
+        return None
+
+    def _link(self, out: list[EntityChange], strategy: _Strategy, live: _Live,
+              label: str) -> None:
+        live.strategy_id = strategy.entity.id
+        strategy.order_ids.append(live.order.id)
+        link = OrderStrategyLink(id=self._new_id(), order_strategy_id=strategy.entity.id,
+                                 order_id=live.order.id, label=label)
+        self._emit(out, strategy.user_id, live.account_id, "orderStrategyLink", "Created", link)
+
+    def _strategy_fill(self, out: list[EntityChange], live: _Live, qty: int,
+                       price: float) -> None:
+        """A fill of a strategy's entry: the brackets it is allotted to get a target/stop
+        pair each, at the fill price plus the offsets, sized to their share of the fill."""
+        strategy = self._strategies.get(live.strategy_id or 0)
+        if strategy is None:
+            return
+        if live.order.id == strategy.entry_id and not strategy.interrupted:
+            left = qty
+            for index, bracket in enumerate(strategy.plan.brackets):
+                share = min(left, bracket.qty - strategy.allotted[index])
+                if share <= 0:
+                    continue
+                strategy.allotted[index] += share
+                left -= share
+                self._bracket_orders(out, strategy, live, bracket, share, price)
+                if left == 0:
+                    break
+        self._strategy_settle(out, live)
+
+    def _bracket_orders(self, out: list[EntityChange], strategy: _Strategy, entry: _Live,
+                        bracket: Bracket, qty: int, fill_price: float) -> None:
+        account = self._accounts[entry.account_id]
+        inst = entry.inst
+        exit_action = "Sell" if entry.is_buy else "Buy"
+        legs: list[tuple[_Live, str]] = []
+        if bracket.profit_target is not None:
+            target = self._create(
+                out, strategy.user_id, account, inst, exit_action, qty, "Limit",
+                price=self._round(fill_price + bracket.profit_target, inst),
+                custom_tag50=strategy.custom_tag50, is_automated=strategy.is_automated,
+                parent_id=entry.order.id)
+            legs.append((target, "Target"))
+        if bracket.stop_loss is not None:
+            stop_price = self._round(fill_price + bracket.stop_loss, inst)
+            stop = self._create(
+                out, strategy.user_id, account, inst, exit_action, qty,
+                "TrailingStop" if bracket.trailing_stop else "Stop", stop_price=stop_price,
+                peg_difference=bracket.stop_loss if bracket.trailing_stop else None,
+                custom_tag50=strategy.custom_tag50, is_automated=strategy.is_automated,
+                parent_id=entry.order.id)
+            legs.append((stop, "Stop"))
+        for leg, label in legs:
+            self._link(out, strategy, leg, label)
+        if len(legs) == 2:
+            self._link_oco(out, legs[0][0], legs[1][0])
+        for leg, _ in legs:
+            self._accept(out, leg, held=False)
+        for leg, _ in legs:
+            if leg.order.id in self._live:
+                self._execute_new(out, leg)
+
+    def _strategy_settle(self, out: list[EntityChange], live: _Live) -> None:
+        strategy = self._strategies.get(live.strategy_id or 0)
+        if strategy is not None:
+            self._strategy_settle_all(out, strategy)
+
+    def _strategy_settle_all(self, out: list[EntityChange], strategy: _Strategy) -> None:
+        """End the strategy once none of its orders can trade: StoppedByUser (interrupted),
+        ExecutionFailed (entry rejected), ExecutionInterrupted (entry ended unfilled),
+        ExecutionFinished (entry filled, brackets done)."""
+        if strategy.entity.status in _STRATEGY_DONE:
+            return
+        if any(order_id in self._live for order_id in strategy.order_ids):
+            return
+        entry = self._store.get("order", strategy.entry_id, strategy.user_id)
+        entry_status = entry.ord_status if isinstance(entry, Order) else "Unknown"
+        if strategy.interrupted:
+            status = "StoppedByUser"
+        elif entry_status == "Rejected":
+            status = "ExecutionFailed"
+        elif sum(strategy.allotted) == 0:
+            status = "ExecutionInterrupted"
+        else:
+            status = "ExecutionFinished"
+        stamp, _ = self._stamp()
+        strategy.entity = msgspec.structs.replace(strategy.entity, status=status,
+                                                  timestamp=stamp)
+        self._emit(out, strategy.user_id, strategy.entity.account_id, "orderStrategy",
+                   "Updated", strategy.entity)
 
     # ----------------------------------------------------------------- matching
 
@@ -973,16 +1391,39 @@ class Exchange:
 
     def _apply_fills(self, out: list[EntityChange], live: _Live,
                      fills: list[tuple[int, float]]) -> None:
+        pace = live.pace
+        if pace is not None:
+            fills = self._paced(live, pace, fills)
         for qty, price in fills:
             if live.order.id not in self._live or live.remaining <= 0:
                 return
             self._fill(out, live, min(qty, live.remaining), price)
 
+    def _paced(self, live: _Live, pace: _Pace,
+               fills: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """At most one part of a paced order, not before its time; the first part marks its
+        user for a cut connection."""
+        now = self._clock()
+        if now < pace.next_at or not fills:
+            return []
+        capped: list[tuple[int, float]] = []
+        left = min(pace.part, live.remaining)
+        for qty, price in fills:
+            take = min(qty, left)
+            if take > 0:
+                capped.append((take, price))
+                left -= take
+        pace.parts_done += 1
+        pace.next_at = now + pace.interval
+        if pace.parts_done == 1 and sum(q for q, _ in capped) < live.remaining:
+            self._split_users.append(live.user_id)
+        return capped
+
     def on_market(self, update: MarketUpdate) -> list[EntityChange]:
         """Fill resting orders after the books moved and trades printed: trades at or through
         a limit fill it at its price up to the traded size; a book crossing a limit fills it
         up to the crossing size; stops trigger on trades or quotes through the stop."""
-        out: list[EntityChange] = []
+        out = self._begin()
         if not self._live:
             return out
         consumed: dict[tuple[int, bool, int], int] = {}
@@ -1077,15 +1518,12 @@ class Exchange:
             position_id = self._new_id()
             self._position_ids[key] = position_id
         self._record_pairs(out, live, position_id, fill_id, pairs)
-        position = Position(id=position_id, account_id=aid, contract_id=cid, timestamp=stamp,
-                            trade_date=trade_date, net_pos=ledger.net_pos, bought=ledger.bought,
-                            bought_value=round(ledger.bought_value, 10), sold=ledger.sold,
-                            sold_value=round(ledger.sold_value, 10), prev_pos=0,
-                            net_price=ledger.net_price)
+        position = self._position_entity(position_id, key, ledger, stamp, trade_date)
         self._emit(out, uid, aid, "position", "Created" if new_position else "Updated", position)
         cash = self._cash[aid]
         realized = sum(p.points for p in pairs) * live.inst.value_per_point
         cash.realized += realized
+        cash.week_realized += realized
         cash.amount += realized - qty * live.inst.commission_per_side
         self._emit(out, uid, aid, "cashBalance", "Updated",
                    self._cash_entity(aid, stamp, trade_date))
@@ -1093,6 +1531,8 @@ class Exchange:
         if done:
             self._live.pop(live.order.id, None)
         self._after_fill(out, live, done)
+        if live.strategy_id is not None:
+            self._strategy_fill(out, live, qty, price)
 
     def _record_pairs(self, out: list[EntityChange], live: _Live, position_id: int,
                       fill_id: int, pairs: list[Pair]) -> None:
@@ -1105,7 +1545,7 @@ class Exchange:
             self._emit(out, uid, aid, "fillPair", "Created", fill_pair)
             older_id = pair.sell_fill_id if pair.buy_fill_id == fill_id else pair.buy_fill_id
             older = self._store.get("fill", older_id, uid)
-            if isinstance(older, Fill):
+            if isinstance(older, Fill) and not self._store.archived("fill", older_id):
                 older = msgspec.structs.replace(older,
                                                 finally_paired=older.finally_paired + pair.qty)
                 self._emit(out, uid, aid, "fill", "Updated", older)

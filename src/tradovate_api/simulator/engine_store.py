@@ -2,6 +2,8 @@
 
 Each stored entity remembers the user and the account it belongs to, so list/item/deps and
 the sync snapshot only ever show a user their own data (and optionally only some accounts).
+Entities of an earlier trade date (fills, finished orders...) are *archived*: still found by
+id (``item``), no longer listed (``list``, ``deps``, the sync snapshot).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ T = TypeVar("T", bound=WireModel)
 USER_DATA_TYPES = (
     "account", "accountRiskStatus", "marginSnapshot", "userAccountAutoLiq", "cashBalance",
     "position", "fillPair", "order", "command", "commandReport", "executionReport",
-    "orderVersion", "fill",
+    "orderVersion", "fill", "orderStrategy", "orderStrategyLink",
 )
 """Entity types the engine owns (the catalog's types come from the instrument catalog)."""
 
@@ -33,6 +35,8 @@ DEPS_FIELD: dict[str, str] = {
     "commandReport": "command_id",
     "executionReport": "command_id",
     "fillPair": "position_id",
+    "orderStrategy": "account_id",
+    "orderStrategyLink": "order_strategy_id",
     "contractMaturity": "product_id",
     "contract": "contract_maturity_id",
     "product": "exchange_id",
@@ -57,6 +61,7 @@ class EntityStore:
     def __init__(self) -> None:
         self._tables: dict[str, dict[int, WireModel]] = {name: {} for name in USER_DATA_TYPES}
         self._owners: dict[tuple[str, int], tuple[int, int]] = {}
+        self._archived: set[tuple[str, int]] = set()
 
     def put(self, entity_type: str, entity: WireModel, user_id: int, account_id: int) -> None:
         ident = entity_id(entity)
@@ -70,11 +75,29 @@ class EntityStore:
             return None
         return self._tables[entity_type][ident]
 
+    def archive(self, entity_type: str, ident: int) -> None:
+        """Keep the entity for ``get`` but leave it out of every listing."""
+        if (entity_type, ident) in self._owners:
+            self._archived.add((entity_type, ident))
+
+    def archived(self, entity_type: str, ident: int) -> bool:
+        return (entity_type, ident) in self._archived
+
+    def listed(self, entity_type: str) -> list[WireModel]:
+        """Every listed (not archived) entity of a type, whoever owns it."""
+        archived = self._archived
+        return [e for i, e in self._tables[entity_type].items()
+                if (entity_type, i) not in archived]
+
     def of_user(self, entity_type: str, user_id: int,
                 account_ids: frozenset[int] | None = None) -> list[WireModel]:
-        """All entities of a type owned by the user, optionally only of some accounts."""
+        """The listed entities of a type owned by the user, optionally only of some
+        accounts."""
         found: list[WireModel] = []
+        archived = self._archived
         for ident, entity in self._tables[entity_type].items():
+            if (entity_type, ident) in archived:
+                continue
             owner_user, owner_account = self._owners[(entity_type, ident)]
             if owner_user == user_id and (account_ids is None or owner_account in account_ids):
                 found.append(entity)

@@ -6,6 +6,12 @@ each match is a fill pair, and realized P&L is the sum of ``(sell - buy) * qty``
 quantity-weighted average price of the lots still open, which is what Tradovate calls the
 position's average price. With FIFO pairing both numbers stay consistent: realized plus open
 P&L at any mark equals total sold value minus total bought value plus the mark times net position.
+
+A position carried from the previous trade date (``prev_pos`` at ``prev_price``, the previous
+settlement) is an open lot at ``prev_price``: ``net_pos = prev_pos + bought - sold`` and today's
+realized P&L of closing it is measured against ``prev_price``, as Tradovate reports it.
+:meth:`PositionLedger.roll` starts a new trade date: the open lots are marked to the
+settlement, which becomes ``prev_price``, and the day's totals restart.
 """
 
 from __future__ import annotations
@@ -45,12 +51,33 @@ class PositionLedger:
     bought_value: float = 0.0
     sold: int = 0
     sold_value: float = 0.0
+    prev_pos: int = 0
+    prev_price: float | None = None
     _lots: deque[_Lot] = field(default_factory=deque)
     _lots_long: bool = True
 
     @property
     def net_pos(self) -> int:
-        return self.bought - self.sold
+        return self.prev_pos + self.bought - self.sold
+
+    def carry(self, fill_id: int, prev_pos: int, prev_price: float) -> None:
+        """Start from a position carried overnight (one lot named by an earlier day's fill)."""
+        self.prev_pos, self.prev_price = prev_pos, prev_price
+        self._lots.clear()
+        if prev_pos:
+            self._lots_long = prev_pos > 0
+            self._lots.append(_Lot(fill_id, abs(prev_pos), prev_price))
+
+    def roll(self, settlement: float) -> float:
+        """Start the next trade date at ``settlement``: return the open P&L (points times
+        contracts) the open lots had against it, which the day settles."""
+        points = self.open_points(settlement)
+        for lot in self._lots:
+            lot.price = settlement
+        self.prev_pos, self.prev_price = self.net_pos, settlement
+        self.bought = self.sold = 0
+        self.bought_value = self.sold_value = 0.0
+        return points
 
     @property
     def net_price(self) -> float | None:

@@ -5,10 +5,12 @@ trading session turn their input into ``(endpoint, params, token)`` — ``params
 JSON body object merged over the query parameters — and send back the :class:`Reply`'s status
 and body (HTTP status/body, or ``s``/``d``). Endpoint names are matched case-insensitively.
 
-Served: the auth endpoints, the order endpoints, ``cashBalance/getcashbalancesnapshot``,
+Served: the auth endpoints, the order endpoints, ``orderStrategy/startorderstrategy`` and
+``orderStrategy/interruptorderstrategy``, ``cashBalance/getcashbalancesnapshot``,
 ``user/syncrequest`` (a plain snapshot here; the trading socket also subscribes), and for every
 entity type the generic ``list``, ``item``, ``items``, ``deps``, ``ldeps``, ``find``,
-``suggest`` operations.
+``suggest`` operations. The ``odd_fields`` fault changes the entities of the snapshot and of
+the generic operations; ``partial_fills_across_reconnect`` paces the order a request creates.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ import msgspec
 from ..protocol.models import (
     ENTITY_CLASSES,
     CancelOrder,
+    InterruptOrderStrategy,
     LiquidatePosition,
     ModifyOrder,
-    OrderStrategyStatusResponse,
     PlaceOCO,
     PlaceOrder,
     PlaceOSO,
+    StartOrderStrategy,
     SyncMessage,
     SyncRequest,
     WireModel,
@@ -45,6 +48,8 @@ _GENERIC_OPS = ("list", "item", "items", "deps", "ldeps", "find", "suggest")
 _ENTITY_NAMES = {name.lower(): name for name in ENTITY_CLASSES}
 """Lower-cased entity type → wire entity type."""
 _DEFAULT_SUGGEST_LIMIT = 10
+_SYNC_ENTITY_TYPES = {"users": "user", "contractGroups": "contractGroup"}
+"""``SyncMessage`` fields whose entity type is not the field name less its plural ending."""
 Handler = Callable[["Token | None", dict[str, Any]], Reply]
 
 
@@ -63,6 +68,15 @@ def _plural(entity_type: str) -> str:
     if entity_type.endswith("s"):
         return entity_type + "es"
     return entity_type + "s"
+
+
+def _singular(field: str) -> str:
+    """Entity type of a ``SyncMessage`` field: ``cashBalances`` → ``cashBalance``."""
+    if field.endswith("ies"):
+        return field[:-3] + "y"
+    if field.endswith("ses"):  # accountRiskStatuses
+        return field[:-2]
+    return field[:-1]
 
 
 def _int(params: dict[str, Any], key: str) -> int:
@@ -120,6 +134,7 @@ class Endpoints:
             "order/cancelorder": self._cancel_order,
             "order/liquidateposition": self._liquidate,
             "orderstrategy/startorderstrategy": self._start_strategy,
+            "orderstrategy/interruptorderstrategy": self._interrupt_strategy,
         }
 
     @staticmethod
@@ -158,11 +173,18 @@ class Endpoints:
             reply = json_reply(penalty)
             reply.penalized = True
             return reply
+        pacing = self._ctx.faults.fire("partial_fills_across_reconnect", endpoint)
+        if pacing is not None:
+            self._ctx.exchange.pace_next_order(int(pacing.params["parts"]),
+                                               float(pacing.params["interval"]))
         try:
             reply = handler(token, params)
         except BadRequest as exc:
             log.info("%s: bad request: %s", endpoint, exc)
             reply = Reply(400, error_body(f"Bad request: {exc}"))
+        finally:
+            if pacing is not None:
+                self._ctx.exchange.clear_pace()
         limits.endpoint_done(endpoint, peer, succeeded=reply.status == 200
                              and b'"errorText"' not in reply.body)
         return reply
@@ -179,7 +201,22 @@ class Endpoints:
         if request.entity_types:
             keep = {_plural(t) for t in request.entity_types} | {"users", "contractGroups"}
             data = {k: v for k, v in data.items() if k in keep}
+        if self._ctx.faults.is_armed("odd_fields"):
+            for key, items in data.items():
+                entity_type = _SYNC_ENTITY_TYPES.get(key) or _singular(key)
+                data[key] = [self._ctx.registry.odd_builtins(entity_type, item)
+                             for item in items]
         return data
+
+    def _entities_reply(self, entity_type: str, value: Any) -> Reply:
+        """A generic operation's answer; entities as the ``odd_fields`` fault sends them."""
+        if not self._ctx.faults.is_armed("odd_fields"):
+            return json_reply(value)
+        odd = self._ctx.registry.odd_builtins
+        data = msgspec.to_builtins(value)
+        if isinstance(data, list):
+            return json_reply([odd(entity_type, item) for item in data])
+        return json_reply(odd(entity_type, data))
 
     # ----------------------------------------------------------------- generic entity ops
 
@@ -187,22 +224,24 @@ class Endpoints:
                  params: dict[str, Any]) -> Reply:
         exchange = self._ctx.exchange
         user_id = token.user_id
+        reply = self._entities_reply
         if op == "list":
-            return json_reply(exchange.entities(entity_type, user_id))
+            return reply(entity_type, exchange.entities(entity_type, user_id))
         if op == "item":
             ident = _int(params, "id")
             found = exchange.item(entity_type, ident, user_id)
             if found is None:
                 return not_found(f"{entity_type} {ident} not found")
-            return json_reply(found)
+            return reply(entity_type, found)
         if op == "items":
             items = (exchange.item(entity_type, i, user_id) for i in _ints(params, "ids"))
-            return json_reply([e for e in items if e is not None])
+            return reply(entity_type, [e for e in items if e is not None])
         if op == "deps":
-            return json_reply(exchange.deps(entity_type, _int(params, "masterid"), user_id))
+            return reply(entity_type, exchange.deps(entity_type, _int(params, "masterid"),
+                                                    user_id))
         if op == "ldeps":
-            return json_reply([e for m in _ints(params, "masterids")
-                               for e in exchange.deps(entity_type, m, user_id)])
+            return reply(entity_type, [e for m in _ints(params, "masterids")
+                                       for e in exchange.deps(entity_type, m, user_id)])
         if op == "find":
             return self._find(entity_type, params, user_id)
         return self._suggest(entity_type, params, user_id)
@@ -275,7 +314,11 @@ class Endpoints:
         return Reply(200, msgspec.json.encode(result), changes)
 
     def _start_strategy(self, token: Token | None, params: dict[str, Any]) -> Reply:
-        self._need(token)
-        return json_reply(OrderStrategyStatusResponse(
-            error_text="Order strategies are not supported by the simulator",
-            failure_reason="Unsupported"))
+        result, changes = self._ctx.exchange.start_order_strategy(
+            self._need(token).user_id, _body(params, StartOrderStrategy))
+        return Reply(200, msgspec.json.encode(result), changes)
+
+    def _interrupt_strategy(self, token: Token | None, params: dict[str, Any]) -> Reply:
+        result, changes = self._ctx.exchange.interrupt_order_strategy(
+            self._need(token).user_id, _body(params, InterruptOrderStrategy))
+        return Reply(200, msgspec.json.encode(result), changes)

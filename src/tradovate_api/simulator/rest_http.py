@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
+from . import answer_faults
 from .limits import PROCEED
 from .rest_endpoints import PUBLIC_ENDPOINTS
 from .session import error_body
@@ -75,6 +76,7 @@ class RestHandler:
         endpoint = request.match_info.get("endpoint", "").strip("/").lower()
         faults = ctx.faults
         if faults.response_delay > 0:
+            await request.read()  # the request has reached the server; its answer is held
             await asyncio.sleep(faults.response_delay)
         if ctx.schedule.in_maintenance():
             return _response(503, b"")
@@ -103,6 +105,36 @@ class RestHandler:
             log.info("REST %s: bad body: %s", endpoint, exc)
             ctx.limits.endpoint_done(endpoint, peer, succeeded=False)
             return _response(400, error_body(f"Bad request: {exc}"))
+        fault = answer_faults.draw(faults, endpoint) if token is not None else None
+        if fault is not None:
+            return self._faulty(request, endpoint, params, token, fault)
         reply = ctx.endpoints.dispatch(endpoint, params, token, peer=peer)
         ctx.registry.route(reply.changes)
         return _response(reply.status, reply.body)
+
+    def _faulty(self, request: web.Request, endpoint: str, params: dict[str, Any],
+                token: Token | None, fault: answer_faults.AnswerFault) -> web.StreamResponse:
+        """An order request whose answer goes wrong (see :mod:`.answer_faults`)."""
+        ctx = self._ctx
+        log.info("REST %s: %s", endpoint, fault.name)
+        if fault.delay:
+            _cut(request)
+            ctx.registry.detach(answer_faults.execute_later(ctx, endpoint, params, token,
+                                                            fault.delay))
+            return web.Response(status=200)
+        body = b""
+        if fault.execute:
+            reply = ctx.endpoints.dispatch(endpoint, params, token)
+            body = reply.body
+            ctx.registry.route(reply.changes)
+        if fault.cut:
+            _cut(request)
+            return web.Response(status=200)
+        status, text, content_type = answer_faults.rest_answer(fault, body, endpoint)
+        return web.Response(status=status, body=text, content_type=content_type)
+
+
+def _cut(request: web.Request) -> None:
+    """TCP abort of the request's connection: the client gets no answer at all."""
+    if request.transport is not None:
+        request.transport.abort()

@@ -91,7 +91,8 @@ class Simulator:
                                  session_open=self.schedule.trading)
         self._chart_rng = random.Random(config.seed + 1) if awkward else None
         self.tokens = TokenStore(clock, config.token_lifetime, config.max_sessions)
-        self.faults = Faults(self, clock)
+        self.faults = Faults(self, clock, seed=config.seed, fault_seed=config.fault_seed)
+        self.exchange.set_rejection_source(self.faults.order_rejection)
         self.limits = RequestLimits(config.limits, clock)
         ctx = ServerContext(config=config, clock=clock, catalog=self.catalog,
                             generator=self.generator, exchange=self.exchange,
@@ -113,7 +114,14 @@ class Simulator:
             if accounts is None:
                 accounts = [AccountConfig(name=f"DEMO{user.id}", balance=DEFAULT_BALANCE)]
             for account in accounts:
-                self.exchange.add_account(user.id, account.name, account.balance)
+                added = self.exchange.add_account(user.id, account.name, account.balance)
+                for position in account.positions:
+                    try:
+                        self.exchange.carry_position(added.id, position.symbol,
+                                                     position.prev_pos, position.prev_price)
+                    except KeyError as exc:
+                        raise ConfigError(f"users.{spec.name}.accounts.{account.name}."
+                                          f"positions: {exc.args[0]}") from None
             logins[spec.name] = Login(user.id, spec.password)
         return logins
 
@@ -160,7 +168,13 @@ class Simulator:
         await self.stop()
 
     async def start(self) -> None:
-        """Listen on both ports and start the market ticker."""
+        """Listen on both ports, start the market ticker and arm the configured faults."""
+        for index, fault in enumerate(self.config.faults):
+            try:
+                self.faults.arm(fault.name, probability=fault.probability, count=fault.count,
+                                endpoints=fault.endpoints, **fault.params)
+            except ValueError as exc:
+                raise ConfigError(f"faults[{index}]: {exc}") from None
         await self._listen()
         self._ticker = asyncio.create_task(self._tick_loop())
 
@@ -170,6 +184,8 @@ class Simulator:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
             self._ticker = None
+        await self.faults.stop()
+        await self._ctx.registry.cancel_detached()
         await self._unlisten()
 
     async def restart(self) -> None:
@@ -284,5 +300,5 @@ class Simulator:
     def expire_tokens(self) -> int:
         return self.tokens.expire_all()
 
-    def reject_orders(self, count: int, reason: str, after_accept: bool) -> None:
-        self.exchange.reject_next(count, reason, after_accept=after_accept)
+    def roll_trade_date(self) -> None:
+        self._ctx.registry.route(self.exchange.roll_trade_date())

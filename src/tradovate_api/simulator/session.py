@@ -72,12 +72,20 @@ def shutdown_frame(reason_code: str, reason: str | None = None) -> bytes:
     return encode_messages([ShutdownEvent(Shutdown(reason_code=reason_code, reason=reason))])
 
 
+class RawFrame(bytes):
+    """A whole frame queued as it is, never batched with other messages (e.g. a frame cut
+    short by the ``error_after_execution`` fault)."""
+
+
 class SocketSession:
     """Base of the trading and md sessions; subclasses implement :meth:`handle`."""
 
     kind: ClassVar[str] = ""
     accepted_tokens: ClassVar[frozenset[str]] = frozenset({"access", "md"})
     """Token kinds ``authorize`` accepts on this socket."""
+    executes_after_close: ClassVar[bool] = False
+    """A request held back (``response_delay``) still executes when the socket closes
+    meanwhile, as an order request that reached Tradovate does; only its answer is lost."""
 
     def __init__(self, ctx: ServerContext, ws: web.WebSocketResponse,
                  transport: asyncio.Transport | None, peer: str) -> None:
@@ -139,13 +147,12 @@ class SocketSession:
                     code: int = 1000, message: bytes = b"") -> None:
         """Send what is queued plus ``frames`` (raw frames, e.g. ``c[...]``), then close;
         ``abort`` cuts the TCP connection instead, sending nothing more."""
+        if abort:
+            self.cut()
+            return
         if self._closing:
             return
         self._closing = True
-        if abort:
-            if self._transport is not None:
-                self._transport.abort()
-            return
         pending = [] if self.ctx.faults.silent else self._frames(self._take())
         try:
             for frame in (*pending, *frames):
@@ -153,6 +160,15 @@ class SocketSession:
         except (ConnectionError, RuntimeError):
             pass
         await self.ws.close(code=code, message=message)
+
+    def cut(self) -> None:
+        """Cut the TCP connection now: nothing queued leaves, no close handshake."""
+        if self._closing:
+            return
+        self._closing = True
+        self._outbox.clear()
+        if self._transport is not None:
+            self._transport.abort()
 
     # ----------------------------------------------------------------- outgoing
 
@@ -191,11 +207,11 @@ class SocketSession:
         batch: list[Any] = []
         awkward = self.ctx.config.awkward_wire
         for message in messages:
-            if message is OPEN_FRAME or message is _FRAME_BREAK:
+            if message is OPEN_FRAME or message is _FRAME_BREAK or isinstance(message, RawFrame):
                 if batch:
                     frames.append(encode_messages(batch))
                     batch = []
-                if message is OPEN_FRAME:
+                if message is not _FRAME_BREAK:
                     frames.append(message)
                 continue
             batch.append(msgspec.Raw(message))
@@ -280,7 +296,10 @@ class SocketSession:
             self.respond(429, parsed.request_id)
             return
         if faults.response_delay > 0:
-            self._spawn(self._delayed(parsed, faults.response_delay))
+            if self.executes_after_close:
+                self.ctx.registry.detach(self._delayed(parsed, faults.response_delay))
+            else:
+                self._spawn(self._delayed(parsed, faults.response_delay))
             return
         self._handle_safely(parsed)
 

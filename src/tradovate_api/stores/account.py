@@ -18,9 +18,17 @@ Rules the writer follows:
 * Fills are deduplicated by id (updates of a fill never count twice); a fill updated to
   ``active: false`` is busted and leaves the P&L. Each fill is delivered once: the writer keeps
   the ids it has delivered, across reconnects.
-* P&L per (account, contract) comes from the fills, FIFO, in money: points × the product's
-  ``valuePerPoint``; commissions per contract per side are configured per product. Open P&L is
-  marked at a price the caller gives (e.g. :meth:`MarketDataView.mark_price`).
+* P&L per (account, contract) is the exchange's, for the account's current trade date (the
+  protocol reference §5.2, §5.4): a FIFO ledger (:mod:`.pnl`) starts the trade date with the
+  position's opening lot (``prevPos`` at ``prevPrice``) and books the day's fills, in money:
+  points × the product's ``valuePerPoint``; commissions per contract per side are configured
+  per product. Open P&L is marked at a price the caller gives (e.g.
+  :meth:`MarketDataView.mark_price`).
+* The account's trade date is the newest ``tradeDate`` the exchange put on its positions,
+  cash balances and fills. When a newer one arrives (the roll at the CME session end) every
+  ledger of the account starts the new day: yesterday's ledger is kept for reports, the new
+  one opens with the carried position (unpriced until the position update brings its
+  ``prevPrice``), and fills of an earlier trade date never count today.
 
 :meth:`AccountWriter.apply` returns what changed so the dispatcher can call ``on_order``,
 ``on_fill`` and ``on_position`` directly: :class:`OrderState` records for every order the event
@@ -33,6 +41,7 @@ disconnected appear there exactly once) and replaces memory with the snapshot.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeAlias
@@ -56,6 +65,7 @@ from ..protocol.models import (
     Position,
     Product,
     SyncMessage,
+    TradeDate,
 )
 from .pnl import FifoLedger, PnL
 
@@ -65,8 +75,17 @@ _REJECTED = frozenset({"RiskRejected", "ExecutionRejected"})
 _DONE = frozenset({"Canceled", "Completed", "Expired", "Filled", "Rejected"})
 
 
-class MissingContractSpec(TradovateError):
+class PnLUnknown(TradovateError):
+    """The P&L asked for cannot be computed: any figure would be a guess."""
+
+
+class MissingContractSpec(PnLUnknown):
     """P&L was asked for a contract whose product (value per point) the store does not know."""
+
+
+class UnpricedPosition(PnLUnknown):
+    """A position carried into the trade date has no price (no ``prevPrice``), so the day's
+    P&L in that contract is unknown."""
 
 
 # ----------------------------------------------------------------------------- records
@@ -151,6 +170,17 @@ class PositionDiff(msgspec.Struct, frozen=True, gc=False):
     after: Position | None
 
 
+class DayPnL(msgspec.Struct, frozen=True, gc=False):
+    """The P&L of one (account, contract) on one trade date and the fills it counts.
+
+    ``settled``: an earlier trade date than the account's current one; its open position is
+    marked at that day's settlement (the next day's ``prevPrice``), ``None`` if not known."""
+
+    pnl: PnL
+    fill_ids: tuple[int, ...]
+    settled: bool = False
+
+
 class SyncReport(msgspec.Struct, frozen=True, gc=False):
     """What a ``user/syncrequest`` snapshot changed compared with memory.
 
@@ -199,8 +229,15 @@ class _AccountState:
         self.exec_by_order: dict[int, dict[int, ExecutionReport]] = {}
         self.fills: dict[int, Fill] = {}
         self.fills_by_order: dict[int, dict[int, Fill]] = {}
-        self.booked: dict[int, tuple[int, int]] = {}
+        self.booked: dict[int, FifoLedger] = {}
+        """The ledger each booked fill is counted in."""
         self.ledgers: dict[tuple[int, int], FifoLedger] = {}
+        """The current trade date's ledger per (account, contract)."""
+        self.past_ledgers: dict[tuple[int, int], dict[dt.date, FifoLedger]] = {}
+        """Ledgers of earlier trade dates seen by this process, for reports; kept across
+        snapshots (the exchange lists only the current trade date's fills)."""
+        self.trade_dates: dict[int, dt.date] = {}
+        """Each account's current trade date."""
         self.fill_pairs: dict[int, FillPair] = {}
         self.positions: dict[int, Position] = {}
         self.position_keys: dict[tuple[int, int], int] = {}
@@ -211,6 +248,7 @@ class _AccountState:
     def reset(self) -> None:
         """Forget all account data (not reference data, not the delivered fill ids). Tables
         are cleared in place: the view's read-only mappings stay bound to them."""
+        self.archive_ledgers()
         for table in (self.accounts, self.orders, self.states, self.open_states,
                       self.versions, self.commands,
                       self.commands_by_order, self.cl_ord_ids, self.command_reports,
@@ -219,6 +257,16 @@ class _AccountState:
                       self.fill_pairs, self.positions, self.position_keys, self.cash,
                       self.cash_by_account, self.others):
             table.clear()
+
+    def archive_ledgers(self) -> None:
+        """Before a snapshot replaces the account data: keep every dated ledger with
+        something in it among the earlier days (a ledger of the same day made again from the
+        snapshot replaces it; the view shows only days before the account's current trade
+        date) and forget the trade dates (the snapshot sets them again)."""
+        for key, ledger in self.ledgers.items():
+            if ledger.trade_date is not None and not ledger.is_empty:
+                self.past_ledgers.setdefault(key, {})[ledger.trade_date] = ledger
+        self.trade_dates.clear()
 
     def set_state(self, order_id: int, state: OrderState) -> None:
         self.states[order_id] = state
@@ -374,29 +422,50 @@ class AccountView:
         return s.default_commission if name is None else s.commissions.get(
             name, s.default_commission)
 
+    def trade_date(self, account_id: int) -> dt.date | None:
+        """The account's current trade date: the newest ``tradeDate`` the exchange put on its
+        positions, cash balances and fills (``None`` before any)."""
+        return self._s.trade_dates.get(account_id)
+
     def pnl(self, account_id: int, contract_id: int, mark: float | None = None) -> PnL:
-        """P&L of one account in one contract from its fills; open P&L at ``mark``."""
+        """P&L of one account in one contract on the current trade date: the carried
+        opening lot and the day's fills; open P&L at ``mark``."""
         s = self._s
+        ledger = s.ledgers.get((account_id, contract_id))
+        if ledger is None:
+            ledger = FifoLedger(s.trade_dates.get(account_id))
+        return self._pnl_of(account_id, contract_id, ledger, mark)
+
+    def _pnl_of(self, account_id: int, contract_id: int, ledger: FifoLedger,
+                mark: float | None) -> PnL:
         vpp = self.value_per_point(contract_id)
         commission = self.commission_per_side(contract_id)
-        ledger = s.ledgers.get((account_id, contract_id)) or FifoLedger()
         net = ledger.net_pos
-        if net == 0:
-            open_pnl: float | None = 0.0
+        if ledger.unpriced_open:
+            open_pnl: float | None = None
+        elif net == 0:
+            open_pnl = 0.0
         else:
             open_pnl = None if mark is None else ledger.open_points(mark) * vpp
         return PnL(account_id, contract_id, net, ledger.avg_price,
-                   ledger.realized_points * vpp, ledger.traded_qty * commission, open_pnl, mark)
+                   ledger.realized_points * vpp, ledger.traded_qty * commission, open_pnl, mark,
+                   ledger.trade_date, ledger.prev_pos, ledger.prev_price, ledger.unpriced)
 
     def net_pnl(self, account_id: int, mark: Callable[[int], float | None]) -> float:
-        """One account's realized P&L after commissions plus open P&L at ``mark``, over all
-        its contracts: the sum of ``net_realized + open`` of its :meth:`pnls` (open P&L
-        without a mark counts 0), without building them — the risk check reads it before
-        every order. Raises :class:`MissingContractSpec` like :meth:`value_per_point`."""
+        """One account's realized P&L after commissions plus open P&L at ``mark`` on its
+        current trade date, over all its contracts: the sum of ``net_realized + open`` of its
+        :meth:`pnls` (open P&L without a mark counts 0), without building them — the risk
+        check reads it before every order. Raises :class:`MissingContractSpec` like
+        :meth:`value_per_point` and :class:`UnpricedPosition` while a carried position has no
+        price: the day's P&L is then unknown."""
         total = 0.0
         for (owner, contract_id), ledger in self._s.ledgers.items():
-            if owner != account_id:
+            if owner != account_id or ledger.is_empty:
                 continue
+            if ledger.unpriced:
+                raise UnpricedPosition(
+                    f"{ledger.prev_pos:+d} {self._name(contract_id)} carried into trade date "
+                    f"{ledger.trade_date} without a price (no prevPrice)")
             vpp = self.value_per_point(contract_id)
             total += (ledger.realized_points * vpp
                       - ledger.traded_qty * self.commission_per_side(contract_id))
@@ -407,10 +476,41 @@ class AccountView:
         return total
 
     def pnls(self, mark: Callable[[int], float | None] | None = None) -> tuple[PnL, ...]:
-        """P&L of every (account, contract) that has fills; ``mark(contract_id)`` prices the
-        open positions."""
+        """P&L on the current trade date of every (account, contract) that carried a
+        position in or has fills; ``mark(contract_id)`` prices the open positions."""
         return tuple(self.pnl(aid, cid, None if mark is None else mark(cid))
-                     for aid, cid in sorted(self._s.ledgers))
+                     for (aid, cid), ledger in sorted(self._s.ledgers.items())
+                     if not ledger.is_empty)
+
+    def day_pnls(self, mark: Callable[[int], float | None]) -> tuple[DayPnL, ...]:
+        """Every trade date this process saw, per (account, contract), oldest first: the
+        earlier ones ``settled`` (marked at the settlement, the next day's ``prevPrice``),
+        the current one marked at ``mark(contract_id)``. A contract whose product is unknown
+        is left out."""
+        s = self._s
+        days: list[DayPnL] = []
+        for key in sorted(set(s.ledgers) | set(s.past_ledgers)):
+            account_id, contract_id = key
+            current = s.trade_dates.get(account_id)
+            ledger = s.ledgers.get(key)
+            past = sorted((day, book) for day, book in s.past_ledgers.get(key, {}).items()
+                          if current is not None and day < current)
+            try:
+                for index, (_day, book) in enumerate(past):
+                    following = past[index + 1][1] if index + 1 < len(past) else ledger
+                    settlement = None if following is None else following.prev_price
+                    days.append(DayPnL(self._pnl_of(account_id, contract_id, book, settlement),
+                                       book.fill_ids, settled=True))
+                if ledger is not None and not ledger.is_empty:
+                    days.append(DayPnL(self._pnl_of(account_id, contract_id, ledger,
+                                                    mark(contract_id)), ledger.fill_ids))
+            except MissingContractSpec:
+                continue
+        return tuple(days)
+
+    def _name(self, contract_id: int) -> str:
+        contract = self._s.contracts.get(contract_id)
+        return contract.name if contract is not None else f"contract {contract_id}"
 
 
 # ----------------------------------------------------------------------------- writer
@@ -586,37 +686,88 @@ class AccountWriter:
             batch.fills.append(BustedFill(fill, order))
 
     def _book(self, fill: Fill, order: Order, batch: _Batch) -> None:
-        """Count a linked active fill in its ledger and deliver it if it never was."""
+        """Count a linked active fill in the ledger of its trade date and deliver it if it
+        never was. A fill of an earlier trade date than the account's never counts today: it
+        only corrects that day's kept ledger, if there is one."""
         s = self._s
         key = (order.account_id, fill.contract_id)
-        ledger = s.ledgers.get(key)
-        if ledger is None:
-            ledger = s.ledgers[key] = FifoLedger()
-        ledger.add(fill.id, fill.action == "Buy", fill.qty, fill.price)
-        s.booked[fill.id] = key
+        day = _trade_day(fill.trade_date)
+        current = self._advance(order.account_id, day)
+        ledger: FifoLedger | None
+        if day is not None and current is not None and day < current:
+            ledger = s.past_ledgers.get(key, {}).get(day)
+        else:
+            ledger = self._ledger(key, current)
+        if ledger is not None:
+            ledger.add(fill.id, fill.action == "Buy", fill.qty, fill.price)
+            s.booked[fill.id] = ledger
         if fill.id not in s.delivered:
             s.delivered.add(fill.id)
             batch.fills.append(NewFill(fill, order))
 
     def _unbook(self, fill_id: int) -> None:
-        key = self._s.booked.pop(fill_id, None)
-        if key is not None:
-            self._s.ledgers[key].remove(fill_id)
+        ledger = self._s.booked.pop(fill_id, None)
+        if ledger is not None:
+            ledger.remove(fill_id)
+
+    def _ledger(self, key: tuple[int, int], day: dt.date | None) -> FifoLedger:
+        """The current ledger of (account, contract), made for ``day`` (the account's trade
+        date) if there is none; a kept ledger of that day is replaced by the new one."""
+        s = self._s
+        ledger = s.ledgers.get(key)
+        if ledger is None:
+            ledger = s.ledgers[key] = FifoLedger(day)
+            if day is not None:
+                s.past_ledgers.get(key, {}).pop(day, None)
+        elif ledger.trade_date is None:
+            ledger.trade_date = day
+        return ledger
+
+    def _advance(self, account_id: int, day: dt.date | None) -> dt.date | None:
+        """Make ``day`` the account's trade date if it is newer (the roll at the session end)
+        and return the account's trade date. On a roll each ledger of the account starts the
+        new day carrying its position at no price until the position update gives its
+        ``prevPrice``; the old ledger is kept for reports."""
+        s = self._s
+        current = s.trade_dates.get(account_id)
+        if day is None or (current is not None and day <= current):
+            return current
+        s.trade_dates[account_id] = day
+        for key, ledger in list(s.ledgers.items()):
+            if key[0] != account_id:
+                continue
+            if ledger.trade_date is None:
+                ledger.trade_date = day
+                continue
+            if ledger.trade_date >= day:
+                continue
+            if not ledger.is_empty:
+                s.past_ledgers.setdefault(key, {})[ledger.trade_date] = ledger
+            s.ledgers[key] = FifoLedger(day, ledger.net_pos)
+            s.past_ledgers.get(key, {}).pop(day, None)
+        return day
 
     def _put_fill_pair(self, pair: FillPair, batch: _Batch) -> None:
         self._s.fill_pairs[pair.id] = pair
 
     def _put_position(self, position: Position, batch: _Batch) -> None:
         s = self._s
+        key = (position.account_id, position.contract_id)
         s.positions[position.id] = position
-        s.position_keys[(position.account_id, position.contract_id)] = position.id
+        s.position_keys[key] = position.id
         batch.records.append(position)
+        day = _trade_day(position.trade_date)
+        current = self._advance(position.account_id, day)
+        if day is None or day == current:  # an update of an earlier day opens nothing today
+            self._ledger(key, current).set_opening(position.prev_pos or 0,
+                                                   position.prev_price)
 
     def _put_cash(self, cash: CashBalance, batch: _Batch) -> None:
         s = self._s
         s.cash[cash.id] = cash
         s.cash_by_account[cash.account_id] = cash.id
         batch.records.append(cash)
+        self._advance(cash.account_id, _trade_day(cash.trade_date))
 
     def _put_reference(self, entity: Product | Contract | ContractMaturity,
                        batch: _Batch) -> None:
@@ -698,6 +849,16 @@ class AccountWriter:
 
 def _fill_id(fill: Fill) -> int:
     return fill.id
+
+
+def _trade_day(trade_date: TradeDate | None) -> dt.date | None:
+    """The calendar date of a wire ``tradeDate`` (``None``: absent or not a date)."""
+    if trade_date is None:
+        return None
+    try:
+        return dt.date(trade_date.year, trade_date.month, trade_date.day)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _position_shape(position: Position | None) -> tuple[int, float | None, int, int] | None:

@@ -44,7 +44,6 @@ import msgspec
 
 from ..errors import ConfigError, TradovateError
 from ..orders.tickets import OrderTicket, TicketState
-from ..settings import describe_validation_error
 from ..stores import (
     BarUpdated,
     DomBook,
@@ -55,7 +54,7 @@ from ..stores import (
     Trade,
     TradesAdded,
 )
-from ..strategy import Strategy
+from ..strategy import Strategy, StrategyParams, strategy_params
 
 _log = logging.getLogger("tradovate_api.strategies.reference")
 
@@ -65,7 +64,7 @@ _MAX_DECISIONS = 10_000
 _encode = msgspec.json.Encoder().encode
 
 
-class ReferenceParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ReferenceParams(StrategyParams, frozen=True):
     """Settings ``[strategy]`` of the reference strategy; defaults are the original values."""
 
     large_trade: _NonNegative = 400.0
@@ -155,6 +154,8 @@ class Decision(msgspec.Struct, frozen=True, gc=False):
 class ReferenceStrategy(Strategy):
     """The original program's strategy (see the module doc)."""
 
+    Params = ReferenceParams
+
     def __init__(self) -> None:
         self.params = ReferenceParams()
         self.state = State.UNAWARE
@@ -178,10 +179,7 @@ class ReferenceStrategy(Strategy):
 
     def on_start(self) -> None:
         ctx = self.ctx
-        try:
-            self.params = msgspec.convert(dict(ctx.params), ReferenceParams)
-        except msgspec.ValidationError as exc:
-            raise ConfigError(f"strategy.{describe_validation_error(exc)}") from None
+        self.params = strategy_params(self, ctx.params)  # checked: config check, dispatcher
         symbol = self.params.symbol or ctx.trading_symbol
         if symbol is None or symbol not in ctx.contracts:
             raise ConfigError(f"strategy.symbol: {symbol!r} is not one of the subscribed "

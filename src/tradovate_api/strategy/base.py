@@ -10,7 +10,7 @@ settings say so, see :class:`~tradovate_api.strategy.Dispatcher`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from ..orders.tickets import OrderTicket
@@ -20,8 +20,15 @@ if TYPE_CHECKING:
 
 
 class Strategy:
-    """Base strategy: every hook does nothing; override the ones you need."""
+    """Base strategy: every hook does nothing; override the ones you need.
 
+    Declare the strategy's settings as ``Params`` — a
+    :class:`~tradovate_api.strategy.StrategyParams` subclass (or a dataclass) with a type and
+    a default per key — and ``[strategy]`` is checked against it by ``config check`` and at
+    start, and ``self.ctx.params`` is an instance of it."""
+
+    Params: ClassVar[type[Any] | None] = None
+    """The strategy's parameters (``None``: ``ctx.params`` is the raw table)."""
     ctx: StrategyContext
     """Set by the framework before :meth:`on_start`."""
 

@@ -2,7 +2,8 @@
 
 The context is the strategy's whole world: ``market`` and ``account`` are read-only views of
 the stores (always current: the dispatcher calls the strategy after the store applied the
-event), ``params`` is the settings file's ``[strategy]`` table, ``now_ms()`` the clock (the
+event), ``params`` the settings file's ``[strategy]`` table — an instance of the strategy's
+declared ``Params`` (see :mod:`.params`), else a read-only mapping —, ``now_ms()`` the clock (the
 replay's simulated clock in a replay), and the order methods go to the order manager. Order
 methods never raise for a refusal: the returned ticket's ``state`` is ``REFUSED`` and its
 ``reason`` says why.
@@ -32,7 +33,7 @@ class StrategyContext:
 
     def __init__(self, *, market: MarketDataView, account: AccountView, orders: OrderManager,
                  contracts: ContractBook, alerts: AlertSink, account_id: int,
-                 params: Mapping[str, Any] | None = None,
+                 params: Mapping[str, Any] | object | None = None,
                  clock: Callable[[], int] = wall_clock_ms,
                  log: logging.Logger | None = None,
                  trading_symbol: str | None = None) -> None:
@@ -41,7 +42,10 @@ class StrategyContext:
         self.orders = orders
         self.contracts = contracts
         self.account_id = account_id
-        self.params: Mapping[str, Any] = MappingProxyType(dict(params or {}))
+        self.params: Any = (MappingProxyType(dict(params or {}))
+                            if params is None or isinstance(params, Mapping) else params)
+        """The strategy's parameters: its ``Params`` instance when it declares them (the
+        dispatcher converts the table), else the ``[strategy]`` table, read-only."""
         self.log = log or logging.getLogger("tradovate_api.strategy")
         self.alert_sink = alerts
         self._clock = clock

@@ -46,6 +46,7 @@ from ..stores import (
 )
 from .base import Strategy
 from .context import StrategyContext
+from .params import strategy_params
 
 _log = logging.getLogger("tradovate_api.strategy.dispatch")
 
@@ -100,7 +101,8 @@ class Dispatcher:
     ``risk`` (optional) is evaluated after fills and snapshots so a daily-loss breach halts
     at once. ``pause_on_error`` is settings ``trading.pause_on_error``; ``measure_hooks``
     (``trading.measure_hooks``) times every hook call: two clock reads per call, off by
-    default because the md reader calls a hook for every change."""
+    default because the md reader calls a hook for every change. The context's ``params``
+    become the strategy's typed ``Params`` here (:func:`~.params.strategy_params`)."""
 
     def __init__(self, strategy: Strategy, ctx: StrategyContext, *,
                  alerts: AlertSink | None = None, risk: RiskManager | None = None,
@@ -110,6 +112,7 @@ class Dispatcher:
             raise ValueError("timer_interval_ms must be positive")
         self.strategy = strategy
         self.ctx = ctx
+        ctx.params = strategy_params(strategy, ctx.params)  # ConfigError names a bad key
         self._orders = ctx.orders
         self._risk = risk
         self._alerts = alerts if alerts is not None else ctx.alert_sink

@@ -50,6 +50,7 @@ from .marketdata import (
 from .orders import (
     CancelOrder,
     CommandResult,
+    InterruptOrderStrategy,
     LiquidatePosition,
     ModifyOrder,
     PlaceOCO,
@@ -117,7 +118,8 @@ __all__ = [
     "CashBalanceSnapshot", "ChartData", "ChartDescription", "ChartPacket",
     "ChartSubscriptionResult", "Command", "CommandReport", "CommandResult", "Contract",
     "ContractGroup", "ContractMaturity", "Currency", "Dom", "Entity", "Exchange",
-    "ExecutionReport", "Fill", "FillPair", "GetChart", "Histogram", "LiquidatePosition",
+    "ExecutionReport", "Fill", "FillPair", "GetChart", "Histogram", "InterruptOrderStrategy",
+    "LiquidatePosition",
     "MarginSnapshot", "MarketData", "MarketDataSubscriptionResult", "MeResponse", "ModifyOrder",
     "Order", "OrderStrategy", "OrderStrategyLink", "OrderStrategyStatusResponse",
     "OrderStrategyType", "OrderVersion", "PackedTick", "PlaceOCO", "PlaceOSO", "PlaceOcoResult",

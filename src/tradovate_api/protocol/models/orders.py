@@ -115,6 +115,13 @@ class StartOrderStrategy(WireModel, frozen=True):
     is_automated: bool | None = None
 
 
+class InterruptOrderStrategy(WireModel, frozen=True):
+    """Body of ``orderStrategy/interruptorderstrategy``: stop a strategy, cancelling its
+    remaining orders."""
+
+    order_strategy_id: int
+
+
 class PlaceOrderResult(WireModel, frozen=True):
     """Result of ``order/placeorder`` and ``order/liquidateposition``."""
 
