@@ -10,8 +10,9 @@ period has passed since the request was sent, :class:`OutcomeResolver` reads the
 list of the user's commands from the server (REST ``command/list``, reference §1.3) and
 settles every due ticket that has no command there as NOT_PLACED; one that has is settled from
 that command (its reports read with ``commandReport/ldeps`` unless the command says it was
-accepted: a rejection's reason is in its report). The read is retried with backoff when it fails; a ticket still unknown after
-``alert_after`` seconds raises an urgent ``orders.unknown_long`` alert, once.
+accepted: a rejection's reason is in its report). The read is retried with backoff when it
+fails; a ticket still unknown after ``alert_after`` seconds raises an urgent
+``orders.unknown_long`` alert, once.
 
 The assumption (ADR 0006): the exchange executes a request, if ever, within the grace period
 of its sending, and a command list read after that shows every command created before the
