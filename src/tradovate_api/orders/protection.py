@@ -307,8 +307,9 @@ class ProtectiveStops:
                     position: Position | None) -> float | None:
         """Where the stop goes: ``protective_stop_points`` (or the daily-loss distance)
         beyond the position's price, on the tick grid away from the market, at least one
-        tick above zero; ``None`` when there is no price or it is through the market."""
-        price = None if position is None else position.net_price
+        tick above zero; ``None`` when no price is known or the stop would be through the
+        market."""
+        price = self._entry_price(contract_id, position)
         tick = self._orders.tick_size(contract_id)
         points = self._points(contract_id, net)
         if price is None or tick is None or points is None:
@@ -331,6 +332,20 @@ class ProtectiveStops:
                 if market and stop <= max(market):
                     return None
         return stop
+
+    def _entry_price(self, contract_id: int, position: Position | None) -> float | None:
+        """The position's price: the server's ``netPrice``, else the average price of the
+        open lots from the account's fills, else the last price."""
+        if position is not None and position.net_price is not None:
+            return position.net_price
+        try:
+            price = self._account.pnl(self._orders.account_id, contract_id).avg_price
+        except TradovateError:
+            price = None
+        if price is None:
+            quote = self._market.quote(contract_id)
+            price = None if quote is None else quote.last
+        return price
 
     def _points(self, contract_id: int, net: int) -> float | None:
         """The configured distance, or the one at which this position alone loses
