@@ -481,9 +481,9 @@ class OrderManager:
         return coverages(self._account, self.account_id, self.symbol_of)
 
     def liquidating(self, contract_id: int) -> bool:
-        """A liquidation of the contract is unanswered or its outcome unknown."""
+        """A liquidation of the contract was sent and is not answered yet."""
         return any(t.kind is TicketKind.LIQUIDATE and t.contract_id == contract_id
-                   for t in self._open.values())
+                   and t.state is _PENDING for t in self._open.values())
 
     def _position(self, contract_id: int) -> int:
         """The server's net position of the account in a contract (0 if none)."""
@@ -820,7 +820,7 @@ class OrderManager:
         if self._open:
             self._settle_from_store()
         if self._absent:
-            self._find_late()
+            self._find_late(self._appeared(changes))
         if self._flatten_reason is not None:
             self._flatten_late_fills(changes)
         if self._watched or self._watched_commands:
@@ -844,7 +844,7 @@ class OrderManager:
         self._connection = connection
         self._settle_from_store()
         if self._absent:
-            self._find_late()
+            self._find_late(list(self._absent))
         for order_id, ticket in list(self._watched.items()):
             order = self._account.order(order_id)
             if order is not None and order.is_done:
@@ -968,12 +968,34 @@ class OrderManager:
             self._settle(ticket, TicketState.ACKED)
         return True
 
-    def _find_late(self) -> None:
-        """NOT_PLACED tickets that appear in the account data after all: the exchange
-        executed them later than the grace period allowed for. Acknowledge (or reject) them
-        and say so urgently; their order and position are managed like any other."""
+    def _appeared(self, changes: list[AccountChange]) -> list[str]:
+        """Client order ids of NOT_PLACED tickets an event touched: an order created by one
+        (its ``OrderState``) or a report on a modify's or cancel's command."""
+        absent, account = self._absent, self._account
+        keys: list[str] = []
+        for change in changes:
+            kind = type(change)
+            if kind is OrderState:
+                key = change.cl_ord_id  # type: ignore[union-attr]
+            elif kind is CommandReport:
+                command = account.command(change.command_id)  # type: ignore[union-attr]
+                key = None if command is None else command.cl_ord_id
+            else:
+                continue
+            if key is not None and key in absent:
+                keys.append(key)
+        return keys
+
+    def _find_late(self, keys: list[str]) -> None:
+        """NOT_PLACED tickets (of ``keys``) that appear in the account data after all: the
+        exchange executed them later than the grace period allowed for. Acknowledge (or
+        reject) them and say so urgently; their order and position are managed like any
+        other."""
         account = self._account
-        for key, ticket in list(self._absent.items()):
+        for key in keys:
+            ticket = self._absent.get(key)
+            if ticket is None:
+                continue
             if ticket.kind in PLACING:
                 state = account.order_by_cl_ord_id(key)
                 if state is None:

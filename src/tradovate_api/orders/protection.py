@@ -223,6 +223,8 @@ class ProtectiveStops:
 
     def _track(self, contract_id: int, now: int) -> None:
         orders = self._orders
+        if orders.liquidating(contract_id):
+            return  # the liquidation cancels the contract's orders and closes the position
         position = self._account.position(orders.account_id, contract_id)
         net = 0 if position is None else position.net_pos
         closing = "Sell" if net > 0 else "Buy"
@@ -262,8 +264,6 @@ class ProtectiveStops:
             return
         since = self._short_since.setdefault(contract_id, now)
         if busy or now - since < self._grace_ms() or now < self._retry_at.get(contract_id, 0):
-            return
-        if orders.liquidating(contract_id):
             return
         if self._limits.protective_stop == "flatten":
             self._flatten(contract_id, net, "")
