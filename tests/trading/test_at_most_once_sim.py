@@ -22,6 +22,7 @@ from tradovate_api.orders import LiveGateway, OrderTicket, TicketState
 from tradovate_api.protocol.models import PlaceOrder, PlaceOrderResult
 from tradovate_api.settings import Risk
 from tradovate_api.simulator import Simulator
+from tradovate_api.simulator.calendar import open_clock
 
 
 def new_commands(rig: SimRig) -> list[str]:
@@ -45,7 +46,8 @@ async def unknown(rig: SimRig, ticket: OrderTicket) -> None:
 
 
 async def test_answer_lost_after_execution_is_acked_by_the_next_snapshot() -> None:
-    async with Simulator(FAST_SIM, today=TODAY, seed=6) as sim, SimRig(sim) as rig:
+    async with Simulator(FAST_SIM, today=TODAY, seed=6, clock=open_clock()) as sim, \
+            SimRig(sim) as rig:
         sim.faults.silent = True  # the server executes but nothing reaches us
         ticket = rig.ctx.buy("ESZ6", 1)
         await server_side(lambda: len(rig.server_commands(ticket.cl_ord_id)) == 1)
@@ -74,7 +76,7 @@ async def test_an_order_executed_after_the_reconnect_snapshot_is_never_placed_tw
     limits = Risk(max_position=5, max_order_qty=5, max_orders_per_second=100.0,
                   max_daily_loss=100_000.0)
     assert limits.unknown_order_grace_seconds == 10.0
-    async with Simulator(FAST_SIM, today=TODAY, seed=10) as sim, \
+    async with Simulator(FAST_SIM, today=TODAY, seed=10, clock=open_clock()) as sim, \
             SimRig(sim, risk=limits) as rig:
         sim.faults.response_delay = 0.5
         ticket = rig.ctx.buy("ESZ6", 1)
@@ -102,7 +104,8 @@ async def test_an_order_executed_after_the_reconnect_snapshot_is_never_placed_tw
 
 
 async def test_socket_dropped_before_execution_is_not_placed_only_after_the_grace() -> None:
-    async with Simulator(FAST_SIM, today=TODAY, seed=7) as sim, SimRig(sim) as rig:
+    async with Simulator(FAST_SIM, today=TODAY, seed=7, clock=open_clock()) as sim, \
+            SimRig(sim) as rig:
         sim.faults.response_delay = 0.5  # the request waits on the server …
         ticket = rig.ctx.buy("ESZ6", 1)
         await asyncio.sleep(0.05)  # … is read there (if not yet, it dies unread: same end)
@@ -127,7 +130,7 @@ async def test_socket_dropped_before_execution_is_not_placed_only_after_the_grac
 
 
 async def test_answer_delayed_past_the_timeout_is_acked_when_the_order_shows_up() -> None:
-    async with Simulator(FAST_SIM, today=TODAY, seed=8) as sim, \
+    async with Simulator(FAST_SIM, today=TODAY, seed=8, clock=open_clock()) as sim, \
             SimRig(sim, gateway_timeout=0.3, drop_on_timeout=False) as rig:
         sim.faults.response_delay = 1.0
         ticket = rig.ctx.buy("ESZ6", 1)
@@ -146,7 +149,7 @@ async def test_answer_delayed_past_the_timeout_is_acked_when_the_order_shows_up(
 
 
 async def test_timeout_drops_the_socket_and_the_order_list_settles_not_placed() -> None:
-    async with Simulator(FAST_SIM, today=TODAY, seed=9) as sim, \
+    async with Simulator(FAST_SIM, today=TODAY, seed=9, clock=open_clock()) as sim, \
             SimRig(sim, gateway_timeout=0.3) as rig:
         sim.faults.response_delay = 1.0
         ticket = rig.ctx.buy("ESZ6", 1)
@@ -201,7 +204,7 @@ def faulty(error: TradovateError, *, reach_exchange: bool
 
 async def test_a_5xx_for_an_order_never_executed_is_settled_without_a_reconnect() -> None:
     error = ErrorResponse(503, "Service Unavailable")
-    async with Simulator(FAST_SIM, today=TODAY, seed=11) as sim, \
+    async with Simulator(FAST_SIM, today=TODAY, seed=11, clock=open_clock()) as sim, \
             SimRig(sim, gateway=faulty(error, reach_exchange=False)) as rig:
         ticket = rig.ctx.buy("ESZ6", 1)
         await unknown(rig, ticket)
@@ -216,7 +219,7 @@ async def test_a_5xx_for_an_order_never_executed_is_settled_without_a_reconnect(
 
 async def test_an_unreadable_answer_for_an_executed_order_is_acked_once() -> None:
     error = ProtocolError("the answer's body was cut short")
-    async with Simulator(FAST_SIM, today=TODAY, seed=12) as sim, \
+    async with Simulator(FAST_SIM, today=TODAY, seed=12, clock=open_clock()) as sim, \
             SimRig(sim, gateway=faulty(error, reach_exchange=True)) as rig:
         ticket = rig.ctx.buy("ESZ6", 1)
         # UNKNOWN first or not (the order's events may beat the broken answer): ACKED, once.

@@ -9,6 +9,7 @@ from trading_helpers import TODAY
 
 from tradovate_api.protocol.models import Command, Order, OrderVersion
 from tradovate_api.simulator import Simulator
+from tradovate_api.simulator.calendar import open_clock
 
 
 def server_stops(rig: SimRig) -> list[tuple[str, int]]:
@@ -29,7 +30,8 @@ def server_stops(rig: SimRig) -> list[tuple[str, int]]:
 
 
 async def test_the_protective_stop_follows_the_position_on_the_server() -> None:
-    async with Simulator(FAST_SIM, today=TODAY, seed=21) as sim, SimRig(sim) as rig:
+    async with Simulator(FAST_SIM, today=TODAY, seed=21, clock=open_clock()) as sim, \
+            SimRig(sim) as rig:
         assert rig.limits.protective_stop == "place"  # the shipped default
         rig.ctx.buy("ESZ6", 1)
         await rig.until(lambda: rig.ctx.position("ESZ6") == 1)
