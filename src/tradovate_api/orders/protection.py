@@ -247,6 +247,7 @@ class ProtectiveStops:
                      if not is_protective(s) and s.order.action == closing
                      and s.status == "Working" and _is_stop(s))
         want = max(0, abs(net) - theirs)
+        busy = self._busy(contract_id, now)
         if want == 0:
             for state in ours:
                 self._cancel(state, "the strategy's own stops cover the position")
@@ -256,7 +257,6 @@ class ProtectiveStops:
             self._cancel(state, "one protective stop per position")
         keep = ours[0] if ours else None
         have = 0 if keep is None else keep.remaining or 0
-        busy = self._busy(contract_id, now)
         if have >= want:
             self._short_since.pop(contract_id, None)
             if have > want and not busy and keep is not None:
