@@ -4,7 +4,9 @@
 for each ticket the order manager is about to send: halted (kill switch or daily loss), the
 kill switch file, the trading-hours window, max order quantity, max position per contract
 counting working orders and requests in flight, max orders per second, max daily loss. Cancels
-and liquidations always pass: they only reduce risk.
+and liquidations always pass: they only reduce risk. Protective stops are never asked (the
+order manager sends them past every limit, sized never to open a position; ADR 0006), but once
+working they count like any working order.
 
 A daily loss (realized after commissions plus open P&L of the account's current trade date,
 as the account store counts it: the positions carried in at the previous settlement and the
@@ -12,8 +14,9 @@ day's fills; the day rolls with the exchange's ``tradeDate`` at the CME session 
 local midnight) at or beyond the limit, the kill switch file appearing, or
 :meth:`RiskManager.kill` (SIGUSR2, an operator) halts trading for the rest of the run and
 flattens everything through the handler the order manager binds. Every breach is an urgent
-``risk.<limit>`` alert, at most one per limit per ``alert_interval_ms`` so a strategy
-hammering a limit cannot flood the channels.
+``risk.<limit>`` alert, at most one per limit per ``alert_interval_ms``, and a log line, at
+most one per limit per ``log_interval_ms`` with the number of refusals since the previous one:
+a strategy hammering a limit can flood neither the channels nor the log.
 
 When the daily P&L cannot be computed (a traded contract whose value per point is unknown, a
 carried position without a price) the check fails closed: new entries are refused with the
@@ -36,6 +39,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from .alerts import Alert, AlertSink, Severity
+from .orders.refusals import RefusalLog
 from .orders.tickets import OrderTicket, TicketKind
 from .settings import Risk
 from .stores import AccountView, MarketDataView, PnLUnknown
@@ -64,7 +68,8 @@ class RiskManager:
 
     def __init__(self, limits: Risk, account: AccountView, market: MarketDataView,
                  alerts: AlertSink, clock: Callable[[], int], *,
-                 account_id: int | None = None, alert_interval_ms: int = 60_000) -> None:
+                 account_id: int | None = None, alert_interval_ms: int = 60_000,
+                 log_interval_ms: int = 10_000) -> None:
         self.limits = limits
         self._account = account
         self._market = market
@@ -75,6 +80,9 @@ class RiskManager:
         self._handler: HaltHandler | None = None
         self._halted: str | None = None
         self._last_alert: dict[str, int] = {}
+        self._since_alert: dict[str, int] = {}
+        """Refusals per limit since its last alert."""
+        self._refusals = RefusalLog(_log, clock, interval_ms=log_interval_ms)
         rate = limits.max_orders_per_second
         self._capacity = max(1.0, rate)
         self._tokens = self._capacity
@@ -171,12 +179,23 @@ class RiskManager:
         buying = ticket.action == "Buy"
         working = 0
         replaced = 0
+        counted: dict[int, int] = {}
+        """Order id → remaining counted, to count an OCO pair once (one cancels the other)."""
         for state in self._account.open_orders(account_id, contract_id):
             if state.status == _HELD or (state.order.action == "Buy") != buying:
                 continue
             remaining = _remaining(state)
             if ticket.kind is TicketKind.MODIFY and state.id == ticket.order_id:
                 replaced = remaining
+            sibling = state.order.oco_id
+            if sibling is not None and sibling in counted:
+                extra = max(remaining - counted[sibling], 0)
+                counted[state.id] = remaining
+                working += extra
+                if state.id == ticket.order_id:
+                    replaced = extra
+                continue
+            counted[state.id] = remaining
             working += remaining
         added = ticket.qty
         if ticket.kind is TicketKind.MODIFY:
@@ -342,13 +361,19 @@ class RiskManager:
 
     def _breach(self, limit: str, reason: str, now: int) -> str:
         self.breaches[limit] = self.breaches.get(limit, 0) + 1
-        _log.warning("risk: order refused: %s", reason)
+        self._refusals.note(limit, f"risk: order refused: {reason}")
         last = self._last_alert.get(limit)
+        skipped = self._since_alert.get(limit, 0)
         if last is None or now - last >= self._alert_interval_ms:
             self._last_alert[limit] = now
+            self._since_alert[limit] = 0
+            more = (f" {skipped} more refusals for this limit since the previous alert."
+                    if skipped else "")
             self._alerts.emit(Alert(Severity.URGENT, f"risk.{limit}", f"Order refused: {reason}",
                                     "A risk limit refused an order; further refusals for the "
-                                    "same limit are only logged for a while."))
+                                    "same limit are only counted for a while." + more))
+        else:
+            self._since_alert[limit] = skipped + 1
         return reason
 
 

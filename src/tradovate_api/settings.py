@@ -146,18 +146,23 @@ class Risk(_Section, frozen=True):
     """New orders only inside this window; ``None`` means whenever the market is open."""
     kill_switch_file: str | None = None
     """If this file exists, trading halts: orders are cancelled, positions flattened."""
-    protective_stop: Literal["off", "place", "flatten"] = "off"
-    """Invariant: every open position has a working stop on the closing side. When one is
-    missing past the grace time: ``place`` one ``protective_stop_points`` away from the
-    position's price, or ``flatten`` the position; both alert."""
+    protective_stop: Literal["off", "place", "flatten"] = "place"
+    """Every open position has working stops on its closing side covering it, never more.
+    ``place``: a protective stop tracks the position (sized to what the strategy's own stops
+    leave uncovered, resized and cancelled with it; placed ``protective_stop_points`` beyond
+    the position's price once a position is uncovered past the grace time). ``flatten``: an
+    uncovered position is closed instead. ``off``: nothing is done."""
     protective_stop_points: PositiveFloat | None = None
-    """Distance (price points) of a stop placed by ``protective_stop = "place"``."""
+    """Distance (price points) of a protective stop from the position's price; when not set,
+    the distance at which the position alone would lose ``max_daily_loss``
+    (``max_daily_loss / (|position| × value per point)``)."""
     protective_stop_grace_seconds: NonNegativeFloat = 2.0
-    """How long a position may be without a stop (the strategy placing its own) first."""
-
-    def __post_init__(self) -> None:
-        if self.protective_stop == "place" and self.protective_stop_points is None:
-            raise ValueError('protective_stop_points: required when protective_stop = "place"')
+    """How long a position may be without a stop first (the strategy placing its own)."""
+    unknown_order_grace_seconds: NonNegativeFloat = 10.0
+    """How long after sending a request whose answer was lost the exchange may still execute
+    it: only a list of the server's orders read after this proves it was not executed."""
+    unknown_order_alert_seconds: PositiveFloat = 60.0
+    """A request whose outcome is still unknown after this long raises an urgent alert."""
 
 
 class Notifications(_Section, frozen=True):

@@ -90,9 +90,12 @@ async def test_market_orders_fill_at_the_recorded_book_after_latency_plus_slippa
         latency_ms=latency, slippage_ticks=slip, commission_per_side=fee,
         risk=Risk(max_daily_loss=1e9)))
     doms = [(t, d) for t, d in timeline(recording, es_id(recording)) if hasattr(d, "offers")]
-    assert len(result.decisions) >= 10
+    # The strategy's market orders; the framework's protective stops (shipped default, on:
+    # "-ps" ids) rest far away and are cancelled as each position closes.
+    decisions = [d for d in result.decisions if not d.cl_ord_id.endswith("-ps")]
+    assert len(decisions) >= 10
     by_order = {f.order_id: f for f in result.fills}
-    for decision in result.decisions:
+    for decision in decisions:
         assert decision.state == "acked"
         fill = by_order[decision.order_id]
         arrival = decision.created_ms + latency

@@ -2,8 +2,10 @@
 
 :class:`SimRig` wires what the runtime app wires (smaller): login, contract book over REST,
 stores, a ``TradingSession`` and a ``MarketDataSession`` under a supervisor that reconnects
-them, the order manager on a ``LiveGateway``, risk, context and dispatcher. The readers apply
-events to the stores and hand the changes to the dispatcher, exactly as the app's hot path.
+them, the order manager on a ``LiveGateway``, the outcome resolver reading the server's
+``command/list`` over REST, risk (its time-based watches every 0.25 s, as the app runs them),
+context and dispatcher. The readers apply events to the
+stores and hand the changes to the dispatcher, exactly as the app's hot path.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ from tradovate_api.client import (
 from tradovate_api.orders import (
     ContractBook,
     LiveGateway,
+    OrderGateway,
     OrderManager,
     OrderTicket,
+    OutcomeResolver,
+    RestServerCommands,
     TicketState,
 )
 from tradovate_api.protocol import ChartEvent, EntityEvent, MarketDataEvent, Message
@@ -55,6 +60,10 @@ TICKS = ChartDescription(underlying_type="Tick", element_size=1,
                          element_size_unit="UnderlyingUnits")
 LIMIT = 10.0
 """Seconds any wait in these tests may take."""
+GRACE = 1.5
+"""The rig's ``risk.unknown_order_grace_seconds`` unless a test gives its own limits: shorter
+than the shipped 10 s so a lost-answer test takes seconds; the late executions these tests
+inject all happen inside it (a test at the shipped grace says so)."""
 
 
 class SimRig:
@@ -65,11 +74,16 @@ class SimRig:
                  risk: Risk | None = None, symbols: tuple[str, ...] = ("ESZ6",),
                  gateway_timeout: float | None = None, drop_on_timeout: bool = True,
                  pause_on_error: bool = True, params: dict[str, Any] | None = None,
-                 subscribe: bool = True, charts: bool = False) -> None:
+                 subscribe: bool = True, charts: bool = False,
+                 gateway: Callable[[LiveGateway], OrderGateway] | None = None) -> None:
+        """``gateway`` wraps the live gateway (a test's fault between the order manager and
+        the socket)."""
         self.sim = sim
         self.strategy = strategy or Strategy()
         self.limits = risk or Risk(max_position=5, max_order_qty=5,
-                                   max_orders_per_second=100.0, max_daily_loss=100_000.0)
+                                   max_orders_per_second=100.0, max_daily_loss=100_000.0,
+                                   unknown_order_grace_seconds=GRACE)
+        self.wrap_gateway = gateway
         self.symbols = symbols
         self.gateway_timeout = gateway_timeout
         self.drop_on_timeout = drop_on_timeout
@@ -112,10 +126,14 @@ class SimRig:
                                    drop_on_timeout=self.drop_on_timeout)
         self.risk = RiskManager(self.limits, self.account, self.market, self.alerts,
                                 self._clock)
-        self.orders = OrderManager(self.gateway, self.account, self.risk, self.contracts,
+        sending = self.wrap_gateway(self.gateway) if self.wrap_gateway else self.gateway
+        self.orders = OrderManager(sending, self.account, self.risk, self.contracts,
                                    self.alerts, account_id=self.account_id,
                                    account_spec=self.account_name, clock=self._clock)
         self.orders.add_listener(self._on_ticket)
+        self.resolver = OutcomeResolver(self.orders, RestServerCommands(self.rest), self.alerts,
+                                        grace=self.limits.unknown_order_grace_seconds,
+                                        alert_after=self.limits.unknown_order_alert_seconds)
         self.ctx = StrategyContext(market=self.market, account=self.account,
                                    orders=self.orders, contracts=self.contracts,
                                    alerts=self.alerts, account_id=self.account_id,
@@ -125,6 +143,8 @@ class SimRig:
         self.supervisor = Supervisor(self.alerts, SUPERVISION, rng=random.Random(3))
         self.supervisor.add_task("md read", self.md.run, Policy.RECONNECT)
         self.supervisor.add_task("account read", self._account_read, Policy.RECONNECT)
+        self.supervisor.add_task("order outcomes", self.resolver.run)
+        self.supervisor.add_task("risk watches", lambda: self.risk.run(0.25))
         self.supervisor.add_shutdown_hook("close md", self.md.close)
         self.supervisor.add_shutdown_hook("close trading", self.trading.close)
         self._run = asyncio.create_task(self.supervisor.run(handle_signals=False))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import os
 import signal
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from trading_helpers import ES, Harness, ScriptedGateway, quote_frame
 
 from tradovate_api.alerts import Severity
-from tradovate_api.errors import ConfigError
+from tradovate_api.errors import ConfigError, ConnectionLost
 from tradovate_api.orders import TicketKind, TicketState
 from tradovate_api.protocol.models import PlaceOrder
 from tradovate_api.settings import Risk, TimeWindow, settings_from_mapping
@@ -231,8 +232,10 @@ async def test_cancel_and_flatten_are_never_refused() -> None:
 
 
 @pytest.mark.parametrize(("raw", "message"), [
-    ({"protective_stop": "place"}, "protective_stop_points: required"),
+    ({"protective_stop_points": 0}, "protective_stop_points"),
     ({"protective_stop": "sometimes"}, "invalid enum value 'sometimes'"),
+    ({"unknown_order_grace_seconds": -1}, "unknown_order_grace_seconds"),
+    ({"unknown_order_alert_seconds": 0}, "unknown_order_alert_seconds"),
 ])
 def test_protective_stop_settings_are_validated(raw: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
@@ -255,3 +258,41 @@ async def test_fills_after_a_halt_are_flattened_too() -> None:
     assert h.ctx.position("ESZ6") == 0
     (liquidate,) = [t for t in h.orders.tickets.values() if t.kind is TicketKind.LIQUIDATE]
     assert (liquidate.action, liquidate.qty, liquidate.state) == ("Sell", 2, TicketState.ACKED)
+
+
+async def test_a_strategy_hammering_a_limit_logs_one_line_per_interval_with_a_count(
+        caplog: pytest.LogCaptureFixture) -> None:
+    h = harness(max_position=1)
+    caplog.set_level(logging.INFO, logger="tradovate_api")
+    assert h.ctx.buy("ESZ6", 1).state is TicketState.PENDING
+    await h.settle()
+    for _ in range(10_000):  # a strategy re-trying on every quote
+        assert h.ctx.buy("ESZ6", 1).state is TicketState.REFUSED
+    def refusals() -> list[str]:
+        return [r.getMessage() for r in caplog.records
+                if "refused" in r.getMessage() and r.name != "tradovate_api.alerts"]
+
+    lines = refusals()
+    assert len(lines) == 2  # the limit's line and the order manager's, once each
+    h.clock.now_ms += 10_000
+    h.ctx.buy("ESZ6", 1)
+    lines = refusals()
+    assert len(lines) == 4
+    assert lines[-2].endswith("(and 9999 more like it since the previous line)")
+    assert h.risk.breaches["max_position"] == 10_001
+    assert risk_alerts(h) == [("risk.max_position", Severity.URGENT)]
+
+
+async def test_orders_blocked_by_an_unknown_outcome_are_logged_boundedly(
+        caplog: pytest.LogCaptureFixture) -> None:
+    gateway = ScriptedGateway()
+    h = harness(gateway)
+    caplog.set_level(logging.INFO, logger="tradovate_api")
+    lost = h.ctx.buy("ESZ6", 1)
+    gateway.sent[0][2].set_exception(ConnectionLost("socket died"))
+    await asyncio.sleep(0)
+    assert lost.state is TicketState.UNKNOWN
+    for _ in range(5_000):
+        assert h.ctx.buy("ESZ6", 1).reason.startswith("blocked: ")
+    blocked = [r for r in caplog.records if "blocked: " in r.getMessage()]
+    assert len(blocked) == 1

@@ -4,8 +4,9 @@
 matching engine (``Exchange``) on books the test controls; its entity changes are delivered
 to the account store by :meth:`Harness.settle`, the way the account reader would, after the
 strategy's callback returned. :class:`ScriptedGateway` records requests and lets the test
-answer (or never answer) each one. :class:`Harness` wires stores, contract book, risk, order
-manager, context and dispatcher on a manual clock.
+answer (or never answer) each one. :class:`LosingGateway` loses the answers of chosen
+requests, after the exchange executed them or before it ever saw them. :class:`Harness`
+wires stores, contract book, risk, order manager, context and dispatcher on a manual clock.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import msgspec
 
 from tradovate_api.alerts import AlertLog
-from tradovate_api.errors import ConnectionLost, OrderRejected
+from tradovate_api.errors import ConnectionLost, OrderRejected, TradovateError
 from tradovate_api.orders import ContractBook, OrderManager
 from tradovate_api.protocol import (
     EntityEvent,
@@ -35,6 +36,7 @@ from tradovate_api.protocol.models import (
     LiquidatePosition,
     MarketData,
     ModifyOrder,
+    PlaceOCO,
     PlaceOrder,
     PlaceOSO,
     PriceLevel,
@@ -107,6 +109,7 @@ class ExchangeGateway:
         handlers: dict[str, Callable[[], tuple[Any, list[EntityChange]]]] = {
             "order/placeorder": lambda: ex.place_order(user, _as(body, PlaceOrder)),
             "order/placeoso": lambda: ex.place_oso(user, _as(body, PlaceOSO)),
+            "order/placeoco": lambda: ex.place_oco(user, _as(body, PlaceOCO)),
             "order/modifyorder": lambda: ex.modify_order(user, _as(body, ModifyOrder)),
             "order/cancelorder": lambda: ex.cancel_order(user, _as(body, CancelOrder)),
             "order/liquidateposition": lambda: ex.liquidate_position(
@@ -126,6 +129,38 @@ class ExchangeGateway:
 def _as(body: Any, kind: type[Any]) -> Any:
     """The body as the server decodes it (wire round trip)."""
     return msgspec.json.decode(msgspec.json.encode(body), type=kind)
+
+
+class LosingGateway:
+    """Sends through ``inner`` but loses the answer of the next ``count`` requests: their
+    futures fail with ``error`` (default ``ConnectionLost``). With ``executed`` the exchange
+    handles them first (the answer died on the way back), else they never reach it."""
+
+    def __init__(self, inner: ExchangeGateway) -> None:
+        self.inner = inner
+        self.count = 0
+        self.executed = True
+        self.error: TradovateError = ConnectionLost("the socket died before the answer")
+        self.lost: list[tuple[str, Any]] = []
+
+    def lose(self, count: int = 1, *, executed: bool = True,
+             error: TradovateError | None = None) -> None:
+        self.count, self.executed = count, executed
+        if error is not None:
+            self.error = error
+
+    def send(self, endpoint: str, body: Any, result_type: Any) -> asyncio.Future[Any]:
+        if self.count <= 0:
+            return self.inner.send(endpoint, body, result_type)
+        self.count -= 1
+        self.lost.append((endpoint, body))
+        if self.executed:
+            answered = self.inner.send(endpoint, body, result_type)
+            if answered.done() and not answered.cancelled():
+                answered.exception()  # retrieved: this answer is the one that gets lost
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.set_exception(self.error)
+        return future
 
 
 class ScriptedGateway:
@@ -157,7 +192,10 @@ class Harness:
                  params: dict[str, Any] | None = None, symbols: tuple[str, ...] = ("ESZ6",),
                  trading_symbol: str | None = None, pause_on_error: bool = True,
                  gateway: Any = None, account_name: str = "DEMO1",
-                 measure_hooks: bool = False, max_tickets: int = 10_000) -> None:
+                 measure_hooks: bool = False, max_tickets: int = 10_000,
+                 losing: bool = False) -> None:
+        """``losing`` puts a :class:`LosingGateway` (``self.losing``) in front of the
+        exchange."""
         self.clock = ManualClock()
         self.books = {inst.contract_id: Book(inst.contract_id, inst.tick_size)
                       for inst in CATALOG}
@@ -167,7 +205,9 @@ class Harness:
         account = self.exchange.add_account(self.user_id, account_name, 100_000.0)
         self.account_id = account.id
         self.exchange_gateway = ExchangeGateway(self.exchange, self.user_id)
-        self.gateway = gateway if gateway is not None else self.exchange_gateway
+        self.losing = LosingGateway(self.exchange_gateway)
+        self.gateway = gateway if gateway is not None else (
+            self.losing if losing else self.exchange_gateway)
         self.market, self.market_writer = create_market_store(clock_ms=self.clock)
         self.account, self.account_writer = create_account_store(
             commission_per_side={"ES": 2.05, "NQ": 2.05})
@@ -224,6 +264,11 @@ class Harness:
             self.dispatcher.run_timers(due)
             await self.settle()
         self.clock.now_ms = max(self.clock.now_ms, to_ms)
+
+    def execute(self, changes: list[EntityChange]) -> None:
+        """Entity changes the exchange made outside the order manager's requests (another
+        application, a late execution): delivered by the next :meth:`settle`."""
+        self.exchange_gateway.changes.extend(changes)
 
     def feed_md(self, event: Any) -> None:
         self.dispatcher.market(self.market_writer.apply(event))

@@ -6,7 +6,8 @@
 * no client order id produced more than one order;
 * every order, position and the cash balance equal the server's, and the client's realized
   P&L (from its own FIFO ledger) equals the server's;
-* no order ticket stays UNKNOWN once a snapshot of a later trading connection was applied;
+* no order ticket stays UNKNOWN longer than the resolver's grace period (plus
+  :data:`UNKNOWN_SLACK_SECONDS`) after it was sent;
 * after a market-data reconnect every subscription is live again: the registry still holds
   all of them, and the new connection has delivered a quote and a DOM for every contract and
   a packet of every chart (seen through the md frame observer, on that connection).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections import defaultdict
 
 from ..client import Feed
@@ -34,6 +36,9 @@ from .strategy import ChurnStrategy
 
 _PNL_TOLERANCE = 0.01
 """Money: server and client sum the same float products in different orders."""
+UNKNOWN_SLACK_SECONDS = 5.0
+"""Time allowed on top of the grace period for the resolver to read the server's order list
+and settle an UNKNOWN ticket."""
 
 
 class Invariants:
@@ -139,14 +144,16 @@ class Invariants:
         return problems
 
     def _unsettled(self) -> list[str]:
-        """Tickets still UNKNOWN although a snapshot of a later connection was applied (it
-        settles every request whose answer was lost on an earlier connection)."""
-        orders, trading = self._app.orders, self._app.trading
-        if orders is None or trading is None or not trading.ready:
+        """Tickets still UNKNOWN past the resolver's grace period (plus slack): the account
+        data or the server's order list read after the grace settle every lost answer."""
+        orders, resolver = self._app.orders, self._app.resolver
+        if orders is None or resolver is None:
             return []
+        limit = int((resolver.grace + UNKNOWN_SLACK_SECONDS) * 1e9)
+        now = time.perf_counter_ns()
         stuck = sorted(t.cl_ord_id for t in orders.tickets.values()
-                       if t.state is TicketState.UNKNOWN and t.connection < trading.connects)
-        return [f"tickets still unknown after a later snapshot: {stuck[:10]}"] if stuck else []
+                       if t.state is TicketState.UNKNOWN and now - t.sent_ns > limit)
+        return [f"tickets still unknown past the grace period: {stuck[:10]}"] if stuck else []
 
     def _position_problems(self, positions: list[Position],
                            cash_balances: list[CashBalance]) -> list[str]:

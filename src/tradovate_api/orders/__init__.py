@@ -1,8 +1,10 @@
-"""Orders: tickets, the gateway they are sent through, the order manager, the contract book.
+"""Orders: tickets, the gateway they are sent through, the order manager, the resolver of
+lost answers, protective stops, the contract book.
 
 Public: :class:`OrderManager`, :class:`OrderTicket`, :class:`TicketState`,
-:class:`TicketKind`, :class:`OrderGateway`, :class:`LiveGateway`, :class:`ContractBook`,
-:class:`ContractSpec`, :class:`UnknownContract`.
+:class:`TicketKind`, :class:`OrderGateway`, :class:`LiveGateway`, :class:`OutcomeResolver`,
+:class:`RestServerCommands`, :class:`ServerCommands`, :class:`Coverage`, :class:`StopCover`,
+:class:`ContractBook`, :class:`ContractSpec`, :class:`UnknownContract`.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 from .contracts import ContractBook, ContractSpec, UnknownContract
 from .gateway import LiveGateway, OrderGateway
 from .manager import OrderManager, TicketListener
+from .protection import Coverage, StopCover
+from .resolver import OutcomeResolver, RestServerCommands, ServerCommands
 from .tickets import MONEY_MOVING, OrderTicket, TicketKind, TicketState
 
 __all__ = [
-    "MONEY_MOVING", "ContractBook", "ContractSpec", "LiveGateway", "OrderGateway",
-    "OrderManager", "OrderTicket", "TicketKind", "TicketListener", "TicketState",
-    "UnknownContract",
+    "MONEY_MOVING", "ContractBook", "ContractSpec", "Coverage", "LiveGateway", "OrderGateway",
+    "OrderManager", "OrderTicket", "OutcomeResolver", "RestServerCommands", "ServerCommands",
+    "StopCover", "TicketKind", "TicketListener", "TicketState", "UnknownContract",
 ]

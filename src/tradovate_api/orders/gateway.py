@@ -38,8 +38,9 @@ class LiveGateway:
 
     ``timeout`` (seconds) bounds the wait for an answer (default: the connection's request
     timeout). With ``drop_on_timeout`` a connection that did not answer an order request in
-    time is closed: a socket that loses order answers is not trusted, and the reconnect's
-    ``user/syncrequest`` snapshot is what settles the lost request (see ADR 0004).
+    time is closed: a socket that loses order answers is not trusted; the reconnect's
+    ``user/syncrequest`` snapshot shows the request's order if it was executed, and the outcome
+    resolver settles it otherwise (ADR 0004, ADR 0006).
     """
 
     __slots__ = ("_session", "drop_on_timeout", "timeout", "timeouts")
@@ -67,5 +68,5 @@ class LiveGateway:
         self.timeouts += 1
         if connection.is_open:
             _log.warning("%s: an order request got no answer in time; closing the connection "
-                         "so the reconnect's snapshot settles it", self._session.name)
+                         "(an untrusted socket)", self._session.name)
             connection.abort("an order answer timed out")

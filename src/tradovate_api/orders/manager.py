@@ -4,11 +4,19 @@ Every order method builds an :class:`~.tickets.OrderTicket`, validates it locall
 risk manager, encodes the request with ``clOrdId`` and ``isAutomated: true`` and hands it to
 the gateway — synchronously, so an order decided in an md callback leaves in that callback.
 
-At most once (ADR 0004): a money-moving request is never re-sent. When its answer is lost (a
-time-out, the socket dying) the ticket becomes UNKNOWN and new orders in its contract are
-refused until the account data settle it: the ``command`` carrying its ``clOrdId`` shows up
-(ACKED), or an account snapshot taken on a later connection does not contain it
-(NOT_PLACED). Cancels and liquidations are never blocked: they only reduce risk.
+At most once (ADR 0004, ADR 0006): a money-moving request is never re-sent. When its answer is
+lost (a time-out, the socket dying, a 5xx, an unreadable body) the ticket becomes UNKNOWN and
+new orders and modifications in its contract are refused until positive evidence settles it:
+the account data show its ``command`` (ACKED, or REJECTED when the command was rejected), or
+the :class:`~.resolver.OutcomeResolver` reads the server's complete command list after the
+grace period and finds none (NOT_PLACED). A reconnect's snapshot without it proves nothing:
+the exchange can still execute a request whose socket died. Cancels and liquidations are never
+blocked: they only reduce risk. Should a NOT_PLACED request appear after all, its ticket turns
+ACKED with an urgent alert.
+
+Protective stops (:class:`~.protection.ProtectiveStops`) go through their own methods: checked
+like any order, exempt from the halt, the block and the risk limits (they only reduce risk),
+refused if they could open a position.
 
 Single-threaded like the stores: every method runs on the event loop thread, ``on_account``
 and ``on_sync`` on the account reader right after the store applied the event.
@@ -20,6 +28,7 @@ import functools
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -37,13 +46,18 @@ from ..errors import (
 )
 from ..protocol.models import (
     CancelOrder,
+    Command,
+    CommandReport,
     CommandResult,
     LiquidatePosition,
     ModifyOrder,
+    PlaceOCO,
+    PlaceOcoResult,
     PlaceOrder,
     PlaceOrderResult,
     PlaceOSO,
     PlaceOsoResult,
+    Position,
     RestrainedOrderVersion,
 )
 from ..stores import (
@@ -56,8 +70,17 @@ from ..stores import (
 )
 from .contracts import ContractBook
 from .gateway import OrderGateway
-from .protection import ProtectiveStops
-from .tickets import MONEY_MOVING, OrderTicket, TicketKind, TicketState
+from .outcomes import Verdict, command_verdict, finished_order_verdict
+from .protection import Coverage, ProtectiveStops, coverage, coverages
+from .refusals import RefusalLog
+from .tickets import (
+    MONEY_MOVING,
+    PLACING,
+    PROTECTIVE_SUFFIX,
+    OrderTicket,
+    TicketKind,
+    TicketState,
+)
 
 if TYPE_CHECKING:
     from ..risk import RiskManager
@@ -78,6 +101,13 @@ _MAX_TEXT = 64
 """``text`` and ``clOrdId`` are at most 64 characters on the wire."""
 _PENDING = TicketState.PENDING
 _UNKNOWN = TicketState.UNKNOWN
+LATE_WATCH = 256
+"""NOT_PLACED tickets watched at most for a very late appearance (the newest ones)."""
+_PROTECTIVE_TRIGGER = "protective stop"
+_ENTERING = frozenset({TicketKind.PLACE, TicketKind.OSO, TicketKind.OCO})
+"""Placements that add working orders (a liquidation only ever closes)."""
+_COMMANDS = frozenset({TicketKind.MODIFY, TicketKind.CANCEL})
+"""Requests on an existing order, settled by their command's verdict."""
 
 
 def run_prefix() -> str:
@@ -124,6 +154,13 @@ class OrderManager:
         """PENDING and UNKNOWN tickets: the ones account data can still settle."""
         self._watched: dict[int, OrderTicket] = {}
         """ACKED placements by order id until the order is done (a late risk rejection)."""
+        self._watched_commands: OrderedDict[int, OrderTicket] = OrderedDict()
+        """ACKED modifications and cancels by command id until their command is decided."""
+        self._absent: OrderedDict[str, OrderTicket] = OrderedDict()
+        """NOT_PLACED tickets by ``cl_ord_id``, watched for a very late appearance."""
+        self._refusals = RefusalLog(_log, clock, level=logging.INFO)
+        """Refusals are logged one line per kind per interval (a strategy hammering a limit
+        must not fill the log)."""
         self._listeners: list[TicketListener] = []
         self._before_send: BeforeSend | None = None
         self._halted: str | None = None
@@ -199,12 +236,14 @@ class OrderManager:
                            stop_price=stop_price, trigger=trigger)
         if spec is None:
             return self._refuse(ticket, f"unknown contract {symbol!r} (not in the contract "
-                                f"book: {', '.join(self._contracts.symbols) or 'none'})")
+                                f"book: {', '.join(self._contracts.symbols) or 'none'})",
+                                "unknown contract")
         problem = _check_order(action, qty, order_type, price, stop_price, spec.tick_size)
-        if problem is None:
-            problem = self._gate(ticket)
         if problem is not None:
-            return self._refuse(ticket, problem)
+            return self._refuse(ticket, problem, "invalid")
+        refusal = self._gate(ticket)
+        if refusal is not None:
+            return self._refuse(ticket, *refusal)
         body = PlaceOrder(action=action, symbol=symbol, order_qty=qty, order_type=order_type,
                           account_spec=self.account_spec, account_id=self.account_id,
                           cl_ord_id=ticket.cl_ord_id, price=price, stop_price=stop_price,
@@ -224,14 +263,15 @@ class OrderManager:
                            stop_price=stop_price, take_profit=take_profit,
                            stop_loss=stop_loss, trigger=trigger)
         if spec is None:
-            return self._refuse(ticket, f"unknown contract {symbol!r}")
+            return self._refuse(ticket, f"unknown contract {symbol!r}", "unknown contract")
         problem = _check_order(action, qty, entry_type, price, stop_price, spec.tick_size)
         if problem is None:
             problem = _check_brackets(action, take_profit, stop_loss, spec.tick_size)
-        if problem is None:
-            problem = self._gate(ticket)
         if problem is not None:
-            return self._refuse(ticket, problem)
+            return self._refuse(ticket, problem, "invalid")
+        refusal = self._gate(ticket)
+        if refusal is not None:
+            return self._refuse(ticket, *refusal)
         exit_action = opposite(action)
         legs = []
         if take_profit is not None:
@@ -249,6 +289,39 @@ class OrderManager:
                         bracket2=legs[1] if len(legs) > 1 else None)
         return self._send(ticket, "order/placeoso", body, PlaceOsoResult)
 
+    def oco(self, symbol: str, action: str, qty: int, *, take_profit: float,
+            stop_loss: float, trigger: str = "") -> OrderTicket:
+        """``order/placeoco`` (reference §6.5): exits for an open position — a Limit at
+        ``take_profit`` and a Stop at ``stop_loss``, both ``action`` (the closing side), which
+        the server links so that a fill of one cancels the other: target and stop can never
+        both fill. The stop counts as the position's stop (a protective stop steps aside).
+        The Stop leg carries ``<clOrdId>-sl``."""
+        spec = self._contracts.get(symbol)
+        ticket = self._new(TicketKind.OCO, symbol, spec.contract_id if spec else 0,
+                           action=action, qty=qty, order_type="Limit", price=take_profit,
+                           take_profit=take_profit, stop_loss=stop_loss, trigger=trigger)
+        if spec is None:
+            return self._refuse(ticket, f"unknown contract {symbol!r}", "unknown contract")
+        problem = _check_order(action, qty, "Limit", take_profit, None, spec.tick_size)
+        if problem is None:
+            problem = _check_order(action, qty, "Stop", None, stop_loss, spec.tick_size)
+        if problem is None:  # exits: priced like the brackets of an entry the other way
+            problem = _check_brackets(opposite(action), take_profit, stop_loss,
+                                      spec.tick_size)
+        if problem is not None:
+            return self._refuse(ticket, problem, "invalid")
+        refusal = self._gate(ticket)
+        if refusal is not None:
+            return self._refuse(ticket, *refusal)
+        body = PlaceOCO(action=action, symbol=symbol, order_qty=qty, order_type="Limit",
+                        account_spec=self.account_spec, account_id=self.account_id,
+                        cl_ord_id=ticket.cl_ord_id, price=take_profit, text=_text(trigger),
+                        is_automated=True,
+                        other=RestrainedOrderVersion(action=action, order_type="Stop",
+                                                     stop_price=stop_loss,
+                                                     cl_ord_id=f"{ticket.cl_ord_id}-sl"))
+        return self._send(ticket, "order/placeoco", body, PlaceOcoResult)
+
     def modify(self, order: OrderTicket | int, *, qty: int | None = None,
                price: float | None = None, stop_price: float | None = None,
                trigger: str = "") -> OrderTicket:
@@ -257,12 +330,12 @@ class OrderManager:
         order_id = order.order_id if isinstance(order, OrderTicket) else order
         state = self._account.order(order_id) if order_id is not None else None
         contract_id = (state.order.contract_id or 0) if state is not None else 0
-        ticket = self._new(TicketKind.MODIFY, self._symbol_of(contract_id), contract_id,
+        ticket = self._new(TicketKind.MODIFY, self.symbol_of(contract_id), contract_id,
                            order_id=order_id, price=price, stop_price=stop_price,
                            trigger=trigger)
         if state is None or state.version is None:
             return self._refuse(ticket, f"order {order_id} is not known (yet) to the account "
-                                "store; modify needs its current version")
+                                "store; modify needs its current version", "invalid")
         version = state.version
         ticket.action = state.order.action
         ticket.qty = version.order_qty if qty is None else qty
@@ -270,17 +343,27 @@ class OrderManager:
         ticket.price = version.price if price is None else price
         ticket.stop_price = version.stop_price if stop_price is None else stop_price
         if state.is_done:
-            return self._refuse(ticket, f"order {order_id} is already {state.status}")
-        spec = self._contracts.get(contract_id)
-        tick = spec.tick_size if spec is not None else None
+            return self._refuse(ticket, f"order {order_id} is already {state.status}",
+                                "invalid")
+        problem = self._check_modify(ticket, state)
+        if problem is not None:
+            return self._refuse(ticket, problem, "invalid")
+        refusal = self._gate(ticket)
+        if refusal is not None:
+            return self._refuse(ticket, *refusal)
+        return self._send_modify(ticket, state)
+
+    def _check_modify(self, ticket: OrderTicket, state: OrderState) -> str | None:
+        tick = self.tick_size(ticket.contract_id)
         problem = _check_order(ticket.action, ticket.qty, ticket.order_type, ticket.price,
                                ticket.stop_price, tick)
         if problem is None and ticket.qty <= state.filled_qty:
-            problem = (f"qty {ticket.qty} must exceed the {state.filled_qty} already filled")
-        if problem is None:
-            problem = self._gate(ticket)
-        if problem is not None:
-            return self._refuse(ticket, problem)
+            problem = f"qty {ticket.qty} must exceed the {state.filled_qty} already filled"
+        return problem
+
+    def _send_modify(self, ticket: OrderTicket, state: OrderState) -> OrderTicket:
+        version = state.version
+        assert version is not None
         body = ModifyOrder(order_id=state.id, order_qty=ticket.qty,
                            order_type=ticket.order_type, cl_ord_id=ticket.cl_ord_id,
                            price=ticket.price, stop_price=ticket.stop_price,
@@ -292,34 +375,141 @@ class OrderManager:
 
     def cancel(self, order: OrderTicket | int, *, trigger: str = "") -> OrderTicket:
         """``order/cancelorder``. Never blocked by a halt or an unknown outcome."""
+        return self._cancel(order, trigger, "")
+
+    def _cancel(self, order: OrderTicket | int, trigger: str, suffix: str) -> OrderTicket:
         order_id = order.order_id if isinstance(order, OrderTicket) else order
         state = self._account.order(order_id) if order_id is not None else None
         contract_id = (state.order.contract_id or 0) if state is not None else (
             order.contract_id if isinstance(order, OrderTicket) else 0)
-        ticket = self._new(TicketKind.CANCEL, self._symbol_of(contract_id), contract_id,
-                           order_id=order_id, trigger=trigger)
+        ticket = self._new(TicketKind.CANCEL, self.symbol_of(contract_id), contract_id,
+                           suffix=suffix, order_id=order_id, trigger=trigger)
         if order_id is None:
             return self._refuse(ticket, "the order has no id yet (its placement is not "
-                                "acknowledged)")
+                                "acknowledged)", "invalid")
         if state is not None:
             ticket.action, ticket.qty = state.order.action, state.remaining or 0
             if state.is_done:
-                return self._refuse(ticket, f"order {order_id} is already {state.status}")
+                return self._refuse(ticket, f"order {order_id} is already {state.status}",
+                                    "invalid")
         body = CancelOrder(order_id=order_id, cl_ord_id=ticket.cl_ord_id, is_automated=True)
         return self._send(ticket, "order/cancelorder", body, CommandResult)
 
-    def cancel_all(self, symbol: str | None = None, *, trigger: str = "") -> list[OrderTicket]:
+    def cancel_all(self, symbol: str | None = None, *, trigger: str = "",
+                   keep_protective: bool = False) -> list[OrderTicket]:
         """Cancel every working order of the account (in one contract if ``symbol``),
         except those a cancel is already in flight for and held OSO legs whose entry is
-        cancelled too (the server cancels them with it)."""
+        cancelled too (the server cancels them with it); with ``keep_protective`` the
+        protective stops stay working too."""
         contract_id = None
         if symbol is not None:
             spec = self._contracts.get(symbol)
             if spec is None:
                 return [self._refuse(self._new(TicketKind.CANCEL, symbol, 0, trigger=trigger),
-                                     f"unknown contract {symbol!r}")]
+                                     f"unknown contract {symbol!r}", "unknown contract")]
             contract_id = spec.contract_id
-        return self._cancel_orders(contract_id, trigger)
+        return self._cancel_orders(contract_id, trigger, keep_protective)
+
+    # ------------------------------------------------------------------ protective stops
+
+    def place_protective_stop(self, contract_id: int, qty: int, stop_price: float,
+                              *, trigger: str = _PROTECTIVE_TRIGGER) -> OrderTicket:
+        """A Stop on the closing side of the account's position in ``contract_id`` (for
+        :class:`~.protection.ProtectiveStops`). Checked like any order and refused if it
+        could open a position (no position, or ``qty`` above it); never held back by the
+        halt, an unknown outcome or the risk limits: it only reduces risk. Its client order
+        id ends with ``-ps``."""
+        net = self._position(contract_id)
+        action = "Sell" if net > 0 else "Buy"
+        ticket = self._new(TicketKind.PLACE, self.symbol_of(contract_id), contract_id,
+                           suffix=PROTECTIVE_SUFFIX, action=action, qty=qty,
+                           order_type="Stop", stop_price=stop_price, trigger=trigger)
+        problem = None
+        if net == 0:
+            problem = "no open position to protect"
+        elif qty > abs(net):
+            problem = (f"a protective stop of {qty} would exceed the position {net:+d}: it "
+                       "could open one")
+        if problem is None:
+            problem = _check_order(action, qty, "Stop", None, stop_price,
+                                   self.tick_size(contract_id))
+        if problem is not None:
+            return self._refuse(ticket, problem, "protective stop")
+        body = PlaceOrder(action=action, symbol=ticket.symbol, order_qty=qty,
+                          order_type="Stop", account_spec=self.account_spec,
+                          account_id=self.account_id, cl_ord_id=ticket.cl_ord_id,
+                          stop_price=stop_price, text=_text(trigger), is_automated=True)
+        return self._send(ticket, "order/placeorder", body, PlaceOrderResult)
+
+    def resize_protective_stop(self, order_id: int, qty: int, stop_price: float,
+                               *, trigger: str = _PROTECTIVE_TRIGGER) -> OrderTicket:
+        """Make a working protective stop cover ``qty`` (its unfilled quantity) at
+        ``stop_price`` (``order/modifyorder``). Refused unless the order is a protective
+        stop on the closing side of the position and ``qty`` is not above the position;
+        exempt from the halt, the block and the risk limits like
+        :meth:`place_protective_stop`."""
+        state = self._account.order(order_id)
+        contract_id = (state.order.contract_id or 0) if state is not None else 0
+        ticket = self._new(TicketKind.MODIFY, self.symbol_of(contract_id), contract_id,
+                           suffix=PROTECTIVE_SUFFIX, order_id=order_id, qty=qty,
+                           stop_price=stop_price, trigger=trigger)
+        if state is None or state.version is None or state.is_done:
+            return self._refuse(ticket, f"order {order_id} is not a working order",
+                                "protective stop")
+        net = self._position(contract_id)
+        ticket.action = state.order.action
+        ticket.order_type = state.version.order_type
+        ticket.qty = state.filled_qty + qty
+        problem = None
+        if not (state.cl_ord_id or "").endswith(PROTECTIVE_SUFFIX):
+            problem = f"order {order_id} is not a protective stop"
+        elif net == 0 or ticket.action != ("Sell" if net > 0 else "Buy"):
+            problem = f"order {order_id} is not on the closing side of the position {net:+d}"
+        elif qty > abs(net):
+            problem = (f"a protective stop of {qty} would exceed the position {net:+d}: it "
+                       "could open one")
+        if problem is None:
+            problem = self._check_modify(ticket, state)
+        if problem is not None:
+            return self._refuse(ticket, problem, "protective stop")
+        return self._send_modify(ticket, state)
+
+    def cancel_protective_stop(self, order_id: int, *, trigger: str = _PROTECTIVE_TRIGGER
+                               ) -> OrderTicket:
+        """Cancel a protective stop (its cancel's client order id ends with ``-ps`` too)."""
+        return self._cancel(order_id, trigger, PROTECTIVE_SUFFIX)
+
+    def coverage(self, contract_id: int) -> Coverage:
+        """What protects the account's position in ``contract_id`` right now: its working
+        closing-side stops (the protective ones marked), read-only."""
+        return coverage(self._account, self.account_id, contract_id,
+                        self.symbol_of(contract_id))
+
+    def coverages(self) -> tuple[Coverage, ...]:
+        """:meth:`coverage` of every contract with an open position or a working
+        protective stop (the shutdown summary: what is still open and what protects it)."""
+        return coverages(self._account, self.account_id, self.symbol_of)
+
+    def liquidating(self, contract_id: int) -> bool:
+        """A liquidation of the contract was sent and is not answered yet."""
+        return any(t.kind is TicketKind.LIQUIDATE and t.contract_id == contract_id
+                   and t.state is _PENDING for t in self._open.values())
+
+    def _position(self, contract_id: int) -> int:
+        """The server's net position of the account in a contract (0 if none)."""
+        position = self._account.position(self.account_id, contract_id)
+        return 0 if position is None else position.net_pos
+
+    def tick_size(self, contract_id: int) -> float | None:
+        """The contract's tick size (the contract book's, else the account data's product),
+        ``None`` if unknown."""
+        spec = self._contracts.get(contract_id)
+        if spec is not None:
+            return spec.tick_size
+        product = self._account.product_of(contract_id)
+        return None if product is None else product.tick_size
+
+    # ------------------------------------------------------------------ flattening
 
     def _net(self, contract_id: int) -> int:
         """The position to flatten: the server's, or — when its ``position`` update has not
@@ -338,9 +528,11 @@ class OrderManager:
         return {p.contract_id: p.net_pos for p in pnls
                 if p.account_id == self.account_id and p.net_pos != 0}
 
-    def _cancel_orders(self, contract_id: int | None, trigger: str) -> list[OrderTicket]:
+    def _cancel_orders(self, contract_id: int | None, trigger: str,
+                       keep_protective: bool = False) -> list[OrderTicket]:
         states = [s for s in self._account.open_orders(self.account_id, contract_id)
-                  if s.status != "PendingCancel"]
+                  if s.status != "PendingCancel" and not (
+                      keep_protective and (s.cl_ord_id or "").endswith(PROTECTIVE_SUFFIX))]
         cancelling = {t.order_id for t in self._open.values() if t.kind is TicketKind.CANCEL}
         targets = {s.id for s in states}
         return [self.cancel(s.id, trigger=trigger) for s in states
@@ -351,7 +543,9 @@ class OrderManager:
         """``order/liquidateposition`` for every open position of the account (or the one
         in ``symbol``, a symbol or a contract id — any contract, traded or not): the server
         cancels the contract's orders and closes its net position. Orders in contracts
-        without a position are cancelled. Never blocked."""
+        without a position are cancelled. Never blocked. The liquidation carries the
+        ticket's id in ``customTag50`` (the endpoint has no ``clOrdId``, reference §6.6), by
+        which its order is found again."""
         tickets: list[OrderTicket] = []
         if isinstance(symbol, int):
             contract_ids = [symbol]
@@ -360,7 +554,7 @@ class OrderManager:
             if spec is None:
                 return [self._refuse(self._new(TicketKind.LIQUIDATE, symbol, 0,
                                                trigger=trigger),
-                                     f"unknown contract {symbol!r}")]
+                                     f"unknown contract {symbol!r}", "unknown contract")]
             contract_ids = [spec.contract_id]
         else:
             contract_ids = sorted({p.contract_id for p in self._account.positions.values()
@@ -377,49 +571,56 @@ class OrderManager:
                 continue
             if contract_id in liquidating:
                 continue
-            ticket = self._new(TicketKind.LIQUIDATE, self._symbol_of(contract_id), contract_id,
+            ticket = self._new(TicketKind.LIQUIDATE, self.symbol_of(contract_id), contract_id,
                                action="Sell" if net > 0 else "Buy", qty=abs(net),
                                order_type="Market", trigger=trigger)
             body = LiquidatePosition(account_id=self.account_id, contract_id=contract_id,
-                                     is_automated=True)
+                                     custom_tag50=ticket.cl_ord_id, is_automated=True)
             tickets.append(self._send(ticket, "order/liquidateposition", body,
                                       PlaceOrderResult))
         return tickets
 
     # ------------------------------------------------------------------ sending
 
-    def _new(self, kind: TicketKind, symbol: str, contract_id: int, **fields: Any) -> OrderTicket:
+    def _new(self, kind: TicketKind, symbol: str, contract_id: int, *, suffix: str = "",
+             **fields: Any) -> OrderTicket:
         self._seq += 1
-        return OrderTicket(cl_ord_id=f"{self.id_prefix}-{self._seq}", kind=kind, symbol=symbol,
-                           contract_id=contract_id, created_ms=self._clock(), **fields)
+        return OrderTicket(cl_ord_id=f"{self.id_prefix}-{self._seq}{suffix}", kind=kind,
+                           symbol=symbol, contract_id=contract_id, created_ms=self._clock(),
+                           **fields)
 
-    def _symbol_of(self, contract_id: int) -> str:
+    def symbol_of(self, contract_id: int) -> str:
+        """The contract's symbol (the contract book's, else the account data's)."""
         spec = self._contracts.get(contract_id)
         if spec is not None:
             return spec.symbol
         contract = self._account.contract(contract_id)
         return contract.name if contract is not None else str(contract_id)
 
-    def _gate(self, ticket: OrderTicket) -> str | None:
-        """Why a new order or modification cannot go now (halt, unknown outcome, risk)."""
+    def _gate(self, ticket: OrderTicket) -> tuple[str, str] | None:
+        """Why a new order or modification cannot go now (halt, unknown outcome, risk), as
+        (reason, kind of refusal)."""
         if self._halted is not None:
-            return f"orders halted: {self._halted}"
+            return f"orders halted: {self._halted}", "halted"
         blocker = self.blocked(ticket.contract_id)
         if blocker is not None:
             return (f"blocked: the outcome of {blocker.kind} {blocker.cl_ord_id} in "
-                    f"{blocker.symbol} is unknown until the account data settle it")
+                    f"{blocker.symbol} is unknown until the account data or the server's "
+                    f"order list settle it", f"blocked in {blocker.symbol}")
         buy = sell = 0
         if ticket.kind is not TicketKind.MODIFY:
             buy, sell = self._in_flight(ticket.contract_id)
-        return self._risk.check(ticket, buy, sell)
+        reason = self._risk.check(ticket, buy, sell)
+        return None if reason is None else (reason, "risk")
 
     def _in_flight(self, contract_id: int) -> tuple[int, int]:
-        """Quantities of open placements in a contract the account store does not show."""
+        """Quantities of placements in a contract the account store does not show yet: sent
+        and unanswered or unknown, or acknowledged before their order's entity arrived."""
         buy = sell = 0
-        for t in self._open.values():
-            if (t.contract_id != contract_id
-                    or t.kind not in (TicketKind.PLACE, TicketKind.OSO)
-                    or (t.order_id is not None and self._account.order(t.order_id) is not None)):
+        account = self._account
+        for t in (*self._open.values(), *self._watched.values()):
+            if (t.contract_id != contract_id or t.kind not in _ENTERING
+                    or (t.order_id is not None and account.order(t.order_id) is not None)):
                 continue
             if t.action == "Buy":
                 buy += t.qty
@@ -427,11 +628,13 @@ class OrderManager:
                 sell += t.qty
         return buy, sell
 
-    def _refuse(self, ticket: OrderTicket, reason: str) -> OrderTicket:
+    def _refuse(self, ticket: OrderTicket, reason: str, kind: str) -> OrderTicket:
+        """Refuse ``ticket`` before sending. Logged one line per ``kind`` of refusal per
+        interval, with a count (:class:`~.refusals.RefusalLog`)."""
         ticket.state = TicketState.REFUSED
         ticket.reason = reason
-        _log.info("order refused: %s %s %s %s: %s", ticket.kind, ticket.action, ticket.qty,
-                  ticket.symbol, reason)
+        self._refusals.note(kind, f"order refused: {ticket.kind} {ticket.action} {ticket.qty} "
+                                  f"{ticket.symbol}: {reason}")
         self._record(ticket)
         self._notify(ticket)
         return ticket
@@ -442,11 +645,11 @@ class OrderManager:
         if self._before_send is not None:
             refusal = self._before_send(ticket)
             if refusal is not None:
-                return self._refuse(ticket, refusal)
+                return self._refuse(ticket, refusal, "journal")
         try:
             future = self._gateway.send(endpoint, body, result_type)
         except ConnectionLost as exc:
-            return self._refuse(ticket, f"not sent: {exc}")
+            return self._refuse(ticket, f"not sent: {exc}", "not connected")
         ticket.sent_ns = time.perf_counter_ns()
         self._record(ticket)
         self._open[ticket.cl_ord_id] = ticket
@@ -503,6 +706,8 @@ class OrderManager:
         if isinstance(result, PlaceOsoResult):
             ticket.bracket_ids = tuple(i for i in (result.oso1_id, result.oso2_id)
                                        if i is not None)
+        elif isinstance(result, PlaceOcoResult) and result.oco_id is not None:
+            ticket.bracket_ids = (result.oco_id,)
         if isinstance(result, PlaceOrderResult):
             ticket.order_id = result.order_id if result.order_id is not None \
                 else ticket.order_id
@@ -543,24 +748,40 @@ class OrderManager:
             f"Order outcome unknown: {ticket.kind} {ticket.action} {ticket.qty} "
             f"{ticket.symbol}",
             f"clOrdId {ticket.cl_ord_id}: {reason}. It is not re-sent; "
-            + ("new orders in this contract wait until the account data show whether it "
-               "was executed." if money else "the next account snapshot settles it.")))
+            + ("new orders in this contract wait until the account data or the server's "
+               "order list (read after a grace period) show whether it was executed."
+               if money else "the account data or the server's order list settle it.")))
         self._notify(ticket)
 
     def _settle(self, ticket: OrderTicket, state: TicketState) -> None:
         ticket.state = state
         self._open.pop(ticket.cl_ord_id, None)
-        if (state is TicketState.ACKED and ticket.order_id is not None
-                and ticket.kind in (TicketKind.PLACE, TicketKind.OSO)):
-            order = self._account.order(ticket.order_id)
-            if order is None or not order.is_done:
-                self._watched[ticket.order_id] = ticket
-            elif order.status == "Rejected":
-                self._reject_late(ticket, order)
+        if state is TicketState.ACKED and ticket.order_id is not None:
+            if ticket.kind in _ENTERING:
+                order = self._account.order(ticket.order_id)
+                if order is None or not order.is_done:
+                    self._watched[ticket.order_id] = ticket
+                elif order.status == "Rejected":
+                    self._reject_late(ticket, order)
+            elif ticket.kind in _COMMANDS and ticket.command_id is not None:
+                self._watch_command(ticket)
         if ticket.state is TicketState.REJECTED:
             _log.warning("order rejected: %s %s %s %s (%s): %s", ticket.kind, ticket.action,
                          ticket.qty, ticket.symbol, ticket.cl_ord_id, ticket.reason)
         self._notify(ticket)
+
+    def _watch_command(self, ticket: OrderTicket) -> None:
+        """An answered modify or cancel: its command may still be rejected (RiskRejected,
+        ExecutionRejected); watch it until decided."""
+        assert ticket.command_id is not None
+        verdict, reason = self._verdict(ticket, self._account.command(ticket.command_id))
+        if verdict is Verdict.REJECTED:
+            self._reject_command(ticket, reason)
+        elif verdict is Verdict.UNDECIDED:
+            watched = self._watched_commands
+            watched[ticket.command_id] = ticket
+            if len(watched) > self._max_tickets:
+                watched.popitem(last=False)
 
     def _order_done(self, ticket: OrderTicket, order: OrderState) -> None:
         """A watched placement's order finished; a rejection after acceptance rejects the
@@ -578,81 +799,242 @@ class OrderManager:
                                 f"{ticket.action} {ticket.qty} {ticket.symbol} rejected "
                                 f"after acceptance: {ticket.reason}"))
 
+    def _reject_command(self, ticket: OrderTicket, reason: str) -> None:
+        """An acknowledged modify or cancel whose command was rejected: it had no effect."""
+        self._watched_commands.pop(ticket.command_id or 0, None)
+        ticket.reason = reason or "rejected after acceptance"
+        ticket.state = TicketState.REJECTED
+        _log.warning("order rejected: %s %s (%s): %s", ticket.kind, ticket.symbol,
+                     ticket.cl_ord_id, ticket.reason)
+        self._alerts.emit(Alert(Severity.ROUTINE, "orders.rejected",
+                                f"{ticket.kind} of order {ticket.order_id} in {ticket.symbol} "
+                                f"rejected after acceptance: {ticket.reason}"))
+        self._notify(ticket)
+
+    def _verdict(self, ticket: OrderTicket, command: Command | None) -> tuple[Verdict, str]:
+        """A modify's or cancel's fate from its command in the account store: its status and
+        reports, else (still undecided) the state of the order it targets."""
+        if command is None:
+            return Verdict.UNDECIDED, ""
+        verdict, reason = command_verdict(command, self._account.command_reports(command.id))
+        if verdict is Verdict.UNDECIDED:
+            verdict, reason = finished_order_verdict(ticket.kind is TicketKind.CANCEL, command,
+                                                     self._account.order(command.order_id))
+        return verdict, reason
+
     # ------------------------------------------------------------------ account data
 
     def on_account(self, changes: Iterable[AccountChange]) -> None:
         """Settle tickets from a ``props`` event the account store just applied: an order
-        carrying an open ticket's ``clOrdId`` acknowledges it; a watched order that ends
-        ``Rejected`` rejects it; a liquidated position settles a lost liquidation."""
+        carrying an open ticket's ``clOrdId`` acknowledges it; a modify's or cancel's command
+        decides it; a watched order that ends ``Rejected`` (or a watched command rejected)
+        rejects it; a NOT_PLACED ticket whose order appears after all is acknowledged with an
+        urgent alert. Then the protective stops follow the positions."""
+        changes = changes if isinstance(changes, list) else list(changes)
         if self._open:
-            self._settle_from_store(final=False)
+            self._settle_from_store()
+        if self._absent:
+            self._find_late(self._appeared(changes))
         if self._flatten_reason is not None:
             self._flatten_late_fills(changes)
-        if self._watched:
+        if self._watched or self._watched_commands:
             for change in changes:
-                if type(change) is OrderState and change.is_done:
-                    ticket = self._watched.get(change.id)
+                kind = type(change)
+                if kind is OrderState and change.is_done:  # type: ignore[union-attr]
+                    ticket = self._watched.get(change.id)  # type: ignore[union-attr]
                     if ticket is not None:
-                        self._order_done(ticket, change)
+                        self._order_done(ticket, change)  # type: ignore[arg-type]
+                elif kind is CommandReport:
+                    self._command_reported(change.command_id)  # type: ignore[union-attr]
+        if self.protection is not None and any(
+                type(c) is Position or type(c) is OrderState for c in changes):
+            self.protection.check()
 
     def on_sync(self, report: SyncReport, connection: int) -> None:
-        """A snapshot of trading connection number ``connection`` was applied: everything the
-        server executed before it is in it. Tickets whose answer was lost on an earlier
-        connection are settled now: ACKED when it shows their ``clOrdId``, NOT_PLACED when
-        it does not (a liquidation: ACKED if the position is flat)."""
+        """A snapshot of trading connection number ``connection`` was applied. It settles
+        what it shows (an order or a decided command for an open ticket, a watched order or
+        command finished); a ticket it does not show stays UNKNOWN — the exchange may still
+        execute it — until the resolver's read of the server's order list."""
         self._connection = connection
-        self._settle_from_store(final=True, before=connection)
+        self._settle_from_store()
+        if self._absent:
+            self._find_late(list(self._absent))
         for order_id, ticket in list(self._watched.items()):
             order = self._account.order(order_id)
             if order is not None and order.is_done:
                 self._order_done(ticket, order)
+        for command_id in list(self._watched_commands):
+            self._command_reported(command_id)
+        if self.protection is not None:
+            self.protection.check()
 
     def on_disconnect(self) -> None:
         """The trading connection is gone: every unanswered request's outcome is unknown."""
         for ticket in list(self._open.values()):
             self._lost(ticket, "the trading connection was lost")
 
-    def _settle_from_store(self, *, final: bool, before: int = 0) -> None:
-        account = self._account
+    def _command_reported(self, command_id: int) -> None:
+        ticket = self._watched_commands.get(command_id)
+        if ticket is None:
+            return
+        verdict, reason = self._verdict(ticket, self._account.command(command_id))
+        if verdict is Verdict.REJECTED:
+            self._reject_command(ticket, reason)
+        elif verdict is Verdict.ACCEPTED:
+            del self._watched_commands[command_id]
+
+    def _settle_from_store(self) -> None:
         for ticket in list(self._open.values()):
-            if ticket.kind is TicketKind.LIQUIDATE:
-                position = account.position(self.account_id, ticket.contract_id)
-                flat = position is None or position.net_pos == 0
-                if ticket.state is _UNKNOWN and flat:
-                    self._settle(ticket, TicketState.ACKED)
-                elif final and ticket.connection < before:
-                    self._not_placed(ticket, "the position is still open after the "
-                                     "reconnect: the liquidation was not executed")
-                continue
-            state = account.order_by_cl_ord_id(ticket.cl_ord_id)
-            if state is not None:
-                if ticket.kind in (TicketKind.PLACE, TicketKind.OSO):
-                    ticket.order_id = state.id
-                    if ticket.kind is TicketKind.OSO and not ticket.bracket_ids:
-                        ticket.bracket_ids = self._legs(ticket.cl_ord_id)
-                if ticket.state is _UNKNOWN:
-                    _log.warning("order outcome settled: %s (%s) was executed",
-                                 ticket.cl_ord_id, ticket.kind)
-                self._settle(ticket, TicketState.ACKED)
-            elif final and ticket.connection < before:
-                self._not_placed(ticket, "the account snapshot after the reconnect has no "
-                                 "command with its clOrdId: it was not executed")
+            if ticket.kind in PLACING:
+                self._settle_placement(ticket)
+            else:
+                self._settle_command(ticket)
+
+    def _settle_placement(self, ticket: OrderTicket) -> bool:
+        """ACKED when the store has the order its ``clOrdId`` created (REJECTED when that
+        order was rejected); True if settled."""
+        state = self._account.order_by_cl_ord_id(ticket.cl_ord_id)
+        if state is None:
+            return False
+        self._take_order(ticket, state.id, state.order.oco_id)
+        if ticket.state is not _PENDING:
+            _log.warning("order outcome settled: %s (%s) was executed", ticket.cl_ord_id,
+                         ticket.kind)
+        self._settle(ticket, TicketState.ACKED)
+        return True
+
+    def _take_order(self, ticket: OrderTicket, order_id: int, oco_id: int | None) -> None:
+        ticket.order_id = order_id
+        if ticket.kind is TicketKind.OSO and not ticket.bracket_ids:
+            ticket.bracket_ids = self._legs(ticket.cl_ord_id)
+        elif ticket.kind is TicketKind.OCO and not ticket.bracket_ids and oco_id is not None:
+            ticket.bracket_ids = (oco_id,)
+
+    def _settle_command(self, ticket: OrderTicket) -> bool:
+        """A modify or cancel: settled by its command's verdict, never by the command's mere
+        existence; True if settled."""
+        command = self._account.command_by_cl_ord_id(ticket.cl_ord_id)
+        verdict, reason = self._verdict(ticket, command)
+        if verdict is Verdict.UNDECIDED or command is None:
+            return False
+        ticket.command_id = command.id
+        if ticket.state is not _PENDING:
+            _log.warning("order outcome settled: %s (%s) was %s", ticket.cl_ord_id,
+                         ticket.kind, verdict.value)
+        if verdict is Verdict.REJECTED:
+            ticket.reason = reason
+            self._settle(ticket, TicketState.REJECTED)
+        else:
+            self._settle(ticket, TicketState.ACKED)
+        return True
 
     def _legs(self, cl_ord_id: str) -> tuple[int, ...]:
         legs = (self._account.order_by_cl_ord_id(f"{cl_ord_id}-{leg}") for leg in ("tp", "sl"))
         return tuple(state.id for state in legs if state is not None)
 
-    def _not_placed(self, ticket: OrderTicket, reason: str) -> None:
-        was_unknown = ticket.state is _UNKNOWN
+    # ------------------------------------------------------------------ the resolver's verdicts
+
+    def settle_absent(self, ticket: OrderTicket, reason: str) -> None:
+        """The resolver read a complete list of the server's commands, after the grace
+        period, without one for ``ticket``: it was not executed (NOT_PLACED). Ignored unless
+        the ticket is still UNKNOWN."""
+        if ticket.state is not _UNKNOWN:
+            return
         ticket.reason = reason
-        _log.warning("order outcome settled: %s (%s) was not executed", ticket.cl_ord_id,
-                     ticket.kind)
-        if was_unknown:
+        _log.warning("order outcome settled: %s (%s) was not executed: %s", ticket.cl_ord_id,
+                     ticket.kind, reason)
+        if ticket.kind in MONEY_MOVING:
             self._alerts.emit(Alert(Severity.ROUTINE, "orders.settled",
                                     f"Order outcome settled: {ticket.kind} {ticket.action} "
                                     f"{ticket.qty} {ticket.symbol} was not executed",
-                                    f"clOrdId {ticket.cl_ord_id}; the contract is unblocked."))
+                                    f"clOrdId {ticket.cl_ord_id}: {reason}; the contract is "
+                                    "unblocked."))
+        absent = self._absent
+        absent[ticket.cl_ord_id] = ticket
+        if len(absent) > LATE_WATCH:
+            absent.popitem(last=False)
         self._settle(ticket, TicketState.NOT_PLACED)
+
+    def settle_listed(self, ticket: OrderTicket, command: Command,
+                      reports: Iterable[CommandReport]) -> bool:
+        """The server's command list has ``command`` for UNKNOWN ``ticket``: a placement is
+        ACKED (REJECTED if the command was rejected); a modify or cancel is settled by the
+        command's verdict and stays UNKNOWN while it is undecided (the account data will
+        decide it). True if settled."""
+        if ticket.state is not _UNKNOWN:
+            return False
+        verdict, reason = command_verdict(command, reports)
+        if ticket.kind not in PLACING and verdict is Verdict.UNDECIDED:
+            verdict, reason = self._verdict(ticket, command)
+            if verdict is Verdict.UNDECIDED:
+                return False
+        if ticket.kind in PLACING:
+            self._take_order(ticket, command.order_id, None)
+        else:
+            ticket.command_id = command.id
+        _log.warning("order outcome settled from the server's order list: %s (%s) was %s",
+                     ticket.cl_ord_id, ticket.kind,
+                     "rejected" if verdict is Verdict.REJECTED else "executed")
+        if verdict is Verdict.REJECTED:
+            ticket.reason = reason
+            self._settle(ticket, TicketState.REJECTED)
+        else:
+            self._settle(ticket, TicketState.ACKED)
+        return True
+
+    def _appeared(self, changes: list[AccountChange]) -> list[str]:
+        """Client order ids of NOT_PLACED tickets an event touched: an order created by one
+        (its ``OrderState``) or a report on a modify's or cancel's command."""
+        absent, account = self._absent, self._account
+        keys: list[str] = []
+        for change in changes:
+            kind = type(change)
+            if kind is OrderState:
+                key = change.cl_ord_id  # type: ignore[union-attr]
+            elif kind is CommandReport:
+                command = account.command(change.command_id)  # type: ignore[union-attr]
+                key = None if command is None else command.cl_ord_id
+            else:
+                continue
+            if key is not None and key in absent:
+                keys.append(key)
+        return keys
+
+    def _find_late(self, keys: list[str]) -> None:
+        """NOT_PLACED tickets (of ``keys``) that appear in the account data after all: the
+        exchange executed them later than the grace period allowed for. Acknowledge (or
+        reject) them and say so urgently; their order and position are managed like any
+        other."""
+        account = self._account
+        for key in keys:
+            ticket = self._absent.get(key)
+            if ticket is None:
+                continue
+            if ticket.kind in PLACING:
+                state = account.order_by_cl_ord_id(key)
+                if state is None:
+                    continue
+                self._take_order(ticket, state.id, state.order.oco_id)
+                verdict = Verdict.ACCEPTED
+            else:
+                command = account.command_by_cl_ord_id(key)
+                verdict, reason = self._verdict(ticket, command)
+                if command is None or verdict is Verdict.UNDECIDED:
+                    continue
+                ticket.command_id, ticket.reason = command.id, reason
+            del self._absent[key]
+            _log.error("order %s (%s) settled as not executed has appeared after all",
+                       key, ticket.kind)
+            self._alerts.emit(Alert(
+                Severity.URGENT, "orders.late_execution",
+                f"Order executed after it was settled as not placed: {ticket.kind} "
+                f"{ticket.action} {ticket.qty} {ticket.symbol}",
+                f"clOrdId {key}: the server executed it later than "
+                "risk.unknown_order_grace_seconds allowed for. Its order and any position "
+                "are managed like any other (protective stop, risk limits); check the "
+                "strategy did not act twice."))
+            self._settle(ticket, TicketState.REJECTED if verdict is Verdict.REJECTED
+                         else TicketState.ACKED)
 
     # ------------------------------------------------------------------ risk
 

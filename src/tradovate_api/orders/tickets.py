@@ -2,15 +2,23 @@
 the server's verdict.
 
 A ticket is created for every call of an order method, before anything is sent. Its
-``cl_ord_id`` goes out as the request's ``clOrdId`` and comes back on the server's ``command``
-entity, which is how an answer that was lost (time-out, socket death) is found again in the
-account data. States::
+``cl_ord_id`` goes out as the request's ``clOrdId`` (a liquidation's as its ``customTag50``,
+the only client field ``order/liquidateposition`` has) and comes back on the server's
+``command`` entity, which is how an answer that was lost (time-out, socket death, 5xx, an
+unreadable body) is found again. States::
 
     PENDING ──► ACKED          the server has it (result or account data show the order)
        │    └─► REJECTED       the server refused it (or risk-rejected it after accepting)
-       └──────► UNKNOWN ──► ACKED       the answer was lost; the account data show it exists
-                        └─► NOT_PLACED  a later snapshot shows it does not
+       └──────► UNKNOWN ──► ACKED       the answer was lost; the account data (or the
+                        │               server's command list) show it was executed
+                        ├─► REJECTED    ... show its command was rejected
+                        └─► NOT_PLACED  a complete command list read from the server after
+                                        the grace period has no command for it
+    NOT_PLACED ──► ACKED       it appears after all (an urgent ``orders.late_execution``)
     REFUSED                    refused locally (risk, halt, unknown contract): never sent
+
+Only positive evidence settles an UNKNOWN ticket (ADR 0006): a reconnect's snapshot that does
+not list it proves nothing, because the exchange can still execute a request whose socket died.
 
 Tickets are updated in place by the :class:`~tradovate_api.orders.OrderManager` only; everyone
 else reads them (a strategy may keep the ticket it got back and look at ``state`` later).
@@ -34,14 +42,17 @@ class TicketState(StrEnum):
     """The answer was lost: it may or may not have been executed. New orders in the contract
     are blocked until the account data settle it."""
     NOT_PLACED = "not_placed"
-    """Was UNKNOWN; a snapshot taken afterwards shows the server never executed it."""
+    """Was UNKNOWN; the server's command list, read after the grace period, has no command
+    for it: it was not executed. (Should it appear after all, the ticket turns ACKED with an
+    urgent alert.)"""
     REFUSED = "refused"
     """Refused before sending (risk limit, halt, unknown outcome pending, not connected)."""
 
     @property
     def final(self) -> bool:
-        """No further change will happen (ACKED may still turn REJECTED on a late risk
-        rejection, see :class:`OrderTicket`)."""
+        """No further change is expected (ACKED may still turn REJECTED on a late risk
+        rejection, and NOT_PLACED ACKED on a very late execution, see
+        :class:`OrderTicket`)."""
         return self in _FINAL
 
 
@@ -53,15 +64,24 @@ class TicketKind(StrEnum):
     """``order/placeorder``."""
     OSO = "oso"
     """``order/placeoso``: an entry with take-profit and/or stop-loss brackets."""
+    OCO = "oco"
+    """``order/placeoco``: a take-profit Limit and a stop-loss Stop, a fill of one cancelling
+    the other (exits for a position that is already open)."""
     MODIFY = "modify"
     CANCEL = "cancel"
     LIQUIDATE = "liquidate"
     """``order/liquidateposition``: cancel the contract's orders and flatten it."""
 
 
-MONEY_MOVING = frozenset({TicketKind.PLACE, TicketKind.OSO, TicketKind.MODIFY,
-                          TicketKind.LIQUIDATE})
+MONEY_MOVING = frozenset({TicketKind.PLACE, TicketKind.OSO, TicketKind.OCO,
+                          TicketKind.MODIFY, TicketKind.LIQUIDATE})
 """Kinds whose lost answer blocks the contract (a cancel only ever reduces risk)."""
+PLACING = frozenset({TicketKind.PLACE, TicketKind.OSO, TicketKind.OCO, TicketKind.LIQUIDATE})
+"""Kinds that create an order (``order_id`` is that order); a modify's or a cancel's
+``order_id`` is the order they target."""
+PROTECTIVE_SUFFIX = "-ps"
+"""Ends the client order id of every protective stop (``ProtectiveStops``), so that its
+working order is recognised in the account data, across restarts too."""
 
 
 class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
@@ -73,7 +93,8 @@ class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
     written (0 if never sent), ``answered_ns`` when the server's answer arrived; with the md
     event's receive time they give tick-to-order latency. ``connection`` is the trading
     connection number the request went out on. An ACKED ticket turns REJECTED when the server
-    rejects the order after accepting it (``RiskRejected``).
+    rejects the order after accepting it (``RiskRejected``); a NOT_PLACED one turns ACKED if
+    its order appears after all.
     """
 
     cl_ord_id: str
@@ -97,6 +118,12 @@ class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
     sent_ns: int = 0
     answered_ns: int = 0
     connection: int = 0
+
+    @property
+    def protective(self) -> bool:
+        """A protective stop placed by the framework (``risk.protective_stop``), not by the
+        strategy."""
+        return self.cl_ord_id.endswith(PROTECTIVE_SUFFIX)
 
     @property
     def is_open(self) -> bool:

@@ -107,7 +107,7 @@ def epoch_ms(timestamp: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-_PLACING = frozenset({"place", "oso", "liquidate"})
+_PLACING = frozenset({"place", "oso", "oco", "liquidate"})
 """Ticket kinds whose ``order_id`` is the order they placed (a modify's or cancel's is the
 order they target, which has its own trigger)."""
 

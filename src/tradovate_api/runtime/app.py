@@ -13,6 +13,9 @@ md read            reconnect    the market-data socket; its reader is the only
                                 writer of the market store
 account read       reconnect    the trading socket; its reader is the only writer of
                                 the account store
+order outcomes     essential    :class:`~tradovate_api.orders.OutcomeResolver`: settles
+                                orders whose answer was lost from the server's
+                                order list, after the grace period
 token renewal      essential    ``AuthManager.run_renewal``
 log writer         essential    watches the log writer (dropped records, failed
                                 writes → alerts); the writing is its own thread
@@ -71,7 +74,15 @@ from ..errors import ConfigError, ConnectionLost, TradovateError
 from ..logwriter import LogWriter, setup_logging
 from ..market_hours import MarketHours
 from ..notify.message import Notification
-from ..orders import ContractBook, LiveGateway, OrderManager, OrderTicket, TicketState
+from ..orders import (
+    ContractBook,
+    LiveGateway,
+    OrderManager,
+    OrderTicket,
+    OutcomeResolver,
+    RestServerCommands,
+    TicketState,
+)
 from ..protocol import ChartEvent, EntityEvent, MarketDataEvent
 from ..protocol.messages import Message
 from ..protocol.models import Account
@@ -182,6 +193,7 @@ class _Wiring:
     trading: TradingSession
     risk: RiskManager
     orders: OrderManager
+    resolver: OutcomeResolver
     dispatcher: Dispatcher
     account_id: int
     account_name: str
@@ -297,6 +309,10 @@ class TradingApp:
     @property
     def orders(self) -> OrderManager | None:
         return None if self._w is None else self._w.orders
+
+    @property
+    def resolver(self) -> OutcomeResolver | None:
+        return None if self._w is None else self._w.resolver
 
     @property
     def risk(self) -> RiskManager | None:
@@ -440,6 +456,9 @@ class TradingApp:
                               self.alerts, account_id=account.id, account_spec=account.name,
                               clock=self.clock)
         orders.add_listener(self._on_ticket)
+        resolver = OutcomeResolver(orders, RestServerCommands(rest), self.alerts,
+                                   grace=settings.risk.unknown_order_grace_seconds,
+                                   alert_after=settings.risk.unknown_order_alert_seconds)
         ctx = StrategyContext(market=self.market, account=self.account, orders=orders,
                               contracts=self.contracts, alerts=self.alerts,
                               account_id=account.id, params=settings.strategy,
@@ -448,8 +467,8 @@ class TradingApp:
         dispatcher = Dispatcher(self.strategy, ctx, alerts=self.alerts, risk=risk,
                                 pause_on_error=settings.trading.pause_on_error,
                                 measure_hooks=settings.trading.measure_hooks)
-        self._w = _Wiring(auth, rest, md, trading, risk, orders, dispatcher, account.id,
-                          account.name)
+        self._w = _Wiring(auth, rest, md, trading, risk, orders, resolver, dispatcher,
+                          account.id, account.name)
         self._notify("on_prepared", self)
         _log.info("trading %s on account %s (instruments %s)", self.symbol, account.name,
                   ", ".join(symbols))
@@ -484,6 +503,7 @@ class TradingApp:
         sup, w = self.supervisor, self._wired()
         sup.add_task("md read", self._md_read, Policy.RECONNECT)
         sup.add_task("account read", self._account_read, Policy.RECONNECT)
+        sup.add_task("order outcomes", w.resolver.run)
         sup.add_task("token renewal", w.auth.run_renewal)
         sup.add_task("log writer", self._watch_log)
         sup.add_task("periodic report", self.reports.run)

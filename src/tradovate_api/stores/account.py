@@ -223,6 +223,8 @@ class _AccountState:
         self.commands: dict[int, Command] = {}
         self.commands_by_order: dict[int, dict[int, Command]] = {}
         self.cl_ord_ids: dict[str, int] = {}
+        self.command_ids: dict[str, int] = {}
+        """Client order id → id of the command that carried it (any command type)."""
         self.command_reports: dict[int, CommandReport] = {}
         self.reports_by_command: dict[int, dict[int, CommandReport]] = {}
         self.exec_reports: dict[int, ExecutionReport] = {}
@@ -251,7 +253,8 @@ class _AccountState:
         self.archive_ledgers()
         for table in (self.accounts, self.orders, self.states, self.open_states,
                       self.versions, self.commands,
-                      self.commands_by_order, self.cl_ord_ids, self.command_reports,
+                      self.commands_by_order, self.cl_ord_ids, self.command_ids,
+                      self.command_reports,
                       self.reports_by_command, self.exec_reports, self.exec_by_order,
                       self.fills, self.fills_by_order, self.booked, self.ledgers,
                       self.fill_pairs, self.positions, self.position_keys, self.cash,
@@ -332,9 +335,17 @@ class AccountView:
         return self._s.states.get(order_id)
 
     def order_by_cl_ord_id(self, cl_ord_id: str) -> OrderState | None:
-        """The order whose command carried this client order id."""
+        """The order whose command carried this client order id (``clOrdId``, or the
+        ``customTag50`` of a ``New`` command without one: ``order/liquidateposition`` has no
+        ``clOrdId`` field, so the order manager sends its id there)."""
         order_id = self._s.cl_ord_ids.get(cl_ord_id)
         return None if order_id is None else self._s.states.get(order_id)
+
+    def command_by_cl_ord_id(self, cl_ord_id: str) -> Command | None:
+        """The command that carried this client order id (as :meth:`order_by_cl_ord_id`);
+        a modify's or a cancel's is how their outcome is found."""
+        command_id = self._s.command_ids.get(cl_ord_id)
+        return None if command_id is None else self._s.commands.get(command_id)
 
     def open_orders(self, account_id: int | None = None,
                     contract_id: int | None = None) -> tuple[OrderState, ...]:
@@ -650,8 +661,10 @@ class AccountWriter:
         s = self._s
         s.commands[command.id] = command
         s.commands_by_order.setdefault(command.order_id, {})[command.id] = command
-        if command.cl_ord_id:
-            s.cl_ord_ids[command.cl_ord_id] = command.order_id
+        key = client_key(command)
+        if key:
+            s.cl_ord_ids[key] = command.order_id
+            s.command_ids[key] = command.id
         batch.orders[command.order_id] = None
 
     def _put_command_report(self, report: CommandReport, batch: _Batch) -> None:
@@ -835,8 +848,8 @@ class AccountWriter:
         cl_ord_id = reject_reason = reject_text = None
         rejection: CommandReport | None = None
         for ident, command in sorted(s.commands_by_order.get(order_id, {}).items()):
-            if command.command_type == "New" and command.cl_ord_id:
-                cl_ord_id = command.cl_ord_id
+            if command.command_type == "New" and client_key(command):
+                cl_ord_id = client_key(command)
             for report in s.reports_by_command.get(ident, {}).values():
                 if report.command_status in _REJECTED and (rejection is None
                                                            or report.id > rejection.id):
@@ -845,6 +858,14 @@ class AccountWriter:
             reject_reason, reject_text = rejection.reject_reason, rejection.text
         return OrderState(order, version, fills, filled, avg, cl_ord_id, reject_reason,
                           reject_text)
+
+
+def client_key(command: Command) -> str | None:
+    """The client order id a command carried: its ``clOrdId``, else (``New`` commands only:
+    a liquidation's order, reference §6.6) its ``customTag50``."""
+    if command.cl_ord_id:
+        return command.cl_ord_id
+    return command.custom_tag50 if command.command_type == "New" else None
 
 
 def _fill_id(fill: Fill) -> int:
