@@ -37,6 +37,7 @@ from tradovate_api.protocol.models import (
     StartOrderStrategy,
     Tick,
 )
+from tradovate_api.reports import build_report
 from tradovate_api.settings import Risk
 from tradovate_api.simulator.book import MarketUpdate
 from tradovate_api.simulator.changes import EntityChange
@@ -255,6 +256,20 @@ async def test_the_entry_fills_and_the_server_places_target_and_stop_as_an_oco()
     assert done is not None
     assert done.status == "ExecutionFinished"
     assert ticket.state is TicketState.ACKED
+
+
+async def test_the_report_names_the_strategys_exits_after_its_entry() -> None:
+    h = harness()
+    buy_strategy(h, trigger="imbalance 41%")
+    await h.settle()
+    h.execute(h.exchange.on_market(trade(4999.0, 5)))  # through the stop
+    await h.settle()
+    assert h.ctx.position("ESZ6") == 0
+    data = build_report(h.account, h.market, None, h.orders.tickets.values(),
+                        now_ms=h.clock())
+    (line,) = data.trades
+    assert (line.entry_trigger, line.exit_trigger) == (
+        "imbalance 41%", "stop loss (bracket of: imbalance 41%)")
 
 
 async def test_the_protective_stop_steps_aside_for_the_strategys_stop_until_interrupted(

@@ -14,6 +14,7 @@ from trading_helpers import TODAY
 
 from tradovate_api.orders import LiveGateway, OrderGateway, TicketState
 from tradovate_api.protocol.models import Command, Order, OrderStrategy, StartOrderStrategy
+from tradovate_api.settings import Risk
 from tradovate_api.simulator import Simulator
 from tradovate_api.simulator.calendar import open_clock
 
@@ -104,6 +105,29 @@ async def test_a_lost_answer_ends_with_one_strategy_on_the_server_and_the_ticket
         await rig.until(lambda: rig.ctx.position("ESZ6") == 1 and rig.trading.ready)
         assert rig.server_position() == 1
         assert rig.orders.blocked(ticket.contract_id) is None
+
+
+async def test_a_strategy_executed_after_the_reconnect_snapshot_is_acked_once() -> None:
+    """The shipped grace (10 s): the socket is cut at once and the strategy executes 1-2 s
+    later, after the next connection's first snapshot; the ticket stays UNKNOWN through that
+    snapshot and is acknowledged by the props that follow."""
+    limits = Risk(max_position=5, max_order_qty=5, max_orders_per_second=100.0,
+                  max_daily_loss=100_000.0)
+    assert limits.unknown_order_grace_seconds == 10.0
+    async with Simulator(FAST_SIM, today=TODAY, seed=46, clock=open_clock()) as sim, \
+            SimRig(sim, risk=limits) as rig:
+        sim.faults.arm("late_execution", count=1, min_delay=1.0, max_delay=2.0,
+                       endpoints=["orderStrategy/startorderstrategy"])
+        ticket = rig.ctx.bracket_strategy("ESZ6", "Buy", 1, target_offset=WIDE,
+                                          stop_offset=-WIDE)
+        await rig.until(lambda: ticket.state is TicketState.UNKNOWN)
+        await rig.until(lambda: rig.trading.snapshots == 2 and rig.trading.ready)
+        assert ticket.state is TicketState.UNKNOWN  # not in the snapshot: proves nothing
+        await rig.until(lambda: ticket.state is not TicketState.UNKNOWN, limit=15)
+        assert ticket.state is TicketState.ACKED
+        (strategy,) = server_strategies(rig)
+        assert ticket.strategy_id == strategy.id
+        await rig.until(lambda: rig.ctx.position("ESZ6") == 1)
 
 
 async def test_a_strategy_the_server_never_executed_is_not_placed_from_its_lists() -> None:
