@@ -137,6 +137,8 @@ async def test_several_brackets_for_a_sell_through_the_strategy_context() -> Non
     ("Buy", {"target_offset": None, "stop_offset": None,
              "brackets": [StrategyBracket(1, 2.5)] * 2 + [(1, 2.5, -1.0)]},
      "brackets must be StrategyBracket values"),
+    ("Buy", {"trailing_stop": "yes"}, "trailing_stop must be True or False"),
+    ("Buy", {"target_offset": "5"}, "must be a finite non-zero number"),
     ("Hold", {}, "action must be 'Buy' or 'Sell'"),
 ])
 async def test_requests_the_server_would_refuse_or_misread_are_refused_unsent(
@@ -362,6 +364,9 @@ async def test_interrupt_needs_a_strategy_id_and_is_never_halted() -> None:
     h = harness(gateway=gateway)
     pending = buy_strategy(h)
     assert h.orders.interrupt_strategy(pending).state is TicketState.REFUSED  # no id yet
+    odd = h.orders.interrupt_strategy("77")  # type: ignore[arg-type]
+    assert (odd.state, odd.reason) == (
+        TicketState.REFUSED, "an order strategy is its ticket or its id (an int), got '77'")
     h.orders.halt("shutdown")
     ticket = h.orders.interrupt_strategy(77)
     assert ticket.state is TicketState.PENDING

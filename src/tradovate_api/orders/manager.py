@@ -414,6 +414,10 @@ class OrderManager:
         blocked by a halt or an unknown outcome, like a cancel. The endpoint takes no client
         id: the outcome of a lost answer is read from the strategy's status."""
         strategy_id = strategy.strategy_id if isinstance(strategy, OrderTicket) else strategy
+        if isinstance(strategy_id, bool) or not isinstance(strategy_id, int | None):
+            return self._refuse(self._new(TicketKind.INTERRUPT, "", 0, trigger=trigger),
+                                f"an order strategy is its ticket or its id (an int), got "
+                                f"{strategy_id!r}", "invalid")
         state = self._account.order_strategy(strategy_id) if strategy_id is not None else None
         contract_id = (state.strategy.contract_id if state is not None else (
             strategy.contract_id if isinstance(strategy, OrderTicket) else 0))

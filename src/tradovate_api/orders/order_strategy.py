@@ -128,6 +128,8 @@ def check_strategy(action: str, qty: int, brackets: Sequence[StrategyBracket],
                                     action, tick))
         if problem is not None:
             return problem
+        if not isinstance(bracket.trailing_stop, bool):
+            return f"{where}trailing_stop must be True or False, got {bracket.trailing_stop!r}"
         if bracket.trailing_stop and bracket.stop_offset is None:
             return f"{where}trailing_stop needs a stop_offset"
     if total != qty:
