@@ -310,6 +310,8 @@ def test_a_full_queue_halts_new_orders_until_the_gap_is_on_record(tmp_path: Path
         assert refusal.startswith("journal cannot write (queue full")
         assert journal.before_send(ticket("run1-2", kind=TicketKind.CANCEL)) is None
         assert journal.before_send(ticket("run1-3", kind=TicketKind.LIQUIDATE)) is None
+        assert journal.before_send(ticket("run1-4", kind=TicketKind.INTERRUPT)) is None
+        assert journal.before_send(ticket("run1-6", kind=TicketKind.STRATEGY)) is not None
         assert journal.before_send(ProtectiveStop(ticket("run1-5-ps", order_type="Stop",
                                                          stop_price=4990.0))) is None
     finally:

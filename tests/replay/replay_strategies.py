@@ -87,6 +87,30 @@ class Busy(Strategy):
         self.trace.append(("position", self.ctx.now_ms(), position.net_pos))
 
 
+class StrategyBrackets(Strategy):
+    """Every 50th quote of the traded contract, when flat with nothing working: a market buy
+    as an order strategy, its target and stop ``ticks`` ticks from the fill."""
+
+    def on_start(self) -> None:
+        self.quotes = 0
+        self.tickets: list[OrderTicket] = []
+        self.ticks = int(self.ctx.params.get("ticks", 4))
+
+    def on_quote(self, quote: QuoteState) -> None:
+        symbol = self.ctx.trading_symbol
+        assert symbol is not None
+        contract_id = self.ctx.contract_id(symbol)
+        if quote.contract_id != contract_id:
+            return
+        self.quotes += 1
+        if self.quotes % 50 or self.ctx.position(symbol) != 0 \
+                or self.ctx.account.open_orders(self.ctx.account_id, contract_id):
+            return
+        points = self.ticks * self.ctx.spec(symbol).tick_size
+        self.tickets.append(self.ctx.bracket_strategy(
+            symbol, "Buy", 1, target_offset=points, stop_offset=-points, trigger="strategy"))
+
+
 class RestingBuy(Strategy):
     """One buy limit ``ticks_below`` the first bid, then nothing."""
 

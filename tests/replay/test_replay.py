@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from replay_helpers import recorded_messages
-from replay_strategies import Alternating, Busy, Raiser, RestingBuy, Sleeper
+from replay_strategies import Alternating, Busy, Raiser, RestingBuy, Sleeper, StrategyBrackets
 
 from tradovate_api.protocol import (
     ChartEvent,
@@ -125,6 +125,21 @@ async def test_a_resting_limit_fills_on_the_first_print_through_it(recording: li
     through = next(t for t, price in prints if t >= ticket.created_ms and price <= ticket.price)
     assert result.fills[0].t_ms == through
     assert result.summary.fills == 1
+
+
+async def test_order_strategies_replay_with_their_targets_and_stops(
+        recording: list[Path]) -> None:
+    strategy = StrategyBrackets()
+    result = await run_replay(recording, strategy, ReplayConfig(
+        latency_ms=2.0, risk=Risk(max_daily_loss=1e9)))
+    decisions = [d for d in result.decisions if d.kind == "strategy"]
+    assert len(decisions) >= 2
+    assert {d.state for d in decisions} == {"acked"}
+    exits = {leg for t in strategy.tickets for leg in t.bracket_ids}
+    entries = {t.order_id for t in strategy.tickets}
+    assert {f.order_id for f in result.fills} & entries
+    assert {f.order_id for f in result.fills} & exits  # a target or a stop traded
+    assert any(t.exit_trigger.endswith("(bracket of: strategy)") for t in result.report.trades)
 
 
 async def test_timers_fire_at_their_time_on_the_recording_clock(recording: list[Path]) -> None:

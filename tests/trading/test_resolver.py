@@ -17,7 +17,7 @@ from trading_helpers import Harness
 from tradovate_api.alerts import Severity
 from tradovate_api.errors import ConnectionLost, ErrorResponse, ProtocolError
 from tradovate_api.orders import OrderTicket, OutcomeResolver, TicketState
-from tradovate_api.protocol.models import Command, CommandReport, PlaceOrder
+from tradovate_api.protocol.models import Command, CommandReport, OrderStrategy, PlaceOrder
 from tradovate_api.settings import Risk
 from tradovate_api.strategy import Strategy
 
@@ -47,6 +47,10 @@ class ExchangeCommands:
     async def reports(self, command_ids: Sequence[int]) -> Sequence[CommandReport]:
         return [r for r in self.h.exchange.entities("commandReport", self.h.user_id)
                 if isinstance(r, CommandReport) and r.command_id in command_ids]
+
+    async def strategies(self) -> Sequence[OrderStrategy]:
+        return [s for s in self.h.exchange.entities("orderStrategy", self.h.user_id)
+                if isinstance(s, OrderStrategy)]
 
 
 def harness(**limits: object) -> Harness:

@@ -33,6 +33,7 @@ from tradovate_api.protocol.models import (
     CancelOrder,
     ChartData,
     Dom,
+    InterruptOrderStrategy,
     LiquidatePosition,
     MarketData,
     ModifyOrder,
@@ -43,6 +44,7 @@ from tradovate_api.protocol.models import (
     Quote,
     QuoteEntries,
     QuoteEntry,
+    StartOrderStrategy,
     Tick,
 )
 from tradovate_api.protocol.ticks import pack_ticks
@@ -114,13 +116,18 @@ class ExchangeGateway:
             "order/cancelorder": lambda: ex.cancel_order(user, _as(body, CancelOrder)),
             "order/liquidateposition": lambda: ex.liquidate_position(
                 user, _as(body, LiquidatePosition)),
+            "orderStrategy/startorderstrategy": lambda: ex.start_order_strategy(
+                user, _as(body, StartOrderStrategy)),
+            "orderStrategy/interruptorderstrategy": lambda: ex.interrupt_order_strategy(
+                user, _as(body, InterruptOrderStrategy)),
         }
         result, changes = handlers[endpoint]()
         self.changes.extend(changes)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         failure = getattr(result, "failure_reason", None)
         if failure is not None:
-            future.set_exception(OrderRejected(failure, getattr(result, "failure_text", None)))
+            future.set_exception(OrderRejected(failure, getattr(result, "failure_text", None)
+                                               or getattr(result, "error_text", None)))
         else:
             future.set_result(result)
         return future

@@ -77,8 +77,9 @@ _SNAPSHOT_GROUPS = (
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL")
 _WRITE_ERRORS = (sqlite3.Error, TypeError, ValueError, OverflowError)
 _INTENT_ERRORS = (OSError, TypeError, ValueError, OverflowError, msgspec.MsgspecError)
-_REDUCING = frozenset({"CANCEL", "LIQUIDATE"})
-"""Ticket kinds that only reduce risk: sent even while the journal is halted."""
+_REDUCING = frozenset({"CANCEL", "LIQUIDATE", "INTERRUPT"})
+"""Ticket kinds that only cancel or close (an interrupt cancels an order strategy's orders):
+sent even while the journal is halted."""
 
 
 class TicketLike(Protocol):
@@ -215,8 +216,8 @@ class Journal:
         the trading socket: the request goes to the intent file first. Returns why a request
         must not be sent (``None``: send it) — a new order, modification included, is refused
         while the journal is halted (:attr:`halted`) or when its intent cannot be written;
-        cancels, liquidations and the framework's protective stops (a ticket whose
-        ``protective`` is true) only reduce risk and always go."""
+        cancels, order strategy interrupts, liquidations and the framework's protective stops
+        (a ticket whose ``protective`` is true) only reduce risk and always go."""
         kind = label_of(ticket.kind) or ""
         reduces_risk = kind in _REDUCING or getattr(ticket, "protective", False) is True
         if not reduces_risk:

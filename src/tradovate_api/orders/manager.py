@@ -18,6 +18,15 @@ Protective stops (:class:`~.protection.ProtectiveStops`) go through their own me
 like any order, exempt from the halt, the block and the risk limits (they only reduce risk),
 refused if they could open a position.
 
+Order strategies (:meth:`OrderManager.bracket_strategy`, ``orderStrategy/startorderstrategy``)
+follow the same rules: the request carries the ticket's id as ``customTag50`` (and, made a
+UUID, as ``uuid``); the account data settle a lost answer when they show the strategy or its
+entry's command, the resolver when the server's command or strategy list does or, after the
+grace period, does not. An ACKED strategy ticket keeps following its strategy (its entry, the
+targets and stops each fill creates, a rejection) until the strategy ends. An interrupt
+(:meth:`OrderManager.interrupt_strategy`) only cancels orders and is never blocked, like a
+cancel.
+
 Single-threaded like the stores: every method runs on the event loop thread, ``on_account``
 and ``on_sync`` on the account reader right after the store applied the event.
 """
@@ -29,7 +38,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -49,8 +58,11 @@ from ..protocol.models import (
     Command,
     CommandReport,
     CommandResult,
+    InterruptOrderStrategy,
     LiquidatePosition,
     ModifyOrder,
+    OrderStrategy,
+    OrderStrategyStatusResponse,
     PlaceOCO,
     PlaceOcoResult,
     PlaceOrder,
@@ -59,17 +71,29 @@ from ..protocol.models import (
     PlaceOsoResult,
     Position,
     RestrainedOrderVersion,
+    StartOrderStrategy,
 )
 from ..stores import (
+    STRATEGY_DONE,
     AccountChange,
     AccountView,
     NewFill,
     OrderState,
+    StrategyState,
     SyncReport,
     wall_clock_ms,
 )
 from .contracts import ContractBook
 from .gateway import OrderGateway
+from .order_strategy import (
+    MAX_PARAMS,
+    MULTIBRACKET,
+    StrategyBracket,
+    carries,
+    check_strategy,
+    strategy_params,
+    strategy_uuid,
+)
 from .outcomes import Verdict, command_verdict, finished_order_verdict
 from .protection import Coverage, ProtectiveStops, coverage, coverages
 from .refusals import RefusalLog
@@ -104,8 +128,14 @@ _UNKNOWN = TicketState.UNKNOWN
 LATE_WATCH = 256
 """NOT_PLACED tickets watched at most for a very late appearance (the newest ones)."""
 _PROTECTIVE_TRIGGER = "protective stop"
-_ENTERING = frozenset({TicketKind.PLACE, TicketKind.OSO, TicketKind.OCO})
+_ENTERING = frozenset({TicketKind.PLACE, TicketKind.OSO, TicketKind.OCO, TicketKind.STRATEGY})
 """Placements that add working orders (a liquidation only ever closes)."""
+START_STRATEGY = "orderStrategy/startorderstrategy"
+INTERRUPT_STRATEGY = "orderStrategy/interruptorderstrategy"
+_STOPPED = "StoppedByUser"
+"""Status of an order strategy an interrupt stopped."""
+_FAILED = "ExecutionFailed"
+"""Status of an order strategy whose entry was rejected."""
 _COMMANDS = frozenset({TicketKind.MODIFY, TicketKind.CANCEL})
 """Requests on an existing order, settled by their command's verdict."""
 
@@ -158,6 +188,9 @@ class OrderManager:
         """ACKED modifications and cancels by command id until their command is decided."""
         self._absent: OrderedDict[str, OrderTicket] = OrderedDict()
         """NOT_PLACED tickets by ``cl_ord_id``, watched for a very late appearance."""
+        self._strategies: OrderedDict[str, OrderTicket] = OrderedDict()
+        """ACKED order strategy tickets by ``cl_ord_id`` until their strategy has ended with
+        its entry known: their entry, exits and a rejection follow the account data."""
         self._refusals = RefusalLog(_log, clock, level=logging.INFO)
         """Refusals are logged one line per kind per interval (a strategy hammering a limit
         must not fill the log)."""
@@ -321,6 +354,85 @@ class OrderManager:
                                                      stop_price=stop_loss,
                                                      cl_ord_id=f"{ticket.cl_ord_id}-sl"))
         return self._send(ticket, "order/placeoco", body, PlaceOcoResult)
+
+    def bracket_strategy(self, symbol: str, action: str, qty: int, *,
+                         entry_type: str = "Market", price: float | None = None,
+                         stop_price: float | None = None, target_offset: float | None = None,
+                         stop_offset: float | None = None, trailing_stop: bool = False,
+                         brackets: Sequence[StrategyBracket] | None = None,
+                         time_in_force: str | None = None, trigger: str = "") -> OrderTicket:
+        """``orderStrategy/startorderstrategy`` (multibracket, reference §6.7): an entry
+        whose every fill the server protects at once with a Limit ``target_offset`` points
+        and a Stop (TrailingStop with ``trailing_stop``) ``stop_offset`` points from that
+        fill's price, linked OCO and sized to the fill. Offsets are signed as on the wire: a
+        Buy takes a positive target and a negative stop, a Sell the opposite; on the tick
+        grid. ``brackets`` splits the entry into several brackets (their quantities add up to
+        ``qty``) instead of one of ``qty`` with the offsets given here.
+
+        The request carries the ticket's id as ``customTag50`` and, made a UUID, as
+        ``uuid``; risk-checked like any entry. ``ticket.strategy_id`` is the server's
+        strategy, ``order_id`` its entry, ``bracket_ids`` the targets and stops created so
+        far (they follow the account data until the strategy ends)."""
+        spec = self._contracts.get(symbol)
+        legs = (tuple(brackets) if brackets is not None
+                else (StrategyBracket(qty, target_offset, stop_offset, trailing_stop),))
+        ticket = self._new(TicketKind.STRATEGY, symbol, spec.contract_id if spec else 0,
+                           action=action, qty=qty, order_type=entry_type, price=price,
+                           stop_price=stop_price, trigger=trigger, brackets=legs)
+        if spec is None:
+            return self._refuse(ticket, f"unknown contract {symbol!r}", "unknown contract")
+        problem = None
+        if brackets is not None and (target_offset is not None or stop_offset is not None
+                                     or trailing_stop):
+            problem = "give either brackets or target_offset/stop_offset, not both"
+        problem = (problem
+                   or _check_order(action, qty, entry_type, price, stop_price, spec.tick_size)
+                   or check_strategy(action, qty, legs, spec.tick_size))
+        params = "" if problem is not None else strategy_params(
+            qty, entry_type, price, stop_price, time_in_force, legs)
+        if problem is None and len(params) > MAX_PARAMS:
+            problem = (f"too many brackets: the request's params would be {len(params)} "
+                       f"characters, at most {MAX_PARAMS}")
+        if problem is not None:
+            return self._refuse(ticket, problem, "invalid")
+        refusal = self._gate(ticket)
+        if refusal is not None:
+            return self._refuse(ticket, *refusal)
+        body = StartOrderStrategy(symbol=symbol, order_strategy_type_id=MULTIBRACKET,
+                                  action=action, account_id=self.account_id,
+                                  account_spec=self.account_spec, params=params,
+                                  uuid=strategy_uuid(ticket.cl_ord_id),
+                                  custom_tag50=ticket.cl_ord_id, is_automated=True)
+        return self._send(ticket, START_STRATEGY, body, OrderStrategyStatusResponse)
+
+    def interrupt_strategy(self, strategy: OrderTicket | int, *,
+                           trigger: str = "") -> OrderTicket:
+        """``orderStrategy/interruptorderstrategy`` for an order strategy (its STRATEGY ticket
+        or its id): the server cancels its remaining orders — an unfilled entry, the targets
+        and stops of its fills — and ends it ``StoppedByUser``. A position it opened stays
+        (a protective stop covers it after the grace, per ``risk.protective_stop``). Never
+        blocked by a halt or an unknown outcome, like a cancel. The endpoint takes no client
+        id: the outcome of a lost answer is read from the strategy's status."""
+        strategy_id = strategy.strategy_id if isinstance(strategy, OrderTicket) else strategy
+        if isinstance(strategy_id, bool) or not isinstance(strategy_id, int | None):
+            return self._refuse(self._new(TicketKind.INTERRUPT, "", 0, trigger=trigger),
+                                f"an order strategy is its ticket or its id (an int), got "
+                                f"{strategy_id!r}", "invalid")
+        state = self._account.order_strategy(strategy_id) if strategy_id is not None else None
+        contract_id = (state.strategy.contract_id if state is not None else (
+            strategy.contract_id if isinstance(strategy, OrderTicket) else 0))
+        ticket = self._new(TicketKind.INTERRUPT, self.symbol_of(contract_id), contract_id,
+                           strategy_id=strategy_id, trigger=trigger)
+        if strategy_id is None:
+            return self._refuse(ticket, "the order strategy has no id yet (its start is not "
+                                "acknowledged)", "invalid")
+        if state is not None:
+            ticket.action = state.strategy.action
+            if state.is_done:
+                return self._refuse(ticket, f"order strategy {strategy_id} is already "
+                                    f"{state.status}", "invalid")
+        body = InterruptOrderStrategy(order_strategy_id=strategy_id)
+        return self._send(ticket, INTERRUPT_STRATEGY, body, OrderStrategyStatusResponse)
 
     def modify(self, order: OrderTicket | int, *, qty: int | None = None,
                price: float | None = None, stop_price: float | None = None,
@@ -626,6 +738,12 @@ class OrderManager:
                 buy += t.qty
             else:
                 sell += t.qty
+        for t in self._strategies.values():  # acknowledged, entry not known yet
+            if t.contract_id == contract_id and t.order_id is None:
+                if t.action == "Buy":
+                    buy += t.qty
+                else:
+                    sell += t.qty
         return buy, sell
 
     def _refuse(self, ticket: OrderTicket, reason: str, kind: str) -> OrderTicket:
@@ -703,6 +821,11 @@ class OrderManager:
             self._rejected(ticket, error)
 
     def _acked(self, ticket: OrderTicket, result: Any) -> None:
+        if isinstance(result, OrderStrategyStatusResponse):
+            if result.order_strategy is None:
+                self._lost(ticket, "ProtocolError: the answer carries no orderStrategy")
+                return
+            ticket.strategy_id = result.order_strategy.id
         if isinstance(result, PlaceOsoResult):
             ticket.bracket_ids = tuple(i for i in (result.oso1_id, result.oso2_id)
                                        if i is not None)
@@ -756,19 +879,27 @@ class OrderManager:
     def _settle(self, ticket: OrderTicket, state: TicketState) -> None:
         ticket.state = state
         self._open.pop(ticket.cl_ord_id, None)
-        if state is TicketState.ACKED and ticket.order_id is not None:
+        if state is TicketState.ACKED and ticket.kind is TicketKind.STRATEGY:
+            self._follow_strategy(ticket)  # its entry (order_id) and a rejection
+        if ticket.state is TicketState.ACKED and ticket.order_id is not None:
             if ticket.kind in _ENTERING:
-                order = self._account.order(ticket.order_id)
-                if order is None or not order.is_done:
-                    self._watched[ticket.order_id] = ticket
-                elif order.status == "Rejected":
-                    self._reject_late(ticket, order)
+                self._watch_entry(ticket)
             elif ticket.kind in _COMMANDS and ticket.command_id is not None:
                 self._watch_command(ticket)
         if ticket.state is TicketState.REJECTED:
             _log.warning("order rejected: %s %s %s %s (%s): %s", ticket.kind, ticket.action,
                          ticket.qty, ticket.symbol, ticket.cl_ord_id, ticket.reason)
         self._notify(ticket)
+
+    def _watch_entry(self, ticket: OrderTicket) -> None:
+        """An ACKED placement's order, watched until it is done: a rejection after
+        acceptance rejects the ticket."""
+        assert ticket.order_id is not None
+        order = self._account.order(ticket.order_id)
+        if order is None or not order.is_done:
+            self._watched[ticket.order_id] = ticket
+        elif order.status == "Rejected":
+            self._reject_late(ticket, order)
 
     def _watch_command(self, ticket: OrderTicket) -> None:
         """An answered modify or cancel: its command may still be rejected (RiskRejected,
@@ -837,6 +968,10 @@ class OrderManager:
             self._find_late(self._appeared(changes))
         if self._flatten_reason is not None:
             self._flatten_late_fills(changes)
+        if self._strategies:
+            for change in changes:
+                if type(change) is StrategyState:
+                    self._strategy_changed(change)
         if self._watched or self._watched_commands:
             for change in changes:
                 kind = type(change)
@@ -857,6 +992,10 @@ class OrderManager:
         execute it — until the resolver's read of the server's order list."""
         self._connection = connection
         self._settle_from_store()
+        for ticket in list(self._strategies.values()):
+            state = self._strategy_state(ticket)
+            if state is not None:
+                self._strategy_changed(state)
         if self._absent:
             self._find_late(list(self._absent))
         for order_id, ticket in list(self._watched.items()):
@@ -885,7 +1024,12 @@ class OrderManager:
 
     def _settle_from_store(self) -> None:
         for ticket in list(self._open.values()):
-            if ticket.kind in PLACING:
+            kind = ticket.kind
+            if kind is TicketKind.STRATEGY:
+                self._settle_strategy(ticket)
+            elif kind is TicketKind.INTERRUPT:
+                self._settle_interrupt(ticket)
+            elif kind in PLACING:
                 self._settle_placement(ticket)
             else:
                 self._settle_command(ticket)
@@ -927,6 +1071,125 @@ class OrderManager:
         else:
             self._settle(ticket, TicketState.ACKED)
         return True
+
+    # ------------------------------------------------------------------ order strategies
+
+    def _strategy_state(self, ticket: OrderTicket) -> StrategyState | None:
+        """The order strategy of a STRATEGY ticket (by id, else by the client id its request
+        carried as ``customTag50`` or ``uuid``), or the one an INTERRUPT targets."""
+        account = self._account
+        if ticket.strategy_id is not None:
+            state = account.order_strategy(ticket.strategy_id)
+            if state is not None or ticket.kind is not TicketKind.STRATEGY:
+                return state
+        if ticket.kind is not TicketKind.STRATEGY:
+            return None
+        return (account.order_strategy_by_client_id(ticket.cl_ord_id)
+                or account.order_strategy_by_client_id(strategy_uuid(ticket.cl_ord_id)))
+
+    def _strategy_entry(self, ticket: OrderTicket, state: StrategyState | None) -> int | None:
+        """A STRATEGY ticket's entry: its strategy's ``Entry`` link, else the order whose
+        command carried the request's ``customTag50`` (unless a link makes it a target or a
+        stop: they carry it too)."""
+        if state is not None and state.entry_id is not None:
+            return state.entry_id
+        entry = self._account.order_by_cl_ord_id(ticket.cl_ord_id)
+        if entry is None:
+            return None
+        owner = self._account.strategy_of_order(entry.id)
+        return entry.id if owner is None or owner.entry_id == entry.id else None
+
+    def _strategy_found(self, ticket: OrderTicket) -> bool:
+        """The account data show a STRATEGY ticket's strategy or its entry: take their ids;
+        True if so."""
+        state = self._strategy_state(ticket)
+        entry_id = self._strategy_entry(ticket, state)
+        if state is None and entry_id is None:
+            return False
+        if state is not None:
+            ticket.strategy_id = state.id
+        if entry_id is not None:
+            ticket.order_id = entry_id
+        return True
+
+    def _settle_strategy(self, ticket: OrderTicket) -> bool:
+        """ACKED when the account data show the strategy its request created or its entry
+        (REJECTED when the entry was rejected or the strategy failed); True if settled."""
+        if not self._strategy_found(ticket):
+            return False
+        if ticket.state is not _PENDING:
+            _log.warning("order outcome settled: %s (%s) was executed", ticket.cl_ord_id,
+                         ticket.kind)
+        self._settle(ticket, TicketState.ACKED)
+        return True
+
+    def _settle_interrupt(self, ticket: OrderTicket) -> bool:
+        """Settled once the account data show its strategy ended: ``StoppedByUser`` →
+        ACKED; any other end → REJECTED (it ended first: nothing was left to interrupt).
+        True if settled."""
+        state = self._strategy_state(ticket)
+        if state is None or not state.is_done:
+            return False
+        if ticket.state is not _PENDING:
+            _log.warning("order outcome settled: %s (%s): order strategy %d ended %s",
+                         ticket.cl_ord_id, ticket.kind, state.id, state.status)
+        self._interrupt_verdict(ticket, state.strategy)
+        return True
+
+    def _interrupt_verdict(self, ticket: OrderTicket, strategy: OrderStrategy) -> None:
+        if strategy.status == _STOPPED:
+            self._settle(ticket, TicketState.ACKED)
+        else:
+            ticket.reason = f"order strategy {strategy.id} ended {strategy.status} first"
+            self._settle(ticket, TicketState.REJECTED)
+
+    def _follow_strategy(self, ticket: OrderTicket) -> None:
+        """An ACKED STRATEGY ticket: take its strategy's ids from the account data and keep
+        following it until the strategy has ended."""
+        state = self._strategy_state(ticket)
+        if state is not None:
+            self._strategy_update(ticket, state)
+        followed = self._strategies
+        if ticket.state is TicketState.ACKED and (state is None or not state.is_done):
+            followed[ticket.cl_ord_id] = ticket
+            if len(followed) > self._max_tickets:
+                followed.popitem(last=False)
+        else:
+            followed.pop(ticket.cl_ord_id, None)
+
+    def _strategy_update(self, ticket: OrderTicket, state: StrategyState) -> None:
+        """A followed strategy changed: its entry (watched for a rejection after
+        acceptance) and exits; ``ExecutionFailed`` rejects the ticket."""
+        ticket.strategy_id = state.id
+        entry_id = self._strategy_entry(ticket, state)
+        if entry_id is not None and entry_id != ticket.order_id:
+            ticket.order_id = entry_id
+            if ticket.state is TicketState.ACKED:
+                self._watch_entry(ticket)
+        ticket.bracket_ids = state.bracket_ids
+        if state.status == _FAILED and ticket.state is TicketState.ACKED:
+            entry = self._account.order(ticket.order_id) if ticket.order_id else None
+            reason = state.strategy.failure_message or (
+                None if entry is None else ": ".join(
+                    x for x in (entry.reject_reason, entry.reject_text) if x))
+            ticket.reason = reason or "the order strategy failed (ExecutionFailed)"
+            ticket.state = TicketState.REJECTED
+            self._alerts.emit(Alert(Severity.ROUTINE, "orders.rejected",
+                                    f"order strategy {ticket.action} {ticket.qty} "
+                                    f"{ticket.symbol} failed: {ticket.reason}"))
+
+    def _strategy_changed(self, state: StrategyState) -> None:
+        """The account data changed an order strategy: update the ticket following it."""
+        for key, ticket in list(self._strategies.items()):
+            if ticket.strategy_id != state.id and not carries(state.strategy, key):
+                continue
+            before = ticket.state
+            self._strategy_update(ticket, state)
+            if state.is_done or ticket.state is not TicketState.ACKED:
+                del self._strategies[key]
+            if ticket.state is not before:
+                self._notify(ticket)
+            return
 
     def _legs(self, cl_ord_id: str) -> tuple[int, ...]:
         legs = (self._account.order_by_cl_ord_id(f"{cl_ord_id}-{leg}") for leg in ("tp", "sl"))
@@ -982,6 +1245,35 @@ class OrderManager:
             self._settle(ticket, TicketState.ACKED)
         return True
 
+    def settle_strategy(self, ticket: OrderTicket, strategy: OrderStrategy) -> bool:
+        """The server's order strategy list shows ``strategy`` for UNKNOWN ``ticket``: the
+        STRATEGY whose request created it is ACKED (REJECTED if it failed); an INTERRUPT of
+        it is ACKED if it was stopped, REJECTED if it ended otherwise, and stays UNKNOWN
+        (False) while the strategy still works. True if settled."""
+        if ticket.state is not _UNKNOWN:
+            return False
+        if ticket.kind is TicketKind.INTERRUPT:
+            if strategy.status not in STRATEGY_DONE:
+                return False
+            _log.warning("order outcome settled from the server's order strategies: %s (%s): "
+                         "order strategy %d ended %s", ticket.cl_ord_id, ticket.kind,
+                         strategy.id, strategy.status)
+            self._interrupt_verdict(ticket, strategy)
+            return True
+        if ticket.kind is not TicketKind.STRATEGY:
+            return False
+        ticket.strategy_id = strategy.id
+        _log.warning("order outcome settled from the server's order strategies: %s (%s) was "
+                     "executed (order strategy %d, %s)", ticket.cl_ord_id, ticket.kind,
+                     strategy.id, strategy.status)
+        if strategy.status == _FAILED:
+            ticket.reason = strategy.failure_message or "the order strategy failed " \
+                                                        "(ExecutionFailed)"
+            self._settle(ticket, TicketState.REJECTED)
+        else:
+            self._settle(ticket, TicketState.ACKED)
+        return True
+
     def _appeared(self, changes: list[AccountChange]) -> list[str]:
         """Client order ids of NOT_PLACED tickets an event touched: an order created by one
         (its ``OrderState``) or a report on a modify's or cancel's command."""
@@ -994,6 +1286,11 @@ class OrderManager:
             elif kind is CommandReport:
                 command = account.command(change.command_id)  # type: ignore[union-attr]
                 key = None if command is None else command.cl_ord_id
+            elif kind is StrategyState:
+                strategy = change.strategy  # type: ignore[union-attr]
+                keys.extend(k for k, t in absent.items()
+                            if t.kind is TicketKind.STRATEGY and carries(strategy, k))
+                continue
             else:
                 continue
             if key is not None and key in absent:
@@ -1010,7 +1307,11 @@ class OrderManager:
             ticket = self._absent.get(key)
             if ticket is None:
                 continue
-            if ticket.kind in PLACING:
+            if ticket.kind is TicketKind.STRATEGY:
+                if not self._strategy_found(ticket):
+                    continue
+                verdict = Verdict.ACCEPTED
+            elif ticket.kind in PLACING:
                 state = account.order_by_cl_ord_id(key)
                 if state is None:
                     continue

@@ -14,6 +14,13 @@ accepted: a rejection's reason is in its report). The read is retried with backo
 fails; a ticket still unknown after ``alert_after`` seconds raises an urgent
 ``orders.unknown_long`` alert, once.
 
+Order strategies are found the same way — their entry's command carries the request's
+``customTag50`` — and also, for when the server does not copy it there, in the server's list
+of order strategies (REST ``orderStrategy/list``, read only while a strategy ticket is due),
+which carry the request's ``customTag50`` and ``uuid`` (reference §5.2). An interrupt has no
+client id at all: its outcome is its strategy's status in that list (``StoppedByUser``: done;
+still working after the grace: not executed).
+
 The assumption (ADR 0006): the exchange executes a request, if ever, within the grace period
 of its sending, and a command list read after that shows every command created before the
 read. A request executed later still is caught by the order manager (urgent
@@ -32,11 +39,12 @@ from typing import Protocol
 
 from ..alerts import Alert, AlertSink, Severity
 from ..errors import TradovateError
-from ..protocol.models import Command, CommandReport
+from ..protocol.models import Command, CommandReport, OrderStrategy
 from ..stores.account import client_key
 from .contracts import Requester
+from .order_strategy import carries
 from .outcomes import Verdict, command_verdict
-from .tickets import OrderTicket, TicketState
+from .tickets import OrderTicket, TicketKind, TicketState
 
 _log = logging.getLogger("tradovate_api.orders.resolver")
 
@@ -56,9 +64,14 @@ class ServerCommands(Protocol):
         """The command reports of these commands."""
         ...
 
+    async def strategies(self) -> Sequence[OrderStrategy]:
+        """Every order strategy of the user the server has (a complete list)."""
+        ...
+
 
 class RestServerCommands:
-    """:class:`ServerCommands` over REST: ``command/list`` and ``commandReport/ldeps``."""
+    """:class:`ServerCommands` over REST: ``command/list``, ``commandReport/ldeps`` and
+    ``orderStrategy/list``."""
 
     def __init__(self, rest: Requester) -> None:
         self._rest = rest
@@ -75,6 +88,11 @@ class RestServerCommands:
             query={"masterids": ",".join(str(i) for i in command_ids)})
         return result
 
+    async def strategies(self) -> Sequence[OrderStrategy]:
+        result: list[OrderStrategy] = await self._rest.request("orderStrategy/list", None,
+                                                               list[OrderStrategy])
+        return result
+
 
 class Resolvable(Protocol):
     """What the resolver needs from the order manager."""
@@ -87,6 +105,8 @@ class Resolvable(Protocol):
 
     def settle_listed(self, ticket: OrderTicket, command: Command,
                       reports: Iterable[CommandReport]) -> bool: ...
+
+    def settle_strategy(self, ticket: OrderTicket, strategy: OrderStrategy) -> bool: ...
 
 
 class OutcomeResolver:
@@ -170,26 +190,58 @@ class OutcomeResolver:
         listed: dict[str, Command] = {}
         for entry in commands:
             key = client_key(entry)
-            if key:
-                listed.setdefault(key, entry)
+            known = listed.get(key) if key else None
+            if key and (known is None or entry.id < known.id):
+                listed[key] = entry  # the first command carrying it: a strategy's entry
         found = [(t, listed[t.cl_ord_id]) for t in due if t.cl_ord_id in listed]
         unclear = [c.id for _, c in found if command_verdict(c, ())[0] is not Verdict.ACCEPTED]
         reports = list(await self._server.reports(unclear)) if unclear else []
+        strategies: Sequence[OrderStrategy] = ()
+        if any(t.kind is TicketKind.INTERRUPT
+               or (t.kind is TicketKind.STRATEGY and t.cl_ord_id not in listed) for t in due):
+            strategies = await self._server.strategies()
         for ticket in due:
             if ticket.state is not TicketState.UNKNOWN:
                 continue  # the account data settled it meanwhile
+            waited = (started - ticket.sent_ns) / _NS
+            if ticket.kind is TicketKind.INTERRUPT:
+                self._interrupt(ticket, strategies, waited)
+                continue
             command = listed.get(ticket.cl_ord_id)
-            if command is None:
-                waited = (started - ticket.sent_ns) / _NS
+            strategy = None if command is not None or ticket.kind is not TicketKind.STRATEGY \
+                else next((s for s in strategies if carries(s, ticket.cl_ord_id)), None)
+            if strategy is not None:
+                if self._orders.settle_strategy(ticket, strategy):
+                    self.settled += 1
+            elif command is None:
                 self._orders.settle_absent(
                     ticket, f"the server's order list, read {waited:.1f}s after the request "
-                    "was sent, has no command with its client order id: it was not executed")
+                    "was sent, has no command with its client order id"
+                    + (" and no order strategy carrying it"
+                       if ticket.kind is TicketKind.STRATEGY else "")
+                    + ": it was not executed")
                 self.settled += 1
             elif self._orders.settle_listed(
                     ticket, command, [r for r in reports if r.command_id == command.id]):
                 self.settled += 1
             else:
                 self._not_before[ticket.cl_ord_id] = self._clock_ns() + int(self.recheck * _NS)
+
+    def _interrupt(self, ticket: OrderTicket, strategies: Sequence[OrderStrategy],
+                   waited: float) -> None:
+        """An interrupt has no client id: its strategy's status in the server's list says
+        whether it was executed (ended ``StoppedByUser``), too late (ended otherwise) or not
+        (still working, or not there)."""
+        strategy = next((s for s in strategies if s.id == ticket.strategy_id), None)
+        if strategy is not None and self._orders.settle_strategy(ticket, strategy):
+            self.settled += 1
+            return
+        shows = (f"shows order strategy {ticket.strategy_id} still working"
+                 if strategy is not None else f"has no order strategy {ticket.strategy_id}")
+        self._orders.settle_absent(
+            ticket, f"the server's order strategy list, read {waited:.1f}s after the request "
+            f"was sent, {shows}: the interrupt was not executed")
+        self.settled += 1
 
     # ------------------------------------------------------------------ timing
 

@@ -3,9 +3,10 @@ the server's verdict.
 
 A ticket is created for every call of an order method, before anything is sent. Its
 ``cl_ord_id`` goes out as the request's ``clOrdId`` (a liquidation's as its ``customTag50``,
-the only client field ``order/liquidateposition`` has) and comes back on the server's
-``command`` entity, which is how an answer that was lost (time-out, socket death, 5xx, an
-unreadable body) is found again. States::
+the only client field ``order/liquidateposition`` has; an order strategy's as its
+``customTag50`` and, made a UUID, its ``uuid``) and comes back on the server's ``command``
+entity (and ``orderStrategy``), which is how an answer that was lost (time-out, socket death,
+5xx, an unreadable body) is found again. States::
 
     PENDING ──► ACKED          the server has it (result or account data show the order)
        │    └─► REJECTED       the server refused it (or risk-rejected it after accepting)
@@ -29,6 +30,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 import msgspec
+
+from .order_strategy import StrategyBracket
 
 
 class TicketState(StrEnum):
@@ -71,14 +74,22 @@ class TicketKind(StrEnum):
     CANCEL = "cancel"
     LIQUIDATE = "liquidate"
     """``order/liquidateposition``: cancel the contract's orders and flatten it."""
+    STRATEGY = "strategy"
+    """``orderStrategy/startorderstrategy``: an entry whose fills the server protects with a
+    target and a stop (an OCO pair per fill), as a multibracket order strategy."""
+    INTERRUPT = "interrupt"
+    """``orderStrategy/interruptorderstrategy``: stop an order strategy, cancelling its
+    remaining orders (a position it opened stays)."""
 
 
 MONEY_MOVING = frozenset({TicketKind.PLACE, TicketKind.OSO, TicketKind.OCO,
-                          TicketKind.MODIFY, TicketKind.LIQUIDATE})
-"""Kinds whose lost answer blocks the contract (a cancel only ever reduces risk)."""
-PLACING = frozenset({TicketKind.PLACE, TicketKind.OSO, TicketKind.OCO, TicketKind.LIQUIDATE})
-"""Kinds that create an order (``order_id`` is that order); a modify's or a cancel's
-``order_id`` is the order they target."""
+                          TicketKind.MODIFY, TicketKind.LIQUIDATE, TicketKind.STRATEGY})
+"""Kinds whose lost answer blocks the contract (a cancel or an interrupt only ever cancels
+orders)."""
+PLACING = frozenset({TicketKind.PLACE, TicketKind.OSO, TicketKind.OCO, TicketKind.LIQUIDATE,
+                     TicketKind.STRATEGY})
+"""Kinds that create an order (``order_id`` is that order, a strategy's entry); a modify's
+or a cancel's ``order_id`` is the order they target."""
 PROTECTIVE_SUFFIX = "-ps"
 """Ends the client order id of every protective stop (``ProtectiveStops``), so that its
 working order is recognised in the account data, across restarts too."""
@@ -87,12 +98,15 @@ working order is recognised in the account data, across restarts too."""
 class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
     """One order request and its fate.
 
-    ``order_id`` is the placed order (PLACE, OSO, LIQUIDATE) or the target order (MODIFY,
-    CANCEL); ``bracket_ids`` the OSO legs. ``trigger`` is the strategy's human-readable reason
-    (journal, reports). ``sent_ns`` is ``time.perf_counter_ns()`` right after the frame was
-    written (0 if never sent), ``answered_ns`` when the server's answer arrived; with the md
-    event's receive time they give tick-to-order latency. ``connection`` is the trading
-    connection number the request went out on. An ACKED ticket turns REJECTED when the server
+    ``order_id`` is the placed order (PLACE, OSO, LIQUIDATE; a STRATEGY's entry) or the
+    target order (MODIFY, CANCEL); ``bracket_ids`` the OSO legs, the OCO's other order, or the
+    targets and stops a STRATEGY's fills created so far. ``strategy_id`` is the
+    ``orderStrategy`` a STRATEGY created or an INTERRUPT stops; ``brackets`` a STRATEGY's.
+    ``trigger`` is the strategy's human-readable reason (journal, reports). ``sent_ns`` is
+    ``time.perf_counter_ns()`` right after the frame was written (0 if never sent),
+    ``answered_ns`` when the server's answer arrived; with the md event's receive time they
+    give tick-to-order latency. ``connection`` is the trading connection number the request
+    went out on. An ACKED ticket turns REJECTED when the server
     rejects the order after accepting it (``RiskRejected``); a NOT_PLACED one turns ACKED if
     its order appears after all.
     """
@@ -112,6 +126,8 @@ class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
     state: TicketState = TicketState.PENDING
     order_id: int | None = None
     bracket_ids: tuple[int, ...] = ()
+    strategy_id: int | None = None
+    brackets: tuple[StrategyBracket, ...] = ()
     command_id: int | None = None
     reason: str = ""
     created_ms: int = 0

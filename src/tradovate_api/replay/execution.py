@@ -28,12 +28,14 @@ import msgspec
 from ..protocol import EntityEvent, interpret
 from ..protocol.models import (
     CancelOrder,
+    InterruptOrderStrategy,
     LiquidatePosition,
     ModifyOrder,
     PlaceOCO,
     PlaceOrder,
     PlaceOSO,
     PriceLevel,
+    StartOrderStrategy,
     Tick,
 )
 from ..simulator.book import Book, MarketUpdate
@@ -143,6 +145,10 @@ class ReplayGateway:
             "order/modifyorder": (ModifyOrder, exchange.modify_order),
             "order/cancelorder": (CancelOrder, exchange.cancel_order),
             "order/liquidateposition": (LiquidatePosition, exchange.liquidate_position),
+            "orderStrategy/startorderstrategy": (StartOrderStrategy,
+                                                 exchange.start_order_strategy),
+            "orderStrategy/interruptorderstrategy": (InterruptOrderStrategy,
+                                                     exchange.interrupt_order_strategy),
         }
 
     # ------------------------------------------------------------------ OrderGateway

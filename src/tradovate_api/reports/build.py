@@ -107,14 +107,15 @@ def epoch_ms(timestamp: str) -> int:
     return int(moment.timestamp() * 1000)
 
 
-_PLACING = frozenset({"place", "oso", "oco", "liquidate"})
-"""Ticket kinds whose ``order_id`` is the order they placed (a modify's or cancel's is the
-order they target, which has its own trigger)."""
+_PLACING = frozenset({"place", "oso", "oco", "liquidate", "strategy"})
+"""Ticket kinds whose ``order_id`` is the order they placed (an order strategy's: its entry;
+a modify's or cancel's is the order they target, which has its own trigger)."""
 
 
 def _triggers(account: AccountView, tickets: Iterable[TicketLike]) -> Callable[[int], str]:
-    """Why each order was sent, by order id: its ticket's trigger; an OSO's bracket legs get
-    "take profit"/"stop loss" and the entry's trigger."""
+    """Why each order was sent, by order id: its ticket's trigger; an OSO's bracket legs (an
+    order strategy's targets and stops) get "take profit"/"stop loss" and the entry's
+    trigger."""
     by_order: dict[int, str] = {}
     legs: dict[int, str] = {}
     for ticket in tickets:

@@ -36,11 +36,13 @@ from .market import (
     create_market_store,
     wall_clock_ms,
 )
+from .order_strategies import STRATEGY_DONE, StrategyState
 from .pnl import PnL
 from .trades import Side, Trade, aggressor
 from .window import WindowStats
 
 __all__ = [
+    "STRATEGY_DONE",
     "AccountChange",
     "AccountView",
     "AccountWriter",
@@ -62,6 +64,7 @@ __all__ = [
     "QuoteState",
     "Removed",
     "Side",
+    "StrategyState",
     "SyncReport",
     "Trade",
     "TradesAdded",

@@ -1,4 +1,5 @@
-"""The account store: accounts, orders and their versions, reports, fills, positions, cash, P&L.
+"""The account store: accounts, orders and their versions, reports, fills, positions, cash, P&L,
+order strategies.
 
 Single writer. :func:`create_account_store` returns a ``(AccountView, AccountWriter)`` pair.
 Only the writer has mutating methods, and it must be handed to exactly one task: the account
@@ -15,6 +16,11 @@ Rules the writer follows:
 * Events may arrive out of order: a fill before its order is kept and linked (booked into P&L,
   delivered to the strategy) when the order arrives; versions and commands before their order
   are kept too.
+* A client order id (``clOrdId``, or a ``New`` command's ``customTag50``) finds the order of
+  the first command that carried it: the bracket orders of an order strategy carry its
+  request's ``customTag50`` too, and the entry is the one the request created.
+* Order strategies and their links (:mod:`.order_strategies`) are kept as they arrive, in any
+  order.
 * Fills are deduplicated by id (updates of a fill never count twice); a fill updated to
   ``active: false`` is busted and leaves the P&L. Each fill is delivered once: the writer keeps
   the ids it has delivered, across reconnects.
@@ -34,9 +40,11 @@ Rules the writer follows:
 ``on_fill`` and ``on_position`` directly: :class:`OrderState` records for every order the event
 touched (already reflecting the whole event), then :class:`NewFill`/:class:`BustedFill`, then
 the changed ``Position``/``CashBalance``/``Account``/``CommandReport``/``ExecutionReport``
-entities and :class:`Removed` marks, in arrival order. :meth:`AccountWriter.apply_snapshot`
-returns a :class:`SyncReport` of what differed from memory (fills that happened while
-disconnected appear there exactly once) and replaces memory with the snapshot.
+entities and :class:`Removed` marks, in arrival order (a :class:`StrategyState` for each
+order strategy whose entity or links the event changed comes right after the order states).
+:meth:`AccountWriter.apply_snapshot` returns a :class:`SyncReport` of what differed from
+memory (fills that happened while disconnected appear there exactly once) and replaces memory
+with the snapshot.
 """
 
 from __future__ import annotations
@@ -61,12 +69,15 @@ from ..protocol.models import (
     Fill,
     FillPair,
     Order,
+    OrderStrategy,
+    OrderStrategyLink,
     OrderVersion,
     Position,
     Product,
     SyncMessage,
     TradeDate,
 )
+from .order_strategies import StrategyState, StrategyTables
 from .pnl import FifoLedger, PnL
 
 _ACCEPTED = frozenset({"AtExecution", "OnHold", "ExecutionSuspended", "Replaced"})
@@ -148,7 +159,7 @@ class Removed(msgspec.Struct, frozen=True, gc=False):
 
 AccountChange: TypeAlias = (
     OrderState | NewFill | BustedFill | Position | CashBalance | Account | CommandReport
-    | ExecutionReport | Removed
+    | ExecutionReport | StrategyState | Removed
 )
 
 
@@ -224,7 +235,9 @@ class _AccountState:
         self.commands_by_order: dict[int, dict[int, Command]] = {}
         self.cl_ord_ids: dict[str, int] = {}
         self.command_ids: dict[str, int] = {}
-        """Client order id → id of the command that carried it (any command type)."""
+        """Client order id → id of the command that carried it (any command type); the
+        first (lowest id) command when several carry it: an order strategy's bracket orders
+        carry the ``customTag50`` of its request, like its entry."""
         self.command_reports: dict[int, CommandReport] = {}
         self.reports_by_command: dict[int, dict[int, CommandReport]] = {}
         self.exec_reports: dict[int, ExecutionReport] = {}
@@ -246,6 +259,8 @@ class _AccountState:
         self.cash: dict[int, CashBalance] = {}
         self.cash_by_account: dict[int, int] = {}
         self.others: dict[str, dict[int, Any]] = {}
+        self.order_strategies = StrategyTables()
+        """``orderStrategy`` and ``orderStrategyLink`` entities (:mod:`.order_strategies`)."""
 
     def reset(self) -> None:
         """Forget all account data (not reference data, not the delivered fill ids). Tables
@@ -260,6 +275,7 @@ class _AccountState:
                       self.fill_pairs, self.positions, self.position_keys, self.cash,
                       self.cash_by_account, self.others):
             table.clear()
+        self.order_strategies.clear()
 
     def archive_ledgers(self) -> None:
         """Before a snapshot replaces the account data: keep every dated ledger with
@@ -358,6 +374,40 @@ class AccountView:
     def versions(self, order_id: int) -> tuple[OrderVersion, ...]:
         versions = self._s.versions.get(order_id, {})
         return tuple(versions[i] for i in sorted(versions))
+
+    # ------------------------------------------------------------------ order strategies
+
+    def order_strategy(self, strategy_id: int) -> StrategyState | None:
+        """An order strategy (``orderStrategy/startorderstrategy``) with the links to its
+        orders; its ``status`` says whether it still works."""
+        return self._s.order_strategies.states.get(strategy_id)
+
+    def order_strategy_by_client_id(self, client_id: str) -> StrategyState | None:
+        """The order strategy whose request carried this ``customTag50`` or ``uuid``."""
+        return self._s.order_strategies.of_client_id(client_id)
+
+    def strategy_of_order(self, order_id: int) -> StrategyState | None:
+        """The order strategy an order belongs to (entry, target or stop), if any."""
+        return self._s.order_strategies.of_order(order_id)
+
+    def strategy_orders(self, strategy_id: int, label: str | None = None
+                        ) -> tuple[OrderState, ...]:
+        """The orders of an order strategy whose ``order`` entity arrived (with ``label``
+        only: ``Entry``, ``Target``, ``Stop``), oldest link first."""
+        state = self._s.order_strategies.states.get(strategy_id)
+        if state is None:
+            return ()
+        states = self._s.states
+        return tuple(states[i] for i in state.order_ids(label) if i in states)
+
+    def order_strategies(self, account_id: int | None = None, *,
+                         working: bool = False) -> tuple[StrategyState, ...]:
+        """Every known order strategy by id (of one account; with ``working`` only those
+        not done)."""
+        return tuple(
+            st for _, st in sorted(self._s.order_strategies.states.items())
+            if (account_id is None or st.strategy.account_id == account_id)
+            and not (working and st.is_done))
 
     def command(self, command_id: int) -> Command | None:
         return self._s.commands.get(command_id)
@@ -530,12 +580,14 @@ class AccountView:
 class _Batch:
     """What one apply touched."""
 
-    __slots__ = ("fills", "orders", "records")
+    __slots__ = ("fills", "orders", "records", "strategies")
 
     def __init__(self) -> None:
         self.orders: dict[int, None] = {}
         self.fills: list[NewFill | BustedFill] = []
         self.records: list[AccountChange] = []
+        self.strategies: dict[int, None] = {}
+        """Order strategies whose entity or links arrived."""
 
 
 class AccountWriter:
@@ -554,6 +606,8 @@ class AccountWriter:
             "fillPair": self._put_fill_pair, "position": self._put_position,
             "cashBalance": self._put_cash, "product": self._put_reference,
             "contract": self._put_reference, "contractMaturity": self._put_reference,
+            "orderStrategy": self._put_order_strategy,
+            "orderStrategyLink": self._put_strategy_link,
         }
 
     @property
@@ -599,6 +653,8 @@ class AccountWriter:
             (self._put_exec_report, sync.execution_reports), (self._put_fill, sync.fills),
             (self._put_fill_pair, sync.fill_pairs), (self._put_position, sync.positions),
             (self._put_cash, sync.cash_balances),
+            (self._put_order_strategy, sync.order_strategies),
+            (self._put_strategy_link, sync.order_strategy_links),
             (self._put_other("marginSnapshot"), sync.margin_snapshots),
             (self._put_other("accountRiskStatus"), sync.account_risk_statuses),
             (self._put_other("userAccountAutoLiq"), sync.user_account_auto_liqs),
@@ -610,6 +666,7 @@ class AccountWriter:
             state = self._state(order_id)
             if state is not None:
                 s.set_state(order_id, state)
+        s.order_strategies.refresh_all()
         s.synced = True
         new_fills = tuple(f for f in batch.fills if isinstance(f, NewFill))
         busted = tuple(BustedFill(f, s.orders.get(f.order_id)) for i, f in s.fills.items()
@@ -637,6 +694,10 @@ class AccountWriter:
             if state is not None and state != s.states.get(order_id):
                 s.set_state(order_id, state)
                 changes.append(state)
+        for strategy_id in batch.strategies:
+            before, after = s.order_strategies.refresh(strategy_id)
+            if after is not None and after != before:
+                changes.append(after)
         changes.extend(batch.fills)
         changes.extend(batch.records)
         return changes
@@ -663,8 +724,10 @@ class AccountWriter:
         s.commands_by_order.setdefault(command.order_id, {})[command.id] = command
         key = client_key(command)
         if key:
-            s.cl_ord_ids[key] = command.order_id
-            s.command_ids[key] = command.id
+            known = s.command_ids.get(key)
+            if known is None or command.id <= known:  # the first command carrying it
+                s.cl_ord_ids[key] = command.order_id
+                s.command_ids[key] = command.id
         batch.orders[command.order_id] = None
 
     def _put_command_report(self, report: CommandReport, batch: _Batch) -> None:
@@ -792,6 +855,12 @@ class AccountWriter:
         else:
             s.maturities[entity.id] = entity
 
+    def _put_order_strategy(self, strategy: OrderStrategy, batch: _Batch) -> None:
+        batch.strategies[self._s.order_strategies.put_strategy(strategy)] = None
+
+    def _put_strategy_link(self, link: OrderStrategyLink, batch: _Batch) -> None:
+        batch.strategies[self._s.order_strategies.put_link(link)] = None
+
     def _put_other(self, entity_type: str) -> Callable[[Any, _Batch], None]:
         def put(entity: Any, batch: _Batch) -> None:
             self._s.others.setdefault(entity_type, {})[entity.id] = entity
@@ -823,6 +892,12 @@ class AccountWriter:
         elif entity_type == "orderVersion":
             s.versions.get(entity.order_id, {}).pop(ident, None)
             batch.orders[entity.order_id] = None
+        elif entity_type in ("orderStrategy", "orderStrategyLink"):
+            tables = s.order_strategies
+            strategy_id = (tables.delete_strategy(ident) if entity_type == "orderStrategy"
+                           else tables.delete_link(ident))
+            if strategy_id is not None:
+                batch.strategies[strategy_id] = None
         else:
             s.others.get(entity_type, {}).pop(ident, None)
         batch.records.append(Removed(entity_type, ident))

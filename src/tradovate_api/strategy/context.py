@@ -12,12 +12,13 @@ methods never raise for a refusal: the returned ticket's ``state`` is ``REFUSED`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ..alerts import Alert, AlertSink, Severity
 from ..orders.contracts import ContractBook, ContractSpec
+from ..orders.order_strategy import StrategyBracket
 from ..orders.tickets import OrderTicket
 from ..stores import AccountView, MarketDataView, wall_clock_ms
 
@@ -116,6 +117,28 @@ class StrategyContext:
         return self.orders.bracket(symbol, action, qty, entry_type=entry_type, price=price,
                                    take_profit=take_profit, stop_loss=stop_loss,
                                    trigger=trigger)
+
+    def bracket_strategy(self, symbol: str, action: str, qty: int, *,
+                         entry_type: str = "Market", price: float | None = None,
+                         target_offset: float | None = None,
+                         stop_offset: float | None = None, trailing_stop: bool = False,
+                         brackets: Sequence[StrategyBracket] | None = None,
+                         trigger: str = "") -> OrderTicket:
+        """An entry (Market, or Limit at ``price``) as a Tradovate order strategy
+        (``orderStrategy/startorderstrategy``): each fill gets a take-profit Limit
+        ``target_offset`` points and a Stop ``stop_offset`` points from its fill price, an
+        OCO pair sized to that fill. Offsets are signed: a Buy takes a positive target and a
+        negative stop, a Sell the opposite. ``brackets`` splits the entry into several
+        brackets. Stop it with :meth:`interrupt_strategy`."""
+        return self.orders.bracket_strategy(
+            symbol, action, qty, entry_type=entry_type, price=price,
+            target_offset=target_offset, stop_offset=stop_offset, trailing_stop=trailing_stop,
+            brackets=brackets, trigger=trigger)
+
+    def interrupt_strategy(self, ticket_or_strategy_id: OrderTicket | int) -> OrderTicket:
+        """Stop an order strategy: its remaining orders (an unfilled entry, the targets and
+        stops) are cancelled; a position it opened stays."""
+        return self.orders.interrupt_strategy(ticket_or_strategy_id)
 
     def modify(self, ticket_or_order_id: OrderTicket | int, *, qty: int | None = None,
                price: float | None = None, stop_price: float | None = None) -> OrderTicket:
