@@ -12,6 +12,12 @@ switch file appearing, or :meth:`RiskManager.kill` (SIGUSR2, an operator) halts 
 the rest of the run and flattens everything through the handler the order manager binds.
 Every breach is an urgent ``risk.<limit>`` alert, at most one per limit per
 ``alert_interval_ms`` so a strategy hammering a limit cannot flood the channels.
+
+:meth:`RiskManager.suspend_entries` stops *entries* — orders that could open or increase a
+position — in one contract (or all) while the runtime knows its picture is incomplete: a
+market-data subscription the server refused after a reconnect, an account event it could not
+read. Orders that only reduce a position still pass. :meth:`RiskManager.resume_entries` lifts
+it; each suspension has a ``source`` so one cause clearing does not lift another's.
 """
 
 from __future__ import annotations
@@ -71,6 +77,8 @@ class RiskManager:
         self._hours_open = True
         self._pnl_problem_logged = False
         self._watches: list[Callable[[], None]] = []
+        self._suspended: dict[tuple[int | None, str], str] = {}
+        """(contract id or ``None`` for all, source) → reason."""
         self.breaches: dict[str, int] = {}
         """Refusals and halts per limit name (for reports)."""
 
@@ -106,6 +114,29 @@ class RiskManager:
             return False
         return True
 
+    # ------------------------------------------------------------------ suspended entries
+
+    def suspend_entries(self, contract_id: int | None, reason: str, source: str = "") -> None:
+        """Refuse entries in ``contract_id`` (``None``: every contract) until
+        :meth:`resume_entries` with the same ``source``; exits still pass."""
+        if (contract_id, source) not in self._suspended:
+            _log.warning("risk: entries suspended in %s: %s",
+                         "every contract" if contract_id is None else contract_id, reason)
+        self._suspended[(contract_id, source)] = reason
+
+    def resume_entries(self, contract_id: int | None, source: str = "") -> None:
+        if self._suspended.pop((contract_id, source), None) is not None:
+            _log.warning("risk: entries resumed in %s (%s)",
+                         "every contract" if contract_id is None else contract_id,
+                         source or "suspension lifted")
+
+    def entries_suspended(self, contract_id: int) -> str | None:
+        """Why entries in ``contract_id`` are suspended (``None``: they are not)."""
+        for (suspended, _source), reason in self._suspended.items():
+            if suspended is None or suspended == contract_id:
+                return reason
+        return None
+
     # ------------------------------------------------------------------ the check
 
     def check(self, ticket: OrderTicket, in_flight_buy: int = 0,
@@ -133,6 +164,11 @@ class RiskManager:
         if ticket.qty > limits.max_order_qty:
             return self._breach("max_order_qty", f"order quantity {ticket.qty} exceeds "
                                 f"max_order_qty {limits.max_order_qty}", now)
+        suspended = self._suspended and self.entries_suspended(ticket.contract_id)
+        if suspended and self._opens(ticket):
+            return self._breach("entries_suspended", f"{ticket.action} {ticket.qty} "
+                                f"{ticket.symbol} could open or increase a position, and "
+                                f"entries in it are suspended: {suspended}", now)
         exposure = self._exposure(ticket, in_flight_buy, in_flight_sell)
         if exposure > limits.max_position:
             return self._breach("max_position", f"{ticket.action} {ticket.qty} {ticket.symbol} "
@@ -142,6 +178,15 @@ class RiskManager:
             return self._breach("orders_per_second", f"more than "
                                 f"{limits.max_orders_per_second:g} orders per second", now)
         return None
+
+    def _opens(self, ticket: OrderTicket) -> bool:
+        """Whether ``ticket`` could open a position or make the current one bigger (an
+        order no larger than the position, on its closing side, cannot)."""
+        position = (self._account.position(self.account_id, ticket.contract_id)
+                    if self.account_id is not None else None)
+        net = 0 if position is None else position.net_pos
+        closing = -net if ticket.action == "Buy" else net
+        return ticket.qty > closing
 
     def _exposure(self, ticket: OrderTicket, in_flight_buy: int, in_flight_sell: int) -> int:
         """The largest absolute position on the ticket's side if every working order of that

@@ -180,9 +180,12 @@ class OrderManager:
 
     def place(self, symbol: str, action: str, qty: int, *, order_type: str = "Market",
               price: float | None = None, stop_price: float | None = None,
-              trigger: str = "", time_in_force: str | None = None) -> OrderTicket:
+              trigger: str = "", time_in_force: str | None = None,
+              protective: bool = False) -> OrderTicket:
         """``order/placeorder``: Market, Limit (``price``), Stop (``stop_price``) or
-        StopLimit (both)."""
+        StopLimit (both). ``protective``: a stop that protects a position — it is sent even
+        while new orders are halted (the shutdown places a missing stop); risk still
+        checks it."""
         spec = self._contracts.get(symbol)
         ticket = self._new(TicketKind.PLACE, symbol, spec.contract_id if spec else 0,
                            action=action, qty=qty, order_type=order_type, price=price,
@@ -191,8 +194,10 @@ class OrderManager:
             return self._refuse(ticket, f"unknown contract {symbol!r} (not in the contract "
                                 f"book: {', '.join(self._contracts.symbols) or 'none'})")
         problem = _check_order(action, qty, order_type, price, stop_price, spec.tick_size)
+        if problem is None and protective and order_type not in ("Stop", "StopLimit"):
+            problem = f"a protective order is a stop, not {order_type}"
         if problem is None:
-            problem = self._gate(ticket)
+            problem = self._gate(ticket, protective=protective)
         if problem is not None:
             return self._refuse(ticket, problem)
         body = PlaceOrder(action=action, symbol=symbol, order_qty=qty, order_type=order_type,
@@ -390,9 +395,9 @@ class OrderManager:
         contract = self._account.contract(contract_id)
         return contract.name if contract is not None else str(contract_id)
 
-    def _gate(self, ticket: OrderTicket) -> str | None:
+    def _gate(self, ticket: OrderTicket, *, protective: bool = False) -> str | None:
         """Why a new order or modification cannot go now (halt, unknown outcome, risk)."""
-        if self._halted is not None:
+        if self._halted is not None and not protective:
             return f"orders halted: {self._halted}"
         blocker = self.blocked(ticket.contract_id)
         if blocker is not None:

@@ -21,7 +21,7 @@ from ..alerts import Alert, AlertSink, Severity
 from ..settings import Risk
 from ..stores import AccountView, MarketDataView
 from .contracts import ContractBook
-from .tickets import TicketState
+from .tickets import OrderTicket, TicketState
 
 if TYPE_CHECKING:
     from .manager import OrderManager
@@ -89,34 +89,56 @@ class ProtectiveStops:
         self.repairs += 1
         spec = self._contracts.get(contract_id)
         name = spec.symbol if spec is not None else str(contract_id)
-        points = self._limits.protective_stop_points
-        stop = None
-        if self._limits.protective_stop == "place" and spec is not None and price is not None \
-                and points is not None:
-            raw = price - points if net > 0 else price + points
-            ticks = raw / spec.tick_size
-            stop = round((math.floor(ticks + 1e-9) if net > 0 else math.ceil(ticks - 1e-9))
-                         * spec.tick_size, 10)
-            quote = self._market.quote(contract_id)
-            bid = quote.bid if quote is not None else None
-            ask = quote.ask if quote is not None else None
-            if stop <= 0 or (net > 0 and bid is not None and stop >= bid) or (
-                    net < 0 and ask is not None and stop <= ask):
-                stop = None  # already through the market: a stop would fill at once
-        if stop is not None and spec is not None:
-            action = "Sell" if net > 0 else "Buy"
-            ticket = self._orders.place(spec.symbol, action, missing, order_type="Stop",
-                                        stop_price=stop, trigger="protective stop")
-            if ticket.state is not TicketState.REFUSED:
+        if self._limits.protective_stop == "place":
+            ticket = self._place_stop(contract_id, net, missing, price, "protective stop")
+            if ticket is not None and ticket.state is not TicketState.REFUSED:
                 self._alert(f"Position {net:+d} {name} had no protective stop: placed "
-                            f"{action} {missing} stop at {stop:g}", "")
+                            f"{ticket.action} {missing} stop at {ticket.stop_price:g}", "")
                 return
-            _log.error("protective stop refused (%s); flattening %s", ticket.reason, name)
+            if ticket is not None:
+                _log.error("protective stop refused (%s); flattening %s", ticket.reason, name)
         self._orders.flatten(contract_id, trigger="no protective stop")
         self._alert(f"Position {net:+d} {name} had no protective stop: flattened",
                     "" if self._limits.protective_stop == "flatten"
                     else "A stop could not be placed (no price, or the market is already "
                          "beyond it).")
+
+    def protect(self, contract_id: int) -> OrderTicket | None:
+        """Place the stop a position lacks now — no grace time, even while new orders are
+        halted (the shutdown keeps positions protected this way). Never flattens. ``None``
+        when the position is flat or covered, or no stop can be placed (no price or
+        ``protective_stop_points``, or the market already beyond it)."""
+        position = self._account.position(self._orders.account_id, contract_id)
+        if position is None or position.net_pos == 0:
+            return None
+        net = position.net_pos
+        missing = abs(net) - self._covered(contract_id, "Sell" if net > 0 else "Buy")
+        if missing <= 0:
+            return None
+        return self._place_stop(contract_id, net, missing, position.net_price,
+                                "protective stop at shutdown")
+
+    def _place_stop(self, contract_id: int, net: int, missing: int, price: float | None,
+                    trigger: str) -> OrderTicket | None:
+        """A closing stop ``protective_stop_points`` beyond ``price``; ``None`` when there
+        is no such price or the market is already beyond it (it would fill at once)."""
+        spec = self._contracts.get(contract_id)
+        points = self._limits.protective_stop_points
+        if spec is None or price is None or points is None:
+            return None
+        raw = price - points if net > 0 else price + points
+        ticks = raw / spec.tick_size
+        stop = round((math.floor(ticks + 1e-9) if net > 0 else math.ceil(ticks - 1e-9))
+                     * spec.tick_size, 10)
+        quote = self._market.quote(contract_id)
+        bid = quote.bid if quote is not None else None
+        ask = quote.ask if quote is not None else None
+        if stop <= 0 or (net > 0 and bid is not None and stop >= bid) or (
+                net < 0 and ask is not None and stop <= ask):
+            return None
+        return self._orders.place(spec.symbol, "Sell" if net > 0 else "Buy", missing,
+                                  order_type="Stop", stop_price=stop, trigger=trigger,
+                                  protective=True)
 
     def _alert(self, title: str, body: str) -> None:
         _log.error("%s", title)

@@ -13,7 +13,6 @@ of that entity type costs (see :data:`MONEY_ENTITY_TYPES`).
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -32,10 +31,16 @@ _MAX_REPAIRS = 64
 """Bound on conversions of one entity (each drops one field; models have fewer fields)."""
 
 
-@lru_cache(maxsize=64)
+_optional: dict[type[Any], frozenset[str]] = {}
+
+
 def _optional_fields(cls: type[Any]) -> frozenset[str]:
     """Wire names of the fields of ``cls`` that have a default."""
-    return frozenset(f.encode_name for f in msgspec.structs.fields(cls) if not f.required)
+    names = _optional.get(cls)
+    if names is None:
+        names = _optional[cls] = frozenset(f.encode_name for f in msgspec.structs.fields(cls)
+                                           if not f.required)
+    return names
 
 
 def convert_leniently(cls: type[Any], data: Any) -> tuple[Any, tuple[str, ...]]:

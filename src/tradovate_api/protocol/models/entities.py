@@ -61,16 +61,16 @@ class Exchange(WireModel, frozen=True):
 class Product(WireModel, frozen=True):
     id: int
     name: str
+    currency_id: int
+    product_type: str
+    description: str
+    exchange_id: int
+    contract_group_id: int
+    status: str
     value_per_point: float
+    price_format_type: str
+    price_format: int
     tick_size: float
-    currency_id: int | None = None
-    product_type: str | None = None
-    description: str | None = None
-    exchange_id: int | None = None
-    contract_group_id: int | None = None
-    status: str | None = None
-    price_format_type: str | None = None
-    price_format: int | None = None
     months: str | None = None
     is_secured: bool | None = None
     risk_discount_contract_group_id: int | None = None
