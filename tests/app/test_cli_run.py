@@ -89,7 +89,7 @@ async def test_sigint_runs_the_shutdown_sequence_and_exits_0(
     assert re.search(r"fills +\d+", text)
     messages = log_messages(tmp_path)
     steps = ["shutdown (signal SIGINT): new orders halted", "market data unsubscribed",
-             "cancel requests confirmed", "final summary", "flushing the log",
+             "exit requests sent", "final summary", "flushing the log",
              "supervisor stopped (signal SIGINT), exit code 0"]
     at = [next(i for i, m in enumerate(messages) if step in m) for step in steps]
     assert at == sorted(at)

@@ -79,6 +79,7 @@ from ..orders import (
     OrderManager,
     OrderTicket,
     RestGateway,
+    TicketKind,
     TicketState,
 )
 from ..protocol import MONEY_ENTITY_TYPES, ChartEvent, EntityEvent, MarketDataEvent
@@ -897,11 +898,12 @@ class TradingApp:
                          "REST")
             confirmed = await self._read_account_over_rest(deadline)
         sent = self._exit_orders(self._plan())
+        protecting = {t.contract_id for t in sent if t.kind is TicketKind.PLACE}
         poller = (loop.create_task(self._poll_account_over_rest(), name="shutdown rest poll")
                   if over_rest and confirmed else None)
         try:
             async with asyncio.timeout_at(deadline):
-                await self.account_changed.until(self._exit_settled)
+                await self.account_changed.until(lambda: self._exit_settled(protecting))
         except TimeoutError:
             pass
         finally:
@@ -943,7 +945,9 @@ class TradingApp:
                 tickets.append(ticket)
         return tickets
 
-    def _exit_settled(self) -> bool:
+    def _exit_settled(self, protecting: set[int]) -> bool:
+        """The exit requests are confirmed: flat with no working orders (flatten), or the
+        entries gone and the stops placed for ``protecting`` (contract ids) working."""
         config = self.settings.shutdown
         account_id = self._wired().account_id
         if config.flatten:
@@ -951,7 +955,8 @@ class TradingApp:
                 p.net_pos == 0 for p in self.account.positions.values()
                 if p.account_id == account_id)
         plan = self._plan()
-        return not plan.unprotected and (not config.cancel_entries or not plan.entries)
+        return (all(p.contract_id not in protecting for p in plan.unprotected)
+                and (not config.cancel_entries or not plan.entries))
 
     async def _read_account_over_rest(self, deadline: float) -> bool:
         """Replace the (stale) account store with the account read over REST. The account
@@ -990,6 +995,8 @@ class TradingApp:
             lines = ["flat, no working orders (last known: the server could not be read)"]
         for line in lines:
             _log.warning("open at exit: %s", line)
+        if self._printer is not None:  # at once: the summary may come later, or never
+            self._printer.say("open at exit: " + "\n              ".join(lines))
         config = self.settings.shutdown
         failed = self.supervisor.exit_code not in (None, 0)
         urgent = (failed or not confirmed or bool(plan.unprotected)
