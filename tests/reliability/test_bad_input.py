@@ -71,6 +71,46 @@ async def test_a_refusal_while_resubscribing_never_drops_the_subscription(
             await asyncio.wait_for(second, 3)
 
 
+async def test_a_refused_subscription_is_tried_again_and_reported_live_when_accepted(
+        server: JunkServer) -> None:
+    session = MarketDataSession(server.url, any_token, lambda event: None, options=OPTIONS)
+    told: list[tuple[str, str | int, str]] = []
+    session.subscription_refused = lambda symbol, why: told.append(("refused", symbol, why))
+    session.subscription_restored = lambda symbol, why: told.append(("live", symbol, why))
+    first = asyncio.create_task(session.run())
+    async with asyncio.timeout(5):
+        await session.wait_ready()
+    await session.subscribe_quote("ESM4")
+    await session.subscribe_dom("ESM4")
+    accept = False
+
+    def reply(request: ClientRequest) -> bytes:
+        if accept:
+            return response(request.request_id, 200, {"mode": "RealTime"})
+        return response(request.request_id, 200, {"errorText": "Not entitled", "mode": "None"})
+
+    server.reply = reply
+    server.drop()
+    with pytest.raises(SessionEnded):
+        await asyncio.wait_for(first, 5)
+    second = asyncio.create_task(session.run())
+    try:
+        async with asyncio.timeout(5):
+            await session.wait_ready(2)
+        assert told == [("refused", "ESM4", "Not entitled")]  # once per symbol
+        await session.retry_refused()
+        assert session.refused == {"ESM4": "Not entitled"}
+        accept = True
+        await session.retry_refused()
+        assert session.refused == {}
+        assert told[1:] == [("live", "ESM4", "")]
+        assert session.subscriptions == [(Feed.QUOTE, "ESM4"), (Feed.DOM, "ESM4")]
+    finally:
+        await session.close()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(second, 3)
+
+
 class _Idle(Strategy):
     pass
 

@@ -37,6 +37,7 @@ from tradovate_api.protocol import (
     UnknownEvent,
     decode_entities,
     decode_frame,
+    decode_sync,
     error_text,
 )
 from tradovate_api.protocol import models as m
@@ -201,3 +202,29 @@ def test_absurd_nesting_and_size_are_values_not_crashes(junk: bytes) -> None:
     decoded = decode_frame(junk)
     assert not isinstance(decoded, Messages) or all(
         isinstance(item, MESSAGE_TYPES) for item in decoded.items)
+
+
+_SNAPSHOT_GROUPS = (("fills", "fill"), ("positions", "position"), ("orders", "order"),
+                    ("cashBalances", "cashBalance"), ("orderVersions", "orderVersion"))
+
+
+@FUZZ
+@given(data=st.data())
+def test_a_snapshot_keeps_every_readable_entity_and_names_the_rest(data: st.DataObject) -> None:
+    """A snapshot of valid and mutated entities: every entity is either decoded or reported
+    as bad — none is lost silently — and an unmutated one is always decoded."""
+    body: dict[str, Any] = {"users": [{"id": 1, "name": "sim"}]}
+    valid: dict[str, int] = {}
+    for wire, entity_type in _SNAPSHOT_GROUPS:
+        cls = m.ENTITY_CLASSES[entity_type]
+        items = data.draw(st.lists(wire_struct(cls), max_size=3))
+        mutated = [data.draw(mutated_json(item)) for item in items]
+        valid[entity_type] = sum(1 for a, b in zip(items, mutated, strict=True) if a == b)
+        body[wire] = mutated
+    decoded = decode_sync(msgspec.json.encode(body))
+    attribute = {f.encode_name: f.name for f in msgspec.structs.fields(m.SyncMessage)}
+    for wire, entity_type in _SNAPSHOT_GROUPS:
+        kept = len(getattr(decoded.message, attribute[wire]))
+        bad = sum(1 for b in decoded.bad if b.entity_type == entity_type)
+        assert kept + bad == len(body[wire])
+        assert kept >= valid[entity_type]

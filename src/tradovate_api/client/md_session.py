@@ -310,12 +310,13 @@ class MarketDataSession(Session):
             raise failure
 
     def _refuse(self, what: tuple[Feed, Symbol] | ChartSubscription, reason: str) -> None:
-        first = what not in self._refused
+        symbol = _symbol_of(what)
+        first = all(_symbol_of(other) != symbol for other in self._refused)
         self._refused[what] = reason
         _log.warning("%s: re-subscribing %r refused (kept, tried again): %s", self.name, what,
                      reason)
         if first and self.subscription_refused is not None:
-            self.subscription_refused(_symbol_of(what), reason)
+            self.subscription_refused(symbol, reason)
 
     def _accepted(self, what: tuple[Feed, Symbol] | ChartSubscription) -> None:
         if self._refused.pop(what, None) is None:
