@@ -23,6 +23,9 @@ strategy           essential    waits for the market open (logged), for both soc
                                 DOM + tick chart per instrument, starts the strategy
                                 (whose timers the dispatcher arms on the loop), then
                                 runs the time-based risk watches
+md refusals        essential    every 30 s, re-sends the market-data subscriptions the
+                                server refused after a reconnect (entries in their
+                                contracts are held meanwhile)
 status             essential    the terminal status line (when a stream is given)
 duration           essential    ends the run cleanly after ``duration`` seconds
 busy poll          essential    with ``connection.busy_poll``: keeps the loop from
