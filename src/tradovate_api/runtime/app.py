@@ -901,7 +901,8 @@ class TradingApp:
                          "REST")
             confirmed = await self._read_account_over_rest(deadline)
         sent = self._exit_orders(self._plan())
-        protecting = {t.contract_id for t in sent if t.kind is TicketKind.PLACE}
+        protecting = {t.contract_id for t in sent
+                      if t.kind is TicketKind.PLACE and t.state is not TicketState.REFUSED}
         poller = (loop.create_task(self._poll_account_over_rest(), name="shutdown rest poll")
                   if over_rest and confirmed else None)
         try:
