@@ -62,10 +62,6 @@ class ExitPlan:
     """Working orders that protect nothing."""
 
     @property
-    def kept(self) -> tuple[OrderState, ...]:
-        return tuple(o for p in self.positions for o in (*p.stops, *p.linked))
-
-    @property
     def unprotected(self) -> tuple[OpenPosition, ...]:
         return tuple(p for p in self.positions if not p.protected)
 

@@ -52,11 +52,9 @@ class ResyncGuard:
         self._deferred: asyncio.TimerHandle | None = None
         self.resyncs = 0
         """Resyncs asked for."""
-        self.problems = 0
 
     def problem(self, key: str, title: str, detail: str) -> None:
         """Account data may be wrong: alert, suspend entries, resync (spaced)."""
-        self.problems += 1
         now = self._clock()
         if now - self._last_problem >= MAX_SPACING:
             self._spacing = FIRST_SPACING
@@ -78,6 +76,7 @@ class ResyncGuard:
         self._risk.resume_entries(None, SUSPENSION)
 
     def close(self) -> None:
+        """Drop a waiting resync (the app stops)."""
         if self._deferred is not None:
             self._deferred.cancel()
             self._deferred = None
@@ -87,6 +86,7 @@ class ResyncGuard:
         self._ask(reason)
 
     def _ask(self, reason: str) -> None:
+        self.close()  # a resync now covers one that was waiting
         now = self._clock()
         self._next_resync = now + self._spacing
         self._spacing = min(self._spacing * 2, MAX_SPACING)
