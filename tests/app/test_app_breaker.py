@@ -29,6 +29,7 @@ from app_helpers import (
 from conftest import FAST_MARKET
 
 from tradovate_api.alerts import AlertLog, Severity
+from tradovate_api.client import ConnectionOptions
 from tradovate_api.orders import TicketState
 from tradovate_api.runtime import EXIT_FAILURE, BreakerPolicy, SupervisorOptions
 from tradovate_api.runtime.app import TradingApp
@@ -56,8 +57,15 @@ def shipped_breaker(settings: Settings, **changes: Any) -> SupervisorOptions:
     return dataclasses.replace(SupervisorOptions.from_settings(settings), **changes)
 
 
+STEADY = ConnectionOptions(heartbeat_interval=0.25, silence_timeout=3.0, open_timeout=2.0,
+                           authorize_timeout=2.0, request_timeout=3.0, close_timeout=1.0)
+"""Short enough for tests, long enough that a loaded machine does not declare live sockets
+dead (the faults these tests inject must be the only ones)."""
+
+
 def app_for(settings: Settings, clock: Any, alerts: AlertLog, **options: Any) -> TradingApp:
     options.setdefault("supervisor_options", shipped_breaker(settings))
+    options.setdefault("connection_options", STEADY)
     return make_app(settings, Recorder(), alerts, clock=lambda: int(clock() * 1000), **options)
 
 
@@ -76,6 +84,8 @@ async def both_ready(app: TradingApp, count: int, limit: float = 20.0) -> None:
 async def trade(app: TradingApp, action: str = "Buy") -> None:
     """One lot at market; returns once the account shows the new position."""
     assert app.orders is not None
+    assert app.trading is not None
+    await asyncio.wait_for(app.trading.wait_ready(), 10)
     expected = position(app) + (1 if action == "Buy" else -1)
     ticket = app.orders.place(app.symbol, action, 1, trigger="test")
     assert ticket.state is TicketState.PENDING, ticket.reason
