@@ -62,14 +62,17 @@ class ShutdownGateway:
 async def read_account(rest: RestClient) -> SyncMessage | None:
     """The account state over REST, or ``None`` when a list could not be fetched or an
     entity of it could not be read (logged)."""
-    try:
-        bodies = await asyncio.gather(*(rest.request(f"{entity}/list", result_type=msgspec.Raw)
-                                        for entity, _ in ACCOUNT_LISTS))
-    except TradovateError as exc:
-        _log.warning("cannot read the account over REST: %s", exc)
+    answers = await asyncio.gather(*(rest.request(f"{entity}/list", result_type=msgspec.Raw)
+                                     for entity, _ in ACCOUNT_LISTS), return_exceptions=True)
+    failure = next((a for a in answers if isinstance(a, BaseException)), None)
+    if failure is not None:
+        if not isinstance(failure, TradovateError):
+            raise failure
+        _log.warning("cannot read the account over REST: %s", failure)
         return None
     groups: dict[str, list[Any]] = {}
-    for (entity_type, field), body in zip(ACCOUNT_LISTS, bodies, strict=True):
+    for (entity_type, field), body in zip(ACCOUNT_LISTS, answers, strict=True):
+        assert isinstance(body, msgspec.Raw)
         try:
             entities = decode_entities(entity_type, body)
         except DECODE_ERRORS as exc:
