@@ -7,6 +7,12 @@ hard-coded lifetime), and logs in again only when renewal has failed *and* the t
 expired (or the server has rejected it). Logins are also capped locally per hour. Penalty
 tickets are honoured (wait, resend the same body with ``p-ticket``, a bounded number of times);
 a captcha penalty or an HTTP 429 stops with an urgent alert instead of retrying.
+
+A token the server refuses with 401 (revoked, or unknown to a server that restarted) is
+dropped from memory *and from the cache file* before the one fresh login, so a refused token
+never blocks the next start. A login that fails on the server's side (unreachable, 5xx — a
+maintenance window) is not counted against the hourly cap, and the next one waits: 60 s,
+doubling to 15 min, so hours of maintenance cost a handful of attempts, not a lock-out.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from .errors import (
     BusinessError,
     ConfigError,
     ConnectionLost,
+    ErrorResponse,
     PenaltyTicket,
     ProtocolError,
     RateLimited,
@@ -56,6 +63,10 @@ _log = logging.getLogger("tradovate_api.auth")
 LOGIN_ENDPOINT = "auth/accesstokenrequest"
 RENEW_ENDPOINT = "auth/renewaccesstoken"
 _LOGIN_WINDOW_SECONDS = 3600.0
+LOGIN_RETRY_SECONDS = 60.0
+"""Wait after a login that failed on the server's side, doubled per further failure ..."""
+LOGIN_RETRY_MAX_SECONDS = 900.0
+"""... up to this."""
 _MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
 
 
@@ -183,6 +194,23 @@ def write_private_file(path: Path, data: bytes) -> None:
 TokenListener = Callable[[TokenInfo], None]
 
 
+class LoginDeferred(ConnectionLost):
+    """No login was attempted: the previous one failed on the server's side (unreachable,
+    5xx) and the next is due in ``retry_in`` seconds. Transient, like the failure itself."""
+
+    def __init__(self, retry_in: float, last_failure: str) -> None:
+        super().__init__(f"login deferred for {retry_in:.0f}s after a failed attempt "
+                         f"({last_failure})")
+        self.retry_in = retry_in
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failure is the server being unreachable or in trouble (no answer, 5xx) —
+    something waiting cures — rather than a refusal."""
+    return isinstance(error, ConnectionLost) or (
+        isinstance(error, ErrorResponse) and error.status >= 500)
+
+
 class AuthManager:
     """Obtains, caches, renews and hands out the access token.
 
@@ -228,6 +256,9 @@ class AuthManager:
         self._cache_checked = False
         self._device_id: str | None = credentials.device_id
         self._logins: deque[float] = deque()
+        self._login_failures = 0
+        self._login_retry_at = 0.0
+        self._login_failure = ""
         self._listeners: list[TokenListener] = []
         self._changed = asyncio.Event()
         self.logins = 0
@@ -312,8 +343,9 @@ class AuthManager:
             return info
 
     async def token_rejected(self, rejected: TokenInfo) -> TokenInfo:
-        """The server refused ``rejected`` (401 on a request or on ``authorize``): log in
-        again unless a newer token already replaced it. Alerted as urgent."""
+        """The server refused ``rejected`` (401 on a request or on ``authorize``): forget it
+        (in memory and in the cache file) and log in again, unless a newer token already
+        replaced it. Alerted as urgent."""
         async with self._lock:
             current = self._current
             if current is not None and current is not rejected:
@@ -321,8 +353,10 @@ class AuthManager:
             self._alerts.emit(Alert(Severity.URGENT, "auth.token_rejected",
                                     "Tradovate rejected the access token; logging in again",
                                     "The server refused a token that had not yet expired "
-                                    "(revoked, e.g. by a third session)."))
+                                    "(revoked by a third session, or unknown to a server "
+                                    "that restarted)."))
             self._current = None
+            self._forget_cached_token()
             return await self._login()
 
     def on_token(self, listener: TokenListener) -> Callable[[], None]:
@@ -350,12 +384,20 @@ class AuthManager:
         raises (captcha, 429, wrong credentials), which ends the task.
         """
         while True:
-            info = await self.token()
-            due = info.expires_at - timedelta(seconds=self.renewal_margin)
-            delay = (due - self._clock()).total_seconds()
-            if delay > 0 and await self._replaced_within(info, delay):
-                continue
-            await self._renew_or_login(info)
+            try:
+                info = await self.token()
+                due = info.expires_at - timedelta(seconds=self.renewal_margin)
+                delay = (due - self._clock()).total_seconds()
+                if delay > 0 and await self._replaced_within(info, delay):
+                    continue
+                await self._renew_or_login(info)
+            except TradovateError as exc:
+                if not is_transient(exc):
+                    raise
+                wait = max(self._login_retry_at - time.monotonic(), LOGIN_RETRY_SECONDS)
+                _log.warning("no token (the server cannot be reached or is failing: %s); "
+                             "trying again in %.0fs", exc, wait)
+                await self._sleep(wait)
 
     async def close(self) -> None:
         if self._session is not None and self._owns_session:
@@ -456,8 +498,30 @@ class AuthManager:
         self._logins.append(now)
 
     async def _login(self) -> TokenInfo:
-        """One login (plus penalty-ticket resends). Caller holds the lock."""
+        """One login (plus penalty-ticket resends). Caller holds the lock. A failure on the
+        server's side is not counted against the hourly cap and defers the next login."""
+        retry_in = self._login_retry_at - time.monotonic()
+        if retry_in > 0:
+            raise LoginDeferred(retry_in, self._login_failure)
         self._spend_login_budget()
+        try:
+            info = await self._login_once()
+        except TradovateError as exc:
+            if is_transient(exc):
+                self._logins.pop()  # the server did not log us in: the cap is not spent
+                self._login_failures += 1
+                wait = min(LOGIN_RETRY_SECONDS * 2 ** (self._login_failures - 1),
+                           LOGIN_RETRY_MAX_SECONDS)
+                self._login_retry_at = time.monotonic() + wait
+                self._login_failure = f"{type(exc).__name__}: {exc}"
+                _log.error("login failed on the server's side (%s); the next login in %.0fs",
+                           self._login_failure, wait)
+            raise
+        self._login_failures = 0
+        self._login_retry_at = 0.0
+        return info
+
+    async def _login_once(self) -> TokenInfo:
         body = self._login_body()
         user = body.name
         _log.info("requesting an access token for %r (device %s…)", user, self.device_id[:12])
@@ -579,6 +643,16 @@ class AuthManager:
         return TokenInfo(access_token=access, md_access_token=Secret(
             cache.md_access_token) if cache.md_access_token else access,
             expires_at=expires, user_id=cache.user_id, name=cache.name)
+
+    def _forget_cached_token(self) -> None:
+        """Keep the cache file's device id, drop its token (refused by the server)."""
+        if self._cache_path is None or not self._cache_path.exists():
+            return
+        cache = _TokenCache(rest_url=self.rest_url, name=self._user(), device_id=self.device_id)
+        try:
+            write_private_file(self._cache_path, msgspec.json.encode(cache))
+        except OSError as exc:
+            _log.error("cannot rewrite the token cache %s: %s", self._cache_path, exc.strerror)
 
     def _write_cache(self, info: TokenInfo) -> None:
         if self._cache_path is None:

@@ -25,6 +25,12 @@ urgent ``risk.daily_loss_unknown`` alert says so (on the first refused entry, or
 lasted :data:`PNL_UNKNOWN_GRACE_MS`: the roll's position updates arrive moments after its
 cash update); trading resumes by itself once the P&L can be computed again
 (``risk.daily_loss_known``, routine).
+
+:meth:`RiskManager.suspend_entries` stops *entries* — orders that could open or increase a
+position — in one contract (or all) while the runtime knows its picture is incomplete: a
+market-data subscription the server refused after a reconnect, an account event it could not
+read. Orders that only reduce a position still pass. :meth:`RiskManager.resume_entries` lifts
+it; each suspension has a ``source`` so one cause clearing does not lift another's.
 """
 
 from __future__ import annotations
@@ -94,6 +100,8 @@ class RiskManager:
         self._pnl_unknown_since = 0
         self._pnl_unknown_alerted = False
         self._watches: list[Callable[[], None]] = []
+        self._suspended: dict[tuple[int | None, str], str] = {}
+        """(contract id or ``None`` for all, source) → reason."""
         self.breaches: dict[str, int] = {}
         """Refusals and halts per limit name (for reports)."""
 
@@ -129,6 +137,29 @@ class RiskManager:
             return False
         return True
 
+    # ------------------------------------------------------------------ suspended entries
+
+    def suspend_entries(self, contract_id: int | None, reason: str, source: str = "") -> None:
+        """Refuse entries in ``contract_id`` (``None``: every contract) until
+        :meth:`resume_entries` with the same ``source``; exits still pass."""
+        if (contract_id, source) not in self._suspended:
+            _log.warning("risk: entries suspended in %s: %s",
+                         "every contract" if contract_id is None else contract_id, reason)
+        self._suspended[(contract_id, source)] = reason
+
+    def resume_entries(self, contract_id: int | None, source: str = "") -> None:
+        if self._suspended.pop((contract_id, source), None) is not None:
+            _log.warning("risk: entries resumed in %s (%s)",
+                         "every contract" if contract_id is None else contract_id,
+                         source or "suspension lifted")
+
+    def entries_suspended(self, contract_id: int) -> str | None:
+        """Why entries in ``contract_id`` are suspended (``None``: they are not)."""
+        for (suspended, _source), reason in self._suspended.items():
+            if suspended is None or suspended == contract_id:
+                return reason
+        return None
+
     # ------------------------------------------------------------------ the check
 
     def check(self, ticket: OrderTicket, in_flight_buy: int = 0,
@@ -158,6 +189,11 @@ class RiskManager:
         if ticket.qty > limits.max_order_qty:
             return self._breach("max_order_qty", f"order quantity {ticket.qty} exceeds "
                                 f"max_order_qty {limits.max_order_qty}", now)
+        suspended = self._suspended and self.entries_suspended(ticket.contract_id)
+        if suspended and not self._reduces(ticket):
+            return self._breach("entries_suspended", f"{ticket.action} {ticket.qty} "
+                                f"{ticket.symbol} could open or increase a position, and "
+                                f"entries in it are suspended: {suspended}", now)
         exposure = self._exposure(ticket, in_flight_buy, in_flight_sell)
         if exposure > limits.max_position:
             return self._breach("max_position", f"{ticket.action} {ticket.qty} {ticket.symbol} "

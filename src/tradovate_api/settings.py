@@ -253,14 +253,22 @@ class Connection(_Section, frozen=True):
 
 
 class Reconnect(_Section, frozen=True):
-    """Exponential backoff with jitter, and the circuit breaker that stops a reconnect storm."""
+    """Exponential backoff with jitter, and the circuit breaker that stops a run whose server
+    cannot be reached. The breaker counts failed connection attempts only (never ready): with
+    these defaults about four minutes of an unreachable server trip it, an outage shorter
+    than a couple of minutes never does, and a socket that is dropped but reconnects never
+    does (ADR 0003)."""
 
     initial_backoff_seconds: PositiveFloat = 0.5
     max_backoff_seconds: PositiveFloat = 30.0
     multiplier: Annotated[float, msgspec.Meta(ge=1)] = 2.0
     jitter: Fraction = 0.2
-    breaker_failures: PositiveInt = 5
-    breaker_window_seconds: PositiveFloat = 120.0
+    breaker_failures: PositiveInt = 15
+    """Failed connection attempts of one socket within the window that trip the breaker."""
+    breaker_window_seconds: PositiveFloat = 600.0
+    healthy_after_seconds: PositiveFloat = 10.0
+    """A connection that stayed ready this long clears the breaker and restarts the backoff
+    from the initial delay; one that ended sooner lets the backoff grow."""
 
     def __post_init__(self) -> None:
         if self.max_backoff_seconds < self.initial_backoff_seconds:
@@ -269,8 +277,18 @@ class Reconnect(_Section, frozen=True):
 
 
 class Shutdown(_Section, frozen=True):
-    cancel_working_orders: bool = True
+    """What the shutdown sequence does with orders and positions (see docs/operations.md).
+
+    By default only *entries* are cancelled — orders that could open or increase a position
+    — and every position keeps its protective stops (a position without one gets one placed
+    first); ``flatten`` closes the positions instead. ``cancel_working_orders``, the old
+    name of ``cancel_entries``, is still read (it never cancels protective stops now)."""
+
+    cancel_entries: bool = True
+    """Cancel the orders that could open or increase a position; protective stops (and the
+    targets the server links to them as OCO) stay working."""
     flatten: bool = False
+    """Close every open position and cancel every order."""
     timeout_seconds: PositiveFloat = 10.0
 
 
@@ -519,10 +537,33 @@ def reject_non_finite(value: Any, path: str = "") -> None:
             reject_non_finite(item, f"{path}[{index}]")
 
 
+_RENAMED: Mapping[tuple[str, str], str] = {("shutdown", "cancel_working_orders"): "cancel_entries"}
+"""Old keys still read, by (section, key) → their new name."""
+
+
+def _renamed_keys(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``raw`` with old key names replaced by their new ones; both given differently is a
+    :class:`ConfigError` naming them."""
+    result = dict(raw)
+    for (section, old), new in _RENAMED.items():
+        table = result.get(section)
+        if not isinstance(table, Mapping) or old not in table:
+            continue
+        table = dict(table)
+        value = table.pop(old)
+        if new in table and table[new] != value:
+            raise ConfigError(f"{section}.{old}: old name of {section}.{new}, which is set "
+                              f"differently; keep only {section}.{new}")
+        table[new] = value
+        result[section] = table
+    return result
+
+
 def settings_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) -> Settings:
     """Validate an already-parsed TOML table (errors name the key but not a file)."""
     _reject_secrets(raw)
     reject_non_finite(raw)
+    raw = _renamed_keys(raw)
     try:
         settings = msgspec.convert(raw, Settings, strict=True)
     except msgspec.ValidationError as exc:

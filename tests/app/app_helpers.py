@@ -208,3 +208,69 @@ class WatchedAlerts(AlertLog):
 
     async def until_key(self, key: str, limit: float = 10.0) -> None:
         await self.changed.until(lambda: key in self.keys(), limit)
+
+
+class SocketGate:
+    """A TCP relay on 127.0.0.1 in front of one server port: the app's websockets go through
+    it so a test can make them unreachable (``cut``: every relayed connection dropped and new
+    ones refused) while REST still reaches the server directly, and reachable again
+    (``reopen``, same port)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.accepted = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self._server is not None
+
+    async def open(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port,
+                                                  reuse_address=True)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/v1/websocket"
+
+    async def cut(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+        if server is not None:
+            await server.wait_closed()
+
+    async def reopen(self) -> None:
+        await self.open()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update((writer, up_writer))
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.transport.abort()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+        self._writers.difference_update((writer, up_writer))
+
+
+def gated_urls(sim: Simulator, trading: SocketGate, md: SocketGate) -> dict[str, str]:
+    """Settings ``[urls]``: REST straight to ``sim``, both websockets through the gates."""
+    return {"rest": sim.rest_url, "trading_ws": trading.url(), "md_ws": md.url()}

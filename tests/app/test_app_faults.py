@@ -223,9 +223,14 @@ async def test_unreachable_server_trips_the_breaker_with_an_urgent_alert(
         await sim.stop()
         code = await asyncio.wait_for(asyncio.shield(run.task), 20)
     assert code == EXIT_FAILURE
-    urgent = [a.key for a in alerts.recent if a.severity is Severity.URGENT]
-    assert "supervisor.circuit_open" in urgent
-    assert "shutdown.leftovers" in urgent  # the open position could not be closed
+    urgent = [a for a in alerts.recent if a.severity is Severity.URGENT]
+    assert "supervisor.circuit_open" in [a.key for a in urgent]
+    (leftovers,) = [a for a in urgent if a.key == "shutdown.leftovers"]
+    # REST is down too: the report is the last known state, and says so
+    (line,) = app.exit_lines
+    assert line.startswith(f"{app.symbol} +1 @ ")
+    assert line.endswith("NOT PROTECTED (last known: the server could not be read)")
+    assert line in leftovers.body
     assert "circuit breaker open" in app.supervisor.exit_reason
     assert app.summary_text  # the shutdown sequence still ran
     assert SUPERVISION.breaker.failures > options.breaker.failures

@@ -16,10 +16,10 @@ from tradovate_api.client import EndKind
 from tradovate_api.orders import TicketState
 from tradovate_api.simulator import Simulator
 
-HOOKS = ["halt orders", "unsubscribe market data", "cancel and flatten", "final summary",
+HOOKS = ["halt orders", "unsubscribe market data", "secure positions", "final summary",
          "flush log", "close sockets"]
 LOGGED = ["new orders halted, strategy stopped", "shutdown: market data unsubscribed",
-          "requests confirmed", "final summary", "shutdown: flushing the log"]
+          "exit requests sent", "final summary", "shutdown: flushing the log"]
 
 
 @pytest.mark.parametrize("flatten", [False, True], ids=["cancel", "flatten"])
@@ -27,7 +27,7 @@ async def test_shutdown_runs_the_sequence_and_leaves_the_account_as_configured(
         sim: Simulator, tmp_path: Path, flatten: bool) -> None:
     strategy = Recorder()
     settings = make_settings(sim, tmp_path, risk={"max_position": 3},
-                             shutdown={"flatten": flatten, "cancel_working_orders": True})
+                             shutdown={"flatten": flatten, "cancel_entries": True})
     app = make_app(sim, settings, strategy)
     async with running(app) as run:
         orders, md, trading = app.orders, app.md, app.trading

@@ -89,7 +89,7 @@ async def test_sigint_runs_the_shutdown_sequence_and_exits_0(
     assert re.search(r"fills +\d+", text)
     messages = log_messages(tmp_path)
     steps = ["shutdown (signal SIGINT): new orders halted", "market data unsubscribed",
-             "cancel requests confirmed", "final summary", "flushing the log",
+             "exit requests sent", "final summary", "flushing the log",
              "supervisor stopped (signal SIGINT), exit code 0"]
     at = [next(i for i, m in enumerate(messages) if step in m) for step in steps]
     assert at == sorted(at)
@@ -114,6 +114,8 @@ async def test_second_sigint_exits_at_once(
     assert proc.returncode == 130
     assert time.monotonic() - signalled < 5.0
     assert SUMMARY not in out.decode()
+    (line,) = [x for x in out.decode().splitlines() if "second interrupt" in x]
+    assert line.startswith("exiting at once (second interrupt); nothing more is sent. Open: ")
     messages = log_messages(tmp_path)
     assert any("second SIGINT: exiting at once" in m for m in messages)
     assert not any(m.startswith("final summary") for m in messages)

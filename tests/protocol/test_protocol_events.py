@@ -8,6 +8,7 @@ import pytest
 from protocol_golden import chart_frame, event_frame, golden
 
 from tradovate_api.protocol import (
+    BadEntity,
     ChartEvent,
     ClockEvent,
     EntityEvent,
@@ -184,17 +185,21 @@ def test_decode_entities_directly():
     assert decode_entities("orderStrategyLink", b'{"id":1,"orderStrategyId":2,"orderId":3,'
                                                 b'"label":"entry"}')[0].label == "entry"
     assert decode_entities("contract", b" []") == ()
-    with pytest.raises(msgspec.ValidationError):
-        decode_entities("contract", b'{"id":1}')
+    (bad,) = decode_entities("contract", b'{"id":1}')
+    assert isinstance(bad, BadEntity)
+    assert "name" in bad.reason
+    with pytest.raises(msgspec.DecodeError):
+        decode_entities("contract", b'{"id":1')
 
 
-def test_props_with_a_malformed_known_entity_is_a_message_error_beside_good_ones():
+def test_props_with_an_unreadable_known_entity_keeps_it_raw_beside_good_ones():
     frame = (b'a[{"e":"props","d":{"entityType":"order","eventType":"Created","entity":{"id":1}}},'
              + event_frame("event_dom.json")[2:])
-    bad, dom = messages(frame)
-    assert isinstance(bad, MessageError)
+    event, dom = messages(frame)
+    assert isinstance(event, EntityEvent)
+    (bad,) = event.bad
     assert "accountId" in bad.reason
-    assert msgspec.json.decode(bad.raw)["d"]["entity"] == {"id": 1}
+    assert msgspec.json.decode(bad.raw) == {"id": 1}
     assert isinstance(dom, MarketDataEvent)
 
 

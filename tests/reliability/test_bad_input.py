@@ -27,14 +27,16 @@ OPTIONS = ConnectionOptions(heartbeat_interval=0.2, silence_timeout=5.0, open_ti
                             authorize_timeout=2.0, request_timeout=2.0, close_timeout=1.0)
 
 
-@pytest.mark.parametrize(("status", "kept"), [(429, True), (503, True), (401, True),
-                                             (200, False)])
-async def test_a_transient_refusal_while_resubscribing_never_drops_the_subscription(
-        server: JunkServer, status: int, kept: bool) -> None:
+@pytest.mark.parametrize("status", [429, 503, 401, 200])
+async def test_a_refusal_while_resubscribing_never_drops_the_subscription(
+        server: JunkServer, status: int) -> None:
     """After a reconnect every subscription is sent again. A 429, 401 or 5xx answer says nothing
-    about the subscription: it is kept and the attempt fails loudly (the supervisor decides);
-    only a refusal of the subscription itself (unknown symbol) drops it."""
+    about the subscription: it is kept and the attempt fails loudly (the supervisor decides).
+    A refusal of the subscription itself (unknown symbol) is reported — the runtime stops
+    entries in that contract — and the subscription is kept, to be tried again."""
     session = MarketDataSession(server.url, any_token, lambda event: None, options=OPTIONS)
+    told: list[tuple[str | int, str]] = []
+    session.subscription_refused = lambda symbol, reason: told.append((symbol, reason))
     first = asyncio.create_task(session.run())
     async with asyncio.timeout(5):
         await session.wait_ready()
@@ -52,16 +54,58 @@ async def test_a_transient_refusal_while_resubscribing_never_drops_the_subscript
         await asyncio.wait_for(first, 5)
     second = asyncio.create_task(session.run())
     try:
-        if kept:
+        if status != 200:
             with pytest.raises(ErrorResponse) as failure:
                 await asyncio.wait_for(second, 5)
             assert failure.value.status == status
             assert isinstance(failure.value, RateLimited) == (status == 429)
-            assert session.subscriptions == [(Feed.QUOTE, "ESM4")]
+            assert told == []
         else:
             async with asyncio.timeout(5):
                 await session.wait_ready(2)
-            assert session.subscriptions == []
+            assert told == [("ESM4", "Unknown symbol: ESM4")]
+            assert session.refused == {"ESM4": "Unknown symbol: ESM4"}
+        assert session.subscriptions == [(Feed.QUOTE, "ESM4")]
+    finally:
+        await session.close()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(second, 3)
+
+
+async def test_a_refused_subscription_is_tried_again_and_reported_live_when_accepted(
+        server: JunkServer) -> None:
+    session = MarketDataSession(server.url, any_token, lambda event: None, options=OPTIONS)
+    told: list[tuple[str, str | int, str]] = []
+    session.subscription_refused = lambda symbol, why: told.append(("refused", symbol, why))
+    session.subscription_restored = lambda symbol, why: told.append(("live", symbol, why))
+    first = asyncio.create_task(session.run())
+    async with asyncio.timeout(5):
+        await session.wait_ready()
+    await session.subscribe_quote("ESM4")
+    await session.subscribe_dom("ESM4")
+    accept = False
+
+    def reply(request: ClientRequest) -> bytes:
+        if accept:
+            return response(request.request_id, 200, {"mode": "RealTime"})
+        return response(request.request_id, 200, {"errorText": "Not entitled", "mode": "None"})
+
+    server.reply = reply
+    server.drop()
+    with pytest.raises(SessionEnded):
+        await asyncio.wait_for(first, 5)
+    second = asyncio.create_task(session.run())
+    try:
+        async with asyncio.timeout(5):
+            await session.wait_ready(2)
+        assert told == [("refused", "ESM4", "Not entitled")]  # once per symbol
+        await session.retry_refused()
+        assert session.refused == {"ESM4": "Not entitled"}
+        accept = True
+        await session.retry_refused()
+        assert session.refused == {}
+        assert told[1:] == [("live", "ESM4", "")]
+        assert session.subscriptions == [(Feed.QUOTE, "ESM4"), (Feed.DOM, "ESM4")]
     finally:
         await session.close()
         with contextlib.suppress(BaseException):

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from tradovate_api.errors import TradovateError
 from tradovate_api.protocol import (
+    BadEntity,
     ChartEvent,
     ClockEvent,
     EntityEvent,
@@ -36,10 +37,10 @@ from tradovate_api.protocol import (
     UnknownEvent,
     decode_entities,
     decode_frame,
+    decode_sync,
     error_text,
 )
 from tradovate_api.protocol import models as m
-from tradovate_api.protocol.messages import DECODE_ERRORS
 
 FUZZ = settings(max_examples=300, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -101,24 +102,31 @@ def _comparable(item: Any) -> Any:
 @FUZZ
 @given(data=st.data(), entity_type=st.sampled_from(sorted(m.ENTITY_CLASSES)),
        as_array=st.booleans())
-def test_entities_decode_or_fail_as_a_decode_error(data: st.DataObject, entity_type: str,
-                                                   as_array: bool) -> None:
-    entity = data.draw(wire_struct(m.ENTITY_CLASSES[entity_type]))
+def test_entities_decode_or_are_kept_raw_and_never_cost_their_neighbours(
+        data: st.DataObject, entity_type: str, as_array: bool) -> None:
+    cls = m.ENTITY_CLASSES[entity_type]
+    entity = data.draw(wire_struct(cls))
+    neighbour = data.draw(wire_struct(cls))
     payload = data.draw(st.just(entity) | mutated_json(entity))
     if as_array:
-        payload = [payload, data.draw(wire_struct(m.ENTITY_CLASSES[entity_type]))]
+        payload = [payload, neighbour]
     raw = msgspec.json.encode(payload)
-    try:
-        entities = decode_entities(entity_type, raw)
-    except DECODE_ERRORS:
-        assert payload != entity, "a valid entity was refused"
-        return
-    assert all(isinstance(e, m.ENTITY_CLASSES[entity_type]) for e in entities)
+    entities = decode_entities(entity_type, raw)
+    assert all(isinstance(e, cls | BadEntity) for e in entities)
+    if as_array:
+        assert isinstance(entities[-1], cls), "a valid neighbour was lost"
+    if payload == entity:
+        assert isinstance(entities[0], cls), "a valid entity was refused"
+    for bad in entities:
+        if isinstance(bad, BadEntity):
+            assert bad.reason
     # The same entity inside a props event of an otherwise valid frame: never raises, and
-    # fails only as a MessageError value.
+    # an unreadable entity is a BadEntity inside the event.
     event = {"e": "props", "d": {"entityType": entity_type, "eventType": "Updated",
                                  "entity": payload}}
-    assert isinstance(_single(event), EntityEvent)
+    decoded = _single(event)
+    assert isinstance(decoded, EntityEvent)
+    assert decoded.entities == entities
 
 
 @FUZZ
@@ -194,3 +202,29 @@ def test_absurd_nesting_and_size_are_values_not_crashes(junk: bytes) -> None:
     decoded = decode_frame(junk)
     assert not isinstance(decoded, Messages) or all(
         isinstance(item, MESSAGE_TYPES) for item in decoded.items)
+
+
+_SNAPSHOT_GROUPS = (("fills", "fill"), ("positions", "position"), ("orders", "order"),
+                    ("cashBalances", "cashBalance"), ("orderVersions", "orderVersion"))
+
+
+@FUZZ
+@given(data=st.data())
+def test_a_snapshot_keeps_every_readable_entity_and_names_the_rest(data: st.DataObject) -> None:
+    """A snapshot of valid and mutated entities: every entity is either decoded or reported
+    as bad — none is lost silently — and an unmutated one is always decoded."""
+    body: dict[str, Any] = {"users": [{"id": 1, "name": "sim"}]}
+    valid: dict[str, int] = {}
+    for wire, entity_type in _SNAPSHOT_GROUPS:
+        cls = m.ENTITY_CLASSES[entity_type]
+        items = data.draw(st.lists(wire_struct(cls), max_size=3))
+        mutated = [data.draw(mutated_json(item)) for item in items]
+        valid[entity_type] = sum(1 for a, b in zip(items, mutated, strict=True) if a == b)
+        body[wire] = mutated
+    decoded = decode_sync(msgspec.json.encode(body))
+    attribute = {f.encode_name: f.name for f in msgspec.structs.fields(m.SyncMessage)}
+    for wire, entity_type in _SNAPSHOT_GROUPS:
+        kept = len(getattr(decoded.message, attribute[wire]))
+        bad = sum(1 for b in decoded.bad if b.entity_type == entity_type)
+        assert kept + bad == len(body[wire])
+        assert kept >= valid[entity_type]

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 from fuzz_strategies import (
     golden_messages,
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 from junk_server import Frame, JunkServer, any_token, quote_frame, response
 
 from tradovate_api.client import (
+    ConnectFailed,
     ConnectionOptions,
     EndKind,
     MarketDataSession,
@@ -33,7 +35,6 @@ from tradovate_api.client import (
     SyncSnapshot,
     TradingSession,
 )
-from tradovate_api.errors import ProtocolError
 from tradovate_api.protocol import (
     ChartEvent,
     Close,
@@ -265,16 +266,32 @@ async def test_trading_reader_applies_valid_entities_around_mutated_ones(
         assert session.ready
 
 
-@pytest.mark.parametrize("body", [{"users": "nope"}, [1, 2], "text", {"orders": [{"id": "x"}]}])
-async def test_a_malformed_sync_snapshot_is_a_clear_protocol_error(body: Any,
-                                                                   server: JunkServer) -> None:
+@pytest.mark.parametrize("body", [[1, 2], "text", None, 42])
+async def test_an_unreadable_sync_snapshot_fails_the_attempt_and_never_reaches_the_store(
+        body: Any, server: JunkServer) -> None:
     server.reply = _sync_reply(body)
     pipeline = AccountPipeline()
     session = TradingSession(server.url, any_token, pipeline, user_id=7, options=OPTIONS)
-    with pytest.raises(ProtocolError, match="unexpected response body"):
+    with pytest.raises(ConnectFailed, match="the sync snapshot is unreadable"):
         async with asyncio.timeout(5):
             await session.run()
-    assert pipeline.snapshots == 0, "a malformed snapshot reached the store"
+    assert pipeline.snapshots == 0, "an unreadable snapshot reached the store"
+
+
+async def test_a_snapshot_with_an_unreadable_entity_is_delivered_with_it_marked(
+        server: JunkServer) -> None:
+    """One unreadable order costs only itself; the consumer is told (``bad``) and decides
+    — the runtime does not apply an incomplete snapshot (tests/app)."""
+    server.reply = _sync_reply({**_SYNC, "orders": [{"id": "x"}, _ORDER]})
+    snapshots: list[SyncSnapshot] = []
+    session = TradingSession(server.url, any_token, snapshots.append, user_id=7,
+                             options=OPTIONS)
+    async with running(session):
+        (snapshot,) = snapshots
+        assert [o.id for o in snapshot.message.orders] == [1]
+        (bad,) = snapshot.bad
+        assert bad.entity_type == "order"
+        assert msgspec.json.decode(bad.raw) == {"id": "x"}
 
 
 async def test_a_frame_over_the_size_limit_ends_the_connection_and_the_next_one_works(

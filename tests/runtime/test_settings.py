@@ -56,8 +56,10 @@ def test_empty_file_gives_documented_defaults(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, ""))
     assert settings.environment == "sim"
     assert settings.auth.renewal_margin_seconds == 900.0
-    assert settings.shutdown.cancel_working_orders is True
+    assert settings.shutdown.cancel_entries is True
     assert settings.shutdown.flatten is False
+    assert (settings.reconnect.breaker_failures, settings.reconnect.breaker_window_seconds,
+            settings.reconnect.healthy_after_seconds) == (15, 600.0, 10.0)
     assert settings.endpoints() is None  # the embedded simulator provides its own
     assert settings.waits_for_open is False
     assert settings.log.path == str(tmp_path / "logs" / "tradovate-api.jsonl")
@@ -239,3 +241,19 @@ def test_a_byte_order_mark_at_the_start_of_the_file_is_accepted(tmp_path: Path) 
     settings = load_settings(path)
     assert settings.environment == "demo"
     assert settings.risk.max_position == 2
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_the_old_cancel_working_orders_key_still_loads_as_cancel_entries(
+        tmp_path: Path, value: bool) -> None:
+    text = f"[shutdown]\ncancel_working_orders = {str(value).lower()}\n"
+    assert load_settings(write(tmp_path, text)).shutdown.cancel_entries is value
+    same = text + f"cancel_entries = {str(value).lower()}\n"
+    assert load_settings(write(tmp_path, same)).shutdown.cancel_entries is value
+
+
+def test_the_old_and_the_new_shutdown_key_set_differently_is_an_error(tmp_path: Path) -> None:
+    text = "[shutdown]\ncancel_working_orders = false\ncancel_entries = true\n"
+    with pytest.raises(ConfigError, match=r"shutdown\.cancel_working_orders: old name of "
+                                          r"shutdown\.cancel_entries"):
+        load_settings(write(tmp_path, text))

@@ -21,7 +21,13 @@ from tradovate_api.client import (
     SessionEnded,
     TokenUnavailable,
 )
-from tradovate_api.errors import ConfigError, ConnectionLost, RateLimited, Unauthorized
+from tradovate_api.errors import (
+    ConfigError,
+    ConnectionLost,
+    ErrorResponse,
+    RateLimited,
+    Unauthorized,
+)
 from tradovate_api.runtime import (
     EXIT_FAILURE,
     EXIT_FORCED,
@@ -42,8 +48,10 @@ FAST = SupervisorOptions(backoff=BackoffPolicy(initial=0.001, maximum=0.01, jitt
                          cancel_timeout=1.0, quota_delay=0.001, maintenance_delay=0.001)
 
 
-def ended(kind: EndKind, reason_code: str | None = None) -> SessionEnded:
-    return SessionEnded("md", SessionEnd(kind, "x", reason_code=reason_code))
+def ended(kind: EndKind, reason_code: str | None = None,
+          ready: float | None = 60.0) -> SessionEnded:
+    """The end of a connection that had been ready for ``ready`` seconds (``None``: never)."""
+    return SessionEnded("md", SessionEnd(kind, "x", reason_code=reason_code), ready)
 
 
 @pytest.mark.parametrize(("error", "action", "clean", "urgent"), [
@@ -61,6 +69,11 @@ def ended(kind: EndKind, reason_code: str | None = None) -> SessionEnded:
     (RequestTimeout("user/syncrequest", 3), Action.RECONNECT, False, False),
     (AuthorizationFailed("md", Unauthorized(401, "Invalid")), Action.RECONNECT, False, False),
     (TokenUnavailable("md", RateLimited(429)), Action.TERMINATE, False, True),
+    (TokenUnavailable("md", ConnectionLost("unreachable")), Action.RECONNECT, False, False),
+    (TokenUnavailable("md", ErrorResponse(503, "maintenance")), Action.RECONNECT, False,
+     False),
+    (ErrorResponse(503, "maintenance"), Action.RECONNECT, False, False),
+    (ErrorResponse(400, "bad"), Action.TERMINATE, False, True),
     (ConfigError("urls.rest: bad"), Action.TERMINATE, False, True),
     (ValueError("bug"), Action.TERMINATE, False, True),
 ])
@@ -70,9 +83,11 @@ def test_end_classification_table(error: BaseException | None, action: Action, c
     assert (end.action, end.clean, end.urgent) == (action, clean, urgent)
 
 
-def test_only_an_end_after_a_working_connection_resets_backoff() -> None:
-    assert classify_end(ended(EndKind.DROPPED)).healthy
-    assert not classify_end(ConnectFailed("refused")).healthy
+def test_an_end_says_how_long_the_connection_was_ready() -> None:
+    assert classify_end(ended(EndKind.DROPPED, ready=12.5)).ready_seconds == 12.5
+    assert classify_end(ended(EndKind.SHUTDOWN, "Maintenance", ready=3.0)).ready_seconds == 3.0
+    assert classify_end(ended(EndKind.DROPPED, ready=None)).ready_seconds is None
+    assert classify_end(ConnectFailed("refused")).ready_seconds is None
 
 
 def test_backoff_grows_exponentially_to_the_cap_with_bounded_jitter() -> None:

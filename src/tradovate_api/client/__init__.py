@@ -9,6 +9,7 @@ from .connection import (
     ConnectionStats,
     EventConsumer,
     FrameObserver,
+    ReaderProblem,
 )
 from .ends import (
     AuthorizationFailed,
@@ -29,7 +30,8 @@ from .trading_session import SyncSnapshot, TradingSession
 __all__ = [
     "AuthTokens", "AuthorizationFailed", "ChartSubscription", "ConnectFailed", "Connection",
     "ConnectionOptions", "ConnectionStats", "EndKind", "EventConsumer", "Feed", "FrameObserver",
-    "MarketDataSession", "RequestTimeout", "RestClient", "Session", "SessionEnd",
+    "MarketDataSession", "ReaderProblem", "RequestTimeout", "RestClient", "Session",
+    "SessionEnd",
     "SessionEnded", "SyncSnapshot", "TokenProvider", "TokenRejected", "TokenUnavailable",
     "TradingSession", "new_event_loop", "run", "uses_uvloop",
 ]

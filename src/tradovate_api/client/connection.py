@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,10 @@ FrameObserver = Callable[[memoryview], None]
 the view is only valid during the call. Must not block."""
 ResultCallback = Callable[[Any], None]
 """Called on the reader with a request's typed result or error, before its awaiter resumes."""
+ReaderProblem = Callable[[str, str], None]
+"""Told on the reader, with a kind and a description, of input it dropped (``"malformed"``:
+a frame or message that could not be decoded) and of an event consumer that raised
+(``"consumer"``). Must not block; its own exceptions are logged and ignored."""
 
 _TEXT = WSMsgType.TEXT
 _LOGGED_PROBLEMS = 20
@@ -106,7 +111,8 @@ class Connection(WSListener):
 
     def __init__(self, url: str, on_event: EventConsumer, *, name: str = "ws",
                  options: ConnectionOptions | None = None,
-                 on_frame: FrameObserver | None = None) -> None:
+                 on_frame: FrameObserver | None = None,
+                 on_problem: ReaderProblem | None = None) -> None:
         super().__init__()
         self.url = check_websocket_url(url)
         self.name = name
@@ -114,6 +120,7 @@ class Connection(WSListener):
         self.stats = ConnectionStats()
         self._on_event = on_event
         self._on_frame = on_frame
+        self._on_problem = on_problem
         self._pending = PendingRequests()
         self._calls: dict[int, _Call] = {}
         self._transport: WSTransport | None = None
@@ -439,9 +446,22 @@ class Connection(WSListener):
         if _should_log(self.stats.malformed):
             _log.warning("%s: malformed input #%d ignored: %s (%d bytes)", self.name,
                          self.stats.malformed, reason[:200], len(data))
+        self._problem("malformed", f"{reason[:200]} ({len(data)} bytes)")
 
     def _consumer_failed(self, message: object) -> None:
         self.stats.consumer_errors += 1
         if _should_log(self.stats.consumer_errors):
             _log.exception("%s: event consumer raised on %s", self.name, type(message).__name__)
+        error = sys.exc_info()[1]
+        self._problem("consumer", f"{type(error).__name__}: {error} (on "
+                                  f"{type(message).__name__})")
+
+    def _problem(self, kind: str, detail: str) -> None:
+        on_problem = self._on_problem
+        if on_problem is None:
+            return
+        try:
+            on_problem(kind, detail)
+        except Exception:
+            _log.exception("%s: the reader-problem callback raised", self.name)
 

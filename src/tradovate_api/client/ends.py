@@ -66,12 +66,16 @@ class SessionEnd:
 
 
 class SessionEnded(ConnectionLost):
-    """A connection that had been authorized ended; ``end`` says how."""
+    """A connection that had been authorized ended; ``end`` says how. ``ready_seconds`` is
+    how long it was ready (authorized and restored) before it ended, ``None`` when it ended
+    before it ever was (a failed connection attempt)."""
 
-    def __init__(self, session: str, end: SessionEnd) -> None:
+    def __init__(self, session: str, end: SessionEnd,
+                 ready_seconds: float | None = None) -> None:
         super().__init__(f"{session} connection ended ({end})")
         self.session = session
         self.end = end
+        self.ready_seconds = ready_seconds
 
 
 class ConnectFailed(ConnectionLost):

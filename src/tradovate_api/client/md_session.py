@@ -3,7 +3,11 @@ reconnect.
 
 Tradovate allows one subscription of each type per contract and gives no id for it, and
 closing a socket drops all of them, so the session keeps the registry: every subscription is
-re-sent on each new connection. Charts do have ids — a ``historicalId`` and a ``realtimeId``,
+re-sent on each new connection. A re-subscription the server refuses stays in the registry
+(it is sent again on every connection and by :meth:`MarketDataSession.retry_refused`) and is
+reported through ``subscription_refused``; ``subscription_restored`` says when every feed of
+that symbol is live again — until then the symbol's data are missing and the runtime stops
+new entries in it. Charts do have ids — a ``historicalId`` and a ``realtimeId``,
 and packets carry either — and they change on every new connection, so a
 :class:`ChartSubscription` is the stable handle and :meth:`MarketDataSession.chart_for` maps a
 packet id to it. Events go straight from the reader to the consumer.
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -40,6 +44,8 @@ from .tokens import TokenProvider, TokenRejected
 _log = logging.getLogger("tradovate_api.client.md")
 
 Symbol = str | int
+SymbolListener = Callable[[Symbol, str], None]
+"""Called with a symbol and a reason (refused: the server's answer; restored: ``""``)."""
 
 
 class Feed(StrEnum):
@@ -81,6 +87,12 @@ class MarketDataSession(Session):
         self._feeds: dict[tuple[Feed, Symbol], None] = {}
         self._charts: list[ChartSubscription] = []
         self._chart_ids: dict[int, ChartSubscription] = {}
+        self._refused: dict[tuple[Feed, Symbol] | ChartSubscription, str] = {}
+        self.subscription_refused: SymbolListener | None = None
+        """Told when the server refuses re-sending a subscription or chart of a symbol (the
+        symbol's data stop; the subscription is kept and tried again)."""
+        self.subscription_restored: SymbolListener | None = None
+        """Told when every refused subscription of a symbol has been accepted again."""
 
     # ------------------------------------------------------------------ registry
 
@@ -96,6 +108,12 @@ class MarketDataSession(Session):
     def chart_for(self, packet_id: int) -> ChartSubscription | None:
         """The chart a packet belongs to (by its historical or real-time id)."""
         return self._chart_ids.get(packet_id)
+
+    @property
+    def refused(self) -> dict[Symbol, str]:
+        """Symbols with a subscription or chart the server refused to re-establish, with the
+        last reason."""
+        return {_symbol_of(what): reason for what, reason in self._refused.items()}
 
     # ------------------------------------------------------------------ subscribe
 
@@ -139,6 +157,7 @@ class MarketDataSession(Session):
         if key not in self._feeds:
             return
         del self._feeds[key]
+        self._refused.pop(key, None)
         connection = self.connection
         if connection is not None:
             await connection.request(f"md/unsubscribe{feed.value}", SymbolRequest(symbol=symbol),
@@ -211,6 +230,7 @@ class MarketDataSession(Session):
 
     def _forget_chart(self, chart: ChartSubscription) -> None:
         self._unmap(chart)
+        self._refused.pop(chart, None)
         if chart in self._charts:
             self._charts.remove(chart)
 
@@ -231,8 +251,8 @@ class MarketDataSession(Session):
 
     async def _restore(self, connection: Connection) -> None:
         """Re-send every subscription and chart on the new connection (pipelined). Refused
-        ones (unknown symbol...) are dropped with a warning; a lost connection, a time-out,
-        a rate limit or a server error ends this attempt and keeps them all."""
+        ones (unknown symbol...) are kept, reported and tried again; a lost connection, a
+        time-out, a rate limit or a server error ends this attempt and keeps them all."""
         for chart in self._charts:
             self._unmap(chart)
             chart.historical_id = chart.realtime_id = None
@@ -254,19 +274,62 @@ class MarketDataSession(Session):
                 calls.append((chart, self._request_chart(connection, chart, None)))
             await self._settle(calls)
 
+    async def retry_refused(self) -> None:
+        """Send the refused subscriptions and charts again on the current connection (no-op
+        when there are none or it is not connected); failures are logged."""
+        connection = self.connection
+        if connection is None or not self._refused:
+            return
+        calls: list[tuple[Any, asyncio.Future[Any]]] = []
+        for what in list(self._refused):
+            if isinstance(what, ChartSubscription):
+                self._unmap(what)
+                calls.append((what, self._request_chart(connection, what, None)))
+            else:
+                feed, symbol = what
+                calls.append((what, connection.send_request(
+                    f"md/subscribe{feed.value}", SymbolRequest(symbol=symbol),
+                    result_type=MarketDataSubscriptionResult)))
+        try:
+            await self._settle(calls)
+        except (RequestError, ConnectionLost, TimeoutError) as exc:
+            _log.warning("%s: retrying refused subscriptions failed: %s", self.name, exc)
+
     async def _settle(self, calls: Iterable[tuple[Any, asyncio.Future[Any]]]) -> None:
         calls = list(calls)
         results = await asyncio.gather(*(f for _, f in calls), return_exceptions=True)
+        failure: BaseException | None = None
         for (what, _), result in zip(calls, results, strict=True):
             if isinstance(result, RequestError) and not _transient(result):
-                _log.warning("%s: re-subscribing %r refused, dropped: %s", self.name, what,
-                             result)
-                if isinstance(what, ChartSubscription):
-                    self._forget_chart(what)
-                else:
-                    self._feeds.pop(what, None)
+                self._refuse(what, str(result))
             elif isinstance(result, BaseException):
-                raise result
+                failure = failure or result
+            else:
+                self._accepted(what)
+        if failure is not None:
+            raise failure
+
+    def _refuse(self, what: tuple[Feed, Symbol] | ChartSubscription, reason: str) -> None:
+        symbol = _symbol_of(what)
+        first = all(_symbol_of(other) != symbol for other in self._refused)
+        self._refused[what] = reason
+        _log.warning("%s: re-subscribing %r refused (kept, tried again): %s", self.name, what,
+                     reason)
+        if first and self.subscription_refused is not None:
+            self.subscription_refused(symbol, reason)
+
+    def _accepted(self, what: tuple[Feed, Symbol] | ChartSubscription) -> None:
+        if self._refused.pop(what, None) is None:
+            return
+        symbol = _symbol_of(what)
+        _log.info("%s: %r accepted again", self.name, what)
+        if (self.subscription_restored is not None
+                and all(_symbol_of(other) != symbol for other in self._refused)):
+            self.subscription_restored(symbol, "")
+
+
+def _symbol_of(what: tuple[Feed, Symbol] | ChartSubscription) -> Symbol:
+    return what.request.symbol if isinstance(what, ChartSubscription) else what[1]
 
 
 def _transient(error: RequestError) -> bool:

@@ -1,6 +1,12 @@
 """A thin REST client (aiohttp): ``POST/GET {base}/{endpoint}`` with the bearer token, every
 response turned into a typed result or raised failure by ``correlation.interpret`` — the same
-rules as on the websocket. Nothing is retried."""
+rules as on the websocket.
+
+Nothing is retried, with one exception: a request refused with 401 (the token was revoked —
+e.g. a cached token the server no longer knows after its restart) is reported through
+``token_rejected`` (the auth manager drops it and logs in again, within its login budget)
+and sent once more with the new token. A 401 means the server did not act on the request,
+so this never executes anything twice."""
 
 from __future__ import annotations
 
@@ -10,19 +16,21 @@ from typing import Any
 import aiohttp
 
 from ..auth import check_rest_url
-from ..errors import ConnectionLost, RequestError, TradovateError
+from ..errors import ConnectionLost, RequestError, TradovateError, Unauthorized
 from ..protocol.correlation import interpret
 from ..protocol.requests import encode_body, encode_query
-from .tokens import TokenProvider
+from .tokens import TokenProvider, TokenRejected
 
 
 class RestClient:
     """REST calls against ``base_url`` (e.g. ``https://demo.tradovateapi.com/v1``)."""
 
     def __init__(self, base_url: str, token: TokenProvider, *, timeout: float = 10.0,
-                 session: aiohttp.ClientSession | None = None) -> None:
+                 session: aiohttp.ClientSession | None = None,
+                 token_rejected: TokenRejected | None = None) -> None:
         self.base_url = check_rest_url(base_url)
         self._token = token
+        self._token_rejected = token_rejected
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session = session
         self._owns_session = session is None
@@ -31,7 +39,18 @@ class RestClient:
                       query: Mapping[str, Any] | None = None, method: str | None = None) -> Any:
         """Call ``endpoint`` (no leading ``/``): POST with a JSON body when ``body`` is given,
         else GET. Returns the typed result or raises its :class:`TradovateError`;
-        ``ConnectionLost`` when no HTTP answer arrived (outcome unknown)."""
+        ``ConnectionLost`` when no HTTP answer arrived (outcome unknown). A 401 is answered
+        by one fresh token and one more attempt (see the module doc)."""
+        try:
+            return await self._request(endpoint, body, result_type, query, method)
+        except Unauthorized as refused:
+            if self._token_rejected is None or refused.status != 401:
+                raise
+        await self._token_rejected()
+        return await self._request(endpoint, body, result_type, query, method)
+
+    async def _request(self, endpoint: str, body: Any, result_type: Any,
+                       query: Mapping[str, Any] | None, method: str | None) -> Any:
         if self._session is None:
             self._session = aiohttp.ClientSession()
             self._owns_session = True

@@ -17,7 +17,13 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ..errors import ConnectionLost, Unauthorized
-from .connection import Connection, ConnectionOptions, EventConsumer, FrameObserver
+from .connection import (
+    Connection,
+    ConnectionOptions,
+    EventConsumer,
+    FrameObserver,
+    ReaderProblem,
+)
 from .ends import AuthorizationFailed, SessionEnd, SessionEnded, TokenUnavailable
 from .tokens import TokenProvider, TokenRejected
 
@@ -46,6 +52,9 @@ class Session:
         self.frame_observer: FrameObserver | None = None
         """Given every raw text frame of each new connection before decoding (md recording);
         set it before ``run()``."""
+        self.reader_problem: ReaderProblem | None = None
+        """Told of input each connection's reader dropped and of a consumer that raised
+        (alerts, resync); set it before ``run()``."""
         self.login_count: Callable[[], int] | None = None
         """How many times this process has logged in (``AuthManager.logins``). Tradovate keeps
         two server sessions per user and ends the oldest on a new login, so a quota
@@ -93,7 +102,9 @@ class Session:
     async def run(self) -> NoReturn:
         """One connection's life: close the old socket, connect, authorize, restore, serve
         until it ends. Always raises: :class:`SessionEnded` after a ready connection ended,
-        ``ConnectFailed``/``AuthorizationFailed``/``TokenUnavailable`` before that."""
+        ``ConnectFailed``/``AuthorizationFailed``/``TokenUnavailable`` before that (a
+        :class:`SessionEnded` whose ``ready_seconds`` is ``None`` when the connection ended
+        during the restore)."""
         await self._close_previous()
         try:
             token = await self._token()
@@ -101,7 +112,7 @@ class Session:
             raise TokenUnavailable(self.name, exc) from exc
         self._logins_at_authorize = self.login_count() if self.login_count is not None else 0
         connection = Connection(self.url, self._on_event, name=self.name, options=self.options,
-                                on_frame=self.frame_observer)
+                                on_frame=self.frame_observer, on_problem=self.reader_problem)
         self._connection = connection
         self.connects += 1
         try:
@@ -118,8 +129,10 @@ class Session:
             self.ready_count += 1
             self._notify()
             _log.info("%s: connected and ready (connection #%d)", self.name, self.connects)
+            loop = asyncio.get_running_loop()
+            ready_at = loop.time()
             end = await connection.wait_ended()
-            raise SessionEnded(self.name, self._judged(end))
+            raise SessionEnded(self.name, self._judged(end), loop.time() - ready_at)
         finally:
             if self._ready:
                 self._ready = False

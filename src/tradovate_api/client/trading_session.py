@@ -5,6 +5,11 @@ The snapshot answering the sync request is handed to the consumer as a :class:`S
 account store can replace or confirm its state from the snapshot and then apply later changes
 in order. Events that arrived while disconnected are in the next snapshot; reconciling them is
 the store's job.
+
+The snapshot is decoded leniently (``protocol.decode_sync``): an entity that cannot be read
+is reported in ``SyncSnapshot.bad`` instead of costing the whole snapshot, and the consumer
+decides whether the snapshot is usable. :meth:`TradingSession.resync` asks for a fresh
+snapshot by ending the connection (the supervisor reconnects, the new connection syncs).
 """
 
 from __future__ import annotations
@@ -14,18 +19,26 @@ from typing import Any
 
 import msgspec
 
-from ..protocol.messages import Message
+from ..errors import ProtocolError
+from ..protocol.messages import DECODE_ERRORS, BadEntity, Message, decode_sync
 from ..protocol.models.sync import SyncMessage, SyncRequest
 from .connection import Connection, ConnectionOptions
+from .ends import ConnectFailed
 from .session import Session
 from .tokens import TokenProvider, TokenRejected
 
 
 class SyncSnapshot(msgspec.Struct, frozen=True, gc=False):
-    """The full account state as of connection number ``connection`` (1 = first)."""
+    """The full account state as of connection number ``connection`` (1 = first).
+
+    ``bad`` lists the entities that could not be read (``message`` lacks them: the snapshot
+    is incomplete); ``repaired`` the optional fields dropped because they could not be
+    read (``"position.prevPos"``)."""
 
     message: SyncMessage
     connection: int
+    bad: tuple[BadEntity, ...] = ()
+    repaired: tuple[str, ...] = ()
 
 
 class TradingSession(Session):
@@ -48,11 +61,37 @@ class TradingSession(Session):
     async def _restore(self, connection: Connection) -> None:
         number = self.connects
         on_event = self._consumer
+        unreadable: list[str] = []
 
         def deliver(result: Any) -> None:
-            if isinstance(result, SyncMessage):
-                self.snapshots += 1
-                on_event(SyncSnapshot(result, number))
+            if not isinstance(result, msgspec.Raw):
+                return
+            try:
+                decoded = decode_sync(result)
+            except DECODE_ERRORS as exc:
+                unreadable.append(str(exc))
+                return
+            self.snapshots += 1
+            on_event(SyncSnapshot(decoded.message, number, decoded.bad, decoded.repaired))
 
-        await connection.send_request("user/syncrequest", self.sync_request,
-                                      result_type=SyncMessage, on_result=deliver)
+        try:
+            await connection.send_request("user/syncrequest", self.sync_request,
+                                          result_type=msgspec.Raw, on_result=deliver)
+        except ProtocolError as exc:
+            unreadable.append(str(exc))
+        if unreadable:
+            # Nothing reached the store; the next connection asks again (the supervisor
+            # counts this as a failed attempt).
+            connection.close_nowait(reason="unreadable snapshot")
+            raise ConnectFailed(f"{self.name}: the sync snapshot is unreadable: "
+                                f"{unreadable[0]}")
+
+    def resync(self, reason: str) -> bool:
+        """End the current connection so that the next one (the supervisor reconnects at
+        once) brings a fresh snapshot; False when not connected (the next connection syncs
+        anyway)."""
+        connection = self.connection
+        if connection is None:
+            return False
+        connection.abort(f"resync: {reason}")
+        return True

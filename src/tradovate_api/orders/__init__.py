@@ -3,15 +3,15 @@ lost answers, protective stops, order strategies, the contract book.
 
 Public: :class:`OrderManager`, :class:`OrderTicket`, :class:`TicketState`,
 :class:`TicketKind`, :class:`StrategyBracket`, :class:`OrderGateway`, :class:`LiveGateway`,
-:class:`OutcomeResolver`,
-:class:`RestServerCommands`, :class:`ServerCommands`, :class:`Coverage`, :class:`StopCover`,
-:class:`ContractBook`, :class:`ContractSpec`, :class:`UnknownContract`.
+:class:`RestGateway`, :class:`OutcomeResolver`, :class:`RestServerCommands`,
+:class:`ServerCommands`, :class:`Coverage`, :class:`StopCover`, :class:`ContractBook`,
+:class:`ContractSpec`, :class:`UnknownContract`.
 """
 
 from __future__ import annotations
 
 from .contracts import ContractBook, ContractSpec, UnknownContract
-from .gateway import LiveGateway, OrderGateway
+from .gateway import LiveGateway, OrderGateway, RestGateway
 from .manager import OrderManager, TicketListener
 from .order_strategy import StrategyBracket
 from .protection import Coverage, StopCover
@@ -20,7 +20,7 @@ from .tickets import MONEY_MOVING, OrderTicket, TicketKind, TicketState
 
 __all__ = [
     "MONEY_MOVING", "ContractBook", "ContractSpec", "Coverage", "LiveGateway", "OrderGateway",
-    "OrderManager", "OrderTicket", "OutcomeResolver", "RestServerCommands", "ServerCommands",
-    "StopCover", "StrategyBracket", "TicketKind", "TicketListener", "TicketState",
-    "UnknownContract",
+    "OrderManager", "OrderTicket", "OutcomeResolver", "RestGateway", "RestServerCommands",
+    "ServerCommands", "StopCover", "StrategyBracket", "TicketKind", "TicketListener",
+    "TicketState", "UnknownContract",
 ]

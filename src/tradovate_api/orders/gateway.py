@@ -3,7 +3,8 @@
 The order manager encodes a request and calls ``gateway.send`` synchronously, inside the
 strategy's event callback, so the frame is written on the trading socket without a queue hop.
 The live gateway writes on the :class:`~tradovate_api.client.TradingSession`'s current
-connection; replays and benchmarks provide their own gateway.
+connection; :class:`RestGateway` sends over REST (the shutdown's way out when the trading
+socket is down); replays and benchmarks provide their own gateway.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 
 from ..client.connection import Connection
 from ..client.ends import RequestTimeout
+from ..client.rest import RestClient
 from ..client.trading_session import TradingSession
 from ..errors import ConnectionLost
 
@@ -70,3 +72,17 @@ class LiveGateway:
             _log.warning("%s: an order request got no answer in time; closing the connection "
                          "(an untrusted socket)", self._session.name)
             connection.abort("an order answer timed out")
+
+
+class RestGateway:
+    """Order requests over REST (``POST {base}/order/...``), for when the trading socket is
+    down. The future fails with ``ConnectionLost`` when no HTTP answer came (outcome
+    unknown, as on the socket); nothing is retried."""
+
+    __slots__ = ("_rest",)
+
+    def __init__(self, rest: RestClient) -> None:
+        self._rest = rest
+
+    def send(self, endpoint: str, body: Any, result_type: Any) -> asyncio.Future[Any]:
+        return asyncio.ensure_future(self._rest.request(endpoint, body, result_type))

@@ -202,6 +202,43 @@ class ProtectiveStops:
         """Every open position and working protective stop of the account."""
         return coverages(self._account, self._orders.account_id, self._orders.symbol_of)
 
+    def protect(self, contract_id: int) -> OrderTicket | None:
+        """Place (or grow) the stop a position lacks *now*: no grace time, and even while
+        new orders are halted (the shutdown keeps positions protected this way). Never
+        flattens. ``None`` when the position is flat or covered, a request of ours in the
+        contract is still unsettled, or no stop can be placed (no price, or the market is
+        already beyond it)."""
+        orders = self._orders
+        if orders.liquidating(contract_id):
+            return None
+        position = self._account.position(orders.account_id, contract_id)
+        net = 0 if position is None else position.net_pos
+        if net == 0 or self._busy(contract_id, self._clock()):
+            return None
+        ours, want = self._shortfall(contract_id, net)
+        keep = ours[0] if ours else None
+        if want <= (0 if keep is None else keep.remaining or 0):
+            return None
+        price = self._stop_price(contract_id, net, position)
+        if price is None:
+            return None
+        if keep is not None:
+            return self._resize(keep, want, price, net)
+        return self._place(contract_id, want, price, net)
+
+    def _shortfall(self, contract_id: int, net: int) -> tuple[list[OrderState], int]:
+        """Our protective stops on the closing side of ``net`` (not being cancelled), and
+        the quantity they should cover: the position less the strategy's own working
+        closing-side stops."""
+        closing = "Sell" if net > 0 else "Buy"
+        working = self._account.open_orders(self._orders.account_id, contract_id)
+        ours = [s for s in working if is_protective(s) and s.id not in self._cancels
+                and s.status != "PendingCancel" and s.order.action == closing]
+        theirs = sum(s.remaining or 0 for s in working
+                     if not is_protective(s) and s.order.action == closing
+                     and s.status == "Working" and _is_stop(s))
+        return ours, max(0, abs(net) - theirs)
+
     # ------------------------------------------------------------------ the invariant
 
     def check(self) -> None:
@@ -242,11 +279,7 @@ class ProtectiveStops:
             self._forget_failures(contract_id)
             self._changes.pop(contract_id, None)
             return
-        ours = [s for s in ours if s.order.action == closing]
-        theirs = sum(s.remaining or 0 for s in working
-                     if not is_protective(s) and s.order.action == closing
-                     and s.status == "Working" and _is_stop(s))
-        want = max(0, abs(net) - theirs)
+        ours, want = self._shortfall(contract_id, net)
         busy = self._busy(contract_id, now)
         if want == 0:
             for state in ours:
@@ -363,7 +396,7 @@ class ProtectiveStops:
             return None
         return self._limits.max_daily_loss / (abs(net) * vpp)
 
-    def _place(self, contract_id: int, qty: int, price: float, net: int) -> None:
+    def _place(self, contract_id: int, qty: int, price: float, net: int) -> OrderTicket:
         ticket = self._orders.place_protective_stop(contract_id, qty, price)
         self._changes[contract_id] = _Change(
             ticket, lambda: self._account.order_by_cl_ord_id(ticket.cl_ord_id) is not None)
@@ -371,13 +404,15 @@ class ProtectiveStops:
             self.placed += 1
             _log.info("protective stop for %+d %s: %s %d at %g", net, ticket.symbol,
                       ticket.action, qty, price)
+        return ticket
 
-    def _resize(self, state: OrderState, qty: int, price: float | None, net: int) -> None:
+    def _resize(self, state: OrderState, qty: int, price: float | None,
+                net: int) -> OrderTicket | None:
         version = state.version
         assert version is not None
         stop = price if price is not None else version.stop_price
         if stop is None:
-            return
+            return None
         ticket = self._orders.resize_protective_stop(state.id, qty, stop)
         order_qty = state.filled_qty + qty
 
@@ -391,6 +426,7 @@ class ProtectiveStops:
             self.resized += 1
             _log.info("protective stop %d resized to %d at %g for the position %+d %s",
                       state.id, qty, stop, net, ticket.symbol)
+        return ticket
 
     def _cancel(self, state: OrderState, why: str) -> None:
         ticket = self._orders.cancel_protective_stop(state.id, trigger=f"protective stop: "

@@ -22,7 +22,9 @@ from .frames import (
     encode_close,
     encode_messages,
 )
+from .lenient import MONEY_ENTITY_TYPES
 from .messages import (
+    BadEntity,
     ChartEvent,
     ClockEvent,
     ClockWire,
@@ -35,10 +37,13 @@ from .messages import (
     Response,
     Shutdown,
     ShutdownEvent,
+    SyncDecoded,
     UnknownEntity,
     UnknownEvent,
     decode_entities,
+    decode_entity,
     decode_messages,
+    decode_sync,
 )
 from .requests import (
     HEARTBEAT_REQUEST,
@@ -55,12 +60,14 @@ from .requests import (
 from .ticks import pack_ticks, unpack_ticks
 
 __all__ = [
-    "HEARTBEAT", "HEARTBEAT_FRAME", "HEARTBEAT_REQUEST", "OPEN", "OPEN_FRAME", "ChartEvent",
+    "HEARTBEAT", "HEARTBEAT_FRAME", "HEARTBEAT_REQUEST", "MONEY_ENTITY_TYPES", "OPEN",
+    "OPEN_FRAME", "BadEntity", "ChartEvent",
     "ClientRequest", "ClockEvent", "ClockWire", "Close", "EntityEvent", "Frame", "FrameError",
     "Heartbeat", "HeartbeatRequest", "MarketDataEvent", "Message", "MessageError", "Messages",
     "Open", "Pending", "PendingRequests", "Props", "PropsEvent", "RequestParseError",
-    "Resolution", "Response", "Shutdown", "ShutdownEvent", "UnknownEntity", "UnknownEvent",
-    "authorize_token", "decode_entities", "decode_frame", "decode_messages", "encode_authorize",
+    "Resolution", "Response", "Shutdown", "ShutdownEvent", "SyncDecoded", "UnknownEntity",
+    "UnknownEvent", "authorize_token", "decode_entities", "decode_entity", "decode_frame",
+    "decode_messages", "decode_sync", "encode_authorize",
     "encode_body", "encode_close", "encode_messages", "encode_query", "encode_request",
     "error_text", "interpret", "pack_ticks", "parse_request", "unpack_ticks",
 ]

@@ -5,6 +5,11 @@ A message is either a response ``{"s":..,"i":..,"d":..}`` to a request, or an ev
 into tagged event Structs. A frame that contains a response, an unknown event kind or a
 message that fails validation is decoded again message by message, so one bad message is
 reported as a :class:`MessageError` while its neighbours still arrive.
+
+Entities (``props`` events, the ``user/syncrequest`` snapshot) are decoded leniently (see
+:mod:`.lenient`): an unreadable optional field is dropped, an array is decoded element by
+element when one element fails, and an entity that still cannot be read is kept raw as a
+:class:`BadEntity` beside its readable neighbours, for the consumer to act on.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from typing import Any, TypeAlias
 
 import msgspec
 
-from .models import ENTITY_TYPES, Entity
+from .lenient import convert_leniently
+from .models import ENTITY_CLASSES, ENTITY_TYPES, Entity
 from .models.marketdata import ChartData, MarketData
+from .models.sync import SyncMessage
 
 DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 """What decoding untrusted JSON can raise (absurdly deep nesting gives ``RecursionError``)."""
@@ -109,15 +116,30 @@ class UnknownEntity(msgspec.Struct, frozen=True, gc=False):
         return msgspec.json.decode(self.raw)
 
 
+class BadEntity(UnknownEntity, frozen=True, gc=False):
+    """An entity of a known type that could not be read even leniently (a required field
+    missing or unreadable), kept as its raw JSON with the reason. Consumers that skip
+    :class:`UnknownEntity` skip it too; the runtime resyncs when its type carries money."""
+
+    reason: str = ""
+
+
 class EntityEvent(msgspec.Struct, frozen=True, gc=False):
     """An entity Created/Updated/Deleted, decoded to its typed model.
 
-    ``entities`` has one element when the wire carried a single object.
+    ``entities`` has one element when the wire carried a single object. ``repaired`` names
+    the optional fields (``"fill.finallyPaired"``) dropped because they could not be read.
     """
 
     entity_type: str
     event_type: str
     entities: tuple[Entity | UnknownEntity, ...]
+    repaired: tuple[str, ...] = ()
+
+    @property
+    def bad(self) -> tuple[BadEntity, ...]:
+        """The entities that could not be read."""
+        return tuple(e for e in self.entities if type(e) is BadEntity)
 
 
 class ClockEvent(msgspec.Struct, frozen=True, gc=False):
@@ -179,23 +201,104 @@ def decode_entities(entity_type: str, raw: bytes | msgspec.Raw) -> tuple[Entity 
                                                                           ...]:
     """Decode a ``props`` entity (one object or an array) into typed models.
 
-    Unknown entity types are kept as :class:`UnknownEntity`, never dropped. Raises
-    ``msgspec.ValidationError``/``DecodeError`` if a known entity is malformed.
+    Unknown entity types are kept as :class:`UnknownEntity`, never dropped; a known entity
+    that cannot be read even leniently becomes a :class:`BadEntity` beside its neighbours.
+    Raises ``msgspec.DecodeError`` only when ``raw`` is not JSON at all.
     """
+    return _decode_entities(entity_type, raw)[0]
+
+
+def _decode_entities(entity_type: str, raw: bytes | msgspec.Raw
+                     ) -> tuple[tuple[Entity | UnknownEntity, ...], tuple[str, ...]]:
+    """The entities and the ``entityType.field`` names of the optional fields dropped."""
     data = bytes(raw)
     is_array = data.lstrip()[:1] == b"["
     decoders = ENTITY_TYPES.get(entity_type)
     if decoders is None:
         parts = _envelopes_decoder.decode(data) if is_array else [data]
-        return tuple(UnknownEntity(entity_type, bytes(p)) for p in parts)
-    if is_array:
-        return tuple(decoders[1].decode(data))
-    return (decoders[0].decode(data),)
+        return tuple(UnknownEntity(entity_type, bytes(p)) for p in parts), ()
+    try:
+        if is_array:
+            return tuple(decoders[1].decode(data)), ()
+        return (decoders[0].decode(data),), ()
+    except msgspec.ValidationError:
+        pass  # one odd field or element: decode each element leniently below
+    parts = _envelopes_decoder.decode(data) if is_array else [msgspec.Raw(data)]
+    entities: list[Entity | UnknownEntity] = []
+    repaired: list[str] = []
+    for part in parts:
+        entity, dropped = decode_entity(entity_type, part)
+        entities.append(entity)
+        repaired.extend(f"{entity_type}.{name}" for name in dropped)
+    return tuple(entities), tuple(repaired)
+
+
+def decode_entity(entity_type: str, raw: bytes | msgspec.Raw
+                  ) -> tuple[Entity | UnknownEntity, tuple[str, ...]]:
+    """One entity of a known type, leniently: the model (and the optional fields dropped),
+    or a :class:`BadEntity` with the reason."""
+    data = bytes(raw)
+    cls = ENTITY_CLASSES[entity_type]
+    try:
+        return ENTITY_TYPES[entity_type][0].decode(data), ()
+    except DECODE_ERRORS:
+        pass
+    try:
+        entity, dropped = convert_leniently(cls, msgspec.json.decode(data))
+    except DECODE_ERRORS as exc:
+        return BadEntity(entity_type, data, str(exc)), ()
+    return entity, dropped
+
+
+class SyncDecoded(msgspec.Struct, frozen=True, gc=False):
+    """A ``user/syncrequest`` snapshot decoded leniently: ``message`` holds every entity
+    that could be read; ``bad`` the ones that could not; ``repaired`` the optional fields
+    dropped (``"position.prevPos"``)."""
+
+    message: SyncMessage
+    bad: tuple[BadEntity, ...] = ()
+    repaired: tuple[str, ...] = ()
+
+
+_sync_decoder = msgspec.json.Decoder(SyncMessage)
+_sync_groups_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_SYNC_GROUPS: tuple[tuple[str, str, str], ...] = tuple(
+    (field.name, field.encode_name, next(name for name, cls in ENTITY_CLASSES.items()
+                                         if cls is field.type.__args__[0]))
+    for field in msgspec.structs.fields(SyncMessage))
+"""(attribute, wire name, entity type) of every entity list of a snapshot."""
+
+
+def decode_sync(body: bytes | msgspec.Raw) -> SyncDecoded:
+    """Decode a snapshot so that one unreadable entity costs only itself. Raises one of
+    :data:`DECODE_ERRORS` when ``body`` is not a JSON object (or a group is not an array
+    of objects at all)."""
+    data = bytes(body)
+    try:
+        return SyncDecoded(_sync_decoder.decode(data))
+    except msgspec.ValidationError:
+        pass
+    groups = _sync_groups_decoder.decode(data)
+    lists: dict[str, list[Any]] = {}
+    bad: list[BadEntity] = []
+    repaired: list[str] = []
+    for attribute, wire, entity_type in _SYNC_GROUPS:
+        raw = groups.get(wire)
+        if raw is None or bytes(raw).strip() == b"null":
+            continue
+        if bytes(raw).lstrip()[:1] != b"[":
+            bad.append(BadEntity(entity_type, bytes(raw), f"{wire}: expected an array"))
+            continue
+        decoded, dropped = _decode_entities(entity_type, raw)
+        lists[attribute] = [e for e in decoded if not isinstance(e, UnknownEntity)]
+        bad.extend(e for e in decoded if type(e) is BadEntity)
+        repaired.extend(dropped)
+    return SyncDecoded(SyncMessage(**lists), tuple(bad), tuple(repaired))
 
 
 def _entity_event(props: Props) -> EntityEvent:
-    return EntityEvent(props.entity_type, props.event_type,
-                       decode_entities(props.entity_type, props.entity))
+    entities, repaired = _decode_entities(props.entity_type, props.entity)
+    return EntityEvent(props.entity_type, props.event_type, entities, repaired)
 
 
 def _clock_event(text: str) -> ClockEvent:

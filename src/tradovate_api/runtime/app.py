@@ -26,6 +26,9 @@ strategy           essential    waits for the market open (logged), for both soc
                                 DOM + tick chart per instrument, starts the strategy
                                 (whose timers the dispatcher arms on the loop), then
                                 runs the time-based risk watches
+md refusals        essential    every 30 s, re-sends the market-data subscriptions the
+                                server refused after a reconnect (entries in their
+                                contracts are held meanwhile)
 status             essential    the terminal status line (when a stream is given)
 duration           essential    ends the run cleanly after ``duration`` seconds
 busy poll          essential    with ``connection.busy_poll``: keeps the loop from
@@ -36,10 +39,14 @@ Single writers: only the md reader callback calls the market store's writer and 
 account reader callback calls the account store's writer; everything else (strategy context,
 risk, reports, status) gets the read-only views.
 
-Shutdown (first SIGINT/SIGTERM, ``request_shutdown``, ``--duration``): halt new orders, stop
-the strategy, unsubscribe market data, cancel working orders and/or flatten as configured
-(waiting, bounded, for the account data to confirm), final summary, extra hooks, flush the
-log, close both sockets with a close frame. A second signal exits at once (code 130).
+Shutdown (first SIGINT/SIGTERM, ``request_shutdown``, ``--duration``, a fatal end): halt new
+orders, stop the strategy, unsubscribe market data, secure the positions — cancel the entries
+and keep the protective stops (placing one where a position has none), or flatten, as
+configured; over REST when the trading socket is down; waiting, bounded, for the account data
+to confirm — then report what is still open and what protects it (summary, log, alert), final
+summary, extra hooks, flush the log, close both sockets with a close frame. A second signal
+exits at once (code 130), printing one line about what is open. SIGUSR1 resumes a strategy
+paused by an exception (:meth:`TradingApp.resume_strategy`).
 """
 
 from __future__ import annotations
@@ -80,11 +87,13 @@ from ..orders import (
     OrderManager,
     OrderTicket,
     OutcomeResolver,
+    RestGateway,
     RestServerCommands,
+    TicketKind,
     TicketState,
 )
-from ..protocol import ChartEvent, EntityEvent, MarketDataEvent
-from ..protocol.messages import Message
+from ..protocol import MONEY_ENTITY_TYPES, ChartEvent, EntityEvent, MarketDataEvent
+from ..protocol.messages import Message, UnknownEntity
 from ..protocol.models import Account
 from ..protocol.models.subscriptions import ChartDescription, TimeRange
 from ..reports import ReportData, ReportKind, ReportScheduler, ReportSources, build_report
@@ -104,9 +113,12 @@ from ..stores import (
 from ..strategy import Dispatcher, Strategy, StrategyContext
 from .busy_poll import BusyPoller
 from .changed import Changed
+from .exit_plan import ExitPlan, describe, plan_exit
 from .heap import freeze_startup_heap, thaw
 from .metrics import RuntimeMetrics
 from .observer import AppObserver
+from .rest_exit import ShutdownGateway, read_account
+from .resync import ResyncGuard
 from .status import StatusPrinter, StatusSnapshot, format_status, format_summary
 from .supervisor import (
     EXIT_FAILURE,
@@ -117,6 +129,7 @@ from .supervisor import (
     SupervisorOptions,
     TaskFactory,
 )
+from .throttled_alerts import ThrottledAlerts
 
 if TYPE_CHECKING:
     from ..simulator import Simulator, SimulatorConfig
@@ -158,7 +171,14 @@ RISK_CHECK_SECONDS = 0.25
 """Cadence of the time-based risk watches (kill-switch file, daily loss as prices move,
 protective stops); fills and snapshots are checked as they arrive."""
 SETTLE_FRACTION = 0.5
-"""Share of ``shutdown.timeout_seconds`` spent waiting for cancels/flatten to be confirmed."""
+"""Share of ``shutdown.timeout_seconds`` spent securing the positions (cancels, stops or
+flattening sent and confirmed)."""
+REST_POLL_SECONDS = 1.0
+"""While the shutdown works over REST, how often it reads the account again to confirm."""
+MD_RETRY_SECONDS = 30.0
+"""How often market-data subscriptions the server refused are tried again."""
+READER_ALERT_SECONDS = 300.0
+"""At most one alert per kind of reader problem this often."""
 
 Submit = Callable[[Notification], object]
 """Where report notifications go (the notification center's ``submit``; must not block)."""
@@ -197,6 +217,8 @@ class _Wiring:
     dispatcher: Dispatcher
     account_id: int
     account_name: str
+    gateway: ShutdownGateway
+    guard: ResyncGuard
 
 
 class TradingApp:
@@ -265,6 +287,9 @@ class TradingApp:
         self.summary: ReportData | None = None
         """The final report (set by the shutdown sequence)."""
         self.summary_text = ""
+        self.exit_lines: list[str] = []
+        """What was still open when the run stopped and what protects it (one line per
+        position or working order; set by the shutdown sequence)."""
         self.account_changed = Changed()
         """Notified after every account event the reader applied."""
         self.connection_ended = Changed()
@@ -276,6 +301,8 @@ class TradingApp:
         self.start_error = ""
         """Why the run could not start (empty when it did)."""
         self._md_connection = 0
+        self._throttled: ThrottledAlerts | None = None
+        self._rest_reads_ok = False
         self._mapped_charts: set[int] = set()
         self._tick_ns = 0
         self._printer: StatusPrinter | None = None
@@ -390,11 +417,16 @@ class TradingApp:
                 return EXIT_FAILURE
             self._register()
             kill_signal = self._handle_signals and self._wired().risk.install_signal_handler()
+            resume_signal = self._handle_signals and self._install_resume_signal()
             try:
                 code = await self.supervisor.run(handle_signals=self._handle_signals)
             finally:
+                loop = asyncio.get_running_loop()
                 if kill_signal:
-                    asyncio.get_running_loop().remove_signal_handler(signal.SIGUSR2)
+                    loop.remove_signal_handler(signal.SIGUSR2)
+                if resume_signal:
+                    loop.remove_signal_handler(signal.SIGUSR1)
+                self._wired().guard.close()
             if self.supervisor.ends and not self.summary_text:
                 _log.info("run ended before the summary (%s)", self.supervisor.exit_reason)
             return code
@@ -432,7 +464,8 @@ class TradingApp:
         trading_tokens = AuthTokens(auth, market_data=False)
         md_tokens = AuthTokens(auth, market_data=True)
         rest = self._rest = RestClient(endpoints.rest, trading_tokens,
-                                       timeout=settings.connection.request_timeout_seconds)
+                                       timeout=settings.connection.request_timeout_seconds,
+                                       token_rejected=trading_tokens.rejected)
         account = await self._choose_account(rest)
         symbols = self._instruments()
         self.contracts = await ContractBook.resolve(rest, symbols)
@@ -448,11 +481,16 @@ class TradingApp:
                                  user_id=token.user_id, options=options,
                                  token_rejected=trading_tokens.rejected)
         md.login_count = trading.login_count = lambda: auth.logins
+        md.subscription_refused = self._md_refused
+        md.subscription_restored = self._md_restored
+        md.reader_problem = self._md_problem
+        trading.reader_problem = self._trading_problem
         self.metrics.track_session("md", md)
         self.metrics.track_session("trading", trading)
         risk = RiskManager(settings.risk, self.account, self.market, self.alerts, self.clock,
                            account_id=account.id)
-        orders = OrderManager(LiveGateway(trading), self.account, risk, self.contracts,
+        gateway = ShutdownGateway(LiveGateway(trading), RestGateway(rest))
+        orders = OrderManager(gateway, self.account, risk, self.contracts,
                               self.alerts, account_id=account.id, account_spec=account.name,
                               clock=self.clock)
         orders.add_listener(self._on_ticket)
@@ -468,7 +506,8 @@ class TradingApp:
                                 pause_on_error=settings.trading.pause_on_error,
                                 measure_hooks=settings.trading.measure_hooks)
         self._w = _Wiring(auth, rest, md, trading, risk, orders, resolver, dispatcher,
-                          account.id, account.name)
+                          account.id, account.name, gateway,
+                          ResyncGuard(trading.resync, self.alerts, risk))
         self._notify("on_prepared", self)
         _log.info("trading %s on account %s (instruments %s)", self.symbol, account.name,
                   ", ".join(symbols))
@@ -508,6 +547,7 @@ class TradingApp:
         sup.add_task("log writer", self._watch_log)
         sup.add_task("periodic report", self.reports.run)
         sup.add_task("strategy", self._run_strategy)
+        sup.add_task("md refusals", self._retry_md_refusals)
         if self._status_stream is not None:
             self._printer = StatusPrinter(self.status_line, self._status_stream)
             sup.add_task("status", self._printer.run)
@@ -521,7 +561,8 @@ class TradingApp:
             sup.add_task(name, factory, policy)
         sup.add_shutdown_hook("halt orders", self._halt)
         sup.add_shutdown_hook("unsubscribe market data", self._unsubscribe)
-        sup.add_shutdown_hook("cancel and flatten", self._cancel_and_flatten)
+        sup.add_shutdown_hook("secure positions", self._secure_positions)
+        sup.on_forced_exit = self._forced_exit
         sup.add_shutdown_hook("final summary", self._final_summary)
         for name, hook in self._extra_hooks:
             sup.add_shutdown_hook(name, hook)
@@ -603,7 +644,9 @@ class TradingApp:
         kind = type(event)
         if kind is SyncSnapshot:
             snapshot: SyncSnapshot = event  # type: ignore[assignment]
-            report = self._account_writer.apply_snapshot(snapshot.message)
+            report = self._apply_snapshot(snapshot)
+            if report is None:
+                return
             self.metrics.account_events += 1
             if self._observers:
                 self._notify("on_snapshot", snapshot, report)
@@ -613,15 +656,143 @@ class TradingApp:
                 self._report_differences(report, snapshot.connection)
             self._wired().dispatcher.sync(report, snapshot.connection)
         elif kind is EntityEvent:
-            changes = self._account_writer.apply(event)  # type: ignore[arg-type]
+            entity_event: EntityEvent = event  # type: ignore[assignment]
+            changes = self._account_writer.apply(entity_event)
             self.metrics.account_events += 1
             if self._observers:
-                self._notify("on_account_event", event, changes)
+                self._notify("on_account_event", entity_event, changes)
             self.metrics.fills += sum(1 for c in changes if type(c) is NewFill)
             self._wired().dispatcher.account(changes)
+            if entity_event.repaired or entity_event.bad:
+                self._odd_entities(entity_event)
         else:
             return
         self.account_changed.notify()
+
+    def _apply_snapshot(self, snapshot: SyncSnapshot) -> SyncReport | None:
+        """Apply a snapshot if it is complete; an incomplete one, or one that fails to apply
+        (the store keeps its previous state), is a problem for the resync guard."""
+        guard = self._wired().guard
+        if snapshot.repaired:
+            _log.warning("snapshot #%d: unreadable optional fields ignored: %s",
+                         snapshot.connection, ", ".join(sorted(set(snapshot.repaired))))
+        lost = [b for b in snapshot.bad if b.entity_type in MONEY_ENTITY_TYPES]
+        if lost:
+            guard.problem("account.snapshot_incomplete", "Account snapshot incomplete",
+                          f"{len(lost)} entities of the snapshot of trading connection "
+                          f"#{snapshot.connection} could not be read ({_kinds(lost)}; first: "
+                          f"{lost[0].reason}); it was not applied")
+            return None
+        try:
+            report = self._account_writer.apply_snapshot(snapshot.message)
+        except Exception as exc:
+            _log.exception("applying the snapshot of trading connection #%d failed",
+                           snapshot.connection)
+            guard.problem("account.snapshot_failed", "Account snapshot failed to apply",
+                          f"{type(exc).__name__}: {exc}; the account data are those before "
+                          f"the snapshot")
+            return None
+        guard.snapshot_applied()
+        return report
+
+    def _odd_entities(self, event: EntityEvent) -> None:
+        if event.repaired:
+            _log.warning("%s %s: unreadable optional fields ignored: %s", event.entity_type,
+                         event.event_type, ", ".join(sorted(set(event.repaired))))
+        bad = event.bad
+        if not bad:
+            return
+        if event.entity_type not in MONEY_ENTITY_TYPES:
+            _log.error("%d unreadable %s entities skipped: %s", len(bad), event.entity_type,
+                       bad[0].reason)
+            return
+        self._wired().guard.problem(
+            "account.unreadable_entity", f"Unreadable {event.entity_type} from Tradovate",
+            f"{len(bad)} {event.entity_type} entities of a {event.event_type} event could "
+            f"not be read ({bad[0].reason}); the rest of the event was applied")
+
+    def _trading_problem(self, kind: str, detail: str) -> None:
+        """The trading reader dropped input (it may have been an account event) or failed
+        on an event half-way: the account data may be wrong."""
+        if kind == "consumer":
+            self._wired().guard.problem("account.reader_failed",
+                                        "The account reader failed on an event", detail)
+        else:
+            self._wired().guard.problem("account.unreadable_input",
+                                        "Unreadable input on the trading socket", detail)
+
+    def _md_problem(self, kind: str, detail: str) -> None:
+        """The md reader failed on an event (malformed md input is only counted and logged
+        by the connection: it cannot touch the account)."""
+        if kind != "consumer":
+            return
+        self._reader_alerts().emit(Alert(Severity.URGENT, "md.reader_failed",
+                                         "The market-data reader failed on an event",
+                                         f"{detail}. Market data keep flowing; the failed "
+                                         f"event's changes may be missing."))
+
+    def _reader_alerts(self) -> ThrottledAlerts:
+        if self._throttled is None:
+            self._throttled = ThrottledAlerts(self.alerts, READER_ALERT_SECONDS,
+                                              asyncio.get_running_loop().time)
+        return self._throttled
+
+    # ------------------------------------------------------------------ md refusals
+
+    def _md_refused(self, symbol: str | int, reason: str) -> None:
+        """A re-subscription refused after a reconnect: the contract is blind — stop
+        entries in it until the subscription is live again."""
+        spec = self.contracts.get(symbol)
+        name = spec.symbol if spec is not None else str(symbol)
+        if spec is not None:
+            self._wired().risk.suspend_entries(
+                spec.contract_id, f"market data of {name} refused by the server: {reason}",
+                "market data")
+        self.alerts.emit(Alert(Severity.URGENT, "md.subscription_refused",
+                               f"Market data of {name} refused after a reconnect",
+                               f"{reason}. New entries in {name} are stopped until the "
+                               f"subscription is live again; it is tried again every "
+                               f"{MD_RETRY_SECONDS:g}s and on every reconnect."))
+
+    def _md_restored(self, symbol: str | int, _reason: str) -> None:
+        spec = self.contracts.get(symbol)
+        name = spec.symbol if spec is not None else str(symbol)
+        if spec is not None:
+            self._wired().risk.resume_entries(spec.contract_id, "market data")
+        self.alerts.emit(Alert(Severity.ROUTINE, "md.subscription_restored",
+                               f"Market data of {name} live again",
+                               f"New entries in {name} are allowed again."))
+
+    async def _retry_md_refusals(self) -> None:
+        md = self._wired().md
+        while True:
+            await asyncio.sleep(MD_RETRY_SECONDS)
+            await md.retry_refused()
+
+    # ------------------------------------------------------------------ resume
+
+    def resume_strategy(self) -> bool:
+        """Resume a strategy paused after one of its hooks raised (also SIGUSR1): it first
+        receives the account updates it missed — every fill once, the latest state of each
+        order and position — then events as usual. False when it was not paused."""
+        dispatcher = self.dispatcher
+        if dispatcher is None or not dispatcher.paused:
+            _log.info("resume requested; the strategy is not paused")
+            return False
+        missed = dispatcher.missed
+        dispatcher.resume()
+        self.alerts.emit(Alert(Severity.ROUTINE, "strategy.resumed",
+                               f"Strategy {self.strategy.name} resumed",
+                               f"{missed} account updates it missed while paused were "
+                               f"delivered first."))
+        return True
+
+    def _install_resume_signal(self) -> bool:
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.resume_strategy)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return False
+        return True
 
     def _report_differences(self, report: SyncReport, connection: int) -> None:
         """A resync after a reconnect: say what changed while we were away."""
@@ -756,53 +927,151 @@ class TradingApp:
             await md.unsubscribe_all(response_timeout=2.0)
         _log.info("shutdown: market data unsubscribed")
 
-    async def _cancel_and_flatten(self) -> None:
-        """Cancel working orders / flatten as configured and wait (bounded) until the account
-        data confirm it; whatever is left is an urgent alert."""
+    async def _secure_positions(self) -> None:
+        """Leave no position naked: cancel the entries and keep the protective stops,
+        placing one where a position has none (or flatten everything, as configured); over
+        REST when the trading socket is down. Waits, bounded, for the account data to
+        confirm, then reports what is open and what protects it."""
         w = self._wired()
-        orders, account_id = w.orders, w.account_id
         config = self.settings.shutdown
-        if not (config.cancel_working_orders or config.flatten):
-            _log.info("shutdown: working orders and positions left as they are (settings)")
-            return
-        if not w.trading.ready:
-            self._alert_leftovers("the trading socket is down")
-            return
-        # Liquidating a position also cancels its contract's orders; flatten() cancels the
-        # orders of contracts without a position.
-        tickets = (orders.flatten(trigger="shutdown") if config.flatten
-                   else orders.cancel_all(trigger="shutdown"))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + config.timeout_seconds * SETTLE_FRACTION
+        w.gateway.rest_allowed = True
+        over_rest = not w.trading.ready
+        confirmed = not over_rest
+        if over_rest:
+            _log.warning("shutdown: the trading socket is down; securing the positions over "
+                         "REST")
+            confirmed = await self._read_account_over_rest(deadline)
+        sent = self._exit_orders(self._plan())
+        protecting = {t.contract_id for t in sent
+                      if t.kind is TicketKind.PLACE and t.state is not TicketState.REFUSED}
+        poller = (loop.create_task(self._poll_account_over_rest(), name="shutdown rest poll")
+                  if over_rest and confirmed else None)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self.account_changed.until(lambda: self._exit_settled(protecting))
+        except TimeoutError:
+            pass
+        finally:
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+        if over_rest:
+            confirmed = confirmed and self._rest_reads_ok
+        _log.info("shutdown: %d exit requests sent (%s)", len(sent),
+                  "flatten" if config.flatten else "cancel entries, keep protective stops")
+        self._report_exit(confirmed or w.trading.ready)
 
-        def settled() -> bool:
-            if self.account.open_orders(account_id):
-                return False
-            return not config.flatten or all(
+    def _plan(self) -> ExitPlan:
+        return plan_exit(self.account, self._wired().account_id, self._symbol)
+
+    def _exit_orders(self, plan: ExitPlan) -> list[OrderTicket]:
+        """Send what the shutdown settings ask for: liquidations, or cancels of the entries
+        and protective stops where a position has none."""
+        orders = self._wired().orders
+        config = self.settings.shutdown
+        if config.flatten:
+            return orders.flatten(trigger="shutdown")
+        tickets: list[OrderTicket] = []
+        if config.cancel_entries:
+            cancelling = {o.id for o in plan.entries}
+            tickets += [orders.cancel(o.id, trigger="shutdown: entry") for o in plan.entries
+                        if o.order.parent_id not in cancelling]  # held legs go with it
+        protection = orders.protection
+        for position in plan.unprotected:
+            ticket = protection.protect(position.contract_id) if protection is not None \
+                else None
+            if ticket is None:
+                _log.error("shutdown: no protective stop can be placed for %s %+d (%s)",
+                           position.symbol, position.net, "protective stops are off"
+                           if protection is None else "no price or distance, or the market "
+                           "is beyond it")
+            else:
+                tickets.append(ticket)
+        return tickets
+
+    def _exit_settled(self, protecting: set[int]) -> bool:
+        """The exit requests are confirmed: flat with no working orders (flatten), or the
+        entries gone and the stops placed for ``protecting`` (contract ids) working."""
+        config = self.settings.shutdown
+        account_id = self._wired().account_id
+        if config.flatten:
+            return not self.account.open_orders(account_id) and all(
                 p.net_pos == 0 for p in self.account.positions.values()
                 if p.account_id == account_id)
+        plan = self._plan()
+        return (all(p.contract_id not in protecting for p in plan.unprotected)
+                and (not config.cancel_entries or not plan.entries))
 
+    async def _read_account_over_rest(self, deadline: float) -> bool:
+        """Replace the (stale) account store with the account read over REST. The account
+        reader is not running (the trading socket is down); should it come back meanwhile,
+        its own snapshot simply replaces this one."""
+        rest = self._rest
+        if rest is None:
+            return False
         try:
-            async with asyncio.timeout(config.timeout_seconds * SETTLE_FRACTION):
-                await self.account_changed.until(settled)
+            async with asyncio.timeout_at(deadline):
+                message = await read_account(rest)
         except TimeoutError:
-            self._alert_leftovers("no confirmation in time")
-            return
-        _log.info("shutdown: %d %s requests confirmed (%s)", len(tickets),
-                  "flatten" if config.flatten else "cancel",
-                  "flat, no working orders" if config.flatten else "no working orders")
+            message = None
+        self._rest_reads_ok = message is not None
+        if message is None:
+            return False
+        self._account_writer.apply_snapshot(message)
+        self.account_changed.notify()
+        return True
 
-    def _alert_leftovers(self, why: str) -> None:
-        account_id = self._wired().account_id
-        working = self.account.open_orders(account_id)
-        positions = [p for p in self.account.positions.values()
-                     if p.account_id == account_id and p.net_pos != 0]
-        if not working and not positions:
+    async def _poll_account_over_rest(self) -> None:
+        while True:
+            await asyncio.sleep(REST_POLL_SECONDS)
+            await self._read_account_over_rest(asyncio.get_running_loop().time() + 5.0)
+
+    def _report_exit(self, confirmed: bool) -> None:
+        """Print (summary), log and alert what is still open and what protects it."""
+        plan = self._plan()
+        lines = describe(plan, self._symbol, confirmed=confirmed)
+        self.exit_lines = lines
+        if not lines:
+            _log.info("shutdown: flat, no working orders%s",
+                      "" if confirmed else " (last known: the server could not be read)")
+            if confirmed:
+                return
+            lines = ["flat, no working orders (last known: the server could not be read)"]
+        for line in lines:
+            _log.warning("open at exit: %s", line)
+        if self._printer is not None:  # at once: the summary may come later, or never
+            self._printer.say("open at exit: " + "\n              ".join(lines))
+        config = self.settings.shutdown
+        failed = self.supervisor.exit_code not in (None, 0)
+        urgent = (failed or not confirmed or bool(plan.unprotected)
+                  or (bool(plan.entries) and (config.cancel_entries or config.flatten))
+                  or (config.flatten and bool(plan.positions)))
+        why = f" ({self.supervisor.exit_reason})" if self.supervisor.exit_reason else ""
+        if urgent:
+            self.alerts.emit(Alert(Severity.URGENT, "shutdown.leftovers",
+                                   f"Trading stopped{why}: positions or orders left open",
+                                   "\n".join(lines)))
+        else:
+            self.alerts.emit(Alert(Severity.ROUTINE, "shutdown.open_positions",
+                                   f"Trading stopped{why}: positions left open, protected",
+                                   "\n".join(lines)))
+
+    def _forced_exit(self) -> None:
+        """A second signal: nothing more is sent; say in one line what is known to be open."""
+        w = self._w
+        if w is None:
             return
-        body = (f"{why}: {len(working)} working orders, open positions: "
-                + (", ".join(f"{self._symbol(p.contract_id)} {p.net_pos:+d}" for p in positions)
-                   or "none"))
-        _log.error("shutdown left orders/positions: %s", body)
-        self.alerts.emit(Alert(Severity.URGENT, "shutdown.leftovers",
-                               "Stopped with working orders or open positions", body))
+        plan = self._plan()
+        parts = [line.split(" (", 1)[0] for line in describe(plan, self._symbol,
+                                                             confirmed=True)]
+        line = ("exiting at once (second interrupt); nothing more is sent. Open: "
+                + ("; ".join(parts) if parts else "flat, no working orders"))
+        _log.warning("%s", line)
+        if self._printer is not None:
+            self._printer.say(line)
 
     async def _final_summary(self) -> None:
         report = await self.reports.final_report() or self.report("session_end")
@@ -811,7 +1080,8 @@ class TradingApp:
         hooks = dispatcher.stats if dispatcher is not None and dispatcher.measure_hooks else None
         self.summary_text = format_summary(report, self.metrics, self.settings.environment,
                                            self._ran_for or self.metrics.uptime,
-                                           self.supervisor.exit_reason, hooks)
+                                           self.supervisor.exit_reason, hooks,
+                                           self.exit_lines)
         _log.info("final summary\n%s", self.summary_text,
                   extra={"summary": msgspec.to_builtins(report.summary),
                          "metrics": msgspec.to_builtins(self.metrics.snapshot())})
@@ -890,3 +1160,9 @@ class TradingApp:
     def status_line(self) -> str:
         return format_status(self.status())
 
+
+def _kinds(entities: Iterable[UnknownEntity]) -> str:
+    counts: dict[str, int] = {}
+    for entity in entities:
+        counts[entity.entity_type] = counts.get(entity.entity_type, 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))

@@ -1,8 +1,11 @@
 """Reconnect pacing: exponential backoff with jitter, and the circuit breaker.
 
 Backoff spreads reconnects out (jitter keeps the md and trading sockets from retrying in
-lock-step); the breaker turns a reconnect storm into a stop and an alert, because Tradovate
-answers storms by closing the oldest sockets and revoking tokens, and 429s mean an hour's wait.
+lock-step). The breaker counts *failed connection attempts* only — attempts that never became
+ready (authorized and restored) — and a connection that stayed ready for ``healthy_after``
+seconds clears it: a socket that keeps being dropped but reconnects each time is a working
+connection, not an outage. With the defaults (15 failures in 600 s) the breaker needs about
+four minutes of an unreachable server (see ADR 0003).
 """
 
 from __future__ import annotations
@@ -24,15 +27,24 @@ class BackoffPolicy:
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         base = min(self.maximum, self.initial * self.multiplier ** min(attempt, 64))
+        return self._jittered(base, rng)
+
+    def ceiling(self, rng: random.Random) -> float:
+        """The maximum delay, with jitter (the pace of retries during maintenance)."""
+        return self._jittered(self.maximum, rng)
+
+    def _jittered(self, base: float, rng: random.Random) -> float:
         return base * (1.0 + self.jitter * (2.0 * rng.random() - 1.0))
 
 
 @dataclass(frozen=True, slots=True)
 class BreakerPolicy:
-    """Trip after ``failures`` reconnect-class ends within ``window`` seconds."""
+    """Trip after ``failures`` failed connection attempts within ``window`` seconds; a
+    connection that stayed ready for ``healthy_after`` seconds clears the count."""
 
-    failures: int = 5
-    window: float = 120.0
+    failures: int = 15
+    window: float = 600.0
+    healthy_after: float = 10.0
 
 
 class CircuitBreaker:
@@ -42,6 +54,10 @@ class CircuitBreaker:
         self.policy = policy
         self._times: deque[float] = deque()
         self.tripped = False
+
+    def reset(self) -> None:
+        """Forget every failure (a connection has been healthy)."""
+        self._times.clear()
 
     def record(self, now: float) -> bool:
         """Record one failure at ``now``; True once ``failures`` fall within the window."""

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 import msgspec
@@ -75,10 +75,12 @@ def format_status(s: StatusSnapshot, now: float | None = None) -> str:
 
 def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str,
                    duration: float, ended: str = "",
-                   hooks: Mapping[str, HookStats] | None = None) -> str:
+                   hooks: Mapping[str, HookStats] | None = None,
+                   open_at_exit: Sequence[str] = ()) -> str:
     """The end-of-run summary: trades, fills, P&L with commissions, open positions,
     reconnects and tick-to-order latency; the strategy hooks' times when they were measured
-    (``hooks``). ``duration``: seconds until shutdown began. P&L is over every trade date of
+    (``hooks``); what was still open at the exit and what protects it (``open_at_exit``, one
+    line each). ``duration``: seconds until shutdown began. P&L is over every trade date of
     the run; the position and open P&L are the current trade date's, as the exchange has
     them (carried positions included)."""
     s = report.summary
@@ -122,6 +124,8 @@ def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str
             lines.append(f"{name + ' hook':<14}mean {stats.mean_ns / 1000:.1f} us, "
                          f"max {stats.max_ns / 1000:.0f} us ({stats.calls} calls, "
                          f"{stats.errors} raised)")
+    for index, line in enumerate(open_at_exit):
+        lines.append(f"{'open at exit' if index == 0 else '':<14}{line}")
     return "\n".join(lines)
 
 

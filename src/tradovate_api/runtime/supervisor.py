@@ -9,6 +9,12 @@ error, a quota-shutdown storm, a tripped circuit breaker, the end of an essentia
 terminates: the shutdown hooks run in order within a bounded time, then every task is
 cancelled in reverse registration order. First SIGINT/SIGTERM: graceful shutdown; second:
 immediate exit.
+
+The circuit breaker counts failed connection attempts only (never ready); a connection that
+stayed ready for ``BreakerPolicy.healthy_after`` clears it and restarts the backoff, one that
+ended sooner lets the backoff grow. After a ``Maintenance`` shutdown, failed attempts are not
+counted at all: the task retries at the maximum backoff until a connection is ready again
+(``maintenance_limit`` bounds how long that lasts).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from ..client.ends import (
     SessionEnded,
     TokenUnavailable,
 )
-from ..errors import ConfigError, ConnectionLost, TradovateError
+from ..errors import ConfigError, ConnectionLost, ErrorResponse, TradovateError
 from .backoff import BackoffPolicy, BreakerPolicy, CircuitBreaker
 
 if TYPE_CHECKING:
@@ -77,8 +83,9 @@ class TaskEnd:
     """A terminate that is not a failure (exit code 0)."""
     urgent: bool = False
     """Tell a human now (SMS)."""
-    healthy: bool = False
-    """The task had been working before it ended: its backoff starts over."""
+    ready_seconds: float | None = None
+    """How long the task's connection was ready before it ended; ``None``: it never was
+    (a failed connection attempt, which the circuit breaker counts)."""
     quota: bool = False
     """Tradovate closed the socket to enforce a connection/IP quota."""
     maintenance: bool = False
@@ -91,22 +98,34 @@ def classify_end(error: BaseException | None) -> TaskEnd:
     if isinstance(error, ShutdownRequested):
         return TaskEnd(Action.TERMINATE, f"shutdown requested: {error}", clean=True)
     if isinstance(error, SessionEnded):
-        end = error.end
+        end, ready = error.end, error.ready_seconds
         if end.quota:
-            return TaskEnd(Action.RECONNECT, str(error), urgent=True, quota=True)
+            return TaskEnd(Action.RECONNECT, str(error), urgent=True, quota=True,
+                           ready_seconds=ready)
         if end.maintenance:
-            return TaskEnd(Action.RECONNECT, str(error), healthy=True, maintenance=True)
+            return TaskEnd(Action.RECONNECT, str(error), maintenance=True, ready_seconds=ready)
         if end.kind is EndKind.CLIENT_CLOSED:
             return TaskEnd(Action.TERMINATE, str(error), clean=True)
-        return TaskEnd(Action.RECONNECT, str(error), healthy=True)
+        return TaskEnd(Action.RECONNECT, str(error), ready_seconds=ready)
     if isinstance(error, ConnectFailed | ConnectionLost | RequestTimeout | OSError):
         return TaskEnd(Action.RECONNECT, f"{type(error).__name__}: {error}")
     if isinstance(error, AuthorizationFailed):
         # The session has reported the token as rejected; the next attempt uses a new one.
         return TaskEnd(Action.RECONNECT, str(error))
+    if isinstance(error, TokenUnavailable) and _transient(error.cause):
+        # No login possible right now (server unreachable, 5xx, a deferred login): waiting
+        # cures it, like a connection that cannot be opened.
+        return TaskEnd(Action.RECONNECT, str(error))
+    if isinstance(error, ErrorResponse) and error.status >= 500:
+        return TaskEnd(Action.RECONNECT, f"{type(error).__name__}: {error}")
     if isinstance(error, TokenUnavailable | ConfigError | TradovateError):
         return TaskEnd(Action.TERMINATE, f"{type(error).__name__}: {error}", urgent=True)
     return TaskEnd(Action.TERMINATE, f"unexpected {type(error).__name__}: {error}", urgent=True)
+
+
+def _transient(error: BaseException) -> bool:
+    return isinstance(error, ConnectionLost) or (
+        isinstance(error, ErrorResponse) and error.status >= 500)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,16 +139,21 @@ class SupervisorOptions:
     quota_delay: float = 60.0
     """Minimum wait before reconnecting after a quota shutdown."""
     quota_limit: int = 2
-    """This many quota shutdowns within the breaker window terminate the run."""
+    """This many quota shutdowns within ``quota_window`` terminate the run."""
+    quota_window: float = 120.0
     maintenance_delay: float = 30.0
     """Minimum wait before reconnecting after a maintenance shutdown."""
+    maintenance_limit: float = 12 * 3600.0
+    """How long after a maintenance shutdown failed attempts are still excused (the longest
+    window, Saturday 22:00 to Sunday 06:30 CT, is 8.5 hours); after that they count again."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SupervisorOptions:
         r = settings.reconnect
         return cls(backoff=BackoffPolicy(r.initial_backoff_seconds, r.max_backoff_seconds,
                                          r.multiplier, r.jitter),
-                   breaker=BreakerPolicy(r.breaker_failures, r.breaker_window_seconds),
+                   breaker=BreakerPolicy(r.breaker_failures, r.breaker_window_seconds,
+                                         r.healthy_after_seconds),
                    shutdown_timeout=settings.shutdown.timeout_seconds)
 
 
@@ -157,6 +181,9 @@ class Supervisor:
         self._running: dict[asyncio.Task[object], _Spec] = {}
         self._attempts: dict[str, int] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
+        self._maintenance: dict[str, float] = {}
+        """Task name → when its last maintenance shutdown came (while no connection of it
+        has been ready since)."""
         self._quota_ends: deque[float] = deque()
         self._stop: asyncio.Event | None = None
         self._stop_reason = ""
@@ -166,11 +193,17 @@ class Supervisor:
         self._signals: list[signal.Signals] = []
         self.restarts: dict[str, int] = {}
         """Restarts per task name."""
+        self.delays: dict[str, float] = {}
+        """The delay before each task's latest restart (seconds)."""
         self.ends: list[tuple[str, TaskEnd]] = []
         """Every classified end, in order."""
         self.hooks_run: list[str] = []
         """Shutdown hooks that completed, in order."""
         self.exit_reason = ""
+        self.exit_code: int | None = None
+        """The run's exit code, known once the shutdown sequence starts."""
+        self.on_forced_exit: Callable[[], None] | None = None
+        """Called (it must not block) when a second signal abandons the shutdown sequence."""
 
     # ------------------------------------------------------------------ registration
 
@@ -208,6 +241,11 @@ class Supervisor:
     def _on_signal(self, signum: signal.Signals) -> None:
         if self._stopping or (self._stop is not None and self._stop.is_set()):
             _log.warning("second %s: exiting at once", signum.name)
+            if self.on_forced_exit is not None:
+                try:
+                    self.on_forced_exit()
+                except Exception:
+                    _log.exception("the forced-exit callback failed")
             self.force_exit()
             return
         _log.warning("%s: shutting down (send it again to exit at once)", signum.name)
@@ -257,6 +295,7 @@ class Supervisor:
                 if verdict is not None and not self._stop.is_set():
                     exit_code, self.exit_reason = verdict
                     break
+            self.exit_code = exit_code
             await self._shut_down()
             if self._forced:
                 exit_code = EXIT_FORCED
@@ -298,45 +337,82 @@ class Supervisor:
 
     def _reconnect(self, spec: _Spec, end: TaskEnd) -> tuple[int, str] | None:
         now = self._clock()
-        window = self.options.breaker.window
+        name = spec.name
+        options = self.options
         if end.quota:
-            quota_ends = self._quota_ends
-            quota_ends.append(now)
-            while quota_ends and now - quota_ends[0] > window:
-                quota_ends.popleft()
-            if len(quota_ends) >= self.options.quota_limit:
-                self._alert(Severity.URGENT, "supervisor.quota_storm",
-                            "Trading stopped: repeated Tradovate quota shutdowns",
-                            f"{len(quota_ends)} quota shutdowns within {window:g}s; another "
-                            f"session is probably using this login. Last: {end.reason}")
-                return (EXIT_FAILURE, f"{spec.name}: quota shutdown storm")
-            self._alert(Severity.URGENT, "session.quota_shutdown",
-                        f"Tradovate closed the {spec.name} socket (quota)",
-                        f"{end.reason}. Reconnecting once after "
-                        f"{self.options.quota_delay:g}s.")
-        breaker = self._breakers.get(spec.name)
+            verdict = self._quota(spec, end, now)
+            if verdict is not None:
+                return verdict
+        breaker = self._breakers.get(name)
         if breaker is None:
-            breaker = self._breakers[spec.name] = CircuitBreaker(self.options.breaker)
-        if breaker.record(now):
-            self._alert(Severity.URGENT, "supervisor.circuit_open",
-                        f"Trading stopped: {spec.name} keeps failing",
-                        f"{breaker.recent} failures within {window:g}s; last: {end.reason}")
-            return (EXIT_FAILURE, f"{spec.name}: circuit breaker open")
-        attempt = 0 if end.healthy else self._attempts.get(spec.name, 0)
-        delay = self.options.backoff.delay(attempt, self._rng)
-        self._attempts[spec.name] = attempt + 1
-        if end.quota:
-            delay = max(delay, self.options.quota_delay)
-        elif end.maintenance:
-            delay = max(delay, self.options.maintenance_delay)
+            breaker = self._breakers[name] = CircuitBreaker(options.breaker)
+        attempt = self._attempts.get(name, 0)
+        if end.maintenance:
+            self._maintenance.setdefault(name, now)
+            delay = max(options.backoff.delay(0, self._rng), options.maintenance_delay)
             self._alert(Severity.ROUTINE, "session.maintenance",
-                        f"Tradovate maintenance closed the {spec.name} socket",
-                        f"Reconnecting in {delay:.0f}s.")
-        self.restarts[spec.name] += 1
-        _log.info("restarting %s in %.2fs (restart #%d)", spec.name, delay,
-                  self.restarts[spec.name])
+                        f"Tradovate maintenance closed the {name} socket",
+                        f"Reconnecting in {delay:.0f}s, then every "
+                        f"{options.backoff.maximum:g}s until the maintenance window ends; "
+                        f"the run goes on.")
+        elif end.ready_seconds is not None:
+            self._maintenance.pop(name, None)
+            if end.ready_seconds >= options.breaker.healthy_after:
+                breaker.reset()
+                attempt = 0
+            delay = options.backoff.delay(attempt, self._rng)
+            self._attempts[name] = attempt + 1
+        elif self._excused(name, now):
+            delay = options.backoff.ceiling(self._rng)
+            _log.info("%s: connection attempt failed during maintenance (not counted): %s",
+                      name, end.reason)
+        else:
+            if breaker.record(now):
+                self._alert(Severity.URGENT, "supervisor.circuit_open",
+                            f"Trading stopped: {name} keeps failing",
+                            f"{breaker.recent} failed connection attempts within "
+                            f"{options.breaker.window:g}s; last: {end.reason}")
+                return (EXIT_FAILURE, f"{name}: circuit breaker open")
+            delay = options.backoff.delay(attempt, self._rng)
+            self._attempts[name] = attempt + 1
+        if end.quota:
+            delay = max(delay, options.quota_delay)
+        self.restarts[name] += 1
+        self.delays[name] = delay
+        _log.info("restarting %s in %.2fs (restart #%d)", name, delay, self.restarts[name])
         self._start(spec, delay)
         return None
+
+    def _quota(self, spec: _Spec, end: TaskEnd, now: float) -> tuple[int, str] | None:
+        window = self.options.quota_window
+        quota_ends = self._quota_ends
+        quota_ends.append(now)
+        while quota_ends and now - quota_ends[0] > window:
+            quota_ends.popleft()
+        if len(quota_ends) >= self.options.quota_limit:
+            self._alert(Severity.URGENT, "supervisor.quota_storm",
+                        "Trading stopped: repeated Tradovate quota shutdowns",
+                        f"{len(quota_ends)} quota shutdowns within {window:g}s; another "
+                        f"session is probably using this login. Last: {end.reason}")
+            return (EXIT_FAILURE, f"{spec.name}: quota shutdown storm")
+        self._alert(Severity.URGENT, "session.quota_shutdown",
+                    f"Tradovate closed the {spec.name} socket (quota)",
+                    f"{end.reason}. Reconnecting once after {self.options.quota_delay:g}s.")
+        return None
+
+    def _excused(self, name: str, now: float) -> bool:
+        """Whether a failed attempt falls in a maintenance window (not counted)."""
+        since = self._maintenance.get(name)
+        if since is None:
+            return False
+        if now - since < self.options.maintenance_limit:
+            return True
+        self._maintenance.pop(name, None)
+        self._alert(Severity.URGENT, "supervisor.maintenance_overrun",
+                    f"{name}: still no connection {self.options.maintenance_limit / 3600:g} h "
+                    f"after a maintenance shutdown",
+                    "Failed connection attempts count towards the circuit breaker again.")
+        return False
 
     def _alert(self, severity: Severity, key: str, title: str, body: str) -> None:
         self._alerts.emit(Alert(severity, key, title, body))

@@ -1546,8 +1546,8 @@ class Exchange:
             older_id = pair.sell_fill_id if pair.buy_fill_id == fill_id else pair.buy_fill_id
             older = self._store.get("fill", older_id, uid)
             if isinstance(older, Fill) and not self._store.archived("fill", older_id):
-                older = msgspec.structs.replace(older,
-                                                finally_paired=older.finally_paired + pair.qty)
+                paired = (older.finally_paired or 0) + pair.qty
+                older = msgspec.structs.replace(older, finally_paired=paired)
                 self._emit(out, uid, aid, "fill", "Updated", older)
 
     def _after_fill(self, out: list[EntityChange], live: _Live, done: bool) -> None:

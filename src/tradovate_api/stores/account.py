@@ -262,30 +262,35 @@ class _AccountState:
         self.order_strategies = StrategyTables()
         """``orderStrategy`` and ``orderStrategyLink`` entities (:mod:`.order_strategies`)."""
 
-    def reset(self) -> None:
-        """Forget all account data (not reference data, not the delivered fill ids). Tables
-        are cleared in place: the view's read-only mappings stay bound to them."""
-        self.archive_ledgers()
-        for table in (self.accounts, self.orders, self.states, self.open_states,
-                      self.versions, self.commands,
-                      self.commands_by_order, self.cl_ord_ids, self.command_ids,
-                      self.command_reports,
-                      self.reports_by_command, self.exec_reports, self.exec_by_order,
-                      self.fills, self.fills_by_order, self.booked, self.ledgers,
-                      self.fill_pairs, self.positions, self.position_keys, self.cash,
-                      self.cash_by_account, self.others):
-            table.clear()
-        self.order_strategies.clear()
-
-    def archive_ledgers(self) -> None:
-        """Before a snapshot replaces the account data: keep every dated ledger with
-        something in it among the earlier days (a ledger of the same day made again from the
-        snapshot replaces it; the view shows only days before the account's current trade
-        date) and forget the trade dates (the snapshot sets them again)."""
+    def fresh(self) -> _AccountState:
+        """An empty state with this one's configuration, reference data, delivered fill ids
+        and earlier days' ledgers (copies), with this one's dated ledgers archived among the
+        earlier days: a snapshot is built into it while this one stays as it is. A ledger of
+        the same day made again from the snapshot replaces the archived one (the view shows
+        only days before the account's current trade date); trade dates start empty (the
+        snapshot sets them again)."""
+        built = _AccountState(self.commissions, self.default_commission, self.value_per_point)
+        built.products = dict(self.products)
+        built.maturities = dict(self.maturities)
+        built.contracts = dict(self.contracts)
+        built.delivered = set(self.delivered)
+        built.past_ledgers = {key: dict(days) for key, days in self.past_ledgers.items()}
         for key, ledger in self.ledgers.items():
             if ledger.trade_date is not None and not ledger.is_empty:
-                self.past_ledgers.setdefault(key, {})[ledger.trade_date] = ledger
-        self.trade_dates.clear()
+                built.past_ledgers.setdefault(key, {})[ledger.trade_date] = ledger
+        return built
+
+    def commit(self, built: _AccountState) -> None:
+        """Take over every table of ``built``. Tables are replaced in place, so the view's
+        read-only mappings stay bound to them; nothing here can fail half-way (plain dict
+        and set operations on values already built)."""
+        for name, value in vars(built).items():
+            mine = getattr(self, name)
+            if isinstance(mine, dict | set) and type(mine) is type(value):
+                mine.clear()
+                mine.update(value)
+            else:
+                setattr(self, name, value)
 
     def set_state(self, order_id: int, state: OrderState) -> None:
         self.states[order_id] = state
@@ -635,54 +640,62 @@ class AccountWriter:
         return self._finish(batch)
 
     def apply_snapshot(self, sync: SyncMessage) -> SyncReport:
-        """Replace memory with a ``user/syncrequest`` snapshot and report what differed."""
+        """Replace memory with a ``user/syncrequest`` snapshot and report what differed.
+
+        Atomic: the new state is built apart and swapped in only once complete, so a snapshot
+        that fails to apply (raises) leaves the previous state exactly as it was."""
         s = self._s
         initial = not s.synced
         status_before = {i: o.ord_status for i, o in s.orders.items()}
         positions_before = {(p.account_id, p.contract_id): p for p in s.positions.values()}
         active_before = {i for i, f in s.fills.items() if f.active}
-        s.reset()
+        built = s.fresh()
+        builder = AccountWriter(built, self._view)
         batch = _Batch()
         for group in (sync.products, sync.contract_maturities, sync.contracts):
             for entity in group:
-                self._put_reference(entity, batch)
+                builder._put_reference(entity, batch)
         puts: list[tuple[Callable[[Any, _Batch], None], Iterable[Any]]] = [
-            (self._put_account, sync.accounts), (self._put_order, sync.orders),
-            (self._put_version, sync.order_versions), (self._put_command, sync.commands),
-            (self._put_command_report, sync.command_reports),
-            (self._put_exec_report, sync.execution_reports), (self._put_fill, sync.fills),
-            (self._put_fill_pair, sync.fill_pairs), (self._put_position, sync.positions),
-            (self._put_cash, sync.cash_balances),
-            (self._put_order_strategy, sync.order_strategies),
-            (self._put_strategy_link, sync.order_strategy_links),
-            (self._put_other("marginSnapshot"), sync.margin_snapshots),
-            (self._put_other("accountRiskStatus"), sync.account_risk_statuses),
-            (self._put_other("userAccountAutoLiq"), sync.user_account_auto_liqs),
+            (builder._put_account, sync.accounts), (builder._put_order, sync.orders),
+            (builder._put_version, sync.order_versions), (builder._put_command, sync.commands),
+            (builder._put_command_report, sync.command_reports),
+            (builder._put_exec_report, sync.execution_reports), (builder._put_fill, sync.fills),
+            (builder._put_fill_pair, sync.fill_pairs), (builder._put_position, sync.positions),
+            (builder._put_cash, sync.cash_balances),
+            (builder._put_order_strategy, sync.order_strategies),
+            (builder._put_strategy_link, sync.order_strategy_links),
+            (builder._put_other("marginSnapshot"), sync.margin_snapshots),
+            (builder._put_other("accountRiskStatus"), sync.account_risk_statuses),
+            (builder._put_other("userAccountAutoLiq"), sync.user_account_auto_liqs),
         ]
         for put, entities in puts:
             for entity in entities:
                 put(entity, batch)
-        for order_id in s.orders:
-            state = self._state(order_id)
+        for order_id in built.orders:
+            state = builder._state(order_id)
             if state is not None:
-                s.set_state(order_id, state)
-        s.order_strategies.refresh_all()
-        s.synced = True
+                built.set_state(order_id, state)
+        built.order_strategies.refresh_all()
+        built.synced = True
         new_fills = tuple(f for f in batch.fills if isinstance(f, NewFill))
-        busted = tuple(BustedFill(f, s.orders.get(f.order_id)) for i, f in s.fills.items()
-                       if not f.active and i in active_before and i in s.delivered)
+        busted = tuple(BustedFill(f, built.orders.get(f.order_id))
+                       for i, f in built.fills.items()
+                       if not f.active and i in active_before and i in built.delivered)
         orders = tuple(
-            OrderStatusChange(i, status_before.get(i), s.orders[i].ord_status if i in s.orders
-                              else None, s.states.get(i))
-            for i in sorted(set(status_before) | set(s.orders))
-            if status_before.get(i) != (s.orders[i].ord_status if i in s.orders else None))
-        positions_after = {(p.account_id, p.contract_id): p for p in s.positions.values()}
+            OrderStatusChange(i, status_before.get(i), built.orders[i].ord_status
+                              if i in built.orders else None, built.states.get(i))
+            for i in sorted(set(status_before) | set(built.orders))
+            if status_before.get(i) != (built.orders[i].ord_status if i in built.orders
+                                        else None))
+        positions_after = {(p.account_id, p.contract_id): p for p in built.positions.values()}
         positions = tuple(
             PositionDiff(key[0], key[1], positions_before.get(key), positions_after.get(key))
             for key in sorted(set(positions_before) | set(positions_after))
             if _position_shape(positions_before.get(key))
             != _position_shape(positions_after.get(key)))
-        return SyncReport(initial, new_fills, busted, orders, positions)
+        report = SyncReport(initial, new_fills, busted, orders, positions)
+        s.commit(built)
+        return report
 
     # ------------------------------------------------------------------ puts
 

@@ -10,6 +10,10 @@ trading socket before ``market`` returns.
 A hook that raises never reaches the reader: the exception is logged, an urgent
 ``strategy.exception`` alert goes out and, with ``pause_on_error``, the strategy is paused —
 no hooks until :meth:`Dispatcher.resume` — while orders, risk watches and the stores carry on.
+What a paused strategy misses of its account is kept for it: every fill (each delivered
+exactly once) and the latest state of each order, position and ticket, delivered by
+:meth:`Dispatcher.resume` before anything newer. Market data is not kept (the stores hold the
+current picture).
 Hooks are only called between :meth:`start` and :meth:`stop`; a market hook the strategy
 does not define by the end of ``on_start`` (the base class's no-op) is not called at all.
 
@@ -127,6 +131,7 @@ class Dispatcher:
         self._call = self._call_timed if measure_hooks else self._call_plain
         self._market_hooks: dict[type, tuple[str, Callable[[Any], None]]] = {}
         """Change type → (hook name, hook) for the market hooks the strategy overrides."""
+        self._missed = _Missed()
         self._timers: list[tuple[int, bool]] = []
         self._timer_set: set[int] = set()
         self._handle: asyncio.TimerHandle | None = None
@@ -144,10 +149,31 @@ class Dispatcher:
         """True after a hook raised with ``pause_on_error``: no hooks until resumed."""
         return self._paused
 
+    @property
+    def missed(self) -> int:
+        """Account updates kept for the paused strategy (fills, orders, positions, tickets)."""
+        return len(self._missed)
+
     def resume(self) -> None:
-        if self._paused:
-            _log.warning("strategy %s resumed", self.strategy.name)
+        """Call the hooks again: first with what the strategy missed while paused (orders,
+        then fills in arrival order, then positions, then tickets), then with new events.
+        A hook raising during that delivery pauses it again; the rest stays kept."""
+        if not self._paused:
+            return
+        _log.warning("strategy %s resumed; delivering %d missed account updates",
+                     self.strategy.name, len(self._missed))
         self._paused = False
+        if self._running:
+            self._deliver_missed()
+
+    def _deliver_missed(self) -> None:
+        missed, strategy = self._missed, self.strategy
+        while not self._paused:
+            item = missed.pop()
+            if item is None:
+                return
+            hook, change = item
+            self._call(hook, getattr(strategy, hook), change)
 
     def pause(self, reason: str = "paused") -> None:
         """Stop calling hooks (orders, risk and stores carry on)."""
@@ -213,12 +239,15 @@ class Dispatcher:
         self._orders.on_account(changes)
         if self._risk is not None and any(type(c) is NewFill for c in changes):
             self._risk.evaluate()
-        if not self._running or self._paused:
+        if not self._running:
+            return
+        if self._paused:
+            self._missed.keep(changes)
             return
         if self._timers and self._timers[0][0] <= self.ctx.now_ms():
             self.run_timers(self.ctx.now_ms())
         strategy = self.strategy
-        for change in changes:
+        for index, change in enumerate(changes):
             kind = type(change)
             if kind is OrderState:
                 self._call("on_order", strategy.on_order, change)
@@ -227,6 +256,7 @@ class Dispatcher:
             elif kind is Position:
                 self._call("on_position", strategy.on_position, change)
             if self._paused:
+                self._missed.keep(changes[index + 1:])
                 return
 
     def sync(self, report: SyncReport, connection: int) -> None:
@@ -236,21 +266,24 @@ class Dispatcher:
         self._orders.on_sync(report, connection)
         if self._risk is not None:
             self._risk.evaluate()
-        if not self._running or self._paused:
+        if not self._running:
             return
-        strategy = self.strategy
-        for change in report.orders:
-            if change.state is not None:
-                self._call("on_order", strategy.on_order, change.state)
-        for fill in report.new_fills:
-            self._call("on_fill", strategy.on_fill, fill)
-        for diff in report.positions:
-            if diff.after is not None:
-                self._call("on_position", strategy.on_position, diff.after)
+        changes: list[AccountChange] = [c.state for c in report.orders if c.state is not None]
+        changes.extend(report.new_fills)
+        changes.extend(d.after for d in report.positions if d.after is not None)
+        if self._paused:
+            self._missed.keep(changes)
+            return
+        self._missed.keep(changes)
+        self._deliver_missed()
 
     def _ticket_changed(self, ticket: OrderTicket) -> None:
-        if self._running and not self._paused and ticket.state not in _SILENT_TICKET_STATES:
-            self._call("on_ticket", self.strategy.on_ticket, ticket)
+        if not self._running or ticket.state in _SILENT_TICKET_STATES:
+            return
+        if self._paused:
+            self._missed.keep_ticket(ticket)
+            return
+        self._call("on_ticket", self.strategy.on_ticket, ticket)
 
     # ------------------------------------------------------------------ timers
 
@@ -353,3 +386,49 @@ class Dispatcher:
              "The strategy keeps receiving events.\n\n") + where))
         if pausing:
             self._paused = True
+
+
+class _Missed:
+    """What a paused strategy has not seen: fills in arrival order (each once), the latest
+    state of each order, position and ticket. Popped in delivery order: orders, fills,
+    positions, tickets."""
+
+    __slots__ = ("fills", "orders", "positions", "tickets")
+
+    def __init__(self) -> None:
+        self.orders: dict[int, OrderState] = {}
+        self.fills: dict[int, NewFill] = {}
+        self.positions: dict[tuple[int, int], Position] = {}
+        self.tickets: dict[str, OrderTicket] = {}
+
+    def __len__(self) -> int:
+        return len(self.orders) + len(self.fills) + len(self.positions) + len(self.tickets)
+
+    def keep(self, changes: Iterable[AccountChange]) -> None:
+        for change in changes:
+            kind = type(change)
+            if kind is OrderState:
+                self.orders.pop(change.id, None)  # type: ignore[union-attr]
+                self.orders[change.id] = change  # type: ignore[union-attr,assignment]
+            elif kind is NewFill:
+                self.fills.setdefault(change.fill.id, change)  # type: ignore[union-attr,arg-type]
+            elif kind is Position:
+                key = (change.account_id, change.contract_id)  # type: ignore[union-attr]
+                self.positions.pop(key, None)
+                self.positions[key] = change  # type: ignore[assignment]
+
+    def keep_ticket(self, ticket: OrderTicket) -> None:
+        self.tickets.pop(ticket.cl_ord_id, None)
+        self.tickets[ticket.cl_ord_id] = ticket
+
+    def pop(self) -> tuple[str, Any] | None:
+        """The next ``(hook name, argument)`` to deliver, or ``None`` when nothing is left."""
+        if self.orders:
+            return "on_order", self.orders.pop(next(iter(self.orders)))
+        if self.fills:
+            return "on_fill", self.fills.pop(next(iter(self.fills)))
+        if self.positions:
+            return "on_position", self.positions.pop(next(iter(self.positions)))
+        if self.tickets:
+            return "on_ticket", self.tickets.pop(next(iter(self.tickets)))
+        return None

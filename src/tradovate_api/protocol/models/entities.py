@@ -1,8 +1,14 @@
 """Tradovate entities as ``<entity>/item``, ``user/syncrequest`` and ``props`` events carry them.
 
-Fields marked required in the official schema are required here; everything else is optional
-and omitted on encode when absent. Enumerations are plain strings (see
-:mod:`tradovate_api.protocol.models.enums`) so a value added by the server never breaks decoding.
+Required here are the fields the client relies on — ids, the account and contract an entity
+belongs to, actions, quantities, prices, statuses, and the fields the journal and P&L read
+(timestamps of orders, fills, positions and cash, trade dates). Every other field is optional
+and omitted on encode when absent, even where the official schema marks it required
+(``Fill.finallyPaired``, ``Position.prevPos``, an account's risk category...): the server may
+omit one or send an odd type, and a decode must not lose the entity for it (the lenient
+decoder drops an unreadable optional field, see :mod:`tradovate_api.protocol.lenient`).
+Enumerations are plain strings (see :mod:`tradovate_api.protocol.models.enums`) so a value
+added by the server never breaks decoding.
 """
 
 from __future__ import annotations
@@ -28,13 +34,13 @@ class Account(WireModel, frozen=True):
     id: int
     name: str
     user_id: int
-    account_type: str
     active: bool
-    clearing_house_id: int
-    risk_category_id: int
-    auto_liq_profile_id: int
-    margin_account_type: str
-    legal_status: str
+    account_type: str | None = None
+    clearing_house_id: int | None = None
+    risk_category_id: int | None = None
+    auto_liq_profile_id: int | None = None
+    margin_account_type: str | None = None
+    legal_status: str | None = None
     timestamp: str | None = None  # absent from the official account/list example
     readonly: bool | None = None
     restricted: bool | None = None
@@ -110,7 +116,7 @@ class Order(WireModel, frozen=True):
     timestamp: str
     action: str
     ord_status: str
-    admin: bool
+    admin: bool | None = None
     contract_id: int | None = None
     spread_definition_id: int | None = None
     execution_provider_id: int | None = None
@@ -138,9 +144,9 @@ class OrderVersion(WireModel, frozen=True):
 class Command(WireModel, frozen=True):
     id: int
     order_id: int
-    timestamp: str
     command_type: str
     command_status: str
+    timestamp: str | None = None
     cl_ord_id: str | None = None
     sender_id: int | None = None
     user_session_id: int | None = None
@@ -152,8 +158,8 @@ class Command(WireModel, frozen=True):
 class CommandReport(WireModel, frozen=True):
     id: int
     command_id: int
-    timestamp: str
     command_status: str
+    timestamp: str | None = None
     reject_reason: str | None = None
     text: str | None = None
     ord_status: str | None = None
@@ -162,13 +168,13 @@ class CommandReport(WireModel, frozen=True):
 class ExecutionReport(WireModel, frozen=True):
     id: int
     command_id: int
-    name: str
     account_id: int
     contract_id: int
-    timestamp: str
     order_id: int
     exec_type: str
     action: str
+    name: str | None = None
+    timestamp: str | None = None
     trade_date: TradeDate | None = None
     exec_ref_id: str | None = None
     ord_status: str | None = None
@@ -191,7 +197,7 @@ class Fill(WireModel, frozen=True):
     qty: int
     price: float
     active: bool
-    finally_paired: int
+    finally_paired: int | None = None
     external: bool | None = None
 
 
@@ -217,7 +223,9 @@ class Position(WireModel, frozen=True):
     bought_value: float
     sold: int
     sold_value: float
-    prev_pos: int
+    prev_pos: int | None = None
+    """The position carried from the previous trade date (``None``: not sent or
+    unreadable)."""
     net_price: float | None = None
     prev_price: float | None = None
 
@@ -227,8 +235,8 @@ class CashBalance(WireModel, frozen=True):
     account_id: int
     timestamp: str
     trade_date: TradeDate
-    currency_id: int
     amount: float
+    currency_id: int | None = None
     realized_pnl: float | None = msgspec.field(default=None, name="realizedPnL")
     week_realized_pnl: float | None = msgspec.field(default=None, name="weekRealizedPnL")
     amount_sod: float | None = msgspec.field(default=None, name="amountSOD")
