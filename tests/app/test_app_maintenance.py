@@ -15,8 +15,6 @@ from tradovate_api.runtime import SupervisorOptions
 from tradovate_api.simulator import Simulator
 
 
-@pytest.mark.xfail(strict=True, reason="client defect (issue 15 #4): every 503 during a "
-                   "maintenance window counts as a failure and the breaker stops the run")
 @pytest.mark.timeout(120)
 async def test_a_maintenance_window_with_shipped_breaker_settings_is_waited_out(
         sim: Simulator, tmp_path: Path) -> None:

@@ -66,6 +66,7 @@ async def test_a_closed_market_does_not_move_and_refuses_orders_but_cancels_work
         es = sim.catalog.by_name("ESZ6")
         assert es is not None
         last = sim.generator.quote(es.contract_id)
+        await quotes_within(md, 0.3)  # frames sent before the close may still be queued here
         assert await quotes_within(md, 0.5) == 0
         assert sim.generator.quote(es.contract_id) == last
         md.events.clear()

@@ -99,6 +99,7 @@ from .protection import Coverage, ProtectiveStops, coverage, coverages
 from .refusals import RefusalLog
 from .tickets import (
     MONEY_MOVING,
+    NOT_CONNECTED,
     PLACING,
     PROTECTIVE_SUFFIX,
     OrderTicket,
@@ -201,6 +202,9 @@ class OrderManager:
         """Set by a risk halt: later fills are flattened too."""
         self._connection = 0
         """Number of the trading connection whose snapshot was applied last."""
+        self._account_live = True
+        """False from the end of a trading connection until the next one's snapshot is
+        applied: meanwhile the account data may be stale."""
         risk.bind(account_id, self._risk_halt)
         self.protection: ProtectiveStops | None = None
         """The protective-stop invariant, when settings ``risk.protective_stop`` is on."""
@@ -242,6 +246,12 @@ class OrderManager:
                     and ticket.kind in MONEY_MOVING):
                 return ticket
         return None
+
+    @property
+    def account_live(self) -> bool:
+        """Whether the account data are current: no trading connection has ended since the
+        last snapshot was applied."""
+        return self._account_live
 
     @property
     def halted(self) -> str | None:
@@ -751,6 +761,7 @@ class OrderManager:
         interval, with a count (:class:`~.refusals.RefusalLog`)."""
         ticket.state = TicketState.REFUSED
         ticket.reason = reason
+        ticket.refusal = kind
         self._refusals.note(kind, f"order refused: {ticket.kind} {ticket.action} {ticket.qty} "
                                   f"{ticket.symbol}: {reason}")
         self._record(ticket)
@@ -767,7 +778,7 @@ class OrderManager:
         try:
             future = self._gateway.send(endpoint, body, result_type)
         except ConnectionLost as exc:
-            return self._refuse(ticket, f"not sent: {exc}", "not connected")
+            return self._refuse(ticket, f"not sent: {exc}", NOT_CONNECTED)
         ticket.sent_ns = time.perf_counter_ns()
         self._record(ticket)
         self._open[ticket.cl_ord_id] = ticket
@@ -991,6 +1002,7 @@ class OrderManager:
         command finished); a ticket it does not show stays UNKNOWN — the exchange may still
         execute it — until the resolver's read of the server's order list."""
         self._connection = connection
+        self._account_live = True
         self._settle_from_store()
         for ticket in list(self._strategies.values()):
             state = self._strategy_state(ticket)
@@ -1009,6 +1021,7 @@ class OrderManager:
 
     def on_disconnect(self) -> None:
         """The trading connection is gone: every unanswered request's outcome is unknown."""
+        self._account_live = False
         for ticket in list(self._open.values()):
             self._lost(ticket, "the trading connection was lost")
 

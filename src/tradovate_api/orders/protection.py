@@ -41,7 +41,7 @@ from ..settings import Risk
 from ..stores import AccountView, MarketDataView, OrderState
 from .contracts import ContractBook
 from .refusals import RefusalLog
-from .tickets import PROTECTIVE_SUFFIX, OrderTicket, TicketState
+from .tickets import NOT_CONNECTED, PROTECTIVE_SUFFIX, OrderTicket, TicketState
 
 _log = logging.getLogger("tradovate_api.orders.protection")
 
@@ -129,6 +129,9 @@ class ProtectedOrders(Protocol):
 
     @property
     def account_id(self) -> int: ...
+
+    @property
+    def account_live(self) -> bool: ...
 
     def place_protective_stop(self, contract_id: int, qty: int,
                               stop_price: float) -> OrderTicket: ...
@@ -242,7 +245,11 @@ class ProtectiveStops:
     # ------------------------------------------------------------------ the invariant
 
     def check(self) -> None:
-        """One pass over the account's positions and protective stops."""
+        """One pass over the account's positions and protective stops. Nothing is done while
+        the trading connection is down: the account data are stale and no request could go
+        (the next snapshot brings the positions as they are)."""
+        if not self._orders.account_live:
+            return
         now = self._clock()
         account_id = self._orders.account_id
         contracts = {p.contract_id for p in self._account.positions.values()
@@ -322,6 +329,9 @@ class ProtectiveStops:
         ticket = change.ticket
         if ticket.is_open:
             return True
+        if ticket.refusal == NOT_CONNECTED:  # not a failure: it goes again once connected
+            del self._changes[contract_id]
+            return False
         if ticket.state in _FAILED:
             self._failed(contract_id, ticket, now)
             del self._changes[contract_id]

@@ -90,6 +90,9 @@ PLACING = frozenset({TicketKind.PLACE, TicketKind.OSO, TicketKind.OCO, TicketKin
                      TicketKind.STRATEGY})
 """Kinds that create an order (``order_id`` is that order, a strategy's entry); a modify's
 or a cancel's ``order_id`` is the order they target."""
+NOT_CONNECTED = "not connected"
+"""The ``refusal`` of a ticket the gateway could not send (no trading connection): nothing was
+sent, and the same request can go once the connection is back."""
 PROTECTIVE_SUFFIX = "-ps"
 """Ends the client order id of every protective stop (``ProtectiveStops``), so that its
 working order is recognised in the account data, across restarts too."""
@@ -130,6 +133,9 @@ class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
     brackets: tuple[StrategyBracket, ...] = ()
     command_id: int | None = None
     reason: str = ""
+    refusal: str = ""
+    """For a REFUSED ticket, the kind of refusal (``"risk"``, ``"halted"``, ``"not connected"``,
+    ...): what made it, where ``reason`` says it in words."""
     created_ms: int = 0
     sent_ns: int = 0
     answered_ns: int = 0

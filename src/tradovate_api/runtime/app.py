@@ -171,8 +171,8 @@ RISK_CHECK_SECONDS = 0.25
 """Cadence of the time-based risk watches (kill-switch file, daily loss as prices move,
 protective stops); fills and snapshots are checked as they arrive."""
 SETTLE_FRACTION = 0.5
-"""Share of ``shutdown.timeout_seconds`` spent securing the positions (cancels, stops or
-flattening sent and confirmed)."""
+"""Share of the shutdown time (``shutdown.timeout_seconds``) spent securing the positions
+(cancels, stops or flattening sent and confirmed)."""
 REST_POLL_SECONDS = 1.0
 """While the shutdown works over REST, how often it reads the account again to confirm."""
 MD_RETRY_SECONDS = 30.0
@@ -935,7 +935,7 @@ class TradingApp:
         w = self._wired()
         config = self.settings.shutdown
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + config.timeout_seconds * SETTLE_FRACTION
+        deadline = loop.time() + self.supervisor.options.shutdown_timeout * SETTLE_FRACTION
         w.gateway.rest_allowed = True
         over_rest = not w.trading.ready
         confirmed = not over_rest
@@ -949,8 +949,9 @@ class TradingApp:
         poller = (loop.create_task(self._poll_account_over_rest(), name="shutdown rest poll")
                   if over_rest and confirmed else None)
         try:
-            async with asyncio.timeout_at(deadline):
-                await self.account_changed.until(lambda: self._exit_settled(protecting))
+            if confirmed:  # REST unreachable too: nothing could confirm it, do not wait
+                async with asyncio.timeout_at(deadline):
+                    await self.account_changed.until(lambda: self._exit_settled(protecting))
         except TimeoutError:
             pass
         finally:
