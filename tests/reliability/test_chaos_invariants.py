@@ -159,7 +159,8 @@ def test_a_working_closing_side_stop_covers_the_position(ex: Exchange) -> None:
     assert bid is not None
     ex.place("run-8-ps", order_type="Stop", action="Sell", stop=bid - 50.0)
     watch = _sampled(ex)
-    assert watch.failures == [] and watch.uncovered == 0
+    assert watch.failures == []
+    assert watch.uncovered == 0
     ex.place("run-9", order_type="Stop", action="Buy", stop=bid + 50.0)  # opening side
     assert _sampled(ex).failures == []
 

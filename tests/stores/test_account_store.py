@@ -398,13 +398,15 @@ def test_an_event_replayed_after_newer_ones_does_not_take_the_account_back() -> 
                                                      "Updated"))
     assert writer.apply(_event("order", stop, "Updated")) == []
     state = view.order(40)
-    assert state is not None and state.status == "Canceled"
+    assert state is not None
+    assert state.status == "Canceled"
     assert view.open_orders(ACC, ES) == ()
     _apply_all(writer, _event("position", _position(1, 5000.0, bought=1)),
                _event("position", _position(2, 5000.0, bought=2), "Updated"))
     assert writer.apply(_event("position", _position(1, 5000.0, bought=1), "Updated")) == []
     position = view.position(ACC, ES)
-    assert position is not None and position.net_pos == 2
+    assert position is not None
+    assert position.net_pos == 2
     cash = CashBalance(id=7, account_id=ACC, timestamp=TS, trade_date=TD, amount=50_000.0)
     newer = CashBalance(id=7, account_id=ACC, timestamp=TS, trade_date=TD, amount=49_990.0)
     _apply_all(writer, _event("cashBalance", cash), _event("cashBalance", newer, "Updated"))

@@ -135,7 +135,7 @@ class StateMsg(msgspec.Struct, tag="state", frozen=True):
     cash_amount: float | None
     cash_realized: float | None
     unknown: list[tuple[str, float]]
-    """Tickets still UNKNOWN and how long ago they were sent (s)."""
+    """Tickets still UNKNOWN and how long ago their answer was lost (s)."""
     journal_lost: int
     journal_halted: str | None
 

@@ -14,7 +14,7 @@ After every fault, until they hold (re-checked every :data:`POLL_SECONDS`, withi
 * each fill made while the current client process's strategy runs was given to it exactly once
   (fills it found in the store when it started are history, never given); no fill twice;
 * no ticket stays UNKNOWN longer than the grace period (``risk.unknown_order_grace_seconds``)
-  plus :data:`UNKNOWN_SLACK_SECONDS` after it was sent.
+  plus :data:`UNKNOWN_SLACK_SECONDS` after its answer was lost.
 
 Then, without waiting: the journal holds every fill the store holds (fills lost to a full disk
 excepted: they fall in a window the disk was full and the journal recorded the gap), and the
@@ -168,7 +168,7 @@ class Invariants:
     def _unsettled(self, state: StateMsg) -> list[str]:
         limit = self._grace + UNKNOWN_SLACK_SECONDS
         stuck = sorted(cl for cl, age in state.unknown if age > limit)
-        return [f"tickets still unknown {limit:g}s after they were sent: {stuck[:10]}"] \
+        return [f"tickets still unknown {limit:g}s after their answer was lost: {stuck[:10]}"] \
             if stuck else []
 
     def unknown_tickets(self) -> list[str]:

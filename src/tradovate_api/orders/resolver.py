@@ -6,7 +6,8 @@ that could not be read) may or may not have been executed — and real Tradovate
 request some time after its socket died, after the next connection's snapshot was taken. So
 the account data only ever settle a ticket *positively* (its command shows up: ACKED, or
 REJECTED when the command was rejected). Proof of absence comes from here: once the grace
-period has passed since the request was sent, :class:`OutcomeResolver` reads the complete
+period has passed since the answer was given up (a time-out, the socket's death, an error
+answer), :class:`OutcomeResolver` reads the complete
 list of the user's commands from the server (REST ``command/list``, reference §1.3) and
 settles every due ticket that has no command there as NOT_PLACED; one that has is settled from
 that command (its reports read with ``commandReport/ldeps`` unless the command says it was
@@ -22,10 +23,12 @@ client id at all: its outcome is its strategy's status in that list (``StoppedBy
 still working after the grace: not executed).
 
 The assumption (ADR 0006): the exchange executes a request, if ever, within the grace period
-of its sending, and a command list read after that shows every command created before the
-read. A request executed later still is caught by the order manager (urgent
-``orders.late_execution``; the ticket turns ACKED and its position is protected like any
-other).
+after the client gave up its answer, and a command list read after that shows every command
+created before the read. (Counted from the sending, the shipped grace would end the moment
+the shipped time-out gives the answer up: an exchange slow enough to time out could still
+execute the request right after the list was read.) A request executed later still is
+caught by the order manager (urgent ``orders.late_execution``; the ticket turns ACKED and its
+position is protected like any other).
 """
 
 from __future__ import annotations
@@ -94,6 +97,13 @@ class RestServerCommands:
         return result
 
 
+def _lost_ns(ticket: OrderTicket) -> int:
+    """When the ticket's answer was given up (timed out, its socket died, an error came):
+    the grace runs from then — a request the exchange held until the client stopped waiting
+    can still execute right after (ADR 0006)."""
+    return ticket.answered_ns or ticket.sent_ns
+
+
 class Resolvable(Protocol):
     """What the resolver needs from the order manager."""
 
@@ -113,7 +123,8 @@ class OutcomeResolver:
     """Settles UNKNOWN tickets from the server's command list (see the module doc); run
     :meth:`run` as a supervised task.
 
-    ``grace`` (seconds) is measured from when a request was sent; ``recheck`` is the wait
+    ``grace`` (seconds) is measured from when a request's answer was given up
+    (``OrderTicket.answered_ns``, else its sending); ``recheck`` is the wait
     before reading again for a ticket whose command the list showed undecided;
     ``backoff``/``max_backoff`` pace the retries of a failed read; ``alert_after`` is how long
     a ticket may stay unknown before an urgent alert. ``clock_ns`` is the clock of
@@ -203,7 +214,7 @@ class OutcomeResolver:
         for ticket in due:
             if ticket.state is not TicketState.UNKNOWN:
                 continue  # the account data settled it meanwhile
-            waited = (started - ticket.sent_ns) / _NS
+            waited = (started - _lost_ns(ticket)) / _NS
             if ticket.kind is TicketKind.INTERRUPT:
                 self._interrupt(ticket, strategies, waited)
                 continue
@@ -215,8 +226,8 @@ class OutcomeResolver:
                     self.settled += 1
             elif command is None:
                 self._orders.settle_absent(
-                    ticket, f"the server's order list, read {waited:.1f}s after the request "
-                    "was sent, has no command with its client order id"
+                    ticket, f"the server's order list, read {waited:.1f}s after the request's "
+                    "answer was lost, has no command with its client order id"
                     + (" and no order strategy carrying it"
                        if ticket.kind is TicketKind.STRATEGY else "")
                     + ": it was not executed")
@@ -239,14 +250,14 @@ class OutcomeResolver:
         shows = (f"shows order strategy {ticket.strategy_id} still working"
                  if strategy is not None else f"has no order strategy {ticket.strategy_id}")
         self._orders.settle_absent(
-            ticket, f"the server's order strategy list, read {waited:.1f}s after the request "
-            f"was sent, {shows}: the interrupt was not executed")
+            ticket, f"the server's order strategy list, read {waited:.1f}s after the "
+            f"request's answer was lost, {shows}: the interrupt was not executed")
         self.settled += 1
 
     # ------------------------------------------------------------------ timing
 
     def _due(self, ticket: OrderTicket) -> int:
-        return self._not_before.get(ticket.cl_ord_id, ticket.sent_ns + int(self.grace * _NS))
+        return self._not_before.get(ticket.cl_ord_id, _lost_ns(ticket) + int(self.grace * _NS))
 
     def _next_event(self, ticket: OrderTicket) -> int:
         due = self._due(ticket)
