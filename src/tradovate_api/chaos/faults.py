@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -30,7 +29,7 @@ from ..simulator import Simulator
 from .channel import LinkMsg
 from .client_process import ClientProcess, Life
 from .exchange_record import ExchangeRecord
-from .invariants import Invariants
+from .invariants import Invariants, fill_epoch
 from .receiver import AlertReceiver
 
 SIM_FAULTS: Mapping[str, tuple[str, ...]] = {
@@ -49,6 +48,9 @@ SIM_FAULTS: Mapping[str, tuple[str, ...]] = {
 }
 """Faults of the exchange's side → the simulator faults they arm (the first one's ``fired``
 count is the kind's)."""
+COUNTED_BY_ACTION = frozenset({"partial fills across reconnect"})
+"""Kinds whose action says whether they fired: the simulator counts a partial-fill pacing
+taken by a 1-lot order, which cannot be split."""
 CLIENT_FAULTS = ("notifier outage", "kill -9 + restart", "full disk")
 FAULT_KINDS: tuple[str, ...] = (*SIM_FAULTS, *CLIENT_FAULTS)
 """Every fault a chaos run injects, as printed in its table."""
@@ -170,7 +172,7 @@ class FaultScheduler:
         before = self._sim.faults.fired[names[0]] if names else 0
         hit, settle = await self._actions[kind](record)
         stopped = self._clock()
-        if names:
+        if names and kind not in COUNTED_BY_ACTION:
             record.fired = self._sim.faults.fired[names[0]] - before
         limit = self._timing.recover_limit + (
             self._timing.maintenance_delay * 2 if kind == "maintenance" else 0.0)
@@ -321,10 +323,14 @@ class FaultScheduler:
                 break
             await asyncio.sleep(2.5)  # both parts (1 s apart) and the cut
             self._record.update()
-            orders = Counter(f.order_id for i, f in self._record.fills.items()
-                             if i not in known)
-            if any(n >= 2 for n in orders.values()):
+            parts: dict[int, list[float]] = {}
+            for i, f in self._record.fills.items():
+                if i not in known:
+                    parts.setdefault(f.order_id, []).append(fill_epoch(f))
+            # paced: parts a second apart (a 2-lot order can also fill at two prices at once)
+            if any(max(times) - min(times) >= 0.5 for times in parts.values()):
                 record.detail = f"an order split in two parts (entry {attempt})"
+                record.fired = 1
                 return frozenset({"trading"}), True
         return _NONE, True
 

@@ -16,9 +16,10 @@ After every fault, until they hold (re-checked every :data:`POLL_SECONDS`, withi
 * no ticket stays UNKNOWN longer than the grace period (``risk.unknown_order_grace_seconds``)
   plus :data:`UNKNOWN_SLACK_SECONDS` after its answer was lost.
 
-Then, without waiting: the journal holds every fill the store holds (fills lost to a full disk
-excepted: they fall in a window the disk was full and the journal recorded the gap), and the
-exchange's orders match the client's intents one to one (:mod:`.one_to_one`).
+Then, within :data:`JOURNAL_LAG_SECONDS`: the journal holds every fill the store holds (fills
+lost to a full disk excepted: they fall in a window the disk was full and the journal recorded
+the gap), and the exchange's orders match the client's intents one to one
+(:mod:`.one_to_one`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from .exchange_record import ExchangeRecord
 from .one_to_one import journal_intents, order_problems
 
 POLL_SECONDS = 0.3
+JOURNAL_LAG_SECONDS = 5.0
+"""How long the journal may take to hold what the store holds."""
 _MONEY_TOLERANCE = 0.01
 """Money: server and client sum the same float products in different orders."""
 UNKNOWN_SLACK_SECONDS = 5.0
@@ -195,8 +198,15 @@ class Invariants:
             await asyncio.sleep(POLL_SECONDS)
         if problems:
             return problems
-        return self.journal_problems(self._record.fills.values(), final=False) + \
-            self.order_problems()
+        # The journal's writer commits a few milliseconds after the store (more on a loaded
+        # machine, and a snapshot's fills all at once): it converges too, within its bound.
+        deadline = time.monotonic() + JOURNAL_LAG_SECONDS
+        while True:
+            problems = (self.journal_problems(self._record.fills.values(), final=False)
+                        + self.order_problems())
+            if not problems or time.monotonic() >= deadline:
+                return problems
+            await asyncio.sleep(POLL_SECONDS)
 
     # ------------------------------------------------------------------ journal and intents
 
