@@ -438,7 +438,7 @@ def format_table(result: ChaosResult) -> str:
         f"max {_seconds(every, max)} (faults that cut connections or the process)",
         f"orders            {sent} sent ({states or 'none'}); {result.exchange_orders} on the "
         f"exchange, each one intent",
-        "refused before     " + (", ".join(f"{n} {kind}" for kind, n in sorted(
+        "refused (unsent)  " + (", ".join(f"{n} {kind}" for kind, n in sorted(
             result.refusals.items(), key=lambda item: -item[1])) or "none"),
         f"fills             {result.fills} on the exchange, {result.delivered} given to the "
         f"strategies (each once)",
