@@ -19,7 +19,8 @@ file: a full disk must not silence it):
 * ``exit`` — the exit code and what the shutdown left open.
 
 The parent sends commands on the child's standard input, one per line: ``state N`` (answer
-with ``state``), ``alert KEY`` (raise a routine alert), ``halt`` (no new orders).
+with ``state``), ``alert KEY`` (raise a routine alert), ``lots 2`` / ``lots 1`` (entries of
+two lots, or as the strategy draws them), ``halt`` (no new orders).
 Times are ``time.monotonic()`` seconds, one clock for every process of the machine.
 """
 

@@ -195,7 +195,7 @@ def _day(trade_date: Any) -> str:
 
 async def _commands(reporter: Reporter, app: TradingApp) -> None:
     """The parent's requests, one per line on standard input: ``state N``, ``alert KEY``,
-    ``halt``."""
+    ``lots 2`` / ``lots 1`` (every entry two lots, or as drawn), ``halt``."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -208,6 +208,10 @@ async def _commands(reporter: Reporter, app: TradingApp) -> None:
             app.alerts.emit(Alert(Severity.ROUTINE, words[1], f"Chaos: alert {words[1]}"))
             reporter.channel.send(EmittedMsg(time.monotonic(), words[1],
                                              time.perf_counter() - started))
+        elif words[:1] == ["lots"] and len(words) == 2:
+            strategy = app.strategy
+            if isinstance(strategy, ChurnStrategy):
+                strategy.two_lots = words[1] == "2"
         elif words[:1] == ["halt"] and app.orders is not None:
             app.orders.halt("chaos run over")
 

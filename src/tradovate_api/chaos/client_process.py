@@ -253,6 +253,10 @@ class ClientProcess:
         """Have the client raise a routine alert ``key`` (through its notification center)."""
         self._command(f"alert {key}")
 
+    def two_lots(self, on: bool) -> None:
+        """Have the strategy make every entry two lots (or draw again)."""
+        self._command(f"lots {2 if on else 1}")
+
     def halt(self) -> None:
         """No new orders from now on (the end of the run)."""
         self._command("halt")

@@ -64,7 +64,7 @@ ANSWER_FAULTS: Mapping[str, str] = {
     "error without execution": "error_without_execution",
     "partial fills across reconnect": "partial_fills_across_reconnect",
 }
-SPLIT_ATTEMPTS = 6
+SPLIT_ATTEMPTS = 8
 EVENT_FIRINGS = 3
 EVENT_WINDOW_MAX = 30.0
 REJECTION = "ChaosRejected"
@@ -310,12 +310,20 @@ class FaultScheduler:
         return (frozenset({"trading"}) if fired and cuts else _NONE), True
 
     async def _partial_fills(self, record: FaultRecord) -> tuple[Hit, bool]:
-        """Armed for one entry at a time until an order of two lots was split (the churn's
-        entries are one or two lots; a 1-lot order cannot be split), at most
-        :data:`SPLIT_ATTEMPTS` entries."""
+        """Armed for one entry request at a time until an order of two lots was split, at
+        most :data:`SPLIT_ATTEMPTS` requests; the strategy's entries are two lots meanwhile
+        (a 1-lot order cannot be split; a 1-lot protective stop may take the fault first)."""
         name = "partial_fills_across_reconnect"
-        record.detail = f"no entry of 2 lots in {SPLIT_ATTEMPTS} entries"
+        record.detail = f"no order of 2 lots in {SPLIT_ATTEMPTS} entry requests"
+        self._client.two_lots(True)
+        try:
+            return await self._split(record, name)
+        finally:
+            self._client.two_lots(False)
+
+    async def _split(self, record: FaultRecord, name: str) -> tuple[Hit, bool]:
         for attempt in range(1, SPLIT_ATTEMPTS + 1):
+            self._record.update()
             known = set(self._record.fills)
             self._sim.faults.arm(name, count=1, parts=2, interval=1.0)
             if not await self._fired(name, 1):
@@ -329,7 +337,7 @@ class FaultScheduler:
                     parts.setdefault(f.order_id, []).append(fill_epoch(f))
             # paced: parts a second apart (a 2-lot order can also fill at two prices at once)
             if any(max(times) - min(times) >= 0.5 for times in parts.values()):
-                record.detail = f"an order split in two parts (entry {attempt})"
+                record.detail = f"an order split in two parts (entry request {attempt})"
                 record.fired = 1
                 return frozenset({"trading"}), True
         return _NONE, True

@@ -50,6 +50,8 @@ class ChurnStrategy(Strategy):
         self._held_since: int | None = None
         self._hold_ms = 0
         self._moved: set[int] = set()
+        self.two_lots = False
+        """Make every entry two lots (while the soak wants an order it can split)."""
         self.fills: Counter[int] = Counter()
         """Fill id → times ``on_fill`` was called with it (must be 1 for each)."""
         self.on_delivered: Callable[[NewFill], None] | None = None
@@ -131,6 +133,8 @@ class ChurnStrategy(Strategy):
         draw = self._rng.random()
         action = self._rng.choice(("Buy", "Sell"))
         qty = self._rng.choice(_ENTRY_QTY)
+        if self.two_lots:
+            qty = 2
         spec = self.ctx.spec(self.symbol)
         ticks = self._rng.randint(*_EXIT_TICKS) * spec.tick_size
         buy = action == "Buy"
