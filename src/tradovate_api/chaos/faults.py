@@ -65,6 +65,7 @@ ANSWER_FAULTS: Mapping[str, str] = {
     "partial fills across reconnect": "partial_fills_across_reconnect",
 }
 SPLIT_ATTEMPTS = 8
+DISK_FULL_MAX = 20.0
 EVENT_FIRINGS = 3
 EVENT_WINDOW_MAX = 30.0
 REJECTION = "ChaosRejected"
@@ -452,6 +453,11 @@ class FaultScheduler:
         client.fill_disk()
         try:
             await asyncio.sleep(seconds)
+            halted = await self._journal_halted()
+            record.detail = f"{self._clock() - start:.1f}s"
+            if not halted:
+                record.detail += ", the journal wrote nothing meanwhile"
+                return _NONE, True
         finally:
             client.free_disk()
             end = self._clock()
@@ -474,6 +480,22 @@ class FaultScheduler:
                                    f"{limit:g}s after the disk had room again")
         record.problems += await self._gap_count()
         return _NONE, True
+
+    async def _journal_halted(self) -> bool:
+        """Whether the client's journal has noticed the full disk (it writes only when there
+        is something to write: account events, alerts, orders); the disk stays full until it
+        has, at most :data:`DISK_FULL_MAX` seconds more."""
+        deadline = self._clock() + DISK_FULL_MAX
+        while True:
+            try:
+                state = await self._client.state()
+            except (ConnectionError, TimeoutError):
+                return False
+            if state.journal_halted is not None:
+                return True
+            if self._clock() >= deadline:
+                return False
+            await asyncio.sleep(0.5)
 
     def _halted_problems(self, start: float, end: float) -> list[str]:
         """New orders (not protective stops, cancels or liquidations) that went out while
