@@ -6,7 +6,9 @@ the journal at shutdown. Everything is enqueued on the readers; the journal's th
 except each request, which the order manager writes ahead to the intent file right before it
 sends it (``OrderManager.set_before_send``), and which is refused while the journal cannot
 write. Once the trading socket is ready after the first snapshot, the orders earlier runs left
-working are cancelled (settings ``journal.cancel_previous_orders``) and the outcome alerted.
+working are cancelled (settings ``journal.cancel_previous_orders``) and the outcome alerted;
+the earlier runs' requests of unknown outcome that the first snapshot does not show are handed
+to the order manager, which follows them like its own lost answers (:mod:`.handover`).
 """
 
 from __future__ import annotations
@@ -77,7 +79,6 @@ class JournalObserver(AppObserver):
                                             account_ids={app.account_id},
                                             cancel_previous=self.cancel_previous_orders)
         self.earlier = EarlierRequests(orders, app.account, self.alerts,
-                                       account_id=app.account_id,
                                        cancel=self.cancel_previous_orders,
                                        now_ns=self.journal.now_ns)
         orders.add_listener(self.earlier.on_ticket)

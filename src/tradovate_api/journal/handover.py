@@ -66,11 +66,10 @@ class EarlierRequests:
     ``cancel``: settings ``journal.cancel_previous_orders``."""
 
     def __init__(self, orders: OrderManager, account: AccountView, alerts: AlertSink, *,
-                 account_id: int, cancel: bool, now_ns: Callable[[], int]) -> None:
+                 cancel: bool, now_ns: Callable[[], int]) -> None:
         self._orders = orders
         self._account = account
         self._alerts = alerts
-        self.account_id = account_id
         self.cancel = cancel
         self._now_ns = now_ns
         self.taken: tuple[OrderTicket, ...] = ()
