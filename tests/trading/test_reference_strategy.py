@@ -1,5 +1,6 @@
 """The reference strategy on a fixed, recorded input makes the decisions derived by hand from
-the spec (/work/shared/seed-strategy.md §3.3-3.4 and "Decisions for our port").
+the original program's specification (§3.3-3.4 and "Decisions for our port"), as
+``strategies/reference.py`` documents it.
 
 The input is a list of md wire frames (DOMs, quotes, packed tick charts of ESZ6 and NQZ6) at
 fixed times on a manual clock; orders go to the simulator's matching engine in-process on
