@@ -264,12 +264,20 @@ async def _serve(args: argparse.Namespace, config: Any,
                 print(f"faults fired: {fired}", flush=True)
 
 
+_SIM_OPTIONS = {"token_lifetime": "--token-lifetime", "max_sessions": "--max-sessions",
+                "max_connections": "--max-connections", "tick_interval": "--tick-interval",
+                "steps_per_tick": "--steps-per-tick", "warm_up": "--warm-up",
+                "failed_login_status": "--failed-login-status", "fault_seed": "--fault-seed",
+                "awkward_wire": "--tidy", "replay_file": "--replay",
+                "replay_speed": "--replay-speed"}
+"""Simulator config keys the ``sim`` command's options override, by option."""
+
+
 def _sim(args: argparse.Namespace) -> int:
     """Run the local Tradovate simulator until Ctrl+C / SIGTERM."""
-    import msgspec
-
     from .errors import ConfigError, TradovateError
     from .simulator import SimulatorConfig, load_config
+    from .simulator.config import with_overrides
     from .simulator.fault_catalog import describe_faults
 
     if args.list_faults:
@@ -302,9 +310,14 @@ def _sim(args: argparse.Namespace) -> int:
             return 1
         overrides["replay_file"] = args.replay
         overrides["replay_speed"] = args.replay_speed
+    try:
+        config = with_overrides(config, overrides)
+    except ConfigError as exc:
+        key, _, problem = str(exc).partition(": ")
+        print(f"{_SIM_OPTIONS.get(key, key)}: {problem}", file=sys.stderr)
+        return 1
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = msgspec.structs.replace(config, **overrides)
     try:
         import uvloop
 

@@ -40,6 +40,7 @@ import logging
 import math
 import os
 import signal
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from .stores import OrderState
 
 _log = logging.getLogger("tradovate_api.risk")
+_HOUR_MS = 3_600_000
 
 HaltHandler = Callable[[str], None]
 """Called with the reason when trading must stop and positions be flattened."""
@@ -93,6 +95,8 @@ class RiskManager:
         self._capacity = max(1.0, rate)
         self._tokens = self._capacity
         self._refilled_ms: int | None = None
+        self._hour: deque[int] = deque()
+        """When each order of the last hour passed (ms; at most ``max_orders_per_hour``)."""
         self._hours_second = -1
         self._hours_open = True
         self._pnl_unknown: str | None = None
@@ -199,10 +203,21 @@ class RiskManager:
             return self._breach("max_position", f"{ticket.action} {ticket.qty} {ticket.symbol} "
                                 f"could make the position {exposure} (with working orders), "
                                 f"over max_position {limits.max_position}", now)
+        if not self._within_hour(now):
+            return self._breach("orders_per_hour", f"more than {limits.max_orders_per_hour} "
+                                f"orders in the last hour", now)
         if not self._take_token(now):
             return self._breach("orders_per_second", f"more than "
                                 f"{limits.max_orders_per_second:g} orders per second", now)
+        self._hour.append(now)
         return None
+
+    def _within_hour(self, now: int) -> bool:
+        """Whether another order fits the sliding hour's budget."""
+        hour = self._hour
+        while hour and hour[0] <= now - _HOUR_MS:
+            hour.popleft()
+        return len(hour) < self.limits.max_orders_per_hour
 
     def _exposure(self, ticket: OrderTicket, in_flight_buy: int, in_flight_sell: int) -> int:
         """The largest absolute position on the ticket's side if every working order of that

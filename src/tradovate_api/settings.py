@@ -140,6 +140,11 @@ class Risk(_Section, frozen=True):
     """Largest absolute net position per contract."""
     max_order_qty: PositiveInt = 1
     max_orders_per_second: PositiveFloat = 2.0
+    max_orders_per_hour: PositiveInt = 3000
+    """New orders (placements, modifications) in any sliding hour. Tradovate allows 5,000
+    requests an hour per user and warns (423) at 90 % before locking the user out for an hour
+    (reference §7.1): the budget leaves room for cancels, exits, protective stops and the
+    rest, which it never refuses."""
     max_daily_loss: PositiveFloat = 500.0
     """Realised plus open loss (account currency) at which trading stops for the day."""
     trading_hours: TimeWindow | None = None

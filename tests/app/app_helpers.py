@@ -23,8 +23,10 @@ from tradovate_api.strategy import Strategy
 OPTIONS = ConnectionOptions(heartbeat_interval=0.1, silence_timeout=1.0, open_timeout=1.0,
                             authorize_timeout=2.0, request_timeout=3.0, close_timeout=1.0)
 SUPERVISION = SupervisorOptions(backoff=BackoffPolicy(initial=0.05, maximum=0.3, jitter=0.2),
-                                breaker=BreakerPolicy(failures=20, window=60.0),
+                                breaker=BreakerPolicy(),
                                 shutdown_timeout=6.0, cancel_timeout=1.0)
+"""The shipped circuit breaker; only the pacing (back-off, shutdown budget) is shorter, so a
+test runs in seconds."""
 CREDENTIALS = TradovateCredentials(name="sim", password=Secret("sim"))
 
 

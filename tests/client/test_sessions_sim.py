@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 from client_helpers import Recorder, sim_token
 
@@ -31,6 +32,7 @@ from tradovate_api.protocol.models import Account, ChartDescription, TimeRange
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.simulator import Simulator, SimulatorConfig
 from tradovate_api.simulator.calendar import open_clock
+from tradovate_api.simulator.config import EndpointLimit, RateLimits
 
 OPTIONS = ConnectionOptions(heartbeat_interval=0.1, silence_timeout=0.8, open_timeout=2.0,
                             authorize_timeout=2.0, request_timeout=3.0, close_timeout=1.0)
@@ -296,3 +298,31 @@ async def test_a_quota_shutdown_after_two_of_our_own_logins_is_not_a_quota_alarm
     assert end.quota is (later_logins == 0)
     logins[0] += 5  # later logins: the same verdict
     assert session.last_end == end
+
+
+async def test_a_penalized_sync_request_is_sent_again_with_its_ticket_after_p_time() -> None:
+    """Tradovate allows 300 ``user/syncrequest`` an hour (reference §7.1); over it the answer is
+    a penalty ticket (§7.2): wait ``p-time``, send the identical request with the ticket. A
+    session that reconnects often meets it, and it must not end the attempt."""
+    limits = RateLimits(endpoints=[
+        EndpointLimit(endpoint="user/syncrequest", per_hour=1, back_off=0.5,
+                      count_success=True)])
+    config = msgspec.structs.replace(SIM_CONFIG, limits=limits)
+    async with Simulator(config, seed=7, clock=open_clock()) as sim:
+        auth = AuthManager(sim.rest_url, TradovateCredentials(name="sim",
+                                                              password=Secret("sim")),
+                           alerts=AlertLog(), max_logins_per_hour=10)
+        try:
+            token = await auth.token()
+            assert token.user_id is not None
+            recorder = Recorder()
+            session = TradingSession(sim.ws_url, AuthTokens(auth, market_data=False),
+                                     recorder, user_id=token.user_id, options=OPTIONS)
+            async with running(session):  # the hour's one sync request
+                await asyncio.wait_for(session.wait_ready(), 3)
+            async with running(session) as task:  # over the limit: penalized, then honoured
+                await asyncio.wait_for(session.wait_ready(2), 5)
+                assert not task.done()
+            assert [s.connection for s in recorder.of(SyncSnapshot)] == [1, 2]
+        finally:
+            await auth.close()

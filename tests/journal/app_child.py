@@ -9,9 +9,17 @@ the first quote; on SIGUSR1 it buys once and prints ``SENT <clOrdId> <state>`` a
 without waiting for the journal (whose writer the test holds up). ``ahead`` mode buys once
 and kills itself with SIGKILL right after the request was written ahead, before its frame
 is written (``DYING <clOrdId>``). ``leave`` mode buys 2, then leaves a protective stop, a
-take-profit limit and a second entry limit working and prints ``LEFT <json>``. ``report`` mode
-prints the restart reconciliation report as ``REPORT <json>`` once the strategy starts and the
-earlier runs' orders are dealt with (and ``ALERTS <json>``), then shuts down.
+take-profit limit and a second entry limit working and prints ``LEFT <json>``. ``strategy``
+mode prints ``READY`` on the first quote; on SIGUSR1 it buys 1 as an order strategy, and prints
+``LEFT <json>`` once its target and stop work.
+``late-market`` and ``late-limit`` modes print ``READY`` on the first quote; on SIGUSR1 they buy
+once (at market, or a limit far below) like ``trade`` (the test arms the simulator's
+``late_execution`` first). ``report`` mode prints the restart reconciliation report as
+``REPORT <json>`` once the strategy starts and the earlier runs' orders are dealt with (and
+``ALERTS <json>``), then shuts down. ``follow`` mode prints the report too, then tries a market
+buy at once (``PROBE <state> <reason>``), waits until the earlier runs' requests of unknown
+outcome are settled and dealt with (``EARLIER <json>``: their states; ``DECISIONS <json>``) and
+every position is covered by stops, then prints ``ALERTS <json>`` and shuts down.
 """
 
 from __future__ import annotations
@@ -26,13 +34,14 @@ import time
 import msgspec
 
 from tradovate_api.alerts import AlertLog
+from tradovate_api.journal.attach import JournalObserver
 from tradovate_api.orders import OrderTicket, TicketState
 from tradovate_api.protocol.models import Position
 from tradovate_api.runtime.app import TradingApp
 from tradovate_api.runtime.persistence import Persistence
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import settings_from_mapping
-from tradovate_api.stores import NewFill, QuoteState
+from tradovate_api.stores import NewFill, OrderState, QuoteState
 from tradovate_api.strategy import Strategy
 
 
@@ -53,7 +62,7 @@ class Scripted(Strategy):
         self.task: asyncio.Task[None] | None = None
 
     def on_start(self) -> None:
-        if self.mode == "report":
+        if self.mode in ("report", "follow"):
             self.task = asyncio.get_running_loop().create_task(self.report())
 
     async def report(self) -> None:
@@ -67,9 +76,38 @@ class Scripted(Strategy):
             await cleanup
         await asyncio.sleep(0.2)  # the cleanup's alert goes through the loop
         say("REPORT", msgspec.json.encode(observer.reconciler.restart).decode())
+        if self.mode == "follow":
+            await self.follow(observer)
         say("ALERTS", json.dumps([[str(a.severity), a.key, a.title]
                                   for a in self.alerts.recent]))
         self.app.request_shutdown("report printed")
+
+    async def follow(self, observer: JournalObserver) -> None:
+        symbol = self.ctx.trading_symbol
+        assert symbol is not None
+        probe = self.ctx.buy(symbol, 1, trigger="probe while an earlier request is unknown")
+        say("PROBE", probe.state, json.dumps(probe.reason))
+        earlier = getattr(observer, "earlier", None)  # (absent before the restart followed)
+        if earlier is None:
+            say("EARLIER", "{}")
+            say("DECISIONS", "[]")
+            return
+        account, orders = self.ctx.account, self.ctx.orders
+
+        def settled() -> bool:
+            cancelling = [d.order_id for d in earlier.decisions if d.decision == "cancel"]
+            return (not earlier.following
+                    and all(s is not None and s.is_done
+                            for s in map(account.order, cancelling))
+                    and all(c.covered >= abs(c.net_pos) for c in orders.coverages()))
+
+        for _ in range(1200):  # bounded: two minutes
+            if settled():
+                break
+            await asyncio.sleep(0.1)
+        say("EARLIER", json.dumps({t.cl_ord_id: [str(t.state), t.order_id, t.reason]
+                                   for t in earlier.taken}))
+        say("DECISIONS", json.dumps([[d.order_id, d.decision] for d in earlier.decisions]))
 
     def on_quote(self, quote: QuoteState) -> None:
         symbol = self.ctx.trading_symbol
@@ -81,8 +119,10 @@ class Scripted(Strategy):
         if self.mode == "trade" and self.entry is None:
             self.entry = self.ctx.buy(symbol, 1, trigger="entry")
             self.target = quote.ask + 20 * tick
-        elif self.mode == "blocked" and not self.ready:
+        elif self.mode in ("blocked", "late-market", "late-limit", "strategy") \
+                and not self.ready:
             self.ready = True
+            self.bid = quote.bid
             say("READY")
         elif self.mode == "ahead" and self.entry is None:
             self.die_after_writing_ahead()
@@ -120,6 +160,20 @@ class Scripted(Strategy):
             self.ctx.buy(symbol, 1, order_type="Limit", price=self.bid - 60 * tick,
                          trigger="second entry")]
 
+    def on_order(self, order: OrderState) -> None:
+        entry = self.entry
+        if self.mode != "strategy" or self.left or entry is None \
+                or len(entry.bracket_ids) != 2:
+            return
+        legs = [self.ctx.account.order(i) for i in entry.bracket_ids]
+        if all(leg is not None and leg.status == "Working" for leg in legs):
+            assert self.persistence is not None
+            assert self.persistence.journal is not None
+            self.left = [entry]
+            self.persistence.journal.flush()
+            say("LEFT", json.dumps({"cl_ord_id": entry.cl_ord_id, "entry": entry.order_id,
+                                    "legs": list(entry.bracket_ids)}))
+
     def on_fill(self, fill: NewFill) -> None:
         symbol = self.ctx.trading_symbol
         assert symbol is not None
@@ -131,7 +185,7 @@ class Scripted(Strategy):
     def on_ticket(self, ticket: OrderTicket) -> None:
         if ticket is self.resting and ticket.state is TicketState.ACKED:
             say("RESTING", ticket.cl_ord_id, ticket.order_id, ticket.price)
-        if self.left and ticket in self.left \
+        if self.mode == "leave" and self.left and ticket in self.left \
                 and all(t.state is TicketState.ACKED for t in self.left):
             assert self.persistence is not None
             assert self.persistence.journal is not None
@@ -144,7 +198,16 @@ class Scripted(Strategy):
         assert symbol is not None
         assert self.persistence is not None
         assert self.persistence.journal is not None
-        ticket = self.ctx.buy(symbol, 1, trigger="sent just before the crash")
+        tick = self.ctx.spec(symbol).tick_size
+        if self.mode == "strategy":
+            self.entry = self.ctx.bracket_strategy(symbol, "Buy", 1, target_offset=40 * tick,
+                                                   stop_offset=-40 * tick,
+                                                   trigger="strategy entry")
+            return
+        ticket = (self.ctx.buy(symbol, 1, order_type="Limit", price=self.bid - 40 * tick,
+                               trigger="sent just before the crash")
+                  if self.mode == "late-limit" else
+                  self.ctx.buy(symbol, 1, trigger="sent just before the crash"))
         if self.mode != "blocked":  # blocked: the journal's writer is held up by the test
             self.persistence.journal.flush()
         say("SENT", ticket.cl_ord_id, ticket.state)

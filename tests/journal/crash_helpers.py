@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
 import time
@@ -14,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from tradovate_api.journal import ReconciliationReport
 from tradovate_api.simulator import Simulator, SimulatorConfig
 from tradovate_api.simulator.calendar import open_clock
 
@@ -91,3 +93,27 @@ def truth(sim: Simulator, user_id: int) -> dict[str, Any]:
             "orders": {o.id: o for o in snapshot.orders},
             "commands": {c.cl_ord_id: c for c in snapshot.commands if c.cl_ord_id},
             "positions": {(p.account_id, p.contract_id): p for p in snapshot.positions}}
+
+
+class Followed(msgspec.Struct):
+    """What a restarted app in ``follow`` mode printed (see ``app_child.py``)."""
+
+    report: ReconciliationReport
+    probe: tuple[str, str]
+    earlier: dict[str, list[Any]]
+    decisions: list[list[Any]]
+    alerts: list[list[str]]
+
+
+async def follow(settings: str, sim: Simulator) -> Followed:
+    """Restart the app; what it reports and does with the earlier run's requests."""
+    async with child("follow", settings, sim) as proc:
+        report = " ".join((await line_starting(proc, "REPORT"))[1:])
+        _, probe_state, *reason = await line_starting(proc, "PROBE")
+        earlier = " ".join((await line_starting(proc, "EARLIER"))[1:])
+        decisions = " ".join((await line_starting(proc, "DECISIONS"))[1:])
+        alerts = " ".join((await line_starting(proc, "ALERTS"))[1:])
+        assert await asyncio.wait_for(proc.wait(), 30) == 0
+    return Followed(msgspec.json.decode(report, type=ReconciliationReport),
+                    (probe_state, json.loads(" ".join(reason))), json.loads(earlier),
+                    json.loads(decisions), json.loads(alerts))

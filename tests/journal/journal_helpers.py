@@ -6,15 +6,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from tradovate_api.orders.order_strategy import (
+    MULTIBRACKET,
+    StrategyBracket,
+    strategy_params,
+    strategy_uuid,
+)
 from tradovate_api.protocol import EntityEvent
 from tradovate_api.protocol.models import (
     Contract,
     ContractMaturity,
+    InterruptOrderStrategy,
     PlaceOrder,
     PlaceOSO,
     PriceLevel,
     Product,
     RestrainedOrderVersion,
+    StartOrderStrategy,
     SyncMessage,
     Tick,
 )
@@ -84,6 +92,26 @@ class World:
                                             cl_ord_id=f"{cl_ord_id}-sl")))
         assert result.failure_reason is None, result.failure_text
         return result.order_id, events_of(changes)
+
+    def strategy(self, action: str, qty: int, target: float, stop: float, cl_ord_id: str,
+                 price: float | None = None) -> tuple[int, list[EntityEvent]]:
+        """An order strategy (multibracket): a Market entry (Limit at ``price``) whose fills
+        get a target ``target`` and a stop ``stop`` points away, carrying ``cl_ord_id`` as
+        ``customTag50`` (its targets' and stops' commands too). Returns the strategy id."""
+        result, changes = self.exchange.start_order_strategy(self.user, StartOrderStrategy(
+            symbol="ESZ6", order_strategy_type_id=MULTIBRACKET, action=action,
+            account_id=self.account, account_spec="DEMO1", params=strategy_params(
+                qty, "Market" if price is None else "Limit", price, None, None,
+                (StrategyBracket(qty, target, stop),)),
+            uuid=strategy_uuid(cl_ord_id), custom_tag50=cl_ord_id, is_automated=True))
+        assert result.order_strategy is not None, result.error_text
+        return result.order_strategy.id, events_of(changes)
+
+    def interrupt(self, strategy_id: int) -> list[EntityEvent]:
+        result, changes = self.exchange.interrupt_order_strategy(
+            self.user, InterruptOrderStrategy(order_strategy_id=strategy_id))
+        assert result.order_strategy is not None, result.error_text
+        return events_of(changes)
 
     def trade(self, price: float, size: float = 10) -> list[EntityEvent]:
         """A print at ``price`` (fills resting limits at or through it)."""

@@ -4,10 +4,14 @@ restarted:
 * right after sending an order while the journal's writer thread is held up (the SQLite
   journal has not got the request yet): the write-ahead file has it, and the restart report
   says the server executed it;
-* between writing the request ahead and writing its frame: the restart report says it was
-  not placed (the server never heard of it);
+* between writing the request ahead and writing its frame: the restart report says its
+  outcome is unknown (the server never heard of it, but a snapshot cannot prove that), new
+  orders in its contract wait, and the server's order list read after the grace period settles
+  it not placed;
 * with orders working: the restart cancels the ones the killed run placed, keeps its
-  protective stop (the position is still open) and leaves a human's order alone.
+  protective stop (the position is still open) and leaves a human's order alone;
+* with an order strategy's target and stop working after its entry filled: the restart knows
+  them for the killed run's (they carry only the strategy's ``customTag50``) and keeps both.
 """
 
 from __future__ import annotations
@@ -20,7 +24,16 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from crash_helpers import SIM, account_of, child, child_settings, line_starting, market_clock, truth
+from crash_helpers import (
+    SIM,
+    account_of,
+    child,
+    child_settings,
+    follow,
+    line_starting,
+    market_clock,
+    truth,
+)
 
 from tradovate_api.journal import JournalReader, ReconciliationReport
 from tradovate_api.protocol.models import Order, PlaceOrder
@@ -80,24 +93,36 @@ async def test_an_order_sent_while_the_journal_writer_is_held_up_survives_kill_9
 async def test_killed_between_writing_ahead_and_sending_the_request_is_not_placed(
         tmp_path: Path) -> None:
     async with Simulator(SIM, seed=13, clock=market_clock()) as sim:
-        settings = child_settings(sim, tmp_path)
+        settings = child_settings(sim, tmp_path, risk={
+            "max_position": 3, "max_orders_per_second": 20.0, "max_daily_loss": 1e9,
+            "unknown_order_grace_seconds": 3.0})
         user_id, _ = account_of(sim)
         async with child("ahead", settings, sim) as proc:
             _, cl_ord_id, refusal = await line_starting(proc, "DYING")
             assert refusal == "None"
             assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGKILL
         assert cl_ord_id not in truth(sim, user_id)["commands"]  # the frame never left
-        report, alerts = await restart_report(settings, sim)
+        followed = await follow(settings, sim)
+        assert cl_ord_id not in truth(sim, user_id)["commands"]
 
+    report = followed.report
     assert report.previous_run_crashed
     [unacked] = report.unacknowledged
     assert (unacked.cl_ord_id, unacked.journal_state, unacked.outcome) == (
-        cl_ord_id, "INTENT", "not placed")
-    assert f"clOrdId={cl_ord_id} -> not placed" in "\n".join(report.lines())
+        cl_ord_id, "INTENT", "unknown")  # a snapshot without it proves nothing
+    assert f"clOrdId={cl_ord_id} -> unknown (not in the snapshot" in "\n".join(report.lines())
+    state, reason = followed.probe
+    assert (state, reason.startswith(f"blocked: the outcome of place {cl_ord_id}")) == (
+        "refused", True)
+    # The server's order list, read after the grace period from its sending, settles it.
+    earlier_state, order_id, why = followed.earlier[cl_ord_id]
+    assert (earlier_state, order_id) == ("not_placed", None)
+    assert "the server's order list" in why
     assert ["urgent", "journal.restart_differences",
-            "Restart: the server's account differs from the journal"] in alerts
+            "Restart: the server's account differs from the journal"] in followed.alerts
     with JournalReader(tmp_path / "state" / "journal.db") as reader:
         request = {r.cl_ord_id: r for r in reader.requests()}[cl_ord_id]
+        assert reader.unacknowledged() == ()
     assert request.state == "NOT_PLACED"
 
 
@@ -140,3 +165,34 @@ async def test_orders_a_killed_run_left_working_are_cancelled_except_its_protect
     assert keys["journal.previous_orders"] == "routine"
     titles = [title for _, key, title in alerts if key == "journal.previous_orders"]
     assert titles == ["Start: cancelled 2 of 2 working orders left by an earlier run"]
+
+
+@pytest.mark.timeout(150)
+async def test_an_order_strategys_exits_left_by_a_killed_run_are_known_and_kept(
+        tmp_path: Path) -> None:
+    async with Simulator(SIM, seed=15, clock=market_clock()) as sim:
+        settings = child_settings(sim, tmp_path)
+        user_id, _ = account_of(sim)
+        async with child("strategy", settings, sim) as proc:
+            await line_starting(proc, "READY")
+            # Its answer is lost: the reconnect's snapshot settles it, with its entry's
+            # order id, which the journal records (the entry has filled by then).
+            sim.faults.arm("lost_answer", count=1)
+            proc.send_signal(signal.SIGUSR1)
+            words = await line_starting(proc, "LEFT")
+            proc.send_signal(signal.SIGKILL)
+            assert await asyncio.wait_for(proc.wait(), 10) == -signal.SIGKILL
+        left = json.loads(" ".join(words[1:]))
+        report, _ = await restart_report(settings, sim)
+        orders: dict[int, Order] = truth(sim, user_id)["orders"]
+
+    assert orders[left["entry"]].ord_status == "Filled"
+    with JournalReader(tmp_path / "state" / "journal.db") as reader:
+        request = {r.cl_ord_id: r for r in reader.requests()}[left["cl_ord_id"]]
+    assert (request.state, request.order_id) == ("ACKED", left["entry"])
+    legs = {w.order_id: w for w in report.working_orders if w.order_id in left["legs"]}
+    assert set(legs) == set(left["legs"])
+    assert {(w.ours, w.cl_ord_id, w.decision) for w in legs.values()} == {
+        (True, left["cl_ord_id"], "keep")}  # the stop protects +1; the target is OCO with it
+    assert {w.order_type for w in legs.values()} == {"Limit", "Stop"}
+    assert [orders[i].ord_status for i in left["legs"]] == ["Working", "Working"]

@@ -18,6 +18,7 @@ from tradovate_api.journal import (
     reconcile,
 )
 from tradovate_api.orders.tickets import OrderTicket, TicketKind, TicketState
+from tradovate_api.protocol.models import SyncMessage
 
 
 def sent(cl_ord_id: str, action: str, order_type: str = "Market",
@@ -46,7 +47,7 @@ def first_run(world: World, path: Path) -> dict[str, int | None]:
     journal.ticket(sent("r1-3", "Buy"))  # sent; the process dies before the answer...
     ids["r1-3"], _ = world.place("Buy", 1, cl_ord_id="r1-3")  # ...which the exchange has
     journal.ticket(sent("r1-4", "Buy"))  # sent; lost on the wire, never placed
-    journal.ticket(sent("r1-5", "", kind=TicketKind.LIQUIDATE))  # no clOrdId on the wire
+    journal.ticket(sent("r1-5", "", kind=TicketKind.LIQUIDATE))  # its id as customTag50
     journal.close(clean=False)
     return ids
 
@@ -66,7 +67,8 @@ def test_restart_report_lists_what_happened_while_down(tmp_path: Path) -> None:
 
     assert report.previous_run_crashed
     fates = {u.cl_ord_id: (u.outcome, u.order_id) for u in report.unacknowledged}
-    assert fates == {"r1-3": ("placed", ids["r1-3"]), "r1-4": ("not placed", None),
+    # Not in the snapshot proves nothing (the exchange can still execute them): unknown.
+    assert fates == {"r1-3": ("placed", ids["r1-3"]), "r1-4": ("unknown", None),
                      "r1-5": ("unknown", None)}
     missed = {(f.order_id, f.action, f.price) for f in report.missed_fills}
     assert missed == {(ids["r1-3"], "Buy", 5000.25), (ids["r1-2"], "Sell", 5002.0)}
@@ -104,17 +106,23 @@ def test_the_reconciler_journals_settles_alerts_and_the_next_restart_is_quiet(
 
     with JournalReader(path) as reader:
         requests = {r.cl_ord_id: r for r in reader.requests()}
-        assert reader.unacknowledged() == ()
+        unacknowledged = {r.cl_ord_id for r in reader.unacknowledged()}
         kinds = [r.kind for r in reader.reconciliations()]
         fills = reader.fills()
     assert (requests["r1-3"].state, requests["r1-3"].order_id) == ("ACKED", ids["r1-3"])
-    assert requests["r1-4"].state == "NOT_PLACED"
-    assert requests["r1-5"].state == "RECONCILED"
+    # The snapshot settles only what it shows; the run's order manager follows the rest.
+    assert unacknowledged == {"r1-4", "r1-5"}
     assert kinds == ["restart"]
     source = {f.order_id: f.source for f in fills.values()}
     assert source == {ids["r1-1"]: "event", ids["r1-2"]: "sync", ids["r1-3"]: "sync"}
 
-    journal = Journal(path)  # a clean restart with nothing new: nothing to report
+    journal = Journal(path)  # the next run's order manager settles them (its resolver)...
+    for cl_ord_id in ("r1-4", "r1-5"):
+        settled = sent(cl_ord_id, "Buy")
+        settled.state = TicketState.NOT_PLACED
+        journal.ticket(settled)
+    journal.close()
+    journal = Journal(path)  # ...and a clean restart with nothing new has nothing to report
     quiet = JournalReconciler(journal, alerts).on_sync(world.sync(), 1)
     journal.close()
     assert quiet is not None
@@ -252,11 +260,12 @@ def test_a_journal_order_the_server_no_longer_lists_is_reported(tmp_path: Path) 
            "server's order list" in "\n".join(report.lines())
 
 
-def test_requests_only_written_ahead_are_reconciled_as_placed_or_not_placed(
+def test_requests_only_written_ahead_are_reconciled_as_placed_or_unknown(
         tmp_path: Path) -> None:
     """A run writes two requests ahead and dies before the journal's thread records them:
     the exchange got one, the other never left. The next open folds both from the intent
-    file; reconciliation says which was executed."""
+    file; reconciliation says which was executed (the other stays unknown: only the server's
+    order list read after the grace period can prove it absent)."""
     world = World()
     path = tmp_path / "journal.db"
     dying = Journal(path)
@@ -274,7 +283,7 @@ def test_requests_only_written_ahead_are_reconciled_as_placed_or_not_placed(
     fates = {u.cl_ord_id: (u.journal_state, u.outcome, u.order_id)
              for u in report.unacknowledged}
     assert fates == {"r1-1": ("INTENT", "placed", placed),
-                     "r1-2": ("INTENT", "not placed", None)}
+                     "r1-2": ("INTENT", "unknown", None)}
 
 
 def test_a_liquidation_carrying_its_id_in_custom_tag50_is_found(tmp_path: Path) -> None:
@@ -323,3 +332,114 @@ def test_the_take_profit_of_a_filled_bracket_stays_with_its_protective_stop(
     assert legs["Limit"].why == (f"OCO with the kept protective stop {legs['Stop'].order_id}: "
                                  "cancelling it could cancel the stop too")
     assert report.to_cancel == ()
+
+
+# ---------------------------------------------------------------------- order strategies
+
+
+def strategy_ticket(cl_ord_id: str, state: TicketState = TicketState.PENDING,
+                    order_id: int | None = None) -> OrderTicket:
+    return OrderTicket(cl_ord_id=cl_ord_id, kind=TicketKind.STRATEGY, symbol="ESZ6",
+                       contract_id=ES, action="Buy", qty=1, order_type="Market",
+                       trigger="strategy entry", state=state, order_id=order_id)
+
+
+def entry_of(snapshot: SyncMessage, strategy_id: int) -> int:
+    return next(link.order_id for link in snapshot.order_strategy_links
+                if link.order_strategy_id == strategy_id and link.label == "Entry")
+
+
+def test_an_unacknowledged_order_strategy_is_reported_as_its_entry_not_a_leg(
+        tmp_path: Path) -> None:
+    """Its target, its stop and the cancels of an interrupt all carry its customTag50: the
+    entry's command is the first of them."""
+    world = World()
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    journal.ticket(strategy_ticket("r1-7"))
+    journal.close(clean=False)  # died before the answer; the exchange had it
+    strategy_id, _ = world.strategy("Buy", 1, 10.0, -10.0, "r1-7")  # fills: target + stop
+    world.interrupt(strategy_id)  # Cancel commands carrying the same customTag50
+    snapshot = world.sync()
+    tagged = [c for c in snapshot.commands if c.custom_tag50 == "r1-7"]
+    assert {c.command_type for c in tagged} == {"New", "Cancel"}
+    assert len({c.order_id for c in tagged}) == 3  # entry, target, stop
+    journal = Journal(path)
+    report = reconcile(journal.previous, snapshot, {world.account})
+    journal.close()
+    [unacked] = report.unacknowledged
+    assert (unacked.outcome, unacked.order_id, unacked.order_status) == (
+        "placed", entry_of(snapshot, strategy_id), "Filled")
+
+
+def test_an_order_strategys_target_and_stop_are_this_apps_after_its_entry_filled(
+        tmp_path: Path) -> None:
+    """A run's order strategy filled; its target and stop work (OCO) when it dies. They carry
+    only the strategy's customTag50: the restart must know them for this app's, keep the stop
+    that protects the position and the target OCO with it."""
+    world = World()
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    ticket = strategy_ticket("r1-7")
+    journal.ticket(ticket)
+    strategy_id, events = world.strategy("Buy", 1, 10.0, -10.0, "r1-7")
+    for event in events:
+        journal.account_event(event)
+    ticket.state, ticket.order_id = TicketState.ACKED, entry_of(world.sync(), strategy_id)
+    journal.ticket(ticket)
+    journal.close(clean=False)
+
+    journal = Journal(path)
+    assert "r1-7" in journal.previous.maybe_working  # its entry is filled, its exits work
+    report = reconcile(journal.previous, world.sync(), {world.account})
+    journal.close()
+    legs = {w.order_type: w for w in report.working_orders}
+    assert set(legs) == {"Limit", "Stop"}
+    assert {(w.ours, w.cl_ord_id) for w in legs.values()} == {(True, "r1-7")}
+    assert legs["Stop"].decision == "keep"
+    assert legs["Limit"].decision == "keep"  # OCO with the kept stop
+    assert report.to_cancel == ()
+
+
+def test_a_strategy_known_by_an_older_journal_is_still_recognised_after_the_upgrade(
+        tmp_path: Path) -> None:
+    """A version 2 journal (before order tags) with the same trading: opening it fills the
+    order tags from the commands it journaled."""
+    import sqlite3
+
+    world = World()
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    ticket = strategy_ticket("r1-7")
+    journal.ticket(ticket)
+    strategy_id, events = world.strategy("Buy", 1, 10.0, -10.0, "r1-7")
+    for event in events:
+        journal.account_event(event)
+    ticket.state, ticket.order_id = TicketState.ACKED, entry_of(world.sync(), strategy_id)
+    journal.ticket(ticket)
+    journal.close(clean=False)
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute("DROP TABLE order_tags")
+        conn.execute("PRAGMA user_version = 2")
+    journal = Journal(path)
+    assert "r1-7" in journal.previous.maybe_working
+    journal.close()
+
+
+def test_an_order_someone_else_placed_is_never_taken_for_this_apps(tmp_path: Path) -> None:
+    """The journal saw a human's order (with a client order id of its own) while the app ran:
+    it is still not the app's to cancel."""
+    world = World()
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    human, events = world.place("Sell", 1, "Limit", 5020.0, cl_ord_id="phone-app-1")
+    for event in events:
+        journal.account_event(event)
+    mine = journal_sent(journal, world, "r1-1", "Buy", 1, "Limit", 4980.0)
+    journal.close(clean=False)
+    journal = Journal(path)
+    assert "phone-app-1" not in journal.previous.maybe_working
+    report = reconcile(journal.previous, world.sync(), {world.account})
+    journal.close()
+    decisions = {w.order_id: (w.ours, w.decision) for w in report.working_orders}
+    assert decisions == {human: (False, "leave"), mine: (True, "cancel")}

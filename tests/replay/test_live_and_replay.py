@@ -11,7 +11,7 @@ import pytest
 from replay_strategies import Alternating
 
 from tradovate_api.alerts import AlertLog
-from tradovate_api.recording import MdRecorder, recording_files
+from tradovate_api.recording import ChartNote, MdRecorder, RecordingReader, recording_files
 from tradovate_api.recording.attach import attach_recorder
 from tradovate_api.replay import ReplayConfig, run_replay
 from tradovate_api.runtime.app import TradingApp
@@ -53,8 +53,13 @@ async def test_the_same_strategy_decides_the_same_live_and_in_replay(tmp_path: P
     assert len(live_decisions) >= 4
     assert {a for _, a, _ in live_decisions} == {"Buy", "Sell"}
 
+    files = recording_files([tmp_path / "md"])
+    charts = [n for f in files for _, n in RecordingReader(f).entries()
+              if isinstance(n, ChartNote)]
+    assert charts
+    assert {n.history_first for n in charts} == {True}  # as the app registered them
     replayed = Alternating()
-    result = await run_replay(recording_files([tmp_path / "md"]), replayed,
+    result = await run_replay(files, replayed,
                               ReplayConfig(params=params, risk=settings.risk))
     decisions = [d for d in result.decisions if not d.cl_ord_id.endswith("-ps")]
     replay_decisions = [(d.created_ms, d.action, d.trigger) for d in decisions]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from replay_helpers import recorded_messages
+from replay_helpers import history_recording, recorded_messages
 from replay_strategies import Alternating, Busy, Raiser, RestingBuy, Sleeper, StrategyBrackets
 
 from tradovate_api.protocol import (
@@ -29,6 +29,7 @@ from tradovate_api.recording import (
     ReferenceNote,
     StrategyNote,
     in_effect_order,
+    mark_history,
 )
 from tradovate_api.recording.synthetic import synthesize
 from tradovate_api.replay import ReplayConfig, run_replay
@@ -208,6 +209,45 @@ class PrintCounter(Alternating):
 
     def on_trade(self, trades: TradesAdded) -> None:
         self.prints.extend(t.price for t in trades.trades)
+
+
+class PrintFlags(Alternating):
+    def on_start(self) -> None:
+        super().on_start()
+        self.prints: list[tuple[bool, float]] = []
+
+    def on_trade(self, trades: TradesAdded) -> None:
+        self.prints.extend((trades.realtime, t.price) for t in trades.trades)
+
+
+@pytest.mark.parametrize("noted", [True, None], ids=["noted", "decided from the eoh"])
+async def test_history_sent_under_the_realtime_id_is_history_as_live(
+        recording: list[Path], tmp_path: Path, noted: bool | None) -> None:
+    """The server sends a chart's history under its realtime id, then ``eoh``: live keeps it
+    as history (it fills nothing, it is no print of now); so must replay — whether the chart
+    note says so (the app's recorder) or not (an earlier version's recording)."""
+    files = history_recording(recording[0], tmp_path, noted)
+    strategy = PrintFlags()
+    await run_replay(files, strategy)
+    assert strategy.prints == [(False, 5000.0), (False, 5000.25), (False, 5000.5),
+                               (True, 5025.0), (True, 5025.25)]
+
+
+def test_a_chart_note_that_does_not_say_is_decided_by_an_eoh_on_its_connection() -> None:
+    def eoh(chart_id: int) -> bytes:
+        return encode_messages([ChartEvent(ChartData(charts=[ChartPacket(id=chart_id,
+                                                                          eoh=True)]))])
+
+    es, nq, later = ChartNote(1, 3, 4), ChartNote(2, 5, 6), ChartNote(1, 7, 8)
+    entries = [(1, es), (2, b'a[{"e":"md","d":{}}]'), (3, nq), (4, eoh(4)),
+               (5, ConnectionNote("connected", 2)), (6, eoh(6)), (7, later), (8, b"a[]")]
+    marked = list(mark_history(entries))
+    assert [e for e in marked if not isinstance(e[1], ChartNote)] == [
+        e for e in entries if not isinstance(e[1], ChartNote)]  # the rest, as it was
+    assert [(n.historical_id, n.history_first) for _, n in marked
+            if isinstance(n, ChartNote)] == [(3, True), (5, False), (7, False)]
+    limited = list(mark_history([(1, es), (2, b"a[]"), (3, eoh(4))], lookahead_frames=1))
+    assert limited[0][1] == ChartNote(1, 3, 4, history_first=False)  # too far ahead
 
 
 def test_frame_notes_take_effect_before_the_frame_they_follow() -> None:

@@ -5,11 +5,12 @@ them against the recorded book."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 import aiohttp
 import pytest
-from replay_helpers import recorded_messages
+from replay_helpers import history_recording, recorded_messages
 from replay_strategies import Alternating
 
 from tradovate_api.alerts import AlertLog
@@ -25,6 +26,7 @@ from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import settings_from_mapping
 from tradovate_api.simulator import Simulator, SimulatorConfig
 from tradovate_api.simulator.calendar import open_clock
+from tradovate_api.simulator.recorded import RecordedMarket, recorded_instruments
 
 OPTIONS = ConnectionOptions(heartbeat_interval=0.2, silence_timeout=3.0)
 
@@ -173,3 +175,17 @@ async def test_the_trading_app_trades_on_recorded_data(recording: Path, tmp_path
     for fill in fills:
         assert fill.price in (offers if fill.action == "Buy" else bids)
 
+
+
+@pytest.mark.parametrize("noted", [True, None], ids=["noted", "decided from the eoh"])
+def test_recorded_history_is_not_played_again_as_prints(recording: Path, tmp_path: Path,
+                                                        noted: bool | None) -> None:
+    """The recording's chart history came under the realtime id before its ``eoh``: it was
+    printed before the recording, so the simulator serving it plays only the prints after."""
+    [source] = recording.iterdir()
+    files = history_recording(source, tmp_path, noted)
+    market = RecordedMarket(recorded_instruments(files, dt.date(2026, 11, 24)), files,
+                            now_ms=1_000_000)
+    played = [tick.price for step_ms in (0, 5, 10, 20)
+              for _, tick in market.step(1_000_000 + step_ms).trades]
+    assert played == [5025.0, 5025.25]

@@ -54,8 +54,10 @@ FAST_SIM = SimulatorConfig(warm_up=30.0, tick_interval=0.02, heartbeat_interval=
 OPTIONS = ConnectionOptions(heartbeat_interval=0.1, silence_timeout=2.0, open_timeout=2.0,
                             authorize_timeout=2.0, request_timeout=3.0, close_timeout=1.0)
 SUPERVISION = SupervisorOptions(backoff=BackoffPolicy(initial=0.02, maximum=0.2, jitter=0.1),
-                                breaker=BreakerPolicy(failures=20, window=60.0),
+                                breaker=BreakerPolicy(),
                                 shutdown_timeout=3.0, cancel_timeout=1.0)
+"""The shipped circuit breaker; only the pacing (back-off, shutdown budget) is shorter, so a
+test runs in seconds."""
 TICKS = ChartDescription(underlying_type="Tick", element_size=1,
                          element_size_unit="UnderlyingUnits")
 LIMIT = 10.0

@@ -1,6 +1,6 @@
-"""Orders against the simulator's named trading faults (needs i15-sim-trading, merged into main
-after i15-orders branched): a late execution after the snapshot, 5xx without and after
-execution, a lost liquidation answer found by its customTag50."""
+"""Orders against the simulator's named trading faults: an order executed after the reconnect's
+snapshot, a 5xx for an order never executed and for one executed, a lost liquidation answer
+found by its customTag50 — each settled by positive evidence only, and never sent twice."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ LIMITS = Risk(max_position=5, max_order_qty=5, max_orders_per_second=100.0,
               max_daily_loss=100_000.0)
 
 
-async def test_late_execution() -> None:
+async def test_an_order_executed_after_the_snapshot_blocks_until_it_appears() -> None:
     async with Simulator(FAST_SIM, today=TODAY, seed=31, clock=open_clock()) as sim, \
             SimRig(sim, risk=LIMITS) as rig:
         sim.faults.arm("late_execution", count=1, min_delay=2.0, max_delay=3.0)
@@ -30,7 +30,7 @@ async def test_late_execution() -> None:
         await rig.until(lambda: rig.ctx.position("ESZ6") == 1)
 
 
-async def test_error_without_execution() -> None:
+async def test_a_5xx_for_an_order_never_executed_is_not_placed_without_a_reconnect() -> None:
     async with Simulator(FAST_SIM, today=TODAY, seed=32, clock=open_clock()) as sim, \
             SimRig(sim) as rig:
         sim.faults.arm("error_without_execution", count=1)
@@ -41,7 +41,7 @@ async def test_error_without_execution() -> None:
         assert rig.trading.snapshots == 1
 
 
-async def test_error_after_execution_and_liquidation_tag() -> None:
+async def test_a_5xx_after_execution_is_acked_and_a_liquidation_found_by_its_tag() -> None:
     async with Simulator(FAST_SIM, today=TODAY, seed=33, clock=open_clock()) as sim, \
             SimRig(sim) as rig:
         sim.faults.arm("error_after_execution", count=1)

@@ -1,5 +1,6 @@
 """The reference strategy on a fixed, recorded input makes the decisions derived by hand from
-the spec (/work/shared/seed-strategy.md §3.3-3.4 and "Decisions for our port").
+the original program's specification (§3.3-3.4 and "Decisions for our port"), as
+``strategies/reference.py`` documents it.
 
 The input is a list of md wire frames (DOMs, quotes, packed tick charts of ESZ6 and NQZ6) at
 fixed times on a manual clock; orders go to the simulator's matching engine in-process on
@@ -10,6 +11,7 @@ ES bpv 50, commission 2.05 per side, DOM net = %offers − %bids pooled over ES 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -17,7 +19,7 @@ from trading_helpers import CHARTS, ES, NQ, T0, Harness, dom_frame, print_frame,
 
 from tradovate_api.errors import ConfigError
 from tradovate_api.protocol.models import PlaceOrder
-from tradovate_api.strategies import ReferenceStrategy
+from tradovate_api.strategies import ReferenceStrategy, reference
 from tradovate_api.strategies.reference import State
 
 ES_UP = ([(5000.00, 60), (4999.75, 40)], [(5000.25, 200), (5000.50, 100)])
@@ -186,6 +188,45 @@ async def test_without_the_ratchet_a_standing_signal_re_enters_at_once() -> None
                              (300, "stop", "Sell", 1, None),
                              (300, "closed", "Sell", 1, 4990.00),
                              (300, "entry", "Buy", 1, None)]
+
+
+# ----------------------------------------------------------------------------- bounds
+
+
+async def test_a_refusal_storm_is_one_decision_and_a_bounded_log(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A large print keeps the signal up while every entry is refused (orders halted): the
+    strategy asks again on every quote. It neither floods the log nor piles up decisions."""
+    strategy = ReferenceStrategy()
+    h = Harness(strategy, symbols=("ESZ6", "NQZ6"), trading_symbol="ESZ6")
+    h.market_writer.register_chart(NQ.contract_id, 21, 22)
+    h.start()
+    await h.settle()
+    h.orders.halt("a halt that outlasts the signal")
+    es = ES.contract_id
+    await h.advance(T0 + 100)
+    with caplog.at_level(logging.INFO, logger="tradovate_api"):
+        h.feed_md(print_frame(NQ.contract_id, (1, T0 + 100, 20000.00, 400, "Sell")))
+        for n in range(2_000):  # a quote every event, the print still in the window
+            h.feed_md(quote_frame(es, 5000.00 - 0.25 * (n % 2), 5000.25))
+        await h.settle()
+    lines = [r.getMessage() for r in caplog.records if "entry_refused" in r.getMessage()]
+    assert lines == ["reference: entry_refused Sell 1 ESZ6 → AwaitingTrades (orders halted: "
+                     "a halt that outlasts the signal)"]
+    refused = [d for d in strategy.decisions if d.kind == "entry_refused"]
+    assert len(refused) == 1
+    assert (refused[0].action, refused[0].qty, refused[0].at_ms - T0) == ("Sell", 1, 100)
+    assert (refused[0].count, refused[0].last_ms) == (2_001, T0 + 100)
+    assert refused[0].text == "orders halted: a halt that outlasts the signal"
+    assert strategy.state is State.AWAITING_TRADES
+
+
+async def test_only_the_newest_trades_are_kept_but_the_session_pnl_counts_them_all(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reference, "MAX_TRADES", 2, raising=False)
+    _, s = await run_session()
+    assert [round(p.realized, 2) for p in s.positions] == [-16.6, -16.6]  # of four trades
+    assert s.session_pnl == pytest.approx(-516.6 - 3 * 16.6)
 
 
 # ----------------------------------------------------------------------------- adoption

@@ -16,7 +16,7 @@ from trading_helpers import Harness
 
 from tradovate_api.alerts import Severity
 from tradovate_api.errors import ConnectionLost, ErrorResponse, ProtocolError
-from tradovate_api.orders import OrderTicket, OutcomeResolver, TicketState
+from tradovate_api.orders import OrderTicket, OutcomeResolver, TicketKind, TicketState
 from tradovate_api.protocol.models import Command, CommandReport, OrderStrategy, PlaceOrder
 from tradovate_api.settings import Risk
 from tradovate_api.strategy import Strategy
@@ -225,3 +225,51 @@ async def test_an_unknown_liquidation_is_found_by_its_custom_tag50() -> None:
     (command,) = [c for c in await server.commands()
                   if c.custom_tag50 == ticket.cl_ord_id and c.command_type == "New"]
     assert ticket.order_id == command.order_id
+
+
+def earlier_request(h: Harness, cl_ord_id: str, seconds_ago: float,
+                    kind: TicketKind = TicketKind.PLACE) -> OrderTicket:
+    """A request an earlier run sent before it died, as the journal hands it over."""
+    return OrderTicket(cl_ord_id=cl_ord_id, kind=kind, symbol="ESZ6",
+                       contract_id=h.ctx.contract_id("ESZ6"), action="Buy", qty=1,
+                       order_type="Market", state=TicketState.UNKNOWN,
+                       sent_ns=time.perf_counter_ns() - int(seconds_ago * 1e9))
+
+
+async def test_an_earlier_runs_request_blocks_like_a_lost_answer_until_the_list_settles_it(
+        ) -> None:
+    h = harness()
+    server = ExchangeCommands(h)
+    taken: list[TicketState] = []
+    h.orders.add_listener(lambda t: taken.append(t.state) if t.inherited else None)
+    ticket = earlier_request(h, "earlier-1", seconds_ago=300.0)
+    assert h.orders.take_over(ticket)
+    assert ticket.inherited
+    assert h.orders.tickets["earlier-1"] is ticket
+    assert not h.orders.take_over(earlier_request(h, "earlier-1", 300.0))  # known already
+    assert not h.orders.take_over(earlier_request(h, "earlier-2", 300.0,
+                                                  TicketKind.INTERRUPT))  # no client id
+    assert h.orders.blocked(ticket.contract_id) is ticket
+    assert h.ctx.buy("ESZ6", 1).state is TicketState.REFUSED
+    async with resolving(h, server, alert_after=60.0):  # sent long ago: due at once
+        await until(lambda: ticket.state is not TicketState.UNKNOWN)
+    assert ticket.state is TicketState.NOT_PLACED
+    assert taken == [TicketState.UNKNOWN, TicketState.NOT_PLACED]
+    # Waiting counts from the take-over: no "unknown for 300 s" alert on top of the report.
+    assert not [a for a in h.alerts.recent if a.key == "orders.unknown_long"]
+    assert h.ctx.buy("ESZ6", 1).state is TicketState.PENDING
+
+
+async def test_an_earlier_runs_request_executed_after_the_restart_is_acked() -> None:
+    h = harness()
+    ticket = earlier_request(h, "earlier-1", seconds_ago=1.0)
+    assert h.orders.take_over(ticket)
+    h.sync()  # this run's first snapshot does not have it
+    assert ticket.state is TicketState.UNKNOWN
+    body = PlaceOrder(action="Buy", symbol="ESZ6", order_qty=1, order_type="Market",
+                      account_id=h.account_id, cl_ord_id="earlier-1", is_automated=True)
+    h.execute(h.exchange.place_order(h.user_id, body)[1])  # executed late
+    await h.settle()
+    assert ticket.state is TicketState.ACKED
+    assert h.orders.blocked(ticket.contract_id) is None
+    assert h.ctx.position("ESZ6") == 1

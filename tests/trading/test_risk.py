@@ -90,6 +90,28 @@ async def test_orders_per_second() -> None:
     assert cancel.state is TicketState.PENDING
 
 
+async def test_orders_per_hour_stay_under_tradovates_request_limit() -> None:
+    """Tradovate allows 5,000 requests an hour per user and warns (423) at 90 % of it, then
+    locks the user out for an hour (reference §7.1): the shipped hourly budget for new orders
+    leaves room below that for cancels, exits, protective stops and everything else — and the
+    per-second limit alone (2/s = 7,200/h) would not."""
+    shipped = Risk()
+    assert shipped.max_orders_per_second * 3600 > 5000
+    assert shipped.max_orders_per_hour <= 5000 * 0.9 * 2 / 3
+    h = harness(max_orders_per_hour=3)
+    assert [h.ctx.buy("ESZ6", 1).state for _ in range(4)] == [
+        TicketState.PENDING, TicketState.PENDING, TicketState.PENDING, TicketState.REFUSED]
+    refused = h.ctx.sell("ESZ6", 1)
+    assert refused.reason == "more than 3 orders in the last hour"
+    assert risk_alerts(h) == [("risk.orders_per_hour", Severity.URGENT)]
+    assert h.orders.cancel(123).state is TicketState.PENDING  # cancels never count
+    h.clock.now_ms += 3_599_000
+    assert h.ctx.sell("ESZ6", 1).state is TicketState.REFUSED
+    h.clock.now_ms += 1_000  # the hour's orders leave the window
+    assert [h.ctx.sell("ESZ6", 1).state for _ in range(4)] == [
+        TicketState.PENDING, TicketState.PENDING, TicketState.PENDING, TicketState.REFUSED]
+
+
 async def test_trading_hours_window() -> None:
     window = TimeWindow(start="08:30", end="15:00", timezone="America/Chicago")
     h = harness(trading_hours=window)

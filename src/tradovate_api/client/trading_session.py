@@ -10,22 +10,34 @@ The snapshot is decoded leniently (``protocol.decode_sync``): an entity that can
 is reported in ``SyncSnapshot.bad`` instead of costing the whole snapshot, and the consumer
 decides whether the snapshot is usable. :meth:`TradingSession.resync` asks for a fresh
 snapshot by ending the connection (the supervisor reconnects, the new connection syncs).
+
+``user/syncrequest`` has its own limit (reference §7.1: 300 an hour per IP); over it Tradovate
+answers with a penalty ticket (§7.2). That is a wait, not an end: the session waits ``p-time``
+on the open connection and sends the identical request again with the ``p-ticket`` — only a
+``p-captcha`` ticket, which no program can clear, ends the attempt.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
-from ..errors import ProtocolError
+from ..errors import PenaltyTicket, ProtocolError
 from ..protocol.messages import DECODE_ERRORS, BadEntity, Message, decode_sync
 from ..protocol.models.sync import SyncMessage, SyncRequest
 from .connection import Connection, ConnectionOptions
 from .ends import ConnectFailed
 from .session import Session
 from .tokens import TokenProvider, TokenRejected
+
+_log = logging.getLogger("tradovate_api.client.trading_session")
+
+MAX_SYNC_PENALTIES = 5
+"""Penalty tickets honoured for one connection's ``user/syncrequest`` before giving up."""
 
 
 class SyncSnapshot(msgspec.Struct, frozen=True, gc=False):
@@ -74,11 +86,22 @@ class TradingSession(Session):
             self.snapshots += 1
             on_event(SyncSnapshot(decoded.message, number, decoded.bad, decoded.repaired))
 
-        try:
-            await connection.send_request("user/syncrequest", self.sync_request,
-                                          result_type=msgspec.Raw, on_result=deliver)
-        except ProtocolError as exc:
-            unreadable.append(str(exc))
+        body: Any = self.sync_request
+        for penalties in range(MAX_SYNC_PENALTIES + 1):
+            try:
+                await connection.send_request("user/syncrequest", body,
+                                              result_type=msgspec.Raw, on_result=deliver)
+            except PenaltyTicket as penalty:
+                if penalty.captcha or penalties == MAX_SYNC_PENALTIES:
+                    raise
+                _log.warning("%s: user/syncrequest penalized; sending it again with the "
+                             "ticket in %.1fs", self.name, penalty.seconds)
+                await asyncio.sleep(penalty.seconds)
+                body = {**msgspec.to_builtins(self.sync_request), "p-ticket": penalty.ticket}
+                continue
+            except ProtocolError as exc:
+                unreadable.append(str(exc))
+            break
         if unreadable:
             # Nothing reached the store; the next connection asks again (the supervisor
             # counts this as a failed attempt).

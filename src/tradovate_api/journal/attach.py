@@ -6,7 +6,9 @@ the journal at shutdown. Everything is enqueued on the readers; the journal's th
 except each request, which the order manager writes ahead to the intent file right before it
 sends it (``OrderManager.set_before_send``), and which is refused while the journal cannot
 write. Once the trading socket is ready after the first snapshot, the orders earlier runs left
-working are cancelled (settings ``journal.cancel_previous_orders``) and the outcome alerted.
+working are cancelled (settings ``journal.cancel_previous_orders``) and the outcome alerted;
+the earlier runs' requests of unknown outcome that the first snapshot does not show are handed
+to the order manager, which follows them like its own lost answers (:mod:`.handover`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import TYPE_CHECKING
 from ..alerts import Alert, AlertSink, Severity
 from ..orders.tickets import OrderTicket, TicketState
 from ..runtime.observer import AppObserver
-from .reconcile import JournalReconciler, WorkingOrder
+from .handover import EarlierRequests
+from .reconcile import UNKNOWN, JournalReconciler, WorkingOrder
 from .writer import Journal
 
 if TYPE_CHECKING:
@@ -59,6 +62,9 @@ class JournalObserver(AppObserver):
         self.cleanup: asyncio.Task[list[OrderTicket]] | None = None
         """Cancelling the earlier runs' working orders (started after the first snapshot);
         its result is the cancel tickets."""
+        self.earlier: EarlierRequests | None = None
+        """The earlier runs' requests of unknown outcome, followed by this run's order
+        manager (set when the app is prepared; handed over at the first snapshot)."""
         self._app: TradingApp | None = None
 
     def on_prepared(self, app: TradingApp) -> None:
@@ -72,11 +78,23 @@ class JournalObserver(AppObserver):
         self.reconciler = JournalReconciler(self.journal, self.alerts,
                                             account_ids={app.account_id},
                                             cancel_previous=self.cancel_previous_orders)
+        self.earlier = EarlierRequests(orders, app.account, self.alerts,
+                                       cancel=self.cancel_previous_orders,
+                                       now_ns=self.journal.now_ns)
+        orders.add_listener(self.earlier.on_ticket)
 
     def on_snapshot(self, snapshot: SyncSnapshot, report: SyncReport) -> None:
         if self.reconciler is None:
             return
         restart = self.reconciler.on_sync(snapshot.message, snapshot.connection, report)
+        earlier = self.earlier
+        if restart is not None and earlier is not None:
+            # Not in the first snapshot proves nothing: followed until positive evidence.
+            unknown = {u.cl_ord_id for u in restart.unacknowledged if u.outcome == UNKNOWN}
+            earlier.take_over(r for r in self.journal.previous.unacknowledged
+                              if r.cl_ord_id in unknown)
+        if earlier is not None:
+            earlier.check()
         if restart is not None and restart.to_cancel and self._app is not None:
             self.cleanup = asyncio.get_running_loop().create_task(
                 self._cancel_previous(self._app, restart.to_cancel),
@@ -130,6 +148,8 @@ class JournalObserver(AppObserver):
 
     def on_account_event(self, event: EntityEvent, changes: list[AccountChange]) -> None:
         self.journal.account_event(event)
+        if self.earlier is not None:
+            self.earlier.check()
 
     def on_md_connection(self, number: int) -> None:
         self.journal.connection("md", "connected", f"connection #{number}")

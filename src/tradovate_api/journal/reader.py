@@ -133,21 +133,32 @@ class JournalReader:
         return {r[0]: r[1] for r in self._rows("SELECT cl_ord_id, order_id FROM cl_ord_ids")}
 
     def maybe_working_cl_ord_ids(self, before_run: int | None = None) -> frozenset[str]:
-        """Client order ids of this app's orders that may still be working: of requests sent
-        (or written ahead) that create an order, and of commands the journal saw (bracket
-        legs), unless the journal knows the order finished — a finished order never works
-        again, and a journal of years of trading would otherwise hold every id ever sent."""
+        """Client order ids of this app's requests whose orders may still be working: a
+        request sent (or written ahead) that creates an order, unless the journal knows that
+        order finished and every other order created with its id — its bracket legs
+        (``-tp``/``-sl``), an order strategy's targets and stops (which carry the request's
+        id as ``customTag50``) — finished too. A finished order never works again, and a
+        journal of years of trading would otherwise hold every id ever sent. Only ids of
+        this app's requests: an order someone else placed with a client order id of their
+        own is never taken for this app's."""
         done = ", ".join(f"'{status}'" for status in sorted(DONE_STATUSES))
         run = "AND r.run_id < ?" if before_run is not None else ""
         params: tuple[Any, ...] = (before_run,) if before_run is not None else ()
+        # A request whose order the journal never saw (no order with its id, no command
+        # carrying it) may still work; the others are decided by their orders (below).
         requests = self._rows(
             f"SELECT r.cl_ord_id FROM requests r LEFT JOIN orders o ON o.order_id = r.order_id "
             f"WHERE r.sent = 1 AND r.kind NOT IN ('MODIFY', 'CANCEL') {run} "
-            f"AND (o.ord_status IS NULL OR o.ord_status NOT IN ({done}))", params)
-        commands = self._rows(
-            f"SELECT c.cl_ord_id FROM cl_ord_ids c LEFT JOIN orders o ON o.order_id = c.order_id "
-            f"WHERE o.ord_status IS NULL OR o.ord_status NOT IN ({done})")
-        return frozenset(r[0] for r in (*requests, *commands))
+            f"AND (o.ord_status NOT IN ({done}) OR (o.order_id IS NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM order_tags t WHERE t.tag = r.cl_ord_id)))", params)
+        tagged = self._rows(
+            f"SELECT DISTINCT r.cl_ord_id FROM order_tags t "
+            f"LEFT JOIN orders o ON o.order_id = t.order_id "
+            f"JOIN requests r ON r.cl_ord_id = CASE WHEN t.tag LIKE '%-tp' "
+            f"OR t.tag LIKE '%-sl' THEN substr(t.tag, 1, length(t.tag) - 3) ELSE t.tag END "
+            f"WHERE (o.ord_status IS NULL OR o.ord_status NOT IN ({done})) "
+            f"AND r.sent = 1 AND r.kind NOT IN ('MODIFY', 'CANCEL') {run}", params)
+        return frozenset(r[0] for r in (*requests, *tagged))
 
     def alerts(self) -> tuple[AlertRecord, ...]:
         return tuple(AlertRecord(*r) for r in self._rows(

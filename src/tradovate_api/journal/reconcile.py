@@ -3,7 +3,9 @@
 After a crash the process knows nothing but its journal. The first ``user/syncrequest``
 snapshot of the new run is compared with the journal's last state, and every difference is
 reported instead of being silently absorbed: a request sent (or only written ahead) and never
-acknowledged, and whether the server did execute it, found by its client order id; fills that
+acknowledged, and whether the snapshot shows it executed, found by its client order id — one
+it does not show stays unknown (the exchange may still execute it) and the run follows it
+(:mod:`.handover`); fills that
 happened while the process was down; orders whose status moved, orders the journal never saw
 and journal orders the server no longer lists; busted fills; positions that differ; and the
 orders earlier runs left working, which this run cancels — all but protective stops still
@@ -14,26 +16,36 @@ covered by the account store's :class:`~tradovate_api.stores.SyncReport`, which
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 
 import msgspec
 
 from ..alerts import Alert, AlertSink, Severity
-from ..protocol.models import Command, OrderVersion, SyncMessage
-from ..stores.account import SyncReport
+from ..orders.order_strategy import carries
+from ..protocol.models import Command, OrderStrategy, OrderVersion, SyncMessage
+from ..stores.account import SyncReport, client_key
 from .records import DONE_STATUSES, JournalState, RequestRecord
 from .writer import Journal
 
-_SETTLED = {"placed": "ACKED", "not placed": "NOT_PLACED", "unknown": "RECONCILED"}
-"""Journal state of an earlier run's unacknowledged request once a snapshot was compared."""
+PLACED = "placed"
+UNKNOWN = "unknown"
+NO_CLIENT_ID = "no client id"
+_SETTLED = {PLACED: "ACKED", NO_CLIENT_ID: "RECONCILED"}
+"""Journal state of an earlier run's unacknowledged request settled by the snapshot (an
+``unknown`` one is not settled here: the run's order manager follows it)."""
 
 
 class UnacknowledgedRequest(msgspec.Struct, frozen=True):
     """A request the journal saw sent but never answered, and what the snapshot shows.
 
-    ``outcome``: ``placed`` (the server has a command with this client order id),
-    ``not placed`` (it has none), ``unknown`` (a request without a client order id, such as
-    a liquidation: see the positions)."""
+    ``outcome``: ``placed`` (the server has a command carrying its client order id — its
+    ``clOrdId``, or the ``customTag50`` of a liquidation or an order strategy — and
+    ``order_id`` is the order it created: for an order strategy its entry, the first command
+    carrying the id); ``unknown`` (the snapshot has none: that proves nothing, the exchange can
+    still execute a request whose socket died, ADR 0006 — the run follows it as an UNKNOWN
+    ticket until it appears or the server's order list, read at least
+    ``risk.unknown_order_grace_seconds`` after it was sent, proves it absent); ``no client
+    id`` (an order strategy interrupt, which carries none: see the working orders)."""
 
     cl_ord_id: str
     kind: str
@@ -175,6 +187,10 @@ class ReconciliationReport(msgspec.Struct, frozen=True):
             what = f"{req.kind} {req.action or ''} {req.qty or ''} {req.symbol or ''}".split()
             fate = req.outcome if req.order_id is None else (
                 f"{req.outcome} as order {req.order_id} ({req.order_status})")
+            if req.outcome == UNKNOWN:
+                fate += (" (not in the snapshot: followed until it appears or the server's "
+                         "order list, read after the grace period, proves it absent; new "
+                         f"orders in {req.symbol or 'its contract'} wait)")
             out.append(f"sent, never acknowledged: {' '.join(what)} clOrdId={req.cl_ord_id} "
                        f"-> {fate}")
         for fill in self.missed_fills:
@@ -212,9 +228,7 @@ def reconcile(state: JournalState, snapshot: SyncMessage,
         return account_ids is None or account_id in account_ids
 
     orders = {o.id: o for o in snapshot.orders if ours(o.account_id)}
-    by_cl_ord_id = {c.custom_tag50: c for c in snapshot.commands if c.custom_tag50}
-    by_cl_ord_id.update({c.cl_ord_id: c for c in snapshot.commands if c.cl_ord_id})
-    # (a liquidation carries no clOrdId; this app puts its request's id in customTag50)
+    by_cl_ord_id = first_commands(snapshot.commands)
     cl_ord_of_order = {c.order_id: c.cl_ord_id for c in snapshot.commands
                        if c.cl_ord_id and c.command_type == "New"}
     unacked = []
@@ -225,12 +239,19 @@ def reconcile(state: JournalState, snapshot: SyncMessage,
             order_id = command.order_id if command is not None else seen
             assert order_id is not None
             order = orders.get(order_id)
-            unacked.append(_unacked(req, "placed", order_id,
+            unacked.append(_unacked(req, PLACED, order_id,
                                     order.ord_status if order is not None else None))
-        elif req.kind.upper() == "LIQUIDATE":
-            unacked.append(_unacked(req, "unknown", None, None))
+        elif (strategy := _strategy_of(req, snapshot)) is not None:
+            entry = next((link.order_id for link in snapshot.order_strategy_links
+                          if link.order_strategy_id == strategy.id and link.label == "Entry"),
+                         None)
+            order = None if entry is None else orders.get(entry)
+            unacked.append(_unacked(req, PLACED, entry,
+                                    order.ord_status if order is not None else None))
+        elif req.kind.upper() == "INTERRUPT":
+            unacked.append(_unacked(req, NO_CLIENT_ID, None, None))
         else:
-            unacked.append(_unacked(req, "not placed", None, None))
+            unacked.append(_unacked(req, UNKNOWN, None, None))
     missed, busted = [], []
     for fill in sorted(snapshot.fills, key=lambda f: f.id):
         order = orders.get(fill.order_id)
@@ -261,7 +282,40 @@ def reconcile(state: JournalState, snapshot: SyncMessage,
                                                          cancel=cancel_previous))
 
 
+def first_commands(commands: Iterable[Command]) -> dict[str, Command]:
+    """Client order id → the first command (lowest id) that carried it — its ``clOrdId``,
+    else the ``customTag50`` of a ``New`` command (:func:`~tradovate_api.stores.account.
+    client_key`). An order strategy's targets and stops carry its ``customTag50`` too, and
+    so do the cancels of an interrupt: the first is the entry's, as in the account store."""
+    first: dict[str, Command] = {}
+    for command in commands:
+        key = client_key(command)
+        if key is None:
+            continue
+        known = first.get(key)
+        if known is None or command.id < known.id:
+            first[key] = command
+    return first
+
+
 STOP_TYPES = frozenset({"Stop", "StopLimit", "TrailingStop", "TrailingStopLimit"})
+
+
+def decide(*, ours: bool, order_type: str | None, action: str, net: int, held: bool,
+           cancel: bool) -> tuple[str, str]:
+    """What this run does with an order an earlier run may have left working, and why:
+    ``keep`` a stop on the closing side of the open position ``net`` that its entry does not
+    hold any more (cancelling it would leave the position unprotected); else ``cancel`` this
+    app's order (``cancel``: settings ``journal.cancel_previous_orders``), else ``leave``."""
+    if not ours:
+        return LEAVE, "not placed by this app (no client order id of its journal)"
+    if (order_type in STOP_TYPES and net != 0 and not held
+            and action == ("Sell" if net > 0 else "Buy")):
+        return KEEP, (f"protective stop of the open position {net:+d}: cancelling it would "
+                      f"leave the position unprotected")
+    if cancel:
+        return CANCEL, "left working by an earlier run of this app"
+    return LEAVE, "left working by an earlier run; journal.cancel_previous_orders is off"
 
 
 def previous_orders(state: JournalState, snapshot: SyncMessage, ours: Callable[[int], bool],
@@ -269,11 +323,12 @@ def previous_orders(state: JournalState, snapshot: SyncMessage, ours: Callable[[
     """Every order of the snapshot still working, and what to do with it.
 
     An order is this app's when the client order id (or ``customTag50``) of the command
-    that created it is one the journal sent or saw — for a bracket leg, its entry's id with
-    ``-tp``/``-sl``. This app's orders are cancelled (``cancel``), except a stop on the
-    closing side of an open position in its contract: cancelling that would leave the
-    position unprotected, so it is kept and the report says so. Orders of anyone else (a
-    human, another program) are left alone."""
+    that created it is one the journal sent — for a bracket leg, its entry's id with
+    ``-tp``/``-sl``; an order strategy's targets and stops carry its ``customTag50``. This
+    app's orders are cancelled (``cancel``), except a stop on the closing side of an open
+    position in its contract: cancelling that would leave the position unprotected, so it is
+    kept and the report says so (:func:`decide`). Orders of anyone else (a human, another
+    program) are left alone."""
     new_commands = {c.order_id: c for c in snapshot.commands if c.command_type == "New"}
     versions: dict[int, OrderVersion] = {}
     for version in snapshot.order_versions:
@@ -293,17 +348,8 @@ def previous_orders(state: JournalState, snapshot: SyncMessage, ours: Callable[[
         current = versions.get(order.id)
         order_type = None if current is None else current.order_type
         net = positions.get((order.account_id, order.contract_id or 0), 0)
-        if not mine:
-            decision, why = LEAVE, "not placed by this app (no client order id of its journal)"
-        elif (order_type in STOP_TYPES and net != 0 and order.parent_id not in working_ids
-              and order.action == ("Sell" if net > 0 else "Buy")):
-            decision, why = KEEP, (f"protective stop of the open position {net:+d}: "
-                                   f"cancelling it would leave the position unprotected")
-        elif cancel:
-            decision, why = CANCEL, "left working by an earlier run of this app"
-        else:
-            decision, why = LEAVE, ("left working by an earlier run; "
-                                    "journal.cancel_previous_orders is off")
+        decision, why = decide(ours=mine, order_type=order_type, action=order.action,
+                               net=net, held=order.parent_id in working_ids, cancel=cancel)
         out.append(WorkingOrder(
             order.id, tag, order.account_id, order.contract_id, order.action, order_type,
             None if current is None else current.order_qty,
@@ -344,6 +390,14 @@ def _ours(tag: str, command: Command | None, ids: frozenset[str]) -> bool:
         return True
     base, _, leg = tag.rpartition("-")
     return leg in ("tp", "sl") and base in ids
+
+
+def _strategy_of(req: RequestRecord, snapshot: SyncMessage) -> OrderStrategy | None:
+    """The order strategy an order strategy request created, by the ``customTag50`` or
+    ``uuid`` it carried (for when the server does not copy them onto its orders' commands)."""
+    if req.kind.upper() != "STRATEGY":
+        return None
+    return next((s for s in snapshot.order_strategies if carries(s, req.cl_ord_id)), None)
 
 
 def _unacked(req: RequestRecord, outcome: str, order_id: int | None,
@@ -401,8 +455,10 @@ class JournalReconciler:
             assert self.restart is not None
             journal.reconciliation("restart", self.restart.changed, self.restart)
             for req in self.restart.unacknowledged:
-                journal.settle_request(req.cl_ord_id, _SETTLED[req.outcome], req.order_id,
-                                       f"settled by restart reconciliation: {req.outcome}")
+                settled = _SETTLED.get(req.outcome)
+                if settled is not None:
+                    journal.settle_request(req.cl_ord_id, settled, req.order_id,
+                                           f"settled by restart reconciliation: {req.outcome}")
             self._tell(self.restart)
             return self.restart
         if report is not None:

@@ -173,7 +173,27 @@ _V2 = """
 CREATE INDEX cl_ord_ids_order ON cl_ord_ids(order_id);
 """
 
-MIGRATIONS: Sequence[str] = (_V1, _V2)
+_V3 = """
+-- The client id of every order's creating command: its clOrdId, else its customTag50. An order
+-- strategy's targets and stops carry only the strategy's customTag50, which cl_ord_ids (one
+-- order per id) cannot hold: without this a restart took them for someone else's orders.
+CREATE TABLE order_tags (
+    order_id    INTEGER PRIMARY KEY,
+    tag         TEXT NOT NULL
+);
+CREATE INDEX order_tags_tag ON order_tags(tag);
+-- From the commands already journaled (account_events keeps them as wire JSON).
+INSERT OR IGNORE INTO order_tags (order_id, tag)
+    SELECT json_extract(body, '$.orderId'),
+           COALESCE(json_extract(body, '$.clOrdId'), json_extract(body, '$.customTag50'))
+    FROM account_events
+    WHERE entity_type = 'command' AND json_extract(body, '$.commandType') = 'New'
+      AND COALESCE(json_extract(body, '$.clOrdId'), json_extract(body, '$.customTag50'))
+          IS NOT NULL
+    ORDER BY entity_id;
+"""
+
+MIGRATIONS: Sequence[str] = (_V1, _V2, _V3)
 """Script *i* upgrades ``user_version`` *i* to *i + 1*. Only ever append."""
 
 

@@ -54,7 +54,7 @@ from ..protocol.models import (
     Position,
     SyncMessage,
 )
-from ..stores.account import SyncReport
+from ..stores.account import SyncReport, client_key
 from .intents import Intent, IntentLog, intents_path
 from .opening import fold_intents, open_checked
 from .reader import JournalReader
@@ -279,6 +279,10 @@ class Journal:
         self._put((self._write_connection, self._clock(), session, event, detail))
 
     # ------------------------------------------------------------------ control
+
+    def now_ns(self) -> int:
+        """The journal's clock (``created_ns`` of its requests, ``recorded_ns``...)."""
+        return self._clock()
 
     @property
     def pending(self) -> int:
@@ -634,6 +638,11 @@ def _upsert_order(conn: sqlite3.Connection, ns: int, order: Order) -> None:
 
 
 def _put_command(conn: sqlite3.Connection, command: Command) -> None:
+    if command.command_type == "New":
+        tag = client_key(command)
+        if tag:
+            conn.execute("INSERT OR IGNORE INTO order_tags (order_id, tag) VALUES (?, ?)",
+                         (command.order_id, tag))
     if not command.cl_ord_id:
         return
     conn.execute("INSERT OR IGNORE INTO cl_ord_ids (cl_ord_id, order_id, command_id) "

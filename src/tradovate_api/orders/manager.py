@@ -12,7 +12,8 @@ the :class:`~.resolver.OutcomeResolver` reads the server's complete command list
 grace period and finds none (NOT_PLACED). A reconnect's snapshot without it proves nothing:
 the exchange can still execute a request whose socket died. Cancels and liquidations are never
 blocked: they only reduce risk. Should a NOT_PLACED request appear after all, its ticket turns
-ACKED with an urgent alert.
+ACKED with an urgent alert. An earlier run's request that its journal left unanswered is
+followed the same way after a restart (:meth:`OrderManager.take_over`).
 
 Protective stops (:class:`~.protection.ProtectiveStops`) go through their own methods: checked
 like any order, exempt from the halt, the block and the risk limits (they only reduce risk),
@@ -1037,15 +1038,18 @@ class OrderManager:
 
     def _settle_from_store(self) -> None:
         for ticket in list(self._open.values()):
-            kind = ticket.kind
-            if kind is TicketKind.STRATEGY:
-                self._settle_strategy(ticket)
-            elif kind is TicketKind.INTERRUPT:
-                self._settle_interrupt(ticket)
-            elif kind in PLACING:
-                self._settle_placement(ticket)
-            else:
-                self._settle_command(ticket)
+            self._settle_open(ticket)
+
+    def _settle_open(self, ticket: OrderTicket) -> bool:
+        """Settle an open ticket if the account data show its outcome; True if settled."""
+        kind = ticket.kind
+        if kind is TicketKind.STRATEGY:
+            return self._settle_strategy(ticket)
+        if kind is TicketKind.INTERRUPT:
+            return self._settle_interrupt(ticket)
+        if kind in PLACING:
+            return self._settle_placement(ticket)
+        return self._settle_command(ticket)
 
     def _settle_placement(self, ticket: OrderTicket) -> bool:
         """ACKED when the store has the order its ``clOrdId`` created (REJECTED when that
@@ -1207,6 +1211,37 @@ class OrderManager:
     def _legs(self, cl_ord_id: str) -> tuple[int, ...]:
         legs = (self._account.order_by_cl_ord_id(f"{cl_ord_id}-{leg}") for leg in ("tp", "sl"))
         return tuple(state.id for state in legs if state is not None)
+
+    # ------------------------------------------------------------------ earlier runs
+
+    def take_over(self, ticket: OrderTicket) -> bool:
+        """Follow an earlier run's request of unknown outcome — sent before that run ended,
+        never answered, not in this run's first snapshot — exactly like a request of this run
+        whose answer was lost (ADR 0006): UNKNOWN, blocking new orders and modifications in
+        its contract if it moves money, counted in flight by the risk limits, and settled only
+        by positive evidence: the account data show its command (ACKED — an order executed
+        after the restart — or REJECTED), or the outcome resolver's read of the server's
+        order list, at least the grace period after ``ticket.sent_ns``, has none
+        (NOT_PLACED). Listeners hear of it now and of every change after.
+
+        ``ticket`` comes from the journal: state UNKNOWN and ``sent_ns`` its send time on
+        ``time.perf_counter_ns``'s clock. Returns False, doing nothing, for a ticket in
+        another state, a client order id already known, or an interrupt (it carries no client
+        id: nothing could ever settle it)."""
+        if (ticket.state is not _UNKNOWN or ticket.cl_ord_id in self._tickets
+                or ticket.kind is TicketKind.INTERRUPT):
+            return False
+        ticket.taken_over_ns = time.perf_counter_ns()
+        self._record(ticket)
+        self._open[ticket.cl_ord_id] = ticket
+        _log.warning("order outcome unknown, taken over from an earlier run: %s %s %s %s "
+                     "(%s)%s", ticket.kind, ticket.action, ticket.qty, ticket.symbol,
+                     ticket.cl_ord_id,
+                     "; new orders in this contract wait" if ticket.kind in MONEY_MOVING
+                     else "")
+        self._notify(ticket)
+        self._settle_open(ticket)
+        return True
 
     # ------------------------------------------------------------------ the resolver's verdicts
 

@@ -22,6 +22,10 @@ which carry the request's ``customTag50`` and ``uuid`` (reference §5.2). An int
 client id at all: its outcome is its strategy's status in that list (``StoppedByUser``: done;
 still working after the grace: not executed).
 
+An earlier run's request of unknown outcome, taken over after a restart
+(``OrderManager.take_over``), is settled the same way: its ``sent_ns`` is its journaled send
+time, so it is due once the grace period from *that* has passed.
+
 The assumption (ADR 0006): the exchange executes a request, if ever, within the grace period
 after the client gave up its answer, and a command list read after that shows every command
 created before the read. (Counted from the sending, the shipped grace would end the moment
@@ -263,7 +267,7 @@ class OutcomeResolver:
         due = self._due(ticket)
         if ticket.cl_ord_id in self._alerted:
             return due
-        return min(due, ticket.sent_ns + int(self.alert_after * _NS))
+        return min(due, _unknown_since(ticket) + int(self.alert_after * _NS))
 
     async def _sleep_until(self, when_ns: int) -> None:
         """Sleep until ``when_ns`` or until another ticket becomes unknown."""
@@ -284,10 +288,10 @@ class OutcomeResolver:
     def _alert_long(self, unknown: tuple[OrderTicket, ...], now: int) -> None:
         limit = int(self.alert_after * _NS)
         for ticket in unknown:
-            if ticket.cl_ord_id in self._alerted or now - ticket.sent_ns < limit:
+            if ticket.cl_ord_id in self._alerted or now - _unknown_since(ticket) < limit:
                 continue
             self._alerted.add(ticket.cl_ord_id)
-            waited = (now - ticket.sent_ns) / _NS
+            waited = (now - _unknown_since(ticket)) / _NS
             _log.error("order %s (%s %s %s %s) still has no known outcome after %.0fs",
                        ticket.cl_ord_id, ticket.kind, ticket.action, ticket.qty, ticket.symbol,
                        waited)
@@ -298,3 +302,9 @@ class OutcomeResolver:
                 f"clOrdId {ticket.cl_ord_id}: neither the account data nor the server's order "
                 "list settle it (the server unreachable?). New orders in this contract stay "
                 "blocked; check the account on Tradovate."))
+
+
+def _unknown_since(ticket: OrderTicket) -> int:
+    """When this run started waiting for the ticket's outcome: its sending, or when it took
+    an earlier run's request over (whose restart report already said it was unknown)."""
+    return max(ticket.sent_ns, ticket.taken_over_ns)

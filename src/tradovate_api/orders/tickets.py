@@ -108,11 +108,11 @@ class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
     ``trigger`` is the strategy's human-readable reason (journal, reports). ``sent_ns`` is
     ``time.perf_counter_ns()`` right after the frame was written (0 if never sent),
     ``answered_ns`` when the server's answer arrived (or was given up: a time-out, a lost
-    connection); with the md event's receive time they
-    give tick-to-order latency. ``connection`` is the trading connection number the request
-    went out on. An ACKED ticket turns REJECTED when the server
-    rejects the order after accepting it (``RiskRejected``); a NOT_PLACED one turns ACKED if
-    its order appears after all.
+    connection); with the md event's receive time they give tick-to-order latency (an
+    inherited ticket's ``sent_ns`` is its journaled send time on the same clock, possibly
+    negative). ``connection`` is the trading connection number the request went out on. An
+    ACKED ticket turns REJECTED when the server rejects the order after accepting it
+    (``RiskRejected``); a NOT_PLACED one turns ACKED if its order appears after all.
     """
 
     cl_ord_id: str
@@ -141,12 +141,21 @@ class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
     sent_ns: int = 0
     answered_ns: int = 0
     connection: int = 0
+    taken_over_ns: int = 0
+    """``time.perf_counter_ns()`` when this run took the ticket over from an earlier run's
+    journal (a request sent before a crash, whose outcome nobody knows yet, see
+    ``OrderManager.take_over``); 0 for the run's own tickets."""
 
     @property
     def protective(self) -> bool:
         """A protective stop placed by the framework (``risk.protective_stop``), not by the
         strategy."""
         return self.cl_ord_id.endswith(PROTECTIVE_SUFFIX)
+
+    @property
+    def inherited(self) -> bool:
+        """An earlier run sent this request (see :attr:`taken_over_ns`)."""
+        return self.taken_over_ns != 0
 
     @property
     def is_open(self) -> bool:

@@ -7,6 +7,7 @@ and :func:`read_frames` read.
 
 from __future__ import annotations
 
+from .chart_history import mark_history
 from .format import (
     FORMAT_VERSION,
     FRAME_NOTES,
@@ -44,6 +45,7 @@ __all__ = [
     "ReferenceNote",
     "StrategyNote",
     "in_effect_order",
+    "mark_history",
     "read_entries",
     "read_frames",
     "recording_files",

@@ -34,7 +34,9 @@ class RecorderObserver(AppObserver):
         self.recorder.connection("connected", number)
 
     def on_chart(self, contract_id: int, historical_id: int, realtime_id: int | None) -> None:
-        self.recorder.chart(contract_id, historical_id, realtime_id)
+        # The app requests every chart with history and keeps what comes before its eoh as
+        # history whatever the packets' id (``TradingApp._map_charts``): a replay must too.
+        self.recorder.chart(contract_id, historical_id, realtime_id, history_first=True)
 
     def on_strategy_started(self) -> None:
         self.recorder.strategy("started")

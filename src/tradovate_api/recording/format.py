@@ -65,12 +65,19 @@ class ReferenceNote(msgspec.Struct, frozen=True, tag="reference"):
 
 
 class ChartNote(msgspec.Struct, frozen=True, tag="chart"):
-    """Packets with either id belong to this contract's chart ``series`` (``""``: ticks)."""
+    """Packets with either id belong to this contract's chart ``series`` (``""``: ticks).
+
+    ``history_first``: the chart was requested with history, so packets before its ``eoh``
+    are history whatever their id (servers send it under the realtime id too, reference
+    §4.5-4.8) — as the trading app registers every chart. ``None``: the note does not say
+    (recordings of earlier versions, synthetic ones); readers decide from the frames
+    (:func:`~.chart_history.mark_history`)."""
 
     contract_id: int
     historical_id: int
     realtime_id: int | None = None
     series: str = ""
+    history_first: bool | None = None
 
 
 class ConnectionNote(msgspec.Struct, frozen=True, tag="connection"):

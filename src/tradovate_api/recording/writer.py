@@ -123,9 +123,11 @@ class MdRecorder:
         self._note(ReferenceNote(list(contracts), list(maturities), list(products)))
 
     def chart(self, contract_id: int, historical_id: int, realtime_id: int | None = None,
-              series: str = "") -> None:
-        """Packets of these chart ids belong to ``contract_id`` (``series`` ``""``: ticks)."""
-        self._note(ChartNote(contract_id, historical_id, realtime_id, series))
+              series: str = "", *, history_first: bool | None = None) -> None:
+        """Packets of these chart ids belong to ``contract_id`` (``series`` ``""``: ticks);
+        ``history_first``: packets before the chart's ``eoh`` are history whatever their id
+        (``None``: not said, see :class:`~.format.ChartNote`)."""
+        self._note(ChartNote(contract_id, historical_id, realtime_id, series, history_first))
 
     def connection(self, event: str, number: int = 0) -> None:
         """The md socket connected (``"connected"``: chart ids start over) or ended."""

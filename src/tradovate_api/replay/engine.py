@@ -39,6 +39,7 @@ from ..recording import (
     ReferenceNote,
     StrategyNote,
     in_effect_order,
+    mark_history,
     read_entries,
 )
 from ..reports import Point, SessionHistory
@@ -147,7 +148,7 @@ class Replay:
 
     async def run(self) -> ReplayResult:
         config, clock = self.config, self.clock
-        entries = in_effect_order(read_entries(self.files))
+        entries = mark_history(in_effect_order(read_entries(self.files)))
         contracts, ahead, start_noted = _read_ahead(entries)
         first_ts = next((ts for ts, item in ahead if isinstance(item, bytes)), None)
         clock.now_ns = first_ts if first_ts is not None else (ahead[0][0] if ahead else 0)
@@ -284,7 +285,8 @@ class Replay:
     def _note(self, item: Any, md_writer: Any, mapped: set[int]) -> None:
         if isinstance(item, ChartNote):
             md_writer.register_chart(item.contract_id, item.historical_id, item.realtime_id,
-                                     series=item.series)
+                                     series=item.series,
+                                     history_first=bool(item.history_first))
             mapped.update(i for i in (item.historical_id, item.realtime_id) if i is not None)
         elif isinstance(item, ConnectionNote) and item.event == "connected":
             md_writer.clear_books()

@@ -19,7 +19,7 @@ import msgspec
 
 from ..errors import ConfigError
 from ..protocol.models import Contract, ContractMaturity, Product
-from ..settings import describe_validation_error
+from ..settings import describe_validation_error, reject_non_finite
 from .fault_catalog import fault_params, spec_of
 from .instruments import (
     CME_ID,
@@ -218,7 +218,9 @@ class SimulatorConfig(_Section, frozen=True):
 
 
 def config_from_mapping(raw: Mapping[str, Any]) -> SimulatorConfig:
-    """Validate a parsed TOML table; :class:`ConfigError` names the bad key."""
+    """Validate a parsed TOML table; :class:`ConfigError` names the bad key. ``inf`` and
+    ``nan`` (which TOML allows) are refused anywhere, as in the settings."""
+    reject_non_finite(raw)
     try:
         config = msgspec.convert(raw, SimulatorConfig, strict=False)
     except msgspec.ValidationError as exc:
@@ -235,6 +237,15 @@ def config_from_mapping(raw: Mapping[str, Any]) -> SimulatorConfig:
         except ValueError as exc:
             raise ConfigError(f"faults[{index}]: {exc}") from None
     return config
+
+
+def with_overrides(config: SimulatorConfig, overrides: Mapping[str, Any]) -> SimulatorConfig:
+    """``config`` with some fields replaced (command-line options), validated as a config file
+    is — every constraint, which ``msgspec.structs.replace`` would skip; :class:`ConfigError`
+    names the bad key."""
+    raw = msgspec.to_builtins(config)
+    raw.update(overrides)
+    return config_from_mapping(raw)
 
 
 def load_config(path: str | Path) -> SimulatorConfig:

@@ -3,8 +3,10 @@
 :class:`RecordedMarket` takes the market generator's place (``SimulatorConfig.replay_file``):
 each step it releases the recorded frames whose time has come (the recording's first frame
 maps to the simulator's start, ``replay_speed`` times as fast), so clients subscribed over the
-md socket get the recorded quotes and DOMs, tick charts get the recorded prints, and the
-matching engine fills orders against the recorded book. Times are moved to the present (quote
+md socket get the recorded quotes and DOMs, tick charts get the recorded prints (not a
+chart's recorded history, which servers send under the realtime id before its ``eoh``:
+:func:`~tradovate_api.recording.mark_history`), and the matching engine fills orders against
+the recorded book. Times are moved to the present (quote
 and DOM timestamps, print times), so a client's time windows work as they do live. When the
 recording ends the market stays as it last was.
 
@@ -33,6 +35,7 @@ from ..recording import (
     RecordingError,
     ReferenceNote,
     in_effect_order,
+    mark_history,
     read_entries,
 )
 from ..stores.trades import Side, aggressor
@@ -80,7 +83,7 @@ class RecordedMarket(MarketGenerator):
             raise ValueError("speed must be positive")
         for market in self._markets.values():
             market.book.bids, market.book.offers = [], []
-        self._entries: Iterator[Entry] = in_effect_order(read_entries(files))
+        self._entries: Iterator[Entry] = mark_history(in_effect_order(read_entries(files)))
         self._next: Entry | None = None
         self._speed = speed
         self._start_ms = now_ms
@@ -88,6 +91,10 @@ class RecordedMarket(MarketGenerator):
         self._offset_ms = 0
         self._charts: dict[int, int] = {}
         """Real-time chart id of the recording → contract id."""
+        self._history: set[int] = set()
+        """Real-time chart ids whose history has not ended: what they carry until their
+        ``eoh`` is the recorded history (servers send it under the realtime id too), not
+        prints to play again."""
         self._quotes: dict[int, Quote] = {}
         self._doms: dict[int, Dom] = {}
         self.finished = False
@@ -126,8 +133,11 @@ class RecordedMarket(MarketGenerator):
                 self._play(ts // 1_000_000 + self._offset_ms, item, update)
             elif isinstance(item, ChartNote) and item.realtime_id is not None:
                 self._charts[item.realtime_id] = item.contract_id
+                if item.history_first:
+                    self._history.add(item.realtime_id)
             elif isinstance(item, ConnectionNote) and item.event == "connected":
                 self._charts.clear()
+                self._history.clear()
             self._peek()
         return update
 
@@ -153,6 +163,11 @@ class RecordedMarket(MarketGenerator):
                         update.doms.append(moved_dom)
             elif isinstance(message, ChartEvent):
                 for packet in message.data.charts:
+                    if packet.eoh:
+                        self._history.discard(packet.id)
+                        continue
+                    if packet.id in self._history:
+                        continue  # recorded history: already printed before the recording
                     contract_id = self._charts.get(packet.id)
                     market = None if contract_id is None else self._markets.get(contract_id)
                     if market is None or not packet.tks:

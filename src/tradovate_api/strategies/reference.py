@@ -43,6 +43,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from ..errors import ConfigError, TradovateError
+from ..orders.refusals import RefusalLog
 from ..orders.tickets import OrderTicket, TicketState
 from ..stores import (
     BarUpdated,
@@ -60,7 +61,12 @@ _log = logging.getLogger("tradovate_api.strategies.reference")
 
 _PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 _NonNegative = Annotated[float, msgspec.Meta(ge=0)]
-_MAX_DECISIONS = 10_000
+MAX_DECISIONS = 10_000
+"""Decisions kept (the newest; a run of identical refusals is one decision)."""
+MAX_TRADES = 1_000
+"""Trades kept in :attr:`ReferenceStrategy.positions` (the newest; the session's P&L counts
+every trade)."""
+_REFUSED = ("entry_refused", "exit_refused")
 _encode = msgspec.json.Encoder().encode
 
 
@@ -140,7 +146,9 @@ class Decision(msgspec.Struct, frozen=True, gc=False):
 
     ``kind``: ``adopt``, ``flat_at_start``, ``entry``, ``entry_refused``, ``entry_failed``,
     ``filled``, ``exit``, ``stop``, ``exit_refused``, ``exit_failed``, ``closed``,
-    ``closed_outside``."""
+    ``closed_outside``. A refused order is asked for again on every event while the refusal
+    lasts (a risk limit, a blocked contract, a halt): ``count`` such refusals in a row, the
+    last at ``last_ms`` (its reason in ``text``), are one decision."""
 
     at_ms: int
     kind: str
@@ -149,6 +157,8 @@ class Decision(msgspec.Struct, frozen=True, gc=False):
     qty: int = 0
     price: float | None = None
     text: str = ""
+    count: int = 1
+    last_ms: int | None = None
 
 
 class ReferenceStrategy(Strategy):
@@ -159,8 +169,15 @@ class ReferenceStrategy(Strategy):
     def __init__(self) -> None:
         self.params = ReferenceParams()
         self.state = State.UNAWARE
-        self.positions: list[MarketPosition] = []
-        self.decisions: deque[Decision] = deque(maxlen=_MAX_DECISIONS)
+        self.positions: deque[MarketPosition] = deque(maxlen=MAX_TRADES)
+        """The newest trades, the open one last."""
+        self._earlier_realized = 0.0
+        """Realized P&L of the trades no longer in :attr:`positions`."""
+        self.decisions: deque[Decision] = deque(maxlen=MAX_DECISIONS)
+        self._refusals: RefusalLog | None = None
+        """Refused decisions are logged one line per kind per interval, with a count: during
+        a refusal storm (an order asked for on every quote) the strategy must not flood the
+        log by itself."""
         self.ts_extreme = 0.0
         """E: the session's largest |net volume| (signed), the ratchet."""
         self.dom_extreme = 0.0
@@ -180,6 +197,7 @@ class ReferenceStrategy(Strategy):
     def on_start(self) -> None:
         ctx = self.ctx
         self.params = strategy_params(self, ctx.params)  # checked: config check, dispatcher
+        self._refusals = RefusalLog(ctx.log, ctx.now_ms, level=logging.INFO)
         symbol = self.params.symbol or ctx.trading_symbol
         if symbol is None or symbol not in ctx.contracts:
             raise ConfigError(f"strategy.symbol: {symbol!r} is not one of the subscribed "
@@ -374,7 +392,7 @@ class ReferenceStrategy(Strategy):
             ctx.alert("urgent", "reference.adopt_without_price",
                       f"Adopted {position.net_pos:+d} {self._symbol} without an entry price",
                       "The unrealized-loss stop cannot be computed for this position.")
-        self.positions.append(MarketPosition(
+        self._open_trade(MarketPosition(
             contract_id=self._contract_id, net_pos=position.net_pos, entry_price=price,
             entry_trigger="position open at start", adopted=True, opened_ms=now))
         self._decide(now, "adopt", State.IN_A_TRADE, "Buy" if position.net_pos > 0 else "Sell",
@@ -387,12 +405,11 @@ class ReferenceStrategy(Strategy):
         qty = self.params.order_qty
         ticket = self.ctx.orders.place(self._symbol, action, qty, trigger=signal.text)
         if ticket.state is TicketState.REFUSED:
-            self._decide(now, "entry_refused", State.AWAITING_TRADES, action, qty,
-                         text=ticket.reason)
+            self._refused(now, "entry_refused", State.AWAITING_TRADES, ticket)
             return
         self._entry = ticket
-        self.positions.append(MarketPosition(contract_id=self._contract_id,
-                                             entry_trigger=signal.text, opened_ms=now))
+        self._open_trade(MarketPosition(contract_id=self._contract_id,
+                                        entry_trigger=signal.text, opened_ms=now))
         self._decide(now, "entry", State.SENT_ENTRY_ORDERS, action, qty, text=signal.text)
 
     def _sent_entry(self, now: int) -> None:
@@ -449,7 +466,7 @@ class ReferenceStrategy(Strategy):
         ticket = self.ctx.orders.place(self.ctx.symbol(position.contract_id), action, qty,
                                        trigger=text)
         if ticket.state is TicketState.REFUSED:
-            self._decide(now, "exit_refused", State.IN_A_TRADE, action, qty, text=ticket.reason)
+            self._refused(now, "exit_refused", State.IN_A_TRADE, ticket)
             return
         self._exit = ticket
         position.exit_trigger = text
@@ -509,20 +526,44 @@ class ReferenceStrategy(Strategy):
         except TradovateError:
             return False
 
+    def _open_trade(self, position: MarketPosition) -> None:
+        positions = self.positions
+        if len(positions) == positions.maxlen:
+            self._earlier_realized += positions[0].realized
+        positions.append(position)
+
     def _decide(self, now: int, kind: str, state: State, action: str = "", qty: int = 0,
                 price: float | None = None, text: str = "") -> None:
         self.state = state
         self.decisions.append(Decision(now, kind, state, action, qty, price, text))
-        self.ctx.log.info("reference: %s %s %s %s → %s%s", kind, action, qty or "",
-                          self._symbol, state, f" ({text.splitlines()[0][:120]})" if text
-                          else "")
+        self.ctx.log.info("reference: %s", _describe(kind, action, qty, self._symbol, state,
+                                                     text))
+
+    def _refused(self, now: int, kind: str, state: State, ticket: OrderTicket) -> None:
+        """A refused order: one decision for a run of identical refusals, and one log line
+        per kind of refusal per interval (with the number left out)."""
+        self.state = state
+        decisions = self.decisions
+        last = decisions[-1] if decisions else None
+        action, qty, reason = ticket.action, ticket.qty, ticket.reason
+        if last is not None and (last.kind, last.state, last.action, last.qty) == (
+                kind, state, action, qty):
+            decisions[-1] = msgspec.structs.replace(last, count=last.count + 1, last_ms=now,
+                                                    text=reason)
+        else:
+            decisions.append(Decision(now, kind, state, action, qty, None, reason))
+        message = "reference: " + _describe(kind, action, qty, self._symbol, state, reason)
+        if self._refusals is None:  # (before on_start: cannot happen, kept safe)
+            self.ctx.log.info("%s", message)
+        else:
+            self._refusals.note(f"{kind} ({ticket.refusal or 'refused'})", message)
 
     # ------------------------------------------------------------------ results
 
     @property
     def session_pnl(self) -> float:
-        """Σ realized P&L of the strategy's trades (after commissions)."""
-        return sum(p.realized for p in self.positions)
+        """Σ realized P&L of the strategy's trades (after commissions), all of them."""
+        return self._earlier_realized + sum(p.realized for p in self.positions)
 
     def open_pnl(self) -> float | None:
         """Unrealized P&L of the open trade at the live quote (``None``: no quote)."""
@@ -533,6 +574,11 @@ class ReferenceStrategy(Strategy):
         if quote is None:
             return None
         return position.unrealized(quote.bid, quote.ask, self._bpv)
+
+
+def _describe(kind: str, action: str, qty: int, symbol: str, state: State, text: str) -> str:
+    return (f"{kind} {action} {qty or ''} {symbol} → {state}"
+            + (f" ({text.splitlines()[0][:120]})" if text else ""))
 
 
 def _settled(order: OrderState) -> bool:
