@@ -101,11 +101,17 @@ class RestServerCommands:
         return result
 
 
-def _lost_ns(ticket: OrderTicket) -> int:
+def _lost_ns(ticket: OrderTicket, answer_timeout_ns: int) -> int:
     """When the ticket's answer was given up (timed out, its socket died, an error came):
     the grace runs from then — a request the exchange held until the client stopped waiting
-    can still execute right after (ADR 0006)."""
-    return ticket.answered_ns or ticket.sent_ns
+    can still execute right after (ADR 0006). An earlier run's request was given up when that
+    run stopped waiting: by its time-out at the latest, or when it died, which this run does
+    not know, so no later than the take-over."""
+    if ticket.answered_ns:
+        return ticket.answered_ns
+    if ticket.inherited:
+        return min(ticket.sent_ns + answer_timeout_ns, ticket.taken_over_ns)
+    return ticket.sent_ns
 
 
 class Resolvable(Protocol):
@@ -128,7 +134,8 @@ class OutcomeResolver:
     :meth:`run` as a supervised task.
 
     ``grace`` (seconds) is measured from when a request's answer was given up
-    (``OrderTicket.answered_ns``, else its sending); ``recheck`` is the wait
+    (``OrderTicket.answered_ns``, else its sending; for an earlier run's request, the end of
+    that run's ``answer_timeout`` or the take-over, whichever came first); ``recheck`` is the wait
     before reading again for a ticket whose command the list showed undecided;
     ``backoff``/``max_backoff`` pace the retries of a failed read; ``alert_after`` is how long
     a ticket may stay unknown before an urgent alert. ``clock_ns`` is the clock of
@@ -137,9 +144,10 @@ class OutcomeResolver:
     def __init__(self, orders: Resolvable, server: ServerCommands, alerts: AlertSink, *,
                  grace: float = 10.0, recheck: float = 2.0, backoff: float = 0.5,
                  max_backoff: float = 30.0, alert_after: float = 60.0,
+                 answer_timeout: float = 10.0,
                  clock_ns: Callable[[], int] = time.perf_counter_ns) -> None:
         if grace < 0 or recheck <= 0 or backoff <= 0 or max_backoff < backoff \
-                or alert_after <= 0:
+                or alert_after <= 0 or answer_timeout <= 0:
             raise ValueError("resolver timings must be positive (grace may be 0)")
         self._orders = orders
         self._server = server
@@ -149,6 +157,7 @@ class OutcomeResolver:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.alert_after = alert_after
+        self.answer_timeout = answer_timeout
         self._clock_ns = clock_ns
         self._wake = asyncio.Event()
         self._not_before: dict[str, int] = {}
@@ -218,7 +227,7 @@ class OutcomeResolver:
         for ticket in due:
             if ticket.state is not TicketState.UNKNOWN:
                 continue  # the account data settled it meanwhile
-            waited = (started - _lost_ns(ticket)) / _NS
+            waited = (started - self._lost_ns(ticket)) / _NS
             if ticket.kind is TicketKind.INTERRUPT:
                 self._interrupt(ticket, strategies, waited)
                 continue
@@ -261,7 +270,11 @@ class OutcomeResolver:
     # ------------------------------------------------------------------ timing
 
     def _due(self, ticket: OrderTicket) -> int:
-        return self._not_before.get(ticket.cl_ord_id, _lost_ns(ticket) + int(self.grace * _NS))
+        return self._not_before.get(ticket.cl_ord_id,
+                                    self._lost_ns(ticket) + int(self.grace * _NS))
+
+    def _lost_ns(self, ticket: OrderTicket) -> int:
+        return _lost_ns(ticket, int(self.answer_timeout * _NS))
 
     def _next_event(self, ticket: OrderTicket) -> int:
         due = self._due(ticket)
