@@ -178,7 +178,7 @@ class Reporter(AppObserver):
                                             p.sold, ledger, realized))
         cash = view.cash_balance(account_id)
         now = time.perf_counter_ns()
-        unknown = ([(t.cl_ord_id, (now - (t.answered_ns or t.sent_ns)) / 1e9)
+        unknown = ([(t.cl_ord_id, (now - (t.answered_ns or t.taken_over_ns or t.sent_ns)) / 1e9)
                     for t in app.orders.unknown()]
                    if app.orders is not None else [])
         journal = self.persistence.journal
