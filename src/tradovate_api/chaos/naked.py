@@ -13,7 +13,11 @@ Counted is the time during which the client could have placed the stop. Not coun
 * while the market does not trade (a maintenance window: placements are refused);
 * while the client has no ready trading connection: between a ``kill -9`` and the next
   process's first snapshot, and during reconnects (the client keeps protective stops only on
-  the live socket, ADR 0006; after a drop it learns the position from the next snapshot).
+  the live socket, ADR 0006; after a drop it learns the position from the next snapshot);
+* while the exchange sends the client nothing (the ``silence`` fault): a fill made then reaches
+  the client only after it has declared the socket dead (``connection.silence_timeout_seconds``)
+  and reconnected, and an order strategy interrupted as its entry fills leaves the position
+  without its bracket until then.
 
 * while the exchange has refused the client's own protective-stop request for the contract
   *by an injected fault* — rejected (``order rejection``), answered 429 (``rate limit 429``) —

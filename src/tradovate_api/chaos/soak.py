@@ -218,7 +218,7 @@ class _Run:
             life = client.life
             link = None if life is None else life.link
             return (client.alive and link is not None and link.trading_ready
-                    and link.synced > 0 and sim.schedule.trading())
+                    and link.synced > 0 and sim.schedule.trading() and not sim.faults.silent)
 
         grace = settings.risk.protective_stop_grace_seconds
         symbols = {inst.contract_id: inst.name for inst in sim.catalog}
