@@ -192,3 +192,15 @@ def test_a_stop_request_refused_by_an_injected_fault_is_excused_until_its_retry_
     assert not stop_request_excused([settled], 21.0 + GRACE + ALLOWANCE_SECONDS + 0.1,
                                     grace=GRACE)
 
+
+
+def test_a_stop_request_the_exchange_holds_by_an_injected_delay_is_excused_until_answered(
+        ) -> None:
+    held = [(9.5, 20.5)]
+    waiting = _stop_ticket("a-6-ps", (10.0, "pending", ""))
+    assert stop_request_excused([waiting], 19.0, grace=GRACE, held=held)
+    assert not stop_request_excused([waiting], 19.0, grace=GRACE)  # no delay: it counts
+    late = _stop_ticket("a-7-ps", (21.0, "pending", ""))  # sent after the delay ended
+    assert not stop_request_excused([late], 22.0, grace=GRACE, held=held)
+    answered = _stop_ticket("a-8-ps", (10.0, "pending", ""), (20.6, "acked", ""))
+    assert not stop_request_excused([answered], 21.0, grace=GRACE, held=held)

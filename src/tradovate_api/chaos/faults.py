@@ -20,6 +20,7 @@ is its *time to recover*. Then the invariants must converge (:mod:`.invariants`)
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -270,11 +271,14 @@ class FaultScheduler:
         timeout = self._timing.request_timeout
         seconds = timeout + 0.5
         record.detail = f"answers held {seconds:.1f}s (time-out {timeout:g}s)"
+        start = self._clock()
+        self._inv.held.append((start, math.inf))
         self._sim.faults.response_delay = seconds
         try:
             await asyncio.sleep(timeout + 1.0)
         finally:
             self._sim.faults.response_delay = 0.0
+            self._inv.held[-1] = (start, self._clock())
         # Requests sent late in the window time out after it; let them, so the reconnect
         # their time-out causes belongs to this fault.
         await asyncio.sleep(timeout + 0.5)

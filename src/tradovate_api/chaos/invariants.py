@@ -77,6 +77,9 @@ class Invariants:
         """(monotonic) times the client's disk was full, for :mod:`.one_to_one`."""
         self.unwritable_exchange: list[tuple[float, float]] = []
         """The same windows in the simulator's clock (epoch seconds), for fills."""
+        self.held: list[tuple[float, float]] = []
+        """(monotonic) times the exchange held every request (``response delay``; the last
+        one open-ended while it lasts), for :mod:`.naked`."""
 
     # ------------------------------------------------------------------ the account
 

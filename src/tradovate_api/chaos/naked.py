@@ -22,9 +22,11 @@ Counted is the time during which the client could have placed the stop. Not coun
 * while the exchange has refused the client's own protective-stop request for the contract
   *by an injected fault* — rejected (``order rejection``), answered 429 (``rate limit 429``) —
   until the client's next attempt is due by its documented backoff (``grace × 2ⁿ`` after the
-  n-th failure in a row, ADR 0006) plus the allowance; and while that request's answer was
-  lost (its outcome UNKNOWN: a second stop could double the cover and open a position when
-  both trigger), until the server's order list settles it and the retry is due.
+  n-th failure in a row, ADR 0006) plus the allowance; while the exchange holds that request
+  (sent while the ``response delay`` fault held every request: neither answered nor executed
+  until the client's time-out); and while that request's answer was lost (its outcome
+  UNKNOWN: a second stop could double the cover and open a position when both trigger), until
+  the server's order list settles it and the retry is due.
 
 Everything else counts — including a position opened by an order the dead process left
 working, a stop the restarted process cancelled, and a stop request refused for any reason
@@ -55,17 +57,22 @@ INJECTED_REFUSALS = ("ChaosRejected", "status 429", "status 423")
 """What the ``reason`` of a protective stop refused by an injected fault contains."""
 
 
-def stop_request_excused(tickets: Iterable[TicketRecord], now: float, *,
-                         grace: float) -> bool:
+def stop_request_excused(tickets: Iterable[TicketRecord], now: float, *, grace: float,
+                         held: Iterable[tuple[float, float]] = ()) -> bool:
     """Whether the latest protective-stop request among ``tickets`` (one contract, one
-    client process) was refused or lost by an injected fault and the client's next attempt
-    is not due yet (see the module doc)."""
+    client process) was refused, lost or held by an injected fault and the client's next
+    attempt is not due yet (see the module doc). ``held`` are the (monotonic) windows in which
+    the exchange held every request's answer and execution (``response delay``)."""
     requests = sorted((t for t in tickets if t.protective and t.kind in ("place", "modify")
                        and t.states), key=lambda t: t.states[0][0])
     if not requests:
         return False
     last = requests[-1]
     if last.state == "unknown" or (last.state == "pending" and last.was("unknown")):
+        return True
+    sent = last.intent_at
+    if last.state == "pending" and sent is not None and any(
+            start <= sent <= end for start, end in held):
         return True
     failures = 0
     for ticket in reversed(requests):

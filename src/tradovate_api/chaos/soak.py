@@ -228,7 +228,8 @@ class _Run:
             symbol = symbols.get(contract_id)
             return life is not None and stop_request_excused(
                 (t for t in client.tickets.values()
-                 if t.life == life.number and t.symbol == symbol), now, grace=grace)
+                 if t.life == life.number and t.symbol == symbol), now, grace=grace,
+                held=invariants.held)
 
         naked = NakedWatch(sim, user.id, account.id, grace=grace, countable=countable,
                            excused=excused)
@@ -426,7 +427,8 @@ def format_table(result: ChaosResult) -> str:
     every = result.all_recoveries
     tickets = result.tickets
     sent = sum(n for state, n in tickets.items() if state != "refused")
-    states = ", ".join(f"{n} {state}" for state, n in sorted(tickets.items()))
+    states = ", ".join(f"{n} {state}" for state, n in sorted(tickets.items())
+                       if state != "refused")
     rss = result.rss_mb
     lines += [
         f"{'total':<32}{sum(k.injected for k in totals):>9}{sum(k.fired for k in totals):>7}"
