@@ -387,3 +387,34 @@ def test_net_pnl_is_the_sum_of_the_account_pnls(trades: list[tuple[str, int, int
                    if p.account_id == ACC)
     assert view.net_pnl(ACC, lambda _cid: price) == pytest.approx(expected, abs=1e-6)
     assert view.net_pnl(ACC + 1, lambda _cid: price) == 0.0
+
+
+def test_an_event_replayed_after_newer_ones_does_not_take_the_account_back() -> None:
+    """The soak's find: a cancelled protective stop replayed as Working was taken for the
+    position's protection until the next snapshot; a stale position would be worse."""
+    view, writer = _store()
+    stop = _order(40, "Sell", "Working")
+    _apply_all(writer, _event("order", stop), _event("order", _order(40, "Sell", "Canceled"),
+                                                     "Updated"))
+    assert writer.apply(_event("order", stop, "Updated")) == []
+    state = view.order(40)
+    assert state is not None
+    assert state.status == "Canceled"
+    assert view.open_orders(ACC, ES) == ()
+    _apply_all(writer, _event("position", _position(1, 5000.0, bought=1)),
+               _event("position", _position(2, 5000.0, bought=2), "Updated"))
+    assert writer.apply(_event("position", _position(1, 5000.0, bought=1), "Updated")) == []
+    position = view.position(ACC, ES)
+    assert position is not None
+    assert position.net_pos == 2
+    cash = CashBalance(id=7, account_id=ACC, timestamp=TS, trade_date=TD, amount=50_000.0)
+    newer = CashBalance(id=7, account_id=ACC, timestamp=TS, trade_date=TD, amount=49_990.0)
+    _apply_all(writer, _event("cashBalance", cash), _event("cashBalance", newer, "Updated"))
+    writer.apply(_event("cashBalance", cash, "Updated"))  # same moment, a replaced version
+    assert view.cash_balance(ACC) == newer
+    assert view.stale_events == 3
+    # A snapshot is the exchange's whole state: applied as it is.
+    writer.apply_snapshot(SyncMessage(orders=[stop], positions=[_position(1, 5000.0, 1)],
+                                      cash_balances=[cash]))
+    assert view.cash_balance(ACC) == cash
+    assert (view.position(ACC, ES) or _position(0, None)).net_pos == 1

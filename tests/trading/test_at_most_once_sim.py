@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sim_rig import FAST_SIM, SimRig, server_side
+from sim_rig import FAST_SIM, GRACE, SimRig, server_side
 from trading_helpers import TODAY
 
 from tradovate_api.errors import ConnectionLost, ErrorResponse, ProtocolError, TradovateError
@@ -183,6 +183,28 @@ async def test_timeout_drops_the_socket_and_the_ticket_settles_as_the_server_did
         assert new_commands(rig) == [c for c in (ticket.cl_ord_id, retry.cl_ord_id)
                                      if c != ticket.cl_ord_id
                                      or ticket.state is TicketState.ACKED]
+
+
+async def test_a_request_the_exchange_executes_after_its_time_out_is_never_settled_not_placed(
+        ) -> None:
+    """The chaos soak's find. The exchange holds the request (its answer and its execution)
+    a little longer than the client's time-out; the shipped grace equals the shipped time-out
+    (10 s each), so a grace counted from the sending is over the moment the answer is given
+    up — the server's order list, read then, does not have the request yet, and NOT_PLACED
+    would invite the strategy to send it again. The rig's time-out equals its grace (as the
+    shipped settings), scaled down so the test takes seconds."""
+    async with Simulator(FAST_SIM, today=TODAY, seed=11, clock=open_clock()) as sim, \
+            SimRig(sim, gateway_timeout=GRACE) as rig:
+        sim.faults.response_delay = GRACE + 0.5  # held past the time-out, then executed
+        ticket = rig.ctx.buy("ESZ6", 1)
+        await rig.until(lambda: ticket.state is TicketState.UNKNOWN)
+        sim.faults.response_delay = 0.0  # the order list is answered at once from now on
+        await rig.until(lambda: ticket.state is TicketState.ACKED)
+        await asyncio.sleep(0.6)  # past the held execution: whatever the server does is done
+        assert (ticket.cl_ord_id, TicketState.NOT_PLACED) not in rig.ticket_log
+        assert ticket.state is TicketState.ACKED
+        assert new_commands(rig) == [ticket.cl_ord_id]
+        assert "orders.late_execution" not in [a.key for a in rig.alerts.recent]
 
 
 class FaultyAnswer:

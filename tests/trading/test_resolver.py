@@ -273,3 +273,17 @@ async def test_an_earlier_runs_request_executed_after_the_restart_is_acked() -> 
     assert ticket.state is TicketState.ACKED
     assert h.orders.blocked(ticket.contract_id) is None
     assert h.ctx.position("ESZ6") == 1
+
+
+async def test_an_earlier_runs_recent_request_waits_the_grace_from_when_that_run_gave_it_up(
+        ) -> None:
+    # Sent 0.1 s before the earlier run was killed: its socket died with it, and the exchange
+    # may still execute it up to the grace after that, not after the sending.
+    h = harness()
+    server = ExchangeCommands(h)
+    ticket = earlier_request(h, "earlier-1", seconds_ago=GRACE * 0.9)
+    assert h.orders.take_over(ticket)
+    async with resolving(h, server, answer_timeout=GRACE * 4):
+        await until(lambda: ticket.state is not TicketState.UNKNOWN)
+    assert ticket.state is TicketState.NOT_PLACED
+    assert server.reads[0] - ticket.taken_over_ns >= GRACE * 1e9

@@ -1,20 +1,25 @@
-"""What a chaos run checks, against the simulator's own records (the ground truth).
+"""What a chaos run checks about the account, against the simulator's own records (the ground
+truth), with the client's picture read from its process (:mod:`.channel`) and its journal.
 
-* every fill the simulator recorded for the account is in the client's account store, equal
-  to the server's, and was given to the strategy exactly once; the journal holds every fill
-  the store holds (after each fault) and exactly the server's fills (at the end);
-* no client order id produced more than one order;
-* every order, position and the cash balance equal the server's, and the client's realized
-  P&L (from its own FIFO ledger) equals the server's;
-* no order ticket stays UNKNOWN longer than the resolver's grace period (plus
-  :data:`UNKNOWN_SLACK_SECONDS`) after it was sent;
-* after a market-data reconnect every subscription is live again: the registry still holds
-  all of them, and the new connection has delivered a quote and a DOM for every contract and
-  a packet of every chart (seen through the md frame observer, on that connection).
+After every fault, until they hold (re-checked every :data:`POLL_SECONDS`, within a bound —
+"converges" is the invariant; a check that never converges is a mismatch):
 
-The account checks are about a moving target (the strategy keeps trading), so they are
-evaluated after each account event until they hold, within a bound: "converges" is the
-invariant, and a check that never converges is a mismatch.
+* every fill of the exchange's current trade date is in the client's account store and equal
+  to the exchange's (order, contract, time, side, quantity, price, active); the store has none
+  the exchange does not;
+* every order the exchange lists is in the store with the exchange's status;
+* every position equals the exchange's (net, bought, sold), and so does the position of the
+  client's own P&L ledger; the cash balance equals the exchange's, and the realized P&L of the
+  ledgers (carried lots at the settlement, the day's fills FIFO) equals the exchange's;
+* each fill made while the current client process's strategy runs was given to it exactly once
+  (fills it found in the store when it started are history, never given); no fill twice;
+* no ticket stays UNKNOWN longer than the grace period (``risk.unknown_order_grace_seconds``)
+  plus :data:`UNKNOWN_SLACK_SECONDS` after its answer was lost.
+
+Then, within :data:`JOURNAL_LAG_SECONDS`: the journal holds every fill the store holds (fills
+lost to a full disk excepted: they fall in a window the disk was full and the journal recorded
+the gap), and the exchange's orders match the client's intents one to one
+(:mod:`.one_to_one`).
 """
 
 from __future__ import annotations
@@ -22,201 +27,256 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
 
-from ..client import Feed
-from ..journal import Journal, JournalReader
-from ..orders.tickets import TicketState
-from ..protocol import ChartEvent, MarketDataEvent, Messages, decode_frame
-from ..protocol.models import CashBalance, Position
-from ..runtime.app import TradingApp
-from ..runtime.changed import Changed
-from ..simulator import Simulator
-from .strategy import ChurnStrategy
+from ..journal import JournalReader
+from ..journal.schema import JournalError
+from ..protocol.models import Fill, SyncMessage
+from .channel import ClientFill, StateMsg
+from .client_process import ClientProcess
+from .exchange_record import ExchangeRecord
+from .one_to_one import journal_intents, order_problems
 
-_PNL_TOLERANCE = 0.01
+POLL_SECONDS = 0.3
+JOURNAL_LAG_SECONDS = 5.0
+"""How long the journal may take to hold what the store holds."""
+_MONEY_TOLERANCE = 0.01
 """Money: server and client sum the same float products in different orders."""
 UNKNOWN_SLACK_SECONDS = 5.0
 """Time allowed on top of the grace period for the resolver to read the server's order list
 and settle an UNKNOWN ticket."""
 
 
+def _day(fill: Fill) -> str:
+    d = fill.trade_date
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}"
+
+
+def _projection(fill: Fill) -> ClientFill:
+    return ClientFill(fill.id, fill.order_id, fill.contract_id, _day(fill), fill.action,
+                      fill.qty, fill.price, fill.active)
+
+
+def fill_epoch(fill: Fill) -> float:
+    """A fill's exchange time, in epoch seconds of the simulator's clock."""
+    return datetime.fromisoformat(fill.timestamp.replace("Z", "+00:00")).timestamp()
+
+
 class Invariants:
-    """The checks of one run; :meth:`observe_md` must be the app's md frame observer."""
+    """The account checks of one run (see the module doc)."""
 
-    def __init__(self, app: TradingApp, sim: Simulator, strategy: ChurnStrategy, *,
-                 user_id: int, account_id: int, journal: Journal | None = None) -> None:
-        self._app = app
-        self._journal = journal
-        self._sim = sim
-        self._strategy = strategy
-        self._user_id = user_id
-        self._account_id = account_id
-        self._md_seen: dict[int, set[tuple[str, int]]] = defaultdict(set)
-        self._md_frame = Changed()
-        self.subscriptions: set[tuple[Feed, str | int]] = set()
-        """The md subscriptions made at start (set by :meth:`record_subscriptions`)."""
+    def __init__(self, client: ClientProcess, record: ExchangeRecord, journal_path: Path, *,
+                 grace: float) -> None:
+        self._client = client
+        self._record = record
+        self._journal = journal_path
+        self._grace = grace
+        self.unwritable: list[tuple[float, float]] = []
+        """(monotonic) times the client's disk was full, for :mod:`.one_to_one`."""
+        self.unwritable_exchange: list[tuple[float, float]] = []
+        """The same windows in the simulator's clock (epoch seconds), for fills."""
+        self.held: list[tuple[float, float]] = []
+        """(monotonic) times the exchange held every request (``response delay``; the last
+        one open-ended while it lasts), for :mod:`.naked`."""
 
-    # ------------------------------------------------------------------ market data
+    # ------------------------------------------------------------------ the account
 
-    def observe_md(self, frame: memoryview) -> None:
-        """Note which contracts and charts the current md connection delivered."""
-        md = self._app.md
-        if md is None:
-            return
-        number = md.connects
-        if number not in self._md_seen:
-            self._md_seen.clear()  # only the current connection matters (bounded memory)
-        seen = self._md_seen[number]
-        self._md_frame.notify()
-        decoded = decode_frame(frame)
-        if not isinstance(decoded, Messages):
-            return
-        for item in decoded.items:
-            if isinstance(item, MarketDataEvent):
-                seen.update(("quote", q.contract_id) for q in item.data.quotes)
-                seen.update(("dom", d.contract_id) for d in item.data.doms)
-            elif isinstance(item, ChartEvent):
-                seen.update(("chart", p.id) for p in item.data.charts)
+    async def account_problems(self) -> list[str]:
+        """Differences between the client and the exchange right now (empty: none)."""
+        try:
+            state = await self._client.state()
+        except (ConnectionError, TimeoutError) as exc:
+            return [f"the client did not answer a state request: {exc or type(exc).__name__}"]
+        truth = self._record.update()
+        return (self._fill_problems(state, truth) + self._order_problems(state, truth)
+                + self._position_problems(state, truth) + self._unsettled(state))
 
-    def record_subscriptions(self) -> None:
-        md = self._app.md
-        assert md is not None
-        self.subscriptions = set(md.subscriptions)
-
-    def md_live(self) -> bool:
-        """Every subscription made at start is live on the current md connection."""
-        md = self._app.md
-        if md is None or not md.ready or set(md.subscriptions) != self.subscriptions:
-            return False
-        seen = self._md_seen.get(md.connects, set())
-        for symbol in self._app.contracts.symbols:
-            contract_id = self._app.contracts.contract_id(symbol)
-            if ("quote", contract_id) not in seen or ("dom", contract_id) not in seen:
-                return False
-        return all(len(chart.ids) == 2 and any(("chart", i) in seen for i in chart.ids)
-                   for chart in md.charts)
-
-    async def until_md_live(self) -> None:
-        """Wait until :meth:`md_live` holds (re-checked on every md frame); callers bound it
-        with ``asyncio.timeout``."""
-        await self._md_frame.until(self.md_live)
-
-    # ------------------------------------------------------------------ account
-
-    def account_problems(self) -> list[str]:
-        """Differences between the client and the simulator right now (empty: none)."""
-        truth = self._sim.exchange.sync(self._user_id, [self._account_id])
-        view = self._app.account
+    def _fill_problems(self, state: StateMsg, truth: SyncMessage) -> list[str]:
         problems: list[str] = []
-        server_fills = {f.id: f for f in truth.fills}
-        client_fills = {f.id: f for f in view.fills()}
-        missing = sorted(server_fills.keys() - client_fills.keys())
+        server = {f.id: _projection(f) for f in truth.fills}
+        today = self._record.trade_date()
+        client = {f.id: f for f in state.fills if f.trade_date == today}
+        missing = sorted(server.keys() - client.keys())
         if missing:
             problems.append(f"fills missing from the account store: {missing[:10]}")
-        extra = sorted(client_fills.keys() - server_fills.keys())
+        extra = sorted(client.keys() - server.keys())
         if extra:
-            problems.append(f"fills the server does not have: {extra[:10]}")
-        differing = sorted(i for i in server_fills.keys() & client_fills.keys()
-                           if server_fills[i] != client_fills[i])
+            problems.append(f"fills the exchange does not have: {extra[:10]}")
+        differing = sorted(i for i in server.keys() & client.keys() if server[i] != client[i])
         if differing:
-            problems.append(f"fills that differ from the server's: {differing[:10]}")
-        delivered = self._strategy.fills
-        twice = sorted(i for i, n in delivered.items() if n > 1)
-        if twice:
-            problems.append(f"fills delivered to the strategy more than once: {twice[:10]}")
-        never = sorted(i for i, f in server_fills.items() if f.active and delivered[i] == 0)
-        if never:
-            problems.append(f"fills never delivered to the strategy: {never[:10]}")
-        orders_by_cl_ord_id: dict[str, set[int]] = defaultdict(set)
-        for command in truth.commands:
-            if command.cl_ord_id and command.command_type == "New":
-                orders_by_cl_ord_id[command.cl_ord_id].add(command.order_id)
-        doubled = sorted(c for c, orders in orders_by_cl_ord_id.items() if len(orders) > 1)
-        if doubled:
-            problems.append(f"client order ids that placed more than one order: {doubled}")
-        stale = sorted(o.id for o in truth.orders
-                       if (state := view.order(o.id)) is None or state.order != o)
-        if stale:
-            problems.append(f"orders that differ from the server's: {stale[:10]}")
-        problems += self._position_problems(truth.positions, truth.cash_balances)
-        problems += self._unsettled()
+            problems.append(f"fills that differ from the exchange's: {differing[:10]}")
+        life = self._client.life
+        if life is not None and life.strategy_started_at is not None:
+            delivered = life.delivered
+            twice = sorted(i for i, n in delivered.items() if n > 1)
+            if twice:
+                problems.append(f"fills given to the strategy more than once: {twice[:10]}")
+            history = sorted(i for i in life.history if delivered[i])
+            if history:
+                problems.append(f"fills of before the strategy started given to it: "
+                                f"{history[:10]}")
+            never = sorted(i for i, f in server.items()
+                           if f.active and i not in life.history and not delivered[i])
+            if never:
+                problems.append(f"fills never given to the strategy: {never[:10]}")
         return problems
 
-    def _unsettled(self) -> list[str]:
-        """Tickets still UNKNOWN past the resolver's grace period (plus slack): the account
-        data or the server's order list read after the grace settle every lost answer."""
-        orders, resolver = self._app.orders, self._app.resolver
-        if orders is None or resolver is None:
-            return []
-        limit = int((resolver.grace + UNKNOWN_SLACK_SECONDS) * 1e9)
-        now = time.perf_counter_ns()
-        stuck = sorted(t.cl_ord_id for t in orders.tickets.values()
-                       if t.state is TicketState.UNKNOWN and now - t.sent_ns > limit)
-        return [f"tickets still unknown past the grace period: {stuck[:10]}"] if stuck else []
+    def _order_problems(self, state: StateMsg, truth: SyncMessage) -> list[str]:
+        client = {o.id: o for o in state.orders}
+        missing = sorted(o.id for o in truth.orders if o.id not in client)
+        differing = sorted(o.id for o in truth.orders
+                           if o.id in client and client[o.id].status != o.ord_status)
+        problems = []
+        if missing:
+            problems.append(f"orders missing from the account store: {missing[:10]}")
+        if differing:
+            detail = ", ".join(f"{i}: client {client[i].status}, exchange "
+                               f"{next(o.ord_status for o in truth.orders if o.id == i)}"
+                               for i in differing[:5])
+            problems.append(f"orders whose status differs from the exchange's: {detail}")
+        return problems
 
-    def _position_problems(self, positions: list[Position],
-                           cash_balances: list[CashBalance]) -> list[str]:
-        view = self._app.account
+    def _position_problems(self, state: StateMsg, truth: SyncMessage) -> list[str]:
         problems: list[str] = []
+        client = {(p.account_id, p.contract_id): p for p in state.positions}
         realized = 0.0
-        for position in positions:
-            mine = view.position(position.account_id, position.contract_id)
-            pnl = view.pnl(position.account_id, position.contract_id)
-            if mine != position or pnl.net_pos != position.net_pos:
+        for position in truth.positions:
+            mine = client.get((position.account_id, position.contract_id))
+            if mine is None:
+                if position.net_pos or position.bought or position.sold:
+                    problems.append(f"position in contract {position.contract_id} missing "
+                                    f"from the account store")
+                continue
+            if (mine.net_pos, mine.bought, mine.sold) != (
+                    position.net_pos, position.bought, position.sold):
                 problems.append(f"position in contract {position.contract_id}: client "
-                                f"{pnl.net_pos:+d}, server {position.net_pos:+d}")
-            realized += pnl.realized
-        for cash in cash_balances:
-            if view.cash_balance(cash.account_id) != cash:
-                problems.append("cash balance differs from the server's")
+                                f"{mine.net_pos:+d} ({mine.bought} bought, {mine.sold} sold), "
+                                f"exchange {position.net_pos:+d} ({position.bought} bought, "
+                                f"{position.sold} sold)")
+            if mine.ledger_net_pos != position.net_pos:
+                problems.append(f"P&L ledger of contract {position.contract_id}: "
+                                f"{mine.ledger_net_pos:+d}, exchange {position.net_pos:+d}")
+            realized += mine.realized
+        cash = self._record.cash(truth)
+        if cash is not None:
+            if state.cash_amount is None or not math.isclose(
+                    state.cash_amount, cash.amount, abs_tol=_MONEY_TOLERANCE):
+                problems.append(f"cash balance: client {state.cash_amount}, exchange "
+                                f"{cash.amount:.2f}")
             server = cash.realized_pnl or 0.0
-            if not math.isclose(realized, server, abs_tol=_PNL_TOLERANCE):
-                problems.append(f"realized P&L: client {realized:.2f}, server {server:.2f}")
+            if not math.isclose(realized, server, abs_tol=_MONEY_TOLERANCE):
+                problems.append(f"realized P&L: client ledgers {realized:.2f}, exchange "
+                                f"{server:.2f}")
         return problems
 
-    async def converge(self, limit: float) -> list[str]:
-        """Wait (at most ``limit`` seconds, re-checking after each account event) until the
-        account checks hold, then check the journal; return what still differs (empty:
-        converged)."""
-        problems: list[str] = []
+    def _unsettled(self, state: StateMsg) -> list[str]:
+        limit = self._grace + UNKNOWN_SLACK_SECONDS
+        stuck = sorted(cl for cl, age in state.unknown if age > limit)
+        return [f"tickets still unknown {limit:g}s after their answer was lost: {stuck[:10]}"] \
+            if stuck else []
 
-        def settled() -> bool:
-            nonlocal problems
-            problems = self.account_problems()
-            return not problems
-
-        try:
-            async with asyncio.timeout(limit):
-                await self._app.account_changed.until(settled)  # checks at once first
-        except TimeoutError:
-            return problems
-        return await self.journal_problems({f.id for f in self._app.account.fills()})
-
-    async def journal_problems(self, expected: set[int] | None = None) -> list[str]:
-        """The journal holds every fill in ``expected`` and none the simulator does not have.
-        With ``expected=None`` (after the run, the journal closed by the shutdown) it holds
-        exactly the simulator's fills, each active or busted as the server says."""
-        journal = self._journal
-        if journal is None:
+    def unknown_tickets(self) -> list[str]:
+        """Tickets of the running client whose outcome is unknown now (from the channel)."""
+        life = self._client.life
+        if life is None:
             return []
-        if expected is not None and not await asyncio.to_thread(journal.flush, 10.0):
-            return [f"the journal did not flush within 10s ({journal.pending} queued)"]
-        with JournalReader(journal.path) as reader:
-            journaled = reader.fills()
-        truth = {f.id: f for f in self._sim.exchange.sync(self._user_id,
-                                                          [self._account_id]).fills}
-        wanted = set(truth) if expected is None else expected
+        return sorted(t.cl for t in self._client.tickets.values()
+                      if t.life == life.number and t.state == "unknown")
+
+    async def converge(self, limit: float, *, settled: bool = False) -> list[str]:
+        """Wait (at most ``limit`` seconds) until the account checks hold — with
+        ``settled``, also until no ticket is UNKNOWN — then check the journal and the orders
+        one to one; what still differs (empty: converged)."""
+        deadline = time.monotonic() + limit
+        while True:
+            problems = await self.account_problems()
+            if settled and not problems:
+                unknown = self.unknown_tickets()
+                if unknown:
+                    problems = [f"tickets still unknown: {unknown[:10]}"]
+            if not problems or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(POLL_SECONDS)
+        if problems:
+            return problems
+        # The journal's writer commits a few milliseconds after the store (more on a loaded
+        # machine, and a snapshot's fills all at once): it converges too, within its bound.
+        deadline = time.monotonic() + JOURNAL_LAG_SECONDS
+        while True:
+            problems = (self.journal_problems(self._record.fills.values(), final=False)
+                        + self.order_problems())
+            if not problems or time.monotonic() >= deadline:
+                return problems
+            await asyncio.sleep(POLL_SECONDS)
+
+    # ------------------------------------------------------------------ journal and intents
+
+    def order_problems(self) -> list[str]:
+        try:
+            journaled = journal_intents(self._journal)
+        except JournalError as exc:
+            return [f"the journal cannot be read: {exc}"]
+        return order_problems(self._record, journaled, self._client.tickets, self.unwritable)
+
+    def _lost_to_full_disk(self, fill: Fill) -> bool:
+        when = fill_epoch(fill)
+        return any(start <= when <= end for start, end in self.unwritable_exchange)
+
+    def journal_problems(self, fills: Iterable[Fill], *, final: bool) -> list[str]:
+        """The journal holds ``fills`` (those older than a second: the writer lags by
+        milliseconds) and none the exchange does not have; with ``final`` (the client has
+        exited) every fill of the run, each active or busted as the exchange says."""
+        try:
+            with JournalReader(self._journal) as reader:
+                journaled = reader.fills()
+        except JournalError as exc:
+            return [f"the journal cannot be read: {exc}"]
+        now = time.time() + self._client.clock_offset
+        wanted = {f.id: f for f in fills if final or fill_epoch(f) < now - 1.0}
+        missing = sorted(i for i, f in wanted.items()
+                         if i not in journaled and not self._lost_to_full_disk(f))
         problems: list[str] = []
-        missing = sorted(wanted - journaled.keys())
         if missing:
             problems.append(f"fills missing from the journal: {missing[:10]}")
-        phantom = sorted(journaled.keys() - truth.keys())
+        phantom = sorted(journaled.keys() - self._record.fills.keys())
         if phantom:
-            problems.append(f"journaled fills the server does not have: {phantom[:10]}")
-        if expected is None:
-            stale = sorted(i for i in truth.keys() & journaled.keys()
-                           if truth[i].active != journaled[i].active)
+            problems.append(f"journaled fills the exchange does not have: {phantom[:10]}")
+        if final:
+            stale = sorted(i for i in wanted.keys() & journaled.keys()
+                           if wanted[i].active != journaled[i].active)
             if stale:
                 problems.append(f"journaled fills whose state differs: {stale[:10]}")
         return problems
+
+    def lost_to_full_disk(self) -> int:
+        """Fills of the run the journal does not have because the disk was full then."""
+        try:
+            with JournalReader(self._journal) as reader:
+                journaled = reader.fills()
+        except JournalError:
+            return 0
+        return sum(1 for f in self._record.fills.values()
+                   if f.id not in journaled and self._lost_to_full_disk(f))
+
+    def gaps_of_current_run(self) -> int:
+        """Records lost by the journal's newest run, as its gap rows say."""
+        try:
+            with JournalReader(self._journal) as reader:
+                runs = reader.runs()
+                if not runs:
+                    return 0
+                newest = runs[-1].run_id
+                return sum(g.lost for g in reader.gaps() if g.run_id == newest)
+        except JournalError:
+            return -1
+
+    def unsettled_requests(self) -> list[str]:
+        """Requests the journal still counts as sent and never answered (after the run)."""
+        try:
+            with JournalReader(self._journal) as reader:
+                open_requests = reader.unacknowledged()
+        except JournalError as exc:
+            return [f"the journal cannot be read: {exc}"]
+        return [f"{r.cl_ord_id} ({r.kind}, run {r.run_id}): {r.state}" for r in open_requests]

@@ -8,6 +8,9 @@ accepts again and the soak checks that alerts get through.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import msgspec
 from aiohttp import web
 
@@ -19,6 +22,8 @@ class AlertReceiver:
 
     def __init__(self) -> None:
         self.down = False
+        self.refused = 0
+        """Posts answered 503 (while down)."""
         self.received: list[dict[str, object]] = []
         self.url = ""
         self._changed = Changed()
@@ -41,6 +46,7 @@ class AlertReceiver:
     async def _post(self, request: web.Request) -> web.Response:
         body = await request.read()
         if self.down:
+            self.refused += 1
             return web.Response(status=503, text="unavailable")
         try:
             document = msgspec.json.decode(body)
@@ -56,3 +62,12 @@ class AlertReceiver:
     async def wait_for_key(self, key: str) -> None:
         """Until a document with ``key`` has arrived; callers bound it with a timeout."""
         await self._changed.until(lambda: key in self.keys())
+
+    async def until(self, predicate: Callable[[], bool], within: float) -> bool:
+        """Whether ``predicate`` held within ``within`` seconds (re-checked per post)."""
+        try:
+            async with asyncio.timeout(within):
+                await self._changed.until(predicate)
+        except TimeoutError:
+            return predicate()
+        return True

@@ -1221,7 +1221,8 @@ class OrderManager:
         its contract if it moves money, counted in flight by the risk limits, and settled only
         by positive evidence: the account data show its command (ACKED — an order executed
         after the restart — or REJECTED), or the outcome resolver's read of the server's
-        order list, at least the grace period after ``ticket.sent_ns``, has none
+        order list, at least the grace period after the earlier run gave the answer up (its
+        time-out after ``ticket.sent_ns``, or now if that is sooner), has none
         (NOT_PLACED). Listeners hear of it now and of every change after.
 
         ``ticket`` comes from the journal: state UNKNOWN and ``sent_ns`` its send time on

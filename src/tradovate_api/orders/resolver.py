@@ -6,7 +6,8 @@ that could not be read) may or may not have been executed — and real Tradovate
 request some time after its socket died, after the next connection's snapshot was taken. So
 the account data only ever settle a ticket *positively* (its command shows up: ACKED, or
 REJECTED when the command was rejected). Proof of absence comes from here: once the grace
-period has passed since the request was sent, :class:`OutcomeResolver` reads the complete
+period has passed since the answer was given up (a time-out, the socket's death, an error
+answer), :class:`OutcomeResolver` reads the complete
 list of the user's commands from the server (REST ``command/list``, reference §1.3) and
 settles every due ticket that has no command there as NOT_PLACED; one that has is settled from
 that command (its reports read with ``commandReport/ldeps`` unless the command says it was
@@ -26,10 +27,12 @@ An earlier run's request of unknown outcome, taken over after a restart
 time, so it is due once the grace period from *that* has passed.
 
 The assumption (ADR 0006): the exchange executes a request, if ever, within the grace period
-of its sending, and a command list read after that shows every command created before the
-read. A request executed later still is caught by the order manager (urgent
-``orders.late_execution``; the ticket turns ACKED and its position is protected like any
-other).
+after the client gave up its answer, and a command list read after that shows every command
+created before the read. (Counted from the sending, the shipped grace would end the moment
+the shipped time-out gives the answer up: an exchange slow enough to time out could still
+execute the request right after the list was read.) A request executed later still is
+caught by the order manager (urgent ``orders.late_execution``; the ticket turns ACKED and its
+position is protected like any other).
 """
 
 from __future__ import annotations
@@ -98,6 +101,19 @@ class RestServerCommands:
         return result
 
 
+def _lost_ns(ticket: OrderTicket, answer_timeout_ns: int) -> int:
+    """When the ticket's answer was given up (timed out, its socket died, an error came):
+    the grace runs from then — a request the exchange held until the client stopped waiting
+    can still execute right after (ADR 0006). An earlier run's request was given up when that
+    run stopped waiting: by its time-out at the latest, or when it died, which this run does
+    not know, so no later than the take-over."""
+    if ticket.answered_ns:
+        return ticket.answered_ns
+    if ticket.inherited:
+        return min(ticket.sent_ns + answer_timeout_ns, ticket.taken_over_ns)
+    return ticket.sent_ns
+
+
 class Resolvable(Protocol):
     """What the resolver needs from the order manager."""
 
@@ -117,7 +133,9 @@ class OutcomeResolver:
     """Settles UNKNOWN tickets from the server's command list (see the module doc); run
     :meth:`run` as a supervised task.
 
-    ``grace`` (seconds) is measured from when a request was sent; ``recheck`` is the wait
+    ``grace`` (seconds) is measured from when a request's answer was given up
+    (``OrderTicket.answered_ns``, else its sending; for an earlier run's request, the end of
+    that run's ``answer_timeout`` or the take-over, whichever came first); ``recheck`` is the wait
     before reading again for a ticket whose command the list showed undecided;
     ``backoff``/``max_backoff`` pace the retries of a failed read; ``alert_after`` is how long
     a ticket may stay unknown before an urgent alert. ``clock_ns`` is the clock of
@@ -126,9 +144,10 @@ class OutcomeResolver:
     def __init__(self, orders: Resolvable, server: ServerCommands, alerts: AlertSink, *,
                  grace: float = 10.0, recheck: float = 2.0, backoff: float = 0.5,
                  max_backoff: float = 30.0, alert_after: float = 60.0,
+                 answer_timeout: float = 10.0,
                  clock_ns: Callable[[], int] = time.perf_counter_ns) -> None:
         if grace < 0 or recheck <= 0 or backoff <= 0 or max_backoff < backoff \
-                or alert_after <= 0:
+                or alert_after <= 0 or answer_timeout <= 0:
             raise ValueError("resolver timings must be positive (grace may be 0)")
         self._orders = orders
         self._server = server
@@ -138,6 +157,7 @@ class OutcomeResolver:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.alert_after = alert_after
+        self.answer_timeout = answer_timeout
         self._clock_ns = clock_ns
         self._wake = asyncio.Event()
         self._not_before: dict[str, int] = {}
@@ -207,7 +227,7 @@ class OutcomeResolver:
         for ticket in due:
             if ticket.state is not TicketState.UNKNOWN:
                 continue  # the account data settled it meanwhile
-            waited = (started - ticket.sent_ns) / _NS
+            waited = (started - self._lost_ns(ticket)) / _NS
             if ticket.kind is TicketKind.INTERRUPT:
                 self._interrupt(ticket, strategies, waited)
                 continue
@@ -219,8 +239,8 @@ class OutcomeResolver:
                     self.settled += 1
             elif command is None:
                 self._orders.settle_absent(
-                    ticket, f"the server's order list, read {waited:.1f}s after the request "
-                    "was sent, has no command with its client order id"
+                    ticket, f"the server's order list, read {waited:.1f}s after the request's "
+                    "answer was lost, has no command with its client order id"
                     + (" and no order strategy carrying it"
                        if ticket.kind is TicketKind.STRATEGY else "")
                     + ": it was not executed")
@@ -243,14 +263,18 @@ class OutcomeResolver:
         shows = (f"shows order strategy {ticket.strategy_id} still working"
                  if strategy is not None else f"has no order strategy {ticket.strategy_id}")
         self._orders.settle_absent(
-            ticket, f"the server's order strategy list, read {waited:.1f}s after the request "
-            f"was sent, {shows}: the interrupt was not executed")
+            ticket, f"the server's order strategy list, read {waited:.1f}s after the "
+            f"request's answer was lost, {shows}: the interrupt was not executed")
         self.settled += 1
 
     # ------------------------------------------------------------------ timing
 
     def _due(self, ticket: OrderTicket) -> int:
-        return self._not_before.get(ticket.cl_ord_id, ticket.sent_ns + int(self.grace * _NS))
+        return self._not_before.get(ticket.cl_ord_id,
+                                    self._lost_ns(ticket) + int(self.grace * _NS))
+
+    def _lost_ns(self, ticket: OrderTicket) -> int:
+        return _lost_ns(ticket, int(self.answer_timeout * _NS))
 
     def _next_event(self, ticket: OrderTicket) -> int:
         due = self._due(ticket)

@@ -107,12 +107,12 @@ class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
     ``orderStrategy`` a STRATEGY created or an INTERRUPT stops; ``brackets`` a STRATEGY's.
     ``trigger`` is the strategy's human-readable reason (journal, reports). ``sent_ns`` is
     ``time.perf_counter_ns()`` right after the frame was written (0 if never sent),
-    ``answered_ns`` when the server's answer arrived; with the md event's receive time they
-    give tick-to-order latency (an inherited ticket's ``sent_ns`` is its journaled send time
-    on the same clock, possibly negative). ``connection`` is the trading connection number
-    the request went out on. An ACKED ticket turns REJECTED when the server rejects the order
-    after accepting it (``RiskRejected``); a NOT_PLACED one turns ACKED if its order appears
-    after all.
+    ``answered_ns`` when the server's answer arrived (or was given up: a time-out, a lost
+    connection); with the md event's receive time they give tick-to-order latency (an
+    inherited ticket's ``sent_ns`` is its journaled send time on the same clock, possibly
+    negative). ``connection`` is the trading connection number the request went out on. An
+    ACKED ticket turns REJECTED when the server rejects the order after accepting it
+    (``RiskRejected``); a NOT_PLACED one turns ACKED if its order appears after all.
     """
 
     cl_ord_id: str

@@ -496,7 +496,10 @@ class TradingApp:
         orders.add_listener(self._on_ticket)
         resolver = OutcomeResolver(orders, RestServerCommands(rest), self.alerts,
                                    grace=settings.risk.unknown_order_grace_seconds,
-                                   alert_after=settings.risk.unknown_order_alert_seconds)
+                                   alert_after=settings.risk.unknown_order_alert_seconds,
+                                   answer_timeout=max(
+                                       settings.connection.request_timeout_seconds,
+                                       settings.auth.request_timeout_seconds))
         ctx = StrategyContext(market=self.market, account=self.account, orders=orders,
                               contracts=self.contracts, alerts=self.alerts,
                               account_id=account.id, params=settings.strategy,

@@ -400,6 +400,13 @@ class Exchange:
         """Whether any order can still trade (a replay skips matching work without one)."""
         return bool(self._live)
 
+    def working_orders(self, account_id: int) -> list[tuple[Order, OrderVersion, int]]:
+        """The account's orders that can trade now (OSO brackets still held by their entry
+        excluded), each with its current version and unfilled quantity. Read-only: for tools
+        watching the exchange (the chaos soak's check that every position has its stop)."""
+        return [(live.order, live.version, live.remaining) for live in self._live.values()
+                if live.account_id == account_id and not live.held]
+
     def users(self) -> list[User]:
         return list(self._users.values())
 

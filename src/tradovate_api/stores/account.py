@@ -21,6 +21,9 @@ Rules the writer follows:
   request's ``customTag50`` too, and the entry is the one the request created.
 * Order strategies and their links (:mod:`.order_strategies`) are kept as they arrive, in any
   order.
+* A ``props`` event older than what the store has — replayed after newer versions of its
+  entity — is dropped (:mod:`.stale`: a done order never works again, a position never loses
+  fills of its day...) and counted (:attr:`AccountView.stale_events`).
 * Fills are deduplicated by id (updates of a fill never count twice); a fill updated to
   ``active: false`` is busted and leaves the P&L. Each fill is delivered once: the writer keeps
   the ids it has delivered, across reconnects.
@@ -50,6 +53,7 @@ with the snapshot.
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeAlias
@@ -79,11 +83,22 @@ from ..protocol.models import (
 )
 from .order_strategies import StrategyState, StrategyTables
 from .pnl import FifoLedger, PnL
+from .stale import (
+    ORDER_DONE,
+    stale_cash,
+    stale_command,
+    stale_fill,
+    stale_order,
+    stale_position,
+    stale_strategy,
+)
 
 _ACCEPTED = frozenset({"AtExecution", "OnHold", "ExecutionSuspended", "Replaced"})
 """Command statuses after which a Modify's version is the one working."""
 _REJECTED = frozenset({"RiskRejected", "ExecutionRejected"})
-_DONE = frozenset({"Canceled", "Completed", "Expired", "Filled", "Rejected"})
+_DONE = ORDER_DONE
+_CASH_HISTORY = 8
+"""Replaced versions of a cash balance remembered to recognise a replay of one."""
 
 
 class PnLUnknown(TradovateError):
@@ -261,6 +276,12 @@ class _AccountState:
         self.others: dict[str, dict[int, Any]] = {}
         self.order_strategies = StrategyTables()
         """``orderStrategy`` and ``orderStrategyLink`` entities (:mod:`.order_strategies`)."""
+        self.worked: set[int] = set()
+        """Orders seen ``Working`` (a bracket leg that worked is never held again)."""
+        self.cash_history: dict[int, deque[CashBalance]] = {}
+        """Recent versions of each cash balance that newer ones replaced."""
+        self.stale_events = 0
+        """Entity versions dropped as older than what the store has (:mod:`.stale`)."""
 
     def fresh(self) -> _AccountState:
         """An empty state with this one's configuration, reference data, delivered fill ids
@@ -274,6 +295,7 @@ class _AccountState:
         built.maturities = dict(self.maturities)
         built.contracts = dict(self.contracts)
         built.delivered = set(self.delivered)
+        built.stale_events = self.stale_events
         built.past_ledgers = {key: dict(days) for key, days in self.past_ledgers.items()}
         for key, ledger in self.ledgers.items():
             if ledger.trade_date is not None and not ledger.is_empty:
@@ -336,6 +358,12 @@ class AccountView:
     def synced(self) -> bool:
         """True once a snapshot has been applied."""
         return self._s.synced
+
+    @property
+    def stale_events(self) -> int:
+        """Entity versions from ``props`` events dropped because the store already had a
+        newer one (an event replayed after newer ones; see :mod:`.stale`)."""
+        return self._s.stale_events
 
     @property
     def accounts(self) -> Mapping[int, Account]:
@@ -719,8 +747,17 @@ class AccountWriter:
         self._s.accounts[account.id] = account
         batch.records.append(account)
 
+    def _stale(self) -> None:
+        self._s.stale_events += 1
+
     def _put_order(self, order: Order, batch: _Batch) -> None:
         s = self._s
+        known = s.orders.get(order.id)
+        if known is not None and stale_order(known, order, has_worked=order.id in s.worked):
+            self._stale()
+            return
+        if order.ord_status == "Working":
+            s.worked.add(order.id)
         s.orders[order.id] = order
         batch.orders[order.id] = None
         for fill in sorted(s.fills_by_order.get(order.id, {}).values(), key=_fill_id):
@@ -733,6 +770,10 @@ class AccountWriter:
 
     def _put_command(self, command: Command, batch: _Batch) -> None:
         s = self._s
+        previous = s.commands.get(command.id)
+        if previous is not None and stale_command(previous, command):
+            self._stale()
+            return
         s.commands[command.id] = command
         s.commands_by_order.setdefault(command.order_id, {})[command.id] = command
         key = client_key(command)
@@ -762,6 +803,9 @@ class AccountWriter:
     def _put_fill(self, fill: Fill, batch: _Batch) -> None:
         s = self._s
         previous = s.fills.get(fill.id)
+        if previous is not None and stale_fill(previous, fill):
+            self._stale()
+            return
         s.fills[fill.id] = fill
         s.fills_by_order.setdefault(fill.order_id, {})[fill.id] = fill
         batch.orders[fill.order_id] = None
@@ -842,6 +886,10 @@ class AccountWriter:
     def _put_position(self, position: Position, batch: _Batch) -> None:
         s = self._s
         key = (position.account_id, position.contract_id)
+        known = s.positions.get(position.id)
+        if known is not None and stale_position(known, position):
+            self._stale()
+            return
         s.positions[position.id] = position
         s.position_keys[key] = position.id
         batch.records.append(position)
@@ -853,6 +901,14 @@ class AccountWriter:
 
     def _put_cash(self, cash: CashBalance, batch: _Batch) -> None:
         s = self._s
+        known = s.cash.get(cash.id)
+        if known is not None:
+            history = s.cash_history.setdefault(cash.id, deque(maxlen=_CASH_HISTORY))
+            if stale_cash(known, cash, history):
+                self._stale()
+                return
+            if known != cash:
+                history.append(known)
         s.cash[cash.id] = cash
         s.cash_by_account[cash.account_id] = cash.id
         batch.records.append(cash)
@@ -869,6 +925,10 @@ class AccountWriter:
             s.maturities[entity.id] = entity
 
     def _put_order_strategy(self, strategy: OrderStrategy, batch: _Batch) -> None:
+        known = self._s.order_strategies.strategies.get(strategy.id)
+        if known is not None and stale_strategy(known, strategy):
+            self._stale()
+            return
         batch.strategies[self._s.order_strategies.put_strategy(strategy)] = None
 
     def _put_strategy_link(self, link: OrderStrategyLink, batch: _Batch) -> None:
