@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
@@ -14,8 +14,14 @@ FAST_MARKET = SimulatorConfig(warm_up=60.0, tick_interval=0.02, heartbeat_interv
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    async with Simulator(FAST_MARKET, seed=11, clock=open_clock()) as simulator:
+def clock() -> Callable[[], float]:
+    """The simulator's clock, inside an open session (tests may advance it)."""
+    return open_clock()
+
+
+@pytest.fixture
+async def sim(clock: Callable[[], float]) -> AsyncIterator[Simulator]:
+    async with Simulator(FAST_MARKET, seed=11, clock=clock) as simulator:
         yield simulator
 
 

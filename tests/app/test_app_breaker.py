@@ -26,7 +26,6 @@ from app_helpers import (
     running,
     until_ledger_matches,
 )
-from conftest import FAST_MARKET
 
 from tradovate_api.alerts import AlertLog, Severity
 from tradovate_api.client import ConnectionOptions
@@ -35,22 +34,10 @@ from tradovate_api.runtime import EXIT_FAILURE, BreakerPolicy, SupervisorOptions
 from tradovate_api.runtime.app import TradingApp
 from tradovate_api.settings import Settings
 from tradovate_api.simulator import Simulator
-from tradovate_api.simulator.calendar import open_clock
 
 FAST_PACING = {"initial_backoff_seconds": 0.05, "max_backoff_seconds": 0.25}
 """Reconnect pacing shortened so a test needs seconds, not minutes; the breaker itself (what
 it counts, how many, in what window) stays as shipped."""
-
-
-@pytest.fixture
-def clock() -> Any:
-    return open_clock()
-
-
-@pytest.fixture
-async def sim(clock: Any) -> AsyncIterator[Simulator]:  # replaces conftest's: market hours
-    async with Simulator(FAST_MARKET, seed=11, clock=clock) as simulator:
-        yield simulator
 
 
 def shipped_breaker(settings: Settings, **changes: Any) -> SupervisorOptions:

@@ -8,14 +8,12 @@ connection decodes them from the wire."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from app_helpers import Recorder, make_app, make_settings, running, until_ledger_matches
-from conftest import FAST_MARKET
 
 from tradovate_api.alerts import AlertLog, Severity
 from tradovate_api.client import SyncSnapshot
@@ -24,19 +22,7 @@ from tradovate_api.protocol import BadEntity, EntityEvent, Messages, decode_fram
 from tradovate_api.runtime import SupervisorOptions
 from tradovate_api.runtime.app import TradingApp
 from tradovate_api.simulator import Simulator
-from tradovate_api.simulator.calendar import open_clock
 from tradovate_api.stores import AccountWriter
-
-
-@pytest.fixture
-def clock() -> Any:
-    return open_clock()
-
-
-@pytest.fixture
-async def sim(clock: Any) -> AsyncIterator[Simulator]:
-    async with Simulator(FAST_MARKET, seed=11, clock=clock) as simulator:
-        yield simulator
 
 
 def app_for(sim: Simulator, tmp_path: Path, clock: Any, alerts: AlertLog) -> TradingApp:

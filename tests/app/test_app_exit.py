@@ -11,36 +11,21 @@ a protective stop the position is reported NOT PROTECTED with an urgent alert.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from app_helpers import Recorder, make_app, make_settings, running
-from conftest import FAST_MARKET
 
 from tradovate_api.alerts import AlertLog, Severity
 from tradovate_api.orders import TicketState
 from tradovate_api.runtime import SupervisorOptions
 from tradovate_api.runtime.app import TradingApp
 from tradovate_api.simulator import Simulator
-from tradovate_api.simulator.calendar import open_clock
 
 PROTECTED = {"protective_stop": "place", "protective_stop_points": 10.0, "max_position": 3}
 NO_RENDERED_REPORT = {"end_of_session": False}
 """The summary without the end-of-session report's rendering (a child process that, on a
 loaded machine, can outlast the shutdown's time budget)."""
-
-
-@pytest.fixture
-def clock() -> Any:
-    return open_clock()
-
-
-@pytest.fixture
-async def sim(clock: Any) -> AsyncIterator[Simulator]:
-    async with Simulator(FAST_MARKET, seed=11, clock=clock) as simulator:
-        yield simulator
 
 
 def app_for(sim: Simulator, tmp_path: Path, clock: Any, alerts: AlertLog,

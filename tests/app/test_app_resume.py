@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from app_helpers import (
     CREDENTIALS,
     OPTIONS,
@@ -22,14 +20,12 @@ from app_helpers import (
     make_settings,
     running,
 )
-from conftest import FAST_MARKET
 
 from tradovate_api.alerts import AlertLog, Severity
 from tradovate_api.orders import TicketState
 from tradovate_api.runtime import SupervisorOptions
 from tradovate_api.runtime.app import TradingApp
 from tradovate_api.simulator import Simulator
-from tradovate_api.simulator.calendar import open_clock
 from tradovate_api.stores import QuoteState
 
 
@@ -43,17 +39,6 @@ class FailsOnceOnAQuote(Recorder):
             self.failed = True
             raise RuntimeError("strategy bug")
         super().on_quote(quote)
-
-
-@pytest.fixture
-def clock() -> Any:
-    return open_clock()
-
-
-@pytest.fixture
-async def sim(clock: Any) -> AsyncIterator[Simulator]:
-    async with Simulator(FAST_MARKET, seed=11, clock=clock) as simulator:
-        yield simulator
 
 
 def app_for(sim: Simulator, tmp_path: Path, clock: Any, strategy: Recorder,

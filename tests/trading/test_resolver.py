@@ -7,22 +7,19 @@ exchange — after execution, or before it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
-from trading_helpers import Harness
+from trading_helpers import RESOLVER_GRACE as GRACE
+from trading_helpers import Harness, resolving, until
 
 from tradovate_api.alerts import Severity
 from tradovate_api.errors import ConnectionLost, ErrorResponse, ProtocolError
-from tradovate_api.orders import OrderTicket, OutcomeResolver, TicketKind, TicketState
+from tradovate_api.orders import OrderTicket, TicketKind, TicketState
 from tradovate_api.protocol.models import Command, CommandReport, OrderStrategy, PlaceOrder
 from tradovate_api.settings import Risk
 from tradovate_api.strategy import Strategy
-
-GRACE = 0.2
-LIMIT = 10.0
 
 
 class ExchangeCommands:
@@ -60,26 +57,6 @@ def harness(**limits: object) -> Harness:
     h.set_book("ESZ6", [(5000.00, 50)], [(5000.25, 50)], 5000.0)
     h.start()
     return h
-
-
-@contextlib.asynccontextmanager
-async def resolving(h: Harness, server: ExchangeCommands, **timings: float
-                    ) -> AsyncIterator[OutcomeResolver]:
-    resolver = OutcomeResolver(h.orders, server, h.alerts,
-                               **{"grace": GRACE, "backoff": 0.05, **timings})
-    task = asyncio.create_task(resolver.run())
-    try:
-        yield resolver
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def until(predicate: Callable[[], bool]) -> None:
-    async with asyncio.timeout(LIMIT):
-        while not predicate():  # noqa: ASYNC110 - the resolver's sleeps have no event to await
-            await asyncio.sleep(0.01)
 
 
 async def lost_buy(h: Harness, *, executed: bool, error: Exception | None = None

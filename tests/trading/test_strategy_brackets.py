@@ -10,20 +10,18 @@ a gateway in between, after the exchange handled the request or before it saw it
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 import pytest
-from trading_helpers import ES, Harness, ScriptedGateway
+from trading_helpers import ES, Harness, ScriptedGateway, resolving, until
 
 from tradovate_api.alerts import Severity
 from tradovate_api.errors import OrderRejected
 from tradovate_api.journal import Journal, read_intents
 from tradovate_api.orders import (
     OrderTicket,
-    OutcomeResolver,
     StrategyBracket,
     TicketKind,
     TicketState,
@@ -43,7 +41,6 @@ from tradovate_api.simulator.book import MarketUpdate
 from tradovate_api.simulator.changes import EntityChange
 from tradovate_api.strategy import Strategy
 
-LIMIT = 10.0
 RISK = Risk(max_position=10, max_order_qty=10, max_orders_per_second=1000.0,
             max_daily_loss=1_000_000.0)
 
@@ -451,24 +448,6 @@ class ExchangeLists:
     async def strategies(self) -> Sequence[OrderStrategy]:
         self.strategy_reads += 1
         return server_strategies(self.h)
-
-
-@contextlib.asynccontextmanager
-async def resolving(h: Harness, server: ExchangeLists) -> AsyncIterator[OutcomeResolver]:
-    resolver = OutcomeResolver(h.orders, server, h.alerts, grace=0.2, backoff=0.05)
-    task = asyncio.create_task(resolver.run())
-    try:
-        yield resolver
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def until(predicate: Callable[[], bool]) -> None:
-    async with asyncio.timeout(LIMIT):
-        while not predicate():  # noqa: ASYNC110 - the resolver's sleeps have no event to await
-            await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("untagged", [False, True],

@@ -12,15 +12,17 @@ wires stores, contract book, risk, order manager, context and dispatcher on a ma
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import msgspec
 
 from tradovate_api.alerts import AlertLog
 from tradovate_api.errors import ConnectionLost, OrderRejected, TradovateError
-from tradovate_api.orders import ContractBook, OrderManager
+from tradovate_api.orders import ContractBook, OrderManager, OutcomeResolver
+from tradovate_api.orders.resolver import ServerCommands
 from tradovate_api.protocol import (
     EntityEvent,
     Messages,
@@ -340,3 +342,30 @@ def print_frame(contract_id: int, *prints: tuple[int, int, float, float, str]) -
         ticks.append(Tick(ident, at, round(price / TICK), price, size, bid, 5.0, ask, 5.0))
     packet = pack_ticks(CHARTS[contract_id][1], ticks, TICK, 20261118)
     return _wire(ChartEvent(ChartData(charts=[packet])))
+
+
+RESOLVER_GRACE = 0.2
+"""The outcome resolver's grace in these rigs (seconds; shipped: 10)."""
+
+
+@contextlib.asynccontextmanager
+async def resolving(h: Harness, server: ServerCommands, **timings: float
+                    ) -> AsyncIterator[OutcomeResolver]:
+    """The outcome resolver running on ``h``'s order manager, reading ``server``, with the
+    rigs' short grace and back-off unless ``timings`` say otherwise."""
+    resolver = OutcomeResolver(h.orders, server, h.alerts,
+                               **{"grace": RESOLVER_GRACE, "backoff": 0.05, **timings})
+    task = asyncio.create_task(resolver.run())
+    try:
+        yield resolver
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def until(predicate: Callable[[], bool], limit: float = 10.0) -> None:
+    """Wait, at most ``limit`` seconds, until ``predicate`` holds."""
+    async with asyncio.timeout(limit):
+        while not predicate():  # noqa: ASYNC110 - the resolver's sleeps have no event to await
+            await asyncio.sleep(0.01)

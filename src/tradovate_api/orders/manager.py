@@ -1082,12 +1082,16 @@ class OrderManager:
         if ticket.state is not _PENDING:
             _log.warning("order outcome settled: %s (%s) was %s", ticket.cl_ord_id,
                          ticket.kind, verdict.value)
+        self._settle_verdict(ticket, verdict, reason)
+        return True
+
+    def _settle_verdict(self, ticket: OrderTicket, verdict: Verdict, reason: str) -> None:
+        """REJECTED (with the server's reason) or ACKED, as the command's verdict says."""
         if verdict is Verdict.REJECTED:
             ticket.reason = reason
             self._settle(ticket, TicketState.REJECTED)
         else:
             self._settle(ticket, TicketState.ACKED)
-        return True
 
     # ------------------------------------------------------------------ order strategies
 
@@ -1287,11 +1291,7 @@ class OrderManager:
         _log.warning("order outcome settled from the server's order list: %s (%s) was %s",
                      ticket.cl_ord_id, ticket.kind,
                      "rejected" if verdict is Verdict.REJECTED else "executed")
-        if verdict is Verdict.REJECTED:
-            ticket.reason = reason
-            self._settle(ticket, TicketState.REJECTED)
-        else:
-            self._settle(ticket, TicketState.ACKED)
+        self._settle_verdict(ticket, verdict, reason)
         return True
 
     def settle_strategy(self, ticket: OrderTicket, strategy: OrderStrategy) -> bool:
