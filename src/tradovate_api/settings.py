@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from .errors import ConfigError
+from .tls import require_tls
 
 Environment = Literal["sim", "demo", "live"]
 Channel = Literal["sms", "email", "webhook", "log"]
@@ -115,8 +116,6 @@ class Urls(_Section, frozen=True):
     md_ws: str | None = None
 
     def __post_init__(self) -> None:
-        from .auth import require_tls  # not at the top: auth imports this module's types
-
         for key, value, plain, secure in (("rest", self.rest, "http", "https"),
                                           ("trading_ws", self.trading_ws, "ws", "wss"),
                                           ("md_ws", self.md_ws, "ws", "wss")):

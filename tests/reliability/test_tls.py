@@ -21,12 +21,13 @@ from aiosmtpd.smtp import SMTP
 from picows import WSListener, WSUpgradeRequest, ws_create_server
 
 from tradovate_api.alerts import AlertLog
-from tradovate_api.auth import AuthManager, check_websocket_url, require_tls
+from tradovate_api.auth import AuthManager
 from tradovate_api.client import ConnectFailed, Connection, RestClient
 from tradovate_api.errors import ConfigError, ConnectionLost, NotifyError
 from tradovate_api.notify import EmailNotifier, Notification, SmsNotifier, WebhookNotifier
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import settings_from_mapping
+from tradovate_api.tls import check_websocket_url, require_tls
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "tradovate_api"
 

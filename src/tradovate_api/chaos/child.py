@@ -29,7 +29,7 @@ from ..notify import NotificationCenter, WebhookNotifier
 from ..orders import OrderTicket
 from ..protocol import ChartEvent, MarketDataEvent, Messages, decode_frame
 from ..runtime.app import TradingApp
-from ..runtime.observer import AppObserver
+from ..runtime.observer import AppObserver, PreparedApp
 from ..runtime.persistence import Persistence
 from ..secrets import Secret, TradovateCredentials
 from ..settings import settings_from_mapping
@@ -69,7 +69,7 @@ class Reporter(AppObserver):
 
     # ------------------------------------------------------------------ app hooks
 
-    def on_prepared(self, app: TradingApp) -> None:
+    def on_prepared(self, app: PreparedApp) -> None:
         orders = app.orders
         assert orders is not None
         journal = self.persistence.journal

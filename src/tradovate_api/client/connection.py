@@ -19,12 +19,12 @@ from typing import Any
 
 from picows import WSCloseCode, WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from ..auth import check_websocket_url
 from ..errors import ConnectionLost, TradovateError
 from ..protocol.correlation import PendingRequests
 from ..protocol.frames import Close, FrameError, Messages, Open, decode_frame
 from ..protocol.messages import Message, MessageError, Response, ShutdownEvent
 from ..protocol.requests import HEARTBEAT_REQUEST, encode_authorize, encode_body, encode_request
+from ..tls import check_websocket_url
 from .ends import (
     AuthorizationFailed,
     ConnectFailed,

@@ -15,10 +15,10 @@ from typing import Any
 
 import aiohttp
 
-from ..auth import check_rest_url
 from ..errors import ConnectionLost, RequestError, TradovateError, Unauthorized
 from ..protocol.correlation import interpret
 from ..protocol.requests import encode_body, encode_query
+from ..tls import check_rest_url
 from .tokens import TokenProvider, TokenRejected
 
 

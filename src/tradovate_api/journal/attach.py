@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..alerts import Alert, AlertSink, Severity
 from ..orders.tickets import OrderTicket, TicketState
-from ..runtime.observer import AppObserver
+from ..runtime.observer import AppObserver, PreparedApp
 from .handover import EarlierRequests
 from .reconcile import UNKNOWN, JournalReconciler, WorkingOrder
 from .writer import Journal
@@ -65,9 +65,9 @@ class JournalObserver(AppObserver):
         self.earlier: EarlierRequests | None = None
         """The earlier runs' requests of unknown outcome, followed by this run's order
         manager (set when the app is prepared; handed over at the first snapshot)."""
-        self._app: TradingApp | None = None
+        self._app: PreparedApp | None = None
 
-    def on_prepared(self, app: TradingApp) -> None:
+    def on_prepared(self, app: PreparedApp) -> None:
         self.journal.bind_loop(asyncio.get_running_loop())
         orders = app.orders
         assert orders is not None
@@ -100,7 +100,7 @@ class JournalObserver(AppObserver):
                 self._cancel_previous(self._app, restart.to_cancel),
                 name="cancel earlier runs' orders")
 
-    async def _cancel_previous(self, app: TradingApp,
+    async def _cancel_previous(self, app: PreparedApp,
                                targets: tuple[WorkingOrder, ...]) -> list[OrderTicket]:
         """Cancel the orders earlier runs left working, as soon as the trading socket can
         send; wait (bounded) for the account data to confirm; alert the outcome."""
@@ -114,7 +114,7 @@ class JournalObserver(AppObserver):
                                    + "; ".join(t.describe() for t in targets)))
             return []
 
-    async def _cancel_and_confirm(self, app: TradingApp,
+    async def _cancel_and_confirm(self, app: PreparedApp,
                                   targets: tuple[WorkingOrder, ...]) -> list[OrderTicket]:
         trading, orders = app.trading, app.orders
         assert trading is not None

@@ -17,10 +17,10 @@ from typing import Literal
 
 import aiosmtplib
 
-from ..auth import is_loopback
 from ..errors import ConfigError, NotifyError
 from ..logwriter import redact
 from ..secrets import Secret
+from ..tls import is_loopback
 from .message import Notification
 
 Security = Literal["starttls", "ssl", "plain"]

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from ..auth import require_tls
 from ..errors import ConfigError, NotifyError
 from ..logwriter import redact
 from ..secrets import Secret
+from ..tls import require_tls
 from .message import Notification, clip
 
 if TYPE_CHECKING:  # the twilio package (~90 ms of imports) loads when the first SMS goes out

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from ..auth import require_tls
 from ..errors import ConfigError, NotifyError
 from ..logwriter import redact
 from ..secrets import Secret
+from ..tls import require_tls
 from .message import Notification, clip
 
 WebhookFormat = Literal["json", "slack", "discord", "ntfy"]

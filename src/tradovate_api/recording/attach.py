@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from ..runtime.observer import AppObserver
+from ..runtime.observer import AppObserver, PreparedApp
 from .writer import MdRecorder
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ class RecorderObserver(AppObserver):
     def __init__(self, recorder: MdRecorder) -> None:
         self.recorder = recorder
 
-    def on_prepared(self, app: TradingApp) -> None:
+    def on_prepared(self, app: PreparedApp) -> None:
         specs = list(app.contracts)
         self.recorder.reference([s.contract for s in specs], [s.maturity for s in specs],
                                 [s.product for s in specs])

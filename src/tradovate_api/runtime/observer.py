@@ -7,19 +7,45 @@ an observer can never stop trading.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..client import SyncSnapshot
+    from ..client import SyncSnapshot, TradingSession
+    from ..orders import ContractBook, OrderManager
     from ..protocol import EntityEvent
-    from ..stores import AccountChange, SyncReport
-    from .app import TradingApp
+    from ..stores import AccountChange, AccountView, SyncReport
+    from .changed import Changed
+
+
+class PreparedApp(Protocol):
+    """What an observer may use of the app it observes (``TradingApp`` is one): the order
+    path and the account, set once the app is prepared."""
+
+    @property
+    def account(self) -> AccountView: ...
+
+    @property
+    def account_changed(self) -> Changed:
+        """Notified after every account event the reader applied."""
+        ...
+
+    @property
+    def contracts(self) -> ContractBook: ...
+
+    @property
+    def account_id(self) -> int | None: ...
+
+    @property
+    def orders(self) -> OrderManager | None: ...
+
+    @property
+    def trading(self) -> TradingSession | None: ...
 
 
 class AppObserver:
     """Override the hooks you need."""
 
-    def on_prepared(self, app: TradingApp) -> None:
+    def on_prepared(self, app: PreparedApp) -> None:
         """Logged in, account chosen, contracts resolved, order path built; nothing
         connected yet (``app.contracts``, ``app.orders`` are set)."""
 
