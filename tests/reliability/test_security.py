@@ -36,6 +36,7 @@ from tradovate_api.alerts import Alert
 from tradovate_api.chaos import ChurnStrategy
 from tradovate_api.client import ConnectionOptions
 from tradovate_api.notify import from_settings
+from tradovate_api.orders import OrderManager, TicketState
 from tradovate_api.runtime import BackoffPolicy, BreakerPolicy, SupervisorOptions
 from tradovate_api.runtime.app import TradingApp
 from tradovate_api.runtime.persistence import Persistence
@@ -167,12 +168,14 @@ async def test_no_secret_reaches_logs_alerts_reports_journal_or_output(
         persistence.attach(app)
         tokens: set[str] = set()
         current = None
+        orders: OrderManager | None = None
         task = asyncio.create_task(app.run())
         try:
             async with asyncio.timeout(30):
                 await app.started.wait()
-            auth = app.auth
+            auth, orders = app.auth, app.orders
             assert auth is not None
+            assert orders is not None
             assert auth.current is not None
             tokens |= {auth.current.access_token.reveal(), auth.current.md_access_token.reveal()}
             auth.on_token(lambda info: tokens.update((info.access_token.reveal(),
@@ -219,7 +222,9 @@ async def test_no_secret_reaches_logs_alerts_reports_journal_or_output(
     assert smtp.received, "alerts were e-mailed"
     assert webhook.requests, "alerts were posted"
     assert "auth.token_rejected" in {a.key for a in tee.alerts}
-    assert any(t.state == "rejected" for t in strategy.tickets), "the injected rejections"
+    assert orders is not None
+    assert any(t.state is TicketState.REJECTED for t in orders.tickets.values()), \
+        "the injected rejections"
     leaks = [(where, value) for where, data in scanned.items() for value in secret_values
              if value.encode() in data]
     assert leaks == []
