@@ -23,8 +23,9 @@ client id at all: its outcome is its strategy's status in that list (``StoppedBy
 still working after the grace: not executed).
 
 An earlier run's request of unknown outcome, taken over after a restart
-(``OrderManager.take_over``), is settled the same way: its ``sent_ns`` is its journaled send
-time, so it is due once the grace period from *that* has passed.
+(``OrderManager.take_over``), is settled the same way. When that run gave its answer up is not
+journaled (a kill leaves no trace): no later than its time-out after the journaled send time,
+and no later than the take-over; the grace runs from the sooner of the two.
 
 The assumption (ADR 0006): the exchange executes a request, if ever, within the grace period
 after the client gave up its answer, and a command list read after that shows every command
