@@ -24,14 +24,15 @@ def _run(args: argparse.Namespace) -> int:
     import msgspec
 
     from .client import new_event_loop
-    from .errors import ConfigError
+    from .errors import ConfigError, StartupError
     from .journal import JournalError
     from .notify import from_settings as notification_center
-    from .runtime.app import StartupError, TradingApp, load_strategy, simulated_time_note
+    from .runtime.app import TradingApp, simulated_time_note
     from .runtime.persistence import Persistence
     from .secrets import load_secrets
     from .settings import Settings, load_settings
     from .strategy import strategy_params
+    from .strategy.loading import load_strategy
 
     try:
         if args.settings is not None:
@@ -114,11 +115,11 @@ def _config_check(args: argparse.Namespace) -> int:
     masked."""
     import msgspec
 
-    from .errors import ConfigError
-    from .runtime.app import StartupError, load_strategy
+    from .errors import ConfigError, StartupError
     from .secrets import load_secrets
     from .settings import load_settings
     from .strategy import strategy_params
+    from .strategy.loading import load_strategy
 
     try:
         settings = load_settings(args.settings)

@@ -86,6 +86,10 @@ class ConfigError(TradovateError):
     """The settings file or environment is invalid; the message names the bad key."""
 
 
+class StartupError(TradovateError):
+    """The run cannot start: no such account, unknown contract, bad strategy reference."""
+
+
 class NotifyError(TradovateError):
     """A notifier could not deliver (server down, refused, bad answer). The message names the
     channel and the cause, never an address that embeds a credential."""

@@ -11,11 +11,12 @@ import pytest
 from app_helpers import Recorder, WatchedAlerts, make_app, make_settings, running
 
 from tradovate_api.alerts import Severity
+from tradovate_api.errors import StartupError
 from tradovate_api.orders import TicketState
 from tradovate_api.runtime import app as app_module
-from tradovate_api.runtime.app import StartupError, load_strategy
 from tradovate_api.simulator import Simulator
 from tradovate_api.strategies.reference import ReferenceStrategy
+from tradovate_api.strategy.loading import load_strategy
 
 
 @pytest.mark.parametrize(("sections", "reason"), [

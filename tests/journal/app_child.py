@@ -34,10 +34,10 @@ import time
 import msgspec
 
 from tradovate_api.alerts import AlertLog
-from tradovate_api.journal.attach import JournalObserver
 from tradovate_api.orders import OrderTicket, TicketState
 from tradovate_api.protocol.models import Position
 from tradovate_api.runtime.app import TradingApp
+from tradovate_api.runtime.journal_attach import JournalObserver
 from tradovate_api.runtime.persistence import Persistence
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import settings_from_mapping

@@ -27,7 +27,7 @@ from overnight_wire import (
 
 from tradovate_api.alerts import AlertLog, Severity
 from tradovate_api.orders import OrderTicket, TicketKind
-from tradovate_api.risk import PNL_UNKNOWN_GRACE_MS, RiskManager
+from tradovate_api.orders.risk import PNL_UNKNOWN_GRACE_MS, RiskManager
 from tradovate_api.settings import Risk
 from tradovate_api.stores import AccountView, AccountWriter, create_market_store
 

@@ -12,9 +12,9 @@ from replay_strategies import Alternating
 
 from tradovate_api.alerts import AlertLog
 from tradovate_api.recording import ChartNote, MdRecorder, RecordingReader, recording_files
-from tradovate_api.recording.attach import attach_recorder
 from tradovate_api.replay import ReplayConfig, run_replay
 from tradovate_api.runtime.app import TradingApp
+from tradovate_api.runtime.recording_attach import attach_recorder
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import settings_from_mapping
 from tradovate_api.simulator import Simulator, SimulatorConfig

@@ -20,13 +20,13 @@ from tradovate_api.protocol import ChartEvent, MarketDataEvent, Messages, decode
 from tradovate_api.protocol.models import ChartDescription, TimeRange
 from tradovate_api.protocol.ticks import unpack_ticks
 from tradovate_api.recording import ChartNote, RecordingReader
-from tradovate_api.recording.synthetic import synthesize
 from tradovate_api.runtime.app import TradingApp
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import settings_from_mapping
 from tradovate_api.simulator import Simulator, SimulatorConfig
 from tradovate_api.simulator.calendar import open_clock
 from tradovate_api.simulator.recorded import RecordedMarket, recorded_instruments
+from tradovate_api.simulator.synthetic_recording import synthesize
 
 OPTIONS = ConnectionOptions(heartbeat_interval=0.2, silence_timeout=3.0)
 

@@ -10,7 +10,7 @@ import asyncio
 import itertools
 
 from tradovate_api.alerts import AlertLog, Severity
-from tradovate_api.risk import RiskManager
+from tradovate_api.orders.risk import RiskManager
 from tradovate_api.runtime.resync import FIRST_SPACING, MAX_SPACING, ResyncGuard
 from tradovate_api.settings import Risk
 from tradovate_api.stores import create_account_store, create_market_store

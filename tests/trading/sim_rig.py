@@ -37,10 +37,10 @@ from tradovate_api.orders import (
     RestServerCommands,
     TicketState,
 )
+from tradovate_api.orders.risk import RiskManager
 from tradovate_api.protocol import ChartEvent, EntityEvent, MarketDataEvent, Message
 from tradovate_api.protocol.models import Account, Command
 from tradovate_api.protocol.models.subscriptions import ChartDescription, TimeRange
-from tradovate_api.risk import RiskManager
 from tradovate_api.runtime import BackoffPolicy, BreakerPolicy, Policy, Supervisor
 from tradovate_api.runtime.supervisor import SupervisorOptions
 from tradovate_api.secrets import Secret, TradovateCredentials

@@ -23,6 +23,7 @@ from tradovate_api.alerts import AlertLog
 from tradovate_api.errors import ConnectionLost, OrderRejected, TradovateError
 from tradovate_api.orders import ContractBook, OrderManager, OutcomeResolver
 from tradovate_api.orders.resolver import ServerCommands
+from tradovate_api.orders.risk import RiskManager
 from tradovate_api.protocol import (
     EntityEvent,
     Messages,
@@ -50,7 +51,6 @@ from tradovate_api.protocol.models import (
     Tick,
 )
 from tradovate_api.protocol.ticks import pack_ticks
-from tradovate_api.risk import RiskManager
 from tradovate_api.settings import Risk
 from tradovate_api.simulator.book import Book
 from tradovate_api.simulator.changes import EntityChange

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import msgspec
 
-from ..replay.export import Format, export_rows
+from ..export import Format, export_rows
 from .reader import JournalReader
 from .reconcile import ReconciliationReport
 from .records import JournalFill, RequestRecord

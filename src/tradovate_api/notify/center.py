@@ -27,8 +27,8 @@ from typing import Any
 import msgspec
 
 from ..alerts import Alert, Severity
+from ..backoff import BackoffPolicy
 from ..logwriter import redact
-from ..runtime.backoff import BackoffPolicy
 from ..settings import Notifications
 from .base import Notifier
 from .limits import KeyLimiter, Verdict

@@ -109,7 +109,7 @@ from .tickets import (
 )
 
 if TYPE_CHECKING:
-    from ..risk import RiskManager
+    from .risk import RiskManager
 
 _log = logging.getLogger("tradovate_api.orders")
 

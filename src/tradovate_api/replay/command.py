@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..export import Format
 from ..recording import recording_files
 from ..settings import Settings, load_settings
 from .engine import ReplayConfig, run_replay
-from .export import Format
 from .output import save_result
 from .results import BacktestSummary
 
@@ -64,7 +64,7 @@ def replay_command(files: Sequence[str], *, strategy: str | None, settings_path:
                    exports: Sequence[Format], charts: bool) -> tuple[list[str], Path]:
     """Run a replay and save its files; returns (summary lines, output directory). Raises
     ``ValueError``/``TradovateError`` subclasses with a message for the user."""
-    from ..runtime.app import load_strategy
+    from ..strategy.loading import load_strategy
 
     settings = settings_for(settings_path)
     paths = recording_files(files)

@@ -3,7 +3,7 @@
 Each recorded frame goes through the protocol core's :func:`decode_frame`, the market store's
 single writer and the strategy :class:`~tradovate_api.strategy.Dispatcher`, exactly as on the
 md socket; orders go through the real :class:`~tradovate_api.orders.OrderManager` and
-:class:`~tradovate_api.risk.RiskManager` to a :class:`~.execution.ReplayGateway`, whose
+:class:`~tradovate_api.orders.risk.RiskManager` to a :class:`~.execution.ReplayGateway`, whose
 answers and account events come back through the real account store. The clock is the
 recording's: the result depends only on the recording and the configuration, so two runs
 make the same decisions and fills.
@@ -29,6 +29,7 @@ import msgspec
 from ..alerts import AlertLog
 from ..orders.contracts import ContractBook
 from ..orders.manager import OrderManager
+from ..orders.risk import RiskManager
 from ..orders.tickets import OrderTicket
 from ..protocol import ChartEvent, EntityEvent, MarketDataEvent, Messages, decode_frame
 from ..recording import (
@@ -43,7 +44,6 @@ from ..recording import (
     read_entries,
 )
 from ..reports import Point, SessionHistory
-from ..risk import RiskManager
 from ..settings import Risk
 from ..simulator.engine import Exchange
 from ..simulator.instruments import catalog_from_contracts

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import msgspec
 
+from ..export import Format, export_rows
 from ..reports import TradeLine, encode_report, render_charts, render_html
-from .export import Format, export_rows
 from .results import Decision, FillRecord, ReplayResult
 
 

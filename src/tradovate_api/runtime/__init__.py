@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .backoff import BackoffPolicy, BreakerPolicy, CircuitBreaker
+from ..backoff import BackoffPolicy, BreakerPolicy, CircuitBreaker
 from .supervisor import (
     EXIT_FAILURE,
     EXIT_FORCED,

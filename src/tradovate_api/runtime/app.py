@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import signal
 import time
@@ -77,7 +76,7 @@ from ..client import (
     SyncSnapshot,
     TradingSession,
 )
-from ..errors import ConfigError, ConnectionLost, TradovateError
+from ..errors import ConfigError, ConnectionLost, StartupError, TradovateError
 from ..logwriter import LogWriter, setup_logging
 from ..market_hours import MarketHours
 from ..notify.message import Notification
@@ -92,12 +91,12 @@ from ..orders import (
     TicketKind,
     TicketState,
 )
+from ..orders.risk import RiskManager
 from ..protocol import MONEY_ENTITY_TYPES, ChartEvent, EntityEvent, MarketDataEvent
 from ..protocol.messages import Message, UnknownEntity
 from ..protocol.models import Account
 from ..protocol.models.subscriptions import ChartDescription, TimeRange
 from ..reports import ReportData, ReportKind, ReportScheduler, ReportSources, build_report
-from ..risk import RiskManager
 from ..secrets import TradovateCredentials
 from ..settings import Endpoints, Settings
 from ..stores import (
@@ -182,25 +181,6 @@ READER_ALERT_SECONDS = 300.0
 
 Submit = Callable[[Notification], object]
 """Where report notifications go (the notification center's ``submit``; must not block)."""
-
-
-class StartupError(TradovateError):
-    """The run cannot start: no such account, unknown contract, bad strategy reference."""
-
-
-def load_strategy(reference: str) -> Strategy:
-    """Instantiate the strategy class named ``"package.module:Class"`` (no arguments; its
-    parameters arrive as ``ctx.params``)."""
-    module_name, _, class_name = reference.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise StartupError(f"trading.strategy: cannot import {module_name!r}: {exc}") from None
-    cls = getattr(module, class_name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
-        raise StartupError(f"trading.strategy: {reference!r} is not a Strategy subclass")
-    strategy: Strategy = cls()
-    return strategy
 
 
 @dataclass(slots=True)

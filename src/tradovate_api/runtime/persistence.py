@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from ..alerts import AlertSink
-from ..journal.attach import JournalAlerts, JournalObserver, attach_journal
 from ..journal.writer import Journal
-from ..recording.attach import attach_recorder
 from ..recording.writer import MdRecorder
 from ..settings import Settings
 from .app import TradingApp
+from .journal_attach import JournalAlerts, JournalObserver, attach_journal
+from .recording_attach import attach_recorder
 
 
 class Persistence:

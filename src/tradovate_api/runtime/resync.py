@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 
 from ..alerts import Alert, AlertSink, Severity
-from ..risk import RiskManager
+from ..orders.risk import RiskManager
 from .throttled_alerts import ThrottledAlerts
 
 _log = logging.getLogger("tradovate_api.runtime.resync")

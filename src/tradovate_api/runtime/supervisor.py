@@ -32,6 +32,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from ..alerts import Alert, AlertSink, Severity
+from ..backoff import BackoffPolicy, BreakerPolicy, CircuitBreaker
 from ..client.ends import (
     AuthorizationFailed,
     ConnectFailed,
@@ -41,7 +42,6 @@ from ..client.ends import (
     TokenUnavailable,
 )
 from ..errors import ConfigError, ConnectionLost, ErrorResponse, TradovateError
-from .backoff import BackoffPolicy, BreakerPolicy, CircuitBreaker
 
 if TYPE_CHECKING:
     from ..settings import Settings

@@ -34,9 +34,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..alerts import Alert, AlertSink, Severity
+from ..orders.risk import RiskManager
 from ..orders.tickets import OrderTicket, TicketState
 from ..protocol.models import Position
-from ..risk import RiskManager
 from ..stores import (
     AccountChange,
     BarUpdated,

@@ -1,4 +1,6 @@
-"""Wiring a :class:`~.writer.Journal` into a running :class:`~tradovate_api.runtime.app.TradingApp`.
+"""Wiring a :class:`~tradovate_api.journal.writer.Journal` into a running :class:`.app.TradingApp`.
+
+It lives with the app, not the journal, so that the journal never imports the runtime.
 
 :func:`attach_journal` makes the app journal every order ticket, account event, snapshot
 (reconciling the first one of the run with the journal), alert and md reconnect, and closes
@@ -8,7 +10,8 @@ sends it (``OrderManager.set_before_send``), and which is refused while the jour
 write. Once the trading socket is ready after the first snapshot, the orders earlier runs left
 working are cancelled (settings ``journal.cancel_previous_orders``) and the outcome alerted;
 the earlier runs' requests of unknown outcome that the first snapshot does not show are handed
-to the order manager, which follows them like its own lost answers (:mod:`.handover`).
+to the order manager, which follows them like its own lost answers
+(:mod:`tradovate_api.journal.handover`).
 """
 
 from __future__ import annotations
@@ -19,17 +22,17 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..alerts import Alert, AlertSink, Severity
+from ..journal.handover import EarlierRequests
+from ..journal.reconcile import UNKNOWN, JournalReconciler, WorkingOrder
+from ..journal.writer import Journal
 from ..orders.tickets import OrderTicket, TicketState
-from ..runtime.observer import AppObserver, PreparedApp
-from .handover import EarlierRequests
-from .reconcile import UNKNOWN, JournalReconciler, WorkingOrder
-from .writer import Journal
+from .observer import AppObserver, PreparedApp
 
 if TYPE_CHECKING:
     from ..client import SyncSnapshot
     from ..protocol import EntityEvent
-    from ..runtime.app import TradingApp
     from ..stores import AccountChange, SyncReport
+    from .app import TradingApp
 
 _log = logging.getLogger("tradovate_api.journal")
 

@@ -6,6 +6,9 @@ ready (authorized and restored) — and a connection that stayed ready for ``hea
 seconds clears it: a socket that keeps being dropped but reconnects each time is a working
 connection, not an outage. With the defaults (15 failures in 600 s) the breaker needs about
 four minutes of an unreachable server (see ADR 0003).
+
+A leaf module (it imports nothing of the package): the supervisor paces reconnects with it
+and the notification channels their retries.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from ..errors import TradovateError
+from .errors import TradovateError
 
 Format = Literal["csv", "parquet"]
 FORMATS: tuple[Format, ...] = ("csv", "parquet")

@@ -1,4 +1,6 @@
-"""Wiring an :class:`~.writer.MdRecorder` into a :class:`~tradovate_api.runtime.app.TradingApp`.
+"""Wiring an :class:`~tradovate_api.recording.writer.MdRecorder` into a :class:`.app.TradingApp`.
+
+It lives with the app, not the recording format, so that recording never imports the runtime.
 
 The recorder gets every raw md frame (the md session's frame observer, before decoding) and
 the notes a replay needs: the contracts traded, which chart ids belong to which contract, md
@@ -10,11 +12,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from ..runtime.observer import AppObserver, PreparedApp
-from .writer import MdRecorder
+from ..recording.writer import MdRecorder
+from .observer import AppObserver, PreparedApp
 
 if TYPE_CHECKING:
-    from ..runtime.app import TradingApp
+    from .app import TradingApp
 
 CLOSE_TIMEOUT = 5.0
 

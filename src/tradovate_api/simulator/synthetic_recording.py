@@ -17,9 +17,9 @@ from pathlib import Path
 
 from ..protocol import ChartEvent, MarketDataEvent, encode_messages, pack_ticks
 from ..protocol.models import ChartData, MarketData, Tick
-from ..simulator.instruments import InstrumentCatalog, default_instruments
-from ..simulator.marketgen import MarketGenerator
-from .writer import MdRecorder
+from ..recording.writer import MdRecorder
+from .instruments import InstrumentCatalog, default_instruments
+from .marketgen import MarketGenerator
 
 DEFAULT_START = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 """A Tuesday, 09:00 Chicago time: inside the regular session."""

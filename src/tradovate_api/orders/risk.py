@@ -45,14 +45,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from .alerts import Alert, AlertSink, Severity
-from .orders.refusals import RefusalLog
-from .orders.tickets import OrderTicket, TicketKind
-from .settings import Risk
-from .stores import AccountView, MarketDataView, PnLUnknown
+from ..alerts import Alert, AlertSink, Severity
+from ..settings import Risk
+from ..stores import AccountView, MarketDataView, PnLUnknown
+from .refusals import RefusalLog
+from .tickets import OrderTicket, TicketKind
 
 if TYPE_CHECKING:
-    from .stores import OrderState
+    from ..stores import OrderState
 
 _log = logging.getLogger("tradovate_api.risk")
 _HOUR_MS = 3_600_000
