@@ -135,6 +135,31 @@ async def test_odd_fields_in_props_snapshot_and_lists(http: aiohttp.ClientSessio
         await me.client.ws.close()
 
 
+async def test_the_default_wire_carries_the_current_spec_fields_without_any_fault(
+        http: aiohttp.ClientSession) -> None:
+    """Today's Tradovate sends fields the 2021 schema lacks (reference §5.2), by default: so
+    does the simulator's default wire, in events and in the snapshot."""
+    async with open_sim() as sim:
+        me = await synced(sim, http)
+        await me.client.send("order/placeorder\n5\n\n" + msgspec.json.encode(
+            order_body(me.account, orderQty=1)).decode())
+        entities = flat(raw_events(await raw_frames(me.client.ws, 1.0)))
+        fills = [e for t, k, e in entities if t == "fill" and k == "Created"]
+        balances = [e for t, _, e in entities if t == "cashBalance"]
+        assert fills
+        assert balances
+        assert all("external" in f for f in fills)
+        assert all(b["amountSOD"] == b["amount"] for b in balances)
+        assert not [e for _, _, e in entities if set(FUTURE_FIELDS) & set(e)]  # no fault
+        await me.client.send(f"user/syncrequest\n6\n\n{{\"users\":[{me.user_id}]}}")
+        texts = await raw_frames(me.client.ws, 0.5)
+        response = next(m for t in texts if t.startswith("a")
+                        for m in msgspec.json.decode(t[1:]) if m.get("i") == 6)
+        assert {"restricted", "futuresDisabled"} <= set(response["d"]["accounts"][0])
+        assert sim.faults.fired.get("odd_fields", 0) == 0
+        await me.client.ws.close()
+
+
 @pytest.mark.parametrize("omit_required", [True, False])
 async def test_odd_fields_can_keep_the_required_fields(http: aiohttp.ClientSession,
                                                        omit_required: bool) -> None:

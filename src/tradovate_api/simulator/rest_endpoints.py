@@ -201,18 +201,19 @@ class Endpoints:
         if request.entity_types:
             keep = {_plural(t) for t in request.entity_types} | {"users", "contractGroups"}
             data = {k: v for k, v in data.items() if k in keep}
-        if self._ctx.faults.is_armed("odd_fields"):
+        if self._ctx.registry.reshapes():
             for key, items in data.items():
                 entity_type = _SYNC_ENTITY_TYPES.get(key) or _singular(key)
-                data[key] = [self._ctx.registry.odd_builtins(entity_type, item)
+                data[key] = [self._ctx.registry.wire_builtins(entity_type, item)
                              for item in items]
         return data
 
     def _entities_reply(self, entity_type: str, value: Any) -> Reply:
-        """A generic operation's answer; entities as the ``odd_fields`` fault sends them."""
-        if not self._ctx.faults.is_armed("odd_fields"):
+        """A generic operation's answer; entities as the wire carries them
+        (:meth:`ConnectionRegistry.wire_builtins`)."""
+        if not self._ctx.registry.reshapes():
             return json_reply(value)
-        odd = self._ctx.registry.odd_builtins
+        odd = self._ctx.registry.wire_builtins
         data = msgspec.to_builtins(value)
         if isinstance(data, list):
             return json_reply([odd(entity_type, item) for item in data])

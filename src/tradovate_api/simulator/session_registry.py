@@ -28,7 +28,7 @@ from .changes import EntityChange
 from .engine_store import entity_id
 from .session import SocketSession, shutdown_frame
 from .session_context import log
-from .wire_oddities import oddify
+from .wire_oddities import CURRENT_SPEC_FIELDS, oddify, with_current_fields
 
 if TYPE_CHECKING:
     from .session_context import ServerContext
@@ -173,7 +173,7 @@ class ConnectionRegistry:
         group = self._ctx.config.awkward_wire
         faults = self._ctx.faults
         disturbed = faults.any_armed(EVENT_FAULTS)
-        encode = self._odd_entity if faults.is_armed("odd_fields") else None
+        encode = self._wire_entity if self.reshapes() else None
         for user_id, mine in by_user.items():
             targets = [(sock, wanted) for sock, (uid, wanted) in self._synced.items()
                        if uid == user_id]
@@ -184,17 +184,29 @@ class ConnectionRegistry:
                 out = [(k, m) for t, m, k in messages if wanted is None or t in wanted]
                 sock.send_many(self._disturb(sock, out) if disturbed else [m for _, m in out])
 
-    def odd_builtins(self, entity_type: str, data: Any) -> Any:
-        """One entity's JSON object as the ``odd_fields`` fault sends it (unchanged unless
-        the fault fires)."""
-        armed = self._ctx.faults.fire("odd_fields")
-        if armed is None or not isinstance(data, dict):
-            return data
-        return oddify(entity_type, data, armed.rng,
-                      omit_required=bool(armed.params["omit_required"]))
+    def reshapes(self) -> bool:
+        """Whether entities leave in another shape than the 2021 schema's: the current
+        spec's fields on the awkward wire (as the real server sends them), or the
+        ``odd_fields`` fault."""
+        return self._ctx.config.awkward_wire or self._ctx.faults.is_armed("odd_fields")
 
-    def _odd_entity(self, entity_type: str, entity: Any) -> Any:
-        return self.odd_builtins(entity_type, msgspec.to_builtins(entity))
+    def wire_builtins(self, entity_type: str, data: Any) -> Any:
+        """One entity's JSON object as the wire carries it: as the ``odd_fields`` fault
+        sends it when it fires, else with the current spec's fields on the awkward wire."""
+        if not isinstance(data, dict):
+            return data
+        armed = self._ctx.faults.fire("odd_fields")
+        if armed is not None:
+            return oddify(entity_type, data, armed.rng,
+                          omit_required=bool(armed.params["omit_required"]))
+        return with_current_fields(entity_type, data) if self._ctx.config.awkward_wire \
+            else data
+
+    def _wire_entity(self, entity_type: str, entity: Any) -> Any:
+        if entity_type not in CURRENT_SPEC_FIELDS and not self._ctx.faults.is_armed(
+                "odd_fields"):
+            return entity  # nothing to add: encoded as it is
+        return self.wire_builtins(entity_type, msgspec.to_builtins(entity))
 
     def _disturb(self, sock: SocketSession,
                  messages: list[tuple[frozenset[EntityKey], bytes]]) -> list[bytes]:

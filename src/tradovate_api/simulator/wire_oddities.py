@@ -1,11 +1,13 @@
-"""Entities as a newer or sloppier Tradovate sends them (the ``odd_fields`` fault).
+"""Entities as today's, a newer or a sloppier Tradovate sends them.
 
 The current spec has fields the 2021 schema lacks (reference §5.2: ``Account.restricted``,
 ``CashBalance.amountSOD``, ``MarginSnapshot.positionMargin``...), future versions will add
 more, optional fields may be absent, and some schema-required fields are not reliably there
 (the issue names ``Fill.finallyPaired`` and ``Position.prevPos``). A client must keep every
-such entity. :func:`oddify` changes one entity's JSON object accordingly, drawing from the
-fault's random source.
+such entity. :func:`with_current_fields` adds the current spec's fields (what the real server
+sends by default: the simulator's awkward wire does too); :func:`oddify` (the ``odd_fields``
+fault) adds those, made-up future fields, and drops optional ones, drawing from the fault's
+random source.
 """
 
 from __future__ import annotations
@@ -56,12 +58,24 @@ UNRELIABLE_REQUIRED: Mapping[str, tuple[str, ...]] = {
 """Schema-required fields a client cannot rely on (``omit_required``)."""
 
 
+def with_current_fields(entity_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One entity's JSON object with the current spec's fields it lacks (a copy; ``data``
+    itself when the entity type has none)."""
+    fields = CURRENT_SPEC_FIELDS.get(entity_type)
+    if not fields:
+        return data
+    current = dict(data)
+    for key, value in fields.items():
+        current.setdefault(key, current.get("amount", value) if key == "amountSOD" else value)
+    return current
+
+
 def oddify(entity_type: str, data: dict[str, Any], rng: random.Random, *,
            omit_required: bool) -> dict[str, Any]:
     """A copy of one entity's JSON object with extra and missing fields."""
-    odd = dict(data)
-    for key, value in CURRENT_SPEC_FIELDS.get(entity_type, {}).items():
-        odd.setdefault(key, odd.get("amount", value) if key == "amountSOD" else value)
+    odd = with_current_fields(entity_type, data)
+    if odd is data:
+        odd = dict(data)
     future = list(FUTURE_FIELDS.items())
     for key, value in rng.sample(future, k=rng.randint(1, len(future))):
         odd[key] = value
