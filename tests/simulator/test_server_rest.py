@@ -207,3 +207,5 @@ def test_default_config_is_one_sim_user() -> None:
     config = SimulatorConfig()
     assert [(u.name, u.password) for u in config.users] == [("sim", "sim")]
     assert config.token_lifetime == 90 * 60
+    # Tradovate's partner limit (reference §11 #9): a client leaking sockets is cut, not kind.
+    assert config.max_connections == 50

@@ -169,7 +169,7 @@ class SimulatorConfig(_Section, frozen=True):
     token_lifetime: PositiveFloat = DEFAULT_TOKEN_LIFETIME_S
     max_sessions: PositiveInt = 2
     """Concurrent sessions per user; each token request opens one and the oldest is closed."""
-    max_connections: NonNegativeInt = 0
+    max_connections: NonNegativeInt = 50
     """Websocket connections per user (0 = unlimited); over it the oldest is closed."""
     heartbeat_interval: PositiveFloat = 2.5
     idle_timeout: PositiveFloat = 15.0
