@@ -13,8 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from ..stores.stale import ORDER_DONE
 from .records import (
-    DONE_STATUSES,
     UNACKNOWLEDGED_STATES,
     AlertRecord,
     ConnectionRecord,
@@ -141,7 +141,7 @@ class JournalReader:
         journal of years of trading would otherwise hold every id ever sent. Only ids of
         this app's requests: an order someone else placed with a client order id of their
         own is never taken for this app's."""
-        done = ", ".join(f"'{status}'" for status in sorted(DONE_STATUSES))
+        done = ", ".join(f"'{status}'" for status in sorted(ORDER_DONE))
         run = "AND r.run_id < ?" if before_run is not None else ""
         params: tuple[Any, ...] = (before_run,) if before_run is not None else ()
         # A request whose order the journal never saw (no order with its id, no command

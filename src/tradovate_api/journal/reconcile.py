@@ -24,7 +24,8 @@ from ..alerts import Alert, AlertSink, Severity
 from ..orders.order_strategy import carries
 from ..protocol.models import Command, OrderStrategy, OrderVersion, SyncMessage
 from ..stores.account import SyncReport, client_key
-from .records import DONE_STATUSES, JournalState, RequestRecord
+from ..stores.stale import ORDER_DONE
+from .records import JournalState, RequestRecord
 from .writer import Journal
 
 PLACED = "placed"
@@ -274,7 +275,7 @@ def reconcile(state: JournalState, snapshot: SyncMessage,
                                        order.ord_status))
     missing = tuple(MissingOrder(o.order_id, o.cl_ord_id, o.ord_status)
                     for o in state.orders.values()
-                    if ours(o.account_id) and o.ord_status not in DONE_STATUSES
+                    if ours(o.account_id) and o.ord_status not in ORDER_DONE
                     and o.order_id not in orders)
     return ReconciliationReport(state.crashed, tuple(unacked), tuple(missed), tuple(busted),
                                 tuple(changes), _position_differences(state, snapshot, ours),
@@ -337,7 +338,7 @@ def previous_orders(state: JournalState, snapshot: SyncMessage, ours: Callable[[
             versions[version.order_id] = version
     positions = {(p.account_id, p.contract_id): p.net_pos for p in snapshot.positions}
     working = sorted((o for o in snapshot.orders
-                      if ours(o.account_id) and o.ord_status not in DONE_STATUSES),
+                      if ours(o.account_id) and o.ord_status not in ORDER_DONE),
                      key=lambda o: o.id)
     working_ids = {o.id for o in working}
     out = []

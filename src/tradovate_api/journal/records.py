@@ -7,9 +7,9 @@ from collections.abc import Mapping
 
 import msgspec
 
-DONE_STATUSES = frozenset({"Canceled", "Completed", "Expired", "Filled", "Rejected"})
-"""Order statuses after which an order never trades again."""
-UNACKNOWLEDGED_STATES = frozenset({"PENDING", "UNKNOWN", "INTENT"})
+from .intents import INTENT_STATE
+
+UNACKNOWLEDGED_STATES = frozenset({"PENDING", "UNKNOWN", INTENT_STATE})
 """States of a request that went (or may have gone) on the wire and got no definite answer;
 ``INTENT``: known only from the write-ahead file (see :mod:`.intents`)."""
 

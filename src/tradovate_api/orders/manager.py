@@ -40,6 +40,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -741,7 +742,7 @@ class OrderManager:
         and unanswered or unknown, or acknowledged before their order's entity arrived."""
         buy = sell = 0
         account = self._account
-        for t in (*self._open.values(), *self._watched.values()):
+        for t in chain(self._open.values(), self._watched.values()):
             if (t.contract_id != contract_id or t.kind not in _ENTERING
                     or (t.order_id is not None and account.order(t.order_id) is not None)):
                 continue
@@ -1265,10 +1266,11 @@ class OrderManager:
                                     f"{ticket.qty} {ticket.symbol} was not executed",
                                     f"clOrdId {ticket.cl_ord_id}: {reason}; the contract is "
                                     "unblocked."))
-        absent = self._absent
-        absent[ticket.cl_ord_id] = ticket
-        if len(absent) > LATE_WATCH:
-            absent.popitem(last=False)
+        if ticket.kind is not TicketKind.INTERRUPT:  # no client id the server could show
+            absent = self._absent
+            absent[ticket.cl_ord_id] = ticket
+            if len(absent) > LATE_WATCH:
+                absent.popitem(last=False)
         self._settle(ticket, TicketState.NOT_PLACED)
 
     def settle_listed(self, ticket: OrderTicket, command: Command,

@@ -4,7 +4,7 @@ A strategy that keeps asking for an order a limit refuses (on every quote, say) 
 otherwise write a line per attempt — tens of thousands a minute, a log that fills a disk and
 buries everything else. :class:`RefusalLog` writes the first refusal of a kind at once and
 then at most one line per ``interval_ms`` for that kind, saying how many were not written
-since the previous line. The counts per kind stay available (:attr:`RefusalLog.counts`).
+since the previous line.
 """
 
 from __future__ import annotations
@@ -31,29 +31,22 @@ class RefusalLog:
         self._level = level
         self._kinds: dict[str, list[int]] = {}
         """kind → [time of its last line (ms), refusals not written since]."""
-        self.counts: dict[str, int] = {}
-        """Every refusal noted, by kind (bounded like the kinds)."""
 
-    def note(self, kind: str, message: str) -> bool:
-        """Count one refusal of ``kind``; write ``message`` if this kind had no line in the
-        last interval (with the number left unwritten since its previous line). True when a
-        line was written."""
+    def note(self, kind: str, message: str) -> None:
+        """Write ``message`` if this kind had no line in the last interval (with the number
+        left unwritten since its previous line); else count it for the next line."""
         now = self._clock()
-        counts = self.counts
-        counts[kind] = counts.get(kind, 0) + 1
         entry = self._kinds.get(kind)
         if entry is not None and now - entry[0] < self._interval_ms:
             entry[1] += 1
-            return False
+            return
         skipped = 0 if entry is None else entry[1]
         if entry is None and len(self._kinds) >= MAX_KINDS:
             oldest = min(self._kinds, key=lambda k: self._kinds[k][0])
             del self._kinds[oldest]
-            counts.pop(oldest, None)
         self._kinds[kind] = [now, 0]
         if skipped:
             self._log.log(self._level, "%s (and %d more like it since the previous line)",
                           message, skipped)
         else:
             self._log.log(self._level, "%s", message)
-        return True

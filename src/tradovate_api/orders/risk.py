@@ -363,7 +363,7 @@ class RiskManager:
         limit = "daily_loss_unknown"
         self.breaches[limit] = self.breaches.get(limit, 0) + 1
         reason = f"daily loss unknown ({self._pnl_unknown}): new entries refused"
-        _log.warning("risk: order refused: %s", reason)
+        self._refusals.note(limit, f"risk: order refused: {reason}")
         if not self._pnl_unknown_alerted:
             self._alert_pnl_unknown()
         return reason

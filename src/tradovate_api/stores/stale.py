@@ -37,10 +37,10 @@ from ..protocol.models import (
     Position,
     TradeDate,
 )
+from .order_strategies import STRATEGY_DONE
 
 ORDER_DONE = frozenset({"Canceled", "Completed", "Expired", "Filled", "Rejected"})
-STRATEGY_DONE = frozenset({"ExecutionFailed", "ExecutionFinished", "ExecutionInterrupted",
-                           "NotEnoughLiquidity", "StoppedByUser"})
+"""Order statuses after which an order never trades again."""
 
 
 def stale_order(known: Order, incoming: Order, *, has_worked: bool) -> bool:
