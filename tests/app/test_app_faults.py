@@ -144,7 +144,7 @@ async def test_fill_made_while_disconnected_reaches_the_strategy_exactly_once(
     strategy = Recorder()
     slow_reconnect = SupervisorOptions(backoff=BackoffPolicy(initial=1.0, maximum=1.0,
                                                              jitter=0.1),
-                                       breaker=BreakerPolicy(failures=20, window=60.0),
+                                       breaker=BreakerPolicy(),
                                        shutdown_timeout=6.0, cancel_timeout=1.0)
     app = make_app(sim, make_settings(sim, tmp_path), strategy, supervisor_options=slow_reconnect)
     async with running(app):

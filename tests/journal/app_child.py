@@ -71,10 +71,8 @@ class Scripted(Strategy):
         observer = self.persistence.journal_observer
         assert observer is not None
         assert observer.reconciler is not None
-        cleanup = getattr(observer, "cleanup", None)  # (absent before the journal cancelled)
-        if cleanup is not None:
-            await cleanup
-        await asyncio.sleep(0.2)  # the cleanup's alert goes through the loop
+        if observer.cleanup is not None:
+            await observer.cleanup  # its alert is emitted before it returns
         say("REPORT", msgspec.json.encode(observer.reconciler.restart).decode())
         if self.mode == "follow":
             await self.follow(observer)
@@ -87,7 +85,7 @@ class Scripted(Strategy):
         assert symbol is not None
         probe = self.ctx.buy(symbol, 1, trigger="probe while an earlier request is unknown")
         say("PROBE", probe.state, json.dumps(probe.reason))
-        earlier = getattr(observer, "earlier", None)  # (absent before the restart followed)
+        earlier = observer.earlier
         if earlier is None:
             say("EARLIER", "{}")
             say("DECISIONS", "[]")

@@ -127,6 +127,8 @@ class _Cash:
     realized: float = 0.0
     """Today's realized P&L (reset at the trade-date roll)."""
     week_realized: float = 0.0
+    start_of_day: float = 0.0
+    """The amount when the trade date began (``amountSOD``, current spec)."""
 
 
 @dataclass(slots=True)
@@ -338,7 +340,7 @@ class Exchange:
         ignored: list[EntityChange] = []
         aid = account.id
         self._emit(ignored, user_id, aid, "account", "Created", account)
-        cash = _Cash(id=self._new_id(), amount=balance)
+        cash = _Cash(id=self._new_id(), amount=balance, start_of_day=balance)
         self._cash[aid] = cash
         self._emit(ignored, user_id, aid, "cashBalance", "Created",
                    self._cash_entity(aid, stamp, trade_date))
@@ -535,7 +537,8 @@ class Exchange:
         return CashBalance(id=cash.id, account_id=account_id, timestamp=stamp,
                            trade_date=trade_date, currency_id=self._usd_id,
                            amount=round(cash.amount, 2), realized_pnl=round(cash.realized, 2),
-                           week_realized_pnl=round(cash.week_realized, 2))
+                           week_realized_pnl=round(cash.week_realized, 2),
+                           amount_sod=round(cash.start_of_day, 2))
 
     def _position_entity(self, position_id: int, key: tuple[int, int], ledger: PositionLedger,
                          stamp: str, trade_date: TradeDate) -> Position:
@@ -581,6 +584,7 @@ class Exchange:
                     != dt.date(old.year, old.month, old.day).isocalendar()[:2])
         for account_id, cash in self._cash.items():
             cash.realized = 0.0
+            cash.start_of_day = cash.amount
             if new_week:
                 cash.week_realized = 0.0
             account = self._accounts[account_id]

@@ -20,7 +20,7 @@ CURRENT_SPEC_FIELDS: Mapping[str, Mapping[str, Any]] = {
     "account": {"restricted": False, "closed": False, "evaluationSize": 0,
                 "futuresDisabled": False, "swapEnabled": False, "spotMarginEnabled": False,
                 "ssfRiskDisclosureAcknowledgment": "2025-01-02T15:04:05.000Z"},
-    "cashBalance": {"amountSOD": 0.0},
+    "cashBalance": {"amountSOD": 0.0},  # the engine's own entities carry it
     "marginSnapshot": {"positionMargin": 0.0, "totalUsedFullMargin": 0.0,
                        "openCollateralReq": 0.0},
     "accountRiskStatus": {"maxNetLiq": 0.0, "minNetLiq": 0.0},
@@ -28,7 +28,7 @@ CURRENT_SPEC_FIELDS: Mapping[str, Mapping[str, Any]] = {
     "fill": {"external": False},
 }
 """Fields of the current spec (reference §5.2, "current additions") by entity type; values
-only illustrate the type (``amountSOD`` copies ``amount`` when there is one)."""
+only illustrate the type where the engine has none of its own."""
 
 FUTURE_FIELDS: Mapping[str, Any] = {
     "venueFlags": 3,
@@ -66,7 +66,7 @@ def with_current_fields(entity_type: str, data: dict[str, Any]) -> dict[str, Any
         return data
     current = dict(data)
     for key, value in fields.items():
-        current.setdefault(key, current.get("amount", value) if key == "amountSOD" else value)
+        current.setdefault(key, value)
     return current
 
 
