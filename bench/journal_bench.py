@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.stats import percentile
 from tradovate_api.journal import Journal
 from tradovate_api.orders.tickets import OrderTicket, TicketKind
 
@@ -59,9 +60,8 @@ def run(calls: int, rounds: int, directory: Path) -> dict[str, Any]:
         journal.close()
     results = {}
     for name, values in samples.items():
-        values.sort()
         results[name] = {"median_us": statistics.median(values) / 1000,
-                         "p99_us": values[int(len(values) * 0.99)] / 1000,
+                         "p99_us": percentile(values, 0.99) / 1000,
                          "calls": len(values)}
     return results
 

@@ -521,7 +521,10 @@ class FaultScheduler:
         """The journal's gap rows of this process add up to every record it lost."""
         deadline = self._clock() + self._timing.recover_limit
         while True:
-            state = await self._client.state()
+            try:
+                state = await self._client.state()
+            except (ConnectionError, TimeoutError) as exc:
+                return [f"full disk: the client did not answer for its gap count: {exc}"]
             recorded = self._inv.gaps_of_current_run()
             if state.journal_halted is None and recorded == state.journal_lost:
                 return []

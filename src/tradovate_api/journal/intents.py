@@ -9,8 +9,9 @@ them (``fdatasync`` as well with ``synchronous = "FULL"``: a power cut neither).
 
 The next :class:`~.writer.Journal` to open the file folds every intent whose request the
 SQLite journal does not have into ``requests`` (state ``INTENT``: written, perhaps sent, fate
-unknown), for restart reconciliation to settle against the server. The file is emptied once
-its contents are in SQLite.
+unknown), for restart reconciliation to settle against the server. The file is emptied when the
+journal opens (after that fold) and at a clean close; during a run it grows by one line per
+request (about 0.5 MB an hour at the 3000-an-hour order budget).
 """
 
 from __future__ import annotations
