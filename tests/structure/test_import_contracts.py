@@ -1,0 +1,106 @@
+"""The import contracts of ``pyproject.toml`` hold, and each one catches the wrong import it
+exists for.
+
+``lint-imports`` is the law (docs/adr/0008-import-contracts.md); these tests show it is not a
+law that cannot be broken: each wrong import below is written into a copy of the package in a
+temporary directory, and the contract named for it must then fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tradovate_api
+
+PACKAGE = Path(tradovate_api.__file__).parent
+CONFIG = Path(__file__).resolve().parents[2] / "pyproject.toml"
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def _lint(source_root: Path, *contracts: str) -> subprocess.CompletedProcess[str]:
+    """``lint-imports`` on the package found first under ``source_root``."""
+    command = [str(LINT_IMPORTS), "--no-cache", "--no-logo"]
+    for contract in contracts:
+        command += ["--contract", contract]
+    environment = {**os.environ, "PYTHONPATH": str(source_root)}
+    return subprocess.run([*command, str(CONFIG)], cwd=source_root, env=environment,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def package_copy(tmp_path: Path) -> Path:
+    """A copy of the package's source under ``tmp_path`` (the root to put on the path)."""
+    shutil.copytree(PACKAGE, tmp_path / "tradovate_api",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path
+
+
+def test_the_package_keeps_every_contract(tmp_path: Path) -> None:
+    result = _lint(PACKAGE.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+# (contract id, module of the copy, the wrong import added to it)
+WRONG_IMPORTS = [
+    # the protocol core reaching up into the stores
+    ("layers", "protocol/frames.py", "import tradovate_api.stores"),
+    # the simulator leaning on the client's configuration
+    ("simulator-beside-client", "simulator/book.py", "import tradovate_api.settings"),
+    # risk (allowed below the simulator by the layers) borrowing from the simulator
+    ("client-stack-without-simulator", "orders/risk.py", "import tradovate_api.simulator"),
+    # a strategy reaching past its API into a store
+    ("strategies-use-the-strategy-api", "strategies/reference.py",
+     "import tradovate_api.stores"),
+    ("strategies-use-the-strategy-api", "strategies/reference.py",
+     "from tradovate_api.strategy import dispatch"),
+]
+
+
+@pytest.mark.parametrize(("contract", "module", "line"), WRONG_IMPORTS,
+                         ids=[f"{c}:{m}" for c, m, _ in WRONG_IMPORTS])
+def test_a_wrong_import_breaks_its_contract(package_copy: Path, contract: str, module: str,
+                                            line: str) -> None:
+    assert _lint(package_copy, contract).returncode == 0  # the copy holds before the change
+    with (package_copy / "tradovate_api" / module).open("a", encoding="utf-8") as f:
+        f.write(f"\n{line}  # a wrong import\n")
+    result = _lint(package_copy, contract)
+    assert result.returncode != 0, result.stdout
+    assert "BROKEN" in result.stdout
+    assert f"tradovate_api.{module[:-3].replace('/', '.')}" in result.stdout
+
+
+def test_an_import_circle_between_modules_breaks_the_no_circles_contract(
+        package_copy: Path) -> None:
+    stores = package_copy / "tradovate_api" / "stores"
+    (stores / "loop_a.py").write_text("from . import loop_b  # a circle\n", encoding="utf-8")
+    (stores / "loop_b.py").write_text(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from . import loop_a\n",
+        encoding="utf-8")
+    result = _lint(package_copy, "no-circles")
+    assert result.returncode != 0, result.stdout
+    assert "tradovate_api.stores" in result.stdout and "loop_" in result.stdout
+
+
+def test_an_import_circle_between_packages_breaks_the_no_circles_contract(
+        package_copy: Path) -> None:
+    with (package_copy / "tradovate_api" / "errors.py").open("a", encoding="utf-8") as f:
+        f.write("\nfrom typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+                "    import tradovate_api.secrets  # a circle: secrets imports errors\n")
+    result = _lint(package_copy, "no-circles")
+    assert result.returncode != 0, result.stdout
+    assert "errors" in result.stdout and "secrets" in result.stdout
+
+
+def test_a_new_package_must_be_given_a_layer(package_copy: Path) -> None:
+    (package_copy / "tradovate_api" / "unplaced.py").write_text('"""Nowhere yet."""\n',
+                                                                encoding="utf-8")
+    result = _lint(package_copy, "layers")
+    assert result.returncode != 0, result.stdout
+    assert "unplaced" in result.stdout + result.stderr
