@@ -27,7 +27,8 @@ def _run(args: argparse.Namespace) -> int:
     from .errors import ConfigError, StartupError
     from .journal import JournalError
     from .notify import from_settings as notification_center
-    from .runtime.app import TradingApp, simulated_time_note
+    from .runtime.app import TradingApp
+    from .runtime.embedded_simulator import simulated_time_note
     from .runtime.persistence import Persistence
     from .secrets import load_secrets
     from .settings import Settings, load_settings

@@ -44,7 +44,7 @@ async def test_chart_history_under_either_id_is_kept_as_history(
         strategy = Recorder()
         app = make_app(sim, make_settings(sim, tmp_path), strategy)
         changes: list[TradesAdded] = []
-        app._md_writer = Noting(app._md_writer, changes)  # type: ignore[assignment]
+        app._readers._md_writer = Noting(app._readers._md_writer, changes)  # type: ignore[assignment]
 
         def live_trades() -> set[int]:
             return {t.id for c in changes if c.realtime and c.contract_id == es.contract_id

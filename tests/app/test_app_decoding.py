@@ -71,7 +71,7 @@ async def test_an_unreadable_fill_alerts_holds_entries_and_brings_a_fresh_snapsh
             "tradeDate": {"year": 2026, "month": 3, "day": 2}, "price": 1.0, "active": True}
         event = wire_event("fill", fill)  # no qty: the fill cannot be booked
         assert isinstance(event.entities[0], BadEntity)
-        app._on_account(event)
+        app._readers.on_account(event)
         assert urgent(alerts) == ["account.unreadable_entity"]
         refused = orders.place(app.symbol, "Buy", 1, trigger="while suspended")
         assert refused.state is TicketState.REFUSED
@@ -96,7 +96,7 @@ async def test_an_incomplete_snapshot_is_not_applied_and_another_is_asked_for(
         broken = SyncSnapshot(msgspec.structs.replace(
             sim.exchange.sync(sim.exchange.account(app.account_id or 0).user_id),  # type: ignore[union-attr]
             orders=[]), 1, (BadEntity("order", b'{"id":1}', "missing accountId"),))
-        app._on_account(broken)
+        app._readers.on_account(broken)
         assert dict(app.account.orders) == before  # not applied: the orders are still there
         assert urgent(alerts) == ["account.snapshot_incomplete"]
         await resynced(app, 2)

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from app_helpers import Recorder
 
-from tradovate_api.runtime.app import TradingApp, simulated_time_note
+from tradovate_api.runtime.app import TradingApp
+from tradovate_api.runtime.embedded_simulator import simulated_time_note
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import Settings
 from tradovate_api.simulator.calendar import CHICAGO

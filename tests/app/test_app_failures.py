@@ -13,7 +13,7 @@ from app_helpers import Recorder, WatchedAlerts, make_app, make_settings, runnin
 from tradovate_api.alerts import Severity
 from tradovate_api.errors import StartupError
 from tradovate_api.orders import TicketState
-from tradovate_api.runtime import app as app_module
+from tradovate_api.runtime import log_watch
 from tradovate_api.simulator import Simulator
 from tradovate_api.strategies.reference import ReferenceStrategy
 from tradovate_api.strategy.loading import load_strategy
@@ -50,7 +50,7 @@ def test_load_strategy_by_reference() -> None:
 
 async def test_unwritable_log_alerts_and_trading_goes_on(
         sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_module, "LOG_CHECK_SECONDS", 0.05)
+    monkeypatch.setattr(log_watch, "LOG_CHECK_SECONDS", 0.05)
     alerts = WatchedAlerts()
     strategy = Recorder()
     settings = make_settings(sim, tmp_path, log={"path": "/dev/full"})

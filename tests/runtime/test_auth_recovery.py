@@ -52,13 +52,13 @@ async def test_logins_the_server_cannot_answer_spend_no_budget_and_back_off(
             await auth.token()  # not sent: the next login waits
         assert deferred.value.retry_in == pytest.approx(LOGIN_RETRY_SECONDS, abs=1.0)
         assert len(server.login_bodies) == 1
-        auth._login_retry_at = 0.0  # the wait is over
+        auth._login.retry_at = 0.0  # the wait is over
         with pytest.raises(ErrorResponse):
             await auth.token()
         with pytest.raises(LoginDeferred) as deferred:
             await auth.token()
         assert deferred.value.retry_in == pytest.approx(2 * LOGIN_RETRY_SECONDS, abs=1.0)
-        auth._login_retry_at = 0.0
+        auth._login.retry_at = 0.0
         info = await auth.token()  # the one login the hourly budget allows is still there
         assert info.access_token.reveal() == "access-1-token"
         assert auth.logins == 1
@@ -79,7 +79,7 @@ async def test_the_renewal_task_rides_out_a_server_that_fails_logins(
 
     async def time_passes(seconds: float) -> None:
         waits.append(seconds)
-        auth._login_retry_at = 0.0  # the wait is over
+        auth._login.retry_at = 0.0  # the wait is over
         await asyncio.sleep(0)
 
     auth = manager(server, AlertLog(), sleep=time_passes)

@@ -7,14 +7,18 @@ an observer can never stop trading.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..client import SyncSnapshot, TradingSession
+    from ..client import FrameObserver, SyncSnapshot, TradingSession
     from ..orders import ContractBook, OrderManager
     from ..protocol import EntityEvent
     from ..stores import AccountChange, AccountView, SyncReport
     from .changed import Changed
+
+_log = logging.getLogger("tradovate_api.runtime.observer")
 
 
 class PreparedApp(Protocol):
@@ -64,3 +68,26 @@ class AppObserver:
 
     def on_strategy_started(self) -> None:
         """The strategy's ``on_start`` ran; market events reach it from now on."""
+
+
+def notify(observers: Sequence[AppObserver], hook: str, *args: object) -> None:
+    """Call ``hook`` of every observer in turn; one that raises is logged and skipped."""
+    for observer in observers:
+        try:
+            getattr(observer, hook)(*args)
+        except Exception:
+            _log.exception("observer %s.%s failed", type(observer).__name__, hook)
+
+
+def fan_out(observers: Sequence[FrameObserver]) -> FrameObserver | None:
+    """What the md connection calls per raw frame: nothing, the one observer itself (no
+    extra call on the reader's path), or all of them in turn, in the order given."""
+    chosen = tuple(observers)
+    if len(chosen) <= 1:
+        return chosen[0] if chosen else None
+
+    def each(frame: memoryview) -> None:
+        for observer in chosen:
+            observer(frame)
+
+    return each

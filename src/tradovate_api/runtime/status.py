@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, TextIO
 
 import msgspec
 
+from ..orders import ContractBook
 from ..reports import ReportData
+from ..stores import AccountView, MarketDataView, PnLUnknown
 from .metrics import RuntimeMetrics
 
 if TYPE_CHECKING:
@@ -48,6 +50,48 @@ class StatusSnapshot(msgspec.Struct, frozen=True):
     reconnects: int
     strategy: str = ""
     """A word about the strategy (``paused``, ``halted``...), empty when trading normally."""
+
+
+def read_status(account: AccountView, market: MarketDataView, contracts: ContractBook,
+                symbol: str, account_id: int | None, metrics: RuntimeMetrics, *,
+                md_connected: bool, trading_connected: bool, word: str) -> StatusSnapshot:
+    """The data of the status line, from the read-only views (P&L of the current trade
+    date over the run's instruments, carried positions included; unknown P&L shows as
+    such, with the server's position). ``symbol`` is the traded contract (empty before
+    start-up), ``word`` the strategy's."""
+    spec = contracts.get(symbol) if symbol else None
+    net = 0
+    avg = open_pnl = last_price = None
+    realized: float | None = 0.0
+    if spec is not None:
+        quote = market.quote(spec.contract_id)
+        last_price = None if quote is None else quote.last
+    opens: list[float | None] = []
+    for contract_id in contracts.contract_ids if account_id is not None else ():
+        try:
+            pnl = account.pnl(account_id or 0, contract_id, market.mark_price(contract_id))
+        except PnLUnknown:
+            realized = None
+            opens.append(None)
+            if spec is not None and contract_id == spec.contract_id:
+                position = account.position(account_id or 0, contract_id)
+                net = 0 if position is None else position.net_pos
+            continue
+        realized = None if realized is None or pnl.unpriced else (
+            realized + pnl.net_realized)
+        opens.append(pnl.open)
+        if spec is not None and pnl.contract_id == spec.contract_id:
+            net, avg = pnl.net_pos, pnl.avg_price
+    if opens and all(o is not None for o in opens):
+        open_pnl = sum(o or 0.0 for o in opens)
+    elif not opens:
+        open_pnl = 0.0
+    return StatusSnapshot(
+        md_connected=md_connected, trading_connected=trading_connected,
+        symbol=symbol or "-", last_price=last_price, net_pos=net, avg_price=avg,
+        realized=realized, open_pnl=open_pnl,
+        working_orders=len(account.open_orders(account_id)) if account_id else 0,
+        fills=metrics.fills, reconnects=metrics.total_reconnects, strategy=word)
 
 
 def _money(value: float | None) -> str:

@@ -1,0 +1,251 @@
+"""The shutdown sequence: stop trading, leave no position naked, say what is left open, close.
+
+The hooks run in this order, within the supervisor's bounded shutdown time: halt new orders
+and stop the strategy; unsubscribe market data; secure the positions; the final summary; the
+hooks added to the app; flush the log; close both sockets with a close frame.
+
+Securing the positions is the promise of the sequence: :meth:`ShutdownSequence.secure`
+cancels the entries and keeps the protective stops, placing one where a position has none — or
+flattens, as ``[shutdown]`` says — over REST when the trading socket is down; it waits,
+bounded, for the account data to confirm, then prints, logs and alerts what is still open and
+what protects it. A second signal skips all that: :meth:`ShutdownSequence.forced_exit` says
+in one line what is known to be open. What counts as an entry or a protection is
+``exit_plan``'s; the REST way to the account is ``rest_exit``'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+
+from ..alerts import Alert, AlertSink, Severity
+from ..logwriter import LogWriter
+from ..orders import OrderTicket, TicketKind, TicketState
+from ..settings import Shutdown
+from ..stores import AccountView, AccountWriter
+from .changed import Changed
+from .exit_plan import ExitPlan, describe, plan_exit
+from .rest_exit import read_account
+from .status import StatusPrinter
+from .supervisor import ShutdownHook, Supervisor
+from .wiring import Wiring
+
+_log = logging.getLogger("tradovate_api.runtime.shutdown")
+
+SETTLE_FRACTION = 0.5
+"""Share of the shutdown time (``shutdown.timeout_seconds``) spent securing the positions
+(cancels, stops or flattening sent and confirmed)."""
+REST_POLL_SECONDS = 1.0
+"""While the shutdown works over REST, how often it reads the account again to confirm."""
+
+
+class ShutdownSequence:
+    """The shutdown of the wired run ``w``. ``account_writer`` is used only while the trading
+    reader has no connection (the account read over REST); ``began`` is called first (the
+    run's phase and length end there)."""
+
+    def __init__(self, config: Shutdown, w: Wiring, supervisor: Supervisor, *,
+                 account: AccountView, account_writer: AccountWriter,
+                 account_changed: Changed, alerts: AlertSink,
+                 printer: StatusPrinter | None, started: asyncio.Event,
+                 log_writer: LogWriter | None, began: Callable[[], None]) -> None:
+        self._config = config
+        self._w = w
+        self._supervisor = supervisor
+        self._account = account
+        self._account_writer = account_writer
+        self._account_changed = account_changed
+        self._alerts = alerts
+        self._printer = printer
+        self._started = started
+        self._log_writer = log_writer
+        self._began = began
+        self._rest_reads_ok = False
+        self.exit_lines: list[str] = []
+        """What was still open when the run stopped and what protects it (one line per
+        position or working order; set by :meth:`secure`)."""
+
+    def register(self, final_summary: ShutdownHook,
+                 extra_hooks: Iterable[tuple[str, ShutdownHook]]) -> None:
+        """Give the supervisor the hooks in their order, and the forced exit."""
+        sup = self._supervisor
+        sup.add_shutdown_hook("halt orders", self.halt)
+        sup.add_shutdown_hook("unsubscribe market data", self._w.subscriptions.unsubscribe)
+        sup.add_shutdown_hook("secure positions", self.secure)
+        sup.on_forced_exit = self.forced_exit
+        sup.add_shutdown_hook("final summary", final_summary)
+        for name, hook in extra_hooks:
+            sup.add_shutdown_hook(name, hook)
+        sup.add_shutdown_hook("flush log", self.flush_log)
+        sup.add_shutdown_hook("close sockets", self.close_sockets)
+
+    async def halt(self) -> None:
+        """No new orders; the strategy is stopped (if it started)."""
+        self._began()
+        reason = self._supervisor.exit_reason or "requested"
+        _log.info("shutdown (%s): new orders halted, strategy stopped", reason)
+        if self._printer is not None:
+            self._printer.say(f"shutting down ({reason}); interrupt again to exit at once")
+        w = self._w
+        w.orders.halt("shutdown")
+        if self._started.is_set():
+            w.dispatcher.stop()
+
+    async def flush_log(self) -> None:
+        writer = self._log_writer
+        if writer is not None:
+            _log.info("shutdown: flushing the log; closing the sockets next")
+            await asyncio.to_thread(writer.flush)
+
+    async def close_sockets(self) -> None:
+        w = self._w
+        for session in (w.md, w.trading):
+            await session.close("shutdown")
+
+    async def secure(self) -> None:
+        """Leave no position naked: cancel the entries and keep the protective stops,
+        placing one where a position has none (or flatten everything, as configured); over
+        REST when the trading socket is down. Waits, bounded, for the account data to
+        confirm, then reports what is open and what protects it."""
+        w = self._w
+        config = self._config
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._supervisor.options.shutdown_timeout * SETTLE_FRACTION
+        w.gateway.rest_allowed = True
+        over_rest = not w.trading.ready
+        confirmed = not over_rest
+        if over_rest:
+            _log.warning("shutdown: the trading socket is down; securing the positions over "
+                         "REST")
+            confirmed = await self._read_account_over_rest(deadline)
+        sent = self._exit_orders(self._plan())
+        protecting = {t.contract_id for t in sent
+                      if t.kind is TicketKind.PLACE and t.state is not TicketState.REFUSED}
+        poller = (loop.create_task(self._poll_account_over_rest(), name="shutdown rest poll")
+                  if over_rest and confirmed else None)
+        try:
+            if confirmed:  # REST unreachable too: nothing could confirm it, do not wait
+                async with asyncio.timeout_at(deadline):
+                    await self._account_changed.until(lambda: self._exit_settled(protecting))
+        except TimeoutError:
+            pass
+        finally:
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+        if over_rest:
+            confirmed = confirmed and self._rest_reads_ok
+        _log.info("shutdown: %d exit requests sent (%s)", len(sent),
+                  "flatten" if config.flatten else "cancel entries, keep protective stops")
+        self._report_exit(confirmed or w.trading.ready)
+
+    def forced_exit(self) -> None:
+        """A second signal: nothing more is sent; say in one line what is known to be open."""
+        plan = self._plan()
+        parts = [line.split(" (", 1)[0] for line in describe(plan, self._symbol,
+                                                             confirmed=True)]
+        line = ("exiting at once (second interrupt); nothing more is sent. Open: "
+                + ("; ".join(parts) if parts else "flat, no working orders"))
+        _log.warning("%s", line)
+        if self._printer is not None:
+            self._printer.say(line)
+
+    def _symbol(self, contract_id: int) -> str:
+        spec = self._w.contracts.get(contract_id)
+        return spec.symbol if spec is not None else str(contract_id)
+
+    def _plan(self) -> ExitPlan:
+        return plan_exit(self._account, self._w.account_id, self._symbol)
+
+    def _exit_orders(self, plan: ExitPlan) -> list[OrderTicket]:
+        """Send what the shutdown settings ask for: liquidations, or cancels of the entries
+        and protective stops where a position has none."""
+        orders = self._w.orders
+        config = self._config
+        if config.flatten:
+            return orders.flatten(trigger="shutdown")
+        tickets: list[OrderTicket] = []
+        if config.cancel_entries:
+            cancelling = {o.id for o in plan.entries}
+            tickets += [orders.cancel(o.id, trigger="shutdown: entry") for o in plan.entries
+                        if o.order.parent_id not in cancelling]  # held legs go with it
+        protection = orders.protection
+        for position in plan.unprotected:
+            ticket = protection.protect(position.contract_id) if protection is not None \
+                else None
+            if ticket is None:
+                _log.error("shutdown: no protective stop can be placed for %s %+d (%s)",
+                           position.symbol, position.net, "protective stops are off"
+                           if protection is None else "no price or distance, or the market "
+                           "is beyond it")
+            else:
+                tickets.append(ticket)
+        return tickets
+
+    def _exit_settled(self, protecting: set[int]) -> bool:
+        """The exit requests are confirmed: flat with no working orders (flatten), or the
+        entries gone and the stops placed for ``protecting`` (contract ids) working."""
+        config = self._config
+        account_id = self._w.account_id
+        if config.flatten:
+            return not self._account.open_orders(account_id) and all(
+                p.net_pos == 0 for p in self._account.positions.values()
+                if p.account_id == account_id)
+        plan = self._plan()
+        return (all(p.contract_id not in protecting for p in plan.unprotected)
+                and (not config.cancel_entries or not plan.entries))
+
+    async def _read_account_over_rest(self, deadline: float) -> bool:
+        """Replace the (stale) account store with the account read over REST. The account
+        reader is not running (the trading socket is down); should it come back meanwhile,
+        its own snapshot simply replaces this one."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                message = await read_account(self._w.rest)
+        except TimeoutError:
+            message = None
+        self._rest_reads_ok = message is not None
+        if message is None:
+            return False
+        self._account_writer.apply_snapshot(message)
+        self._account_changed.notify()
+        return True
+
+    async def _poll_account_over_rest(self) -> None:
+        while True:
+            await asyncio.sleep(REST_POLL_SECONDS)
+            await self._read_account_over_rest(asyncio.get_running_loop().time() + 5.0)
+
+    def _report_exit(self, confirmed: bool) -> None:
+        """Print (summary), log and alert what is still open and what protects it."""
+        plan = self._plan()
+        lines = describe(plan, self._symbol, confirmed=confirmed)
+        self.exit_lines = lines
+        if not lines:
+            _log.info("shutdown: flat, no working orders%s",
+                      "" if confirmed else " (last known: the server could not be read)")
+            if confirmed:
+                return
+            lines = ["flat, no working orders (last known: the server could not be read)"]
+        for line in lines:
+            _log.warning("open at exit: %s", line)
+        if self._printer is not None:  # at once: the summary may come later, or never
+            self._printer.say("open at exit: " + "\n              ".join(lines))
+        config = self._config
+        supervisor = self._supervisor
+        failed = supervisor.exit_code not in (None, 0)
+        urgent = (failed or not confirmed or bool(plan.unprotected)
+                  or (bool(plan.entries) and (config.cancel_entries or config.flatten))
+                  or (config.flatten and bool(plan.positions)))
+        why = f" ({supervisor.exit_reason})" if supervisor.exit_reason else ""
+        if urgent:
+            self._alerts.emit(Alert(Severity.URGENT, "shutdown.leftovers",
+                                    f"Trading stopped{why}: positions or orders left open",
+                                    "\n".join(lines)))
+        else:
+            self._alerts.emit(Alert(Severity.ROUTINE, "shutdown.open_positions",
+                                    f"Trading stopped{why}: positions left open, protected",
+                                    "\n".join(lines)))
