@@ -26,7 +26,15 @@ import msgspec
 
 from ..errors import ConfigError
 from ..orders.contracts import ContractBook, UnknownContract
-from ..protocol import ChartEvent, MarketDataEvent, Messages, decode_frame, unpack_ticks
+from ..protocol import (
+    ChartEvent,
+    MarketDataEvent,
+    Messages,
+    Side,
+    aggressor,
+    decode_frame,
+    unpack_ticks,
+)
 from ..protocol.models import Contract, ContractMaturity, Dom, Product, Quote, QuoteEntries
 from ..recording import (
     ChartNote,
@@ -38,7 +46,6 @@ from ..recording import (
     mark_history,
     read_entries,
 )
-from ..stores.trades import Side, aggressor
 from .book import MarketUpdate
 from .config import DEFAULT_COMMISSION
 from .engine_time import iso_timestamp
