@@ -23,7 +23,6 @@ import msgspec
 from aiohttp import web
 
 from ..errors import ConfigError
-from ..recording import recording_files
 from .config import AccountConfig, SimulatorConfig, build_instruments
 from .engine import Exchange
 from .faults import Faults, SocketKind
@@ -33,7 +32,7 @@ from .limits import RequestLimits
 from .marketgen import MarketGenerator
 from .md_hub import MarketDataHub
 from .md_session import MarketDataSession
-from .recorded import RecordedMarket, recorded_instruments
+from .recorded import RecordedMarket, RecordedMarketData, recorded_instruments
 from .rest_endpoints import Endpoints
 from .rest_http import RestHandler
 from .session import SocketSession, shutdown_frame
@@ -51,11 +50,15 @@ class Simulator:
     """A local Tradovate: ``async with Simulator() as sim:`` then use ``sim.rest_url``,
     ``sim.ws_url`` and ``sim.md_url``. Ports 0 pick free ports. ``clock`` (epoch seconds)
     decides trading hours, maintenance windows, token expiry and every timestamp; tests that
-    need an open market pass :func:`.calendar.open_clock`."""
+    need an open market pass :func:`.calendar.open_clock`. With ``replay_file`` the caller
+    opens the recording and passes it as ``recorded``
+    (:func:`tradovate_api.replay.simulator_recording.open_for_simulator`): the simulator reads
+    no recording files itself."""
 
     def __init__(self, config: SimulatorConfig | None = None, *, host: str = "127.0.0.1",
                  port: int = 0, md_port: int = 0, seed: int | None = None,
-                 clock: Callable[[], float] = time.time, today: dt.date | None = None) -> None:
+                 clock: Callable[[], float] = time.time, today: dt.date | None = None,
+                 recorded: RecordedMarketData | None = None) -> None:
         config = config if config is not None else SimulatorConfig()
         if seed is not None:
             config = msgspec.structs.replace(config, seed=seed)
@@ -65,13 +68,14 @@ class Simulator:
         self._md_port = md_port
         self._clock = clock
         now_ms = int(clock() * 1000)
-        if config.replay_file is not None:
-            files = recording_files([config.replay_file])
-            if not files:
-                raise ConfigError(f"replay_file: no recordings in {config.replay_file}")
-            self.catalog = recorded_instruments(files, today or dt.date.today())
+        if config.replay_file is not None and recorded is None:
+            raise ConfigError("replay_file: the simulator reads no recordings itself; open it "
+                              "with tradovate_api.replay.simulator_recording.open_for_simulator "
+                              "and pass it as recorded=")
+        if recorded is not None:
+            self.catalog = recorded_instruments(recorded.contracts, today or dt.date.today())
             self.generator: MarketGenerator = RecordedMarket(
-                self.catalog, files, now_ms=now_ms, speed=config.replay_speed)
+                self.catalog, recorded.entries, now_ms=now_ms, speed=config.replay_speed)
         else:
             self.catalog = InstrumentCatalog(build_instruments(config,
                                                               today or dt.date.today()))
