@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -32,15 +33,17 @@ from .limits import RequestLimits
 from .marketgen import MarketGenerator
 from .md_hub import MarketDataHub
 from .md_session import MarketDataSession
+from .outgoing import shutdown_frame
 from .recorded import RecordedMarket, RecordedMarketData, recorded_instruments
+from .rest_auth import AuthEndpoints, Login
 from .rest_endpoints import Endpoints
 from .rest_http import RestHandler
-from .session import SocketSession, shutdown_frame
-from .session_context import Login, ServerContext, log
-from .session_registry import ConnectionRegistry
+from .session_context import ServerContext
+from .session_registry import ConnectionRegistry, RegisteredSocket
 from .session_trading import TradingSession
 from .tokens import TokenStore
 
+log = logging.getLogger("tradovate_api.simulator")
 _MAX_FRAME = 1 << 20
 _SHUTDOWN_TIMEOUT_S = 1.0
 DEFAULT_BALANCE = 50_000.0
@@ -98,14 +101,15 @@ class Simulator:
         self.faults = Faults(self, clock, seed=config.seed, fault_seed=config.fault_seed)
         self.exchange.set_rejection_source(self.faults.order_rejection)
         self.limits = RequestLimits(config.limits, clock)
-        ctx = ServerContext(config=config, clock=clock, catalog=self.catalog,
-                            generator=self.generator, exchange=self.exchange,
-                            tokens=self.tokens, faults=self.faults, logins=self._add_users(),
-                            limits=self.limits, schedule=self.schedule)
-        ctx.registry = ConnectionRegistry(ctx)
-        ctx.hub = MarketDataHub(ctx)
-        ctx.endpoints = Endpoints(ctx)
-        self._ctx = ctx
+        registry = ConnectionRegistry(config, self.exchange, self.faults)
+        auth = AuthEndpoints(config, self._add_users(), self.tokens, self.exchange, registry,
+                             clock)
+        self._ctx = ServerContext(
+            config=config, catalog=self.catalog, generator=self.generator, tokens=self.tokens,
+            faults=self.faults, limits=self.limits, schedule=self.schedule, registry=registry,
+            hub=MarketDataHub(self.generator),
+            endpoints=Endpoints(auth, self.exchange, self.catalog, self.limits, self.faults,
+                                registry))
         self._runners: list[web.AppRunner] = []
         self._ticker: asyncio.Task[None] | None = None
         self._in_maintenance = False
@@ -157,7 +161,7 @@ class Simulator:
         return self._clock
 
     @property
-    def connections(self) -> list[SocketSession]:
+    def connections(self) -> list[RegisteredSocket]:
         """Open websocket sessions, oldest first."""
         return self._ctx.registry.sockets()
 
