@@ -44,8 +44,8 @@ from tradovate_api.orders.risk import RiskManager
 from tradovate_api.protocol import ChartEvent, MarketDataEvent, Messages, decode_frame
 from tradovate_api.recording import ChartNote, MdRecorder, RecordingReader, ReferenceNote
 from tradovate_api.replay import ReplayConfig, run_replay
+from tradovate_api.replay.synthetic_recording import synthesize
 from tradovate_api.settings import Risk
-from tradovate_api.simulator.synthetic_recording import synthesize
 from tradovate_api.stores import create_account_store, create_market_store
 from tradovate_api.strategies.reference import ReferenceStrategy
 from tradovate_api.strategy import Dispatcher, Strategy, StrategyContext

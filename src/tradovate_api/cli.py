@@ -234,11 +234,14 @@ async def _serve(args: argparse.Namespace, config: Any,
     import datetime as dt
     import time
 
+    from .replay.simulator_recording import open_for_simulator
     from .simulator import Simulator
     from .simulator.calendar import CHICAGO
 
+    recorded = (open_for_simulator([config.replay_file]) if config.replay_file is not None
+                else None)
     async with Simulator(config, host=args.host, port=args.port, md_port=args.md_port,
-                         seed=args.seed, clock=clock) as sim:
+                         seed=args.seed, clock=clock, recorded=recorded) as sim:
         faults = sim.faults
         for name, settings in chosen:
             _arm(faults, name, settings)

@@ -32,8 +32,8 @@ from tradovate_api.recording import (
     mark_history,
 )
 from tradovate_api.replay import ReplayConfig, run_replay
+from tradovate_api.replay.synthetic_recording import synthesize
 from tradovate_api.settings import Risk
-from tradovate_api.simulator.synthetic_recording import synthesize
 from tradovate_api.stores import TradesAdded
 from tradovate_api.strategies.reference import ReferenceStrategy
 

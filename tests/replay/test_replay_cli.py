@@ -15,7 +15,7 @@ from tradovate_api.cli import main
 from tradovate_api.export import ExportError, export_rows
 from tradovate_api.replay.command import parse_speed
 from tradovate_api.replay.results import FillRecord
-from tradovate_api.simulator.synthetic_recording import synthesize
+from tradovate_api.replay.synthetic_recording import synthesize
 
 
 def test_replay_command_writes_the_report_and_exports(tmp_path: Path,

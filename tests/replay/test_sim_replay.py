@@ -1,6 +1,6 @@
-"""The simulator serving a recording over its md socket (``SimulatorConfig.replay_file``):
-clients get the recorded quotes, DOMs and prints in order, and the full live stack trades on
-them against the recorded book."""
+"""The simulator serving a recording over its md socket (``SimulatorConfig.replay_file``,
+opened by the caller): clients get the recorded quotes, DOMs and prints in order, and the
+full live stack trades on them against the recorded book."""
 
 from __future__ import annotations
 
@@ -20,13 +20,14 @@ from tradovate_api.protocol import ChartEvent, MarketDataEvent, Messages, decode
 from tradovate_api.protocol.models import ChartDescription, TimeRange
 from tradovate_api.protocol.ticks import unpack_ticks
 from tradovate_api.recording import ChartNote, RecordingReader
+from tradovate_api.replay.simulator_recording import open_for_simulator
+from tradovate_api.replay.synthetic_recording import synthesize
 from tradovate_api.runtime.app import TradingApp
 from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import settings_from_mapping
 from tradovate_api.simulator import Simulator, SimulatorConfig
 from tradovate_api.simulator.calendar import open_clock
 from tradovate_api.simulator.recorded import RecordedMarket, recorded_instruments
-from tradovate_api.simulator.synthetic_recording import synthesize
 
 OPTIONS = ConnectionOptions(heartbeat_interval=0.2, silence_timeout=3.0)
 
@@ -107,7 +108,8 @@ async def test_clients_get_the_recorded_quotes_and_prints_in_order(recording: Pa
                       for p in e.data.charts if p.tks for t in unpack_ticks(p)]
         return got_quotes, got_prints
 
-    async with Simulator(config, clock=open_clock()) as sim:
+    async with Simulator(config, clock=open_clock(),
+                         recorded=open_for_simulator([recording])) as sim:
         names = sorted(i.name for i in sim.catalog)
         [es] = [i.name for i in sim.catalog if i.contract_id == contract_id]
         access = await token(sim.rest_url)
@@ -143,7 +145,14 @@ async def test_clients_get_the_recorded_quotes_and_prints_in_order(recording: Pa
 
 async def test_a_bad_replay_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no recordings"):
-        Simulator(SimulatorConfig(replay_file=str(tmp_path)))
+        open_for_simulator([str(tmp_path)])
+
+
+def test_a_replay_file_the_caller_did_not_open_is_a_config_error(recording: Path) -> None:
+    """The simulator reads no recordings itself: it never quietly serves its own market in
+    place of the one it was told to replay."""
+    with pytest.raises(ConfigError, match="replay_file"):
+        Simulator(SimulatorConfig(replay_file=str(recording)))
 
 
 @pytest.mark.timeout(90)
@@ -151,7 +160,8 @@ async def test_the_trading_app_trades_on_recorded_data(recording: Path, tmp_path
     contract_id, _, _ = recorded(recording)
     offers, bids = recorded_touch(recording, contract_id)
     config = SimulatorConfig(replay_file=str(recording), replay_speed=4.0, tick_interval=0.01)
-    async with Simulator(config, clock=open_clock()) as sim:
+    async with Simulator(config, clock=open_clock(),
+                         recorded=open_for_simulator([recording])) as sim:
         symbols = [i.name for i in sim.catalog]
         settings = settings_from_mapping({
             "environment": "sim",
@@ -184,8 +194,9 @@ def test_recorded_history_is_not_played_again_as_prints(recording: Path, tmp_pat
     printed before the recording, so the simulator serving it plays only the prints after."""
     [source] = recording.iterdir()
     files = history_recording(source, tmp_path, noted)
-    market = RecordedMarket(recorded_instruments(files, dt.date(2026, 11, 24)), files,
-                            now_ms=1_000_000)
+    recorded = open_for_simulator(files)
+    market = RecordedMarket(recorded_instruments(recorded.contracts, dt.date(2026, 11, 24)),
+                            recorded.entries, now_ms=1_000_000)
     played = [tick.price for step_ms in (0, 5, 10, 20)
               for _, tick in market.step(1_000_000 + step_ms).trades]
     assert played == [5025.0, 5025.25]

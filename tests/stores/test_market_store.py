@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from tradovate_api.protocol import ChartEvent, MarketDataEvent, decode_messages, pack_ticks
+from tradovate_api.protocol import ChartEvent, MarketDataEvent, Side, decode_messages, pack_ticks
 from tradovate_api.protocol.models import (
     Bar,
     ChartData,
@@ -25,7 +25,6 @@ from tradovate_api.stores import (
     MarketDataView,
     MarketDataWriter,
     QuoteState,
-    Side,
     TradesAdded,
     create_market_store,
 )

@@ -1,11 +1,12 @@
 """No package of ``tradovate_api`` imports one that imports it back, directly or around a
-loop — type-checking imports included (a loop there still means a concept is in the wrong
-place). Read from the source with ``ast``, so nothing is imported to check it."""
+loop, and no module does either — type-checking imports included (a loop there still means a
+concept is in the wrong place). Read from the source with ``ast``, so nothing is imported to
+check it."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 import tradovate_api
@@ -14,8 +15,8 @@ ROOT = Path(tradovate_api.__file__).parent
 PACKAGE = "tradovate_api"
 
 
-def _module_name(path: Path) -> tuple[str, bool]:
-    parts = (PACKAGE, *path.relative_to(ROOT).with_suffix("").parts)
+def _module_name(path: Path, root: Path = ROOT, package: str = PACKAGE) -> tuple[str, bool]:
+    parts = (package, *path.relative_to(root).with_suffix("").parts)
     if parts[-1] == "__init__":
         return ".".join(parts[:-1]), True
     return ".".join(parts), False
@@ -59,8 +60,27 @@ def package_graph() -> dict[str, dict[str, set[str]]]:
     return graph
 
 
-def cycles(graph: Mapping[str, Mapping[str, object]]) -> list[list[str]]:
-    """The strongly connected groups of more than one unit (Tarjan)."""
+def module_graph(root: Path = ROOT, package: str = PACKAGE) -> dict[str, set[str]]:
+    """module → the modules of ``package`` it imports (a name imported from a package, not a
+    module of it, counts as the package: its ``__init__``)."""
+    paths = sorted(root.rglob("*.py"))
+    modules = {_module_name(path, root, package)[0]: path for path in paths}
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        is_package = path.name == "__init__.py"
+        for target in _imported(ast.parse(path.read_text(encoding="utf-8")), module,
+                                is_package):
+            if target != package and not target.startswith(f"{package}."):
+                continue
+            while target not in modules and "." in target:
+                target = target.rsplit(".", 1)[0]
+            if target != module:
+                graph.setdefault(module, set()).add(target)
+    return graph
+
+
+def cycles(graph: Mapping[str, Collection[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one unit or module (Tarjan)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -104,3 +124,31 @@ def test_the_check_finds_a_loop() -> None:
     assert cycles({"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}, "d": {"a": 1}}) == \
         [["a", "b", "c"]]
     assert cycles({"a": {"b": 1}, "b": {}}) == []
+
+
+def test_no_module_imports_one_that_imports_it_back() -> None:
+    graph = module_graph()
+    assert "tradovate_api.protocol" in graph["tradovate_api.simulator.session"]  # it reads
+    loops = cycles(graph)
+    detail = [f"{a} -> {b}" for group in loops for a in group for b in group
+              if b in graph.get(a, set())]
+    assert loops == [], detail
+
+
+def test_the_module_check_finds_a_circle(tmp_path: Path) -> None:
+    """A circle through a type-checking import and a ``from . import module`` is found; a
+    module that only joins it from outside is not part of it."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text('"""A package."""\n')
+    (package / "a.py").write_text("from .b import x\n")
+    (package / "b.py").write_text("from typing import TYPE_CHECKING\n\n"
+                                  "if TYPE_CHECKING:\n    from .c import y\n")
+    (package / "c.py").write_text("from . import a\n")
+    (package / "d.py").write_text("from .a import z\nimport json\n")
+    graph = module_graph(package, "pkg")
+    assert graph == {"pkg.a": {"pkg.b"}, "pkg.b": {"pkg.c"}, "pkg.c": {"pkg.a"},
+                     "pkg.d": {"pkg.a"}}
+    assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.c"]]
+    (package / "c.py").write_text("import json\n")
+    assert cycles(module_graph(package, "pkg")) == []

@@ -6,6 +6,7 @@ both sit on top of it, so its behaviour is tested byte for byte.
 
 from __future__ import annotations
 
+from .aggressor import Side, aggressor
 from .correlation import Pending, PendingRequests, Resolution, error_text, interpret
 from .frames import (
     HEARTBEAT,
@@ -65,9 +66,9 @@ __all__ = [
     "ClientRequest", "ClockEvent", "ClockWire", "Close", "EntityEvent", "Frame", "FrameError",
     "Heartbeat", "HeartbeatRequest", "MarketDataEvent", "Message", "MessageError", "Messages",
     "Open", "Pending", "PendingRequests", "Props", "PropsEvent", "RequestParseError",
-    "Resolution", "Response", "Shutdown", "ShutdownEvent", "SyncDecoded", "UnknownEntity",
-    "UnknownEvent", "authorize_token", "decode_entities", "decode_entity", "decode_frame",
-    "decode_messages", "decode_sync", "encode_authorize",
+    "Resolution", "Response", "Shutdown", "ShutdownEvent", "Side", "SyncDecoded",
+    "UnknownEntity", "UnknownEvent", "aggressor", "authorize_token", "decode_entities",
+    "decode_entity", "decode_frame", "decode_messages", "decode_sync", "encode_authorize",
     "encode_body", "encode_close", "encode_messages", "encode_query", "encode_request",
     "error_text", "interpret", "pack_ticks", "parse_request", "unpack_ticks",
 ]

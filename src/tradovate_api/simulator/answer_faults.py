@@ -18,19 +18,20 @@ session do the I/O with :func:`rest_answer` / :func:`ws_answer` and :func:`execu
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from .session import RawFrame, response_bytes
-from .session_context import log
+from .outgoing import RawFrame, response_bytes
 
 if TYPE_CHECKING:
     from .faults import Faults
     from .session_context import ServerContext
     from .tokens import Token
 
+log = logging.getLogger("tradovate_api.simulator")
 ANSWER_FAULTS = ("lost_answer", "late_execution", "error_after_execution",
                  "error_without_execution")
 _STATUS_TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",

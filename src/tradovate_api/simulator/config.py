@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from ..errors import ConfigError
+from ..errors.config_validation import describe_validation_error, reject_non_finite
 from ..protocol.models import Contract, ContractMaturity, Product
-from ..settings import describe_validation_error, reject_non_finite
 from .fault_catalog import fault_params, spec_of
 from .instruments import (
     CME_ID,

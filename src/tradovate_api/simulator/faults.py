@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol
 
 from ..protocol import encode_close
 from .fault_catalog import PENALTY_ENDPOINTS, FaultSpec, fault_params, spec_of
-from .session import shutdown_frame
+from .outgoing import shutdown_frame
 
 SocketKind = Literal["trading", "md", "all"]
 """Which sockets an action hits."""

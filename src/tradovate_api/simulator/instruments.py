@@ -5,13 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from ..protocol.models import Contract, ContractGroup, ContractMaturity, Currency, Exchange, Product
-
-if TYPE_CHECKING:
-    from ..orders.contracts import ContractBook
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,11 +197,25 @@ def reference_entities() -> list[Currency | Exchange | ContractGroup]:
             ContractGroup(id=EQUITY_INDEX_GROUP_ID, name="Equity Index")]
 
 
-def catalog_from_contracts(contracts: ContractBook,
+class ContractFacts(Protocol):
+    """A contract known from elsewhere with its maturity and product (e.g. the trading side's
+    ``ContractSpec``, or a recording's reference notes joined)."""
+
+    @property
+    def contract(self) -> Contract: ...
+
+    @property
+    def maturity(self) -> ContractMaturity: ...
+
+    @property
+    def product(self) -> Product: ...
+
+
+def catalog_from_contracts(contracts: Iterable[ContractFacts],
                            commission: Callable[[str], float]) -> InstrumentCatalog:
     """The engine's instruments for contracts known from elsewhere (a recording's reference
     notes); ``commission(product)`` is the fee per contract per side."""
     return InstrumentCatalog(
-        Instrument(spec.product, spec.maturity, spec.contract, commission(spec.product_name),
+        Instrument(spec.product, spec.maturity, spec.contract, commission(spec.product.name),
                    0.0) for spec in contracts)
 

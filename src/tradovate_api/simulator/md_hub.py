@@ -2,12 +2,14 @@
 
 Each generator step's quotes and DOMs are encoded once per contract and the same bytes are
 queued to every subscriber, so the cost per extra subscriber is one list append. Charts are
-per connection (:class:`ChartSubscriptions`), so their packets are built per socket.
+per connection (:class:`ChartSubscriptions`), so their packets are built per socket. The hub
+knows a subscriber only as a :class:`Subscriber` (the md socket is one), so the socket uses
+the hub and the hub never imports the socket.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
@@ -16,11 +18,20 @@ from ..protocol.models import ChartData, ChartPacket, Dom, Histogram, MarketData
 from .book import MarketUpdate
 
 if TYPE_CHECKING:
-    from .md_session import MarketDataSession
-    from .session_context import ServerContext
+    from .charts import ChartSubscriptions
+    from .marketgen import MarketGenerator
 
 _encoder = msgspec.json.Encoder()
 FEEDS = ("quote", "dom", "histogram")
+
+
+class Subscriber(Protocol):
+    """What the hub needs of an md socket: where its messages go and its charts."""
+
+    @property
+    def charts(self) -> ChartSubscriptions: ...
+
+    def send(self, message: bytes) -> None: ...
 
 
 def quote_event(quote: Quote) -> bytes:
@@ -42,15 +53,15 @@ def chart_event(packets: list[ChartPacket]) -> bytes:
 class MarketDataHub:
     """Subscriptions of every md socket, by feed and contract."""
 
-    def __init__(self, ctx: ServerContext) -> None:
-        self._ctx = ctx
-        self._subs: dict[str, dict[int, set[MarketDataSession]]] = {f: {} for f in FEEDS}
-        self._charting: set[MarketDataSession] = set()
+    def __init__(self, generator: MarketGenerator) -> None:
+        self._generator = generator
+        self._subs: dict[str, dict[int, set[Subscriber]]] = {f: {} for f in FEEDS}
+        self._charting: set[Subscriber] = set()
 
-    def subscribe(self, feed: str, contract_id: int, session: MarketDataSession) -> None:
+    def subscribe(self, feed: str, contract_id: int, session: Subscriber) -> None:
         self._subs[feed].setdefault(contract_id, set()).add(session)
 
-    def unsubscribe(self, feed: str, contract_id: int, session: MarketDataSession) -> bool:
+    def unsubscribe(self, feed: str, contract_id: int, session: Subscriber) -> bool:
         subs = self._subs[feed].get(contract_id)
         if subs is None or session not in subs:
             return False
@@ -59,14 +70,14 @@ class MarketDataHub:
             del self._subs[feed][contract_id]
         return True
 
-    def charts_changed(self, session: MarketDataSession) -> None:
+    def charts_changed(self, session: Subscriber) -> None:
         """Track which sockets have live charts (only those are asked for packets)."""
         if len(session.charts):
             self._charting.add(session)
         else:
             self._charting.discard(session)
 
-    def drop(self, session: MarketDataSession) -> None:
+    def drop(self, session: Subscriber) -> None:
         """A socket closed: all its subscriptions end."""
         for feed in FEEDS:
             for contract_id in [c for c, s in self._subs[feed].items() if session in s]:
@@ -90,7 +101,7 @@ class MarketDataHub:
                     session.send(message)
         histograms = self._subs["histogram"]
         if histograms and update.trades:
-            for histogram in self._ctx.generator.histogram_updates(update):
+            for histogram in self._generator.histogram_updates(update):
                 subs = histograms.get(histogram.contract_id)
                 if subs:
                     message = histogram_event(histogram)

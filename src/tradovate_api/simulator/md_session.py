@@ -30,9 +30,8 @@ from ..protocol.models import (
 )
 from .charts import ChartSubscriptions
 from .md_hub import chart_event, dom_event, histogram_event, quote_event
-from .session import SocketSession, error_body
-from .session_context import log
-from .session_trading import request_params
+from .outgoing import error_body
+from .session import SocketSession, log, request_params
 
 if TYPE_CHECKING:
     import asyncio

@@ -4,87 +4,108 @@
 each step it releases the recorded frames whose time has come (the recording's first frame
 maps to the simulator's start, ``replay_speed`` times as fast), so clients subscribed over the
 md socket get the recorded quotes and DOMs, tick charts get the recorded prints (not a
-chart's recorded history, which servers send under the realtime id before its ``eoh``:
-:func:`~tradovate_api.recording.mark_history`), and the matching engine fills orders against
-the recorded book. Times are moved to the present (quote
-and DOM timestamps, print times), so a client's time windows work as they do live. When the
-recording ends the market stays as it last was.
+chart's recorded history, which servers send under the realtime id before its ``eoh``), and
+the matching engine fills orders against the recorded book. Times are moved to the present
+(quote and DOM timestamps, print times), so a client's time windows work as they do live.
+When the recording ends the market stays as it last was.
 
-Instruments are the recording's (its reference notes), with the default instruments' fees for
-known products.
+The simulator stands on the protocol core alone and reads no recording files: whoever starts
+it with ``replay_file`` opens the recording
+(:func:`tradovate_api.replay.simulator_recording.open_for_simulator`) and passes in a
+:class:`RecordedMarketData`: the recorded instruments, and the recording's entries in the
+order they take effect, each a raw md frame or one of the two notes playing needs
+(:class:`ChartOpened`, :class:`Reconnected`). Instruments are the recording's, with the
+default instruments' fees for known products.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 from operator import attrgetter
-from pathlib import Path
 
 import msgspec
 
-from ..errors import ConfigError
-from ..orders.contracts import ContractBook, UnknownContract
-from ..protocol import ChartEvent, MarketDataEvent, Messages, decode_frame, unpack_ticks
-from ..protocol.models import Contract, ContractMaturity, Dom, Product, Quote, QuoteEntries
-from ..recording import (
-    ChartNote,
-    ConnectionNote,
-    Entry,
-    RecordingError,
-    ReferenceNote,
-    in_effect_order,
-    mark_history,
-    read_entries,
+from ..errors import TradovateError
+from ..protocol import (
+    ChartEvent,
+    MarketDataEvent,
+    Messages,
+    Side,
+    aggressor,
+    decode_frame,
+    unpack_ticks,
 )
-from ..stores.trades import Side, aggressor
+from ..protocol.models import Dom, Quote, QuoteEntries
 from .book import MarketUpdate
 from .config import DEFAULT_COMMISSION
 from .engine_time import iso_timestamp
-from .instruments import InstrumentCatalog, catalog_from_contracts, default_instruments
+from .instruments import (
+    ContractFacts,
+    InstrumentCatalog,
+    catalog_from_contracts,
+    default_instruments,
+)
 from .marketgen import MarketGenerator
+
+
+@dataclass(frozen=True, slots=True)
+class ChartOpened:
+    """The recorded md connection's chart ``realtime_id`` belongs to ``contract_id``;
+    ``history_first``: packets before its ``eoh`` are history, not prints to play."""
+
+    realtime_id: int
+    contract_id: int
+    history_first: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected:
+    """The recorded md connection (re)connected: chart ids start over."""
+
+
+RecordedEntry = tuple[int, bytes | ChartOpened | Reconnected]
+"""(receive time ns, a raw md frame or a note)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedMarketData:
+    """A recording opened for the simulator by its caller."""
+
+    contracts: Collection[ContractFacts]
+    """The recorded instruments (the reference notes at the start of the recording)."""
+    entries: Iterable[RecordedEntry]
+    """In the order they take effect; read as the market plays (once). A broken recording
+    raises a :class:`~tradovate_api.errors.TradovateError` while it is read."""
+
 
 _log = logging.getLogger("tradovate_api.simulator.recorded")
 _price = attrgetter("price")
 
 
-def recorded_instruments(files: Sequence[Path], today: dt.date) -> InstrumentCatalog:
-    """The instruments named by the reference notes at the start of the recording, with the
-    default instruments' fees for known products (:data:`DEFAULT_COMMISSION` for others)."""
-    contracts: dict[int, Contract] = {}
-    maturities: dict[int, ContractMaturity] = {}
-    products: dict[int, Product] = {}
-    for _, item in read_entries(files[:1]):
-        if isinstance(item, ReferenceNote):
-            contracts.update((c.id, c) for c in item.contracts)
-            maturities.update((m.id, m) for m in item.maturities)
-            products.update((p.id, p) for p in item.products)
-        elif isinstance(item, bytes):
-            break
-    if not contracts:
-        raise ConfigError(f"replay_file: {files[0]} has no contract reference data")
-    try:
-        book = ContractBook.from_entities(contracts.values(), maturities.values(),
-                                          products.values())
-    except UnknownContract as exc:
-        raise ConfigError(f"replay_file: the recording lacks reference data: {exc}") from None
+def recorded_instruments(contracts: Iterable[ContractFacts],
+                         today: dt.date) -> InstrumentCatalog:
+    """The recorded instruments, with the default instruments' fees for known products
+    (:data:`DEFAULT_COMMISSION` for others)."""
     fees = {i.product.name: i.commission_per_side for i in default_instruments(today)}
-    return catalog_from_contracts(book, lambda product: fees.get(product, DEFAULT_COMMISSION))
+    return catalog_from_contracts(contracts,
+                                  lambda product: fees.get(product, DEFAULT_COMMISSION))
 
 
 class RecordedMarket(MarketGenerator):
     """Plays recorded md through the simulator (see the module doc)."""
 
-    def __init__(self, catalog: InstrumentCatalog, files: Sequence[Path], *, now_ms: int,
-                 speed: float = 1.0) -> None:
+    def __init__(self, catalog: InstrumentCatalog, entries: Iterable[RecordedEntry], *,
+                 now_ms: int, speed: float = 1.0) -> None:
         super().__init__(catalog, now_ms=now_ms)
         if speed <= 0:
             raise ValueError("speed must be positive")
         for market in self._markets.values():
             market.book.bids, market.book.offers = [], []
-        self._entries: Iterator[Entry] = mark_history(in_effect_order(read_entries(files)))
-        self._next: Entry | None = None
+        self._entries: Iterator[RecordedEntry] = iter(entries)
+        self._next: RecordedEntry | None = None
         self._speed = speed
         self._start_ms = now_ms
         self._recorded_start_ns: int | None = None
@@ -109,7 +130,7 @@ class RecordedMarket(MarketGenerator):
             if not self.finished:
                 self.finished = True
                 _log.info("recording played to its end after %d frames", self.frames)
-        except RecordingError as exc:
+        except TradovateError as exc:  # a broken recording
             self._next = None
             self.finished = True
             _log.error("recording stopped: %s", exc)
@@ -131,11 +152,11 @@ class RecordedMarket(MarketGenerator):
                     break
                 self.frames += 1
                 self._play(ts // 1_000_000 + self._offset_ms, item, update)
-            elif isinstance(item, ChartNote) and item.realtime_id is not None:
+            elif isinstance(item, ChartOpened):
                 self._charts[item.realtime_id] = item.contract_id
                 if item.history_first:
                     self._history.add(item.realtime_id)
-            elif isinstance(item, ConnectionNote) and item.event == "connected":
+            elif isinstance(item, Reconnected):
                 self._charts.clear()
                 self._history.clear()
             self._peek()

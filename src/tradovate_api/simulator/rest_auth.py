@@ -8,6 +8,8 @@ access token of the same session and, like the sources, no ``mdAccessToken``.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,17 +18,28 @@ import msgspec
 from ..protocol.models import AccessTokenResponse, MeResponse
 from .changes import EntityChange
 from .engine_time import iso_timestamp
-from .session_context import log
 
 if TYPE_CHECKING:
-    from .session_context import ServerContext
-    from .tokens import Token
+    from .config import SimulatorConfig
+    from .engine import Exchange
+    from .session_registry import ConnectionRegistry
+    from .tokens import Token, TokenStore
+
+log = logging.getLogger("tradovate_api.simulator")
 
 BAD_CREDENTIALS = ("Incorrect username or password. Please try again, noting that passwords "
                    "are case-sensitive.")
 """The text third-party logs show for wrong credentials (reference §2.1)."""
 _PASSWORD_LIFETIME_S = 90 * 86_400.0
 _encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """A configured user: the password to compare and the engine's user id."""
+
+    user_id: int
+    password: str = field(repr=False)
 
 
 @dataclass(slots=True)
@@ -45,24 +58,31 @@ def json_reply(value: Any, status: int = 200) -> Reply:
 
 
 class AuthEndpoints:
-    """The three auth endpoints over a :class:`ServerContext`."""
+    """The three auth endpoints: the configured logins, the tokens they get, and the users'
+    sockets a newer login pushes out."""
 
-    def __init__(self, ctx: ServerContext) -> None:
-        self._ctx = ctx
+    def __init__(self, config: SimulatorConfig, logins: Mapping[str, Login], tokens: TokenStore,
+                 exchange: Exchange, registry: ConnectionRegistry,
+                 clock: Callable[[], float]) -> None:
+        self._config = config
+        self._logins = logins
+        self._tokens = tokens
+        self._exchange = exchange
+        self._registry = registry
+        self._clock = clock
 
     def access_token_request(self, params: dict[str, Any]) -> Reply:
-        ctx = self._ctx
         name, password = params.get("name"), params.get("password")
-        login = ctx.logins.get(name) if isinstance(name, str) else None
+        login = self._logins.get(name) if isinstance(name, str) else None
         if login is None or password != login.password:
             log.info("token request for %r refused: bad credentials", name)
             return json_reply(AccessTokenResponse(error_text=BAD_CREDENTIALS),
-                              ctx.config.failed_login_status)
-        issued = ctx.tokens.issue(login.user_id)
+                              self._config.failed_login_status)
+        issued = self._tokens.issue(login.user_id)
         if issued.evicted:
-            ctx.registry.sessions_ended(issued.evicted)
-        user = ctx.exchange.user(login.user_id)
-        now = ctx.clock()
+            self._registry.sessions_ended(issued.evicted)
+        user = self._exchange.user(login.user_id)
+        now = self._clock()
         log.info("token issued for %r (session %d)", name, issued.access.session.session_id)
         return json_reply(AccessTokenResponse(
             access_token=issued.access.value, md_access_token=issued.md.value,
@@ -73,15 +93,15 @@ class AuthEndpoints:
             has_market_data=True, outdated_ta_c=False, outdated_liquidation_policy=False))
 
     def renew(self, token: Token) -> Reply:
-        renewed = self._ctx.tokens.renew(token)
-        user = self._ctx.exchange.user(token.user_id)
+        renewed = self._tokens.renew(token)
+        user = self._exchange.user(token.user_id)
         return json_reply(AccessTokenResponse(
             access_token=renewed.value, expiration_time=iso_timestamp(renewed.expires),
             user_status="Active", user_id=token.user_id,
             name=user.name if user is not None else None, has_live=False))
 
     def me(self, token: Token) -> Reply:
-        user = self._ctx.exchange.user(token.user_id)
+        user = self._exchange.user(token.user_id)
         if user is None:
             return json_reply(MeResponse(error_text="Unknown user"))
         return json_reply(MeResponse(user_id=user.id, name=user.name, full_name=user.name,

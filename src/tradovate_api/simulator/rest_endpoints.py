@@ -15,6 +15,7 @@ the generic operations; ``partial_fills_across_reconnect`` paces the order a req
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -34,13 +35,18 @@ from ..protocol.models import (
     SyncRequest,
     WireModel,
 )
+from .outgoing import error_body
 from .rest_auth import AuthEndpoints, Reply, json_reply
-from .session import error_body
-from .session_context import log
 
 if TYPE_CHECKING:
-    from .session_context import ServerContext
+    from .engine import Exchange
+    from .faults import Faults
+    from .instruments import InstrumentCatalog
+    from .limits import RequestLimits
+    from .session_registry import ConnectionRegistry
     from .tokens import Token
+
+log = logging.getLogger("tradovate_api.simulator")
 
 PUBLIC_ENDPOINTS = frozenset({"auth/accesstokenrequest"})
 """Endpoints that need no token."""
@@ -116,11 +122,18 @@ def _name_of(entity: WireModel) -> str | None:
 
 
 class Endpoints:
-    """The endpoint table of one simulator."""
+    """The endpoint table of one simulator: the auth endpoints, and the rest over its
+    exchange and instruments; the request limits and faults apply to every request, and
+    entities leave as the registry shapes them for the wire."""
 
-    def __init__(self, ctx: ServerContext) -> None:
-        self._ctx = ctx
-        self._auth = AuthEndpoints(ctx)
+    def __init__(self, auth: AuthEndpoints, exchange: Exchange, catalog: InstrumentCatalog,
+                 limits: RequestLimits, faults: Faults, registry: ConnectionRegistry) -> None:
+        self._auth = auth
+        self._exchange = exchange
+        self._catalog = catalog
+        self._limits = limits
+        self._faults = faults
+        self._registry = registry
         self._table: dict[str, Handler] = {
             "auth/accesstokenrequest": lambda _t, p: self._auth.access_token_request(p),
             "auth/renewaccesstoken": lambda t, _p: self._auth.renew(self._need(t)),
@@ -164,8 +177,8 @@ class Endpoints:
             return not_found(f"Not found: {endpoint}")
         if token is None and endpoint not in PUBLIC_ENDPOINTS:
             return Reply(401, error_body("Access is denied", quoted=False))
-        limits = self._ctx.limits
-        penalty = self._ctx.faults.check_penalty(endpoint, params)
+        limits = self._limits
+        penalty = self._faults.check_penalty(endpoint, params)
         if penalty is None:
             penalty = limits.endpoint_request(endpoint, peer, params)
         if penalty is not None:
@@ -173,9 +186,9 @@ class Endpoints:
             reply = json_reply(penalty)
             reply.penalized = True
             return reply
-        pacing = self._ctx.faults.fire("partial_fills_across_reconnect", endpoint)
+        pacing = self._faults.fire("partial_fills_across_reconnect", endpoint)
         if pacing is not None:
-            self._ctx.exchange.pace_next_order(int(pacing.params["parts"]),
+            self._exchange.pace_next_order(int(pacing.params["parts"]),
                                                float(pacing.params["interval"]))
         try:
             reply = handler(token, params)
@@ -184,7 +197,7 @@ class Endpoints:
             reply = Reply(400, error_body(f"Bad request: {exc}"))
         finally:
             if pacing is not None:
-                self._ctx.exchange.clear_pace()
+                self._exchange.clear_pace()
         limits.endpoint_done(endpoint, peer, succeeded=reply.status == 200
                              and b'"errorText"' not in reply.body)
         return reply
@@ -196,24 +209,24 @@ class Endpoints:
         accounts and ``entityTypes`` (``users`` and ``contractGroups`` always stay: the
         schema requires them)."""
         request = _body(params, SyncRequest)
-        snapshot: SyncMessage = self._ctx.exchange.sync(user_id, request.accounts)
+        snapshot: SyncMessage = self._exchange.sync(user_id, request.accounts)
         data: dict[str, Any] = msgspec.to_builtins(snapshot)
         if request.entity_types:
             keep = {_plural(t) for t in request.entity_types} | {"users", "contractGroups"}
             data = {k: v for k, v in data.items() if k in keep}
-        if self._ctx.registry.reshapes():
+        if self._registry.reshapes():
             for key, items in data.items():
                 entity_type = _SYNC_ENTITY_TYPES.get(key) or _singular(key)
-                data[key] = [self._ctx.registry.wire_builtins(entity_type, item)
+                data[key] = [self._registry.wire_builtins(entity_type, item)
                              for item in items]
         return data
 
     def _entities_reply(self, entity_type: str, value: Any) -> Reply:
         """A generic operation's answer; entities as the wire carries them
         (:meth:`ConnectionRegistry.wire_builtins`)."""
-        if not self._ctx.registry.reshapes():
+        if not self._registry.reshapes():
             return json_reply(value)
-        odd = self._ctx.registry.wire_builtins
+        odd = self._registry.wire_builtins
         data = msgspec.to_builtins(value)
         if isinstance(data, list):
             return json_reply([odd(entity_type, item) for item in data])
@@ -223,7 +236,7 @@ class Endpoints:
 
     def _generic(self, entity_type: str, op: str, token: Token,
                  params: dict[str, Any]) -> Reply:
-        exchange = self._ctx.exchange
+        exchange = self._exchange
         user_id = token.user_id
         reply = self._entities_reply
         if op == "list":
@@ -251,7 +264,7 @@ class Endpoints:
         name = params.get("name")
         if not isinstance(name, str) or not name:
             raise BadRequest("name: a name is required")
-        catalog = self._ctx.catalog
+        catalog = self._catalog
         found: WireModel | None
         if entity_type == "contract":
             inst = catalog.by_name(name)
@@ -259,7 +272,7 @@ class Endpoints:
         elif entity_type == "product":
             found = catalog.product(name)
         else:
-            found = next((e for e in self._ctx.exchange.entities(entity_type, user_id)
+            found = next((e for e in self._exchange.entities(entity_type, user_id)
                           if (_name_of(e) or "").upper() == name.upper()), None)
         if found is None:
             return not_found(f"{entity_type} {name} not found")
@@ -271,9 +284,9 @@ class Endpoints:
             raise BadRequest("t: text is required")
         limit = _int(params, "l") if "l" in params else _DEFAULT_SUGGEST_LIMIT
         if entity_type == "contract":
-            return json_reply(self._ctx.catalog.suggest(text, limit))
+            return json_reply(self._catalog.suggest(text, limit))
         prefix = text.upper()
-        matches = [e for e in self._ctx.exchange.entities(entity_type, user_id)
+        matches = [e for e in self._exchange.entities(entity_type, user_id)
                    if (_name_of(e) or "").upper().startswith(prefix)]
         return json_reply(matches[:max(limit, 0)])
 
@@ -281,45 +294,45 @@ class Endpoints:
 
     def _cash_snapshot(self, token: Token | None, params: dict[str, Any]) -> Reply:
         user_id = self._need(token).user_id
-        return json_reply(self._ctx.exchange.cash_balance_snapshot(
+        return json_reply(self._exchange.cash_balance_snapshot(
             user_id, _int(params, "accountId")))
 
     def _place_order(self, token: Token | None, params: dict[str, Any]) -> Reply:
-        result, changes = self._ctx.exchange.place_order(self._need(token).user_id,
+        result, changes = self._exchange.place_order(self._need(token).user_id,
                                                          _body(params, PlaceOrder))
         return Reply(200, msgspec.json.encode(result), changes)
 
     def _place_oso(self, token: Token | None, params: dict[str, Any]) -> Reply:
-        result, changes = self._ctx.exchange.place_oso(self._need(token).user_id,
+        result, changes = self._exchange.place_oso(self._need(token).user_id,
                                                        _body(params, PlaceOSO))
         return Reply(200, msgspec.json.encode(result), changes)
 
     def _place_oco(self, token: Token | None, params: dict[str, Any]) -> Reply:
-        result, changes = self._ctx.exchange.place_oco(self._need(token).user_id,
+        result, changes = self._exchange.place_oco(self._need(token).user_id,
                                                        _body(params, PlaceOCO))
         return Reply(200, msgspec.json.encode(result), changes)
 
     def _modify_order(self, token: Token | None, params: dict[str, Any]) -> Reply:
-        result, changes = self._ctx.exchange.modify_order(self._need(token).user_id,
+        result, changes = self._exchange.modify_order(self._need(token).user_id,
                                                           _body(params, ModifyOrder))
         return Reply(200, msgspec.json.encode(result), changes)
 
     def _cancel_order(self, token: Token | None, params: dict[str, Any]) -> Reply:
-        result, changes = self._ctx.exchange.cancel_order(self._need(token).user_id,
+        result, changes = self._exchange.cancel_order(self._need(token).user_id,
                                                           _body(params, CancelOrder))
         return Reply(200, msgspec.json.encode(result), changes)
 
     def _liquidate(self, token: Token | None, params: dict[str, Any]) -> Reply:
-        result, changes = self._ctx.exchange.liquidate_position(
+        result, changes = self._exchange.liquidate_position(
             self._need(token).user_id, _body(params, LiquidatePosition))
         return Reply(200, msgspec.json.encode(result), changes)
 
     def _start_strategy(self, token: Token | None, params: dict[str, Any]) -> Reply:
-        result, changes = self._ctx.exchange.start_order_strategy(
+        result, changes = self._exchange.start_order_strategy(
             self._need(token).user_id, _body(params, StartOrderStrategy))
         return Reply(200, msgspec.json.encode(result), changes)
 
     def _interrupt_strategy(self, token: Token | None, params: dict[str, Any]) -> Reply:
-        result, changes = self._ctx.exchange.interrupt_order_strategy(
+        result, changes = self._exchange.interrupt_order_strategy(
             self._need(token).user_id, _body(params, InterruptOrderStrategy))
         return Reply(200, msgspec.json.encode(result), changes)

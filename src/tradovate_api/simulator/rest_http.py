@@ -11,6 +11,7 @@ the wrong type; business failures and penalty tickets are HTTP 200 (reference §
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -18,13 +19,14 @@ from aiohttp import web
 
 from . import answer_faults
 from .limits import PROCEED
+from .outgoing import error_body
 from .rest_endpoints import PUBLIC_ENDPOINTS
-from .session import error_body
-from .session_context import log
 
 if TYPE_CHECKING:
     from .session_context import ServerContext
     from .tokens import Token
+
+log = logging.getLogger("tradovate_api.simulator")
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -23,7 +24,6 @@ import msgspec
 from aiohttp import web
 
 from ..errors import ConfigError
-from ..recording import recording_files
 from .config import AccountConfig, SimulatorConfig, build_instruments
 from .engine import Exchange
 from .faults import Faults, SocketKind
@@ -33,15 +33,17 @@ from .limits import RequestLimits
 from .marketgen import MarketGenerator
 from .md_hub import MarketDataHub
 from .md_session import MarketDataSession
-from .recorded import RecordedMarket, recorded_instruments
+from .outgoing import shutdown_frame
+from .recorded import RecordedMarket, RecordedMarketData, recorded_instruments
+from .rest_auth import AuthEndpoints, Login
 from .rest_endpoints import Endpoints
 from .rest_http import RestHandler
-from .session import SocketSession, shutdown_frame
-from .session_context import Login, ServerContext, log
-from .session_registry import ConnectionRegistry
+from .session_context import ServerContext
+from .session_registry import ConnectionRegistry, RegisteredSocket
 from .session_trading import TradingSession
 from .tokens import TokenStore
 
+log = logging.getLogger("tradovate_api.simulator")
 _MAX_FRAME = 1 << 20
 _SHUTDOWN_TIMEOUT_S = 1.0
 DEFAULT_BALANCE = 50_000.0
@@ -51,11 +53,15 @@ class Simulator:
     """A local Tradovate: ``async with Simulator() as sim:`` then use ``sim.rest_url``,
     ``sim.ws_url`` and ``sim.md_url``. Ports 0 pick free ports. ``clock`` (epoch seconds)
     decides trading hours, maintenance windows, token expiry and every timestamp; tests that
-    need an open market pass :func:`.calendar.open_clock`."""
+    need an open market pass :func:`.calendar.open_clock`. With ``replay_file`` the caller
+    opens the recording and passes it as ``recorded``
+    (:func:`tradovate_api.replay.simulator_recording.open_for_simulator`): the simulator reads
+    no recording files itself."""
 
     def __init__(self, config: SimulatorConfig | None = None, *, host: str = "127.0.0.1",
                  port: int = 0, md_port: int = 0, seed: int | None = None,
-                 clock: Callable[[], float] = time.time, today: dt.date | None = None) -> None:
+                 clock: Callable[[], float] = time.time, today: dt.date | None = None,
+                 recorded: RecordedMarketData | None = None) -> None:
         config = config if config is not None else SimulatorConfig()
         if seed is not None:
             config = msgspec.structs.replace(config, seed=seed)
@@ -65,13 +71,14 @@ class Simulator:
         self._md_port = md_port
         self._clock = clock
         now_ms = int(clock() * 1000)
-        if config.replay_file is not None:
-            files = recording_files([config.replay_file])
-            if not files:
-                raise ConfigError(f"replay_file: no recordings in {config.replay_file}")
-            self.catalog = recorded_instruments(files, today or dt.date.today())
+        if config.replay_file is not None and recorded is None:
+            raise ConfigError("replay_file: the simulator reads no recordings itself; open it "
+                              "with tradovate_api.replay.simulator_recording.open_for_simulator "
+                              "and pass it as recorded=")
+        if recorded is not None:
+            self.catalog = recorded_instruments(recorded.contracts, today or dt.date.today())
             self.generator: MarketGenerator = RecordedMarket(
-                self.catalog, files, now_ms=now_ms, speed=config.replay_speed)
+                self.catalog, recorded.entries, now_ms=now_ms, speed=config.replay_speed)
         else:
             self.catalog = InstrumentCatalog(build_instruments(config,
                                                               today or dt.date.today()))
@@ -94,14 +101,15 @@ class Simulator:
         self.faults = Faults(self, clock, seed=config.seed, fault_seed=config.fault_seed)
         self.exchange.set_rejection_source(self.faults.order_rejection)
         self.limits = RequestLimits(config.limits, clock)
-        ctx = ServerContext(config=config, clock=clock, catalog=self.catalog,
-                            generator=self.generator, exchange=self.exchange,
-                            tokens=self.tokens, faults=self.faults, logins=self._add_users(),
-                            limits=self.limits, schedule=self.schedule)
-        ctx.registry = ConnectionRegistry(ctx)
-        ctx.hub = MarketDataHub(ctx)
-        ctx.endpoints = Endpoints(ctx)
-        self._ctx = ctx
+        registry = ConnectionRegistry(config, self.exchange, self.faults)
+        auth = AuthEndpoints(config, self._add_users(), self.tokens, self.exchange, registry,
+                             clock)
+        self._ctx = ServerContext(
+            config=config, catalog=self.catalog, generator=self.generator, tokens=self.tokens,
+            faults=self.faults, limits=self.limits, schedule=self.schedule, registry=registry,
+            hub=MarketDataHub(self.generator),
+            endpoints=Endpoints(auth, self.exchange, self.catalog, self.limits, self.faults,
+                                registry))
         self._runners: list[web.AppRunner] = []
         self._ticker: asyncio.Task[None] | None = None
         self._in_maintenance = False
@@ -153,7 +161,7 @@ class Simulator:
         return self._clock
 
     @property
-    def connections(self) -> list[SocketSession]:
+    def connections(self) -> list[RegisteredSocket]:
         """Open websocket sessions, oldest first."""
         return self._ctx.registry.sockets()
 

@@ -15,6 +15,7 @@ task: with the awkward wire everything pending leaves in one ``a[...]`` frame (u
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -28,53 +29,40 @@ from ..protocol import (
     ClientRequest,
     HeartbeatRequest,
     RequestParseError,
-    Response,
-    Shutdown,
-    ShutdownEvent,
     authorize_token,
     encode_messages,
     parse_request,
 )
 from .limits import PROCEED
-from .session_context import log
+from .outgoing import RawFrame, error_body, response_bytes
 
 if TYPE_CHECKING:
     from .session_context import ServerContext
     from .tokens import Token
 
+log = logging.getLogger("tradovate_api.simulator")
+
 MAX_BATCH = 64
 """Most messages one ``a[...]`` frame carries on the awkward wire."""
 MAX_OUTBOX = 200_000
 """A client this many messages behind is cut off (a slow consumer must not eat memory)."""
-_encoder = msgspec.json.Encoder()
 _FRAME_BREAK = b"frame break"
 """Outbox marker (compared by identity): what follows leaves in a later frame."""
 
 
-def response_bytes(status: int, request_id: int | None, body: bytes = b"") -> bytes:
-    """One encoded response message; ``body`` is the raw JSON of ``d`` (empty: no ``d``).
-
-    Without a body it is built as a plain dict: ``Response`` with an empty ``Raw`` would
-    encode ``"d":`` with no value."""
-    if not body:
-        return _encoder.encode({"s": status, "i": request_id})
-    return _encoder.encode(Response(s=status, i=request_id, d=msgspec.Raw(body)))
-
-
-def error_body(text: str, *, quoted: bool = True) -> bytes:
-    """``d`` of an error response: a JSON string; ``quoted`` wraps the text in quote marks
-    inside it, as the real 404 does (``"d":"\\"Not found: x\\""``)."""
-    return _encoder.encode(f'"{text}"' if quoted else text)
-
-
-def shutdown_frame(reason_code: str, reason: str | None = None) -> bytes:
-    """An ``a[...]`` frame with one ``shutdown`` event."""
-    return encode_messages([ShutdownEvent(Shutdown(reason_code=reason_code, reason=reason))])
-
-
-class RawFrame(bytes):
-    """A whole frame queued as it is, never batched with other messages (e.g. a frame cut
-    short by the ``error_after_execution`` fault)."""
+def request_params(request: ClientRequest) -> dict[str, Any]:
+    """A websocket request's query parameters overlaid with its JSON body object, as a REST
+    call's ``params``; raises ``ValueError``."""
+    params: dict[str, Any] = dict(request.query_params())
+    try:
+        body = request.body_json()
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"body is not JSON: {exc}") from None
+    if isinstance(body, dict):
+        params.update(body)
+    elif body is not None:
+        raise ValueError("body must be a JSON object")
+    return params
 
 
 class SocketSession:

@@ -1,15 +1,18 @@
-"""The state every REST handler and websocket session of one simulator shares."""
+"""What every connection handler of one simulator shares: the REST handler, both websocket
+kinds and the requests that execute after their connection died.
+
+It sits above the parts it holds (the endpoint table, the connection registry, the md hub,
+the faults, limits, tokens, market and hours): those are built with only the collaborators
+they use and never see this context, so dependencies point one way, from the handlers down.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .config import SimulatorConfig
-    from .engine import Exchange
     from .faults import Faults
     from .hours import MarketSchedule
     from .instruments import InstrumentCatalog
@@ -20,32 +23,19 @@ if TYPE_CHECKING:
     from .session_registry import ConnectionRegistry
     from .tokens import TokenStore
 
-log = logging.getLogger("tradovate_api.simulator")
 
-
-@dataclass(frozen=True, slots=True)
-class Login:
-    """A configured user: the password to compare and the engine's user id."""
-
-    user_id: int
-    password: str = field(repr=False)
-
-
-@dataclass(slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False)
 class ServerContext:
-    """Configuration, market, exchange, tokens, faults, limits, hours and the live
-    connections."""
+    """Configuration, market, tokens, faults, limits, hours, the endpoint table, the live
+    connections and the md fan-out."""
 
     config: SimulatorConfig
-    clock: Callable[[], float]
     catalog: InstrumentCatalog
     generator: MarketGenerator
-    exchange: Exchange
     tokens: TokenStore
     faults: Faults
-    logins: dict[str, Login]
     limits: RequestLimits
     schedule: MarketSchedule
-    registry: ConnectionRegistry = field(init=False)
-    hub: MarketDataHub = field(init=False)
-    endpoints: Endpoints = field(init=False)
+    registry: ConnectionRegistry
+    hub: MarketDataHub
+    endpoints: Endpoints

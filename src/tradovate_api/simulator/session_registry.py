@@ -9,31 +9,36 @@ socket: ``duplicate_events`` sends an event twice, ``replayed_events`` re-sends 
 (now stale) event after newer ones, ``out_of_order_events`` holds an event back to a later
 frame, ``odd_fields`` changes the entities' fields. When an order of the
 ``partial_fills_across_reconnect`` fault fills its first part, its user's trading sockets are
-cut right after that part's events.
+cut right after that part's events. The registry knows a socket only as a
+:class:`RegisteredSocket` (both socket kinds are one), so the sockets use the registry and the
+registry never imports them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from ..protocol import Props, PropsEvent
 from .changes import EntityChange
 from .engine_store import entity_id
-from .session import SocketSession, shutdown_frame
-from .session_context import log
+from .outgoing import shutdown_frame
 from .wire_oddities import CURRENT_SPEC_FIELDS, oddify, with_current_fields
 
 if TYPE_CHECKING:
-    from .session_context import ServerContext
-    from .tokens import AuthSession
+    from .config import SimulatorConfig
+    from .engine import Exchange
+    from .faults import Faults
+    from .tokens import AuthSession, Token
 
+log = logging.getLogger("tradovate_api.simulator")
 _encoder = msgspec.json.Encoder()
 EVENT_FAULTS = ("duplicate_events", "replayed_events", "out_of_order_events", "odd_fields")
 _SPLIT_DROP_DELAY_S = 0.05
@@ -44,6 +49,33 @@ EntityEncoder = Callable[[str, Any], Any]
 
 EntityKey = tuple[str, int]
 """(entity type, id)."""
+
+
+class RegisteredSocket(Protocol):
+    """What the registry needs of an open websocket (:class:`~.session.SocketSession`)."""
+
+    @property
+    def kind(self) -> str:
+        """``"trading"`` or ``"md"``."""
+        ...
+
+    @property
+    def user_id(self) -> int | None: ...
+
+    @property
+    def closing(self) -> bool: ...
+
+    @property
+    def token(self) -> Token | None: ...
+
+    def send(self, message: bytes) -> None: ...
+
+    def send_many(self, messages: Sequence[bytes]) -> None: ...
+
+    async def close(self, frames: Sequence[bytes] = (), *, abort: bool = False,
+                    code: int = 1000, message: bytes = b"") -> None: ...
+
+    def cut(self) -> None: ...
 
 
 @dataclass(slots=True)
@@ -91,17 +123,19 @@ def props_messages(changes: Sequence[EntityChange], group: bool,
 class ConnectionRegistry:
     """Open sockets in opening order (oldest first)."""
 
-    def __init__(self, ctx: ServerContext) -> None:
-        self._ctx = ctx
-        self._sockets: list[SocketSession] = []
-        self._synced: dict[SocketSession, tuple[int, frozenset[str] | None]] = {}
+    def __init__(self, config: SimulatorConfig, exchange: Exchange, faults: Faults) -> None:
+        self._config = config
+        self._exchange = exchange
+        self._faults = faults
+        self._sockets: list[RegisteredSocket] = []
+        self._synced: dict[RegisteredSocket, tuple[int, frozenset[str] | None]] = {}
         """Trading sockets that sent ``user/syncrequest``: their user and entity filter."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._detached: set[asyncio.Task[None]] = set()
-        self._recent: dict[SocketSession, deque[_Sent]] = {}
+        self._recent: dict[RegisteredSocket, deque[_Sent]] = {}
         """Events recently sent to each socket (for ``replayed_events``)."""
 
-    def _spawn(self, session: SocketSession, frames: list[bytes]) -> None:
+    def _spawn(self, session: RegisteredSocket, frames: list[bytes]) -> None:
         task = asyncio.create_task(session.close(frames))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -109,10 +143,10 @@ class ConnectionRegistry:
     def __len__(self) -> int:
         return len(self._sockets)
 
-    def add(self, session: SocketSession) -> None:
+    def add(self, session: RegisteredSocket) -> None:
         self._sockets.append(session)
 
-    def remove(self, session: SocketSession) -> None:
+    def remove(self, session: RegisteredSocket) -> None:
         if session in self._sockets:
             self._sockets.remove(session)
         self._synced.pop(session, None)
@@ -133,17 +167,17 @@ class ConnectionRegistry:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def synced(self, session: SocketSession, user_id: int,
+    def synced(self, session: RegisteredSocket, user_id: int,
                entity_types: frozenset[str] | None) -> None:
         """From now on ``user_id``'s changes (of ``entity_types``; None = all) go to it."""
         self._synced[session] = (user_id, entity_types)
 
-    def sockets(self, kind: str = "all") -> list[SocketSession]:
+    def sockets(self, kind: str = "all") -> list[RegisteredSocket]:
         return [s for s in self._sockets if kind in ("all", s.kind)]
 
-    def authorized(self, session: SocketSession) -> None:
+    def authorized(self, session: RegisteredSocket) -> None:
         """A socket just authorized: enforce the per-user connection limit (oldest goes)."""
-        limit = self._ctx.config.max_connections
+        limit = self._config.max_connections
         if not limit:
             return
         mine = [s for s in self._sockets if s.user_id == session.user_id and not s.closing]
@@ -163,15 +197,15 @@ class ConnectionRegistry:
         """Send entity changes to their users' synced trading sockets."""
         if changes:
             self._route(changes)
-        for user_id in self._ctx.exchange.take_split_fills():
+        for user_id in self._exchange.take_split_fills():
             self._cut_trading(user_id)
 
     def _route(self, changes: Sequence[EntityChange]) -> None:
         by_user: dict[int, list[EntityChange]] = {}
         for change in changes:
             by_user.setdefault(change.user_id, []).append(change)
-        group = self._ctx.config.awkward_wire
-        faults = self._ctx.faults
+        group = self._config.awkward_wire
+        faults = self._faults
         disturbed = faults.any_armed(EVENT_FAULTS)
         encode = self._wire_entity if self.reshapes() else None
         for user_id, mine in by_user.items():
@@ -188,30 +222,30 @@ class ConnectionRegistry:
         """Whether entities leave in another shape than the 2021 schema's: the current
         spec's fields on the awkward wire (as the real server sends them), or the
         ``odd_fields`` fault."""
-        return self._ctx.config.awkward_wire or self._ctx.faults.is_armed("odd_fields")
+        return self._config.awkward_wire or self._faults.is_armed("odd_fields")
 
     def wire_builtins(self, entity_type: str, data: Any) -> Any:
         """One entity's JSON object as the wire carries it: as the ``odd_fields`` fault
         sends it when it fires, else with the current spec's fields on the awkward wire."""
         if not isinstance(data, dict):
             return data
-        armed = self._ctx.faults.fire("odd_fields")
+        armed = self._faults.fire("odd_fields")
         if armed is not None:
             return oddify(entity_type, data, armed.rng,
                           omit_required=bool(armed.params["omit_required"]))
-        return with_current_fields(entity_type, data) if self._ctx.config.awkward_wire \
+        return with_current_fields(entity_type, data) if self._config.awkward_wire \
             else data
 
     def _wire_entity(self, entity_type: str, entity: Any) -> Any:
-        if entity_type not in CURRENT_SPEC_FIELDS and not self._ctx.faults.is_armed(
+        if entity_type not in CURRENT_SPEC_FIELDS and not self._faults.is_armed(
                 "odd_fields"):
             return entity  # nothing to add: encoded as it is
         return self.wire_builtins(entity_type, msgspec.to_builtins(entity))
 
-    def _disturb(self, sock: SocketSession,
+    def _disturb(self, sock: RegisteredSocket,
                  messages: list[tuple[frozenset[EntityKey], bytes]]) -> list[bytes]:
         """The event faults on what one socket is about to be sent."""
-        faults = self._ctx.faults
+        faults = self._faults
         out: list[bytes] = []
         for _, message in messages:
             held = faults.fire("out_of_order_events")
@@ -227,7 +261,7 @@ class ConnectionRegistry:
             self._replay(sock, messages, out, replay.rng, int(replay.params["depth"]))
         return out
 
-    def _replay(self, sock: SocketSession, messages: list[tuple[frozenset[EntityKey], bytes]],
+    def _replay(self, sock: RegisteredSocket, messages: list[tuple[frozenset[EntityKey], bytes]],
                 out: list[bytes], rng: random.Random, depth: int) -> None:
         """``replayed_events``: after this batch, re-send an earlier event (of this batch or
         an earlier one) one of whose entities has been sent in a newer version since."""
@@ -240,7 +274,7 @@ class ConnectionRegistry:
                     sent.superseded = True
             recent.append(_Sent(keys, message))
         stale = [sent.message for sent in recent if sent.superseded]
-        if stale and self._ctx.faults.fire("replayed_events") is not None:
+        if stale and self._faults.fire("replayed_events") is not None:
             out.append(rng.choice(stale))
 
     def _cut_trading(self, user_id: int) -> None:

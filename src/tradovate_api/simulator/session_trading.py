@@ -12,26 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from ..protocol import ClientRequest
 from . import answer_faults
-from .session import SocketSession, error_body, response_bytes
-from .session_context import log
-
-
-def request_params(request: ClientRequest) -> dict[str, Any]:
-    """Query parameters overlaid with the JSON body object; raises ``ValueError``."""
-    params: dict[str, Any] = dict(request.query_params())
-    try:
-        body = request.body_json()
-    except msgspec.DecodeError as exc:
-        raise ValueError(f"body is not JSON: {exc}") from None
-    if isinstance(body, dict):
-        params.update(body)
-    elif body is not None:
-        raise ValueError("body must be a JSON object")
-    return params
+from .outgoing import error_body, response_bytes
+from .session import SocketSession, log, request_params
 
 
 class TradingSession(SocketSession):

@@ -38,7 +38,7 @@ from .market import (
 )
 from .order_strategies import STRATEGY_DONE, StrategyState
 from .pnl import PnL
-from .trades import Side, Trade, aggressor
+from .trades import Trade
 from .window import WindowStats
 
 __all__ = [
@@ -63,14 +63,12 @@ __all__ = [
     "PositionDiff",
     "QuoteState",
     "Removed",
-    "Side",
     "StrategyState",
     "SyncReport",
     "Trade",
     "TradesAdded",
     "UnpricedPosition",
     "WindowStats",
-    "aggressor",
     "create_account_store",
     "create_market_store",
     "wall_clock_ms",

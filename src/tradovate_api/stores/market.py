@@ -13,9 +13,9 @@ What the writer keeps, per contract:
   ``price``/``size``) it carries; everything else keeps its previous value;
 * the DOM book: each ``doms`` push replaces both sides; levels are sorted best first and the
   sides' total sizes summed once per push, on first read (see :class:`DomBook`);
-* time and sales from tick charts (see :mod:`.trades` for the aggressor side) in a bounded
-  buffer ordered by (timestamp, tick id), deduplicated by tick id because history and
-  real-time packets overlap and packets can arrive out of order;
+* time and sales from tick charts (:mod:`~tradovate_api.protocol.aggressor` gives the
+  aggressor side) in a bounded buffer ordered by (timestamp, tick id), deduplicated by tick
+  id because history and real-time packets overlap and packets can arrive out of order;
 * rolling aggressor-volume windows (per contract and pooled over all contracts);
 * bars per chart: the current bar is re-sent as it changes and replaces the bar with the
   same timestamp.

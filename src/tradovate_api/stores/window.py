@@ -13,8 +13,9 @@ from collections.abc import Iterator
 
 import msgspec
 
+from ..protocol import Side
 from .ring import SortedRing
-from .trades import Side, Trade
+from .trades import Trade
 
 TradeKey = tuple[int, int, int]
 """(timestamp_ms, contract_id, tick id): the order trades are kept in."""

@@ -45,13 +45,13 @@ import msgspec
 from ..errors import ConfigError, TradovateError
 from ..orders.refusals import RefusalLog
 from ..orders.tickets import OrderTicket, TicketState
+from ..protocol import Side
 from ..stores import (
     BarUpdated,
     DomBook,
     NewFill,
     OrderState,
     QuoteState,
-    Side,
     Trade,
     TradesAdded,
 )

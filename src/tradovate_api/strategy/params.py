@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import msgspec
 
 from ..errors import ConfigError
-from ..settings import describe_validation_error, key_text, reject_non_finite
+from ..errors.config_validation import describe_validation_error, key_text, reject_non_finite
 
 Positive = Annotated[float, msgspec.Meta(gt=0)]
 """A number above 0."""

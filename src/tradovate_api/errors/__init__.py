@@ -2,7 +2,8 @@
 
 The sans-I/O protocol core *returns* these as values (a reader task must never die on bad
 input); the I/O layer raises them to callers. Messages never contain secrets: credentials and
-tokens are not passed into any of these classes.
+tokens are not passed into any of these classes. How a :class:`ConfigError` words a bad
+key of a configuration table is in :mod:`.config_validation`.
 """
 
 from __future__ import annotations

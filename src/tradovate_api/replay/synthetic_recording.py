@@ -6,7 +6,8 @@ contract) and recorded with the step's time, with the reference and chart notes 
 recording has. ``batched`` puts a step's messages in one frame, as the simulator's default
 wire does; otherwise each message is its own frame (its ``--tidy`` wire). Same arguments,
 same bytes: replay tests and the replay benchmark use these when they need a recording of a
-given size quickly.
+given size quickly. It joins the simulator's market and the recording writer, which stand
+apart (neither imports the other), so it lives here, above both.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 from ..protocol import ChartEvent, MarketDataEvent, encode_messages, pack_ticks
 from ..protocol.models import ChartData, MarketData, Tick
 from ..recording.writer import MdRecorder
-from .instruments import InstrumentCatalog, default_instruments
-from .marketgen import MarketGenerator
+from ..simulator.instruments import InstrumentCatalog, default_instruments
+from ..simulator.marketgen import MarketGenerator
 
 DEFAULT_START = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 """A Tuesday, 09:00 Chicago time: inside the regular session."""
