@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,32 @@ def package_copy(tmp_path: Path) -> Path:
     shutil.copytree(PACKAGE, tmp_path / "tradovate_api",
                     ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
+
+
+def _contract(contract_id: str) -> dict[str, object]:
+    contracts = tomllib.loads(CONFIG.read_text(encoding="utf-8"))["tool"]["importlinter"][
+        "contracts"]
+    return next(c for c in contracts if c["id"] == contract_id)
+
+
+def _top_level_modules() -> set[str]:
+    return {f"tradovate_api.{path.stem}" for path in PACKAGE.iterdir()
+            if (path.suffix == ".py" and path.stem != "__init__")
+            or (path.is_dir() and (path / "__init__.py").exists())}
+
+
+@pytest.mark.parametrize(("contract_id", "allowed"), [
+    ("simulator-beside-client", {"simulator", "protocol", "errors"}),
+    ("strategies-use-the-strategy-api", {"strategies", "strategy"}),
+])
+def test_a_forbidden_list_names_every_module_but_the_allowed_ones(
+        contract_id: str, allowed: set[str]) -> None:
+    """A new package is forbidden to the simulator and to strategies until a decision (an ADR)
+    allows it: the lists cannot fall behind the package."""
+    listed = _contract(contract_id)["forbidden_modules"]
+    assert isinstance(listed, list)
+    forbidden = {module for module in listed if module.count(".") == 1}
+    assert forbidden == _top_level_modules() - {f"tradovate_api.{a}" for a in allowed}
 
 
 def test_the_package_keeps_every_contract(tmp_path: Path) -> None:
