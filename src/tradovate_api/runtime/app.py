@@ -109,7 +109,9 @@ from ..stores import (
     create_market_store,
     wall_clock_ms,
 )
-from ..strategy import Dispatcher, Strategy, StrategyContext
+from ..strategy import Strategy
+from ..strategy.context import StrategyContext
+from ..strategy.dispatch import Dispatcher
 from .busy_poll import BusyPoller
 from .changed import Changed
 from .exit_plan import ExitPlan, describe, plan_exit
@@ -485,8 +487,8 @@ class TradingApp:
                               account_id=account.id, params=settings.strategy,
                               clock=self.clock, trading_symbol=self.symbol,
                               log=logging.getLogger(f"tradovate_api.strategy.{self.strategy.name}"))
-        dispatcher = Dispatcher(self.strategy, ctx, alerts=self.alerts, risk=risk,
-                                pause_on_error=settings.trading.pause_on_error,
+        dispatcher = Dispatcher(self.strategy, ctx, orders=orders, alerts=self.alerts,
+                                risk=risk, pause_on_error=settings.trading.pause_on_error,
                                 measure_hooks=settings.trading.measure_hooks)
         self._w = _Wiring(auth, rest, md, trading, risk, orders, resolver, dispatcher,
                           account.id, account.name, gateway,
