@@ -90,7 +90,8 @@ class Scripted(Strategy):
             say("EARLIER", "{}")
             say("DECISIONS", "[]")
             return
-        assert self.app is not None and self.app.orders is not None  # the harness's manager
+        assert self.app is not None  # the harness reaches the manager through its app
+        assert self.app.orders is not None
         account, orders = self.ctx.account, self.app.orders
 
         def settled() -> bool:
@@ -134,7 +135,8 @@ class Scripted(Strategy):
         assert self.persistence is not None
         journal = self.persistence.journal
         assert journal is not None
-        assert self.app is not None and self.app.orders is not None  # the harness's manager
+        assert self.app is not None  # the harness reaches the manager through its app
+        assert self.app.orders is not None
         orders = self.app.orders
 
         def write_ahead_then_die(ticket: OrderTicket) -> str | None:
