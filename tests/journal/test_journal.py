@@ -203,7 +203,7 @@ def test_records_arriving_within_the_linger_commit_together(tmp_path: Path,
     journal = Journal(tmp_path / "j.db", linger=linger)
     order = ticket("run1-1")
     for state in (TicketState.PENDING, TicketState.ACKED, TicketState.REJECTED):
-        order.state = state
+        set_state(order, state)
         journal.ticket(order)
         if linger:
             time.sleep(0.05)  # paced well inside the linger

@@ -75,6 +75,14 @@ class ContractBook:
         self._by_symbol: Mapping[str, ContractSpec] = MappingProxyType(by_symbol)
         self._by_id: Mapping[int, ContractSpec] = MappingProxyType(by_id)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):  # each slot is set once, by __init__
+            raise AttributeError("ContractBook is read-only")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("ContractBook is read-only")
+
     @classmethod
     def from_entities(cls, contracts: Iterable[Contract],
                       maturities: Iterable[ContractMaturity],

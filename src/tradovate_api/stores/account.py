@@ -390,6 +390,14 @@ class AccountView:
         self._strategy_by_client_id = ro(tables.by_client_id)
         self._counters = ro(s.counters)
 
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):  # each slot is set once, by __init__
+            raise AttributeError(f"{type(self).__name__} is read-only")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
     @property
     def synced(self) -> bool:
         """True once a snapshot has been applied."""

@@ -279,6 +279,14 @@ class MarketDataView:
         self._clock_ms = state.clock_ms
         self._window_ms = state.window_ms
 
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):  # each slot is set once, by __init__
+            raise AttributeError(f"{type(self).__name__} is read-only")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
     @property
     def quotes(self) -> Mapping[int, QuoteState]:
         """Last quote per contract id (a live read-only mapping)."""

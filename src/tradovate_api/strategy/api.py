@@ -94,6 +94,9 @@ class StrategyAPI(Protocol):
                 price: float | None = None, take_profit: float | None = None,
                 stop_loss: float | None = None, trigger: str = "") -> OrderTicket: ...
 
+    def oco(self, symbol: str, action: str, qty: int, *, take_profit: float,
+            stop_loss: float, trigger: str = "") -> OrderTicket: ...
+
     def bracket_strategy(self, symbol: str, action: str, qty: int, *,
                          entry_type: str = "Market", price: float | None = None,
                          target_offset: float | None = None,

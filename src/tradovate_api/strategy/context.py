@@ -42,7 +42,7 @@ class StrategyContext:
 
     __slots__ = ("_alerts", "_bracket", "_bracket_strategy", "_cancel", "_cancel_all",
                  "_clock", "_contracts", "_flatten", "_interrupt_strategy", "_modify",
-                 "_place", "_wake", "account", "account_id", "log", "market", "orders",
+                 "_oco", "_place", "_wake", "account", "account_id", "log", "market", "orders",
                  "params", "trading_symbol")
 
     def __init__(self, *, market: MarketDataView, account: AccountView, orders: OrderManager,
@@ -57,6 +57,7 @@ class StrategyContext:
         """The strategy's tickets and the account's working orders, read-only."""
         self._place = orders.place
         self._bracket = orders.bracket
+        self._oco = orders.oco
         self._bracket_strategy = orders.bracket_strategy
         self._interrupt_strategy = orders.interrupt_strategy
         self._modify = orders.modify
@@ -145,6 +146,14 @@ class StrategyContext:
         a stop-loss Stop at the given prices, one cancelling the other (``order/placeoso``)."""
         return self._bracket(symbol, action, qty, entry_type=entry_type, price=price,
                              take_profit=take_profit, stop_loss=stop_loss, trigger=trigger)
+
+    def oco(self, symbol: str, action: str, qty: int, *, take_profit: float,
+            stop_loss: float, trigger: str = "") -> OrderTicket:
+        """Exits for an open position (``order/placeoco``): a Limit at ``take_profit`` and a
+        Stop at ``stop_loss``, both ``action`` (the closing side); a fill of one cancels the
+        other."""
+        return self._oco(symbol, action, qty, take_profit=take_profit, stop_loss=stop_loss,
+                         trigger=trigger)
 
     def bracket_strategy(self, symbol: str, action: str, qty: int, *,
                          entry_type: str = "Market", price: float | None = None,

@@ -28,6 +28,14 @@ class OrdersView:
         self._account_id = account_id
         self._contracts = contracts
 
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):  # each slot is set once, by __init__
+            raise AttributeError(f"{type(self).__name__} is read-only")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
     @property
     def tickets(self) -> Mapping[str, OrderTicket]:
         """Every recent ticket by ``cl_ord_id``, oldest first (a live read-only mapping)."""
