@@ -48,7 +48,9 @@ from tradovate_api.replay.synthetic_recording import synthesize
 from tradovate_api.settings import Risk
 from tradovate_api.stores import create_account_store, create_market_store
 from tradovate_api.strategies.reference import ReferenceStrategy
-from tradovate_api.strategy import Dispatcher, Strategy, StrategyContext
+from tradovate_api.strategy import Strategy
+from tradovate_api.strategy.context import StrategyContext
+from tradovate_api.strategy.dispatch import Dispatcher
 
 TARGET_EVENTS_PER_SECOND = 200_000
 RESULTS = Path(__file__).parent / "results" / "replay.json"
@@ -116,7 +118,7 @@ def pipeline_seconds(frames: list[bytes], charts: list[ChartNote],
                           account_spec="BENCH", clock=lambda: now[0], id_prefix="bench")
     ctx = StrategyContext(market=market, account=account, orders=orders, contracts=contracts,
                           alerts=alerts, account_id=1, clock=lambda: now[0])
-    dispatcher = Dispatcher(Idle(), ctx, alerts=alerts, live_timers=False)
+    dispatcher = Dispatcher(Idle(), ctx, orders=orders, alerts=alerts, live_timers=False)
     dispatcher.start()
     apply, dispatch = writer.apply, dispatcher.market
     started = time.perf_counter()

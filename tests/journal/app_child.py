@@ -90,7 +90,9 @@ class Scripted(Strategy):
             say("EARLIER", "{}")
             say("DECISIONS", "[]")
             return
-        account, orders = self.ctx.account, self.ctx.orders
+        assert self.app is not None  # the harness reaches the manager through its app
+        assert self.app.orders is not None
+        account, orders = self.ctx.account, self.app.orders
 
         def settled() -> bool:
             cancelling = [d.order_id for d in earlier.decisions if d.decision == "cancel"]
@@ -133,7 +135,9 @@ class Scripted(Strategy):
         assert self.persistence is not None
         journal = self.persistence.journal
         assert journal is not None
-        orders = self.ctx.orders
+        assert self.app is not None  # the harness reaches the manager through its app
+        assert self.app.orders is not None
+        orders = self.app.orders
 
         def write_ahead_then_die(ticket: OrderTicket) -> str | None:
             refusal = journal.before_send(ticket)

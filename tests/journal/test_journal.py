@@ -23,7 +23,13 @@ from tradovate_api.journal import (
     schema_version,
 )
 from tradovate_api.journal.intents import read_intents
-from tradovate_api.orders.tickets import OrderTicket, TicketKind, TicketState
+from tradovate_api.orders.tickets import (
+    OrderTicket,
+    TicketKind,
+    TicketState,
+    set_order_id,
+    set_state,
+)
 
 
 def ticket(cl_ord_id: str, state: TicketState = TicketState.PENDING, **kw: object) -> OrderTicket:
@@ -163,11 +169,12 @@ def test_tickets_are_decisions_requests_and_responses(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.db", label="unit")
     sent = ticket("run1-1", trigger="large trade 450 @ 5000")
     journal.ticket(sent)
-    sent.state, sent.order_id = TicketState.ACKED, 1001
+    set_state(sent, TicketState.ACKED)
+    set_order_id(sent, 1001)
     journal.ticket(sent)
     lost = ticket("run1-2", action="Sell")
     journal.ticket(lost)
-    lost.state = TicketState.UNKNOWN
+    set_state(lost, TicketState.UNKNOWN)
     journal.ticket(lost)
     journal.ticket(ticket("run1-3", TicketState.REFUSED, reason="max position"))
     assert journal.close()
@@ -196,7 +203,7 @@ def test_records_arriving_within_the_linger_commit_together(tmp_path: Path,
     journal = Journal(tmp_path / "j.db", linger=linger)
     order = ticket("run1-1")
     for state in (TicketState.PENDING, TicketState.ACKED, TicketState.REJECTED):
-        order.state = state
+        set_state(order, state)
         journal.ticket(order)
         if linger:
             time.sleep(0.05)  # paced well inside the linger

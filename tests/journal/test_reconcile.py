@@ -17,7 +17,13 @@ from tradovate_api.journal import (
     PositionDifference,
     reconcile,
 )
-from tradovate_api.orders.tickets import OrderTicket, TicketKind, TicketState
+from tradovate_api.orders.tickets import (
+    OrderTicket,
+    TicketKind,
+    TicketState,
+    set_order_id,
+    set_state,
+)
 from tradovate_api.protocol.models import SyncMessage
 
 
@@ -39,7 +45,8 @@ def first_run(world: World, path: Path) -> dict[str, int | None]:
         ticket = sent(cl_ord_id, action, order_type, price)
         journal.ticket(ticket)
         order_id, events = world.place(action, 1, order_type, price, cl_ord_id=cl_ord_id)
-        ticket.state, ticket.order_id = TicketState.ACKED, order_id
+        set_state(ticket, TicketState.ACKED)
+        set_order_id(ticket, order_id)
         journal.ticket(ticket)
         for event in events:
             journal.account_event(event)
@@ -119,7 +126,7 @@ def test_the_reconciler_journals_settles_alerts_and_the_next_restart_is_quiet(
     journal = Journal(path)  # the next run's order manager settles them (its resolver)...
     for cl_ord_id in ("r1-4", "r1-5"):
         settled = sent(cl_ord_id, "Buy")
-        settled.state = TicketState.NOT_PLACED
+        set_state(settled, TicketState.NOT_PLACED)
         journal.ticket(settled)
     journal.close()
     journal = Journal(path)  # ...and a clean restart with nothing new has nothing to report
@@ -162,7 +169,8 @@ def journal_sent(journal: Journal, world: World, cl_ord_id: str, action: str, qt
     journal.ticket(ticket)
     order_id, events = world.place(action, qty, order_type, price, cl_ord_id=cl_ord_id,
                                    stop_price=stop_price)
-    ticket.state, ticket.order_id = TicketState.ACKED, order_id
+    set_state(ticket, TicketState.ACKED)
+    set_order_id(ticket, order_id)
     journal.ticket(ticket)
     for event in events:
         journal.account_event(event)
@@ -385,7 +393,8 @@ def test_an_order_strategys_target_and_stop_are_this_apps_after_its_entry_filled
     strategy_id, events = world.strategy("Buy", 1, 10.0, -10.0, "r1-7")
     for event in events:
         journal.account_event(event)
-    ticket.state, ticket.order_id = TicketState.ACKED, entry_of(world.sync(), strategy_id)
+    set_state(ticket, TicketState.ACKED)
+    set_order_id(ticket, entry_of(world.sync(), strategy_id))
     journal.ticket(ticket)
     journal.close(clean=False)
 
@@ -415,7 +424,8 @@ def test_a_strategy_known_by_an_older_journal_is_still_recognised_after_the_upgr
     strategy_id, events = world.strategy("Buy", 1, 10.0, -10.0, "r1-7")
     for event in events:
         journal.account_event(event)
-    ticket.state, ticket.order_id = TicketState.ACKED, entry_of(world.sync(), strategy_id)
+    set_state(ticket, TicketState.ACKED)
+    set_order_id(ticket, entry_of(world.sync(), strategy_id))
     journal.ticket(ticket)
     journal.close(clean=False)
     with sqlite3.connect(path, isolation_level=None) as conn:

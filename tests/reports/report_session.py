@@ -10,7 +10,14 @@ import random
 
 import msgspec
 
-from tradovate_api.orders.tickets import OrderTicket, TicketKind, TicketState
+from tradovate_api.orders.tickets import (
+    OrderTicket,
+    TicketKind,
+    TicketState,
+    set_bracket_ids,
+    set_order_id,
+    set_state,
+)
 from tradovate_api.protocol import (
     ChartEvent,
     EntityEvent,
@@ -124,7 +131,8 @@ class Session:
             account_id=self.account_id, action=action, symbol="ESZ6", order_qty=qty,
             order_type="Market", cl_ord_id=ticket.cl_ord_id, is_automated=True))
         assert result.order_id is not None, result
-        ticket.order_id, ticket.state = result.order_id, TicketState.ACKED
+        set_order_id(ticket, result.order_id)
+        set_state(ticket, TicketState.ACKED)
         self._feed(changes)
         return ticket
 
@@ -142,8 +150,9 @@ class Session:
         legs = (result.oso1_id, result.oso2_id)
         assert result.order_id is not None, result
         assert None not in legs, result
-        ticket.order_id, ticket.state = result.order_id, TicketState.ACKED
-        ticket.bracket_ids = tuple(leg for leg in legs if leg is not None)
+        set_order_id(ticket, result.order_id)
+        set_state(ticket, TicketState.ACKED)
+        set_bracket_ids(ticket, tuple(leg for leg in legs if leg is not None))
         self._feed(changes)
         return ticket
 

@@ -112,7 +112,8 @@ def test_an_import_circle_between_modules_breaks_the_no_circles_contract(
         encoding="utf-8")
     result = _lint(package_copy, "no-circles")
     assert result.returncode != 0, result.stdout
-    assert "tradovate_api.stores" in result.stdout and "loop_" in result.stdout
+    assert "tradovate_api.stores" in result.stdout
+    assert "loop_" in result.stdout
 
 
 def test_an_import_circle_between_packages_breaks_the_no_circles_contract(
@@ -122,7 +123,8 @@ def test_an_import_circle_between_packages_breaks_the_no_circles_contract(
                 "    import tradovate_api.secrets  # a circle: secrets imports errors\n")
     result = _lint(package_copy, "no-circles")
     assert result.returncode != 0, result.stdout
-    assert "errors" in result.stdout and "secrets" in result.stdout
+    assert "errors" in result.stdout
+    assert "secrets" in result.stdout
 
 
 def test_a_new_package_must_be_given_a_layer(package_copy: Path) -> None:

@@ -47,7 +47,9 @@ from tradovate_api.secrets import Secret, TradovateCredentials
 from tradovate_api.settings import Risk
 from tradovate_api.simulator import Simulator, SimulatorConfig
 from tradovate_api.stores import create_account_store, create_market_store
-from tradovate_api.strategy import Dispatcher, Strategy, StrategyContext
+from tradovate_api.strategy import Strategy
+from tradovate_api.strategy.context import StrategyContext
+from tradovate_api.strategy.dispatch import Dispatcher
 
 FAST_SIM = SimulatorConfig(warm_up=30.0, tick_interval=0.02, heartbeat_interval=0.2,
                            idle_timeout=30.0)
@@ -140,7 +142,8 @@ class SimRig:
                                    orders=self.orders, contracts=self.contracts,
                                    alerts=self.alerts, account_id=self.account_id,
                                    params=self.params, clock=self._clock)
-        self.dispatcher = Dispatcher(self.strategy, self.ctx, risk=self.risk,
+        self.dispatcher = Dispatcher(self.strategy, self.ctx, orders=self.orders,
+                                     alerts=self.alerts, risk=self.risk,
                                      pause_on_error=self.pause_on_error)
         self.supervisor = Supervisor(self.alerts, SUPERVISION, rng=random.Random(3))
         self.supervisor.add_task("md read", self.md.run, Policy.RECONNECT)

@@ -9,6 +9,7 @@ from trading_helpers import Harness, ScriptedGateway
 
 from tradovate_api.journal import Journal, read_intents
 from tradovate_api.orders import OrderTicket, TicketKind, TicketState
+from tradovate_api.orders.tickets import set_order_id
 from tradovate_api.strategy import Strategy
 
 
@@ -24,7 +25,7 @@ async def test_the_hook_runs_before_the_request_is_written() -> None:
     h.orders.set_before_send(hook)
     h.sync()
     placed = h.orders.place("ESZ6", "Buy", 1, order_type="Limit", price=4990.0)
-    placed.order_id = 77  # as if acknowledged: the cancel needs an order id
+    set_order_id(placed, 77)  # as if acknowledged: the cancel needs an order id
     h.orders.cancel(placed)
     assert seen == [(placed.cl_ord_id, TicketKind.PLACE, 0), ("test-2", TicketKind.CANCEL, 1)]
     assert gateway.endpoints() == ["order/placeorder", "order/cancelorder"]

@@ -61,7 +61,9 @@ from tradovate_api.simulator.instruments import (
     reference_entities,
 )
 from tradovate_api.stores import create_account_store, create_market_store
-from tradovate_api.strategy import Dispatcher, Strategy, StrategyContext
+from tradovate_api.strategy import Strategy
+from tradovate_api.strategy.context import StrategyContext
+from tradovate_api.strategy.dispatch import Dispatcher
 
 TODAY = dt.date(2026, 11, 24)
 """Front months ESZ6, NQZ6 (the simulator's stable ids)."""
@@ -237,7 +239,8 @@ class Harness:
                                    alerts=self.alerts, account_id=self.account_id,
                                    params=params, clock=self.clock,
                                    trading_symbol=trading_symbol)
-        self.dispatcher = Dispatcher(strategy, self.ctx, risk=self.risk,
+        self.dispatcher = Dispatcher(strategy, self.ctx, orders=self.orders, alerts=self.alerts,
+                                     risk=self.risk,
                                      pause_on_error=pause_on_error, live_timers=False,
                                      measure_hooks=measure_hooks)
         self.connection = 0

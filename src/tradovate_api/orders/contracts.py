@@ -7,7 +7,8 @@ to the account store (:meth:`ContractBook.reference_entities`) for P&L in money.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import msgspec
@@ -58,18 +59,29 @@ class Requester(Protocol):
 
 
 class ContractBook:
-    """Contracts by symbol and by id. Immutable after construction."""
+    """Contracts by symbol and by id. Immutable after construction: its tables are read-only
+    mappings (the book is shared by the order manager and the strategy's context)."""
 
     __slots__ = ("_by_id", "_by_symbol")
 
     def __init__(self, specs: Iterable[ContractSpec] = ()) -> None:
-        self._by_symbol: dict[str, ContractSpec] = {}
-        self._by_id: dict[int, ContractSpec] = {}
+        by_symbol: dict[str, ContractSpec] = {}
+        by_id: dict[int, ContractSpec] = {}
         for spec in specs:
-            if spec.symbol in self._by_symbol:
+            if spec.symbol in by_symbol:
                 raise ValueError(f"contract {spec.symbol} listed twice")
-            self._by_symbol[spec.symbol] = spec
-            self._by_id[spec.contract_id] = spec
+            by_symbol[spec.symbol] = spec
+            by_id[spec.contract_id] = spec
+        self._by_symbol: Mapping[str, ContractSpec] = MappingProxyType(by_symbol)
+        self._by_id: Mapping[int, ContractSpec] = MappingProxyType(by_id)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):  # each slot is set once, by __init__
+            raise AttributeError("ContractBook is read-only")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("ContractBook is read-only")
 
     @classmethod
     def from_entities(cls, contracts: Iterable[Contract],

@@ -107,6 +107,22 @@ from .tickets import (
     OrderTicket,
     TicketKind,
     TicketState,
+    set_action,
+    set_answered_ns,
+    set_bracket_ids,
+    set_command_id,
+    set_connection,
+    set_order_id,
+    set_order_type,
+    set_price,
+    set_qty,
+    set_reason,
+    set_refusal,
+    set_sent_ns,
+    set_state,
+    set_stop_price,
+    set_strategy_id,
+    set_taken_over_ns,
 )
 
 if TYPE_CHECKING:
@@ -439,7 +455,7 @@ class OrderManager:
             return self._refuse(ticket, "the order strategy has no id yet (its start is not "
                                 "acknowledged)", "invalid")
         if state is not None:
-            ticket.action = state.strategy.action
+            set_action(ticket, state.strategy.action)
             if state.is_done:
                 return self._refuse(ticket, f"order strategy {strategy_id} is already "
                                     f"{state.status}", "invalid")
@@ -461,11 +477,11 @@ class OrderManager:
             return self._refuse(ticket, f"order {order_id} is not known (yet) to the account "
                                 "store; modify needs its current version", "invalid")
         version = state.version
-        ticket.action = state.order.action
-        ticket.qty = version.order_qty if qty is None else qty
-        ticket.order_type = version.order_type
-        ticket.price = version.price if price is None else price
-        ticket.stop_price = version.stop_price if stop_price is None else stop_price
+        set_action(ticket, state.order.action)
+        set_qty(ticket, version.order_qty if qty is None else qty)
+        set_order_type(ticket, version.order_type)
+        set_price(ticket, version.price if price is None else price)
+        set_stop_price(ticket, version.stop_price if stop_price is None else stop_price)
         if state.is_done:
             return self._refuse(ticket, f"order {order_id} is already {state.status}",
                                 "invalid")
@@ -512,7 +528,8 @@ class OrderManager:
             return self._refuse(ticket, "the order has no id yet (its placement is not "
                                 "acknowledged)", "invalid")
         if state is not None:
-            ticket.action, ticket.qty = state.order.action, state.remaining or 0
+            set_action(ticket, state.order.action)
+            set_qty(ticket, state.remaining or 0)
             if state.is_done:
                 return self._refuse(ticket, f"order {order_id} is already {state.status}",
                                     "invalid")
@@ -581,9 +598,9 @@ class OrderManager:
             return self._refuse(ticket, f"order {order_id} is not a working order",
                                 "protective stop")
         net = self._position(contract_id)
-        ticket.action = state.order.action
-        ticket.order_type = state.version.order_type
-        ticket.qty = state.filled_qty + qty
+        set_action(ticket, state.order.action)
+        set_order_type(ticket, state.version.order_type)
+        set_qty(ticket, state.filled_qty + qty)
         problem = None
         if not (state.cl_ord_id or "").endswith(PROTECTIVE_SUFFIX):
             problem = f"order {order_id} is not a protective stop"
@@ -761,9 +778,9 @@ class OrderManager:
     def _refuse(self, ticket: OrderTicket, reason: str, kind: str) -> OrderTicket:
         """Refuse ``ticket`` before sending. Logged one line per ``kind`` of refusal per
         interval, with a count (:class:`~.refusals.RefusalLog`)."""
-        ticket.state = TicketState.REFUSED
-        ticket.reason = reason
-        ticket.refusal = kind
+        set_state(ticket, TicketState.REFUSED)
+        set_reason(ticket, reason)
+        set_refusal(ticket, kind)
         self._refusals.note(kind, f"order refused: {ticket.kind} {ticket.action} {ticket.qty} "
                                   f"{ticket.symbol}: {reason}")
         self._record(ticket)
@@ -772,7 +789,7 @@ class OrderManager:
 
     def _send(self, ticket: OrderTicket, endpoint: str, body: Any,
               result_type: Any) -> OrderTicket:
-        ticket.connection = self._connection
+        set_connection(ticket, self._connection)
         if self._before_send is not None:
             refusal = self._before_send(ticket)
             if refusal is not None:
@@ -781,7 +798,7 @@ class OrderManager:
             future = self._gateway.send(endpoint, body, result_type)
         except ConnectionLost as exc:
             return self._refuse(ticket, f"not sent: {exc}", NOT_CONNECTED)
-        ticket.sent_ns = time.perf_counter_ns()
+        set_sent_ns(ticket, time.perf_counter_ns())
         self._record(ticket)
         self._open[ticket.cl_ord_id] = ticket
         future.add_done_callback(functools.partial(self._answered, ticket))
@@ -820,7 +837,7 @@ class OrderManager:
     # ------------------------------------------------------------------ answers
 
     def _answered(self, ticket: OrderTicket, future: Any) -> None:
-        ticket.answered_ns = time.perf_counter_ns()
+        set_answered_ns(ticket, time.perf_counter_ns())
         if future.cancelled():
             self._lost(ticket, "the request was cancelled before its answer")
             return
@@ -838,17 +855,17 @@ class OrderManager:
             if result.order_strategy is None:
                 self._lost(ticket, "ProtocolError: the answer carries no orderStrategy")
                 return
-            ticket.strategy_id = result.order_strategy.id
+            set_strategy_id(ticket, result.order_strategy.id)
         if isinstance(result, PlaceOsoResult):
-            ticket.bracket_ids = tuple(i for i in (result.oso1_id, result.oso2_id)
-                                       if i is not None)
+            set_bracket_ids(ticket, tuple(i for i in (result.oso1_id, result.oso2_id)
+                                          if i is not None))
         elif isinstance(result, PlaceOcoResult) and result.oco_id is not None:
-            ticket.bracket_ids = (result.oco_id,)
+            set_bracket_ids(ticket, (result.oco_id,))
         if isinstance(result, PlaceOrderResult):
-            ticket.order_id = result.order_id if result.order_id is not None \
-                else ticket.order_id
+            set_order_id(ticket, result.order_id if result.order_id is not None
+                         else ticket.order_id)
         elif isinstance(result, CommandResult):
-            ticket.command_id = result.command_id
+            set_command_id(ticket, result.command_id)
         if ticket.state is not _PENDING:
             return  # already settled by the account data; the ids are a bonus
         self._settle(ticket, TicketState.ACKED)
@@ -868,14 +885,14 @@ class OrderManager:
             self._alerts.emit(Alert(Severity.ROUTINE, "orders.rejected",
                                     f"{ticket.kind} {ticket.action} {ticket.qty} "
                                     f"{ticket.symbol} rejected: {reason}"))
-        ticket.reason = reason
+        set_reason(ticket, reason)
         self._settle(ticket, TicketState.REJECTED)
 
     def _lost(self, ticket: OrderTicket, reason: str) -> None:
         if ticket.state is not _PENDING:
             return
-        ticket.state = _UNKNOWN
-        ticket.reason = f"answer lost ({reason}); outcome unknown"
+        set_state(ticket, _UNKNOWN)
+        set_reason(ticket, f"answer lost ({reason}); outcome unknown")
         money = ticket.kind in MONEY_MOVING
         _log.error("order outcome unknown: %s %s %s %s (%s): %s", ticket.kind, ticket.action,
                    ticket.qty, ticket.symbol, ticket.cl_ord_id, reason)
@@ -890,7 +907,7 @@ class OrderManager:
         self._notify(ticket)
 
     def _settle(self, ticket: OrderTicket, state: TicketState) -> None:
-        ticket.state = state
+        set_state(ticket, state)
         self._open.pop(ticket.cl_ord_id, None)
         if state is TicketState.ACKED and ticket.kind is TicketKind.STRATEGY:
             self._follow_strategy(ticket)  # its entry (order_id) and a rejection
@@ -936,9 +953,9 @@ class OrderManager:
             self._notify(ticket)
 
     def _reject_late(self, ticket: OrderTicket, order: OrderState) -> None:
-        ticket.reason = ": ".join(x for x in (order.reject_reason, order.reject_text) if x) \
-            or "rejected after acceptance"
-        ticket.state = TicketState.REJECTED
+        set_reason(ticket, ": ".join(x for x in (order.reject_reason, order.reject_text) if x)
+                   or "rejected after acceptance")
+        set_state(ticket, TicketState.REJECTED)
         self._alerts.emit(Alert(Severity.ROUTINE, "orders.rejected",
                                 f"{ticket.action} {ticket.qty} {ticket.symbol} rejected "
                                 f"after acceptance: {ticket.reason}"))
@@ -946,8 +963,8 @@ class OrderManager:
     def _reject_command(self, ticket: OrderTicket, reason: str) -> None:
         """An acknowledged modify or cancel whose command was rejected: it had no effect."""
         self._watched_commands.pop(ticket.command_id or 0, None)
-        ticket.reason = reason or "rejected after acceptance"
-        ticket.state = TicketState.REJECTED
+        set_reason(ticket, reason or "rejected after acceptance")
+        set_state(ticket, TicketState.REJECTED)
         _log.warning("order rejected: %s %s (%s): %s", ticket.kind, ticket.symbol,
                      ticket.cl_ord_id, ticket.reason)
         self._alerts.emit(Alert(Severity.ROUTINE, "orders.rejected",
@@ -1066,11 +1083,11 @@ class OrderManager:
         return True
 
     def _take_order(self, ticket: OrderTicket, order_id: int, oco_id: int | None) -> None:
-        ticket.order_id = order_id
+        set_order_id(ticket, order_id)
         if ticket.kind is TicketKind.OSO and not ticket.bracket_ids:
-            ticket.bracket_ids = self._legs(ticket.cl_ord_id)
+            set_bracket_ids(ticket, self._legs(ticket.cl_ord_id))
         elif ticket.kind is TicketKind.OCO and not ticket.bracket_ids and oco_id is not None:
-            ticket.bracket_ids = (oco_id,)
+            set_bracket_ids(ticket, (oco_id,))
 
     def _settle_command(self, ticket: OrderTicket) -> bool:
         """A modify or cancel: settled by its command's verdict, never by the command's mere
@@ -1079,7 +1096,7 @@ class OrderManager:
         verdict, reason = self._verdict(ticket, command)
         if verdict is Verdict.UNDECIDED or command is None:
             return False
-        ticket.command_id = command.id
+        set_command_id(ticket, command.id)
         if ticket.state is not _PENDING:
             _log.warning("order outcome settled: %s (%s) was %s", ticket.cl_ord_id,
                          ticket.kind, verdict.value)
@@ -1089,7 +1106,7 @@ class OrderManager:
     def _settle_verdict(self, ticket: OrderTicket, verdict: Verdict, reason: str) -> None:
         """REJECTED (with the server's reason) or ACKED, as the command's verdict says."""
         if verdict is Verdict.REJECTED:
-            ticket.reason = reason
+            set_reason(ticket, reason)
             self._settle(ticket, TicketState.REJECTED)
         else:
             self._settle(ticket, TicketState.ACKED)
@@ -1129,9 +1146,9 @@ class OrderManager:
         if state is None and entry_id is None:
             return False
         if state is not None:
-            ticket.strategy_id = state.id
+            set_strategy_id(ticket, state.id)
         if entry_id is not None:
-            ticket.order_id = entry_id
+            set_order_id(ticket, entry_id)
         return True
 
     def _settle_strategy(self, ticket: OrderTicket) -> bool:
@@ -1162,7 +1179,7 @@ class OrderManager:
         if strategy.status == _STOPPED:
             self._settle(ticket, TicketState.ACKED)
         else:
-            ticket.reason = f"order strategy {strategy.id} ended {strategy.status} first"
+            set_reason(ticket, f"order strategy {strategy.id} ended {strategy.status} first")
             self._settle(ticket, TicketState.REJECTED)
 
     def _follow_strategy(self, ticket: OrderTicket) -> None:
@@ -1182,20 +1199,20 @@ class OrderManager:
     def _strategy_update(self, ticket: OrderTicket, state: StrategyState) -> None:
         """A followed strategy changed: its entry (watched for a rejection after
         acceptance) and exits; ``ExecutionFailed`` rejects the ticket."""
-        ticket.strategy_id = state.id
+        set_strategy_id(ticket, state.id)
         entry_id = self._strategy_entry(ticket, state)
         if entry_id is not None and entry_id != ticket.order_id:
-            ticket.order_id = entry_id
+            set_order_id(ticket, entry_id)
             if ticket.state is TicketState.ACKED:
                 self._watch_entry(ticket)
-        ticket.bracket_ids = state.bracket_ids
+        set_bracket_ids(ticket, state.bracket_ids)
         if state.status == _FAILED and ticket.state is TicketState.ACKED:
             entry = self._account.order(ticket.order_id) if ticket.order_id else None
             reason = state.strategy.failure_message or (
                 None if entry is None else ": ".join(
                     x for x in (entry.reject_reason, entry.reject_text) if x))
-            ticket.reason = reason or "the order strategy failed (ExecutionFailed)"
-            ticket.state = TicketState.REJECTED
+            set_reason(ticket, reason or "the order strategy failed (ExecutionFailed)")
+            set_state(ticket, TicketState.REJECTED)
             self._alerts.emit(Alert(Severity.ROUTINE, "orders.rejected",
                                     f"order strategy {ticket.action} {ticket.qty} "
                                     f"{ticket.symbol} failed: {ticket.reason}"))
@@ -1237,7 +1254,7 @@ class OrderManager:
         if (ticket.state is not _UNKNOWN or ticket.cl_ord_id in self._tickets
                 or ticket.kind is TicketKind.INTERRUPT):
             return False
-        ticket.taken_over_ns = time.perf_counter_ns()
+        set_taken_over_ns(ticket, time.perf_counter_ns())
         self._record(ticket)
         self._open[ticket.cl_ord_id] = ticket
         _log.warning("order outcome unknown, taken over from an earlier run: %s %s %s %s "
@@ -1257,7 +1274,7 @@ class OrderManager:
         the ticket is still UNKNOWN."""
         if ticket.state is not _UNKNOWN:
             return
-        ticket.reason = reason
+        set_reason(ticket, reason)
         _log.warning("order outcome settled: %s (%s) was not executed: %s", ticket.cl_ord_id,
                      ticket.kind, reason)
         if ticket.kind in MONEY_MOVING:
@@ -1289,7 +1306,7 @@ class OrderManager:
         if ticket.kind in PLACING:
             self._take_order(ticket, command.order_id, None)
         else:
-            ticket.command_id = command.id
+            set_command_id(ticket, command.id)
         _log.warning("order outcome settled from the server's order list: %s (%s) was %s",
                      ticket.cl_ord_id, ticket.kind,
                      "rejected" if verdict is Verdict.REJECTED else "executed")
@@ -1313,13 +1330,13 @@ class OrderManager:
             return True
         if ticket.kind is not TicketKind.STRATEGY:
             return False
-        ticket.strategy_id = strategy.id
+        set_strategy_id(ticket, strategy.id)
         _log.warning("order outcome settled from the server's order strategies: %s (%s) was "
                      "executed (order strategy %d, %s)", ticket.cl_ord_id, ticket.kind,
                      strategy.id, strategy.status)
         if strategy.status == _FAILED:
-            ticket.reason = strategy.failure_message or "the order strategy failed " \
-                                                        "(ExecutionFailed)"
+            set_reason(ticket, strategy.failure_message
+                       or "the order strategy failed (ExecutionFailed)")
             self._settle(ticket, TicketState.REJECTED)
         else:
             self._settle(ticket, TicketState.ACKED)
@@ -1373,7 +1390,8 @@ class OrderManager:
                 verdict, reason = self._verdict(ticket, command)
                 if command is None or verdict is Verdict.UNDECIDED:
                     continue
-                ticket.command_id, ticket.reason = command.id, reason
+                set_command_id(ticket, command.id)
+                set_reason(ticket, reason)
             del self._absent[key]
             _log.error("order %s (%s) settled as not executed has appeared after all",
                        key, ticket.kind)

@@ -22,12 +22,18 @@ Only positive evidence settles an UNKNOWN ticket (ADR 0006): a reconnect's snaps
 not list it proves nothing, because the exchange can still execute a request whose socket died.
 
 Tickets are updated in place by the :class:`~tradovate_api.orders.OrderManager` only; everyone
-else reads them (a strategy may keep the ticket it got back and look at ``state`` later).
+else reads them (a strategy may keep the ticket it got back and look at ``state`` later). The
+struct is frozen, so an attribute write (``ticket.state = ...``) raises for everyone; the
+manager writes through the field setters at the end of this module (``set_state(ticket,
+...)``): the field's own slot writer, no copy and no wrapper per order, so the ticket a
+strategy holds stays the live record without being writable through it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 
 import msgspec
 
@@ -98,7 +104,7 @@ PROTECTIVE_SUFFIX = "-ps"
 working order is recognised in the account data, across restarts too."""
 
 
-class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
+class OrderTicket(msgspec.Struct, kw_only=True, frozen=True, gc=False):
     """One order request and its fate.
 
     ``order_id`` is the placed order (PLACE, OSO, LIQUIDATE; a STRATEGY's entry) or the
@@ -161,3 +167,30 @@ class OrderTicket(msgspec.Struct, kw_only=True, gc=False):
     def is_open(self) -> bool:
         """Awaiting an answer or a resolution (PENDING or UNKNOWN)."""
         return self.state is TicketState.PENDING or self.state is TicketState.UNKNOWN
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def _setter(name: str) -> Callable[[OrderTicket, Any], None]:
+    """The slot writer of field ``name``: it bypasses the frozen struct's ``__setattr__``."""
+    setter: Callable[[OrderTicket, Any], None] = OrderTicket.__dict__[name].__set__
+    return setter
+
+
+set_action: Callable[[OrderTicket, str], None] = _setter("action")
+set_qty: Callable[[OrderTicket, int], None] = _setter("qty")
+set_order_type: Callable[[OrderTicket, str], None] = _setter("order_type")
+set_price: Callable[[OrderTicket, float | None], None] = _setter("price")
+set_stop_price: Callable[[OrderTicket, float | None], None] = _setter("stop_price")
+set_state: Callable[[OrderTicket, TicketState], None] = _setter("state")
+set_order_id: Callable[[OrderTicket, int | None], None] = _setter("order_id")
+set_bracket_ids: Callable[[OrderTicket, tuple[int, ...]], None] = _setter("bracket_ids")
+set_strategy_id: Callable[[OrderTicket, int | None], None] = _setter("strategy_id")
+set_command_id: Callable[[OrderTicket, int | None], None] = _setter("command_id")
+set_reason: Callable[[OrderTicket, str], None] = _setter("reason")
+set_refusal: Callable[[OrderTicket, str], None] = _setter("refusal")
+set_sent_ns: Callable[[OrderTicket, int], None] = _setter("sent_ns")
+set_answered_ns: Callable[[OrderTicket, int], None] = _setter("answered_ns")
+set_connection: Callable[[OrderTicket, int], None] = _setter("connection")
+set_taken_over_ns: Callable[[OrderTicket, int], None] = _setter("taken_over_ns")

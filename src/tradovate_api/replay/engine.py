@@ -1,12 +1,12 @@
 """Replay a market-data recording through the live code path with simulated execution.
 
 Each recorded frame goes through the protocol core's :func:`decode_frame`, the market store's
-single writer and the strategy :class:`~tradovate_api.strategy.Dispatcher`, exactly as on the
-md socket; orders go through the real :class:`~tradovate_api.orders.OrderManager` and
-:class:`~tradovate_api.orders.risk.RiskManager` to a :class:`~.execution.ReplayGateway`, whose
-answers and account events come back through the real account store. The clock is the
-recording's: the result depends only on the recording and the configuration, so two runs
-make the same decisions and fills.
+single writer and the strategy's :class:`~tradovate_api.strategy.dispatch.Dispatcher`,
+exactly as on the md socket; orders go through the real
+:class:`~tradovate_api.orders.OrderManager` and :class:`~tradovate_api.orders.risk.RiskManager`
+to a :class:`~.execution.ReplayGateway`, whose answers and account events come back through
+the real account store. The clock is the recording's: the result depends only on the
+recording and the configuration, so two runs make the same decisions and fills.
 
 Between frames the replay runs, in time order, whatever falls due: requests reaching the
 simulated exchange, answers and fills reaching the client, strategy timers
@@ -48,7 +48,9 @@ from ..settings import Risk
 from ..simulator.engine import Exchange
 from ..simulator.instruments import catalog_from_contracts
 from ..stores import NewFill, create_account_store, create_market_store
-from ..strategy import Dispatcher, Strategy, StrategyContext
+from ..strategy import Strategy
+from ..strategy.context import StrategyContext
+from ..strategy.dispatch import Dispatcher
 from .clock import ReplayClock
 from .execution import RecordedBooks, ReplayGateway
 from .results import FillRecord, ReplayResult, ReplayStats, build_result, equity_now
@@ -178,8 +180,8 @@ class Replay:
                               params=config.params, clock=clock.now_ms,
                               log=logging.getLogger(f"tradovate_api.replay.{self.strategy.name}"),
                               trading_symbol=config.trading_symbol)
-        dispatcher = Dispatcher(self.strategy, ctx, alerts=self.alerts, risk=risk,
-                                live_timers=False)
+        dispatcher = Dispatcher(self.strategy, ctx, orders=orders, alerts=self.alerts,
+                                risk=risk, live_timers=False)
         history = SessionHistory(max_points=1_000_000)
 
         def sample_equity() -> None:

@@ -76,7 +76,8 @@ from ..stores import (
     create_market_store,
     wall_clock_ms,
 )
-from ..strategy import Dispatcher, Strategy
+from ..strategy import Strategy
+from ..strategy.dispatch import Dispatcher
 from .busy_poll import BusyPoller
 from .changed import Changed
 from .embedded_simulator import front_months, make_embedded_simulator, start_embedded_simulator

@@ -28,7 +28,7 @@ from ..orders import ContractBook, OrderTicket, TicketState
 from ..protocol import MONEY_ENTITY_TYPES, ChartEvent, EntityEvent, MarketDataEvent
 from ..protocol.messages import Message, UnknownEntity
 from ..stores import AccountWriter, MarketDataWriter, NewFill, SyncReport
-from ..strategy import Dispatcher
+from ..strategy.dispatch import Dispatcher
 from .changed import Changed
 from .metrics import RuntimeMetrics
 from .observer import AppObserver, notify

@@ -5,7 +5,7 @@ trading session before the gateway, the order manager before the strategy contex
 sessions call the readers, which need the dispatcher. That order is the whole difficulty of
 start-up, so it is written once, here: :func:`wire` returns the :class:`Wiring`, and the app's
 lifecycle only starts and stops what it holds. The strategy's context
-(:class:`~tradovate_api.strategy.StrategyContext`) is built here and nowhere else.
+(:class:`~tradovate_api.strategy.context.StrategyContext`) is built here and nowhere else.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ from ..protocol.models import Account
 from ..secrets import TradovateCredentials
 from ..settings import Endpoints, Settings
 from ..stores import AccountView, AccountWriter, MarketDataView
-from ..strategy import Dispatcher, Strategy, StrategyContext
+from ..strategy import Strategy
+from ..strategy.context import StrategyContext
+from ..strategy.dispatch import Dispatcher
 from .md_subscriptions import MdSubscriptions
 from .metrics import RuntimeMetrics
 from .readers import Readers
@@ -146,7 +148,7 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
                           account_id=chosen.id, params=settings.strategy,
                           clock=clock, trading_symbol=symbols[0],
                           log=logging.getLogger(f"tradovate_api.strategy.{strategy.name}"))
-    dispatcher = Dispatcher(strategy, ctx, alerts=alerts, risk=risk,
+    dispatcher = Dispatcher(strategy, ctx, orders=orders, alerts=alerts, risk=risk,
                             pause_on_error=settings.trading.pause_on_error,
                             measure_hooks=settings.trading.measure_hooks)
     guard = ResyncGuard(trading.resync, alerts, risk)

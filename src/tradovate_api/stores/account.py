@@ -234,8 +234,13 @@ class _AccountState:
         self.commissions = dict(commissions)
         self.default_commission = default_commission
         self.value_per_point = dict(value_per_point)
-        self.delivered: set[int] = set()
-        self.synced = False
+        self.delivered: dict[int, None] = {}
+        """Ids of the fills delivered (a dict used as an ordered set: the view reads it
+        through a read-only mapping)."""
+        self.counters: dict[str, int] = {"synced": 0, "stale_events": 0}
+        """``synced``: 1 once a snapshot has been applied; ``stale_events``: entity versions
+        dropped as older than what the store has (:mod:`.stale`). A table, not attributes,
+        so that the view reads them live through a read-only mapping."""
         self.products: dict[int, Product] = {}
         self.maturities: dict[int, ContractMaturity] = {}
         self.contracts: dict[int, Contract] = {}
@@ -280,8 +285,6 @@ class _AccountState:
         """Orders seen ``Working`` (a bracket leg that worked is never held again)."""
         self.cash_history: dict[int, deque[CashBalance]] = {}
         """Recent versions of each cash balance that newer ones replaced."""
-        self.stale_events = 0
-        """Entity versions dropped as older than what the store has (:mod:`.stale`)."""
 
     def fresh(self) -> _AccountState:
         """An empty state with this one's configuration, reference data, delivered fill ids
@@ -294,8 +297,8 @@ class _AccountState:
         built.products = dict(self.products)
         built.maturities = dict(self.maturities)
         built.contracts = dict(self.contracts)
-        built.delivered = set(self.delivered)
-        built.stale_events = self.stale_events
+        built.delivered = dict(self.delivered)
+        built.counters["stale_events"] = self.counters["stale_events"]
         built.past_ledgers = {key: dict(days) for key, days in self.past_ledgers.items()}
         for key, ledger in self.ledgers.items():
             if ledger.trade_date is not None and not ledger.is_empty:
@@ -305,12 +308,14 @@ class _AccountState:
     def commit(self, built: _AccountState) -> None:
         """Take over every table of ``built``. Tables are replaced in place, so the view's
         read-only mappings stay bound to them; nothing here can fail half-way (plain dict
-        and set operations on values already built)."""
+        operations on values already built)."""
         for name, value in vars(built).items():
             mine = getattr(self, name)
-            if isinstance(mine, dict | set) and type(mine) is type(value):
+            if isinstance(mine, dict) and type(mine) is type(value):
                 mine.clear()
                 mine.update(value)
+            elif isinstance(mine, StrategyTables):
+                mine.take(value)
             else:
                 setattr(self, name, value)
 
@@ -321,59 +326,98 @@ class _AccountState:
         else:
             self.open_states[order_id] = state
 
-    def product_of(self, contract_id: int) -> Product | None:
-        contract = self.contracts.get(contract_id)
-        if contract is None:
-            return None
-        maturity = self.maturities.get(contract.contract_maturity_id)
-        return None if maturity is None else self.products.get(maturity.product_id)
 
-    def product_name(self, contract_id: int) -> str | None:
-        product = self.product_of(contract_id)
-        if product is not None:
-            return product.name
-        contract = self.contracts.get(contract_id)
-        # Tradovate contract names are the product root + month code + one-digit year.
-        return None if contract is None else contract.name[:-2]
+def _product_of(contracts: Mapping[int, Contract], maturities: Mapping[int, ContractMaturity],
+                products: Mapping[int, Product], contract_id: int) -> Product | None:
+    contract = contracts.get(contract_id)
+    if contract is None:
+        return None
+    maturity = maturities.get(contract.contract_maturity_id)
+    return None if maturity is None else products.get(maturity.product_id)
 
 
 # ----------------------------------------------------------------------------- view
 
 
 class AccountView:
-    """Read-only access to the account store (any task may hold one)."""
+    """Read-only access to the account store (any task may hold one).
 
-    __slots__ = ("_accounts", "_cash", "_fill_pairs", "_orders", "_positions", "_s")
+    The view holds read-only mappings of the store's tables and nothing else: no attribute,
+    private ones included, is the store's state or a writable table, so a view handed to a
+    strategy cannot write the store."""
+
+    __slots__ = ("_accounts", "_cash", "_cash_by_account", "_cl_ord_ids", "_command_ids",
+                 "_commands", "_commissions", "_contracts", "_counters",
+                 "_default_commission", "_delivered", "_exec_by_order", "_fill_pairs",
+                 "_fills", "_fills_by_order", "_ledgers", "_maturities", "_open", "_orders",
+                 "_others", "_past_ledgers", "_position_keys", "_positions", "_products",
+                 "_reports_by_command", "_strategies", "_strategy_by_client_id",
+                 "_strategy_of_order", "_trade_dates", "_value_per_point", "_versions")
 
     def __init__(self, state: _AccountState) -> None:
-        self._s = state
         s = state
-        self._accounts = MappingProxyType(s.accounts)
-        self._orders = MappingProxyType(s.states)
-        self._positions = MappingProxyType(s.positions)
-        self._cash = MappingProxyType(s.cash)
-        self._fill_pairs = MappingProxyType(s.fill_pairs)
+        ro = MappingProxyType
+        self._accounts = ro(s.accounts)
+        self._orders = ro(s.states)
+        self._open = ro(s.open_states)
+        self._versions = ro(s.versions)
+        self._commands = ro(s.commands)
+        self._cl_ord_ids = ro(s.cl_ord_ids)
+        self._command_ids = ro(s.command_ids)
+        self._reports_by_command = ro(s.reports_by_command)
+        self._exec_by_order = ro(s.exec_by_order)
+        self._fills = ro(s.fills)
+        self._fills_by_order = ro(s.fills_by_order)
+        self._delivered = ro(s.delivered)
+        self._fill_pairs = ro(s.fill_pairs)
+        self._positions = ro(s.positions)
+        self._position_keys = ro(s.position_keys)
+        self._cash = ro(s.cash)
+        self._cash_by_account = ro(s.cash_by_account)
+        self._others = ro(s.others)
+        self._contracts = ro(s.contracts)
+        self._maturities = ro(s.maturities)
+        self._products = ro(s.products)
+        self._value_per_point = ro(s.value_per_point)
+        self._commissions = ro(s.commissions)
+        self._default_commission = s.default_commission
+        self._trade_dates = ro(s.trade_dates)
+        self._ledgers = ro(s.ledgers)
+        self._past_ledgers = ro(s.past_ledgers)
+        tables = s.order_strategies
+        self._strategies = ro(tables.states)
+        self._strategy_of_order = ro(tables.strategy_of_order)
+        self._strategy_by_client_id = ro(tables.by_client_id)
+        self._counters = ro(s.counters)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):  # each slot is set once, by __init__
+            raise AttributeError(f"{type(self).__name__} is read-only")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
 
     @property
     def synced(self) -> bool:
         """True once a snapshot has been applied."""
-        return self._s.synced
+        return self._counters["synced"] == 1
 
     @property
     def stale_events(self) -> int:
         """Entity versions from ``props`` events dropped because the store already had a
         newer one (an event replayed after newer ones; see :mod:`.stale`)."""
-        return self._s.stale_events
+        return self._counters["stale_events"]
 
     @property
     def accounts(self) -> Mapping[int, Account]:
         return self._accounts
 
     def account(self, account_id: int) -> Account | None:
-        return self._s.accounts.get(account_id)
+        return self._accounts.get(account_id)
 
     def account_by_name(self, name: str) -> Account | None:
-        return next((a for a in self._s.accounts.values() if a.name == name), None)
+        return next((a for a in self._accounts.values() if a.name == name), None)
 
     @property
     def orders(self) -> Mapping[int, OrderState]:
@@ -381,31 +425,31 @@ class AccountView:
         return self._orders
 
     def order(self, order_id: int) -> OrderState | None:
-        return self._s.states.get(order_id)
+        return self._orders.get(order_id)
 
     def order_by_cl_ord_id(self, cl_ord_id: str) -> OrderState | None:
         """The order whose command carried this client order id (``clOrdId``, or the
         ``customTag50`` of a ``New`` command without one: ``order/liquidateposition`` has no
         ``clOrdId`` field, so the order manager sends its id there)."""
-        order_id = self._s.cl_ord_ids.get(cl_ord_id)
-        return None if order_id is None else self._s.states.get(order_id)
+        order_id = self._cl_ord_ids.get(cl_ord_id)
+        return None if order_id is None else self._orders.get(order_id)
 
     def command_by_cl_ord_id(self, cl_ord_id: str) -> Command | None:
         """The command that carried this client order id (as :meth:`order_by_cl_ord_id`);
         a modify's or a cancel's is how their outcome is found."""
-        command_id = self._s.command_ids.get(cl_ord_id)
-        return None if command_id is None else self._s.commands.get(command_id)
+        command_id = self._command_ids.get(cl_ord_id)
+        return None if command_id is None else self._commands.get(command_id)
 
     def open_orders(self, account_id: int | None = None,
                     contract_id: int | None = None) -> tuple[OrderState, ...]:
         """Orders not yet done, optionally of one account and/or contract."""
         return tuple(
-            st for st in self._s.open_states.values()
+            st for st in self._open.values()
             if (account_id is None or st.order.account_id == account_id)
             and (contract_id is None or st.order.contract_id == contract_id))
 
     def versions(self, order_id: int) -> tuple[OrderVersion, ...]:
-        versions = self._s.versions.get(order_id, {})
+        versions = self._versions.get(order_id, {})
         return tuple(versions[i] for i in sorted(versions))
 
     # ------------------------------------------------------------------ order strategies
@@ -413,24 +457,26 @@ class AccountView:
     def order_strategy(self, strategy_id: int) -> StrategyState | None:
         """An order strategy (``orderStrategy/startorderstrategy``) with the links to its
         orders; its ``status`` says whether it still works."""
-        return self._s.order_strategies.states.get(strategy_id)
+        return self._strategies.get(strategy_id)
 
     def order_strategy_by_client_id(self, client_id: str) -> StrategyState | None:
         """The order strategy whose request carried this ``customTag50`` or ``uuid``."""
-        return self._s.order_strategies.of_client_id(client_id)
+        strategy_id = self._strategy_by_client_id.get(client_id)
+        return None if strategy_id is None else self._strategies.get(strategy_id)
 
     def strategy_of_order(self, order_id: int) -> StrategyState | None:
         """The order strategy an order belongs to (entry, target or stop), if any."""
-        return self._s.order_strategies.of_order(order_id)
+        strategy_id = self._strategy_of_order.get(order_id)
+        return None if strategy_id is None else self._strategies.get(strategy_id)
 
     def strategy_orders(self, strategy_id: int, label: str | None = None
                         ) -> tuple[OrderState, ...]:
         """The orders of an order strategy whose ``order`` entity arrived (with ``label``
         only: ``Entry``, ``Target``, ``Stop``), oldest link first."""
-        state = self._s.order_strategies.states.get(strategy_id)
+        state = self._strategies.get(strategy_id)
         if state is None:
             return ()
-        states = self._s.states
+        states = self._orders
         return tuple(states[i] for i in state.order_ids(label) if i in states)
 
     def order_strategies(self, account_id: int | None = None, *,
@@ -438,31 +484,31 @@ class AccountView:
         """Every known order strategy by id (of one account; with ``working`` only those
         not done)."""
         return tuple(
-            st for _, st in sorted(self._s.order_strategies.states.items())
+            st for _, st in sorted(self._strategies.items())
             if (account_id is None or st.strategy.account_id == account_id)
             and not (working and st.is_done))
 
     def command(self, command_id: int) -> Command | None:
-        return self._s.commands.get(command_id)
+        return self._commands.get(command_id)
 
     def command_reports(self, command_id: int) -> tuple[CommandReport, ...]:
-        reports = self._s.reports_by_command.get(command_id, {})
+        reports = self._reports_by_command.get(command_id, {})
         return tuple(reports[i] for i in sorted(reports))
 
     def execution_reports(self, order_id: int) -> tuple[ExecutionReport, ...]:
-        reports = self._s.exec_by_order.get(order_id, {})
+        reports = self._exec_by_order.get(order_id, {})
         return tuple(reports[i] for i in sorted(reports))
 
     def fill(self, fill_id: int) -> Fill | None:
-        return self._s.fills.get(fill_id)
+        return self._fills.get(fill_id)
 
     def fills(self, order_id: int | None = None) -> tuple[Fill, ...]:
         """Fills (busted ones included, ``active`` tells) by id, of one order if given."""
-        fills = self._s.fills if order_id is None else self._s.fills_by_order.get(order_id, {})
+        fills = self._fills if order_id is None else self._fills_by_order.get(order_id, {})
         return tuple(fills[i] for i in sorted(fills))
 
     def is_delivered(self, fill_id: int) -> bool:
-        return fill_id in self._s.delivered
+        return fill_id in self._delivered
 
     @property
     def fill_pairs(self) -> Mapping[int, FillPair]:
@@ -474,35 +520,34 @@ class AccountView:
         return self._positions
 
     def position(self, account_id: int, contract_id: int) -> Position | None:
-        ident = self._s.position_keys.get((account_id, contract_id))
-        return None if ident is None else self._s.positions.get(ident)
+        ident = self._position_keys.get((account_id, contract_id))
+        return None if ident is None else self._positions.get(ident)
 
     @property
     def cash_balances(self) -> Mapping[int, CashBalance]:
         return self._cash
 
     def cash_balance(self, account_id: int) -> CashBalance | None:
-        ident = self._s.cash_by_account.get(account_id)
-        return None if ident is None else self._s.cash.get(ident)
+        ident = self._cash_by_account.get(account_id)
+        return None if ident is None else self._cash.get(ident)
 
     def entity(self, entity_type: str, entity_id: int) -> Any:
         """Another entity kept as received (``marginSnapshot``, ``accountRiskStatus``…)."""
-        return self._s.others.get(entity_type, {}).get(entity_id)
+        return self._others.get(entity_type, {}).get(entity_id)
 
     def contract(self, contract_id: int) -> Contract | None:
-        return self._s.contracts.get(contract_id)
+        return self._contracts.get(contract_id)
 
     def product_of(self, contract_id: int) -> Product | None:
-        return self._s.product_of(contract_id)
+        return _product_of(self._contracts, self._maturities, self._products, contract_id)
 
     def value_per_point(self, contract_id: int) -> float:
         """Money per point of one contract (configured override, else its product's);
         :class:`MissingContractSpec` if neither is known."""
-        s = self._s
-        name = s.product_name(contract_id)
-        vpp = s.value_per_point.get(name) if name is not None else None
+        name = self._product_name(contract_id)
+        vpp = self._value_per_point.get(name) if name is not None else None
         if vpp is None:
-            product = s.product_of(contract_id)
+            product = self.product_of(contract_id)
             if product is None:
                 raise MissingContractSpec(f"no product (value per point) known for contract "
                                           f"{contract_id}")
@@ -511,23 +556,21 @@ class AccountView:
 
     def commission_per_side(self, contract_id: int) -> float:
         """Money charged per contract per fill side in this contract's product."""
-        s = self._s
-        name = s.product_name(contract_id)
-        return s.default_commission if name is None else s.commissions.get(
-            name, s.default_commission)
+        name = self._product_name(contract_id)
+        default = self._default_commission
+        return default if name is None else self._commissions.get(name, default)
 
     def trade_date(self, account_id: int) -> dt.date | None:
         """The account's current trade date: the newest ``tradeDate`` the exchange put on its
         positions, cash balances and fills (``None`` before any)."""
-        return self._s.trade_dates.get(account_id)
+        return self._trade_dates.get(account_id)
 
     def pnl(self, account_id: int, contract_id: int, mark: float | None = None) -> PnL:
         """P&L of one account in one contract on the current trade date: the carried
         opening lot and the day's fills; open P&L at ``mark``."""
-        s = self._s
-        ledger = s.ledgers.get((account_id, contract_id))
+        ledger = self._ledgers.get((account_id, contract_id))
         if ledger is None:
-            ledger = FifoLedger(s.trade_dates.get(account_id))
+            ledger = FifoLedger(self._trade_dates.get(account_id))
         return self._pnl_of(account_id, contract_id, ledger, mark)
 
     def _pnl_of(self, account_id: int, contract_id: int, ledger: FifoLedger,
@@ -553,7 +596,7 @@ class AccountView:
         :meth:`value_per_point` and :class:`UnpricedPosition` while a carried position has no
         price: the day's P&L is then unknown."""
         total = 0.0
-        for (owner, contract_id), ledger in self._s.ledgers.items():
+        for (owner, contract_id), ledger in self._ledgers.items():
             if owner != account_id or ledger.is_empty:
                 continue
             if ledger.unpriced:
@@ -573,7 +616,7 @@ class AccountView:
         """P&L on the current trade date of every (account, contract) that carried a
         position in or has fills; ``mark(contract_id)`` prices the open positions."""
         return tuple(self.pnl(aid, cid, None if mark is None else mark(cid))
-                     for (aid, cid), ledger in sorted(self._s.ledgers.items())
+                     for (aid, cid), ledger in sorted(self._ledgers.items())
                      if not ledger.is_empty)
 
     def day_pnls(self, mark: Callable[[int], float | None]) -> tuple[DayPnL, ...]:
@@ -581,13 +624,13 @@ class AccountView:
         earlier ones ``settled`` (marked at the settlement, the next day's ``prevPrice``),
         the current one marked at ``mark(contract_id)``. A contract whose product is unknown
         is left out."""
-        s = self._s
+        ledgers, past_ledgers = self._ledgers, self._past_ledgers
         days: list[DayPnL] = []
-        for key in sorted(set(s.ledgers) | set(s.past_ledgers)):
+        for key in sorted(set(ledgers) | set(past_ledgers)):
             account_id, contract_id = key
-            current = s.trade_dates.get(account_id)
-            ledger = s.ledgers.get(key)
-            past = sorted((day, book) for day, book in s.past_ledgers.get(key, {}).items()
+            current = self._trade_dates.get(account_id)
+            ledger = ledgers.get(key)
+            past = sorted((day, book) for day, book in past_ledgers.get(key, {}).items()
                           if current is not None and day < current)
             try:
                 for index, (_day, book) in enumerate(past):
@@ -603,8 +646,16 @@ class AccountView:
         return tuple(days)
 
     def _name(self, contract_id: int) -> str:
-        contract = self._s.contracts.get(contract_id)
+        contract = self._contracts.get(contract_id)
         return contract.name if contract is not None else f"contract {contract_id}"
+
+    def _product_name(self, contract_id: int) -> str | None:
+        product = self.product_of(contract_id)
+        if product is not None:
+            return product.name
+        contract = self._contracts.get(contract_id)
+        # Tradovate contract names are the product root + month code + one-digit year.
+        return None if contract is None else contract.name[:-2]
 
 
 # ----------------------------------------------------------------------------- writer
@@ -673,7 +724,7 @@ class AccountWriter:
         Atomic: the new state is built apart and swapped in only once complete, so a snapshot
         that fails to apply (raises) leaves the previous state exactly as it was."""
         s = self._s
-        initial = not s.synced
+        initial = not s.counters["synced"]
         status_before = {i: o.ord_status for i, o in s.orders.items()}
         positions_before = {(p.account_id, p.contract_id): p for p in s.positions.values()}
         active_before = {i for i, f in s.fills.items() if f.active}
@@ -704,7 +755,7 @@ class AccountWriter:
             if state is not None:
                 built.set_state(order_id, state)
         built.order_strategies.refresh_all()
-        built.synced = True
+        built.counters["synced"] = 1
         new_fills = tuple(f for f in batch.fills if isinstance(f, NewFill))
         busted = tuple(BustedFill(f, built.orders.get(f.order_id))
                        for i, f in built.fills.items()
@@ -748,7 +799,7 @@ class AccountWriter:
         batch.records.append(account)
 
     def _stale(self) -> None:
-        self._s.stale_events += 1
+        self._s.counters["stale_events"] += 1
 
     def _put_order(self, order: Order, batch: _Batch) -> None:
         s = self._s
@@ -835,7 +886,7 @@ class AccountWriter:
             ledger.add(fill.id, fill.action == "Buy", fill.qty, fill.price)
             s.booked[fill.id] = ledger
         if fill.id not in s.delivered:
-            s.delivered.add(fill.id)
+            s.delivered[fill.id] = None
             batch.fills.append(NewFill(fill, order))
 
     def _unbook(self, fill_id: int) -> None:

@@ -247,21 +247,45 @@ class _MarketState:
         self.pooled = RollingWindow(window_ms)
         self.bars: dict[tuple[int, str], SortedRing[str, Bar]] = {}
         self.charts: dict[int, _Chart] = {}
-        self.bad_packets = 0
+        self.counters: dict[str, int] = {"bad_packets": 0}
+        """Tick packets skipped as unreadable (a table, so the view reads it live through a
+        read-only mapping)."""
 
 
 # ----------------------------------------------------------------------------- view
 
 
 class MarketDataView:
-    """Read-only access to the market-data store (any task may hold one)."""
+    """Read-only access to the market-data store (any task may hold one).
 
-    __slots__ = ("_doms", "_quotes", "_s")
+    The view holds read-only mappings of the store's tables, the store's clock and its window
+    width, and nothing else: no attribute, private ones included, is the store's state or a
+    writable table, so a view handed to a strategy cannot write the store."""
+
+    __slots__ = ("_bars", "_charts", "_clock_ms", "_counters", "_doms", "_pooled", "_quotes",
+                 "_tns", "_window_ms", "_windows")
 
     def __init__(self, state: _MarketState) -> None:
-        self._s = state
-        self._quotes = MappingProxyType(state.quotes)
-        self._doms = MappingProxyType(state.doms)
+        ro = MappingProxyType
+        self._quotes = ro(state.quotes)
+        self._doms = ro(state.doms)
+        self._tns = ro(state.tns)
+        self._windows = ro(state.windows)
+        self._pooled = ro({None: state.pooled})
+        """The pooled window as a one-entry read-only table (see the class doc)."""
+        self._bars = ro(state.bars)
+        self._charts = ro(state.charts)
+        self._counters = ro(state.counters)
+        self._clock_ms = state.clock_ms
+        self._window_ms = state.window_ms
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):  # each slot is set once, by __init__
+            raise AttributeError(f"{type(self).__name__} is read-only")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
 
     @property
     def quotes(self) -> Mapping[int, QuoteState]:
@@ -274,15 +298,15 @@ class MarketDataView:
         return self._doms
 
     def quote(self, contract_id: int) -> QuoteState | None:
-        return self._s.quotes.get(contract_id)
+        return self._quotes.get(contract_id)
 
     def dom(self, contract_id: int) -> DomBook | None:
-        return self._s.doms.get(contract_id)
+        return self._doms.get(contract_id)
 
     def dom_totals(self, contract_ids: Iterable[int] | None = None) -> tuple[float, float]:
         """(Σ bid sizes, Σ offer sizes) over all levels of the given contracts' books (all
         books when ``None``): the pooled DOM sums of the reference strategy."""
-        doms = self._s.doms
+        doms = self._doms
         books = doms.values() if contract_ids is None else (
             doms[c] for c in contract_ids if c in doms)
         bids = offers = 0.0
@@ -293,10 +317,10 @@ class MarketDataView:
 
     def mark_price(self, contract_id: int) -> float | None:
         """A price to mark positions at: quote mid, else DOM mid, else the last trade."""
-        quote = self._s.quotes.get(contract_id)
+        quote = self._quotes.get(contract_id)
         if quote is not None and quote.mid is not None:
             return quote.mid
-        book = self._s.doms.get(contract_id)
+        book = self._doms.get(contract_id)
         if book is not None and book.bids and book.offers:
             return (book.bids[0].price + book.offers[0].price) / 2
         last = self.last_trade(contract_id)
@@ -307,26 +331,26 @@ class MarketDataView:
     def trades(self, contract_id: int, last: int | None = None) -> tuple[Trade, ...]:
         """Time and sales of a contract ordered by (timestamp, id); the ``last`` newest only
         if given."""
-        tns = self._s.tns.get(contract_id)
+        tns = self._tns.get(contract_id)
         return () if tns is None else tns.ring.snapshot(last)
 
     def last_trade(self, contract_id: int) -> Trade | None:
-        tns = self._s.tns.get(contract_id)
+        tns = self._tns.get(contract_id)
         return None if tns is None else tns.ring.newest()
 
     def window(self, contract_id: int | None = None, now_ms: int | None = None) -> WindowStats:
         """Aggressor volume of the rolling window of a contract (``None``: pooled over all
         contracts) at ``now_ms`` (default: the store's clock)."""
-        now = self._s.clock_ms() if now_ms is None else now_ms
+        now = self._clock_ms() if now_ms is None else now_ms
         window = self._window(contract_id)
         if window is None:
-            return WindowStats(now, now - self._s.window_ms, 0.0, 0.0, 0.0, 0, None)
+            return WindowStats(now, now - self._window_ms, 0.0, 0.0, 0.0, 0, None)
         return window.stats(now)
 
     def window_trades(self, contract_id: int | None = None,
                       now_ms: int | None = None) -> tuple[Trade, ...]:
         """The prints inside the window, oldest first."""
-        now = self._s.clock_ms() if now_ms is None else now_ms
+        now = self._clock_ms() if now_ms is None else now_ms
         window = self._window(contract_id)
         return () if window is None else window.trades(now)
 
@@ -338,21 +362,21 @@ class MarketDataView:
 
     def bars(self, contract_id: int, series: str = "") -> tuple[Bar, ...]:
         """Bars of a contract's chart ``series``, oldest first."""
-        ring = self._s.bars.get((contract_id, series))
+        ring = self._bars.get((contract_id, series))
         return () if ring is None else ring.snapshot()
 
     def chart_contract(self, chart_id: int) -> int | None:
         """The contract a registered chart id (historical or real-time) belongs to."""
-        chart = self._s.charts.get(chart_id)
+        chart = self._charts.get(chart_id)
         return None if chart is None else chart.contract_id
 
     @property
     def bad_packets(self) -> int:
         """Tick packets skipped because they could not be unpacked (no ``bp``/``bt``/``ts``)."""
-        return self._s.bad_packets
+        return self._counters["bad_packets"]
 
     def _window(self, contract_id: int | None) -> RollingWindow | None:
-        return self._s.pooled if contract_id is None else self._s.windows.get(contract_id)
+        return self._pooled[None] if contract_id is None else self._windows.get(contract_id)
 
 
 # ----------------------------------------------------------------------------- writer
@@ -485,7 +509,7 @@ class MarketDataWriter:
         try:
             ticks = unpack_ticks(packet)
         except ValueError:  # malformed packet: skip it, keep the rest of the event
-            s.bad_packets += 1
+            s.counters["bad_packets"] += 1
             return None
         window, pooled = s.windows[contract_id], s.pooled
         added: list[Trade] = []

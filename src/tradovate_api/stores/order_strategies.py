@@ -16,6 +16,8 @@ table of the store); views read.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from ..protocol.models import OrderStrategy, OrderStrategyLink
@@ -83,6 +85,14 @@ class StrategyTables:
         """``customTag50`` and ``uuid`` → strategy id (the lowest id if two carry one)."""
         self.states: dict[int, StrategyState] = {}
         """The current record of each strategy whose entity arrived."""
+
+    def take(self, other: StrategyTables) -> None:
+        """Take over ``other``'s tables in place (a snapshot's): read-only mappings of this
+        one's tables (the account view's) stay bound to them."""
+        for name in self.__slots__:
+            table: dict[Any, Any] = getattr(self, name)
+            table.clear()
+            table.update(getattr(other, name))
 
     def clear(self) -> None:
         for table in (self.strategies, self.links, self.by_strategy, self.strategy_of_order,

@@ -42,20 +42,24 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from ..errors import ConfigError, TradovateError
-from ..orders.refusals import RefusalLog
-from ..orders.tickets import OrderTicket, TicketState
-from ..protocol import Side
-from ..stores import (
+from tradovate_api.strategy import (
     BarUpdated,
+    ConfigError,
     DomBook,
     NewFill,
     OrderState,
+    OrderTicket,
     QuoteState,
+    RefusalLog,
+    Side,
+    Strategy,
+    StrategyParams,
+    TicketState,
     Trade,
     TradesAdded,
+    TradovateError,
+    strategy_params,
 )
-from ..strategy import Strategy, StrategyParams, strategy_params
 
 _log = logging.getLogger("tradovate_api.strategies.reference")
 
@@ -199,7 +203,7 @@ class ReferenceStrategy(Strategy):
         self.params = strategy_params(self, ctx.params)  # checked: config check, dispatcher
         self._refusals = RefusalLog(ctx.log, ctx.now_ms, level=logging.INFO)
         symbol = self.params.symbol or ctx.trading_symbol
-        if symbol is None or symbol not in ctx.contracts:
+        if symbol is None or symbol not in ctx.instruments:
             raise ConfigError(f"strategy.symbol: {symbol!r} is not one of the subscribed "
                               f"instruments ({', '.join(ctx.instruments) or 'none'})")
         spec = ctx.spec(symbol)
@@ -403,7 +407,7 @@ class ReferenceStrategy(Strategy):
             return
         action = str(signal.side)
         qty = self.params.order_qty
-        ticket = self.ctx.orders.place(self._symbol, action, qty, trigger=signal.text)
+        ticket = self.ctx.place(self._symbol, action, qty, trigger=signal.text)
         if ticket.state is TicketState.REFUSED:
             self._refused(now, "entry_refused", State.AWAITING_TRADES, ticket)
             return
@@ -463,8 +467,8 @@ class ReferenceStrategy(Strategy):
     def _send_exit(self, now: int, position: MarketPosition, action: str, text: str,
                    kind: str) -> None:
         qty = abs(position.net_pos)
-        ticket = self.ctx.orders.place(self.ctx.symbol(position.contract_id), action, qty,
-                                       trigger=text)
+        ticket = self.ctx.place(self.ctx.symbol(position.contract_id), action, qty,
+                                trigger=text)
         if ticket.state is TicketState.REFUSED:
             self._refused(now, "exit_refused", State.IN_A_TRADE, ticket)
             return

@@ -1,11 +1,11 @@
-"""The class a trader subclasses: event hooks called by the framework, order methods on
-``self.ctx``.
+"""The class a trader subclasses: event hooks called by the framework, order intents and read-only
+views on ``self.ctx`` (:class:`~tradovate_api.strategy.api.StrategyAPI`).
 
 Every hook is a plain (synchronous) method called on the reader that received the event, after
 the stores were updated, so the strategy sees consistent state and its orders go out without a
 queue hop. Hooks must return quickly: no blocking I/O, no ``await``. An exception escaping a
 hook is logged and alerted and never stops the process (the strategy is paused if the
-settings say so, see :class:`~tradovate_api.strategy.Dispatcher`).
+settings say so, see :class:`~tradovate_api.strategy.dispatch.Dispatcher`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..orders.tickets import OrderTicket
     from ..protocol.models import Position
     from ..stores import BarUpdated, DomBook, NewFill, OrderState, QuoteState, TradesAdded
-    from .context import StrategyContext
+    from .api import StrategyAPI
 
 
 class Strategy:
@@ -29,8 +29,8 @@ class Strategy:
 
     Params: ClassVar[type[Any] | None] = None
     """The strategy's parameters (``None``: ``ctx.params`` is the raw table)."""
-    ctx: StrategyContext
-    """Set by the framework before :meth:`on_start`."""
+    ctx: StrategyAPI
+    """Set by the framework before :meth:`on_start` (the strategy API: :mod:`.api`)."""
 
     @property
     def name(self) -> str:

@@ -1,12 +1,17 @@
-"""What a strategy sees and does: read-only stores, parameters, clock, logging and orders.
+"""What a strategy sees and does: the runtime's implementation of the strategy API.
 
-The context is the strategy's whole world: ``market`` and ``account`` are read-only views of
-the stores (always current: the dispatcher calls the strategy after the store applied the
-event), ``params`` the settings file's ``[strategy]`` table — an instance of the strategy's
-declared ``Params`` (see :mod:`.params`), else a read-only mapping —, ``now_ms()`` the clock (the
-replay's simulated clock in a replay), and the order methods go to the order manager. Order
-methods never raise for a refusal: the returned ticket's ``state`` is ``REFUSED`` and its
-``reason`` says why.
+The context is the strategy's whole world (:class:`~.api.StrategyAPI`): ``market`` and
+``account`` are read-only views of the stores (always current: the dispatcher calls the
+strategy after the store applied the event), ``orders`` a read-only view of its tickets and
+working orders, ``params`` the settings file's ``[strategy]`` table — an instance of the
+strategy's declared ``Params`` (see :mod:`.params`), else a read-only mapping —, ``now_ms()``
+the clock (the replay's simulated clock in a replay), and the order intents go to the order
+manager, which checks risk on each. Order methods never raise for a refusal: the returned
+ticket's ``state`` is ``REFUSED`` and its ``reason`` says why.
+
+The context keeps the order manager's intent methods (bound, private) and never the manager
+itself: nothing it exposes lets a strategy reach the manager's records or send around the risk
+checks. Calling the bound method directly also saves an attribute look-up per order.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ..orders.contracts import ContractBook, ContractSpec
 from ..orders.order_strategy import StrategyBracket
 from ..orders.tickets import OrderTicket
 from ..stores import AccountView, MarketDataView, wall_clock_ms
+from .orders_view import OrdersView
 
 if TYPE_CHECKING:
     from ..orders.manager import OrderManager
@@ -29,8 +35,15 @@ WakeScheduler = Callable[[int], None]
 
 
 class StrategyContext:
-    """``strategy.ctx``. ``trading_symbol`` is the configured contract to trade (settings
-    ``trading.symbol``; default: the first contract of the book)."""
+    """``strategy.ctx`` (implements :class:`~.api.StrategyAPI`). ``trading_symbol`` is the
+    configured contract to trade (settings ``trading.symbol``; default: the first contract of
+    the book). Built by the runtime (live, replay) from the stores' views and the order
+    manager."""
+
+    __slots__ = ("_alerts", "_bracket", "_bracket_strategy", "_cancel", "_cancel_all",
+                 "_clock", "_contracts", "_flatten", "_interrupt_strategy", "_modify",
+                 "_oco", "_place", "_wake", "account", "account_id", "log", "market", "orders",
+                 "params", "trading_symbol")
 
     def __init__(self, *, market: MarketDataView, account: AccountView, orders: OrderManager,
                  contracts: ContractBook, alerts: AlertSink, account_id: int,
@@ -40,15 +53,25 @@ class StrategyContext:
                  trading_symbol: str | None = None) -> None:
         self.market = market
         self.account = account
-        self.orders = orders
-        self.contracts = contracts
+        self.orders = OrdersView(orders.tickets, account, account_id, contracts)
+        """The strategy's tickets and the account's working orders, read-only."""
+        self._place = orders.place
+        self._bracket = orders.bracket
+        self._oco = orders.oco
+        self._bracket_strategy = orders.bracket_strategy
+        self._interrupt_strategy = orders.interrupt_strategy
+        self._modify = orders.modify
+        self._cancel = orders.cancel
+        self._cancel_all = orders.cancel_all
+        self._flatten = orders.flatten
+        self._contracts = contracts
         self.account_id = account_id
         self.params: Any = (MappingProxyType(dict(params or {}))
                             if params is None or isinstance(params, Mapping) else params)
         """The strategy's parameters: its ``Params`` instance when it declares them (the
         dispatcher converts the table), else the ``[strategy]`` table, read-only."""
         self.log = log or logging.getLogger("tradovate_api.strategy")
-        self.alert_sink = alerts
+        self._alerts = alerts
         self._clock = clock
         if trading_symbol is None and len(contracts):
             trading_symbol = contracts.symbols[0]
@@ -70,53 +93,67 @@ class StrategyContext:
     @property
     def instruments(self) -> tuple[str, ...]:
         """Symbols of every contract of the run (the subscribed instruments)."""
-        return self.contracts.symbols
+        return self._contracts.symbols
 
     def contract_id(self, symbol: str) -> int:
         """Raises :class:`~tradovate_api.orders.UnknownContract` for a symbol not traded."""
-        return self.contracts.contract_id(symbol)
+        return self._contracts.contract_id(symbol)
 
     def symbol(self, contract_id: int) -> str:
-        return self.contracts.symbol(contract_id)
+        return self._contracts.symbol(contract_id)
 
     def spec(self, symbol_or_id: str | int) -> ContractSpec:
         """Contract and product facts (value per point, tick size)."""
-        return self.contracts.spec(symbol_or_id)
+        return self._contracts.spec(symbol_or_id)
 
     def round_price(self, symbol: str, price: float) -> float:
         """``price`` on the contract's tick grid: order prices off the grid are refused."""
-        return self.contracts.spec(symbol).round_price(price)
+        return self._contracts.spec(symbol).round_price(price)
 
     def position(self, symbol: str) -> int:
         """The server's net position of the traded account in a contract (0 if none)."""
-        position = self.account.position(self.account_id, self.contracts.contract_id(symbol))
+        position = self.account.position(self.account_id, self._contracts.contract_id(symbol))
         return 0 if position is None else position.net_pos
 
     # ------------------------------------------------------------------ orders
 
+    def place(self, symbol: str, action: str, qty: int, *, order_type: str = "Market",
+              price: float | None = None, stop_price: float | None = None,
+              trigger: str = "") -> OrderTicket:
+        """``action`` (``"Buy"``/``"Sell"``) ``qty``: Market, Limit (``price``), Stop
+        (``stop_price``) or StopLimit (both). ``trigger`` says why (journal and reports)."""
+        return self._place(symbol, action, qty, order_type=order_type, price=price,
+                           stop_price=stop_price, trigger=trigger)
+
     def buy(self, symbol: str, qty: int, *, order_type: str = "Market",
             price: float | None = None, stop_price: float | None = None,
             trigger: str = "") -> OrderTicket:
-        """Buy ``qty``: Market, Limit (``price``), Stop (``stop_price``) or StopLimit
-        (both). ``trigger`` says why (journal and reports)."""
-        return self.orders.place(symbol, "Buy", qty, order_type=order_type, price=price,
-                                 stop_price=stop_price, trigger=trigger)
+        """Buy ``qty`` (see :meth:`place`)."""
+        return self._place(symbol, "Buy", qty, order_type=order_type, price=price,
+                           stop_price=stop_price, trigger=trigger)
 
     def sell(self, symbol: str, qty: int, *, order_type: str = "Market",
              price: float | None = None, stop_price: float | None = None,
              trigger: str = "") -> OrderTicket:
         """Sell ``qty`` (see :meth:`buy`)."""
-        return self.orders.place(symbol, "Sell", qty, order_type=order_type, price=price,
-                                 stop_price=stop_price, trigger=trigger)
+        return self._place(symbol, "Sell", qty, order_type=order_type, price=price,
+                           stop_price=stop_price, trigger=trigger)
 
     def bracket(self, symbol: str, action: str, qty: int, *, entry_type: str = "Market",
                 price: float | None = None, take_profit: float | None = None,
                 stop_loss: float | None = None, trigger: str = "") -> OrderTicket:
         """An entry (Market, or Limit at ``price``) whose fill sends a take-profit Limit and/or
         a stop-loss Stop at the given prices, one cancelling the other (``order/placeoso``)."""
-        return self.orders.bracket(symbol, action, qty, entry_type=entry_type, price=price,
-                                   take_profit=take_profit, stop_loss=stop_loss,
-                                   trigger=trigger)
+        return self._bracket(symbol, action, qty, entry_type=entry_type, price=price,
+                             take_profit=take_profit, stop_loss=stop_loss, trigger=trigger)
+
+    def oco(self, symbol: str, action: str, qty: int, *, take_profit: float,
+            stop_loss: float, trigger: str = "") -> OrderTicket:
+        """Exits for an open position (``order/placeoco``): a Limit at ``take_profit`` and a
+        Stop at ``stop_loss``, both ``action`` (the closing side); a fill of one cancels the
+        other."""
+        return self._oco(symbol, action, qty, take_profit=take_profit, stop_loss=stop_loss,
+                         trigger=trigger)
 
     def bracket_strategy(self, symbol: str, action: str, qty: int, *,
                          entry_type: str = "Market", price: float | None = None,
@@ -130,7 +167,7 @@ class StrategyContext:
         OCO pair sized to that fill. Offsets are signed: a Buy takes a positive target and a
         negative stop, a Sell the opposite. ``brackets`` splits the entry into several
         brackets. Stop it with :meth:`interrupt_strategy`."""
-        return self.orders.bracket_strategy(
+        return self._bracket_strategy(
             symbol, action, qty, entry_type=entry_type, price=price,
             target_offset=target_offset, stop_offset=stop_offset, trailing_stop=trailing_stop,
             brackets=brackets, trigger=trigger)
@@ -138,24 +175,23 @@ class StrategyContext:
     def interrupt_strategy(self, ticket_or_strategy_id: OrderTicket | int) -> OrderTicket:
         """Stop an order strategy: its remaining orders (an unfilled entry, the targets and
         stops) are cancelled; a position it opened stays."""
-        return self.orders.interrupt_strategy(ticket_or_strategy_id)
+        return self._interrupt_strategy(ticket_or_strategy_id)
 
     def modify(self, ticket_or_order_id: OrderTicket | int, *, qty: int | None = None,
                price: float | None = None, stop_price: float | None = None) -> OrderTicket:
         """Change a working order's quantity and/or prices."""
-        return self.orders.modify(ticket_or_order_id, qty=qty, price=price,
-                                  stop_price=stop_price)
+        return self._modify(ticket_or_order_id, qty=qty, price=price, stop_price=stop_price)
 
     def cancel(self, ticket_or_order_id: OrderTicket | int) -> OrderTicket:
-        return self.orders.cancel(ticket_or_order_id)
+        return self._cancel(ticket_or_order_id)
 
     def cancel_all(self, symbol: str | None = None) -> list[OrderTicket]:
         """Cancel every working order (of one contract if ``symbol``)."""
-        return self.orders.cancel_all(symbol)
+        return self._cancel_all(symbol)
 
     def flatten(self, symbol: str | None = None, trigger: str = "") -> list[OrderTicket]:
         """Close every position (or the one in ``symbol``) and cancel its orders."""
-        return self.orders.flatten(symbol, trigger=trigger)
+        return self._flatten(symbol, trigger=trigger)
 
     # ------------------------------------------------------------------ time and alerts
 
@@ -169,4 +205,4 @@ class StrategyContext:
         """Tell the trader (``urgent``: SMS and e-mail; ``routine``: e-mail). ``key`` names
         the kind of event, for routing and de-duplication (prefixed ``strategy.``)."""
         full_key = key if key.startswith("strategy.") else f"strategy.{key}"
-        self.alert_sink.emit(Alert(Severity(severity), full_key, title, body))
+        self._alerts.emit(Alert(Severity(severity), full_key, title, body))

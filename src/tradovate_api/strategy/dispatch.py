@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..alerts import Alert, AlertSink, Severity
+from ..orders.manager import OrderManager
 from ..orders.risk import RiskManager
 from ..orders.tickets import OrderTicket, TicketState
 from ..protocol.models import Position
@@ -101,15 +102,17 @@ def _overridden(strategy: Strategy, hooks: Iterable[tuple[type, str]]
 
 
 class Dispatcher:
-    """Feeds a strategy (see the module doc). ``alerts`` defaults to the context's sink;
-    ``risk`` (optional) is evaluated after fills and snapshots so a daily-loss breach halts
-    at once. ``pause_on_error`` is settings ``trading.pause_on_error``; ``measure_hooks``
-    (``trading.measure_hooks``) times every hook call: two clock reads per call, off by
-    default because the md reader calls a hook for every change. The context's ``params``
+    """Feeds a strategy (see the module doc). ``orders`` is the order manager the context
+    sends to (the dispatcher hands it account data first and hears of its tickets);
+    ``alerts`` receives the strategy's exceptions; ``risk`` (optional) is evaluated after
+    fills and snapshots so a daily-loss breach halts at once. ``pause_on_error`` is settings
+    ``trading.pause_on_error``; ``measure_hooks`` (``trading.measure_hooks``) times every
+    hook call: two clock reads per call, off by default because the md reader calls a hook
+    for every change. The context's ``params``
     become the strategy's typed ``Params`` here (:func:`~.params.strategy_params`)."""
 
-    def __init__(self, strategy: Strategy, ctx: StrategyContext, *,
-                 alerts: AlertSink | None = None, risk: RiskManager | None = None,
+    def __init__(self, strategy: Strategy, ctx: StrategyContext, *, orders: OrderManager,
+                 alerts: AlertSink, risk: RiskManager | None = None,
                  pause_on_error: bool = True, timer_interval_ms: int | None = None,
                  live_timers: bool = True, measure_hooks: bool = False) -> None:
         if timer_interval_ms is not None and timer_interval_ms <= 0:
@@ -117,9 +120,9 @@ class Dispatcher:
         self.strategy = strategy
         self.ctx = ctx
         ctx.params = strategy_params(strategy, ctx.params)  # ConfigError names a bad key
-        self._orders = ctx.orders
+        self._orders = orders
         self._risk = risk
-        self._alerts = alerts if alerts is not None else ctx.alert_sink
+        self._alerts = alerts
         self.pause_on_error = pause_on_error
         self.timer_interval_ms = timer_interval_ms
         self._live_timers = live_timers
