@@ -133,3 +133,14 @@ def test_a_new_package_must_be_given_a_layer(package_copy: Path) -> None:
     result = _lint(package_copy, "layers")
     assert result.returncode != 0, result.stdout
     assert "unplaced" in result.stdout + result.stderr
+
+
+def test_the_contract_shown_to_users_is_the_one_the_framework_keeps() -> None:
+    """docs/strategies.md gives users the strategies contract to copy: the same list."""
+    doc = (CONFIG.parent / "docs" / "strategies.md").read_text(encoding="utf-8")
+    shown = doc[doc.index("```toml", doc.index("Enforce it in your project")):]
+    shown = shown[:shown.index("```", 7)]
+    listed = tomllib.loads(shown.removeprefix("```toml"))["tool"]["importlinter"]["contracts"][0]
+    assert listed["forbidden_modules"] == _contract("strategies-use-the-strategy-api")[
+        "forbidden_modules"]
+    assert listed["allow_indirect_imports"] is True
