@@ -15,6 +15,7 @@ import msgspec
 
 from ..errors import TradovateError
 from ..protocol.models import Contract, ContractMaturity, Product
+from ..readonly import SetOnce
 
 
 class UnknownContract(TradovateError, KeyError):
@@ -58,7 +59,7 @@ class Requester(Protocol):
                       query: Any = None, method: str | None = None) -> Any: ...
 
 
-class ContractBook:
+class ContractBook(SetOnce):
     """Contracts by symbol and by id. Immutable after construction: its tables are read-only
     mappings (the book is shared by the order manager and the strategy's context)."""
 
@@ -74,14 +75,6 @@ class ContractBook:
             by_id[spec.contract_id] = spec
         self._by_symbol: Mapping[str, ContractSpec] = MappingProxyType(by_symbol)
         self._by_id: Mapping[int, ContractSpec] = MappingProxyType(by_id)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if hasattr(self, name):  # each slot is set once, by __init__
-            raise AttributeError("ContractBook is read-only")
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError("ContractBook is read-only")
 
     @classmethod
     def from_entities(cls, contracts: Iterable[Contract],

@@ -81,6 +81,7 @@ from ..protocol.models import (
     SyncMessage,
     TradeDate,
 )
+from ..readonly import SetOnce
 from .order_strategies import StrategyState, StrategyTables
 from .pnl import FifoLedger, PnL
 from .stale import (
@@ -339,7 +340,7 @@ def _product_of(contracts: Mapping[int, Contract], maturities: Mapping[int, Cont
 # ----------------------------------------------------------------------------- view
 
 
-class AccountView:
+class AccountView(SetOnce):
     """Read-only access to the account store (any task may hold one).
 
     The view holds read-only mappings of the store's tables and nothing else: no attribute,
@@ -389,14 +390,6 @@ class AccountView:
         self._strategy_of_order = ro(tables.strategy_of_order)
         self._strategy_by_client_id = ro(tables.by_client_id)
         self._counters = ro(s.counters)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if hasattr(self, name):  # each slot is set once, by __init__
-            raise AttributeError(f"{type(self).__name__} is read-only")
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is read-only")
 
     @property
     def synced(self) -> bool:

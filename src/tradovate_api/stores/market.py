@@ -39,6 +39,7 @@ import msgspec
 from ..protocol.messages import ChartEvent, MarketDataEvent
 from ..protocol.models import Bar, ChartPacket, Dom, PriceLevel, Quote
 from ..protocol.ticks import unpack_ticks
+from ..readonly import SetOnce
 from .ring import SortedRing
 from .trades import Trade, trade_from_tick
 from .window import RollingWindow, WindowStats
@@ -255,7 +256,7 @@ class _MarketState:
 # ----------------------------------------------------------------------------- view
 
 
-class MarketDataView:
+class MarketDataView(SetOnce):
     """Read-only access to the market-data store (any task may hold one).
 
     The view holds read-only mappings of the store's tables, the store's clock and its window
@@ -278,14 +279,6 @@ class MarketDataView:
         self._counters = ro(state.counters)
         self._clock_ms = state.clock_ms
         self._window_ms = state.window_ms
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if hasattr(self, name):  # each slot is set once, by __init__
-            raise AttributeError(f"{type(self).__name__} is read-only")
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is read-only")
 
     @property
     def quotes(self) -> Mapping[int, QuoteState]:

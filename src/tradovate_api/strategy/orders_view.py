@@ -13,10 +13,11 @@ from collections.abc import Mapping
 
 from ..orders.contracts import ContractBook
 from ..orders.tickets import OrderTicket, TicketState
+from ..readonly import SetOnce
 from ..stores import AccountView, OrderState
 
 
-class OrdersView:
+class OrdersView(SetOnce):
     """``ctx.orders``: the traded account's tickets and working orders, read-only."""
 
     __slots__ = ("_account", "_account_id", "_contracts", "_tickets")
@@ -27,14 +28,6 @@ class OrdersView:
         self._account = account
         self._account_id = account_id
         self._contracts = contracts
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if hasattr(self, name):  # each slot is set once, by __init__
-            raise AttributeError(f"{type(self).__name__} is read-only")
-        object.__setattr__(self, name, value)
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is read-only")
 
     @property
     def tickets(self) -> Mapping[str, OrderTicket]:
