@@ -37,7 +37,10 @@ def available_clients() -> list[str]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Tick-to-order latency, flood throughput, soak memory, start-up and replay "
+                    "of the framework against a bare and a naive client, on this machine.")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", default=",".join(available_clients()),
                         help="comma-separated: full,bare,naive")

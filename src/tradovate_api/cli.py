@@ -556,8 +556,12 @@ def _bench(args: argparse.Namespace) -> int:
     return EXIT_USAGE
 
 
+DESCRIPTION = ("Automated futures trading on the Tradovate API. Try it first on the embedded "
+               "simulator: tradovate-api run")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tradovate-api", description=__doc__)
+    parser = argparse.ArgumentParser(prog="tradovate-api", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the trading strategy (default: the reference "
                                      "strategy on the embedded simulator)")
