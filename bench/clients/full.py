@@ -32,6 +32,7 @@ from tradovate_api.settings import (
     Endpoints,
     JournalSettings,
     LogSettings,
+    Reports,
     Risk,
     Settings,
     Trading,
@@ -87,6 +88,7 @@ def bench_settings(directory: Path, *, busy_poll: bool = False) -> Settings:
         log=LogSettings(path=str(directory / "bench.jsonl")),
         auth=AuthSettings(token_cache=str(directory / "token.json")),
         journal=JournalSettings(path=str(directory / "journal.db")),
+        reports=Reports(directory=str(directory / "reports")),
         connection=Connection(busy_poll=busy_poll))
 
 
