@@ -30,10 +30,9 @@ def _run(args: argparse.Namespace) -> int:
     from .runtime.app import TradingApp
     from .runtime.embedded_simulator import simulated_time_note
     from .runtime.persistence import Persistence
+    from .runtime.preflight import preflight
     from .secrets import load_secrets
     from .settings import Settings, load_settings
-    from .strategy import strategy_params
-    from .strategy.loading import load_strategy
 
     try:
         if args.settings is not None:
@@ -50,13 +49,7 @@ def _run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return EXIT_USAGE
         secrets = load_secrets(args.env_file)
-        missing = secrets.missing_for(settings.environment, ())
-        if missing:
-            raise ConfigError(f"environment {settings.environment!r} needs the Tradovate "
-                              f"credentials; not set: {', '.join(missing)} (see "
-                              f"docs/configuration.md)")
-        strategy = load_strategy(settings.trading.strategy)
-        strategy_params(strategy, settings.strategy)
+        strategy = preflight(settings, secrets).strategy
         center = notification_center(settings, secrets)
     except (ConfigError, StartupError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
@@ -112,36 +105,30 @@ def _run(args: argparse.Namespace) -> int:
 
 def _config_check(args: argparse.Namespace) -> int:
     """Validate the settings file (the ``[strategy]`` table against the parameters the
-    strategy declares) and the secrets; print the effective configuration with every secret
-    masked."""
+    strategy declares) and the secrets as ``run`` does before it connects; print the
+    effective configuration with every secret masked."""
     import msgspec
 
-    from .errors import ConfigError, StartupError
+    from .errors import ConfigError
+    from .runtime.preflight import preflight
     from .secrets import load_secrets
     from .settings import load_settings
-    from .strategy import strategy_params
-    from .strategy.loading import load_strategy
 
     try:
         settings = load_settings(args.settings)
-        try:
-            strategy = load_strategy(settings.trading.strategy)
-            params = strategy_params(strategy, settings.strategy)
-        except (ConfigError, StartupError) as exc:
-            raise ConfigError(f"{args.settings}: {exc}") from None
+        if args.env is not None:
+            settings = msgspec.structs.replace(settings, environment=args.env)
         secrets = load_secrets(args.env_file)
-        missing = secrets.missing_for(settings.environment,
-                                      settings.notifications.channels_in_use())
-        if missing and settings.environment != "sim":
-            raise ConfigError(f"environment: not set but required for environment "
-                              f"{settings.environment!r} and the alert channels in use: "
-                              f"{', '.join(missing)}")
+        try:
+            checked = preflight(settings, secrets)
+        except ConfigError as exc:
+            raise ConfigError(f"{args.settings}: {exc}") from None
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 1
-    if missing:
-        print(f"warning: not set, so those alert channels will not deliver on the simulator: "
-              f"{', '.join(missing)}", file=sys.stderr)
+    for warning in checked.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    strategy, params = checked.strategy, checked.params
     print(f"# settings: {args.settings} (valid)")
     print(msgspec.json.format(msgspec.json.encode(settings), indent=2).decode())
     if strategy.Params is not None:
@@ -584,6 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--settings", default="settings.toml", help="settings TOML file")
     check.add_argument("--env-file", default=None,
                        help="secrets file (default: ./.env if present); the environment wins")
+    check.add_argument("--env", choices=("sim", "demo", "live"), default=None,
+                       help="override the settings' environment (as run --env does)")
     check.set_defaults(func=_config_check)
     _add_sim_parser(sub)
     _add_report_parser(sub)

@@ -41,6 +41,12 @@ NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
 Fraction = Annotated[float, msgspec.Meta(ge=0, le=1)]
 
 
+CONTRACT_NAME = re.compile(r"[A-Z0-9]{0,5}[A-Z][FGHJKMNQUVXZ][0-9]{1,2}")
+"""A Tradovate futures contract name: the product code, the month code and the year's last
+digit (``ESZ6``, ``MESH7``, ``6EZ6``). Checked with the settings, so a typo is reported by
+``config check`` and before a run spends a login to look the contract up."""
+
+
 class Endpoints(msgspec.Struct, frozen=True):
     """Resolved server addresses: REST base, trading websocket, market-data websocket."""
 
@@ -418,6 +424,9 @@ class Settings(_Section, frozen=True):
         for index, symbol in enumerate(self.instruments):
             if not symbol.strip():
                 raise ValueError(f"instruments[{index}]: empty symbol")
+            if not CONTRACT_NAME.fullmatch(symbol):
+                raise ValueError(f"instruments[{index}]: {symbol!r} is not a futures contract "
+                                 f"name (product, month code, year digit: ESZ6, MESH7)")
         if len(set(self.instruments)) != len(self.instruments):
             raise ValueError("instruments: listed more than once")
         traded = self.trading.symbol

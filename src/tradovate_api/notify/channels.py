@@ -16,24 +16,34 @@ from .webhook import WebhookNotifier
 _log = logging.getLogger("tradovate_api.notify")
 
 
+def unconfigured_channel_warnings(settings: Settings, secrets: Secrets) -> list[str]:
+    """One line per alert channel the routing uses whose variables are not set."""
+    warnings = []
+    for name in sorted(settings.notifications.channels_in_use() - {"log"}):
+        # "sim" so that only the channel's own variables are checked.
+        missing = secrets.missing_for("sim", [name])
+        if missing:
+            warnings.append(f"alert channel {name} is routed but not configured (missing "
+                            f"{', '.join(missing)}): its notifications are only logged")
+    return warnings
+
+
 def build_channels(settings: Settings, secrets: Secrets, *,
                    tls_context: ssl.SSLContext | None = None,
                    twilio_base_url: str = TWILIO_API) -> dict[str, Notifier]:
     """A notifier for every channel the routing uses and the secrets configure.
 
-    A routed channel whose variables are missing is skipped with a warning (``config
-    check`` already refuses that on demo and live); a configuration that is present but
+    A routed channel whose variables are missing is skipped with a warning (a live run
+    refuses to start with one: ``runtime.preflight``); a configuration that is present but
     unsafe or malformed raises :class:`~tradovate_api.errors.ConfigError`.
     """
     notifications = settings.notifications
     channels: dict[str, Notifier] = {}
     timeout = notifications.send_timeout_seconds
+    for warning in unconfigured_channel_warnings(settings, secrets):
+        _log.warning("%s", warning)
     for name in sorted(notifications.channels_in_use() - {"log"}):
-        # "sim" so that only the channel's own variables are checked.
-        missing = secrets.missing_for("sim", [name])
-        if missing:
-            _log.warning("alert channel %s is routed but not configured (missing %s): its "
-                         "notifications are only logged", name, ", ".join(missing))
+        if secrets.missing_for("sim", [name]):
             continue
         if name == "sms":
             twilio = secrets.twilio
