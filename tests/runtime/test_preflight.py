@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 
 from tradovate_api.cli import main
 from tradovate_api.errors import ConfigError
@@ -53,14 +54,14 @@ def test_config_check_says_what_preflight_says(
     code, _, err = _cli(capsys, "config", "check", "--settings", str(settings_path),
                         "--env-file", str(env_path), "--env", environment)
     live_without_alerts = environment == "live" and not alerts
-    from msgspec.structs import replace
     target = replace(settings, environment=environment)
     if live_without_alerts:
         with pytest.raises(ConfigError) as refused:
             preflight(target, secrets_from_mapping(values))
         assert code == 1
         assert err.strip() == f"configuration error: {settings_path}: {refused.value}"
-        assert "TWILIO_AUTH_TOKEN" in err and "SMTP_HOST" in err
+        assert "TWILIO_AUTH_TOKEN" in err
+        assert "SMTP_HOST" in err
         return
     checked = preflight(target, secrets_from_mapping(values))
     assert code == 0, err
@@ -104,7 +105,7 @@ def test_a_contract_name_that_is_not_one_is_refused_before_a_login(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], symbol: str) -> None:
     settings_path, env_path = _files(tmp_path, f'instruments = ["ESZ6", "{symbol}"]\n', {})
     for command in (["config", "check"], ["run", "--duration", "1"]):
-        code, out, err = _cli(capsys, *command, "--settings", str(settings_path),
+        code, _out, err = _cli(capsys, *command, "--settings", str(settings_path),
                               "--env-file", str(env_path))
         assert code == 1, command
         assert f"instruments[1]: {symbol!r} is not a futures contract name" in err

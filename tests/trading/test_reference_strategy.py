@@ -11,14 +11,27 @@ ES bpv 50, commission 2.05 per side, DOM net = %offers − %bids pooled over ES 
 
 from __future__ import annotations
 
+import itertools
 import logging
 from typing import Any
 
+import msgspec
 import pytest
-from trading_helpers import CHARTS, ES, NQ, T0, Harness, dom_frame, print_frame, quote_frame
+from trading_helpers import (
+    CHARTS,
+    ES,
+    LOOSE,
+    NQ,
+    T0,
+    Harness,
+    dom_frame,
+    print_frame,
+    quote_frame,
+)
 
 from tradovate_api.errors import ConfigError
 from tradovate_api.protocol.models import PlaceOrder
+from tradovate_api.settings import Risk
 from tradovate_api.strategies import ReferenceStrategy, reference
 from tradovate_api.strategies.reference import State
 
@@ -57,10 +70,15 @@ def session_script(h: Harness) -> list[tuple[int, str, Any]]:
     ]
 
 
-async def run_session(params: dict[str, Any] | None = None,
-                      before_start: Any = None) -> tuple[Harness, ReferenceStrategy]:
+ORIGINAL_PACE = {"entry_pause_ms": 0}
+"""The original re-enters at once; the recorded session checks the original's decisions."""
+
+
+async def run_session(params: dict[str, Any] | None = None, before_start: Any = None,
+                      risk: Risk = LOOSE) -> tuple[Harness, ReferenceStrategy]:
     strategy = ReferenceStrategy()
-    h = Harness(strategy, symbols=("ESZ6", "NQZ6"), trading_symbol="ESZ6", params=params)
+    h = Harness(strategy, symbols=("ESZ6", "NQZ6"), trading_symbol="ESZ6",
+                params={**ORIGINAL_PACE, **(params or {})}, risk=risk)
     for contract_id, (historical, realtime) in CHARTS.items():
         h.market_writer.register_chart(contract_id, historical, realtime)
     if before_start is not None:
@@ -190,6 +208,34 @@ async def test_without_the_ratchet_a_standing_signal_re_enters_at_once() -> None
                              (300, "entry", "Buy", 1, None)]
 
 
+SHIPPED_RATE = msgspec.structs.replace(LOOSE, max_orders_per_second=Risk().max_orders_per_second)
+"""Loose limits but the shipped order rate, so that the rate is the only limit in play."""
+
+
+async def test_the_original_pace_trips_the_shipped_order_rate() -> None:
+    """The reason for the pause: at the original's pace the re-entry at +400, 200 ms after an
+    entry and 100 ms after a stop, is the third order inside a second."""
+    _, s = await run_session(risk=SHIPPED_RATE)
+    refused = [d for d in s.decisions if d.kind.endswith("_refused")]
+    assert refused
+    assert "orders per second" in refused[0].text
+
+
+async def test_the_default_entry_pause_keeps_the_session_inside_the_shipped_order_rate() -> None:
+    h, s = await run_session({"entry_pause_ms": ReferenceStrategy.Params().entry_pause_ms},
+                             risk=SHIPPED_RATE)
+    assert [d for d in s.decisions if d.kind.endswith("_refused")] == []
+    assert h.risk.breaches == {}
+    orders = [d for d in s.decisions if d.kind in ("entry", "exit", "stop")]
+    assert [d.kind for d in orders][:2] == ["entry", "stop"]  # exits never wait
+    assert (orders[1].at_ms - orders[0].at_ms) == 100
+    for before, entry in itertools.pairwise(orders):
+        if entry.kind == "entry":
+            assert entry.at_ms - before.at_ms >= 1000
+    # The pause delays entries, it does not drop them: the session still trades.
+    assert sum(d.kind == "entry" for d in orders) >= 2
+
+
 # ----------------------------------------------------------------------------- bounds
 
 
@@ -269,7 +315,8 @@ async def test_adopts_a_short_at_its_real_side_and_price_and_stops_it_from_the_q
 
 async def test_an_opposite_signal_closes_the_whole_adopted_position() -> None:
     strategy = ReferenceStrategy()
-    h = Harness(strategy, symbols=("ESZ6", "NQZ6"), trading_symbol="ESZ6")
+    h = Harness(strategy, symbols=("ESZ6", "NQZ6"), trading_symbol="ESZ6",
+                params=ORIGINAL_PACE)  # the original reverses at once
     h.market_writer.register_chart(NQ.contract_id, 21, 22)
     _open_position(h, "Buy", 2, 4999.75, 5000.00)
     h.start()

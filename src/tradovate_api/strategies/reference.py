@@ -22,7 +22,9 @@ its real side and price) → AwaitingTrades → (signal: market order ``order_qt
 SentEntryOrders → (entry order filled) → InATrade → (opposite signal, or unrealized loss
 below −``trade_close_trigger`` priced from the live quote: market order closing the whole
 position) → SentExitOrders → (exit filled: realized = net·bpv·(exit − entry) − 2·commission·|net|)
-→ AwaitingTrades, re-entering at once if a signal is still there.
+→ AwaitingTrades, re-entering if a signal is still there — at once in the original; here
+after ``entry_pause_ms`` (1 s) since the previous order, so that the strategy stays within the
+default order rate and its exits are never refused for it (0 restores the original).
 
 Port decisions (see docs/strategies.md): inputs pooled over every subscribed instrument
 (``pool_instruments``; off: the traded contract only); fills matched by order id from the
@@ -65,6 +67,7 @@ _log = logging.getLogger("tradovate_api.strategies.reference")
 
 _PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 _NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+_NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
 MAX_DECISIONS = 10_000
 """Decisions kept (the newest; a run of identical refusals is one decision)."""
 MAX_TRADES = 1_000
@@ -99,6 +102,12 @@ class ReferenceParams(StrategyParams, frozen=True):
     """The original computes %offers − %bids; the other sign is the textbook imbalance."""
     pressure_ratchet: bool = True
     """A pressure signal needs a new session record of |net volume| (the original)."""
+    entry_pause_ms: _NonNegativeInt = 1000
+    """An entry waits this long after the strategy's previous order (exits never wait). The
+    original re-enters at once, so an exit and a re-entry (and a quick exit after it) go out
+    within a second: three orders, over the default ``risk.max_orders_per_second`` of 2, and
+    the third — an exit — would be refused. With the pause an entry and its exit always fit
+    the default rate. 0: the original's immediate re-entry."""
 
 
 class State(StrEnum):
@@ -195,6 +204,9 @@ class ReferenceStrategy(Strategy):
         self._entry: OrderTicket | None = None
         self._exit: OrderTicket | None = None
         self._wake_ms: int | None = None
+        self._last_order_ms: int | None = None
+        """When the strategy's newest order (not refused) was placed."""
+        self._pause_wake_ms: int | None = None
 
     # ------------------------------------------------------------------ start
 
@@ -403,7 +415,7 @@ class ReferenceStrategy(Strategy):
                      abs(position.net_pos), price)
 
     def _awaiting(self, now: int, signal: Signal) -> None:
-        if signal.side is Side.UNKNOWN:
+        if signal.side is Side.UNKNOWN or self._pausing(now):
             return
         action = str(signal.side)
         qty = self.params.order_qty
@@ -412,9 +424,24 @@ class ReferenceStrategy(Strategy):
             self._refused(now, "entry_refused", State.AWAITING_TRADES, ticket)
             return
         self._entry = ticket
+        self._last_order_ms = now
         self._open_trade(MarketPosition(contract_id=self._contract_id,
                                         entry_trigger=signal.text, opened_ms=now))
         self._decide(now, "entry", State.SENT_ENTRY_ORDERS, action, qty, text=signal.text)
+
+    def _pausing(self, now: int) -> bool:
+        """Whether an entry must still wait ``entry_pause_ms`` after the previous order; if
+        so, an evaluation is scheduled for when it may go (the signal is read again then)."""
+        last = self._last_order_ms
+        if last is None:
+            return False
+        ready = last + self.params.entry_pause_ms
+        if now >= ready:
+            return False
+        if self._pause_wake_ms != ready:
+            self._pause_wake_ms = ready
+            self.ctx.wake_at(ready)
+        return True
 
     def _sent_entry(self, now: int) -> None:
         ticket = self._entry
@@ -473,6 +500,7 @@ class ReferenceStrategy(Strategy):
             self._refused(now, "exit_refused", State.IN_A_TRADE, ticket)
             return
         self._exit = ticket
+        self._last_order_ms = now
         position.exit_trigger = text
         self._decide(now, kind, State.SENT_EXIT_ORDERS, action, qty, text=text)
 
