@@ -9,8 +9,14 @@ from dataclasses import dataclass
 import msgspec
 import pytest
 
+from tradovate_api.alerts import Alert, AlertLog, Severity
 from tradovate_api.runtime.metrics import MetricsSnapshot, RuntimeMetrics
-from tradovate_api.runtime.status import StatusPrinter, StatusSnapshot, format_status
+from tradovate_api.runtime.status import (
+    StatusPrinter,
+    StatusSnapshot,
+    UrgentOnScreen,
+    format_status,
+)
 
 
 @dataclass
@@ -77,7 +83,46 @@ def test_status_line_shows_connections_price_position_pnl_orders() -> None:
     assert "flat" in flat
     assert "ESZ6 -" in flat
     assert "open n/a" in flat
-    assert flat.endswith("| paused")
+    assert flat.split(" | ")[1] == "paused"  # right after the connections: never cut off
+
+
+def test_a_halt_is_not_cut_off_by_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    halted = snapshot(strategy="halted: daily loss -512.50 exceeds max_daily_loss 500")
+    out = io.StringIO()
+    printer = StatusPrinter(lambda: format_status(halted, now=0), out, tty=True)
+    printer.show()
+    shown = out.getvalue().removeprefix("\r\x1b[K")
+    assert len(shown) == 99  # cut at the terminal's width …
+    assert "halted: daily loss -512.50 exceeds max_daily_loss 500 |" in shown  # … after the halt
+    assert "reconnects" not in shown
+
+
+def test_urgent_alerts_are_shown_whole_on_their_own_line() -> None:
+    inner = AlertLog()
+    out = io.StringIO()
+    screen = UrgentOnScreen(inner, out)
+    printer = StatusPrinter(lambda: "status", out, tty=True)
+    screen.show_with(printer)
+    printer.show()
+    title = "Trading halted: " + "a reason longer than any terminal is wide " * 4
+    screen.emit(Alert(Severity.URGENT, "risk.daily_loss", title, created=0))
+    screen.emit(Alert(Severity.ROUTINE, "report.periodic", "Periodic report", created=0))
+    assert inner.keys() == ["risk.daily_loss", "report.periodic"]  # every alert still goes on
+    lines = out.getvalue().split("\n")
+    assert lines[0] == "\r\x1b[Kstatus"  # the in-place line was ended first
+    assert lines[1].endswith(f" ALERT {title}")  # whole, however wide
+    assert "Periodic report" not in out.getvalue()
+
+
+def test_a_broken_terminal_never_stops_an_alert() -> None:
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError("terminal gone")
+
+    inner = AlertLog()
+    UrgentOnScreen(inner, Broken()).emit(Alert(Severity.URGENT, "risk.x", "t"))
+    assert inner.keys() == ["risk.x"]
 
 
 def test_printer_rewrites_in_place_on_a_terminal() -> None:

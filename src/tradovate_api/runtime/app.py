@@ -87,7 +87,14 @@ from .metrics import RuntimeMetrics
 from .observer import AppObserver, fan_out, notify
 from .readers import Readers
 from .shutdown import ShutdownSequence
-from .status import StatusPrinter, StatusSnapshot, format_status, format_summary, read_status
+from .status import (
+    StatusPrinter,
+    StatusSnapshot,
+    UrgentOnScreen,
+    format_status,
+    format_summary,
+    read_status,
+)
 from .supervisor import (
     EXIT_FAILURE,
     Policy,
@@ -133,6 +140,9 @@ class TradingApp:
         self.settings = settings
         self.strategy = strategy
         self.alerts: AlertSink = alerts if alerts is not None else AlertLog()
+        self._on_screen: UrgentOnScreen | None = None
+        if status is not None:
+            self.alerts = self._on_screen = UrgentOnScreen(self.alerts, status)
         self.clock = clock
         self.duration = duration
         self._credentials = credentials
@@ -336,6 +346,8 @@ class TradingApp:
         sup.add_task("md refusals", w.subscriptions.retry_refused)
         if self._status_stream is not None:
             self._printer = StatusPrinter(self.status_line, self._status_stream)
+            if self._on_screen is not None:
+                self._on_screen.show_with(self._printer)
             sup.add_task("status", self._printer.run)
         if self.duration is not None:
             sup.add_task("duration", self._end_after_duration)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import msgspec
 
+from ..alerts import Alert, AlertSink, Severity
 from ..orders import ContractBook
 from ..reports import ReportData
 from ..stores import AccountView, MarketDataView, PnLUnknown
@@ -101,19 +102,21 @@ def _money(value: float | None) -> str:
 def format_status(s: StatusSnapshot, now: float | None = None) -> str:
     """One line, e.g. ``12:03:04 md up, trading up | ESZ6 6851.25 | pos +1 @ 6850.75 |
     P&L net -4.18 open +25.00 | 0 working, 3 fills | 0 reconnects`` (net: realized after
-    commissions)."""
+    commissions); a word about the run (its phase, a paused strategy, halted orders and why)
+    comes right after the connections."""
     clock = time.strftime("%H:%M:%S", time.localtime(now))
     links = (f"md {'up' if s.md_connected else 'DOWN'}, "
              f"trading {'up' if s.trading_connected else 'DOWN'}")
     price = "-" if s.last_price is None else f"{s.last_price:g}"
     position = "flat" if s.net_pos == 0 else (
         f"pos {s.net_pos:+d}" + ("" if s.avg_price is None else f" @ {s.avg_price:g}"))
-    parts = [f"{clock} {links}", f"{s.symbol} {price}", position,
-             f"P&L net {_money(s.realized)} open {_money(s.open_pnl)}",
-             f"{s.working_orders} working, {s.fills} fills",
-             f"{s.reconnects} reconnects"]
-    if s.strategy:
+    parts = [f"{clock} {links}"]
+    if s.strategy:  # second, so that a terminal's width never cuts a halt or a pause off
         parts.append(s.strategy)
+    parts += [f"{s.symbol} {price}", position,
+              f"P&L net {_money(s.realized)} open {_money(s.open_pnl)}",
+              f"{s.working_orders} working, {s.fills} fills",
+              f"{s.reconnects} reconnects"]
     return " | ".join(parts)
 
 
@@ -234,3 +237,34 @@ class StatusPrinter:
                 await asyncio.sleep(self.interval)
         finally:
             self.end_line()
+
+
+class UrgentOnScreen:
+    """An alert sink that also shows every urgent alert on the terminal, whole, on a line of
+    its own: a risk refusal, a halt and its reason, a lost connection. The status line has
+    room for a word at most (and is cut at the terminal's width); the trader watching the
+    screen must see what went wrong without opening the log. Urgent alerts are already
+    throttled per kind by their producers, so this cannot flood the screen."""
+
+    def __init__(self, inner: AlertSink, stream: TextIO) -> None:
+        self._inner = inner
+        self._stream = stream
+        self._printer: StatusPrinter | None = None
+
+    def show_with(self, printer: StatusPrinter) -> None:
+        """Print through the status printer (which ends its in-place line first)."""
+        self._printer = printer
+
+    def emit(self, alert: Alert) -> None:
+        self._inner.emit(alert)
+        if alert.severity is not Severity.URGENT:
+            return
+        line = f"{time.strftime('%H:%M:%S', time.localtime(alert.created))} ALERT {alert.title}"
+        try:
+            if self._printer is not None:
+                self._printer.say(line)
+            else:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+        except Exception:  # the display must never stop what raised the alert
+            _log.debug("an urgent alert could not be shown on the terminal", exc_info=True)
