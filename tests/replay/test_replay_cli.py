@@ -36,6 +36,12 @@ def test_replay_command_writes_the_report_and_exports(tmp_path: Path,
     backtest = msgspec.json.decode((out / "backtest.json").read_bytes())
     fills = backtest["fills"]
     assert len(fills) == backtest["summary"]["fills"] > 0
+    # One definition of P&L with live: net = realized − commissions, total = net + open.
+    summary = backtest["summary"]
+    assert summary["net_realized"] == pytest.approx(summary["realized"] - summary["commissions"])
+    assert summary["open_pnl"] is not None
+    assert summary["total_pnl"] == pytest.approx(summary["net_realized"] + summary["open_pnl"])
+    assert f"P&L         net {summary['net_realized']:,.2f} (realized" in printed
     with (out / "fills.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [int(r["fill_id"]) for r in rows] == [f["fill_id"] for f in fills]

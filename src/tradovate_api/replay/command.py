@@ -52,9 +52,10 @@ def summary_lines(summary: BacktestSummary) -> list[str]:
         f"({summary.events_per_second:,.0f} events/s)",
         f"decisions   {summary.decisions}, fills {summary.fills}, closed trades "
         f"{summary.trades} (won {summary.wins}, lost {summary.losses}, win rate {rate})",
-        f"P&L         net {money(summary.net_pnl)} (realized {money(summary.realized)}, "
-        f"commissions {money(summary.commissions)}), profit factor {factor}, max drawdown "
-        f"{money(summary.max_drawdown)}",
+        f"P&L         net {money(summary.net_realized)} (realized {money(summary.realized)}, "
+        f"commissions {money(summary.commissions)}), open {money(summary.open_pnl)}, "
+        f"total {money(summary.total_pnl)}",
+        f"            profit factor {factor}, max drawdown {money(summary.max_drawdown)}",
     ]
 
 

@@ -70,9 +70,14 @@ class ReplayStats(msgspec.Struct):
 
 
 class BacktestSummary(msgspec.Struct, frozen=True):
-    """Headline numbers of a backtest."""
+    """Headline numbers of a backtest, with the live report's definitions of P&L:
+    ``net_realized`` = ``realized`` − ``commissions`` (closed trades), ``open_pnl`` what is
+    still open at the end, ``total_pnl`` = net realized + open (``None`` when a part is
+    unknown)."""
 
-    net_pnl: float | None
+    net_realized: float
+    open_pnl: float | None
+    total_pnl: float | None
     realized: float
     commissions: float
     trades: int
@@ -145,7 +150,8 @@ def build_result(account: AccountView, market: MarketDataView, history: SessionH
         fills=fills,
         report=report,
         summary=BacktestSummary(
-            net_pnl=summary.total, realized=summary.realized, commissions=summary.commissions,
+            net_realized=summary.net_realized, open_pnl=summary.open_pnl,
+            total_pnl=summary.total, realized=summary.realized, commissions=summary.commissions,
             trades=summary.trades_closed, wins=summary.wins, losses=summary.losses,
             win_rate=summary.win_rate, profit_factor=won / lost if lost else None,
             max_drawdown=max_drawdown(equity), decisions=len(tickets), fills=len(fills),
