@@ -27,10 +27,12 @@ from .data import (
     PriceSeries,
     ReportData,
     ReportKind,
+    StageStats,
     Summary,
     TradeLine,
 )
 from .history import SessionHistory
+from .latency import StampedTicket, latency_breakdown
 from .roundtrips import Carried, FillIn, round_trips
 from .series import LedgerInput, pnl_curve, thin
 
@@ -41,7 +43,7 @@ RECENT_PRINTS = 5_000
 _CME = ZoneInfo("America/Chicago")
 
 
-class TicketLike(Protocol):
+class TicketLike(StampedTicket, Protocol):
     """What a report reads of an order ticket (``orders.OrderTicket``)."""
 
     @property
@@ -221,6 +223,7 @@ class ReportInputs(msgspec.Struct, frozen=True, gc=False):
     positions: tuple[PositionLine, ...]
     ledgers: tuple[LedgerInput, ...]
     prices: tuple[PriceInput, ...]
+    stages: tuple[StageStats, ...] = ()
 
 
 def collect_inputs(account: AccountView, market: MarketDataView,
@@ -232,6 +235,7 @@ def collect_inputs(account: AccountView, market: MarketDataView,
     for the arguments)."""
     now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     mark_of = market.mark_price if mark is None else mark
+    tickets = tuple(tickets)
     triggers = _triggers(account, tickets)
     marks: dict[int, float | None] = {}
 
@@ -282,7 +286,7 @@ def collect_inputs(account: AccountView, market: MarketDataView,
         AccountLine(a.id, a.name, *_cash(account, a.id))
         for a in sorted(account.accounts.values(), key=_account_id))
     return ReportInputs(kind, now, uptime, connections, _latency(metrics), accounts,
-                        tuple(positions), tuple(ledgers), prices)
+                        tuple(positions), tuple(ledgers), prices, latency_breakdown(tickets))
 
 
 def compose_report(inputs: ReportInputs) -> ReportData:
@@ -325,7 +329,8 @@ def compose_report(inputs: ReportInputs) -> ReportData:
         accounts=inputs.accounts, positions=inputs.positions,
         trades=tuple(sorted(trades, key=_entry_ms)), summary=summary, uptime_seconds=uptime,
         connections=inputs.connections, latency=inputs.latency,
-        pnl_series=thin(curve, MAX_POINTS, fill_times), price_series=price_series)
+        pnl_series=thin(curve, MAX_POINTS, fill_times), price_series=price_series,
+        stages=inputs.stages)
 
 
 def build_report(account: AccountView, market: MarketDataView,

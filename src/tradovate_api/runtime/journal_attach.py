@@ -154,6 +154,9 @@ class JournalObserver(AppObserver):
         if self.earlier is not None:
             self.earlier.check()
 
+    def on_order_filled(self, ticket: OrderTicket) -> None:
+        self.journal.ticket_stamps(ticket)
+
     def on_md_connection(self, number: int) -> None:
         self.journal.connection("md", "connected", f"connection #{number}")
 
