@@ -141,3 +141,10 @@ def test_the_run_summary_shows_percentiles_per_stage(played: Session) -> None:
     plain = format_summary(build_report(played.account, played.market, None, [],
                                         now_ms=played.now_ms), RuntimeMetrics(), "sim", 1.0)
     assert "order stages" not in plain
+
+
+def test_a_report_can_leave_the_breakdown_out(played: Session) -> None:
+    _played_with_stamps(played)
+    data = build_report(played.account, played.market, None, played.tickets,
+                        now_ms=played.now_ms, latency_stages=False)
+    assert data.stages == ()
