@@ -121,10 +121,35 @@ def _extras(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _breakdown(result: dict[str, Any]) -> list[str]:
+    stages = result["summary"].get("breakdown") or {}
+    if not stages:
+        return []
+    lines = ["### Per-order latency breakdown (µs, in the client's process)", "",
+             "From the order tickets' stamps (`time.perf_counter_ns`), every probe of the run "
+             "warm-up included: p50 / p99 per stage, median [min–max] of the rounds. "
+             "`frame → written` is the in-process tick-to-order.", "",
+             "| client | scenario | stage | p50 | p99 |", "|---|---|---|---:|---:|"]
+    for scenario, label in _LATENCY_LABELS.items():
+        for client, by_stage in stages.get(scenario, {}).items():
+            for stage in by_stage.values():
+                lines.append(f"| {client} | {label} | {stage['label']} | "
+                             f"{_s(stage['p50_us'], 1)} | {_s(stage['p99_us'], 1)} |")
+    return [*lines, ""]
+
+
 def _targets(result: dict[str, Any]) -> list[str]:
     rows = result.get("targets") or []
     if not rows:
         return []
+    if any(row["met"] is None for row in rows):
+        lines = ["### Targets (not judged: smoke sizes)", "",
+                 "A `--quick` run is too small to say anything about the targets.", "",
+                 "| target | measured | range |", "|---|---:|---:|"]
+        for row in rows:
+            lo, hi = row["range"]
+            lines.append(f"| {row['target']} | {row['measured']:.2f} | {lo:.2f}–{hi:.2f} |")
+        return [*lines, ""]
     lines = ["### Targets", "", "| target | measured | range | verdict |", "|---|---:|---:|---|"]
     for row in rows:
         lo, hi = row["range"]
@@ -148,6 +173,6 @@ def markdown(result: dict[str, Any]) -> str:
     notes = result.get("notes") or []
     if notes:
         lines += [*(f"- {note}" for note in notes), ""]
-    for part in (_latency, _flood, _ratios, _soak, _extras, _targets):
+    for part in (_latency, _breakdown, _flood, _ratios, _soak, _extras, _targets):
         lines += part(result)
     return "\n".join(lines)

@@ -4,7 +4,8 @@ Login and contract look-ups over REST, the picows md and trading sessions under 
 supervisor, the market and account stores, the dispatcher, a strategy that buys one lot at
 the bid of every probe quote through ``ctx.buy`` — local validation, risk checks (limits set
 wide so the bench never trips them) and the order manager's tickets — and the live gateway
-that writes the order on the trading socket. The journal (wired through ``Persistence``, as
+that writes the order on the trading socket (its ``RESULT`` carries the orders' latency
+breakdown by stage, from the tickets' stamps). The journal (wired through ``Persistence``, as
 the CLI does) and the log file are on, as in a real run, in a temporary directory.
 ``--busy-poll`` switches on ``connection.busy_poll`` (the ``full-busy`` client).
 """
@@ -23,6 +24,7 @@ from bench import wire
 from bench.clients.common import Counters, parse_args
 from tradovate_api.alerts import AlertLog
 from tradovate_api.orders import TicketState
+from tradovate_api.reports import latency_breakdown
 from tradovate_api.runtime.app import TradingApp
 from tradovate_api.runtime.persistence import Persistence
 from tradovate_api.secrets import Secret, TradovateCredentials
@@ -104,9 +106,13 @@ async def finish_when_fed(app: TradingApp, strategy: ProbeStrategy) -> None:
     counters.data_frames = (app.metrics.md_events - strategy.frames_baseline
                             if counters.counting else 0)
     latency = app.metrics.latency()
+    orders = app.orders
+    stages = latency_breakdown(orders.tickets.values()) if orders is not None else ()
     counters.finish(client="full", refused=strategy.refused,
                     in_process_tick_to_order_us={"count": latency.count, "p50": latency.p50_us,
-                                                 "p99": latency.p99_us})
+                                                 "p99": latency.p99_us},
+                    breakdown={s.name: {"label": s.label, "count": s.count, "p50_us": s.p50_us,
+                                        "p99_us": s.p99_us} for s in stages})
     app.request_shutdown("the feeder is done")
 
 

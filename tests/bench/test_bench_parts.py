@@ -1,14 +1,17 @@
 """The benchmark's building blocks: frames are the wire format, probes round-trip their
-sequence number, statistics are right."""
+sequence number, statistics are right, targets are judged only on a full run, the per-order
+breakdown is summarised."""
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import msgspec
 import pytest
 
-from bench import wire
+from bench import harness, wire
+from bench.report import markdown
 from bench.stats import paired_ratios, percentile, slope, spread
 from tradovate_api.protocol import ChartEvent, MarketDataEvent, Messages, decode_frame
 from tradovate_api.protocol.ticks import unpack_ticks
@@ -83,3 +86,55 @@ def test_statistics() -> None:
     assert s.fmt(1) == "2.0 [1.0–3.0]"
     assert math.isnan(spread([]).median)
     assert spread([]).fmt() == "–"
+
+
+def _summary(idle_p50: float, cpu: float) -> dict[str, Any]:
+    ratios = {"idle p50_us full/bare": spread([idle_p50, idle_p50 * 1.1, idle_p50 * 0.9]),
+              "idle client_cpu_us_per_frame full/bare": spread([cpu, cpu, cpu])}
+    return {"table": {}, "ratios": ratios, "breakdown": {}}
+
+
+def _result(targets: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"command": "python -m bench", "params": {"rounds": 3, "clients": ["full"]},
+            "machine": {"date": "d", "python": "3.11", "machine": "x86_64", "cpus": 2,
+                        "loadavg": [1.0, 1.0, 1.0],
+                        "versions": {"msgspec": "1", "picows": "1", "uvloop": "1",
+                                     "websockets": "1"}},
+            "summary": _summary(1.0, 1.0), "targets": targets, "loadavg_end": [1.0, 1.0, 1.0]}
+
+
+def test_only_a_full_run_judges_the_targets() -> None:
+    summary = _summary(1.2, 3.0)
+    judged = {t["target"]: t["met"] for t in harness.targets(summary, [], None)}
+    assert judged == {"idle tick-to-order p50: full ≤ 1.25× bare": True,
+                      "idle client CPU per probe: full ≤ 2× bare": False}
+    smoke = harness.targets(summary, [], None, judge=False)
+    assert [t["met"] for t in smoke] == [None, None]
+    assert [t["measured"] for t in smoke] == [1.2, 3.0]
+    text = markdown(_result(smoke))
+    assert "not judged" in text
+    assert "MISSED" not in text
+    assert " met |" not in text
+    full = markdown(_result(harness.targets(summary, [], None)))
+    assert "| **MISSED** |" in full
+    assert "| met |" in full
+    assert "2 CPUs" in full
+    assert "Python 3.11" in full
+    assert "uvloop 1" in full
+
+
+def test_the_breakdown_is_summarised_over_rounds_per_stage() -> None:
+    runs = [{"scenario": "idle", "client": "full", "round": r,
+             "client_result": {"breakdown": {"send": {"label": "risk passed → written",
+                                                      "count": 10, "p50_us": 10.0 + r,
+                                                      "p99_us": 50.0 + r}}}}
+            for r in range(3)]
+    runs.append({"scenario": "idle", "client": "bare", "round": 0, "client_result": {}})
+    out = harness.breakdown(runs, ["full", "bare"])
+    assert set(out["idle"]) == {"full"}
+    send = out["idle"]["full"]["send"]
+    assert (send["p50_us"].median, send["p50_us"].n, send["p99_us"].max) == (11.0, 3, 52.0)
+    result = _result([])
+    result["summary"]["breakdown"] = out
+    assert "| full | idle (paced probes) | risk passed → written | 11.0 [10.0–12.0] |" in \
+        markdown(result)

@@ -25,6 +25,10 @@ def run_bench(out: Path, *args: str) -> dict[str, Any]:
     assert proc.returncode == 0, proc.stderr[-3000:]
     result: dict[str, Any] = json.loads((out / "latest.json").read_text())
     assert (out / "latest.md").read_text().strip() == proc.stdout.strip()
+    # smoke sizes are noise: targets are listed, never judged
+    assert "MISSED" not in proc.stdout
+    assert " met |" not in proc.stdout
+    assert all(row["met"] is None for row in result["targets"])
     return result
 
 

@@ -447,3 +447,42 @@ def test_journal_and_recording_settings_validate_and_resolve_paths(tmp_path: Pat
                          ({"recording": {"compress": True}}, "recording.compress: unknown")):
         with pytest.raises(ConfigError, match=message):
             settings_from_mapping(raw)
+
+
+def test_a_version_3_journal_opens_and_gains_the_latency_stamps(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        migrate(conn, MIGRATIONS[:3])  # written before the stamps existed
+        conn.execute("INSERT INTO requests (cl_ord_id, run_id, created_ns, kind, sent, state, "
+                     "updated_ns) VALUES ('old-1', 1, 5, 'PLACE', 1, 'ACKED', 5)")
+    Journal(path).close()
+    with JournalReader(path) as reader:
+        (old,) = reader.requests()
+    assert old.state == "ACKED"
+    assert (old.frame_ns, old.sent_ns, old.filled_ns) == (None, None, None)  # not measured
+
+
+def test_a_tickets_latency_stamps_are_stored_and_kept(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db")
+    order = ticket("run1-1", frame_ns=100, decoded_ns=104, decided_ns=110, checked_ns=130,
+                   sent_ns=150)
+    journal.ticket(order)  # sent
+    set_state(order, TicketState.ACKED)
+    OrderTicket.__dict__["answered_ns"].__set__(order, 350)
+    journal.ticket(order)  # answered
+    OrderTicket.__dict__["filled_ns"].__set__(order, 500)
+    journal.ticket_stamps(order)  # its first fill: no state change
+    timer = ticket("run1-2", decided_ns=200, checked_ns=220, sent_ns=240)  # not on md
+    journal.ticket(timer)
+    journal.ticket(ticket("run1-3", TicketState.REFUSED, decided_ns=300))  # never sent
+    assert journal.close()
+    with JournalReader(tmp_path / "j.db") as reader:
+        rows = {r.cl_ord_id: r for r in reader.requests()}
+    first = rows["run1-1"]
+    assert (first.frame_ns, first.decoded_ns, first.decided_ns, first.checked_ns,
+            first.sent_ns, first.answered_ns, first.filled_ns) == (
+        100, 104, 110, 130, 150, 350, 500)
+    assert (rows["run1-2"].frame_ns, rows["run1-2"].decoded_ns) == (None, None)
+    assert rows["run1-2"].sent_ns == 240
+    refused = rows["run1-3"]
+    assert (refused.decided_ns, refused.checked_ns, refused.sent_ns) == (300, None, None)

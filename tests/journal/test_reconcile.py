@@ -430,6 +430,9 @@ def test_a_strategy_known_by_an_older_journal_is_still_recognised_after_the_upgr
     journal.close(clean=False)
     with sqlite3.connect(path, isolation_level=None) as conn:
         conn.execute("DROP TABLE order_tags")
+        for column in ("frame_ns", "decoded_ns", "decided_ns", "checked_ns", "sent_ns",
+                       "answered_ns", "filled_ns"):  # version 4's latency stamps
+            conn.execute(f"ALTER TABLE requests DROP COLUMN {column}")
         conn.execute("PRAGMA user_version = 2")
     journal = Journal(path)
     assert "r1-7" in journal.previous.maybe_working

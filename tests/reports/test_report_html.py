@@ -106,3 +106,37 @@ async def test_cli_output_opens_in_the_browser(played: Session, tmp_path: Path) 
         assert width == 1000
         assert height > 200
     assert msgspec.json.decode(saved.read_bytes())["kind"] == "periodic"
+
+
+async def test_a_browser_shows_the_latency_histogram_once_orders_were_sent(
+        played: Session, tmp_path: Path) -> None:
+    stamps = {"frame_ns": 0, "decoded_ns": 4_000, "decided_ns": 10_000, "checked_ns": 30_000,
+              "sent_ns": 50_000, "answered_ns": 250_000, "filled_ns": 400_000}
+    for index, ticket in enumerate(played.tickets):
+        for name, offset in stamps.items():
+            type(ticket).__dict__[name].__set__(ticket, 1_000_000 * (index + 1) + offset)
+    data = build_report(played.account, played.market, None, played.tickets,
+                        now_ms=played.now_ms)
+    charts = render_charts(data)
+    page_file = tmp_path / "report.html"
+    page_file.write_text(render_html(data, charts), encoding="utf-8")
+    async with Browser() as page:
+        await page.open(page_file, 1100, 900)
+        images = await page.evaluate(
+            "Array.from(document.images).map(i => { const r = i.getBoundingClientRect();"
+            " return {alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight,"
+            " x: r.left + i.clientLeft, y: r.top + window.scrollY + i.clientTop}; })")
+        shot = await page.screenshot()
+    assert [i["alt"] for i in images] == ["P&L over time", "Prices with entries and exits",
+                                          "Order latency by stage"]
+    histogram = images[2]
+    chart = Image.open(io.BytesIO(charts["latency.png"])).convert("RGB")
+    assert histogram["complete"]
+    assert (histogram["w"], histogram["h"]) == chart.size
+    screen = Image.open(io.BytesIO(shot)).convert("RGB")
+    x, y = round(histogram["x"]), round(histogram["y"])
+    shown = screen.crop((x, y, x + chart.width, y + chart.height))
+    colours = shown.getcolors(maxcolors=1 << 20)
+    assert colours is not None
+    assert len(colours) > 20  # drawn, not blank
+    assert max(ImageStat.Stat(ImageChops.difference(shown, chart)).mean) < 0.5

@@ -15,6 +15,7 @@ import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from time import perf_counter_ns
 from typing import Any
 
 from picows import WSCloseCode, WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
@@ -130,6 +131,9 @@ class Connection(WSListener):
         self._ended: asyncio.Future[SessionEnd] = self._loop.create_future()
         self._keepalive: asyncio.Task[None] | None = None
         self._last_frame = self._time()
+        self.frame_ns = 0
+        """``time.perf_counter_ns()`` when the latest frame arrived, before it was decoded:
+        where an order's latency breakdown starts (read by the md reader)."""
         self._used = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -346,6 +350,7 @@ class Connection(WSListener):
     # ------------------------------------------------------------------ reading (hot path)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        self.frame_ns = perf_counter_ns()
         self._last_frame = self._time()
         if frame.msg_type is not _TEXT:
             if frame.msg_type is WSMsgType.CLOSE:

@@ -45,6 +45,17 @@ class RequestRecord(msgspec.Struct, frozen=True):
     order_id: int | None
     reason: str | None
     updated_ns: int
+    frame_ns: int | None = None
+    """The latency stamps (``time.perf_counter_ns()`` of the run that sent it; ``None``: the
+    stage did not happen or was not measured), as on ``OrderTicket``: the market-data frame
+    arrived, its event decoded, the order method entered, risk passed, the request written,
+    answered, its order's first fill applied."""
+    decoded_ns: int | None = None
+    decided_ns: int | None = None
+    checked_ns: int | None = None
+    sent_ns: int | None = None
+    answered_ns: int | None = None
+    filled_ns: int | None = None
 
     @property
     def unacknowledged(self) -> bool:

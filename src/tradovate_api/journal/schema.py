@@ -193,7 +193,21 @@ INSERT OR IGNORE INTO order_tags (order_id, tag)
     ORDER BY entity_id;
 """
 
-MIGRATIONS: Sequence[str] = (_V1, _V2, _V3)
+_V4 = """
+-- Each request's latency stamps: time.perf_counter_ns() of the run that sent it (comparable
+-- within a run, and across runs of one boot), NULL for a stage that did not happen or was not
+-- measured: frame arrived, event decoded, order method entered, risk passed, written on the
+-- socket, answered, first fill applied. Older rows keep NULL.
+ALTER TABLE requests ADD COLUMN frame_ns INTEGER;
+ALTER TABLE requests ADD COLUMN decoded_ns INTEGER;
+ALTER TABLE requests ADD COLUMN decided_ns INTEGER;
+ALTER TABLE requests ADD COLUMN checked_ns INTEGER;
+ALTER TABLE requests ADD COLUMN sent_ns INTEGER;
+ALTER TABLE requests ADD COLUMN answered_ns INTEGER;
+ALTER TABLE requests ADD COLUMN filled_ns INTEGER;
+"""
+
+MIGRATIONS: Sequence[str] = (_V1, _V2, _V3, _V4)
 """Script *i* upgrades ``user_version`` *i* to *i + 1*. Only ever append."""
 
 

@@ -77,6 +77,12 @@ _SNAPSHOT_GROUPS = (
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL")
 _WRITE_ERRORS = (sqlite3.Error, TypeError, ValueError, OverflowError)
 _INTENT_ERRORS = (OSError, TypeError, ValueError, OverflowError, msgspec.MsgspecError)
+_STAMPS = ("frame_ns", "decoded_ns", "decided_ns", "checked_ns", "sent_ns", "answered_ns",
+           "filled_ns")
+"""A request's latency stamps (see ``OrderTicket``): 0 on the ticket is NULL in the row."""
+_STAMP_COLUMNS = ", ".join(_STAMPS)
+_STAMPS_KEPT = ", ".join(f"{c} = COALESCE(excluded.{c}, {c})" for c in _STAMPS)
+_STAMPS_UPDATED = ", ".join(f"{c} = COALESCE(?, {c})" for c in _STAMPS)
 _REDUCING = frozenset({"CANCEL", "LIQUIDATE", "INTERRUPT"})
 """Ticket kinds that only cancel or close (an interrupt cancels an order strategy's orders):
 sent even while the journal is halted."""
@@ -111,6 +117,20 @@ class TicketLike(Protocol):
     def order_id(self) -> int | None: ...
     @property
     def reason(self) -> str | None: ...
+    @property
+    def frame_ns(self) -> int: ...
+    @property
+    def decoded_ns(self) -> int: ...
+    @property
+    def decided_ns(self) -> int: ...
+    @property
+    def checked_ns(self) -> int: ...
+    @property
+    def sent_ns(self) -> int: ...
+    @property
+    def answered_ns(self) -> int: ...
+    @property
+    def filled_ns(self) -> int: ...
 
 
 def label_of(value: Any) -> str | None:
@@ -242,12 +262,22 @@ class Journal:
         return None
 
     def ticket(self, ticket: TicketLike) -> None:
-        """An order ticket was created or changed state (an ``OrderManager`` listener)."""
+        """An order ticket was created or changed state (an ``OrderManager`` listener); its
+        latency stamps so far go with it."""
         state = label_of(ticket.state) or ""
         self._put((self._write_ticket, self._clock(), (
             ticket.cl_ord_id, label_of(ticket.kind) or "", ticket.symbol, ticket.contract_id,
             label_of(ticket.action), ticket.qty, ticket.order_type, ticket.price,
-            ticket.stop_price, ticket.trigger or "", state, ticket.order_id, ticket.reason)))
+            ticket.stop_price, ticket.trigger or "", state, ticket.order_id, ticket.reason,
+            ticket.frame_ns, ticket.decoded_ns, ticket.decided_ns, ticket.checked_ns,
+            ticket.sent_ns, ticket.answered_ns, ticket.filled_ns)))
+
+    def ticket_stamps(self, ticket: TicketLike) -> None:
+        """A ticket's latency stamps changed without a change of state (its order's first
+        fill): stamps already journaled are kept, new ones added."""
+        self._put((self._write_stamps, ticket.cl_ord_id, (
+            ticket.frame_ns, ticket.decoded_ns, ticket.decided_ns, ticket.checked_ns,
+            ticket.sent_ns, ticket.answered_ns, ticket.filled_ns)))
 
     def account_event(self, event: EntityEvent) -> None:
         """A ``props`` event as received on the trading socket."""
@@ -527,21 +557,29 @@ class Journal:
     def _write_ticket(self, conn: sqlite3.Connection, ns: int,
                       row: tuple[Any, ...]) -> None:
         (cl_ord_id, kind, symbol, contract_id, action, qty, order_type, price, stop_price,
-         trigger, state, order_id, reason) = row
+         trigger, state, order_id, reason) = row[:13]
+        stamps = row[13:]
         sent = int(state != "REFUSED")
         conn.execute(
             "INSERT INTO requests (cl_ord_id, run_id, created_ns, kind, symbol, contract_id, "
             "action, qty, order_type, price, stop_price, trigger, sent, state, order_id, reason, "
-            "updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"updated_ns, {_STAMP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (cl_ord_id) DO UPDATE SET state = excluded.state, "
             "order_id = COALESCE(excluded.order_id, order_id), "
             "reason = COALESCE(excluded.reason, reason), sent = MAX(sent, excluded.sent), "
-            "updated_ns = excluded.updated_ns",
+            f"updated_ns = excluded.updated_ns, {_STAMPS_KEPT}",
             (cl_ord_id, self.run_id, ns, kind, symbol, contract_id, action, qty, order_type,
-             price, stop_price, trigger, sent, state, order_id, reason, ns))
+             price, stop_price, trigger, sent, state, order_id, reason, ns,
+             *(stamp or None for stamp in stamps)))
         conn.execute("INSERT INTO ticket_events (run_id, recorded_ns, cl_ord_id, state, "
                      "order_id, reason) VALUES (?, ?, ?, ?, ?, ?)",
                      (self.run_id, ns, cl_ord_id, state, order_id, reason))
+
+    def _write_stamps(self, conn: sqlite3.Connection, cl_ord_id: str,
+                      stamps: tuple[int, ...]) -> None:
+        conn.execute(f"UPDATE requests SET {_STAMPS_UPDATED} WHERE cl_ord_id = ?",
+                     (*(stamp or None for stamp in stamps), cl_ord_id))
 
     def _write_settle(self, conn: sqlite3.Connection, ns: int, cl_ord_id: str, state: str,
                       order_id: int | None, reason: str) -> None:

@@ -85,6 +85,7 @@ from ..stores import (
     SyncReport,
     wall_clock_ms,
 )
+from .cause import MarketCause
 from .contracts import ContractBook
 from .gateway import OrderGateway
 from .order_strategy import (
@@ -110,6 +111,7 @@ from .tickets import (
     set_action,
     set_answered_ns,
     set_bracket_ids,
+    set_checked_ns,
     set_command_id,
     set_connection,
     set_order_id,
@@ -215,6 +217,9 @@ class OrderManager:
         must not fill the log)."""
         self._listeners: list[TicketListener] = []
         self._before_send: BeforeSend | None = None
+        self.cause = MarketCause()
+        """The market-data event being handled (written by the md reader): its stamps go
+        into every ticket created meanwhile."""
         self._halted: str | None = None
         self._flatten_reason: str | None = None
         """Set by a risk halt: later fills are flattened too."""
@@ -726,9 +731,11 @@ class OrderManager:
     def _new(self, kind: TicketKind, symbol: str, contract_id: int, *, suffix: str = "",
              **fields: Any) -> OrderTicket:
         self._seq += 1
+        cause = self.cause
         return OrderTicket(cl_ord_id=f"{self.id_prefix}-{self._seq}{suffix}", kind=kind,
                            symbol=symbol, contract_id=contract_id, created_ms=self._clock(),
-                           **fields)
+                           frame_ns=cause.frame_ns, decoded_ns=cause.decoded_ns,
+                           decided_ns=time.perf_counter_ns(), **fields)
 
     def symbol_of(self, contract_id: int) -> str:
         """The contract's symbol (the contract book's, else the account data's)."""
@@ -789,6 +796,7 @@ class OrderManager:
 
     def _send(self, ticket: OrderTicket, endpoint: str, body: Any,
               result_type: Any) -> OrderTicket:
+        set_checked_ns(ticket, time.perf_counter_ns())
         set_connection(ticket, self._connection)
         if self._before_send is not None:
             refusal = self._before_send(ticket)

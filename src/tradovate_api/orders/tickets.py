@@ -21,7 +21,8 @@ entity (and ``orderStrategy``), which is how an answer that was lost (time-out, 
 Only positive evidence settles an UNKNOWN ticket (ADR 0006): a reconnect's snapshot that does
 not list it proves nothing, because the exchange can still execute a request whose socket died.
 
-Tickets are updated in place by the :class:`~tradovate_api.orders.OrderManager` only; everyone
+Tickets are updated in place by the :class:`~tradovate_api.orders.OrderManager` only (and
+``filled_ns``, a latency stamp, by the account reader that applied the fill); everyone
 else reads them (a strategy may keep the ticket it got back and look at ``state`` later). The
 struct is frozen, so an attribute write (``ticket.state = ...``) raises for everyone; the
 manager writes through the field setters at the end of this module (``set_state(ticket,
@@ -116,7 +117,15 @@ class OrderTicket(msgspec.Struct, kw_only=True, frozen=True, gc=False):
     ``answered_ns`` when the server's answer arrived (or was given up: a time-out, a lost
     connection); with the md event's receive time they give tick-to-order latency (an
     inherited ticket's ``sent_ns`` is its journaled send time on the same clock, possibly
-    negative). ``connection`` is the trading connection number the request went out on. An
+    negative). The latency stamps, all on that clock (0: that stage did not happen for this
+    request, or was not measured): ``frame_ns`` and ``decoded_ns`` when the market-data frame
+    whose event the strategy was handling arrived and when that event reached the md reader
+    (0 for an order not placed on a market-data event: a timer, a fill, a shutdown),
+    ``decided_ns`` when the order method was entered, ``checked_ns`` when the request had
+    passed validation and the risk check and was about to be written ahead and sent,
+    ``filled_ns`` when the account reader applied its order's first fill (see
+    :mod:`tradovate_api.reports.latency` for the stages made of them). ``connection`` is the
+    trading connection number the request went out on. An
     ACKED ticket turns REJECTED when the server rejects the order after accepting it
     (``RiskRejected``); a NOT_PLACED one turns ACKED if its order appears after all.
     """
@@ -144,8 +153,13 @@ class OrderTicket(msgspec.Struct, kw_only=True, frozen=True, gc=False):
     """For a REFUSED ticket, the kind of refusal (``"risk"``, ``"halted"``, ``"not connected"``,
     ...): what made it, where ``reason`` says it in words."""
     created_ms: int = 0
+    frame_ns: int = 0
+    decoded_ns: int = 0
+    decided_ns: int = 0
+    checked_ns: int = 0
     sent_ns: int = 0
     answered_ns: int = 0
+    filled_ns: int = 0
     connection: int = 0
     taken_over_ns: int = 0
     """``time.perf_counter_ns()`` when this run took the ticket over from an earlier run's
@@ -190,7 +204,9 @@ set_strategy_id: Callable[[OrderTicket, int | None], None] = _setter("strategy_i
 set_command_id: Callable[[OrderTicket, int | None], None] = _setter("command_id")
 set_reason: Callable[[OrderTicket, str], None] = _setter("reason")
 set_refusal: Callable[[OrderTicket, str], None] = _setter("refusal")
+set_checked_ns: Callable[[OrderTicket, int], None] = _setter("checked_ns")
 set_sent_ns: Callable[[OrderTicket, int], None] = _setter("sent_ns")
 set_answered_ns: Callable[[OrderTicket, int], None] = _setter("answered_ns")
+set_filled_ns: Callable[[OrderTicket, int], None] = _setter("filled_ns")
 set_connection: Callable[[OrderTicket, int], None] = _setter("connection")
 set_taken_over_ns: Callable[[OrderTicket, int], None] = _setter("taken_over_ns")

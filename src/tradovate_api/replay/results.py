@@ -138,7 +138,7 @@ def build_result(account: AccountView, market: MarketDataView, history: SessionH
                  stats: ReplayStats, *, now_ms: int) -> ReplayResult:
     tickets = list(tickets)
     report = build_report(account, market, None, tickets, kind="session_end", now_ms=now_ms,
-                          history=history)
+                          history=history, latency_stages=False)
     closed = [t for t in report.trades if t.closed]
     won = sum(t.net for t in closed if t.net > 0)
     lost = -sum(t.net for t in closed if t.net < 0)

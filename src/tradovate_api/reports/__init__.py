@@ -22,6 +22,7 @@ from .data import (
     ReportData,
     ReportError,
     ReportKind,
+    StageStats,
     Summary,
     TradeLine,
     decode_report,
@@ -29,6 +30,7 @@ from .data import (
 )
 from .history import SessionHistory
 from .html import render_html
+from .latency import latency_breakdown, stage_durations
 from .notification import render_text, report_notification
 from .scheduler import ReportScheduler, ReportSources
 
@@ -48,15 +50,18 @@ __all__ = [
     "ReportScheduler",
     "ReportSources",
     "SessionHistory",
+    "StageStats",
     "Summary",
     "TicketLike",
     "TradeLine",
     "build_report",
     "decode_report",
     "encode_report",
+    "latency_breakdown",
     "load_report",
     "render_charts",
     "render_html",
     "render_text",
     "report_notification",
+    "stage_durations",
 ]

@@ -27,10 +27,12 @@ from .data import (
     PriceSeries,
     ReportData,
     ReportKind,
+    StageStats,
     Summary,
     TradeLine,
 )
 from .history import SessionHistory
+from .latency import StampedTicket, latency_breakdown
 from .roundtrips import Carried, FillIn, round_trips
 from .series import LedgerInput, pnl_curve, thin
 
@@ -41,7 +43,7 @@ RECENT_PRINTS = 5_000
 _CME = ZoneInfo("America/Chicago")
 
 
-class TicketLike(Protocol):
+class TicketLike(StampedTicket, Protocol):
     """What a report reads of an order ticket (``orders.OrderTicket``)."""
 
     @property
@@ -221,17 +223,20 @@ class ReportInputs(msgspec.Struct, frozen=True, gc=False):
     positions: tuple[PositionLine, ...]
     ledgers: tuple[LedgerInput, ...]
     prices: tuple[PriceInput, ...]
+    stages: tuple[StageStats, ...] = ()
 
 
 def collect_inputs(account: AccountView, market: MarketDataView,
                    metrics: MetricsLike | None = None, tickets: Iterable[TicketLike] = (), *,
                    kind: ReportKind = "periodic", now_ms: int | None = None,
                    history: SessionHistory | None = None,
-                   mark: Callable[[int], float | None] | None = None) -> ReportInputs:
+                   mark: Callable[[int], float | None] | None = None,
+                   latency_stages: bool = True) -> ReportInputs:
     """Take what a report needs from the stores now (on the loop; see :func:`build_report`
     for the arguments)."""
     now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     mark_of = market.mark_price if mark is None else mark
+    tickets = tuple(tickets)
     triggers = _triggers(account, tickets)
     marks: dict[int, float | None] = {}
 
@@ -282,7 +287,8 @@ def collect_inputs(account: AccountView, market: MarketDataView,
         AccountLine(a.id, a.name, *_cash(account, a.id))
         for a in sorted(account.accounts.values(), key=_account_id))
     return ReportInputs(kind, now, uptime, connections, _latency(metrics), accounts,
-                        tuple(positions), tuple(ledgers), prices)
+                        tuple(positions), tuple(ledgers), prices,
+                        latency_breakdown(tickets) if latency_stages else ())
 
 
 def compose_report(inputs: ReportInputs) -> ReportData:
@@ -325,22 +331,28 @@ def compose_report(inputs: ReportInputs) -> ReportData:
         accounts=inputs.accounts, positions=inputs.positions,
         trades=tuple(sorted(trades, key=_entry_ms)), summary=summary, uptime_seconds=uptime,
         connections=inputs.connections, latency=inputs.latency,
-        pnl_series=thin(curve, MAX_POINTS, fill_times), price_series=price_series)
+        pnl_series=thin(curve, MAX_POINTS, fill_times), price_series=price_series,
+        stages=inputs.stages)
 
 
 def build_report(account: AccountView, market: MarketDataView,
                  metrics: MetricsLike | None = None, tickets: Iterable[TicketLike] = (), *,
                  kind: ReportKind = "periodic", now_ms: int | None = None,
                  history: SessionHistory | None = None,
-                 mark: Callable[[int], float | None] | None = None) -> ReportData:
+                 mark: Callable[[int], float | None] | None = None,
+                 latency_stages: bool = True) -> ReportData:
     """The report of everything the stores hold now (:func:`collect_inputs` then
     :func:`compose_report`, both here; the scheduler composes off the loop).
 
     ``mark(contract_id)`` prices open positions (default: the market store's mark price);
-    ``history`` supplies marks sampled over the session for the charts.
+    ``history`` supplies marks sampled over the session for the charts;
+    ``latency_stages`` false leaves the orders' latency breakdown out (a replay: its
+    execution is simulated, and this machine's microseconds would only make the report
+    differ from one replay to the next).
     """
     return compose_report(collect_inputs(account, market, metrics, tickets, kind=kind,
-                                         now_ms=now_ms, history=history, mark=mark))
+                                         now_ms=now_ms, history=history, mark=mark,
+                                         latency_stages=latency_stages))
 
 
 def _carried(ledger: LedgerInput, now_ms: int) -> Carried | None:

@@ -1,4 +1,5 @@
-"""The report's charts as PNG bytes: P&L over time, and prices with our entries and exits.
+"""The report's charts as PNG bytes: P&L over time, prices with our entries and exits, and
+(once orders were sent) the histogram of the orders' latency stages.
 
 Matplotlib's object API on the Agg canvas only: no ``pyplot``, so no global figure registry,
 no GUI backend and nothing left behind after a call; styling is passed per artist, never via
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .data import FillMarker, Point, PriceSeries, ReportData
+from .latency import HISTOGRAM_EDGES_US
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -29,6 +31,9 @@ _TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10
                43200, 86400, 172800, 604800)
 """Tick spacings in seconds; multiples of them fall on round UTC clock times."""
 _UP, _DOWN, _LINE, _EXIT = "#1a7f37", "#cf222e", "#0969da", "#6e40c9"
+_STAGE_COLOURS = {"decode": "#8250df", "strategy": "#bf8700", "risk": "#cf222e",
+                  "send": "#1a7f37", "tick_to_order": _LINE, "ack": "#57606a",
+                  "fill": "#953800"}
 
 
 def _times(points: Sequence[Point] | Sequence[FillMarker]) -> list[float]:
@@ -136,6 +141,31 @@ def price_chart(data: ReportData) -> bytes:
         return _png(figure)
 
 
+def latency_chart(data: ReportData) -> bytes:
+    """Orders per latency bin (log scale), one line per stage of the breakdown."""
+    with _LOCK:
+        figure = _figure(3.6)
+        ax = figure.add_subplot()
+        ax.set_title("Order latency by stage (orders per bin)", fontsize=11)
+        if not data.stages:
+            _empty(ax, "no orders sent yet")
+            return _png(figure)
+        # bin i spans (edge[i-1], edge[i]]; the last bin is drawn one decade past the edges
+        edges = [HISTOGRAM_EDGES_US[0] / 2, *HISTOGRAM_EDGES_US, HISTOGRAM_EDGES_US[-1] * 10]
+        for stage in data.stages:
+            ax.stairs(stage.histogram, edges, color=_STAGE_COLOURS.get(stage.name, _LINE),
+                      linewidth=1.6, label=f"{stage.label} (p50 {stage.p50_us:,.0f} µs)")
+        ax.set_xscale("log")
+        ax.set_xlabel("µs")
+        ax.set_ylabel("orders")
+        ax.grid(True, color="#d0d7de", linewidth=0.6)
+        ax.legend(loc="best", fontsize=8, framealpha=0.8)
+        return _png(figure)
+
+
 def render_charts(data: ReportData) -> dict[str, bytes]:
-    """Attachment name → PNG bytes."""
-    return {"pnl.png": pnl_chart(data), "prices.png": price_chart(data)}
+    """Attachment name → PNG bytes; the latency histogram only once orders were sent."""
+    charts = {"pnl.png": pnl_chart(data), "prices.png": price_chart(data)}
+    if data.stages:
+        charts["latency.png"] = latency_chart(data)
+    return charts

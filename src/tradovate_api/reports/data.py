@@ -146,6 +146,22 @@ class LatencyStats(msgspec.Struct, frozen=True):
     max_us: float
 
 
+class StageStats(msgspec.Struct, frozen=True):
+    """One stage of the orders' latency breakdown (see :mod:`.latency`), in microseconds,
+    over the orders on which it was measured."""
+
+    name: str
+    label: str
+    """What it spans, e.g. ``decision → risk passed``."""
+    count: int
+    p50_us: float
+    p90_us: float
+    p99_us: float
+    max_us: float
+    histogram: tuple[int, ...]
+    """Orders per bin of ``latency.HISTOGRAM_EDGES_US`` (the last bin: above the last edge)."""
+
+
 class Summary(msgspec.Struct, frozen=True):
     """Totals over every account, contract and trade date of the report: ``total`` =
     ``net_realized + settled + open_pnl`` (``None`` if any part is unknown or a carried
@@ -187,6 +203,9 @@ class ReportData(msgspec.Struct, frozen=True):
     """Total P&L (realized − commissions + open) over time."""
     price_series: tuple[PriceSeries, ...]
     schema: int = SCHEMA
+    stages: tuple[StageStats, ...] = ()
+    """The orders' latency breakdown, per stage measured (empty in reports saved before it
+    existed, and when no order was sent)."""
 
 
 _decoder = msgspec.json.Decoder(ReportData)

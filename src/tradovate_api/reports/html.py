@@ -14,7 +14,8 @@ from .data import ReportData
 
 _KIND_TITLE = {"periodic": "Periodic report", "session_end": "End-of-session report",
                "manual": "Report"}
-CHART_TITLES = {"pnl.png": "P&L over time", "prices.png": "Prices with entries and exits"}
+CHART_TITLES = {"pnl.png": "P&L over time", "prices.png": "Prices with entries and exits",
+                "latency.png": "Order latency by stage"}
 
 _CSS = """
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#1f2328;
@@ -135,6 +136,11 @@ def render_html(data: ReportData, charts: Mapping[str, bytes] | None = None) -> 
         _num(str(lat.count)) + _num(fmt.micros(lat.p50_us)) + _num(fmt.micros(lat.p90_us))
         + _num(fmt.micros(lat.p99_us)) + _num(fmt.micros(lat.max_us)),),
         "No orders sent on a market-data event yet."))
+    parts.append("<h2>Latency per order, by stage</h2>")
+    parts.append(_table(("stage", "orders", "p50", "p90", "p99", "max"), (
+        _text(st.label) + _num(str(st.count)) + _num(fmt.micros(st.p50_us))
+        + _num(fmt.micros(st.p90_us)) + _num(fmt.micros(st.p99_us))
+        + _num(fmt.micros(st.max_us)) for st in data.stages), "No orders sent yet."))
     parts.append(f'<p class="meta">Generated {escape(fmt.stamp(data.generated_ms))} by '
                  "tradovate-api. Times are UTC.</p></body></html>")
     return "\n".join(parts)

@@ -4,7 +4,10 @@ It lives with the app, not the journal, so that the journal never imports the ru
 
 :func:`attach_journal` makes the app journal every order ticket, account event, snapshot
 (reconciling the first one of the run with the journal), alert and md reconnect, and closes
-the journal at shutdown. Everything is enqueued on the readers; the journal's thread writes —
+the journal at shutdown. Each order's latency stamps go with its ticket's rows, its first
+fill's when it is applied, and all of them once more at shutdown (an answer that arrives after
+the account data settled its request changes nothing else). Everything is enqueued on the
+readers; the journal's thread writes —
 except each request, which the order manager writes ahead to the intent file right before it
 sends it (``OrderManager.set_before_send``), and which is refused while the journal cannot
 write. Once the trading socket is ready after the first snapshot, the orders earlier runs left
@@ -154,6 +157,9 @@ class JournalObserver(AppObserver):
         if self.earlier is not None:
             self.earlier.check()
 
+    def on_order_filled(self, ticket: OrderTicket) -> None:
+        self.journal.ticket_stamps(ticket)
+
     def on_md_connection(self, number: int) -> None:
         self.journal.connection("md", "connected", f"connection #{number}")
 
@@ -181,6 +187,13 @@ def attach_journal(app: TradingApp, journal: Journal, *,
         cleanup = observer.cleanup
         if cleanup is not None and not cleanup.done():
             cleanup.cancel()
+        orders = app.orders
+        if orders is not None:
+            # An answer that came after the account data had settled its request changes no
+            # state, so nothing journaled its stamp: the run's tickets' stamps, once more.
+            for ticket in orders.tickets.values():
+                if ticket.sent_ns and not ticket.taken_over_ns:
+                    journal.ticket_stamps(ticket)
         if not await asyncio.to_thread(journal.close, CLOSE_TIMEOUT):
             inner.emit(Alert(Severity.URGENT, "journal.close_failed",
                              "The journal did not finish writing at shutdown",

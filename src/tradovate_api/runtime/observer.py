@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..client import FrameObserver, SyncSnapshot, TradingSession
-    from ..orders import ContractBook, OrderManager
+    from ..orders import ContractBook, OrderManager, OrderTicket
     from ..protocol import EntityEvent
     from ..stores import AccountChange, AccountView, SyncReport
     from .changed import Changed
@@ -65,6 +65,9 @@ class AppObserver:
 
     def on_account_event(self, event: EntityEvent, changes: list[AccountChange]) -> None:
         """A ``props`` event was applied to the account store."""
+
+    def on_order_filled(self, ticket: OrderTicket) -> None:
+        """The first fill of ``ticket``'s order was applied (its ``filled_ns`` is set now)."""
 
     def on_strategy_started(self) -> None:
         """The strategy's ``on_start`` ran; market events reach it from now on."""

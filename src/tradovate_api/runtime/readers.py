@@ -12,6 +12,12 @@ What a reader cannot trust (an unreadable money entity, dropped input, a reader 
 half-way, an incomplete snapshot) goes to the :class:`~.resync.ResyncGuard`; the order
 listener (:meth:`Readers.on_ticket`) measures tick-to-order (md event delivered → frame
 written).
+
+Each order's latency breakdown starts here: while the strategy handles a market-data event,
+the md reader leaves the frame's arrival and the event's delivery in the order manager's
+:class:`~tradovate_api.orders.cause.MarketCause` (two int stores per event, cleared after),
+so every ticket created meanwhile carries them; the account reader stamps an order's first
+fill on its ticket (``filled_ns``) and tells the observers (the journal stores it).
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..alerts import Alert, AlertSink, Severity
-from ..client import MarketDataSession, SyncSnapshot
+from ..client import Connection, MarketDataSession, SyncSnapshot
 from ..orders import ContractBook, OrderTicket, TicketState
+from ..orders.cause import MarketCause
+from ..orders.tickets import set_filled_ns
 from ..protocol import MONEY_ENTITY_TYPES, ChartEvent, EntityEvent, MarketDataEvent
 from ..protocol.messages import Message, UnknownEntity
 from ..stores import AccountWriter, MarketDataWriter, NewFill, SyncReport
@@ -49,6 +57,8 @@ class _Parts:
     dispatcher: Dispatcher
     guard: ResyncGuard
     contracts: ContractBook
+    cause: MarketCause
+    tickets: Mapping[str, OrderTicket]
 
 
 class Readers:
@@ -68,12 +78,15 @@ class Readers:
         self._p: _Parts | None = None
         self._md_connection = 0
         self._mapped_charts: set[int] = set()
-        self._tick_ns = 0
+        self._md_socket: Connection | None = None
         self._throttled: ThrottledAlerts | None = None
 
     def attach(self, md: MarketDataSession, dispatcher: Dispatcher, guard: ResyncGuard,
-               contracts: ContractBook) -> None:
-        self._p = _Parts(md, dispatcher, guard, contracts)
+               contracts: ContractBook, cause: MarketCause,
+               tickets: Mapping[str, OrderTicket]) -> None:
+        """``cause``: the order manager's (see the module doc); ``tickets``: its tickets by
+        client order id (a fill's ticket is found there)."""
+        self._p = _Parts(md, dispatcher, guard, contracts, cause, tickets)
 
     def _parts(self) -> _Parts:
         if self._p is None:
@@ -98,16 +111,20 @@ class Readers:
         changes = self._md_writer.apply(event)  # type: ignore[arg-type]
         self._metrics.md_events += 1
         if changes:  # the dispatcher ignores them until the strategy has started
-            self._tick_ns = received
+            cause = p.cause
+            socket = self._md_socket
+            cause.frame_ns = 0 if socket is None else socket.frame_ns
+            cause.decoded_ns = received
             try:
                 p.dispatcher.market(changes)
             finally:
-                self._tick_ns = 0
+                cause.frame_ns = cause.decoded_ns = 0
 
     def _new_md_connection(self, number: int) -> None:
         """A new md socket: its books are stale until the first push, and chart ids of the
         old connection mean nothing now."""
         self._md_connection = number
+        self._md_socket = self._parts().md.connection
         self._md_writer.clear_books()
         for chart_id in self._mapped_charts:
             self._md_writer.unregister_chart(chart_id)
@@ -172,15 +189,31 @@ class Readers:
             entity_event: EntityEvent = event  # type: ignore[assignment]
             changes = self._account_writer.apply(entity_event)
             self._metrics.account_events += 1
+            for change in changes:
+                if type(change) is NewFill:
+                    self._metrics.fills += 1
+                    self._fill_received(change)
             if self._observers:
                 notify(self._observers, "on_account_event", entity_event, changes)
-            self._metrics.fills += sum(1 for c in changes if type(c) is NewFill)
             self._parts().dispatcher.account(changes)
             if entity_event.repaired or entity_event.bad:
                 self._odd_entities(entity_event)
         else:
             return
         self._account_changed.notify()
+
+    def _fill_received(self, fill: NewFill) -> None:
+        """Stamp the first fill of an order on its ticket and tell the observers."""
+        state = self._account_writer.view.order(fill.fill.order_id)
+        if state is None or state.cl_ord_id is None:
+            return
+        ticket = self._parts().tickets.get(state.cl_ord_id)
+        if ticket is None or ticket.filled_ns or ticket.order_id not in (None,
+                                                                        fill.fill.order_id):
+            return
+        set_filled_ns(ticket, time.perf_counter_ns())
+        if self._observers:
+            notify(self._observers, "on_order_filled", ticket)
 
     def _apply_snapshot(self, snapshot: SyncSnapshot) -> SyncReport | None:
         """Apply a snapshot if it is complete; an incomplete one, or one that fails to apply
@@ -258,8 +291,8 @@ class Readers:
         if not ticket.sent_ns or ticket.state is not TicketState.PENDING:
             return
         self._metrics.orders_sent += 1
-        if self._tick_ns:
-            self._metrics.record_tick_to_order(ticket.sent_ns - self._tick_ns)
+        if ticket.decoded_ns:
+            self._metrics.record_tick_to_order(ticket.sent_ns - ticket.decoded_ns)
 
 
 def _kinds(entities: Iterable[UnknownEntity]) -> str:

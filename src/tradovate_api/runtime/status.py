@@ -125,7 +125,8 @@ def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str
                    hooks: Mapping[str, HookStats] | None = None,
                    open_at_exit: Sequence[str] = ()) -> str:
     """The end-of-run summary: trades, fills, P&L with commissions, open positions,
-    reconnects and tick-to-order latency; the strategy hooks' times when they were measured
+    reconnects, tick-to-order latency and the orders' latency by stage (p50 / p99 / max,
+    from the report's breakdown); the strategy hooks' times when they were measured
     (``hooks``); what was still open at the exit and what protects it (``open_at_exit``, one
     line each). ``duration``: seconds until shutdown began. P&L is over every trade date of
     the run; the position and open P&L are the current trade date's, as the exchange has
@@ -166,6 +167,11 @@ def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str
     if latency.count:
         lines.append(f"tick->order   p50 {latency.p50_us:.0f} us, p99 {latency.p99_us:.0f} us, "
                      f"max {latency.max_us:.0f} us ({latency.count} samples)")
+    if report.stages:
+        width = max(len(stage.label) for stage in report.stages)
+        lines.append("order stages  p50 / p99 / max us (orders)")
+        lines.extend(f"  {stage.label:<{width}}  {stage.p50_us:.0f} / {stage.p99_us:.0f} / "
+                     f"{stage.max_us:.0f} ({stage.count})" for stage in report.stages)
     for name, stats in (hooks or {}).items():
         if stats.calls:
             lines.append(f"{name + ' hook':<14}mean {stats.mean_ns / 1000:.1f} us, "

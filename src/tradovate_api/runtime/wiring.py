@@ -152,7 +152,7 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
                             pause_on_error=settings.trading.pause_on_error,
                             measure_hooks=settings.trading.measure_hooks)
     guard = ResyncGuard(trading.resync, alerts, risk)
-    readers.attach(md, dispatcher, guard, contracts)
+    readers.attach(md, dispatcher, guard, contracts, orders.cause, orders.tickets)
     return Wiring(auth, rest, md, trading, risk, orders, resolver, dispatcher, subscriptions,
                   chosen.id, chosen.name, gateway, guard, contracts, symbols)
 
