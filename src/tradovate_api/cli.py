@@ -237,6 +237,12 @@ async def _serve(args: argparse.Namespace, config: Any,
         print(f"REST     {sim.rest_url}", flush=True)
         print(f"trading  {sim.ws_url}", flush=True)
         print(f"md       {sim.md_url}", flush=True)
+        if args.client_settings is not None:
+            from .runtime.embedded_simulator import client_settings_toml
+
+            await asyncio.to_thread(Path(args.client_settings).write_text,
+                                    client_settings_toml(sim), encoding="utf-8")
+            print(f"client   tradovate-api run --settings {args.client_settings}", flush=True)
         now = clock()
         if abs(now - time.time()) > 1.0:
             print("simulated time "
@@ -268,15 +274,18 @@ _SIM_OPTIONS = {"token_lifetime": "--token-lifetime", "max_sessions": "--max-ses
 def _sim(args: argparse.Namespace) -> int:
     """Run the local Tradovate simulator until Ctrl+C / SIGTERM."""
     from .errors import ConfigError, TradovateError
-    from .simulator import SimulatorConfig, load_config
+    from .simulator import load_config
     from .simulator.config import with_overrides
     from .simulator.fault_catalog import describe_faults
 
     if args.list_faults:
         print(describe_faults())
         return 0
+    from .runtime.embedded_simulator import embedded_simulator_config
+
     try:
-        config = load_config(args.config) if args.config else SimulatorConfig()
+        # Without a config file, the market `run` trades on its embedded simulator.
+        config = load_config(args.config) if args.config else embedded_simulator_config()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 1
@@ -348,6 +357,9 @@ def _add_sim_parser(sub: Any) -> None:
                           "generated market")
     sim.add_argument("--replay-speed", type=float, default=1.0,
                      help="recording pace factor (default 1: as recorded)")
+    sim.add_argument("--client-settings", default=None, metavar="FILE",
+                     help="write the settings for 'tradovate-api run' against this simulator "
+                          "(its addresses, front months and fees) to FILE")
     sim.add_argument("--verbose", action="store_true", help="log every connection event")
     sim.add_argument("--tidy", action="store_true",
                      help="one message per frame, no entity arrays, no reordering")

@@ -83,3 +83,19 @@ def front_months(simulator: Simulator) -> list[str]:
     """The :data:`SIM_PRODUCTS` front months of ``simulator``'s catalog."""
     by_product = {inst.product.name: inst.name for inst in simulator.catalog}
     return [by_product[p] for p in SIM_PRODUCTS if p in by_product]
+
+
+def client_settings_toml(simulator: Simulator) -> str:
+    """The settings file for ``tradovate-api run`` against a standalone ``simulator``: its
+    addresses, the front months the embedded run trades, and its fees per product, so that a
+    run against it reports the same P&L (commissions included) as the embedded one."""
+    fees = {inst.product.name: inst.commission_per_side for inst in simulator.catalog}
+    lines = ["# tradovate-api run --settings THIS_FILE: trade against the simulator at these",
+             "# addresses (written by tradovate-api sim --client-settings).",
+             'environment = "sim"',
+             "instruments = [" + ", ".join(f'"{name}"' for name in front_months(simulator))
+             + "]", "", "[urls]", f'rest = "{simulator.rest_url}"',
+             f'trading_ws = "{simulator.ws_url}"', f'md_ws = "{simulator.md_url}"', "",
+             "[trading.commission_per_side]  # the simulator's fees per contract per side"]
+    lines += [f"{product} = {fee:g}" for product, fee in sorted(fees.items())]
+    return "\n".join(lines) + "\n"
