@@ -140,3 +140,33 @@ async def test_a_browser_shows_the_latency_histogram_once_orders_were_sent(
     assert colours is not None
     assert len(colours) > 20  # drawn, not blank
     assert max(ImageStat.Stat(ImageChops.difference(shown, chart)).mean) < 0.5
+
+
+def test_a_trigger_written_as_json_reads_as_words(session: Session) -> None:
+    """The reference strategy writes its reasons as JSON (the original's format, kept in the
+    journal); the page and the e-mail show them as pairs, with the markup still escaped."""
+    from tradovate_api.reports.notification import render_text
+
+    session.at(0)
+    session.quote(5000.0)
+    session.market_order("Buy", 1, 'Large Trade {"price":5000.25,"size":450.0,'
+                                    '"side":"Buy","note":"<b>"}')
+    data = build_report(session.account, session.market, None, session.tickets,
+                        now_ms=session.now_ms)
+    page = render_html(data, {})
+    assert "Large Trade (price 5000.25, size 450, side Buy, note &lt;b&gt;)" in page
+    assert '{"price"' not in page
+    assert "{&quot;price&quot;" not in page
+    assert "entry: Large Trade (price 5000.25, size 450, side Buy, note <b>)" in \
+        render_text(data)
+
+
+def test_the_trigger_formatting_keeps_what_is_not_a_json_object() -> None:
+    from tradovate_api.reports.format import trigger
+
+    assert trigger("Unrealized Pnl = -512.5") == "Unrealized Pnl = -512.5"
+    assert trigger('{"net":160.0,"threshold":150.0} {"net":50.0,"threshold":35.0}') == \
+        "(net 160, threshold 150) (net 50, threshold 35)"
+    assert trigger("half {open") == "half {open"
+    assert trigger('a {"s":"x}y"} b') == "a (s x}y) b"
+    assert trigger("{not json}") == "{not json}"

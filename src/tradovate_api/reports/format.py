@@ -67,3 +67,63 @@ def carried(prev_pos: int, prev_price: float | None) -> str:
     if not prev_pos:
         return DASH
     return f"{prev_pos:+d} @ " + ("no price" if prev_price is None else price(prev_price))
+
+
+def trigger(text: str) -> str:
+    """A strategy's reason for an order, for reading: each JSON object in it becomes
+    ``key value`` pairs (numbers without trailing zeros), the rest is kept as written —
+    ``Large Trade {"price":20000.25,"size":450.0,"side":"Buy"}`` reads
+    ``Large Trade (price 20000.25, size 450, side Buy)``. The journal keeps the raw text."""
+    out: list[str] = []
+    at = 0
+    while (start := text.find("{", at)) >= 0:
+        end = _object_end(text, start)
+        if end < 0:
+            break
+        shown = _pairs(text[start:end])
+        out.append(text[at:start])
+        out.append(text[start:end] if shown is None else shown)
+        at = end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _object_end(text: str, start: int) -> int:
+    """The index after the ``}`` closing the object opened at ``start`` (-1: none)."""
+    depth, quoted, escaped = 0, False, False
+    for index in range(start, len(text)):
+        char = text[index]
+        if quoted:
+            escaped = not escaped and char == "\\"
+            quoted = escaped or char != '"'
+        elif char == '"':
+            quoted = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return -1
+
+
+def _pairs(candidate: str) -> str | None:
+    import msgspec
+
+    try:
+        value = msgspec.json.decode(candidate)
+    except msgspec.DecodeError:
+        return None
+    if not isinstance(value, dict):
+        return None
+    return "(" + ", ".join(f"{key} {_scalar(item)}" for key, item in value.items()) + ")"
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.12g}"
+    if isinstance(value, dict | list):
+        import msgspec
+
+        return msgspec.json.encode(value).decode()
+    return str(value)

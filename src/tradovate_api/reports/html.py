@@ -124,7 +124,7 @@ def render_html(data: ReportData, charts: Mapping[str, bytes] | None = None) -> 
          + _num(fmt.clock(t.exit_ms) if t.closed else "open")
          + _num(fmt.price(t.exit_price)) + _money(t.gross)
          + _num(fmt.money(t.commissions, signed=False)) + _money(t.net)
-         + _text(t.entry_trigger, "why") + _text(t.exit_trigger, "why")
+         + _text(fmt.trigger(t.entry_trigger), "why") + _text(fmt.trigger(t.exit_trigger), "why")
          for t in data.trades), "No trades yet."))
     parts.append("<h2>Connections</h2>")
     parts.append(_table(("session", "connected now", "connects", "reconnects"), (

@@ -54,9 +54,9 @@ def render_text(data: ReportData) -> str:
                      else f"open ({t.exit_qty}/{t.qty} out)")
         lines.append(f"  {fmt.clock(t.entry_ms)} {t.symbol} {t.side} {t.qty} "
                      f"{fmt.price(t.entry_price)} -> {exit_part}, net {fmt.money(t.net)}")
-        lines.append(f"    entry: {_one_line(t.entry_trigger)}")
+        lines.append(f"    entry: {_one_line(fmt.trigger(t.entry_trigger))}")
         if t.exit_trigger:
-            lines.append(f"    exit: {_one_line(t.exit_trigger)}")
+            lines.append(f"    exit: {_one_line(fmt.trigger(t.exit_trigger))}")
     if not trades:
         lines.append("  none")
     lines += ["", f"Running {fmt.duration(data.uptime_seconds)}"]
