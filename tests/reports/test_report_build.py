@@ -316,3 +316,34 @@ def test_taking_the_inputs_is_cheap_and_composing_is_bounded(session: Session) -
     assert len(data.pnl_series) <= MAX_POINTS + 400 + 1
     assert collect_s < 0.05  # ~2 ms unloaded
     assert collect_s < compose_s
+
+
+def test_the_price_chart_shows_the_session_not_the_history_before_it(
+        session: Session) -> None:
+    """The store keeps the chart history sent at subscription: prints from before the run. A
+    short run's price chart starts at the run (or at an earlier fill), not hours before."""
+    session.at(0)
+    session.quote(5000.0)
+    session.prints(4990.0, 4991.0)  # history, an hour before the run
+    session.at(3600)
+    session.quote(5000.0)
+    session.prints(5000.0)
+    session.market_order("Buy", 1, "entry")
+    session.at(3601)
+    session.prints(5001.0)
+    start = session.now_ms - 1000
+    clock = [0.0]
+    metrics = RuntimeMetrics(clock=lambda: clock[0])
+    clock[0] += 1.0  # the run began a second ago, at the entry
+    everything = build_report(session.account, session.market, None, session.tickets,
+                              now_ms=session.now_ms)
+    assert min(p.t_ms for s in everything.price_series for p in s.points) < start
+    data = build_report(session.account, session.market, metrics, session.tickets,
+                        now_ms=session.now_ms)
+    assert data.session_start_ms == start
+    shown = [(p.t_ms, p.value) for s in data.price_series for p in s.points]
+    assert shown
+    assert min(t for t, _ in shown) >= start
+    assert 4990.0 not in {v for _, v in shown}
+    assert [f for s in data.price_series for f in s.fills] == \
+        [f for s in everything.price_series for f in s.fills]

@@ -305,9 +305,16 @@ def compose_report(inputs: ReportInputs) -> ReportData:
         trades.extend(ledger_trades)
         markers.setdefault(ledger.contract_id, []).extend(ledger_markers)
     fill_times = [f.t_ms for ledger in inputs.ledgers for f in ledger.fills]
+    uptime = inputs.uptime
+    session_start = None if uptime is None else now - round(uptime * 1000)
+    # The market store also holds the chart history the server sent at subscription (hours
+    # of it on a fresh connection): a price chart of a short session would squeeze the
+    # session into its last sliver. It shows the session (and any earlier fill) only.
+    since = None if session_start is None else min([session_start, *fill_times])
     prices: dict[int, tuple[Point, ...]] = {}
     for price in inputs.prices:
-        points = [*price.marks, *(Point(t.timestamp_ms, t.price) for t in price.prints)]
+        points = [*price.marks, *(Point(t.timestamp_ms, t.price) for t in price.prints
+                                  if since is None or t.timestamp_ms >= since)]
         if price.current is not None:
             points.append(Point(now, price.current))
         # thinned before the curve is computed, so its cost is bounded whatever the session
@@ -324,10 +331,8 @@ def compose_report(inputs: ReportInputs) -> ReportData:
                          MAX_POINTS, fill_times),
                     tuple(sorted(markers.get(p.contract_id, ()), key=_marker_ms)))
         for p in inputs.prices)
-    uptime = inputs.uptime
     return ReportData(
-        kind=inputs.kind, generated_ms=now,
-        session_start_ms=None if uptime is None else now - round(uptime * 1000),
+        kind=inputs.kind, generated_ms=now, session_start_ms=session_start,
         accounts=inputs.accounts, positions=inputs.positions,
         trades=tuple(sorted(trades, key=_entry_ms)), summary=summary, uptime_seconds=uptime,
         connections=inputs.connections, latency=inputs.latency,
