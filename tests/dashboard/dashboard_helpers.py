@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable
@@ -95,6 +96,8 @@ async def served_app(tmp_path: Path, strategy: Strategy | None = None,
     """An app trading on the embedded simulator with its dashboard served (as
     ``run --dashboard`` does); yields once the strategy started; shuts both down after."""
     settings = embedded_settings(tmp_path)
+    root = logging.getLogger()
+    level = root.level  # the app routes the root logger through its log writer
     log = AlertLog()
     recent = RecentAlerts(log)
     app = embedded_app(settings, strategy or Idle(), recent)
@@ -115,3 +118,4 @@ async def served_app(tmp_path: Path, strategy: Strategy | None = None,
             app.request_shutdown("test over")
             await asyncio.wait_for(task, 15.0)
         await server.stop()
+        root.setLevel(level)
