@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .dashboard import DashboardAddress, DashboardServer
 
 EXIT_USAGE = 2
 EXIT_FORCED = 130
@@ -23,7 +27,9 @@ def _run(args: argparse.Namespace) -> int:
     simulator) until Ctrl+C or ``--duration``; print a live status and a final summary."""
     import msgspec
 
+    from .alerts import AlertSink
     from .client import new_event_loop
+    from .dashboard import Access, DashboardServer, RecentAlerts, make_access, remove_address
     from .errors import ConfigError, StartupError
     from .journal import JournalError
     from .notify import from_settings as notification_center
@@ -50,6 +56,9 @@ def _run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         secrets = load_secrets(args.env_file)
         strategy = preflight(settings, secrets).strategy
+        access: Access | None = None
+        if args.dashboard:
+            access = make_access(settings.dashboard, secrets.dashboard.token)
         center = notification_center(settings, secrets)
     except (ConfigError, StartupError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
@@ -71,17 +80,26 @@ def _run(args: argparse.Namespace) -> int:
     async def main() -> tuple[int, TradingApp]:
         center.start()
         code = EXIT_FORCED
+        served: tuple[DashboardServer, DashboardAddress] | None = None
+        address_file = settings.dashboard.address_file
         try:
+            alerts: AlertSink = persistence.alerts(center)
+            recent = RecentAlerts(alerts) if access is not None else None
             app = TradingApp(settings, secrets.tradovate, strategy, duration=args.duration,
-                             status=sys.stdout, alerts=persistence.alerts(center),
-                             submit=center.submit)
+                             status=sys.stdout, alerts=recent or alerts, submit=center.submit)
             persistence.attach(app)
             if app.simulator is not None and (note := simulated_time_note(
                     app.simulator.clock())):
                 print(note, flush=True)
+            if access is not None and recent is not None:
+                dashboard = DashboardServer(settings.dashboard, access, app, recent)
+                served = dashboard, await _start_dashboard(dashboard, address_file)
             code = await app.run()
             return code, app
         finally:
+            if served is not None:
+                await served[0].stop()
+                remove_address(address_file, served[1])
             # Let the last alerts (and the final report) go out, unless told to hurry.
             await center.close(0.5 if code == EXIT_FORCED else NOTIFY_CLOSE_SECONDS)
 
@@ -101,6 +119,44 @@ def _run(args: argparse.Namespace) -> int:
     if app.summary_text:
         print(app.summary_text, flush=True)
     return code
+
+
+async def _start_dashboard(dashboard: DashboardServer, address_file: str) -> DashboardAddress:
+    """Serve the dashboard, write its address file (0600) and print the one line with the
+    token: on the terminal only, never in the log (the token is a registered secret there)."""
+    from .dashboard import DashboardAddress, write_address
+
+    url = await dashboard.start()
+    address = DashboardAddress(url, dashboard.access.token.reveal(), os.getpid())
+    write_address(address_file, address)
+    print(f"dashboard: {address.open_url} (tradovate-api dashboard opens it again)",
+          flush=True)
+    return address
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    """Open the dashboard of the app running with these settings (its address file)."""
+    import webbrowser
+
+    from .dashboard import read_address
+    from .errors import ConfigError
+    from .settings import Settings, load_settings
+
+    try:
+        if args.settings is not None:
+            settings = load_settings(args.settings)
+        elif Path(DEFAULT_SETTINGS).is_file():
+            settings = load_settings(DEFAULT_SETTINGS)
+        else:
+            settings = Settings()
+        address = read_address(settings.dashboard.address_file)
+    except ConfigError as exc:
+        print(f"dashboard: {exc}", file=sys.stderr)
+        return 1
+    print(address.open_url, flush=True)
+    if not args.print_only:
+        webbrowser.open(address.open_url)
+    return 0
 
 
 def _config_check(args: argparse.Namespace) -> int:
@@ -575,7 +631,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override the settings' environment")
     run.add_argument("--i-understand-live-trading", action="store_true",
                      help="required with environment 'live' (real money)")
+    run.add_argument("--dashboard", action="store_true",
+                     help="serve the web dashboard (positions, P&L, alerts, kill switch) on "
+                          "127.0.0.1; its URL with the access token is printed at start")
     run.set_defaults(func=_run)
+    dashboard = sub.add_parser("dashboard", help="open the web dashboard of a running "
+                                                 "'run --dashboard'")
+    dashboard.add_argument("--settings", default=None,
+                           help=f"the running app's settings TOML, for [dashboard] "
+                                f"address_file (default: ./{DEFAULT_SETTINGS} if present)")
+    dashboard.add_argument("--print-only", action="store_true",
+                           help="print the URL (with its token) without opening a browser")
+    dashboard.set_defaults(func=_dashboard)
     config = sub.add_parser("config", help="configuration tools")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate settings and secrets; print the "

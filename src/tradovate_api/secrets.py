@@ -98,17 +98,18 @@ SMTP_FROM = "SMTP_FROM"
 ALERT_EMAIL_TO = "ALERT_EMAIL_TO"
 ALERT_WEBHOOK_URL = "ALERT_WEBHOOK_URL"
 ALERT_WEBHOOK_TOKEN = "ALERT_WEBHOOK_TOKEN"
+DASHBOARD_TOKEN = "DASHBOARD_TOKEN"
 
 SECRET_VARIABLES = frozenset({TRADOVATE_PASSWORD, TRADOVATE_SEC, TWILIO_ACCOUNT_SID,
                               TWILIO_AUTH_TOKEN, SMTP_PASSWORD, ALERT_WEBHOOK_URL,
-                              ALERT_WEBHOOK_TOKEN})
+                              ALERT_WEBHOOK_TOKEN, DASHBOARD_TOKEN})
 """Variables whose values are masked everywhere."""
 
 ALL_VARIABLES = (TRADOVATE_NAME, TRADOVATE_PASSWORD, TRADOVATE_CID, TRADOVATE_SEC,
                  TRADOVATE_APP_ID, TRADOVATE_APP_VERSION, TRADOVATE_DEVICE_ID,
                  TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER, TWILIO_TO_NUMBERS,
                  SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASSWORD, SMTP_FROM, ALERT_EMAIL_TO,
-                 ALERT_WEBHOOK_URL, ALERT_WEBHOOK_TOKEN)
+                 ALERT_WEBHOOK_URL, ALERT_WEBHOOK_TOKEN, DASHBOARD_TOKEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +155,20 @@ class WebhookSecrets:
 
 
 @dataclass(frozen=True, slots=True)
+class DashboardSecrets:
+    """``token``: a fixed access token of the web dashboard (by default each run makes a
+    random one); required to serve it beyond this machine."""
+
+    token: Secret | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Secrets:
     tradovate: TradovateCredentials
     twilio: TwilioSecrets
     smtp: SmtpSecrets
     webhook: WebhookSecrets = field(default_factory=WebhookSecrets)
+    dashboard: DashboardSecrets = field(default_factory=DashboardSecrets)
 
     def missing_for(self, environment: str, channels: Iterable[str]) -> list[str]:
         """Environment variables that must be set for ``environment`` and the alert
@@ -184,7 +194,8 @@ class Secrets:
         """Every known variable → its value for display, secrets as ``***``."""
         shown: dict[str, str] = {}
         for group, names in ((self.tradovate, _TRADOVATE_FIELDS), (self.twilio, _TWILIO_FIELDS),
-                             (self.smtp, _SMTP_FIELDS), (self.webhook, _WEBHOOK_FIELDS)):
+                             (self.smtp, _SMTP_FIELDS), (self.webhook, _WEBHOOK_FIELDS),
+                             (self.dashboard, _DASHBOARD_FIELDS)):
             for entry in fields(group):
                 value = getattr(group, entry.name)
                 if value is None or value == ():
@@ -207,6 +218,7 @@ _TWILIO_FIELDS = {"account_sid": TWILIO_ACCOUNT_SID, "auth_token": TWILIO_AUTH_T
 _SMTP_FIELDS = {"host": SMTP_HOST, "port": SMTP_PORT, "user": SMTP_USER,
                 "password": SMTP_PASSWORD, "sender": SMTP_FROM, "recipients": ALERT_EMAIL_TO}
 _WEBHOOK_FIELDS = {"url": ALERT_WEBHOOK_URL, "token": ALERT_WEBHOOK_TOKEN}
+_DASHBOARD_FIELDS = {"token": DASHBOARD_TOKEN}
 
 
 # --- .env parsing --------------------------------------------------------------------------
@@ -304,6 +316,7 @@ def secrets_from_mapping(values: Mapping[str, str]) -> Secrets:
             recipients=_split_list(values.get(ALERT_EMAIL_TO))),
         webhook=WebhookSecrets(url=secret(ALERT_WEBHOOK_URL),
                                token=secret(ALERT_WEBHOOK_TOKEN)),
+        dashboard=DashboardSecrets(token=secret(DASHBOARD_TOKEN)),
     )
 
 

@@ -368,6 +368,33 @@ class RecordingSettings(_Section, frozen=True):
             raise ValueError("directory: empty (give a path, e.g. \"recordings\")")
 
 
+class DashboardSettings(_Section, frozen=True):
+    """The local web dashboard of ``tradovate-api run --dashboard`` (docs/dashboard.md).
+
+    Its access token is a secret, so it is never set here: a random one is made for each run,
+    or ``DASHBOARD_TOKEN`` in the environment (or ``.env``) fixes it. Serving beyond this
+    machine (``host`` not a loopback address) needs that fixed token and TLS."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 0
+    """0: any free port (the address file and the start line say which)."""
+    cert_file: str | None = None
+    """TLS certificate chain (PEM); with ``key_file`` the page is served over https."""
+    key_file: str | None = None
+    address_file: str = "state/dashboard.json"
+    """Where the running app writes the page's address and token (mode 0600) for
+    ``tradovate-api dashboard``."""
+
+    def __post_init__(self) -> None:
+        if not self.host.strip():
+            raise ValueError("host: empty (give an address, e.g. \"127.0.0.1\")")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file, key_file: give both (TLS) or neither")
+        if not self.address_file.strip():
+            raise ValueError("address_file: empty (give a file, e.g. "
+                             "\"state/dashboard.json\")")
+
+
 _STRATEGY_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
 
@@ -419,6 +446,7 @@ class Settings(_Section, frozen=True):
     reports: Reports = msgspec.field(default_factory=Reports)
     journal: JournalSettings = msgspec.field(default_factory=JournalSettings)
     recording: RecordingSettings = msgspec.field(default_factory=RecordingSettings)
+    dashboard: DashboardSettings = msgspec.field(default_factory=DashboardSettings)
 
     def __post_init__(self) -> None:
         for index, symbol in enumerate(self.instruments):
@@ -552,7 +580,17 @@ def settings_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) 
             base_dir, settings.journal.path)),
         recording=msgspec.structs.replace(settings.recording, directory=_resolve_path(
             base_dir, settings.recording.directory)),
+        dashboard=_resolve_dashboard(base_dir, settings.dashboard),
     )
+
+
+def _resolve_dashboard(base: Path, dashboard: DashboardSettings) -> DashboardSettings:
+    def resolve(value: str | None) -> str | None:
+        return None if value is None else _resolve_path(base, value)
+
+    return msgspec.structs.replace(
+        dashboard, cert_file=resolve(dashboard.cert_file), key_file=resolve(dashboard.key_file),
+        address_file=_resolve_path(base, dashboard.address_file))
 
 
 UTF8_BOM = b"\xef\xbb\xbf"
