@@ -91,3 +91,25 @@ async def test_the_summary_lists_hook_times_only_when_measured(
         assert any(line.startswith("on_start hook") for line in hook_lines)
     else:
         assert hook_lines == []
+
+
+async def test_a_slow_chart_render_never_costs_the_summary(
+        sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The final report's charts are rendered in a child process, seconds on a busy machine.
+    When that runs into the shutdown time limit, the summary is already written."""
+    strategy = Recorder()
+    settings = make_settings(sim, tmp_path, shutdown={"timeout_seconds": 2.0},
+                             reports={"end_of_session": True})
+    app = make_app(sim, settings, strategy)
+
+    async def render_forever(data: object) -> None:
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(app.reports, "_render", render_forever)
+    async with running(app) as run:
+        await strategy.until(lambda: bool(strategy.of("quote")))
+        code = await run.stop()
+    assert code == 0
+    assert "final summary" not in app.supervisor.hooks_run  # the hook ran out of time …
+    assert "trades        " in app.summary_text  # … after the summary was written
+    assert app.summary is not None

@@ -110,10 +110,13 @@ class ReportScheduler:
         except Exception:
             _log.exception("report: sampling marks failed")
 
-    async def report(self, kind: ReportKind = "periodic") -> ReportData | None:
+    async def report(self, kind: ReportKind = "periodic",
+                     composed: Callable[[ReportData], None] | None = None
+                     ) -> ReportData | None:
         """Make one report now: take its inputs on the loop, compose and save it in a thread,
-        render it in a child process, submit the notification. Returns the report, or
-        ``None`` if it could not be built."""
+        render it in a child process, submit the notification. ``composed`` gets the report
+        as soon as it is composed, before the slow part (saving, rendering the charts).
+        Returns the report, or ``None`` if it could not be built."""
         async with self._lock:
             src = self.sources
             try:
@@ -127,6 +130,11 @@ class ReportScheduler:
                 _log.exception("report: building the %s report failed", kind)
                 return None
             self.last, self.made = data, self.made + 1
+            if composed is not None:
+                try:
+                    composed(data)
+                except Exception:
+                    _log.exception("report: the %s report's first reader failed", kind)
             try:
                 self.last_path = await asyncio.to_thread(self.archive.save, data)
                 _log.info("report: %s report saved to %s", kind, self.last_path)
@@ -146,9 +154,10 @@ class ReportScheduler:
                     _log.exception("report: submitting the %s report failed", kind)
             return data
 
-    async def final_report(self) -> ReportData | None:
+    async def final_report(self, composed: Callable[[ReportData], None] | None = None
+                           ) -> ReportData | None:
         """The end-of-session report (shutdown calls this before the notifications flush);
-        ``None`` if disabled in the settings or it failed."""
+        ``None`` if disabled in the settings or it failed. ``composed``: see :meth:`report`."""
         if not (self.settings.enabled and self.settings.end_of_session):
             return None
-        return await self.report("session_end")
+        return await self.report("session_end", composed)

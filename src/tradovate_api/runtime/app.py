@@ -462,7 +462,14 @@ class TradingApp:
         self._ran_for = self.metrics.uptime
 
     async def _final_summary(self) -> None:
-        report = await self.reports.final_report() or self.report("session_end")
+        """The summary is written as soon as the final report is composed: saving it and
+        rendering its charts (a child process, seconds on a busy machine) come after, so a
+        slow render that runs into the shutdown time limit never costs the summary."""
+        await self.reports.final_report(composed=self._summarize)
+        if not self.summary_text:  # the final report is off in the settings, or failed
+            self._summarize(self.report("session_end"))
+
+    def _summarize(self, report: ReportData) -> None:
         self.summary = report
         dispatcher = self._w.dispatcher if self._w is not None else None
         hooks = dispatcher.stats if dispatcher is not None and dispatcher.measure_hooks else None
