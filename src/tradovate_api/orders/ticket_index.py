@@ -7,12 +7,12 @@ ticket for that made each order cost more than the one before during a burst (2,
 in flight: ~100 µs each, warm). A :class:`TicketIndex` keeps a second dictionary per contract
 next to the main one, updated by the same two calls (:meth:`TicketIndex.put`,
 :meth:`TicketIndex.pop`), so the two can never disagree; per contract the tickets keep the
-order they have in the main dictionary.
+order they were put in.
 """
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, ValuesView
+from collections.abc import ItemsView, ValuesView
 from typing import Generic, TypeVar
 
 from .tickets import OrderTicket
@@ -75,7 +75,7 @@ class TicketIndex(Generic[K]):
             del self._by_contract[contract_id]
 
     def in_contract(self, contract_id: int) -> ValuesView[OrderTicket]:
-        """The tickets of one contract, in the order of the main dictionary."""
+        """The tickets of one contract, in the order they were put in."""
         return self._by_contract.get(contract_id, _NONE).values()
 
     def get(self, key: K) -> OrderTicket | None:
@@ -89,12 +89,6 @@ class TicketIndex(Generic[K]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._all
-
-    def __iter__(self) -> Iterator[K]:
-        return iter(self._all)
-
-    def __len__(self) -> int:
-        return len(self._all)
 
     def __bool__(self) -> bool:
         return bool(self._all)
