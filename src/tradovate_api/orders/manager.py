@@ -40,7 +40,6 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import chain
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +87,7 @@ from ..stores import (
 from .cause import MarketCause
 from .contracts import ContractBook
 from .gateway import OrderGateway
+from .in_flight import InFlight
 from .order_strategy import (
     MAX_PARAMS,
     MULTIBRACKET,
@@ -100,6 +100,7 @@ from .order_strategy import (
 from .outcomes import Verdict, command_verdict, finished_order_verdict
 from .protection import Coverage, ProtectiveStops, coverage, coverages
 from .refusals import RefusalLog
+from .ticket_index import TicketIndex
 from .tickets import (
     MONEY_MOVING,
     NOT_CONNECTED,
@@ -201,10 +202,16 @@ class OrderManager:
         self._prune_at = max_tickets + self._prune_slack
         self._tickets: dict[str, OrderTicket] = {}
         self._view = MappingProxyType(self._tickets)
-        self._open: dict[str, OrderTicket] = {}
+        self._open: TicketIndex[str] = TicketIndex()
         """PENDING and UNKNOWN tickets: the ones account data can still settle."""
-        self._watched: dict[int, OrderTicket] = {}
+        self._unknown: TicketIndex[str] = TicketIndex()
+        """The UNKNOWN money-moving tickets of :attr:`_open`: what blocks a contract."""
+        self._watched: TicketIndex[int] = TicketIndex()
         """ACKED placements by order id until the order is done (a late risk rejection)."""
+        self._flight = InFlight(account)
+        """Quantities of the entering tickets of :attr:`_open` and :attr:`_watched` the
+        account store does not show yet (every change of those goes through
+        :meth:`_refile`)."""
         self._watched_commands: OrderedDict[int, OrderTicket] = OrderedDict()
         """ACKED modifications and cancels by command id until their command is decided."""
         self._absent: OrderedDict[str, OrderTicket] = OrderedDict()
@@ -263,12 +270,16 @@ class OrderManager:
         return tuple(t for t in self._open.values() if t.state is _PENDING)
 
     def blocked(self, contract_id: int) -> OrderTicket | None:
-        """The UNKNOWN money-moving ticket that blocks new orders in a contract, if any."""
-        for ticket in self._open.values():
-            if (ticket.state is _UNKNOWN and ticket.contract_id == contract_id
-                    and ticket.kind in MONEY_MOVING):
-                return ticket
-        return None
+        """The UNKNOWN money-moving ticket that blocks new orders in a contract, if any (of
+        several, the first sent)."""
+        unknown = self._unknown.in_contract(contract_id)
+        if not unknown:
+            return None
+        if len(unknown) > 1:  # the first sent: the order of the open tickets
+            for ticket in self._open.in_contract(contract_id):
+                if ticket.state is _UNKNOWN and ticket.kind in MONEY_MOVING:
+                    return ticket
+        return next(iter(unknown))
 
     @property
     def account_live(self) -> bool:
@@ -764,16 +775,7 @@ class OrderManager:
     def _in_flight(self, contract_id: int) -> tuple[int, int]:
         """Quantities of placements in a contract the account store does not show yet: sent
         and unanswered or unknown, or acknowledged before their order's entity arrived."""
-        buy = sell = 0
-        account = self._account
-        for t in chain(self._open.values(), self._watched.values()):
-            if (t.contract_id != contract_id or t.kind not in _ENTERING
-                    or (t.order_id is not None and account.order(t.order_id) is not None)):
-                continue
-            if t.action == "Buy":
-                buy += t.qty
-            else:
-                sell += t.qty
+        buy, sell = self._flight.quantities(contract_id)
         for t in self._strategies.values():  # acknowledged, entry not known yet
             if t.contract_id == contract_id and t.order_id is None:
                 if t.action == "Buy":
@@ -781,6 +783,12 @@ class OrderManager:
                 else:
                     sell += t.qty
         return buy, sell
+
+    def _refile(self, ticket: OrderTicket) -> None:
+        """Count ``ticket`` in flight or not, after its standing may have changed (held open
+        or watched, its order id)."""
+        self._flight.update(ticket, ticket.kind in _ENTERING and (
+            ticket.cl_ord_id in self._open or self._watched.holds(ticket)))
 
     def _refuse(self, ticket: OrderTicket, reason: str, kind: str) -> OrderTicket:
         """Refuse ``ticket`` before sending. Logged one line per ``kind`` of refusal per
@@ -808,7 +816,8 @@ class OrderManager:
             return self._refuse(ticket, f"not sent: {exc}", NOT_CONNECTED)
         set_sent_ns(ticket, time.perf_counter_ns())
         self._record(ticket)
-        self._open[ticket.cl_ord_id] = ticket
+        self._open.put(ticket.cl_ord_id, ticket)
+        self._refile(ticket)
         future.add_done_callback(functools.partial(self._answered, ticket))
         self._notify(ticket)
         return ticket
@@ -872,6 +881,7 @@ class OrderManager:
         if isinstance(result, PlaceOrderResult):
             set_order_id(ticket, result.order_id if result.order_id is not None
                          else ticket.order_id)
+            self._refile(ticket)
         elif isinstance(result, CommandResult):
             set_command_id(ticket, result.command_id)
         if ticket.state is not _PENDING:
@@ -902,6 +912,8 @@ class OrderManager:
         set_state(ticket, _UNKNOWN)
         set_reason(ticket, f"answer lost ({reason}); outcome unknown")
         money = ticket.kind in MONEY_MOVING
+        if money:
+            self._unknown.put(ticket.cl_ord_id, ticket)
         _log.error("order outcome unknown: %s %s %s %s (%s): %s", ticket.kind, ticket.action,
                    ticket.qty, ticket.symbol, ticket.cl_ord_id, reason)
         self._alerts.emit(Alert(
@@ -916,7 +928,8 @@ class OrderManager:
 
     def _settle(self, ticket: OrderTicket, state: TicketState) -> None:
         set_state(ticket, state)
-        self._open.pop(ticket.cl_ord_id, None)
+        self._open.pop(ticket.cl_ord_id)
+        self._unknown.pop(ticket.cl_ord_id)
         if state is TicketState.ACKED and ticket.kind is TicketKind.STRATEGY:
             self._follow_strategy(ticket)  # its entry (order_id) and a rejection
         if ticket.state is TicketState.ACKED and ticket.order_id is not None:
@@ -924,6 +937,7 @@ class OrderManager:
                 self._watch_entry(ticket)
             elif ticket.kind in _COMMANDS and ticket.command_id is not None:
                 self._watch_command(ticket)
+        self._refile(ticket)
         if ticket.state is TicketState.REJECTED:
             _log.warning("order rejected: %s %s %s %s (%s): %s", ticket.kind, ticket.action,
                          ticket.qty, ticket.symbol, ticket.cl_ord_id, ticket.reason)
@@ -935,7 +949,11 @@ class OrderManager:
         assert ticket.order_id is not None
         order = self._account.order(ticket.order_id)
         if order is None or not order.is_done:
-            self._watched[ticket.order_id] = ticket
+            replaced = self._watched.get(ticket.order_id)
+            self._watched.put(ticket.order_id, ticket)
+            self._refile(ticket)
+            if replaced is not None and replaced is not ticket:
+                self._refile(replaced)
         elif order.status == "Rejected":
             self._reject_late(ticket, order)
 
@@ -955,7 +973,8 @@ class OrderManager:
     def _order_done(self, ticket: OrderTicket, order: OrderState) -> None:
         """A watched placement's order finished; a rejection after acceptance rejects the
         ticket."""
-        self._watched.pop(order.id, None)
+        self._watched.pop(order.id)
+        self._refile(ticket)
         if order.status == "Rejected" and ticket.state is TicketState.ACKED:
             self._reject_late(ticket, order)
             self._notify(ticket)
@@ -1092,6 +1111,7 @@ class OrderManager:
 
     def _take_order(self, ticket: OrderTicket, order_id: int, oco_id: int | None) -> None:
         set_order_id(ticket, order_id)
+        self._refile(ticket)
         if ticket.kind is TicketKind.OSO and not ticket.bracket_ids:
             set_bracket_ids(ticket, self._legs(ticket.cl_ord_id))
         elif ticket.kind is TicketKind.OCO and not ticket.bracket_ids and oco_id is not None:
@@ -1157,6 +1177,7 @@ class OrderManager:
             set_strategy_id(ticket, state.id)
         if entry_id is not None:
             set_order_id(ticket, entry_id)
+            self._refile(ticket)
         return True
 
     def _settle_strategy(self, ticket: OrderTicket) -> bool:
@@ -1211,6 +1232,7 @@ class OrderManager:
         entry_id = self._strategy_entry(ticket, state)
         if entry_id is not None and entry_id != ticket.order_id:
             set_order_id(ticket, entry_id)
+            self._refile(ticket)
             if ticket.state is TicketState.ACKED:
                 self._watch_entry(ticket)
         set_bracket_ids(ticket, state.bracket_ids)
@@ -1264,7 +1286,10 @@ class OrderManager:
             return False
         set_taken_over_ns(ticket, time.perf_counter_ns())
         self._record(ticket)
-        self._open[ticket.cl_ord_id] = ticket
+        self._open.put(ticket.cl_ord_id, ticket)
+        if ticket.kind in MONEY_MOVING:
+            self._unknown.put(ticket.cl_ord_id, ticket)
+        self._refile(ticket)
         _log.warning("order outcome unknown, taken over from an earlier run: %s %s %s %s "
                      "(%s)%s", ticket.kind, ticket.action, ticket.qty, ticket.symbol,
                      ticket.cl_ord_id,

@@ -238,9 +238,10 @@ class _AccountState:
         self.delivered: dict[int, None] = {}
         """Ids of the fills delivered (a dict used as an ordered set: the view reads it
         through a read-only mapping)."""
-        self.counters: dict[str, int] = {"synced": 0, "stale_events": 0}
+        self.counters: dict[str, int] = {"synced": 0, "stale_events": 0, "orders_forgotten": 0}
         """``synced``: 1 once a snapshot has been applied; ``stale_events``: entity versions
-        dropped as older than what the store has (:mod:`.stale`). A table, not attributes,
+        dropped as older than what the store has (:mod:`.stale`); ``orders_forgotten``: see
+        :attr:`AccountView.orders_forgotten`. A table, not attributes,
         so that the view reads them live through a read-only mapping."""
         self.products: dict[int, Product] = {}
         self.maturities: dict[int, ContractMaturity] = {}
@@ -300,6 +301,7 @@ class _AccountState:
         built.contracts = dict(self.contracts)
         built.delivered = dict(self.delivered)
         built.counters["stale_events"] = self.counters["stale_events"]
+        built.counters["orders_forgotten"] = self.counters["orders_forgotten"] + 1
         built.past_ledgers = {key: dict(days) for key, days in self.past_ledgers.items()}
         for key, ledger in self.ledgers.items():
             if ledger.trade_date is not None and not ledger.is_empty:
@@ -401,6 +403,13 @@ class AccountView(SetOnce):
         """Entity versions from ``props`` events dropped because the store already had a
         newer one (an event replayed after newer ones; see :mod:`.stale`)."""
         return self._counters["stale_events"]
+
+    @property
+    def orders_forgotten(self) -> int:
+        """How many times the store forgot orders it showed: an order ``Deleted``, or a
+        snapshot that replaced memory. Whoever keeps a conclusion drawn from an order being
+        shown (:meth:`order`) re-checks it when this number moves."""
+        return self._counters["orders_forgotten"]
 
     @property
     def accounts(self) -> Mapping[int, Account]:
@@ -994,7 +1003,8 @@ class AccountWriter:
             self._unbook(ident)
         elif entity_type == "order":
             s.orders.pop(ident, None)
-            s.states.pop(ident, None)
+            if s.states.pop(ident, None) is not None:
+                s.counters["orders_forgotten"] += 1
             s.open_states.pop(ident, None)
         elif entity_type == "position":
             position = s.positions.pop(ident, None)
