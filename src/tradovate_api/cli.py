@@ -14,12 +14,25 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .dashboard import DashboardAddress, DashboardServer
+    from .settings import Settings
 
 EXIT_USAGE = 2
 EXIT_FORCED = 130
 DEFAULT_SETTINGS = "settings.toml"
 NOTIFY_CLOSE_SECONDS = 10.0
 """How long pending alerts (the last urgent ones of a failing run) may take to go out."""
+
+
+def _run_settings(path: str | None) -> Settings:
+    """The settings a run uses: ``path``, else ``./settings.toml`` if present, else the
+    defaults (the embedded simulator)."""
+    from .settings import Settings, load_settings
+
+    if path is not None:
+        return load_settings(path)
+    if Path(DEFAULT_SETTINGS).is_file():
+        return load_settings(DEFAULT_SETTINGS)
+    return Settings()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -38,15 +51,9 @@ def _run(args: argparse.Namespace) -> int:
     from .runtime.persistence import Persistence
     from .runtime.preflight import preflight
     from .secrets import load_secrets
-    from .settings import Settings, load_settings
 
     try:
-        if args.settings is not None:
-            settings = load_settings(args.settings)
-        elif Path(DEFAULT_SETTINGS).is_file():
-            settings = load_settings(DEFAULT_SETTINGS)
-        else:
-            settings = Settings()
+        settings = _run_settings(args.settings)
         if args.env is not None:
             settings = msgspec.structs.replace(settings, environment=args.env)
         if settings.environment == "live" and not args.i_understand_live_trading:
@@ -140,15 +147,9 @@ def _dashboard(args: argparse.Namespace) -> int:
 
     from .dashboard import read_address
     from .errors import ConfigError
-    from .settings import Settings, load_settings
 
     try:
-        if args.settings is not None:
-            settings = load_settings(args.settings)
-        elif Path(DEFAULT_SETTINGS).is_file():
-            settings = load_settings(DEFAULT_SETTINGS)
-        else:
-            settings = Settings()
+        settings = _run_settings(args.settings)
         address = read_address(settings.dashboard.address_file)
     except ConfigError as exc:
         print(f"dashboard: {exc}", file=sys.stderr)
