@@ -174,7 +174,8 @@ class DashboardServer:
             self.wake.clear()
 
     def _push(self) -> None:
-        snapshot = self.builder.build(self.kill_switch.entries_halted)
+        snapshot = self.builder.build(self.kill_switch.entries_halted,
+                                      for_page=bool(self.pages))
         if not self.pages:
             return
         data = msgspec.json.encode(snapshot)
