@@ -11,8 +11,9 @@ The caller asks only while a page is open. Nothing here runs on the order path.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Reversible
 from itertools import islice
+from typing import cast
 
 import msgspec
 
@@ -62,13 +63,16 @@ class OrderBreakdown:
         tickets = self._tickets()
         if not tickets:
             return ()
-        newest = next(reversed(tickets.values()))
+        # the order manager's mapping is a view of a dict: its values are reversible
+        values = cast("Reversible[OrderTicket]", tickets.values())
+        newest = next(reversed(values))
         seen = (len(tickets), newest, changes)
+        count, last, moved = self._seen
+        unchanged = seen[0] == count and newest is last and changes == moved
         now = self._clock()
-        if (seen[0] == self._seen[0] and seen[1] is self._seen[1] and changes == self._seen[2]
-                or now - self._at < self._interval):
+        if unchanged or now - self._at < self._interval:
             return self._rows
-        window = islice(reversed(tickets.values()), self._orders)
+        window = islice(reversed(values), self._orders)
         self._rows = tuple(StageRow(s.name, s.label, s.count, s.p50_us, s.p90_us, s.p99_us,
                                     s.max_us)
                            for s in latency_breakdown(window, histograms=False))
