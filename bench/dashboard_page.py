@@ -18,7 +18,7 @@ import shutil
 import sys
 
 CHROMIUM = "/usr/bin/chromium"
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 20.0
 
 
 def chromium() -> str | None:
@@ -43,7 +43,7 @@ async def view(url: str, timeout_s: float) -> int:
         raise SystemExit("no chromium (Debian: apt-get install chromium)")
     async with asyncio.timeout(timeout_s), async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=executable, headless=True,
+            executable_path=executable, headless=True, timeout=READY_TIMEOUT_S * 1000,
             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         try:
             page = await browser.new_page()

@@ -130,7 +130,8 @@ async def run_pair(scenario: str, client: str, feeder_args: Sequence[str], *, li
                 await p.wait()
     if feeder.returncode:
         raise RunFailed(f"feeder exited {feeder.returncode}: "
-                        f"{f_err.decode(errors='replace')[-_TAIL:]}")
+                        f"{f_err.decode(errors='replace')[-_TAIL:]}\n{client} client's stderr: "
+                        f"{c_err.decode(errors='replace')[-_TAIL:]}")
     if proc.returncode:
         raise RunFailed(f"{client} client exited {proc.returncode}: "
                         f"{c_err.decode(errors='replace')[-_TAIL:]}")
