@@ -115,6 +115,7 @@ class OpenDashboard:
                                       app, alerts)
         self._page: asyncio.subprocess.Process | None = None
         self._pushed_at_open = 0
+        self._push_ns_at_open = 0
         self._opened = 0.0
 
     async def open(self, limit_s: float) -> None:
@@ -136,6 +137,7 @@ class OpenDashboard:
             if line.strip() == b"READY":
                 self._page = page
                 self._pushed_at_open = self.server.pushed
+                self._push_ns_at_open = self.server.push_ns
                 self._opened = time.perf_counter()
                 return
             failures.append((await _stop(page))[-1000:])
@@ -144,11 +146,14 @@ class OpenDashboard:
                            f"{PAGE_ATTEMPTS} times: {' | '.join(failures)}")
 
     def measured(self) -> dict[str, Any]:
-        """At the end of the measurement: pushes since the page opened, pages connected."""
+        """At the end of the measurement, since the page opened: snapshots pushed, the
+        pusher's time on the event loop, breakdowns computed; and pages connected now."""
         seconds = time.perf_counter() - self._opened
         pushed = self.server.pushed - self._pushed_at_open
+        busy_ms = (self.server.push_ns - self._push_ns_at_open) / 1e6
         return {"pages": len(self.server.pages), "pushed": pushed,
                 "pushes_per_s": pushed / seconds if seconds > 0 else 0.0,
+                "loop_ms_per_s": busy_ms / seconds if seconds > 0 else 0.0,
                 "breakdowns_computed": self.server.builder.breakdown.computed}
 
     async def close(self) -> int | None:

@@ -140,6 +140,7 @@ def test_the_dashboards_cost_is_measured_with_a_page_open(tmp_path: Path) -> Non
     page = dash["client_result"]["dashboard"]
     assert page["pages"] == 1  # still open when the feeder was done
     assert page["page_updates"] >= 1  # the page rendered pushed snapshots
+    assert page["loop_ms_per_s"] > 0  # the pusher's own time on the event loop, measured
     ratio = result["summary"]["ratios"]["idle p50_us full-dash/full"]
     assert ratio["n"] == 1
     assert ratio["median"] > 0
