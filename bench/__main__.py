@@ -18,6 +18,7 @@ import os
 import shlex
 import sys
 import time
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +87,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"unknown client {name!r}")
         if name.split("-")[0] not in available_clients():
             parser.error(f"client {name!r} is not available in this checkout")
-        if name == "full-dash" and chromium() is None:
-            parser.error("client 'full-dash' opens the dashboard in Chromium: none found "
-                         "(Debian: apt-get install chromium)")
+        if name == "full-dash" and (chromium() is None or find_spec("playwright") is None):
+            parser.error("client 'full-dash' opens the dashboard in Chromium through "
+                         "Playwright: install both (Debian: apt-get install chromium; "
+                         "pip install -e '.[dev]')")
     for name in args.scenarios:
         if name not in ALL_SCENARIOS:
             parser.error(f"unknown scenario {name!r}")
