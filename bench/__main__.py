@@ -18,12 +18,14 @@ import os
 import shlex
 import sys
 import time
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from bench import harness, startup, wire
+from bench.dashboard_page import chromium
 from bench.report import markdown
-from bench.stats import Spread
+from bench.stats import Spread, spread
 from tradovate_api.stores import create_market_store
 
 ALL_SCENARIOS = ("idle", "loaded", "flood", "soak", "startup", "replay", "busy")
@@ -46,7 +48,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     "of the framework against a bare and a naive client, on this machine.")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", default=",".join(available_clients()),
-                        help="comma-separated: full,bare,naive")
+                        help="comma-separated: full,bare,naive; variants: full-busy "
+                             "(busy-poll mode), full-dash (one dashboard page open)")
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
                         help=f"comma-separated: {','.join(ALL_SCENARIOS)}")
     parser.add_argument("--probes", type=int, default=2000, help="measured probes per run")
@@ -82,8 +85,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for name in args.clients + args.soak_clients:
         if name not in harness.CLIENT_MODULES:
             parser.error(f"unknown client {name!r}")
-        if name.removesuffix("-busy") not in available_clients():
+        if name.split("-")[0] not in available_clients():
             parser.error(f"client {name!r} is not available in this checkout")
+        if name == "full-dash" and (chromium() is None or find_spec("playwright") is None):
+            parser.error("client 'full-dash' opens the dashboard in Chromium through "
+                         "Playwright: install both (Debian: apt-get install chromium; "
+                         "pip install -e '.[dev]')")
     for name in args.scenarios:
         if name not in ALL_SCENARIOS:
             parser.error(f"unknown scenario {name!r}")
@@ -226,6 +233,41 @@ def _busy_poll(args: argparse.Namespace, summary: dict[str, Any]) -> dict[str, A
     return {"ratios": found, "markdown": "\n".join(lines)}
 
 
+def _dashboard(args: argparse.Namespace, summary: dict[str, Any],
+               runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """``full-dash`` against ``full``, same rounds: what one open dashboard page costs."""
+    if "full-dash" not in args.clients or "full" not in args.clients:
+        return {"skipped": "the dashboard's cost is measured with --clients full,full-dash"}
+    ratios = summary["ratios"]
+    found: dict[str, dict[str, Any]] = {}
+    lines = ["`full-dash` is the `full` client with the dashboard served and one headless "
+             "Chromium page open on it, receiving pushes, for the whole run (the browser is "
+             "not in the client's CPU, but it shares the machine's cores).", "",
+             "| scenario | full-dash/full p50 | p99 | client CPU | snapshots/s | "
+             "their time on the loop, ms/s | breakdowns computed |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for scenario in harness.LATENCY_SCENARIOS:
+        got = {metric: ratios.get(f"{scenario} {metric} full-dash/full")
+               for metric in ("p50_us", "p99_us", "client_cpu_us_per_frame")}
+        if any(value is None for value in got.values()):
+            continue
+        pages = [r["client_result"]["dashboard"] for r in runs
+                 if r["scenario"] == scenario and r["client"] == "full-dash"]
+        rate = spread([p["pushes_per_s"] for p in pages])
+        busy = spread([p["loop_ms_per_s"] for p in pages])
+        computed = spread([p["breakdowns_computed"] for p in pages])
+        found[scenario] = {"p50": got["p50_us"], "p99": got["p99_us"],
+                           "client_cpu": got["client_cpu_us_per_frame"],
+                           "pushes_per_s": rate, "loop_ms_per_s": busy,
+                           "breakdowns_computed": computed}
+        lines.append(f"| {scenario} | {got['p50_us'].fmt(2)} | {got['p99_us'].fmt(2)} | "
+                     f"{got['client_cpu_us_per_frame'].fmt(2)} | {rate.fmt(1)} | "
+                     f"{busy.fmt(2)} | {computed.fmt()} |")
+    if not found:
+        return {"skipped": "no paired full-dash rounds in the idle or loaded scenario"}
+    return {"ratios": found, "markdown": "\n".join(lines)}
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, Spread):
         return {"median": value.median, "min": value.min, "max": value.max, "n": value.n}
@@ -248,6 +290,8 @@ async def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         result["replay"] = await _replay(args)
     if "busy" in args.scenarios:
         result["busy_poll"] = _busy_poll(args, summary)
+    if "full-dash" in args.clients:
+        result["dashboard"] = _dashboard(args, summary, runs)
     result["targets"] = harness.targets(summary, soak, started, judge=not args.quick)
     result["loadavg_end"] = os.getloadavg()
     if "full" not in args.clients:

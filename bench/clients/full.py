@@ -8,21 +8,29 @@ that writes the order on the trading socket (its ``RESULT`` carries the orders' 
 breakdown by stage, from the tickets' stamps). The journal (wired through ``Persistence``, as
 the CLI does) and the log file are on, as in a real run, in a temporary directory.
 ``--busy-poll`` switches on ``connection.busy_poll`` (the ``full-busy`` client).
+``--dashboard`` serves the dashboard as ``tradovate-api run --dashboard`` does and keeps one
+headless page open on it (``bench.dashboard_page``, its own process) from before the app
+starts until the feeder is done, so every probe is measured with the page receiving pushes
+(the ``full-dash`` client); its ``RESULT`` tells how many snapshots the page got.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from bench import wire
 from bench.clients.common import Counters, parse_args
-from tradovate_api.alerts import AlertLog
+from tradovate_api.alerts import AlertLog, AlertSink
+from tradovate_api.dashboard import DashboardServer, RecentAlerts, make_access
 from tradovate_api.orders import TicketState
 from tradovate_api.reports import latency_breakdown
 from tradovate_api.runtime.app import TradingApp
@@ -44,6 +52,11 @@ from tradovate_api.strategy import Strategy
 
 _PROBE = wire.PROBE_CONTRACT_ID
 _REFUSED = TicketState.REFUSED
+PAGE_READY_S = 20.0
+"""Longest wait for the dashboard page to open (Chromium's start included), tried
+``PAGE_ATTEMPTS`` times: together less than the feeder waits for the client to connect."""
+PAGE_ATTEMPTS = 2
+PAGE_CLOSE_S = 30.0
 
 
 class ProbeStrategy(Strategy):
@@ -94,7 +107,97 @@ def bench_settings(directory: Path, *, busy_poll: bool = False) -> Settings:
         connection=Connection(busy_poll=busy_poll))
 
 
-async def finish_when_fed(app: TradingApp, strategy: ProbeStrategy) -> None:
+class OpenDashboard:
+    """The app's dashboard, served, with one headless page open on it."""
+
+    def __init__(self, app: TradingApp, settings: Settings, alerts: RecentAlerts) -> None:
+        self.server = DashboardServer(settings.dashboard, make_access(settings.dashboard, None),
+                                      app, alerts)
+        self._page: asyncio.subprocess.Process | None = None
+        self._pushed_at_open = 0
+        self._push_ns_at_open = 0
+        self._opened = 0.0
+
+    async def open(self, limit_s: float) -> None:
+        """Serve, then open the page and wait until it rendered a pushed snapshot (a second
+        browser if the first does not get there in time: a loaded machine can stall one)."""
+        url = await self.server.start()
+        address = f"{url}?token={self.server.access.token.reveal()}"
+        failures = []
+        for _ in range(PAGE_ATTEMPTS):
+            page = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.dashboard_page", "--url", address, "--timeout",
+                str(limit_s), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE)
+            assert page.stdout is not None
+            line = b""
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(PAGE_READY_S):
+                    line = await page.stdout.readline()
+            if line.strip() == b"READY":
+                self._page = page
+                self._pushed_at_open = self.server.pushed
+                self._push_ns_at_open = self.server.push_ns
+                self._opened = time.perf_counter()
+                return
+            failures.append((await _stop(page))[-1000:])
+        await self.server.stop()
+        raise RuntimeError(f"the dashboard page did not open within {PAGE_READY_S:g} s, "
+                           f"{PAGE_ATTEMPTS} times: {' | '.join(failures)}")
+
+    def measured(self) -> dict[str, Any]:
+        """At the end of the measurement, since the page opened: snapshots pushed, the
+        pusher's time on the event loop, breakdowns computed; and pages connected now."""
+        seconds = time.perf_counter() - self._opened
+        pushed = self.server.pushed - self._pushed_at_open
+        busy_ms = (self.server.push_ns - self._push_ns_at_open) / 1e6
+        return {"pages": len(self.server.pages), "pushed": pushed,
+                "pushes_per_s": pushed / seconds if seconds > 0 else 0.0,
+                "loop_ms_per_s": busy_ms / seconds if seconds > 0 else 0.0,
+                "breakdowns_computed": self.server.builder.breakdown.computed}
+
+    async def close(self) -> int | None:
+        """Close the page (its browser), then stop serving; the snapshots the page
+        rendered (``None``: it did not say)."""
+        page, self._page = self._page, None
+        updates = None
+        try:
+            if page is not None:
+                assert page.stdin is not None
+                page.stdin.close()
+                try:
+                    async with asyncio.timeout(PAGE_CLOSE_S):
+                        out, err = await page.communicate()
+                except TimeoutError:
+                    page.kill()
+                    await page.wait()
+                    raise RuntimeError("the dashboard page did not close") from None
+                for line in out.decode(errors="replace").splitlines():
+                    if line.startswith("RESULT "):
+                        updates = int(json.loads(line[len("RESULT "):])["updates"])
+                if page.returncode:
+                    print(f"dashboard page exited {page.returncode}: "
+                          f"{err.decode(errors='replace')[-2000:]}", file=sys.stderr)
+        finally:
+            await self.server.stop()
+        return updates
+
+
+async def _stop(page: asyncio.subprocess.Process) -> str:
+    """Stop a page that did not open (an interrupt lets it close its browser); its stderr."""
+    if page.returncode is None:
+        page.send_signal(signal.SIGINT)
+    try:
+        async with asyncio.timeout(PAGE_CLOSE_S):
+            _, err = await page.communicate()
+    except TimeoutError:
+        page.kill()
+        _, err = await page.communicate()
+    return err.decode(errors="replace")
+
+
+async def finish_when_fed(app: TradingApp, strategy: ProbeStrategy,
+                          dashboard: OpenDashboard | None = None) -> None:
     """The feeder closes the md socket when its scenario is over: report, then shut down."""
     await app.started.wait()
     md = app.md
@@ -103,12 +206,17 @@ async def finish_when_fed(app: TradingApp, strategy: ProbeStrategy) -> None:
     if connection is not None:
         await connection.wait_ended()
     counters = strategy.counters
+    counters.stop()
     counters.data_frames = (app.metrics.md_events - strategy.frames_baseline
                             if counters.counting else 0)
     latency = app.metrics.latency()
     orders = app.orders
     stages = latency_breakdown(orders.tickets.values()) if orders is not None else ()
-    counters.finish(client="full", refused=strategy.refused,
+    extra: dict[str, Any] = {}
+    if dashboard is not None:
+        extra["dashboard"] = dashboard.measured()
+        extra["dashboard"]["page_updates"] = await dashboard.close()
+    counters.finish(client="full", refused=strategy.refused, **extra,
                     in_process_tick_to_order_us={"count": latency.count, "p50": latency.p50_us,
                                                  "p99": latency.p99_us},
                     breakdown={s.name: {"label": s.label, "count": s.count, "p50_us": s.p50_us,
@@ -116,7 +224,8 @@ async def finish_when_fed(app: TradingApp, strategy: ProbeStrategy) -> None:
     app.request_shutdown("the feeder is done")
 
 
-async def main_async(url: str, rest: str, limit_s: float, *, busy_poll: bool = False) -> int:
+async def main_async(url: str, rest: str, limit_s: float, *, busy_poll: bool = False,
+                     dashboard: bool = False) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-full-") as tmp:
         counters = Counters()
         app: TradingApp | None = None
@@ -128,33 +237,43 @@ async def main_async(url: str, rest: str, limit_s: float, *, busy_poll: bool = F
         strategy = ProbeStrategy(counters, frames_seen)
         settings = bench_settings(Path(tmp), busy_poll=busy_poll)
         persistence = Persistence(settings, label=strategy.name)  # as `tradovate-api run`
+        alerts: AlertSink = persistence.alerts(AlertLog())
+        recent = RecentAlerts(alerts) if dashboard else None
         app = TradingApp(settings, TradovateCredentials(name="bench", password=Secret("bench")),
                          strategy, endpoints=Endpoints(rest, f"{url}/trading", f"{url}/md"),
-                         alerts=persistence.alerts(AlertLog()), handle_signals=False)
+                         alerts=recent or alerts, handle_signals=False)
         persistence.attach(app)
         if persistence.journal is None:
             raise RuntimeError("the bench measures with the journal on")
-        watcher = asyncio.create_task(finish_when_fed(app, strategy))
+        opened = OpenDashboard(app, settings, recent) if recent is not None else None
         try:
             async with asyncio.timeout(limit_s):
-                code = await app.run()
+                if opened is not None:
+                    await opened.open(limit_s)
+                watcher = asyncio.create_task(finish_when_fed(app, strategy, opened))
+                try:
+                    code = await app.run()
+                finally:
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            if opened is not None:  # closed already, unless the run failed
+                await opened.close()
         if app.start_error:
             print(f"full client did not start: {app.start_error}", file=sys.stderr)
         return code
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(__doc__.splitlines()[0], argv, busy_poll_option=True)
+    args = parse_args(__doc__.splitlines()[0], argv, full_options=True)
     if args.rest is None:
         raise SystemExit("--rest is required for the full client (the app logs in over REST)")
     logging.getLogger().setLevel(logging.WARNING)
     from tradovate_api.client import run
 
-    return run(main_async(args.url, args.rest, args.timeout, busy_poll=args.busy_poll))
+    return run(main_async(args.url, args.rest, args.timeout, busy_poll=args.busy_poll,
+                          dashboard=args.dashboard))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ and the JSON and table hold the measured fields with sane values. No timing asse
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from bench.__main__ import available_clients
+from bench.dashboard_page import chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBES, WARMUP, FRAMES = 60, 5, 600
@@ -121,3 +123,31 @@ def test_busy_poll_mode_is_measured_next_to_the_full_client(tmp_path: Path) -> N
     markdown = (tmp_path / "latest.md").read_text()
     assert "| full-busy | idle (paced probes) |" in markdown
     assert "| idle | full-busy/full |" in markdown
+
+
+@pytest.mark.skipif("full" not in available_clients(), reason="needs the full client")
+def test_the_dashboards_cost_is_measured_with_a_page_open(tmp_path: Path) -> None:
+    if chromium() is None:
+        reason = "no chromium: full-dash opens the dashboard in it (apt-get install chromium)"
+        if os.environ.get("REQUIRE_CHROMIUM"):
+            pytest.fail(reason + " (REQUIRE_CHROMIUM is set)")
+        pytest.skip(reason)
+    result = run_bench(tmp_path, "--clients", "full,full-dash", "--scenarios", "idle",
+                       "--probes", "30")
+    (dash,) = [run for run in result["runs"] if run["client"] == "full-dash"]
+    assert dash["metrics"]["n"] == 30
+    assert dash["metrics"]["lost"] == 0
+    page = dash["client_result"]["dashboard"]
+    assert page["pages"] == 1  # still open when the feeder was done
+    assert page["page_updates"] >= 1  # the page rendered pushed snapshots
+    assert page["loop_ms_per_s"] > 0  # the pusher's own time on the event loop, measured
+    ratio = result["summary"]["ratios"]["idle p50_us full-dash/full"]
+    assert ratio["n"] == 1
+    assert ratio["median"] > 0
+    assert result["dashboard"]["ratios"]["idle"]["client_cpu"]["n"] == 1
+    costs = [row for row in result["targets"] if row["target"].startswith("dashboard open")]
+    assert [row["met"] for row in costs] == [None, None, None]  # reported, not judged
+    markdown = (tmp_path / "latest.md").read_text()
+    assert "| idle p50_us full-dash/full |" in markdown
+    assert "### Dashboard open" in markdown
+    assert "dashboard open costs ≤ 5% (noise-bounded): idle p50 |" in markdown

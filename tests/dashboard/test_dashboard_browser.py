@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium (Playwright driving Debian's ``chromium``): the
 page opens with the token and is refused without it; positions and P&L follow the
-simulator's fills; the kill switch flattens and the simulator's own ledger confirms it."""
+simulator's fills, and the sent order's latency by stage shows; the kill switch flattens and the
+simulator's own ledger confirms it."""
 
 from __future__ import annotations
 
@@ -114,6 +115,13 @@ async def test_positions_and_pnl_follow_the_fills_and_the_kill_switch_flattens(
         await expect(page.locator("#pnl-open")).not_to_have_text("–")
         await expect(page.locator("#connections")).to_contain_text("up")
         await expect(page.locator("#latency")).to_contain_text("samples")
+        # the per-order breakdown: the entry, placed on a quote, went through every stage to
+        # the wire and was answered (the protective stop, placed on the fill, has no frame)
+        tick_to_order = page.locator("#breakdown tr[data-stage='tick_to_order'] td")
+        await expect(tick_to_order.nth(0)).to_have_text("frame → written")
+        await expect(tick_to_order.nth(1)).to_have_text("1")
+        await expect(page.locator("#breakdown tr[data-stage='ack']")).to_have_count(1)
+        await expect(page.locator("#breakdown-note")).to_contain_text("newest 1,000 orders")
         # P&L moves with the market: further pushes arrive without the page asking
         updates = await _updates(page)
         async with asyncio.timeout(10):

@@ -49,6 +49,8 @@ async def test_the_token_opens_the_page_then_a_cookie_keeps_it(tmp_path: Path) -
             snapshot = await ws.receive_json(timeout=5)
             assert snapshot["strategy"] == "Idle"
             assert snapshot["accounts"][0]["traded"] is True
+            assert snapshot["breakdown"] == []  # no order yet
+            assert served.server.push_ns > 0  # the pusher's time on the loop is counted
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await http.ws_connect(base + "ws", headers={"Origin": "http://evil.example"})
         assert refused.value.status == 403

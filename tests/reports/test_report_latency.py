@@ -93,6 +93,8 @@ def test_percentiles_and_histogram_over_orders() -> None:
     assert histogram([1 * US, 2 * US, 3 * US, 2_000_000 * US]) == (
         1, 1, 1, *([0] * (len(HISTOGRAM_EDGES_US) - 3)), 1)
     assert latency_breakdown([]) == ()
+    (without,) = latency_breakdown(tickets, histograms=False)  # the dashboard's: same figures
+    assert without == msgspec.structs.replace(send, histogram=())
 
 
 def _played_with_stamps(played: Session) -> ReportData:

@@ -4,7 +4,8 @@ A snapshot is built on the event loop (the views are single-writer state: readin
 between two events is consistent) at most a few times per second and only while a page is
 open, apart from one P&L sample per second for the session chart. Everything it reads already
 exists for the status line, the reports and the risk check; nothing is computed on the order
-path for it.
+path for it. The per-order latency breakdown, the one costly part, is computed only for a page
+and is bounded (see :mod:`.order_breakdown`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..runtime.app import TradingApp
 from ..runtime.metrics import LatencySummary
 from ..runtime.status import StatusSnapshot
 from ..stores import OrderState, PnL, PnLUnknown
+from .order_breakdown import BREAKDOWN_ORDERS, OrderBreakdown, StageRow
 from .recent_alerts import RecentAlerts
 
 SHOWN_ALERTS = 12
@@ -101,6 +103,10 @@ class Snapshot(msgspec.Struct, frozen=True):
     chart: tuple[tuple[int, float | None], ...]
     """(time ms, the traded account's total P&L: realized after commissions + open)."""
     latency: LatencySummary
+    breakdown: tuple[StageRow, ...]
+    """Per-order latency by stage over the newest :data:`breakdown_orders` orders (empty
+    before the first order, and in a build for no page)."""
+    breakdown_orders: int
     orders_sent: int
     fills: int
     alerts: tuple[AlertRow, ...]
@@ -163,6 +169,8 @@ class SnapshotBuilder:
         self._app = app
         self._alerts = alerts
         self.chart = SessionChart()
+        self.breakdown = OrderBreakdown(
+            lambda: None if app.orders is None else app.orders.tickets)
 
     def _symbol(self, contract_id: int) -> str:
         spec = self._app.contracts.get(contract_id)
@@ -231,8 +239,9 @@ class SnapshotBuilder:
         return tuple(RefusalRow(t.created_ms, t.symbol, t.action, t.qty, t.reason)
                      for t in found)
 
-    def build(self, entries_halted: str = "") -> Snapshot:
-        """The snapshot now (also adds a chart point when one is due)."""
+    def build(self, entries_halted: str = "", *, for_page: bool = True) -> Snapshot:
+        """The snapshot now (also adds a chart point when one is due); ``for_page`` false
+        (no page to send it to: only the chart point is wanted) leaves the breakdown out."""
         app = self._app
         now = app.clock()
         accounts = self._accounts()
@@ -250,6 +259,8 @@ class SnapshotBuilder:
             connections=tuple(ConnectionRow(m.name, m.connected, m.connects, m.reconnects)
                               for m in metrics.sessions()),
             accounts=accounts, chart=self.chart.points(), latency=metrics.latency(),
+            breakdown=self.breakdown.rows(metrics.account_events) if for_page else (),
+            breakdown_orders=BREAKDOWN_ORDERS,
             orders_sent=metrics.orders_sent, fills=metrics.fills, alerts=alerts,
             refusals=self._refusals(),
             breaches=dict(risk.breaches) if risk is not None else {}, halted=halted,

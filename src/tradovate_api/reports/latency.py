@@ -98,9 +98,11 @@ def histogram(samples_ns: Iterable[int]) -> tuple[int, ...]:
     return tuple(counts)
 
 
-def latency_breakdown(tickets: Iterable[StampedTicket]) -> tuple[StageStats, ...]:
+def latency_breakdown(tickets: Iterable[StampedTicket], *,
+                      histograms: bool = True) -> tuple[StageStats, ...]:
     """Percentiles and histogram of every stage measured on at least one of ``tickets``, in
-    path order."""
+    path order. ``histograms`` false leaves each histogram empty: it costs most of the time
+    (the dashboard, which recomputes on the event loop, shows only the percentiles)."""
     samples: dict[str, list[int]] = {name: [] for name, *_ in STAGES}
     for ticket in tickets:
         for name, ns in stage_durations(ticket).items():
@@ -111,5 +113,6 @@ def latency_breakdown(tickets: Iterable[StampedTicket]) -> tuple[StageStats, ...
         if ordered:
             out.append(StageStats(name, label, len(ordered), _percentile(ordered, 0.5),
                                   _percentile(ordered, 0.9), _percentile(ordered, 0.99),
-                                  ordered[-1] / 1000.0, histogram(ordered)))
+                                  ordered[-1] / 1000.0,
+                                  histogram(ordered) if histograms else ()))
     return tuple(out)
