@@ -15,27 +15,13 @@ from collections.abc import Callable, Mapping, Reversible
 from itertools import islice
 from typing import cast
 
-import msgspec
-
 from ..orders import OrderTicket
-from ..reports import latency_breakdown
+from ..reports import StageStats, latency_breakdown
 
 BREAKDOWN_ORDERS = 1000
 """Newest tickets the breakdown is computed over."""
 BREAKDOWN_INTERVAL = 1.0
 """Least time (seconds) between two computations."""
-
-
-class StageRow(msgspec.Struct, frozen=True):
-    """One stage (``reports.STAGES``) over the newest orders, in microseconds."""
-
-    name: str
-    label: str
-    count: int
-    p50_us: float
-    p90_us: float
-    p99_us: float
-    max_us: float
 
 
 class OrderBreakdown:
@@ -49,17 +35,18 @@ class OrderBreakdown:
         self._orders = orders
         self._interval = interval
         self._clock = clock
-        self._rows: tuple[StageRow, ...] = ()
+        self._rows: tuple[StageStats, ...] = ()
         self._seen: tuple[int, OrderTicket | None, int] = (0, None, 0)
         self._at = float("-inf")
         self.computed = 0
         """How many times the breakdown was computed (not merely shown again)."""
 
-    def rows(self, changes: int) -> tuple[StageRow, ...]:
-        """The breakdown now; ``changes`` is any counter that moves when an older ticket may
-        have changed without a new one being added (account events: fills, order updates).
-        A ticket is replaced, never mutated, on every change, so the newest one's identity
-        and the ticket count catch the rest."""
+    def rows(self, changes: int) -> tuple[StageStats, ...]:
+        """The breakdown now (each stage's histogram left empty). ``changes`` is a counter
+        that moves when a ticket may have been stamped without a new one being added: tickets
+        are updated in place by the order manager (answers, fills), and the account events
+        that follow every answer and fill move this counter; the ticket count and the newest
+        ticket catch new orders."""
         tickets = self._tickets()
         if not tickets:
             return ()
@@ -73,9 +60,7 @@ class OrderBreakdown:
         if unchanged or now - self._at < self._interval:
             return self._rows
         window = islice(reversed(values), self._orders)
-        self._rows = tuple(StageRow(s.name, s.label, s.count, s.p50_us, s.p90_us, s.p99_us,
-                                    s.max_us)
-                           for s in latency_breakdown(window, histograms=False))
+        self._rows = latency_breakdown(window, histograms=False)
         self._seen = seen
         self._at = now
         self.computed += 1

@@ -16,11 +16,12 @@ import msgspec
 
 from ..orders import OrderTicket, TicketState
 from ..orders.tickets import PROTECTIVE_SUFFIX
+from ..reports import StageStats
 from ..runtime.app import TradingApp
 from ..runtime.metrics import LatencySummary
 from ..runtime.status import StatusSnapshot
 from ..stores import OrderState, PnL, PnLUnknown
-from .order_breakdown import BREAKDOWN_ORDERS, OrderBreakdown, StageRow
+from .order_breakdown import BREAKDOWN_ORDERS, OrderBreakdown
 from .recent_alerts import RecentAlerts
 
 SHOWN_ALERTS = 12
@@ -103,7 +104,7 @@ class Snapshot(msgspec.Struct, frozen=True):
     chart: tuple[tuple[int, float | None], ...]
     """(time ms, the traded account's total P&L: realized after commissions + open)."""
     latency: LatencySummary
-    breakdown: tuple[StageRow, ...]
+    breakdown: tuple[StageStats, ...]
     """Per-order latency by stage over the newest :data:`breakdown_orders` orders (empty
     before the first order, and in a build for no page)."""
     breakdown_orders: int
