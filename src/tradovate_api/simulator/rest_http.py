@@ -20,6 +20,7 @@ from aiohttp import web
 from . import answer_faults
 from .limits import PROCEED
 from .outgoing import error_body
+from .request_params import with_json_body
 from .rest_endpoints import PUBLIC_ENDPOINTS
 
 if TYPE_CHECKING:
@@ -56,15 +57,7 @@ async def _params(request: web.Request) -> dict[str, Any]:
     raw = await request.read()
     if not raw.strip():
         return params
-    try:
-        body = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise ValueError(f"body is not JSON: {exc}") from None
-    if isinstance(body, dict):
-        params.update(body)
-    elif body is not None:
-        raise ValueError("body must be a JSON object")
-    return params
+    return with_json_body(params, lambda: msgspec.json.decode(raw))
 
 
 class RestHandler:

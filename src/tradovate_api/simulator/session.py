@@ -35,6 +35,7 @@ from ..protocol import (
 )
 from .limits import PROCEED
 from .outgoing import RawFrame, error_body, response_bytes
+from .request_params import with_json_body
 
 if TYPE_CHECKING:
     from .session_context import ServerContext
@@ -53,16 +54,7 @@ _FRAME_BREAK = b"frame break"
 def request_params(request: ClientRequest) -> dict[str, Any]:
     """A websocket request's query parameters overlaid with its JSON body object, as a REST
     call's ``params``; raises ``ValueError``."""
-    params: dict[str, Any] = dict(request.query_params())
-    try:
-        body = request.body_json()
-    except msgspec.DecodeError as exc:
-        raise ValueError(f"body is not JSON: {exc}") from None
-    if isinstance(body, dict):
-        params.update(body)
-    elif body is not None:
-        raise ValueError("body must be a JSON object")
-    return params
+    return with_json_body(dict(request.query_params()), request.body_json)
 
 
 class SocketSession:
