@@ -55,3 +55,11 @@ def _ended_pid() -> int:
         os._exit(0)
     os.waitpid(pid, 0)
     return pid
+
+
+def test_the_token_stays_out_of_the_addresss_repr() -> None:
+    address = DashboardAddress("http://127.0.0.1:8080/", "tok-secret-value-123456", 1)
+    shown = repr(address) + str(address) + f"{address!r}"
+    assert "tok-secret-value-123456" not in shown
+    assert "token='***'" in repr(address)
+    assert address.open_url.endswith("?token=tok-secret-value-123456")  # where it belongs

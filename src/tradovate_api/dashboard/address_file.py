@@ -25,6 +25,9 @@ class DashboardAddress(msgspec.Struct, frozen=True):
         cookie and drops it from the address bar)."""
         return f"{self.url}?token={self.token}"
 
+    def __repr__(self) -> str:  # the token is a secret: never in a traceback or a log
+        return f"DashboardAddress(url={self.url!r}, token='***', pid={self.pid})"
+
 
 def write_address(path: str | Path, address: DashboardAddress) -> None:
     """Write ``address`` to ``path`` atomically, readable by this user only."""
