@@ -12,7 +12,22 @@ from PIL import Image, ImageChops, ImageStat
 from report_browser import Browser
 from report_session import Session
 
-from tradovate_api.reports import build_report, render_charts, render_html
+from tradovate_api.reports import ReportData, build_report, render_charts, render_html
+
+_IMAGES = ("Array.from(document.images).map(i => { const r = i.getBoundingClientRect();"
+           " return {alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight,"
+           " x: r.left + i.clientLeft, y: r.top + window.scrollY + i.clientTop,"
+           " cw: i.clientWidth, ch: i.clientHeight}; })")
+"""Each image of the page: its alt text, natural size and where it is drawn."""
+
+
+def _rendered(data: ReportData, directory: Path) -> tuple[dict[str, bytes], Path]:
+    """The report's charts, and its page written to ``directory``."""
+    charts = render_charts(data)
+    page_file = directory / "report.html"
+    page_file.write_text(render_html(data, charts), encoding="utf-8")
+    return charts, page_file
+
 
 _IMG = re.compile(r'<img class="chart" alt="([^"]*)" src="data:image/png;base64,([^"]+)">')
 
@@ -50,17 +65,11 @@ async def test_a_browser_shows_both_charts_pixel_for_pixel(played: Session,
                                                            tmp_path: Path) -> None:
     data = build_report(played.account, played.market, None, played.tickets,
                         now_ms=played.now_ms)
-    charts = render_charts(data)
-    page_file = tmp_path / "report.html"
-    page_file.write_text(render_html(data, charts), encoding="utf-8")
+    charts, page_file = _rendered(data, tmp_path)
 
     async with Browser() as page:
         await page.open(page_file, 1100, 900)
-        images = await page.evaluate(
-            "Array.from(document.images).map(i => { const r = i.getBoundingClientRect();"
-            " return {alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight,"
-            " x: r.left + i.clientLeft, y: r.top + window.scrollY + i.clientTop,"
-            " cw: i.clientWidth, ch: i.clientHeight}; })")
+        images = await page.evaluate(_IMAGES)
         title = await page.evaluate("document.title")
         headings = await page.evaluate(
             "Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
@@ -117,15 +126,10 @@ async def test_a_browser_shows_the_latency_histogram_once_orders_were_sent(
             type(ticket).__dict__[name].__set__(ticket, 1_000_000 * (index + 1) + offset)
     data = build_report(played.account, played.market, None, played.tickets,
                         now_ms=played.now_ms)
-    charts = render_charts(data)
-    page_file = tmp_path / "report.html"
-    page_file.write_text(render_html(data, charts), encoding="utf-8")
+    charts, page_file = _rendered(data, tmp_path)
     async with Browser() as page:
         await page.open(page_file, 1100, 900)
-        images = await page.evaluate(
-            "Array.from(document.images).map(i => { const r = i.getBoundingClientRect();"
-            " return {alt: i.alt, complete: i.complete, w: i.naturalWidth, h: i.naturalHeight,"
-            " x: r.left + i.clientLeft, y: r.top + window.scrollY + i.clientTop}; })")
+        images = await page.evaluate(_IMAGES)
         shot = await page.screenshot()
     assert [i["alt"] for i in images] == ["P&L over time", "Prices with entries and exits",
                                           "Order latency by stage"]
