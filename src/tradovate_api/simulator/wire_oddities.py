@@ -20,15 +20,15 @@ CURRENT_SPEC_FIELDS: Mapping[str, Mapping[str, Any]] = {
     "account": {"restricted": False, "closed": False, "evaluationSize": 0,
                 "futuresDisabled": False, "swapEnabled": False, "spotMarginEnabled": False,
                 "ssfRiskDisclosureAcknowledgment": "2025-01-02T15:04:05.000Z"},
-    "cashBalance": {"amountSOD": 0.0},  # the engine's own entities carry it
     "marginSnapshot": {"positionMargin": 0.0, "totalUsedFullMargin": 0.0,
                        "openCollateralReq": 0.0},
     "accountRiskStatus": {"maxNetLiq": 0.0, "minNetLiq": 0.0},
     "contract": {"timestamp": "2025-01-02T15:04:05.000Z"},
     "fill": {"external": False},
 }
-"""Fields of the current spec (reference §5.2, "current additions") by entity type; values
-only illustrate the type where the engine has none of its own."""
+"""Fields of the current spec (reference §5.2, "current additions") by entity type that the
+engine's entities lack; values only illustrate the type. (``CashBalance.amountSOD`` is not
+here: the engine's cash balances carry their own.)"""
 
 FUTURE_FIELDS: Mapping[str, Any] = {
     "venueFlags": 3,
