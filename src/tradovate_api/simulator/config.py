@@ -19,7 +19,7 @@ import msgspec
 
 from ..errors import ConfigError
 from ..errors.config_validation import describe_validation_error, reject_non_finite
-from ..protocol.models import Contract, ContractMaturity, Product
+from ..protocol.models import Contract, ContractMaturity, Product, UserAccountAutoLiq
 from .fault_catalog import fault_params, spec_of
 from .instruments import (
     CME_ID,
@@ -54,12 +54,60 @@ class PositionConfig(_Section, frozen=True):
     prev_price: PositiveFloat
 
 
+class AutoLiqConfig(_Section, frozen=True):
+    """An account's auto-liquidation settings: the ``userAccountAutoLiq`` entity (reference
+    §5.2) in snake_case, amounts in USD. An absent limit is not applied; the exchange enforces
+    the ones given (see :mod:`.risk_guard`)."""
+
+    daily_loss_alert: PositiveFloat | None = None
+    """Shown in the entity only (Tradovate alerts in its own platform)."""
+    daily_loss_liq_only: PositiveFloat | None = None
+    """A day's loss (net liquidation value below the day's start) that puts the account in
+    liquidate-only mode."""
+    daily_loss_auto_liq: PositiveFloat | None = None
+    """A day's loss that liquidates and locks the account until the next trade date."""
+    trailing_max_drawdown: PositiveFloat | None = None
+    """Distance of the liquidation level below the high-water mark of the net liquidation
+    value."""
+    trailing_max_drawdown_limit: PositiveFloat | None = None
+    """Net liquidation value the trailing liquidation level stops rising at (the floor)."""
+    trailing_max_drawdown_mode: Literal["EOD", "RealTime"] = "RealTime"
+    """``RealTime``: the high-water mark follows the net liquidation value (open P&L
+    included) intraday; ``EOD``: it moves only at the session close."""
+    flatten_timestamp: str | None = None
+    """ISO time (``2026-11-24T20:00:00Z``) the account is flattened and its orders canceled,
+    once; trading stays allowed."""
+    do_not_unlock: bool = False
+    """A lock does not end at the next trade date."""
+    changes_locked: bool = False
+    """``userAccountAutoLiq/update`` is refused for this account."""
+
+    def __post_init__(self) -> None:
+        if self.flatten_timestamp is not None:
+            try:
+                stamp = dt.datetime.fromisoformat(self.flatten_timestamp)
+            except ValueError:
+                raise ValueError(f"flatten_timestamp: not an ISO date-time: "
+                                 f"{self.flatten_timestamp!r}") from None
+            if stamp.tzinfo is None:
+                raise ValueError("flatten_timestamp: give a time zone (e.g. Z)")
+        liq_only, auto_liq = self.daily_loss_liq_only, self.daily_loss_auto_liq
+        if liq_only is not None and auto_liq is not None and liq_only > auto_liq:
+            raise ValueError("daily_loss_liq_only must not exceed daily_loss_auto_liq (the "
+                             "account would be liquidated before it became liquidate-only)")
+        if self.trailing_max_drawdown_limit is not None and self.trailing_max_drawdown is None:
+            raise ValueError("trailing_max_drawdown_limit needs trailing_max_drawdown")
+
+
 class AccountConfig(_Section, frozen=True):
-    """A funded demo account (``Customer`` type), optionally with overnight positions."""
+    """A funded demo account (``Customer`` type), optionally with overnight positions and
+    auto-liquidation settings."""
 
     name: str
     balance: NonNegativeFloat = 50_000.0
     positions: list[PositionConfig] = msgspec.field(default_factory=list)
+    auto_liq: AutoLiqConfig | None = None
+    """``None``: no limits (the entity carries only ``changesLocked: false``)."""
 
 
 class FaultConfig(_Section, frozen=True):
@@ -217,6 +265,23 @@ class SimulatorConfig(_Section, frozen=True):
                 f"instruments={[i.root for i in self.instruments]!r}, seed={self.seed})")
 
 
+def auto_liq_entity(spec: AutoLiqConfig | None) -> UserAccountAutoLiq | None:
+    """The ``userAccountAutoLiq`` entity of an account's settings (its id is set when the
+    account is created); ``None`` without settings."""
+    if spec is None:
+        return None
+    return UserAccountAutoLiq(
+        id=0, changes_locked=spec.changes_locked, daily_loss_alert=spec.daily_loss_alert,
+        daily_loss_liq_only=spec.daily_loss_liq_only,
+        daily_loss_auto_liq=spec.daily_loss_auto_liq,
+        flatten_timestamp=spec.flatten_timestamp,
+        trailing_max_drawdown=spec.trailing_max_drawdown,
+        trailing_max_drawdown_limit=spec.trailing_max_drawdown_limit,
+        trailing_max_drawdown_mode=(spec.trailing_max_drawdown_mode
+                                    if spec.trailing_max_drawdown is not None else None),
+        do_not_unlock=spec.do_not_unlock)
+
+
 def config_from_mapping(raw: Mapping[str, Any]) -> SimulatorConfig:
     """Validate a parsed TOML table; :class:`ConfigError` names the bad key. ``inf`` and
     ``nan`` (which TOML allows) are refused anywhere, as in the settings."""
@@ -228,6 +293,9 @@ def config_from_mapping(raw: Mapping[str, Any]) -> SimulatorConfig:
     names = [u.name for u in config.users]
     if len(set(names)) != len(names):
         raise ConfigError("users: user names must be unique")
+    accounts = [a.name for u in config.users for a in u.accounts or ()]
+    if len(set(accounts)) != len(accounts):
+        raise ConfigError("users: account names must be unique")
     if not config.users:
         raise ConfigError("users: at least one user is required")
     for index, fault in enumerate(config.faults):

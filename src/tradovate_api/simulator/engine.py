@@ -82,6 +82,7 @@ from .engine_store import DEPS_FIELD, USER_DATA_TYPES, EntityStore, entity_id
 from .engine_time import cme_trade_date, iso_timestamp
 from .instruments import Instrument, InstrumentCatalog
 from .ledger import Pair, PositionLedger
+from .risk_guard import AccountGuard, Breach, Standing
 from .strategy_params import Bracket, StrategyPlan, parse_params
 
 _FIRST_ID = 1_000_001
@@ -229,6 +230,8 @@ class Exchange:
         """Changes made outside a call that returns changes (a roll seen by a query)."""
         self._next_pace: tuple[int, float] | None = None
         self._split_users: list[int] = []
+        self._guards: dict[int, AccountGuard] = {}
+        """Every account's auto-liquidation settings, risk status and standing."""
         self._init_reference(reference)
 
     # ----------------------------------------------------------------- reference data
@@ -327,8 +330,11 @@ class Exchange:
         self._users[user.id] = user
         return user
 
-    def add_account(self, user_id: int, name: str, balance: float) -> Account:
-        """A funded demo account of ``user_id`` with its cash balance and risk entities."""
+    def add_account(self, user_id: int, name: str, balance: float,
+                    auto_liq: UserAccountAutoLiq | None = None) -> Account:
+        """A funded demo account of ``user_id`` with its cash balance and risk entities;
+        ``auto_liq`` (its ``id`` is replaced by the account's) holds the limits the exchange
+        enforces (none by default)."""
         if user_id not in self._users:
             raise KeyError(f"unknown user {user_id}")
         stamp, trade_date = self._stamp()
@@ -345,10 +351,12 @@ class Exchange:
         self._emit(ignored, user_id, aid, "cashBalance", "Created",
                    self._cash_entity(aid, stamp, trade_date))
         self._emit(ignored, user_id, aid, "marginSnapshot", "Created", self._margin_entity(aid))
-        self._emit(ignored, user_id, aid, "accountRiskStatus", "Created",
-                   AccountRiskStatus(id=aid, admin_action="Normal", user_triggered_liq_only=False))
-        self._emit(ignored, user_id, aid, "userAccountAutoLiq", "Created",
-                   UserAccountAutoLiq(id=aid, changes_locked=False))
+        status = AccountRiskStatus(id=aid, admin_action="Normal", user_triggered_liq_only=False)
+        settings = (UserAccountAutoLiq(id=aid, changes_locked=False) if auto_liq is None
+                    else msgspec.structs.replace(auto_liq, id=aid))
+        self._guards[aid] = AccountGuard(settings, status, high_water=balance)
+        self._emit(ignored, user_id, aid, "accountRiskStatus", "Created", status)
+        self._emit(ignored, user_id, aid, "userAccountAutoLiq", "Created", settings)
         return account
 
     def carry_position(self, account_id: int, symbol: str, prev_pos: int,
@@ -590,6 +598,10 @@ class Exchange:
             account = self._accounts[account_id]
             self._emit(out, account.user_id, account_id, "cashBalance", "Updated",
                        self._cash_entity(account_id, stamp, trade_date))
+            guard = self._guards[account_id]
+            if guard.settle(cash.amount):
+                self._set_risk_status(out, account, guard, "Normal", stamp,
+                                      liquidate_only=None)
         self._archive_finished()
         return out
 
@@ -645,6 +657,115 @@ class Exchange:
         message = text if text is not None else f"Order rejected by simulator fault ({reason})"
         for _ in range(count):
             self._faults.append(_Fault(reason, message, after_accept))
+
+    # ----------------------------------------------------------------- auto-liquidation
+
+    def risk_standing(self, account_id: int) -> Standing:
+        """What the exchange lets the account do now (read-only, for tools and tests)."""
+        return self._guards[account_id].standing
+
+    def high_water_mark(self, account_id: int) -> float:
+        """The high-water mark the account's trailing drawdown trails (read-only)."""
+        return self._guards[account_id].high_water
+
+    def net_liquidation_value(self, account_id: int) -> float:
+        """Cash plus open P&L at the simulator's marks (what the limits measure)."""
+        return self._cash[account_id].amount + self._open_pnl(account_id)
+
+    def update_auto_liq(self, user_id: int, fields: Mapping[str, object]
+                        ) -> tuple[UserAccountAutoLiq | str, list[EntityChange]]:
+        """``userAccountAutoLiq/update``: the given fields (wire names; ``id`` = the
+        account) replace the account's, the others stay. Refused (a text) for an account
+        that is not the user's or whose settings are ``changesLocked``."""
+        out = self._begin()
+        ident = fields.get("id")
+        account = self._accounts.get(ident) if isinstance(ident, int) else None
+        if account is None or account.user_id != user_id:
+            return f"Access is denied to userAccountAutoLiq {ident}", out
+        guard = self._guards[account.id]
+        if guard.settings.changes_locked:
+            return f"Changes to the auto-liquidation settings of account {account.id} are " \
+                   f"locked", out
+        current = msgspec.to_builtins(guard.settings)
+        merged = {**current, **{k: v for k, v in fields.items() if k != "id"},
+                  "id": account.id}
+        try:
+            settings = msgspec.convert(merged, UserAccountAutoLiq, strict=False)
+        except msgspec.ValidationError as exc:
+            return f"Invalid userAccountAutoLiq: {exc}", out
+        guard.replace_settings(settings)
+        self._emit(out, user_id, account.id, "userAccountAutoLiq", "Updated", settings)
+        self._enforce(out)
+        return settings, out
+
+    def _standing_refusal(self, account_id: int, inst: Instrument, is_buy: bool,
+                          qty: int) -> Failure | None:
+        guard = self._guards.get(account_id)
+        if guard is None or guard.standing is Standing.NORMAL:
+            return None
+        ledger = self._ledgers.get((account_id, inst.contract_id))
+        return guard.refusal(0 if ledger is None else ledger.net_pos, is_buy, qty)
+
+    def _enforce(self, out: list[EntityChange]) -> None:
+        """Measure every account that has limits and act on what it crossed: liquidate-only
+        mode, or liquidation (and a lock) by the exchange. One account's breach touches
+        only that account."""
+        now = self._clock()
+        for account_id, guard in self._guards.items():
+            if not guard.watched:
+                continue
+            cash = self._cash[account_id]
+            breach = guard.check(cash.amount + self._open_pnl(account_id), cash.start_of_day,
+                                 now)
+            if breach is not None:
+                self._act(out, account_id, guard, breach)
+
+    def _act(self, out: list[EntityChange], account_id: int, guard: AccountGuard,
+             breach: Breach) -> None:
+        account = self._accounts[account_id]
+        stamp, _ = self._stamp()
+        if breach is Breach.FLATTEN_TIME:
+            guard.flatten_at = None
+            self._flatten(out, account, f"Flatten time {guard.settings.flatten_timestamp}")
+            return
+        if breach is Breach.DAILY_LOSS_LIQ_ONLY:
+            guard.standing = Standing.LIQUIDATE_ONLY
+            self._set_risk_status(out, account, guard, "AgreedOnLiqOnlyModeByAutoLiq", stamp,
+                                  liquidate_only=stamp)
+            return
+        guard.standing = Standing.LOCKED
+        guard.permanent = guard.permanent or breach is Breach.TRAILING_DRAWDOWN
+        self._set_risk_status(out, account, guard, "AgreedOnLiquidationByAutoLiq", stamp,
+                              liquidate_only=stamp)
+        self._flatten(out, account, f"Auto-liquidation: {breach.value} reached")
+        self._set_risk_status(out, account, guard, "LockTradingImmediately", stamp,
+                              liquidate_only=stamp)
+
+    def _set_risk_status(self, out: list[EntityChange], account: Account,
+                         guard: AccountGuard, action: str, stamp: str, *,
+                         liquidate_only: str | None) -> None:
+        guard.status = msgspec.structs.replace(guard.status, admin_action=action,
+                                               admin_timestamp=stamp,
+                                               liquidate_only=liquidate_only)
+        self._emit(out, account.user_id, account.id, "accountRiskStatus", "Updated",
+                   guard.status)
+
+    def _flatten(self, out: list[EntityChange], account: Account, text: str) -> None:
+        """The exchange cancels the account's orders and closes its positions with its own
+        market orders (``admin: true``, no sender)."""
+        for _ in range(2):  # a canceled entry may release its bracket: cancel that too
+            for live in [lv for lv in self._live.values() if lv.account_id == account.id]:
+                if live.order.id in self._live:
+                    self._cancel(out, live, text=text)
+        for (aid, contract_id), ledger in list(self._ledgers.items()):
+            inst = self._catalog.by_id(contract_id)
+            if aid != account.id or ledger.net_pos == 0 or inst is None:
+                continue
+            live = self._create(out, account.user_id, account, inst,
+                                "Sell" if ledger.net_pos > 0 else "Buy", abs(ledger.net_pos),
+                                "Market", text=text[:64], admin=True)
+            self._accept(out, live, held=False)
+            self._execute_new(out, live)
 
     # ----------------------------------------------------------------- validation
 
@@ -724,9 +845,12 @@ class Exchange:
             return ("InvalidContract", f"Unknown contract {body.symbol!r}")
         if body.order_qty <= 0:
             return ("UnknownReason", f"orderQty must be positive, got {body.order_qty}")
-        failure = self._check_version(inst, body.action, body.order_type, body.price,
-                                      body.stop_price, body.peg_difference,
-                                      body.time_in_force, body.expire_time)
+        failure = self._standing_refusal(account.id, inst, body.action == "Buy",
+                                         body.order_qty)
+        if failure is None:
+            failure = self._check_version(inst, body.action, body.order_type, body.price,
+                                          body.stop_price, body.peg_difference,
+                                          body.time_in_force, body.expire_time)
         if failure is None:
             failure = self._check_stop_side(inst, body.action == "Buy", body.order_type,
                                             body.stop_price)
@@ -762,8 +886,10 @@ class Exchange:
                 time_in_force: str | None = None, expire_time: str | None = None,
                 text: str | None = None, cl_ord_id: str | None = None,
                 activation_time: str | None = None, custom_tag50: str | None = None,
-                is_automated: bool | None = None, parent_id: int | None = None) -> _Live:
-        """Command Created, orderVersion Created, order Created (PendingNew)."""
+                is_automated: bool | None = None, parent_id: int | None = None,
+                admin: bool = False) -> _Live:
+        """Command Created, orderVersion Created, order Created (PendingNew); ``admin``: an
+        order the exchange makes itself (``admin: true``, the command has no sender)."""
         stamp, _ = self._stamp()
         order_id, command_id = self._new_id(), self._new_id()
         if order_type == "TrailingStop" and stop_price is None and peg_difference is not None:
@@ -772,7 +898,8 @@ class Exchange:
                 offset = abs(peg_difference)
                 stop_price = self._round(ref + offset if action == "Buy" else ref - offset, inst)
         command = Command(id=command_id, order_id=order_id, timestamp=stamp, cl_ord_id=cl_ord_id,
-                          command_type="New", command_status="Pending", sender_id=user_id,
+                          command_type="New", command_status="Pending",
+                          sender_id=None if admin else user_id,
                           user_session_id=0, activation_time=activation_time,
                           custom_tag50=custom_tag50, is_automated=is_automated)
         version = OrderVersion(id=command_id, order_id=order_id, order_qty=qty,
@@ -780,7 +907,7 @@ class Exchange:
                                max_show=max_show, peg_difference=peg_difference,
                                time_in_force=time_in_force, expire_time=expire_time, text=text)
         order = Order(id=order_id, account_id=account.id, contract_id=inst.contract_id,
-                      timestamp=stamp, action=action, ord_status="PendingNew", admin=False,
+                      timestamp=stamp, action=action, ord_status="PendingNew", admin=admin,
                       parent_id=parent_id)
         aid = account.id
         self._emit(out, user_id, aid, "command", "Created", command)
@@ -861,6 +988,7 @@ class Exchange:
         """``order/placeorder``."""
         out = self._begin()
         result = self._place(out, user_id, body, "order/placeorder")
+        self._enforce(out)
         return result, self._reorder(out)
 
     def _place(self, out: list[EntityChange], user_id: int, body: PlaceOrder,
@@ -949,6 +1077,7 @@ class Exchange:
             self._execute_new(out, entry)
         result = PlaceOsoResult(order_id=entry.order.id, oso1_id=brackets[0].order.id,
                                 oso2_id=brackets[1].order.id if len(brackets) == 2 else None)
+        self._enforce(out)
         return result, self._reorder(out)
 
     def place_oco(self, user_id: int,
@@ -960,6 +1089,9 @@ class Exchange:
             return PlaceOcoResult(failure_reason=checked[0], failure_text=checked[1]), out
         account, inst = checked.account, checked.inst
         failure = self._check_leg(inst, body.other)
+        if failure is None:
+            failure = self._standing_refusal(account.id, inst, body.other.action == "Buy",
+                                             body.order_qty)
         if failure is not None:
             return PlaceOcoResult(failure_reason=failure[0], failure_text=failure[1]), out
         fault = self._take_fault("order/placeoco")
@@ -978,6 +1110,7 @@ class Exchange:
             if second.order.id in self._live:
                 self._execute_new(out, second)
         result = PlaceOcoResult(order_id=first.order.id, oco_id=second.order.id)
+        self._enforce(out)
         return result, self._reorder(out)
 
     def _find_live(self, user_id: int, order_id: int) -> _Live | Failure:
@@ -1012,6 +1145,9 @@ class Exchange:
         if failure is None and body.order_qty <= live.cum_qty:
             failure = ("UnknownReason", f"orderQty {body.order_qty} must exceed the filled "
                        f"quantity {live.cum_qty}")
+        if failure is None:
+            failure = self._standing_refusal(live.account_id, live.inst, live.is_buy,
+                                             body.order_qty - live.cum_qty)
         fault = None if failure is not None else self._take_fault("order/modifyorder")
         if fault is not None and not fault.after_accept:
             failure = (fault.reason, fault.text)
@@ -1045,6 +1181,7 @@ class Exchange:
         self._exec_report(out, live, command_id, "Replaced", status)
         if not live.held:
             self._execute_new(out, live)
+        self._enforce(out)
         return CommandResult(command_id=command_id), self._reorder(out)
 
     @staticmethod
@@ -1136,6 +1273,7 @@ class Exchange:
                              order_qty=abs(net), order_type="Market", account_id=account.id,
                              custom_tag50=body.custom_tag50, is_automated=body.is_automated)
         result = self._place(out, user_id, closing, "order/liquidateposition")
+        self._enforce(out)
         return result, self._reorder(out)
 
     # ----------------------------------------------------------------- order strategies
@@ -1192,6 +1330,7 @@ class Exchange:
         else:
             self._accept(out, live, held=False)
             self._execute_new(out, live)
+        self._enforce(out)
         return OrderStrategyStatusResponse(order_strategy=strategy.entity), self._reorder(out)
 
     def interrupt_order_strategy(self, user_id: int, body: InterruptOrderStrategy
@@ -1436,6 +1575,7 @@ class Exchange:
         up to the crossing size; stops trigger on trades or quotes through the stop."""
         out = self._begin()
         if not self._live:
+            self._enforce(out)
             return out
         consumed: dict[tuple[int, bool, int], int] = {}
         resting: dict[int, list[_Live]] = {}
@@ -1476,6 +1616,7 @@ class Exchange:
                 if limit_price is not None and fills:
                     fills = [(sum(qty for qty, _ in fills), limit_price)]
                 self._apply_fills(out, live, fills)
+        self._enforce(out)
         return self._reorder(out)
 
     def _resting(self, contract_id: int) -> list[_Live]:

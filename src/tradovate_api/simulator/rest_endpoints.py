@@ -7,6 +7,7 @@ and body (HTTP status/body, or ``s``/``d``). Endpoint names are matched case-ins
 
 Served: the auth endpoints, the order endpoints, ``orderStrategy/startorderstrategy`` and
 ``orderStrategy/interruptorderstrategy``, ``cashBalance/getcashbalancesnapshot``,
+``userAccountAutoLiq/update`` (refused while the settings are ``changesLocked``),
 ``user/syncrequest`` (a plain snapshot here; the trading socket also subscribes), and for every
 entity type the generic ``list``, ``item``, ``items``, ``deps``, ``ldeps``, ``find``,
 ``suggest`` operations. The ``odd_fields`` fault changes the entities of the snapshot and of
@@ -148,6 +149,7 @@ class Endpoints:
             "order/liquidateposition": self._liquidate,
             "orderstrategy/startorderstrategy": self._start_strategy,
             "orderstrategy/interruptorderstrategy": self._interrupt_strategy,
+            "useraccountautoliq/update": self._update_auto_liq,
         }
 
     @staticmethod
@@ -325,6 +327,14 @@ class Endpoints:
     def _liquidate(self, token: Token | None, params: dict[str, Any]) -> Reply:
         result, changes = self._exchange.liquidate_position(
             self._need(token).user_id, _body(params, LiquidatePosition))
+        return Reply(200, msgspec.json.encode(result), changes)
+
+    def _update_auto_liq(self, token: Token | None, params: dict[str, Any]) -> Reply:
+        """``userAccountAutoLiq/update``: the entity back, or ``errorText`` when refused."""
+        params = {**params, "id": _int(params, "id")}
+        result, changes = self._exchange.update_auto_liq(self._need(token).user_id, params)
+        if isinstance(result, str):
+            return json_reply({"errorText": result})
         return Reply(200, msgspec.json.encode(result), changes)
 
     def _start_strategy(self, token: Token | None, params: dict[str, Any]) -> Reply:

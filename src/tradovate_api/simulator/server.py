@@ -24,7 +24,7 @@ import msgspec
 from aiohttp import web
 
 from ..errors import ConfigError
-from .config import AccountConfig, SimulatorConfig, build_instruments
+from .config import AccountConfig, SimulatorConfig, auto_liq_entity, build_instruments
 from .engine import Exchange
 from .faults import Faults, SocketKind
 from .hours import MarketSchedule
@@ -122,7 +122,8 @@ class Simulator:
             if accounts is None:
                 accounts = [AccountConfig(name=f"DEMO{user.id}", balance=DEFAULT_BALANCE)]
             for account in accounts:
-                added = self.exchange.add_account(user.id, account.name, account.balance)
+                added = self.exchange.add_account(user.id, account.name, account.balance,
+                                                  auto_liq_entity(account.auto_liq))
                 for position in account.positions:
                     try:
                         self.exchange.carry_position(added.id, position.symbol,
