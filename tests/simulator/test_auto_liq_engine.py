@@ -109,7 +109,9 @@ def test_realtime_trailing_follows_open_profit_and_liquidates_on_the_giveback() 
                                             "LockTradingImmediately"]
     admin = [c.entity for c in changes if c.entity_type == "order"
              and isinstance(c.entity, Order) and c.event_type == "Created"]
-    assert len(admin) == 1 and admin[0].admin and admin[0].action == "Sell"
+    assert len(admin) == 1
+    assert admin[0].admin
+    assert admin[0].action == "Sell"
     assert admin[0].account_id == w.guarded
     command = next(c.entity for c in changes if c.entity_type == "command"
                    and isinstance(c.entity, Command) and c.entity.order_id == admin[0].id)
@@ -175,7 +177,8 @@ def test_liquidate_only_refuses_entries_and_takes_exits() -> None:
     _, changes = w.buy(w.guarded, 2)  # 2 x (2.5 commission + 6.25 half spread) lost
     assert statuses(changes, w.guarded) == ["AgreedOnLiqOnlyModeByAutoLiq"]
     status = next(c.entity for c in changes if c.entity_type == "accountRiskStatus")
-    assert isinstance(status, AccountRiskStatus) and status.liquidate_only is not None
+    assert isinstance(status, AccountRiskStatus)
+    assert status.liquidate_only is not None
     assert net_pos(w, w.guarded) == 2, "liquidate-only does not flatten"
     assert w.buy(w.guarded)[0] == "LiquidationOnly"
     assert w.buy(w.guarded, 3, "Sell")[0] == "LiquidationOnly", "a reversal is an entry"
@@ -225,15 +228,18 @@ def test_settings_update_is_refused_while_changes_are_locked() -> None:
     w = world(changes_locked=True, daily_loss_auto_liq=500.0)
     refused, _ = w.exchange.update_auto_liq(w.user, {"id": w.guarded,
                                                      "dailyLossAutoLiq": 5000.0})
-    assert isinstance(refused, str) and "locked" in refused
+    assert isinstance(refused, str)
+    assert "locked" in refused
     updated, changes = w.exchange.update_auto_liq(w.user, {"id": w.plain,
                                                            "trailingMaxDrawdown": 1.0})
-    assert isinstance(updated, UserAccountAutoLiq) and updated.trailing_max_drawdown == 1.0
+    assert isinstance(updated, UserAccountAutoLiq)
+    assert updated.trailing_max_drawdown == 1.0
     assert [(c.entity_type, c.event_type) for c in changes] == [
         ("userAccountAutoLiq", "Updated")]
     other = w.exchange.add_user("bob")
     denied, _ = w.exchange.update_auto_liq(other.id, {"id": w.plain, "changesLocked": True})
-    assert isinstance(denied, str) and "denied" in denied
+    assert isinstance(denied, str)
+    assert "denied" in denied
 
 
 @pytest.mark.parametrize(("auto_liq", "error"), [
