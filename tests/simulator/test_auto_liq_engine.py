@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -25,7 +26,12 @@ from tradovate_api.protocol.models import (
 )
 from tradovate_api.simulator.book import Book, MarketUpdate
 from tradovate_api.simulator.changes import EntityChange
-from tradovate_api.simulator.config import config_from_mapping
+from tradovate_api.simulator.config import (
+    AutoLiqConfig,
+    auto_liq_entity,
+    config_from_mapping,
+    load_config,
+)
 from tradovate_api.simulator.engine import Exchange
 from tradovate_api.simulator.instruments import Instrument, InstrumentCatalog
 from tradovate_api.simulator.risk_guard import Standing
@@ -273,11 +279,27 @@ def test_the_entity_carries_the_configured_values_on_the_wire() -> None:
                                     "trailing_max_drawdown_mode": "EOD",
                                     "trailing_max_drawdown_limit": 50_100.0,
                                     "daily_loss_alert": 300.0, "do_not_unlock": True}}]}]})
-    from tradovate_api.simulator.config import auto_liq_entity
-
     accounts = config.users[0].accounts
     assert accounts is not None
     wire = msgspec.json.decode(msgspec.json.encode(auto_liq_entity(accounts[0].auto_liq)))
     assert wire == {"id": 0, "changesLocked": False, "dailyLossAlert": 300.0,
                     "trailingMaxDrawdown": 2500.0, "trailingMaxDrawdownLimit": 50_100.0,
                     "trailingMaxDrawdownMode": "EOD", "doNotUnlock": True}
+
+
+def test_the_documented_example_config_loads(tmp_path: Path) -> None:
+    """docs/simulator.md's accounts example is a working ``sim --config`` file."""
+    docs = (Path(__file__).parents[2] / "docs" / "simulator.md").read_text(encoding="utf-8")
+    section = docs.split("## Accounts, logins and auto-liquidation", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "sim.toml"
+    path.write_text(example, encoding="utf-8")
+    accounts = load_config(path).users[0].accounts
+    assert accounts is not None
+    assert [a.name for a in accounts] == ["EVAL1", "PERSONAL"]
+    assert accounts[0].auto_liq == AutoLiqConfig(
+        trailing_max_drawdown=2500.0, trailing_max_drawdown_mode="RealTime",
+        trailing_max_drawdown_limit=50_100.0, daily_loss_liq_only=800.0,
+        daily_loss_auto_liq=1000.0, daily_loss_alert=500.0,
+        flatten_timestamp="2026-11-24T20:55:00Z")
+    assert accounts[1].auto_liq is None
