@@ -299,3 +299,23 @@ async def test_settings_update_arrives_as_props_and_locked_settings_refuse_it(
     response = await beta.client.request("userAccountAutoLiq/update", {
         "id": alpha2.id, "trailingMaxDrawdown": 1.0})
     assert "errorText" in msgspec.json.decode(response.d)
+
+
+async def test_order_rejection_fault_limited_to_one_account(
+        sim: Simulator, http: aiohttp.ClientSession) -> None:
+    beta = await sign_in(sim, http, "beta")
+    beta1, beta2 = beta.account("BETA1"), beta.account("BETA2")
+    sim.faults.arm("reject_orders", count=1, reason="RiskCheckTimeout", accounts=["BETA2"])
+    for _ in range(3):
+        assert (await beta.place(beta1)).failure_reason is None, "not its account: untouched"
+    rejected = await beta.place(beta2)
+    assert (rejected.order_id, rejected.failure_reason) == (None, "RiskCheckTimeout")
+    assert sim.faults.fired["reject_orders"] == 1
+    assert (await beta.place(beta2)).order_id is not None, "count used up"
+
+
+def test_the_accounts_filter_reads_from_the_command_line_form() -> None:
+    from tradovate_api.simulator.fault_catalog import fault_params, spec_of
+
+    params = fault_params(spec_of("reject_orders"), {"accounts": "EVAL1+EVAL2"})
+    assert params["accounts"] == ("EVAL1", "EVAL2")

@@ -101,9 +101,9 @@ _STRATEGY_DONE = frozenset({"ExecutionFailed", "ExecutionFinished", "ExecutionIn
 
 Failure = tuple[str, str]
 """(failureReason, failureText) of a refused request."""
-RejectionSource = Callable[[str], "tuple[str, str, bool] | None"]
-"""Asked, once a request to an endpoint passed validation, whether to reject it:
-``(reason, text, after_accept)``."""
+RejectionSource = Callable[[str, str], "tuple[str, str, bool] | None"]
+"""Asked, once a request to an endpoint for an account (its name) passed validation, whether
+to reject it: ``(reason, text, after_accept)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -974,11 +974,12 @@ class Exchange:
         self._live.pop(live.order.id, None)
         self._strategy_settle(out, live)
 
-    def _take_fault(self, endpoint: str) -> _Fault | None:
+    def _take_fault(self, endpoint: str, account_id: int) -> _Fault | None:
         """A rejection for a valid request: queued ones first, then the fault source."""
         if self._faults:
             return self._faults.popleft()
-        drawn = self._rejections(endpoint) if self._rejections is not None else None
+        drawn = (self._rejections(endpoint, self._accounts[account_id].name)
+                 if self._rejections is not None else None)
         return None if drawn is None else _Fault(*drawn)
 
     # ----------------------------------------------------------------- order endpoints
@@ -996,7 +997,7 @@ class Exchange:
         checked = self._check_new(user_id, body)
         if isinstance(checked, tuple):
             return _fail(*checked)
-        fault = self._take_fault(endpoint)
+        fault = self._take_fault(endpoint, checked.account.id)
         if fault is not None and not fault.after_accept:
             return _fail(fault.reason, fault.text)
         live = self._create_from(out, user_id, checked.account, checked.inst, body)
@@ -1056,7 +1057,7 @@ class Exchange:
             failure = self._check_leg(inst, leg)
             if failure is not None:
                 return PlaceOsoResult(failure_reason=failure[0], failure_text=failure[1]), out
-        fault = self._take_fault("order/placeoso")
+        fault = self._take_fault("order/placeoso", account.id)
         if fault is not None and not fault.after_accept:
             return PlaceOsoResult(failure_reason=fault.reason, failure_text=fault.text), out
         entry = self._create_from(out, user_id, account, inst, body)
@@ -1094,7 +1095,7 @@ class Exchange:
                                              body.order_qty)
         if failure is not None:
             return PlaceOcoResult(failure_reason=failure[0], failure_text=failure[1]), out
-        fault = self._take_fault("order/placeoco")
+        fault = self._take_fault("order/placeoco", account.id)
         if fault is not None and not fault.after_accept:
             return PlaceOcoResult(failure_reason=fault.reason, failure_text=fault.text), out
         first = self._create_from(out, user_id, account, inst, body)
@@ -1148,7 +1149,8 @@ class Exchange:
         if failure is None:
             failure = self._standing_refusal(live.account_id, live.inst, live.is_buy,
                                              body.order_qty - live.cum_qty)
-        fault = None if failure is not None else self._take_fault("order/modifyorder")
+        fault = None if failure is not None else self._take_fault("order/modifyorder",
+                                                                         live.account_id)
         if fault is not None and not fault.after_accept:
             failure = (fault.reason, fault.text)
         if failure is not None:
@@ -1203,7 +1205,7 @@ class Exchange:
         live = self._find_live(user_id, body.order_id)
         if isinstance(live, tuple):
             return CommandResult(failure_reason=live[0], failure_text=live[1]), out
-        fault = self._take_fault("order/cancelorder")
+        fault = self._take_fault("order/cancelorder", live.account_id)
         if fault is not None and not fault.after_accept:
             return CommandResult(failure_reason=fault.reason, failure_text=fault.text), out
         command_id = self._cancel(out, live, cl_ord_id=body.cl_ord_id,
@@ -1309,7 +1311,7 @@ class Exchange:
             failure = self._check_bracket(checked.inst, bracket)
             if failure is not None:
                 return refuse(*failure)
-        fault = self._take_fault("orderstrategy/startorderstrategy")
+        fault = self._take_fault("orderstrategy/startorderstrategy", checked.account.id)
         if fault is not None and not fault.after_accept:
             return refuse(fault.reason, fault.text)
         stamp, _ = self._stamp()

@@ -98,7 +98,9 @@ FAULTS: Mapping[str, FaultSpec] = {spec.name: spec for spec in (
               "business failures and asynchronous risk rejections (§6.1)",
               (Param("reason", "UnknownReason", "failureReason / rejectReason"),
                Param("after_accept", False, "accept first, then reject"),
-               Param("text", "", "failureText (empty: a generated text)")),
+               Param("text", "", "failureText (empty: a generated text)"),
+               Param("accounts", (), "only requests for these accounts (names, a+b; "
+                                     "empty: every account)")),
               ORDER_ENDPOINTS),
     FaultSpec("lost_answer", "request",
               "the order request is executed, then its connection is cut (TCP abort) before "

@@ -322,9 +322,15 @@ class Faults:
             return
         self.arm("reject_orders", count=count, reason=reason, after_accept=after_accept)
 
-    def order_rejection(self, endpoint: str) -> tuple[str, str, bool] | None:
-        """For the engine, once a request to ``endpoint`` passed validation: ``(reason,
-        text, after_accept)`` when the ``reject_orders`` fault fires."""
+    def order_rejection(self, endpoint: str, account: str | None = None
+                        ) -> tuple[str, str, bool] | None:
+        """For the engine, once a request to ``endpoint`` for ``account`` (its name) passed
+        validation: ``(reason, text, after_accept)`` when the ``reject_orders`` fault fires.
+        A fault limited to some ``accounts`` neither fires nor counts for the others."""
+        current = self._armed.get("reject_orders")
+        if current is not None and current.params["accounts"] and \
+                account not in current.params["accounts"]:
+            return None
         armed = self.fire("reject_orders", endpoint)
         if armed is None:
             return None
