@@ -257,6 +257,9 @@ class MarginSnapshot(WireModel, frozen=True):
 
 
 class AccountRiskStatus(WireModel, frozen=True):
+    """The exchange's risk state of an account (liquidate-only, locked...); its id equals
+    the account id."""
+
     id: int
     admin_action: str | None = None
     admin_timestamp: str | None = None
@@ -265,15 +268,29 @@ class AccountRiskStatus(WireModel, frozen=True):
 
 
 class UserAccountAutoLiq(WireModel, frozen=True):
-    """Auto-liquidation settings of an account; its id equals the account id."""
+    """Auto-liquidation settings of an account; its id equals the account id. Every limit
+    is optional: an absent one is not applied."""
 
     id: int
     changes_locked: bool | None = None
     margin_percentage_alert: float | None = None
+    daily_loss_percentage_alert: float | None = None
     daily_loss_alert: float | None = None
+    margin_percentage_liq_only: float | None = None
+    daily_loss_percentage_liq_only: float | None = None
+    daily_loss_liq_only: float | None = None
+    margin_percentage_auto_liq: float | None = None
+    daily_loss_percentage_auto_liq: float | None = None
     daily_loss_auto_liq: float | None = None
     weekly_loss_auto_liq: float | None = None
+    flatten_timestamp: str | None = None
     trailing_max_drawdown: float | None = None
+    trailing_max_drawdown_limit: float | None = None
+    trailing_max_drawdown_mode: str | None = None
+    """``EOD`` or ``RealTime``."""
+    daily_profit_auto_liq: float | None = None
+    weekly_profit_auto_liq: float | None = None
+    do_not_unlock: bool | None = None
 
 
 class OrderStrategy(WireModel, frozen=True):
