@@ -168,7 +168,7 @@ class RulePreset(_Section, frozen=True):
     """Replaces ``risk.max_position`` (per contract)."""
     max_contracts: PositiveInt | None = None
     """Contracts across every instrument, counting working orders."""
-    max_contracts_per_product: dict[str, PositiveInt] = msgspec.field(default_factory=dict)
+    max_contracts_per_product: dict[str, int] = msgspec.field(default_factory=dict)
     """Product (``"ES"``) → contracts across its contracts, counting working orders."""
     max_order_qty: PositiveInt | None = None
     """Replaces ``risk.max_order_qty``."""
@@ -199,10 +199,12 @@ class RulePreset(_Section, frozen=True):
                                  f"trailing level (starting_balance {start:g} - "
                                  f"trailing_drawdown {self.trailing_drawdown:g}): the level "
                                  f"could never reach it")
-        for product in self.max_contracts_per_product:
+        for product, limit in self.max_contracts_per_product.items():
             if not _PRODUCT_NAME.fullmatch(product):
                 raise ValueError(f"max_contracts_per_product: {product!r} is not a product "
                                  f"code (ES, MES, 6E)")
+            if limit < 1:  # checked here so that the error names the product
+                raise ValueError(f"max_contracts_per_product.{product}: expected int >= 1")
         if self.flat_by is not None:
             at = _parse_clock("flat_by", self.flat_by)
             if GLOBEX_CLOSE < at <= GLOBEX_OPEN:

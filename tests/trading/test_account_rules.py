@@ -82,7 +82,8 @@ def test_flat_by_is_exchange_time_in_summer_and_winter(day: tuple[int, int, int]
     assert not engine.in_flat_window(ms(*day, 17, 0))  # the next session
     # In UTC the same rule is an hour apart across the change: 20:55 in July, 21:55 in Dec.
     utc = dt.datetime.fromtimestamp(at / 1000, dt.UTC)
-    assert utc.hour == (20 if day[1] == 7 else 21) and utc.minute == 55
+    assert utc.hour == (20 if day[1] == 7 else 21)
+    assert utc.minute == 55
 
 
 def test_flat_by_across_the_dst_change_weekend() -> None:
@@ -150,10 +151,12 @@ def test_distances_to_the_exchange_limits_and_the_margin() -> None:
         (200.0, 400.0, 400.0)
     # At 49,180: 180 above the trailing level, within 200: entries stop.
     reason = limits.update(ACCOUNT, 49_180.0, None, now)
-    assert reason is not None and "trailing max drawdown level 49,000.00" in reason
+    assert reason is not None
+    assert "trailing max drawdown level 49,000.00" in reason
     # Liq-only 80 away (within 10 % of 800) at 49,280: stop too.
     reason = limits.update(ACCOUNT, 49_280.0, None, now)
-    assert reason is not None and "liquidate-only at 800.00" in reason
+    assert reason is not None
+    assert "liquidate-only at 800.00" in reason
 
 
 def test_flatten_time_and_risk_status_stop_entries() -> None:
