@@ -473,6 +473,19 @@ class RiskManager:
         elif suspended:
             self.resume_entries(None, EXCHANGE_SOURCE)
 
+    def describe_limits(self) -> str:
+        """The account's distances to its trailing level and to the exchange's limits, for
+        the status line and the summary (``dd 1,850 over 48,000 | exch: liq 650``; empty
+        when neither applies). Read-only: it measures nothing itself."""
+        parts = []
+        trailing, balance = self.rules.trailing, self.rules.last_balance
+        if trailing is not None and balance is not None:
+            parts.append(f"dd {balance - trailing.level:,.0f} over {trailing.level:,.0f}")
+        exchange = self.exchange.distances.describe()
+        if exchange:
+            parts.append(exchange)
+        return " | ".join(parts)
+
     @property
     def exchange_distances(self) -> ExchangeDistances:
         """The distances to the exchange's limits as last measured (read-only)."""
