@@ -83,8 +83,20 @@ class ExchangeLimits:
         self.margin = margin
         self.distances = NO_DISTANCES
         self._settings: UserAccountAutoLiq | None = None
+        self._status: AccountRiskStatus | None = None
+        self._limited = False
+        """Whether the settings hold a limit (``False``: only the standing can stop entries)."""
         self._trailing: TrailingDrawdown | None = None
         self._trade_date: dt.date | None = None
+
+    def due(self, account_id: int) -> bool:
+        """Whether the order path must measure again: the exchange holds a limit of the
+        account, or its settings or standing changed since :meth:`update` saw them. Two
+        dictionary reads: an account without limits pays nothing more per order."""
+        account = self._account
+        return (self._limited
+                or account.entity("userAccountAutoLiq", account_id) is not self._settings
+                or account.entity("accountRiskStatus", account_id) is not self._status)
 
     def update(self, account_id: int, balance: float | None, day_loss: float | None,
                now_ms: int) -> str | None:
@@ -94,8 +106,13 @@ class ExchangeLimits:
         status: AccountRiskStatus | None = account.entity("accountRiskStatus", account_id)
         settings: UserAccountAutoLiq | None = account.entity("userAccountAutoLiq", account_id)
         restricted = _restriction(status)
+        self._status = status
         if settings is not self._settings:
             self._settings = settings
+            self._limited = settings is not None and any(
+                limit is not None for limit in (
+                    settings.daily_loss_liq_only, settings.daily_loss_auto_liq,
+                    settings.trailing_max_drawdown, settings.flatten_timestamp))
             self._follow(settings)
         if settings is None:
             self.distances = (NO_DISTANCES if restricted is None

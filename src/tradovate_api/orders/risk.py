@@ -224,7 +224,7 @@ class RiskManager:
             return f"trading halted: {self._halted}"
         if self._pnl_unknown is not None and not self._reduces(ticket):
             return self._refuse_pnl_unknown()
-        if self._exchange_watched():
+        if self.account_id is not None and self.exchange.due(self.account_id):
             self._check_exchange(now)
         limits = self.limits
         if limits.trading_hours is not None and not self._in_hours(now):
@@ -441,13 +441,6 @@ class RiskManager:
                    for p in self._account.positions.values())
 
     # ------------------------------------------------------------------ exchange limits
-
-    def _exchange_watched(self) -> bool:
-        """Whether the exchange holds limits or a standing of the bound account."""
-        account_id = self.account_id
-        return account_id is not None and (
-            self._account.entity("userAccountAutoLiq", account_id) is not None
-            or self._account.entity("accountRiskStatus", account_id) is not None)
 
     def _check_exchange(self, now: int) -> None:
         """Measure the distances to the exchange's limits; suspend entries within the
