@@ -1,7 +1,8 @@
 """The prop-firm rules engine with hand-computed numbers: the trailing drawdown (intraday and
 end-of-day, up to its floor), flat_by and the last minutes of the session on an injected
 clock across the exchange's time zone and its daylight-saving change, and the exchange's own
-limits read from an account store fed with the protocol's entities decoded from wire JSON."""
+limits read from an account store fed with the protocol's entities decoded from wire JSON;
+two accounts' risk managers on one store: a breach halts only its own account."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tradovate_api.alerts import AlertLog
 from tradovate_api.orders.account_rules import AccountRules, TrailingDrawdown
 from tradovate_api.orders.exchange_limits import ExchangeLimits
+from tradovate_api.orders.risk import RiskManager
 from tradovate_api.protocol import EntityEvent
 from tradovate_api.protocol.messages import decode_entities
-from tradovate_api.settings import RulePreset
+from tradovate_api.settings import Risk, RulePreset
 from tradovate_api.stores import create_account_store, create_market_store
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -191,3 +194,30 @@ def test_eod_mode_keeps_the_high_water_until_the_roll() -> None:
     wire(writer, "cashBalance", cash.format(day=16, amount=20_600))  # the day closed +600
     limits.update(ACCOUNT, 20_600.0, None, 0)
     assert limits.distances.trailing_level == 19_600.0
+
+
+def test_a_breach_halts_only_its_own_account() -> None:
+    account, writer = create_account_store()
+    market, _ = create_market_store()
+    cash = ('[{{"id":{ident},"accountId":{ident},"timestamp":"2026-07-15T14:00:00Z",'
+            '"tradeDate":{{"year":2026,"month":7,"day":15}},"currencyId":1,'
+            '"amount":{amount}}}]')
+    limits = Risk(preset={"eval": RulePreset(trailing_drawdown=1_000.0,
+                                             trailing_mode="intraday")})
+    halts: dict[int, list[str]] = {1: [], 2: []}
+    managers = {}
+    for ident in (1, 2):
+        wire(writer, "cashBalance", cash.format(ident=ident, amount=50_000))
+        manager = RiskManager(limits.for_preset("eval"), account, market, AlertLog(),
+                              lambda: 0)
+        manager.bind(ident, halts[ident].append)
+        manager.evaluate()
+        managers[ident] = manager
+    wire(writer, "cashBalance", cash.format(ident=1, amount=49_000))
+    for manager in managers.values():
+        manager.evaluate()
+    assert halts[1] == ["trailing drawdown: balance 49,000.00 (open P&L included) at or below "
+                        "the level 49,000.00 (high-water 50,000.00 - trailing_drawdown "
+                        "1,000.00)"]
+    assert halts[2] == []
+    assert managers[2].halted is None
