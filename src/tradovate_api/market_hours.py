@@ -70,10 +70,17 @@ class MarketHours:
 
     def is_open(self, at: datetime) -> bool:
         """Whether the market trades at the aware datetime ``at``."""
+        return self.period_at(at) is not None
+
+    def period_at(self, at: datetime) -> Period | None:
+        """The trading period (open, close, UTC) holding the aware datetime ``at``; ``None``
+        while the market is closed."""
         moment = _utc(at)
         periods = self._periods_near(moment.year)
         index = bisect.bisect_right(periods, moment, key=lambda period: period[0]) - 1
-        return index >= 0 and periods[index][0] <= moment < periods[index][1]
+        if index >= 0 and periods[index][0] <= moment < periods[index][1]:
+            return periods[index]
+        return None
 
     def next_open(self, after: datetime) -> datetime:
         """The earliest moment at or after ``after`` when the market is open (``after``

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from .errors import ConfigError
-from .errors.config_validation import describe_validation_error, reject_non_finite
+from .errors.config_validation import describe_validation_error, key_text, reject_non_finite
 from .tls import require_tls
 
 Environment = Literal["sim", "demo", "live"]
@@ -138,6 +138,89 @@ class Urls(_Section, frozen=True):
                                  f"simulator)") from None
 
 
+EXCHANGE_TIMEZONE = "America/Chicago"
+"""The exchange's time zone (CME Globex): ``flat_by`` and the session close are in it."""
+GLOBEX_CLOSE = time(16, 0)
+GLOBEX_OPEN = time(17, 0)
+"""The Globex daily close and reopen (exchange time): between them there is no session."""
+_PRESET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_PRODUCT_NAME = re.compile(r"[A-Z0-9]{1,6}")
+
+
+class RulePreset(_Section, frozen=True):
+    """An account's rules as data (``[risk.preset.NAME]`` or a ``[preset.NAME]`` table of
+    ``risk.preset_file``; docs/risk-presets.md). Every rule is optional; a limit it gives
+    replaces the ``[risk]`` one of the same meaning for the accounts using the preset."""
+
+    daily_loss: PositiveFloat | None = None
+    """Replaces ``risk.max_daily_loss``."""
+    trailing_drawdown: PositiveFloat | None = None
+    """Money below the high-water balance at which the account is halted and flattened."""
+    trailing_mode: Literal["intraday", "eod"] | None = None
+    """``intraday``: the high-water is the highest balance including open P&L, at any time;
+    ``eod``: the highest end-of-day balance (updated at the trade-date roll)."""
+    drawdown_floor: PositiveFloat | None = None
+    """The balance at which the trailing level stops rising (then it stays there)."""
+    starting_balance: PositiveFloat | None = None
+    """The account's starting balance: the first high-water (the balance seen at the start
+    counts when it is higher)."""
+    max_position: PositiveInt | None = None
+    """Replaces ``risk.max_position`` (per contract)."""
+    max_contracts: PositiveInt | None = None
+    """Contracts across every instrument, counting working orders."""
+    max_contracts_per_product: dict[str, int] = msgspec.field(default_factory=dict)
+    """Product (``"ES"``) → contracts across its contracts, counting working orders."""
+    max_order_qty: PositiveInt | None = None
+    """Replaces ``risk.max_order_qty``."""
+    max_orders_per_second: PositiveFloat | None = None
+    """Replaces ``risk.max_orders_per_second``."""
+    flat_by: str | None = None
+    """``"HH:MM"`` in the exchange's time zone: from then until the next session opens
+    (17:00) entries are refused, working orders cancelled and positions flattened."""
+    no_new_positions_last_minutes: PositiveInt | None = None
+    """No entries in the last this many minutes before the session closes (exits pass)."""
+    exchange_margin: Fraction = 0.1
+    """Entries stop once the account is within this fraction of a limit the exchange holds
+    for it (``userAccountAutoLiq``) from that limit: 0.1 = within 10 % of the daily loss
+    auto-liquidation or of the trailing max drawdown."""
+
+    def __post_init__(self) -> None:
+        if self.trailing_mode is not None and self.trailing_drawdown is None:
+            raise ValueError("trailing_mode: given without trailing_drawdown")
+        if self.trailing_drawdown is not None and self.trailing_mode is None:
+            raise ValueError("trailing_mode: required with trailing_drawdown (\"intraday\" "
+                             "or \"eod\")")
+        if self.drawdown_floor is not None:
+            if self.trailing_drawdown is None:
+                raise ValueError("drawdown_floor: given without trailing_drawdown")
+            start = self.starting_balance
+            if start is not None and self.drawdown_floor < start - self.trailing_drawdown:
+                raise ValueError(f"drawdown_floor: {self.drawdown_floor:g} is below the first "
+                                 f"trailing level (starting_balance {start:g} - "
+                                 f"trailing_drawdown {self.trailing_drawdown:g}): the level "
+                                 f"could never reach it")
+        for product, limit in self.max_contracts_per_product.items():
+            if not _PRODUCT_NAME.fullmatch(product):
+                raise ValueError(f"max_contracts_per_product: {product!r} is not a product "
+                                 f"code (ES, MES, 6E)")
+            if limit < 1:  # checked here so that the error names the product
+                raise ValueError(f"max_contracts_per_product.{product}: expected int >= 1")
+        if self.flat_by is not None:
+            at = _parse_clock("flat_by", self.flat_by)
+            if GLOBEX_CLOSE < at <= GLOBEX_OPEN:
+                raise ValueError(f"flat_by: {self.flat_by} is outside the session (the "
+                                 f"exchange is closed from {GLOBEX_CLOSE:%H:%M} to "
+                                 f"{GLOBEX_OPEN:%H:%M} {EXCHANGE_TIMEZONE})")
+
+    def flat_by_time(self) -> time | None:
+        """``flat_by`` as a time of day (exchange time)."""
+        return None if self.flat_by is None else _parse_clock("flat_by", self.flat_by)
+
+
+NO_RULES = RulePreset()
+"""The rules of an account without a preset: only the exchange margin applies."""
+
+
 class Risk(_Section, frozen=True):
     """Hard limits the order path enforces before anything is sent."""
 
@@ -173,6 +256,54 @@ class Risk(_Section, frozen=True):
     it: only a list of the server's orders read after this proves it was not executed."""
     unknown_order_alert_seconds: PositiveFloat = 60.0
     """A request whose outcome is still unknown after this long raises an urgent alert."""
+    preset: dict[str, RulePreset] = msgspec.field(default_factory=dict)
+    """Rule presets by name (``[risk.preset.NAME]``), with those of ``preset_file``."""
+    preset_file: str | None = None
+    """A TOML file of ``[preset.NAME]`` tables, added to ``preset``."""
+    use_preset: str | None = None
+    """The preset whose rules hold for the run's account."""
+
+    def __post_init__(self) -> None:
+        for name in self.preset:
+            if not _PRESET_NAME.fullmatch(name):
+                raise ValueError(f"preset: {name!r} is not a preset name (letters, digits, "
+                                 f"_ . -)")
+        if self.use_preset is not None:
+            self._preset_named("use_preset", self.use_preset)
+
+    def _preset_named(self, key: str, name: str) -> RulePreset:
+        preset = self.preset.get(name)
+        if preset is None:
+            defined = ", ".join(sorted(self.preset)) or "none"
+            raise ValueError(f"{key}: preset {name!r} is not defined (defined: {defined})")
+        return preset
+
+    def rules(self) -> RulePreset:
+        """The account rules in force: those of ``use_preset``, else :data:`NO_RULES`."""
+        return NO_RULES if self.use_preset is None else self.preset[self.use_preset]
+
+    def for_preset(self, name: str | None) -> Risk:
+        """The effective limits of an account using preset ``name`` (``None``: none): these
+        limits with the preset selected and its ``daily_loss``, ``max_position``,
+        ``max_order_qty`` and ``max_orders_per_second`` in place of theirs. Build each
+        account's :class:`~tradovate_api.orders.risk.RiskManager` with it. Raises
+        :class:`~tradovate_api.errors.ConfigError` for a preset not defined."""
+        if name is None:
+            return msgspec.structs.replace(self, use_preset=None)
+        try:
+            rules = self._preset_named("preset", name)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        return msgspec.structs.replace(
+            self, use_preset=name,
+            max_daily_loss=rules.daily_loss or self.max_daily_loss,
+            max_position=rules.max_position or self.max_position,
+            max_order_qty=rules.max_order_qty or self.max_order_qty,
+            max_orders_per_second=rules.max_orders_per_second or self.max_orders_per_second)
+
+    def effective(self) -> Risk:
+        """These limits with ``use_preset``'s in place (idempotent)."""
+        return self.for_preset(self.use_preset)
 
 
 class Notifications(_Section, frozen=True):
@@ -552,11 +683,68 @@ def _renamed_keys(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     return result
 
 
+def _check_presets(presets: Any, where: str) -> None:
+    """Each ``[NAME]`` table of ``presets`` converted on its own, so that an error names the
+    preset (``risk.preset.eval-50k.trailing_mode: ...``); not a table: left to the
+    conversion of the whole file to report."""
+    if not isinstance(presets, Mapping):
+        return
+    for name, table in presets.items():
+        try:
+            msgspec.convert(table, RulePreset, strict=True)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"{where}.{key_text(name)}."
+                              f"{describe_validation_error(exc)}") from None
+
+
+def _with_presets(raw: Mapping[str, Any], base_dir: Path | None) -> Mapping[str, Any]:
+    """``raw`` with its presets checked and those of ``risk.preset_file`` added to
+    ``risk.preset``; :class:`ConfigError` for a file missing, unreadable, not TOML, holding
+    anything but ``[preset.NAME]`` tables or a bad preset, or a name defined twice."""
+    risk = raw.get("risk")
+    if not isinstance(risk, Mapping):
+        return raw
+    _check_presets(risk.get("preset"), "risk.preset")
+    if not isinstance(risk.get("preset_file"), str):
+        return raw
+    path = Path(_resolve_path(base_dir or Path.cwd(), risk["preset_file"]))
+    where = f"risk.preset_file: {path}"
+    try:
+        table = tomllib.loads(path.read_bytes().removeprefix(UTF8_BOM).decode())
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read the preset file: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    try:
+        _reject_secrets(table)
+        reject_non_finite(table)
+        unknown = sorted(key_text(key) for key in table if key != "preset")
+        if unknown:
+            raise ConfigError(f"{unknown[0]}: unknown key (the file holds only "
+                              f"[preset.NAME] tables)")
+        file_presets = table.get("preset", {})
+        if not isinstance(file_presets, Mapping):
+            raise ConfigError("preset: expected [preset.NAME] tables")
+        _check_presets(file_presets, "preset")
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    presets = dict(risk.get("preset") or {})
+    for name, rules in file_presets.items():
+        if name in presets:
+            raise ConfigError(f"risk.preset.{key_text(name)}: defined both here and in "
+                              f"risk.preset_file ({path}); keep one")
+        presets[name] = rules
+    return {**raw, "risk": {**risk, "preset": presets, "preset_file": str(path)}}
+
+
 def settings_from_mapping(raw: Mapping[str, Any], base_dir: Path | None = None) -> Settings:
-    """Validate an already-parsed TOML table (errors name the key but not a file)."""
+    """Validate an already-parsed TOML table (errors name the key but not a file); a
+    ``risk.preset_file`` relative path is resolved against ``base_dir`` (else the working
+    directory)."""
     _reject_secrets(raw)
     reject_non_finite(raw)
     raw = _renamed_keys(raw)
+    raw = _with_presets(raw, base_dir)
     try:
         settings = msgspec.convert(raw, Settings, strict=True)
     except msgspec.ValidationError as exc:

@@ -235,7 +235,7 @@ class OrderManager:
         self._account_live = True
         """False from the end of a trading connection until the next one's snapshot is
         applied: meanwhile the account data may be stale."""
-        risk.bind(account_id, self._risk_halt)
+        risk.bind(account_id, self._risk_halt, self._risk_flatten)
         self.protection: ProtectiveStops | None = None
         """The protective-stop invariant, when settings ``risk.protective_stop`` is on."""
         if risk.limits.protective_stop != "off":
@@ -1447,6 +1447,11 @@ class OrderManager:
         self.halt(reason)
         self._flatten_reason = f"risk: {reason}"
         self.flatten(trigger=self._flatten_reason)
+
+    def _risk_flatten(self, reason: str) -> None:
+        """The risk manager's flatten without a halt (``flat_by``): cancel everything and
+        close every position; new orders stay allowed (the risk check refuses entries)."""
+        self.flatten(trigger=f"risk: {reason}")
 
     def _flatten_late_fills(self, changes: Iterable[AccountChange]) -> None:
         liquidations = {t.order_id for t in self._tickets.values()

@@ -26,6 +26,16 @@ lasted :data:`PNL_UNKNOWN_GRACE_MS`: the roll's position updates arrive moments 
 cash update); trading resumes by itself once the P&L can be computed again
 (``risk.daily_loss_known``, routine).
 
+An account's rule preset (``risk.use_preset``, or the account's own; ``Risk.for_preset``)
+adds the prop-firm rules of :mod:`.account_rules`: a trailing drawdown breach halts and
+flattens like the daily loss (the alert and the journal carry the balance, high-water, level
+and limit), max contracts refuse like ``max_position``, ``flat_by`` refuses entries and
+flattens, the last minutes of the session refuse entries. The exchange's own limits of the
+account (:mod:`.exchange_limits`) suspend entries (source ``exchange limits``) within the
+preset's ``exchange_margin`` of them, or at once while the exchange has the account
+liquidate-only or locked. Everything is per instance: one risk manager per account, and a
+breach halts that account only.
+
 :meth:`RiskManager.suspend_entries` stops *entries* — orders that could open or increase a
 position — in one contract (or all) while the runtime knows its picture is incomplete: a
 market-data subscription the server refused after a reconnect, an account event it could not
@@ -46,8 +56,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..alerts import Alert, AlertSink, Severity
+from ..market_hours import MarketHours
 from ..settings import Risk
 from ..stores import AccountView, MarketDataView, PnLUnknown
+from .account_rules import AccountRules, account_balance
+from .exchange_limits import ExchangeDistances, ExchangeLimits
 from .refusals import RefusalLog
 from .tickets import OrderTicket, TicketKind
 
@@ -59,6 +72,14 @@ _HOUR_MS = 3_600_000
 
 HaltHandler = Callable[[str], None]
 """Called with the reason when trading must stop and positions be flattened."""
+FlattenHandler = Callable[[str], None]
+"""Called with the reason when orders must be cancelled and positions flattened without a
+halt (``flat_by``)."""
+EXCHANGE_SOURCE = "exchange limits"
+"""The :meth:`RiskManager.suspend_entries` source of the exchange's limits."""
+FLATTEN_AGAIN_MS = 5_000
+"""Inside the ``flat_by`` window, a position still open this long after the last flatten is
+flattened again (a fill that raced the cancels)."""
 
 _EXEMPT = frozenset({TicketKind.CANCEL, TicketKind.LIQUIDATE})
 _HELD = "Suspended"
@@ -72,13 +93,23 @@ class RiskManager:
     """Pre-trade checks and the daily-loss / kill-switch watches (see the module doc).
 
     ``clock`` gives epoch milliseconds (inject one for replays). The order manager calls
-    :meth:`bind` with the account it trades and its halt handler."""
+    :meth:`bind` with the account it trades and its halt handler. ``limits`` are the
+    account's (``Risk.for_preset``): its preset's values replace the plain limits they
+    name. ``hours``: the exchange calendar of the session rules (default CME equity)."""
 
     def __init__(self, limits: Risk, account: AccountView, market: MarketDataView,
                  alerts: AlertSink, clock: Callable[[], int], *,
                  account_id: int | None = None, alert_interval_ms: int = 60_000,
-                 log_interval_ms: int = 10_000) -> None:
+                 log_interval_ms: int = 10_000, hours: MarketHours | None = None) -> None:
+        limits = limits.effective()
         self.limits = limits
+        self.rules = AccountRules(limits.rules(), account, market, clock, hours)
+        """The account's preset rules (trailing drawdown, max contracts, session times)."""
+        self.exchange = ExchangeLimits(account, limits.rules().exchange_margin)
+        """The exchange's limits of the account and the distances to them."""
+        self._flattener: FlattenHandler | None = None
+        self._flattened_ms: int | None = None
+        """When ``flat_by`` last flattened (``None``: not in this window)."""
         self._account = account
         self._market = market
         self._alerts = alerts
@@ -103,6 +134,8 @@ class RiskManager:
         """Why the daily P&L cannot be computed now (``None``: it can)."""
         self._pnl_unknown_since = 0
         self._pnl_unknown_alerted = False
+        self._last_pnl: float | None = 0.0
+        """The daily P&L as the last check or evaluation computed it."""
         self._watches: list[Callable[[], None]] = []
         self._suspended: dict[tuple[int | None, str], str] = {}
         """(contract id or ``None`` for all, source) → reason."""
@@ -111,10 +144,13 @@ class RiskManager:
 
     # ------------------------------------------------------------------ wiring
 
-    def bind(self, account_id: int, on_halt: HaltHandler) -> None:
-        """The account whose P&L and positions count, and who halts and flattens."""
+    def bind(self, account_id: int, on_halt: HaltHandler,
+             on_flatten: FlattenHandler | None = None) -> None:
+        """The account whose P&L and positions count, who halts and flattens, and who
+        flattens without halting (``flat_by``)."""
         self.account_id = account_id
         self._handler = on_halt
+        self._flattener = on_flatten
 
     @property
     def market(self) -> MarketDataView:
@@ -181,10 +217,15 @@ class RiskManager:
             return f"trading halted: {self._halted}"
         loss = self._daily_loss_breach()
         if loss is not None:
-            self._halt("daily_loss", loss)
-            return f"trading halted: {loss}"
+            self._halt("daily_loss", *loss)
+            return f"trading halted: {loss[0]}"
+        rules = self.rules
+        if rules.trailing is not None and self._drawdown_breached():
+            return f"trading halted: {self._halted}"
         if self._pnl_unknown is not None and not self._reduces(ticket):
             return self._refuse_pnl_unknown()
+        if self.account_id is not None and self.exchange.due(self.account_id):
+            self._check_exchange(now)
         limits = self.limits
         if limits.trading_hours is not None and not self._in_hours(now):
             window = limits.trading_hours
@@ -193,6 +234,13 @@ class RiskManager:
         if ticket.qty > limits.max_order_qty:
             return self._breach("max_order_qty", f"order quantity {ticket.qty} exceeds "
                                 f"max_order_qty {limits.max_order_qty}", now)
+        if rules.gates_time:
+            closing = rules.entry_refusal(now)
+            if closing is not None and not self._reduces(ticket):
+                return self._breach("flat_by" if rules.in_flat_window(now)
+                                    else "session_end", f"{ticket.action} {ticket.qty} "
+                                    f"{ticket.symbol} could open or increase a position: "
+                                    f"{closing}", now)
         suspended = self._suspended and self.entries_suspended(ticket.contract_id)
         if suspended and not self._reduces(ticket):
             return self._breach("entries_suspended", f"{ticket.action} {ticket.qty} "
@@ -203,6 +251,10 @@ class RiskManager:
             return self._breach("max_position", f"{ticket.action} {ticket.qty} {ticket.symbol} "
                                 f"could make the position {exposure} (with working orders), "
                                 f"over max_position {limits.max_position}", now)
+        if rules.counts_contracts:
+            refusal = rules.contracts_refusal(ticket, exposure, self.account_id)
+            if refusal is not None:
+                return self._breach("max_contracts", refusal, now)
         if not self._within_hour(now):
             return self._breach("orders_per_hour", f"more than {limits.max_orders_per_hour} "
                                 f"orders in the last hour", now)
@@ -288,8 +340,14 @@ class RiskManager:
             return
         loss = self._daily_loss_breach()
         if loss is not None:
-            self._halt("daily_loss", loss)
+            self._halt("daily_loss", *loss)
             return
+        if self.rules.trailing is not None and self._drawdown_breached():
+            return
+        now = self._clock()
+        if self.rules.gates_time:
+            self._flatten_by(now)
+        self._check_exchange(now)
         if (self._pnl_unknown is not None and not self._pnl_unknown_alerted
                 and self._clock() - self._pnl_unknown_since >= PNL_UNKNOWN_GRACE_MS):
             self._alert_pnl_unknown()
@@ -325,12 +383,106 @@ class RiskManager:
             self._set_pnl_known()
         return pnl
 
-    def _daily_loss_breach(self) -> str | None:
+    def _daily_loss_breach(self) -> tuple[str, str] | None:
+        """(reason, the numbers) when the day's loss reached the limit."""
         pnl = self.daily_pnl()
+        self._last_pnl = pnl
         limit = self.limits.max_daily_loss
         if pnl is not None and math.isfinite(pnl) and -pnl >= limit:
-            return f"daily loss {-pnl:.2f} reached max_daily_loss {limit:g}"
+            return (f"daily loss {-pnl:.2f} reached max_daily_loss {limit:g}",
+                    f"daily_pnl={pnl:.2f} limit={limit:.2f}")
         return None
+
+    def _drawdown_breached(self) -> bool:
+        """Halt (and say so) when the trailing drawdown is breached."""
+        if self.account_id is None:
+            return False
+        try:
+            breach = self.rules.drawdown_breach(self.account_id)
+        except PnLUnknown:
+            return False  # the daily-loss check has the account fail closed already
+        if breach is None:
+            return False
+        self._halt("trailing_drawdown", *breach)
+        return True
+
+    # ------------------------------------------------------------------ session rules
+
+    def _flatten_by(self, now: int) -> None:
+        """Inside the ``flat_by`` window: cancel and flatten on entering it, and again
+        while a position is left :data:`FLATTEN_AGAIN_MS` after the last time."""
+        rules = self.rules
+        if not rules.in_flat_window(now):
+            self._flattened_ms = None
+            return
+        last = self._flattened_ms
+        if last is not None and (now - last < FLATTEN_AGAIN_MS or not self._holds_any()):
+            return
+        self._flattened_ms = now
+        reason = f"flat_by {rules.rules.flat_by}: cancelling orders and flattening"
+        self.breaches["flat_by"] = self.breaches.get("flat_by", 0) + 1
+        if last is None:
+            _log.warning("risk: %s", reason)
+            self._alerts.emit(Alert(Severity.ROUTINE, "risk.flat_by", reason.capitalize(),
+                                    "Entries are refused until the session reopens; exits "
+                                    "pass."))
+        flattener = self._flattener
+        if flattener is None:
+            _log.error("risk: no flatten handler bound; nothing was flattened")
+            return
+        try:
+            flattener(reason)
+        except Exception:  # the watch must not die because flattening failed
+            _log.exception("risk: flattening for flat_by failed")
+
+    def _holds_any(self) -> bool:
+        account_id = self.account_id
+        return any(p.account_id == account_id and p.net_pos
+                   for p in self._account.positions.values())
+
+    # ------------------------------------------------------------------ exchange limits
+
+    def _check_exchange(self, now: int) -> None:
+        """Measure the distances to the exchange's limits; suspend entries within the
+        margin (or while the exchange restricts the account), resume once out of it."""
+        account_id = self.account_id
+        if account_id is None:
+            return
+        try:
+            balance = account_balance(self._account, account_id, self._market.mark_price)
+        except PnLUnknown:
+            balance = None
+        pnl = self._last_pnl
+        reason = self.exchange.update(account_id, balance,
+                                      None if pnl is None else -pnl, now)
+        suspended = (None, EXCHANGE_SOURCE) in self._suspended
+        if reason is not None:
+            if not suspended:
+                self._alerts.emit(Alert(Severity.URGENT, "risk.exchange_limits",
+                                        "Entries stopped: near the exchange's limits",
+                                        f"{reason}. Exits still pass; entries resume once "
+                                        f"the account is out of the margin."))
+            self.suspend_entries(None, reason, EXCHANGE_SOURCE)
+        elif suspended:
+            self.resume_entries(None, EXCHANGE_SOURCE)
+
+    def describe_limits(self) -> str:
+        """The account's distances to its trailing level and to the exchange's limits, for
+        the status line and the summary (``dd 1,850 over 48,000 | exch: liq 650``; empty
+        when neither applies). Read-only: it measures nothing itself."""
+        parts = []
+        trailing, balance = self.rules.trailing, self.rules.last_balance
+        if trailing is not None and balance is not None:
+            parts.append(f"dd {balance - trailing.level:,.0f} over {trailing.level:,.0f}")
+        exchange = self.exchange.distances.describe()
+        if exchange:
+            parts.append(exchange)
+        return " | ".join(parts)
+
+    @property
+    def exchange_distances(self) -> ExchangeDistances:
+        """The distances to the exchange's limits as last measured (read-only)."""
+        return self.exchange.distances
 
     def _set_pnl_unknown(self, reason: str) -> None:
         if self._pnl_unknown is None:
@@ -388,18 +540,24 @@ class RiskManager:
         operator). Calling it again flattens again."""
         self._halt("kill_switch", reason, force=True)
 
-    def _halt(self, limit: str, reason: str, *, force: bool = False) -> None:
+    def _halt(self, limit: str, reason: str, numbers: str = "", *,
+              force: bool = False) -> None:
+        """Halt and flatten; ``numbers`` (``balance=... level=...``) go into the log line and
+        the alert's body, which the journal records."""
         already = self._halted is not None
         if already and not force:
             return
         if not already:
             self._halted = reason
         self.breaches[limit] = self.breaches.get(limit, 0) + 1
-        _log.error("risk: %s: halting and flattening", reason)
+        _log.error("risk: %s: halting and flattening", reason,
+                   extra={"limit": limit, "numbers": numbers, "account_id": self.account_id})
+        account = "" if self.account_id is None else f" Account {self.account_id}."
         self._alerts.emit(Alert(Severity.URGENT, f"risk.{limit}",
                                 f"Trading halted: {reason}",
                                 "New orders are refused for the rest of the run; working "
-                                "orders are being cancelled and positions flattened."))
+                                "orders are being cancelled and positions flattened." + account
+                                + (f"\n{limit}: {numbers}" if numbers else "")))
         self._last_alert[limit] = self._clock()
         handler = self._handler
         if handler is None:

@@ -476,7 +476,7 @@ class TradingApp:
         self.summary_text = format_summary(report, self.metrics, self.settings.environment,
                                            self._ran_for or self.metrics.uptime,
                                            self.supervisor.exit_reason, hooks,
-                                           self.exit_lines)
+                                           self.exit_lines, self._limits_text())
         _log.info("final summary\n%s", self.summary_text,
                   extra={"summary": msgspec.to_builtins(report.summary),
                          "metrics": msgspec.to_builtins(self.metrics.snapshot())})
@@ -503,7 +503,11 @@ class TradingApp:
                            self.account_id, self.metrics,
                            md_connected=self.md is not None and self.md.ready,
                            trading_connected=self.trading is not None and self.trading.ready,
-                           word=word)
+                           word=word, limits=self._limits_text())
+
+    def _limits_text(self) -> str:
+        """The account's distances to its trailing level and the exchange's limits."""
+        return self._w.risk.describe_limits() if self._w is not None else ""
 
     def status_line(self) -> str:
         return format_status(self.status())

@@ -51,11 +51,15 @@ class StatusSnapshot(msgspec.Struct, frozen=True):
     reconnects: int
     strategy: str = ""
     """A word about the strategy (``paused``, ``halted``...), empty when trading normally."""
+    limits: str = ""
+    """The account's distances to its trailing level and the exchange's limits (empty: no
+    such limit)."""
 
 
 def read_status(account: AccountView, market: MarketDataView, contracts: ContractBook,
                 symbol: str, account_id: int | None, metrics: RuntimeMetrics, *,
-                md_connected: bool, trading_connected: bool, word: str) -> StatusSnapshot:
+                md_connected: bool, trading_connected: bool, word: str,
+                limits: str = "") -> StatusSnapshot:
     """The data of the status line, from the read-only views (P&L of the current trade
     date over the run's instruments, carried positions included; unknown P&L shows as
     such, with the server's position). ``symbol`` is the traded contract (empty before
@@ -92,7 +96,8 @@ def read_status(account: AccountView, market: MarketDataView, contracts: Contrac
         symbol=symbol or "-", last_price=last_price, net_pos=net, avg_price=avg,
         realized=realized, open_pnl=open_pnl,
         working_orders=len(account.open_orders(account_id)) if account_id else 0,
-        fills=metrics.fills, reconnects=metrics.total_reconnects, strategy=word)
+        fills=metrics.fills, reconnects=metrics.total_reconnects, strategy=word,
+        limits=limits)
 
 
 def _money(value: float | None) -> str:
@@ -117,18 +122,21 @@ def format_status(s: StatusSnapshot, now: float | None = None) -> str:
               f"P&L net {_money(s.realized)} open {_money(s.open_pnl)}",
               f"{s.working_orders} working, {s.fills} fills",
               f"{s.reconnects} reconnects"]
+    if s.limits:
+        parts.append(s.limits)
     return " | ".join(parts)
 
 
 def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str,
                    duration: float, ended: str = "",
                    hooks: Mapping[str, HookStats] | None = None,
-                   open_at_exit: Sequence[str] = ()) -> str:
+                   open_at_exit: Sequence[str] = (), limits: str = "") -> str:
     """The end-of-run summary: trades, fills, P&L with commissions, open positions,
     reconnects, tick-to-order latency and the orders' latency by stage (p50 / p99 / max,
     from the report's breakdown); the strategy hooks' times when they were measured
     (``hooks``); what was still open at the exit and what protects it (``open_at_exit``, one
-    line each). ``duration``: seconds until shutdown began. P&L is over every trade date of
+    line each); the account's distances to its limits (``limits``, from the risk manager).
+    ``duration``: seconds until shutdown began. P&L is over every trade date of
     the run; the position and open P&L are the current trade date's, as the exchange has
     them (carried positions included)."""
     s = report.summary
@@ -177,6 +185,8 @@ def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str
             lines.append(f"{name + ' hook':<14}mean {stats.mean_ns / 1000:.1f} us, "
                          f"max {stats.max_ns / 1000:.0f} us ({stats.calls} calls, "
                          f"{stats.errors} raised)")
+    if limits:
+        lines.append(f"risk limits   {limits}")
     for index, line in enumerate(open_at_exit):
         lines.append(f"{'open at exit' if index == 0 else '':<14}{line}")
     return "\n".join(lines)

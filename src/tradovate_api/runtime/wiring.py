@@ -27,6 +27,7 @@ from ..client import (
     TradingSession,
 )
 from ..errors import ConfigError, StartupError
+from ..market_hours import MarketHours
 from ..orders import (
     ContractBook,
     LiveGateway,
@@ -124,7 +125,7 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
                              token_rejected=trading_tokens.rejected)
     md.login_count = trading.login_count = lambda: auth.logins
     risk = RiskManager(settings.risk, account, market, alerts, clock,
-                       account_id=chosen.id)
+                       account_id=chosen.id, hours=MarketHours(settings.market.calendar))
     subscriptions = MdSubscriptions(md, contracts, risk, alerts)
     md.subscription_refused = subscriptions.refused
     md.subscription_restored = subscriptions.restored

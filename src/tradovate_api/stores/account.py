@@ -614,6 +614,23 @@ class AccountView(SetOnce):
                     total += ledger.open_points(price) * vpp
         return total
 
+    def open_pnl(self, account_id: int, mark: Callable[[int], float | None]) -> float:
+        """One account's open P&L at ``mark`` over all its contracts (a position without a
+        mark counts 0); raises like :meth:`net_pnl`. With the cash balance it makes the
+        balance including open P&L that trailing drawdowns measure."""
+        total = 0.0
+        for (owner, contract_id), ledger in self._ledgers.items():
+            if owner != account_id or not ledger.net_pos:
+                continue
+            if ledger.unpriced:
+                raise UnpricedPosition(
+                    f"{ledger.prev_pos:+d} {self._name(contract_id)} carried into trade date "
+                    f"{ledger.trade_date} without a price (no prevPrice)")
+            price = mark(contract_id)
+            if price is not None:
+                total += ledger.open_points(price) * self.value_per_point(contract_id)
+        return total
+
     def pnls(self, mark: Callable[[int], float | None] | None = None) -> tuple[PnL, ...]:
         """P&L on the current trade date of every (account, contract) that carried a
         position in or has fills; ``mark(contract_id)`` prices the open positions."""
