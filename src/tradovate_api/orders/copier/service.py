@@ -34,6 +34,7 @@ from .drift import Drift, DriftDetector
 from .ledger import CopyLedger, LeaderOrder, copy_text, leader_of_text
 from .mapper import Intent, IntentKind, LeaderMapper
 from .sizing import Sizing
+from .summary import FollowerSummary, copier_summary
 
 _log = logging.getLogger("tradovate_api.orders.copier")
 
@@ -101,6 +102,10 @@ class CopierService:
         self._synced = False
         self.drifts: list[Drift] = []
         """Drift seen this run, oldest first."""
+
+    def summary(self) -> list[FollowerSummary]:
+        """Leader vs each follower so far (:mod:`.summary`)."""
+        return copier_summary(self.ledger, self._account, [f.name for f in self.followers])
 
     # ------------------------------------------------------------------ the reader's calls
 
