@@ -14,13 +14,13 @@ import pytest
 from app_helpers import (
     Recorder,
     WatchedAlerts,
-    front,
     make_app,
     make_settings,
     running,
 )
 
 from tradovate_api.client import AuthTokens, RestClient
+from tradovate_api.orders import ContractSpec
 from tradovate_api.orders.tickets import PROTECTIVE_SUFFIX
 from tradovate_api.protocol.models import (
     CancelOrder,
@@ -94,9 +94,14 @@ def account_id(app: TradingApp, name: str) -> int:
     return next(a.id for a in app.account.accounts.values() if a.name == name)
 
 
+def traded(app: TradingApp) -> ContractSpec:
+    spec = app.contracts.get(app.symbol)
+    assert spec is not None
+    return spec
+
+
 def net(app: TradingApp, name: str) -> int:
-    position = app.account.position(account_id(app, name), app.contracts.get(
-        app.symbol).contract_id)  # type: ignore[union-attr]
+    position = app.account.position(account_id(app, name), traded(app).contract_id)
     return 0 if position is None else position.net_pos
 
 
@@ -131,9 +136,10 @@ async def test_twenty_followers_copy_a_leader_traded_outside_the_app_one_refusin
             await alerts.until_key("copier.follower_refused")
             assert net(app, REFUSING) == 0
             # A resting limit, moved, then cancelled: mirrored on every follower.
-            book = app.market.quote(app.contracts.get(app.symbol).contract_id)  # type: ignore[union-attr]
-            assert book is not None and book.bid is not None
-            tick = app.contracts.get(app.symbol).tick_size  # type: ignore[union-attr]
+            book = app.market.quote(traded(app).contract_id)
+            assert book is not None
+            assert book.bid is not None
+            tick = traded(app).tick_size
             low = round((book.bid - 40 * tick) / tick) * tick
             await leader.place("Sell", order_type="Limit", price=low + 80 * tick)
             limit_id = await leader.place("Buy", order_type="Limit", price=low)
@@ -173,8 +179,8 @@ async def test_twenty_followers_copy_a_leader_traded_outside_the_app_one_refusin
             assert copied_orders(app, REFUSING) == []
             assert app.copier is not None
             rows = {r.account: r for r in app.copier.service.summary()}
-            assert rows[REFUSING].refused == 4 and rows[REFUSING].sent == 0
-            assert rows["F01"].sent == 4 and rows["F01"].filled_orders == 2
+            assert (rows[REFUSING].refused, rows[REFUSING].sent) == (4, 0)
+            assert (rows["F01"].sent, rows["F01"].filled_orders) == (4, 2)
         finally:
             await leader.close()
     assert "copier F01: 4 copied" in app.summary_text
@@ -190,7 +196,7 @@ async def test_a_duplicated_and_replayed_leader_event_is_copied_once(
         try:
             sim3.faults.arm("duplicate_events")
             order_id = await leader.place("Buy")
-            await until(app, lambda: net(app, "F01") == 1 and net(app, "F02") == 2)
+            await until(app, lambda: (net(app, "F01"), net(app, "F02")) == (1, 2))
             sim3.faults.disarm("duplicate_events")
             # A reconnect: the snapshot shows the leader's order and fill again.
             trading = app.trading
@@ -200,7 +206,7 @@ async def test_a_duplicated_and_replayed_leader_event_is_copied_once(
             await until(app, lambda: trading.connects > connects and trading.ready
                         and app.account.synced, 15.0)
             await asyncio.sleep(0.3)
-            assert net(app, "F01") == 1 and net(app, "F02") == 2
+            assert (net(app, "F01"), net(app, "F02")) == (1, 2)
             for name in ("F01", "F02"):
                 assert len(copied_orders(app, name)) == 1, name
             assert app.copier is not None
@@ -227,7 +233,8 @@ async def test_a_trade_placed_directly_on_a_follower_is_drift_and_is_flattened(
                 [s for s in app.account.orders.values()
                  if s.order.account_id == account_id(app, "F02")
                  and s.status == "Filled"]) == 2)
-            assert net(app, "F01") == 0 and copied_orders(app, "F01") == []
+            assert net(app, "F01") == 0
+            assert copied_orders(app, "F01") == []
             assert app.copier is not None
             [drift] = app.copier.service.drifts
             assert (drift.action, drift.qty) == ("Buy", 1)
@@ -241,7 +248,7 @@ async def test_a_bracket_is_copied_as_a_bracket(sim3: Simulator, tmp_path: Path)
                      alerts)
     async with running(app):
         leader = Leader(app, sim3)
-        tick = app.contracts.get(app.symbol).tick_size  # type: ignore[union-attr]
+        tick = traded(app).tick_size
         params = ('{"entryVersion":{"orderQty":1,"orderType":"Market"},"brackets":[{"qty":1,'
                   f'"profitTarget":{40 * tick},"stopLoss":{-40 * tick},'
                   '"trailingStop":false}]}')
@@ -266,7 +273,8 @@ async def test_a_bracket_is_copied_as_a_bracket(sim3: Simulator, tmp_path: Path)
                 assert len(strategy.order_ids("Target")) == 1
                 assert len(strategy.order_ids("Stop")) == 1
                 target = app.account.order(strategy.order_ids("Target")[0])
-                assert target is not None and target.version is not None
+                assert target is not None
+                assert target.version is not None
                 assert target.version.order_qty == qty
             assert not [a for a in alerts.recent if a.key == "copier.follower_refused"]
         finally:

@@ -42,7 +42,8 @@ def test_an_order_is_placed_once_then_modified_once_per_version_then_cancelled_o
     [intent] = m.on_changes([first], 111)
     assert (intent.kind, intent.leader_id, intent.action, intent.qty, intent.order_type,
             intent.price) == (IntentKind.PLACE, 1, "Buy", 2, "Limit", 5000.0)
-    assert intent.order is ledger.orders[1] and ledger.orders[1].seen_ns == 111
+    assert intent.order is ledger.orders[1]
+    assert ledger.orders[1].seen_ns == 111
     # The same event again (a duplicated props event, a snapshot after a reconnect).
     assert not m.on_changes([first, first], 222)
     moved = state(1, version=7, price=4999.0)

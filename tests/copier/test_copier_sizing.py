@@ -31,9 +31,10 @@ def test_fixed_ignores_the_leaders_quantity() -> None:
     assert Sizing(ratio=0.5).describe() == "ratio 0.5"
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"ratio": 1.0, "fixed": 1}, {"ratio": 0.0},
-                                    {"ratio": -1.0}, {"ratio": float("nan")},
-                                    {"fixed": 0}])
-def test_bad_sizing_is_refused(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({}, "exactly one"), ({"ratio": 1.0, "fixed": 1}, "exactly one"),
+    ({"ratio": 0.0}, "positive number"), ({"ratio": -1.0}, "positive number"),
+    ({"ratio": float("nan")}, "positive number"), ({"fixed": 0}, "positive integer")])
+def test_bad_sizing_is_refused(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         Sizing(**kwargs)  # type: ignore[arg-type]
