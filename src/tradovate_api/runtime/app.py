@@ -344,7 +344,9 @@ class TradingApp:
         self.contracts = w.contracts
         self.symbol = w.symbols[0]
         if w.copier is not None:
-            self._observers.append(CopierObserver(w.copier.service, w.trading))
+            readers = self._readers
+            self._observers.append(CopierObserver(w.copier.service,
+                                                  lambda: readers.account_event_ns))
         notify(self._observers, "on_prepared", self)
         _log.info("trading %s on account %s (instruments %s)", self.symbol, w.account_name,
                   ", ".join(w.symbols))

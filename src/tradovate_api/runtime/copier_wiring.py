@@ -8,7 +8,7 @@ order), and builds for each follower what the run builds for its own account: a
 :class:`~tradovate_api.orders.OrderManager` on the same gateway (one trading connection per
 login carries every account), each with its outcome resolver. :class:`CopierObserver` feeds
 the copier from the account reader — the store's only writer — through the observer hooks,
-right after each event is applied, with the frame's arrival time. :meth:`CopierWiring.run` is
+right after each event is applied, with the time the reader took it. :meth:`CopierWiring.run` is
 the copier's supervised task: the followers' risk watches (daily loss, protective stops) and
 outcome resolvers, once the run has started.
 """
@@ -16,13 +16,12 @@ outcome resolvers, once the run has started.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..alerts import AlertSink
-from ..client import RestClient, SyncSnapshot, TradingSession
+from ..client import RestClient, SyncSnapshot
 from ..errors import StartupError
 from ..orders import ContractBook, OrderManager, OutcomeResolver, RestServerCommands
 from ..orders.copier import CopierService, Follower, Sizing
@@ -61,16 +60,15 @@ class CopierWiring:
 
 
 class CopierObserver(AppObserver):
-    """The account reader → the copier (after the store applied each event)."""
+    """The account reader → the copier (after the store applied each event), with the time
+    the reader took the event (``event_ns()``, before the store applied it)."""
 
-    def __init__(self, service: CopierService, trading: TradingSession) -> None:
+    def __init__(self, service: CopierService, event_ns: Callable[[], int]) -> None:
         self.service = service
-        self._trading = trading
+        self._event_ns = event_ns
 
     def on_account_event(self, event: EntityEvent, changes: list[AccountChange]) -> None:
-        connection = self._trading.connection
-        frame_ns = 0 if connection is None else connection.frame_ns
-        self.service.on_account(changes, frame_ns or time.perf_counter_ns())
+        self.service.on_account(changes, self._event_ns())
 
     def on_snapshot(self, snapshot: SyncSnapshot, report: SyncReport) -> None:
         self.service.on_sync(report, snapshot.connection)

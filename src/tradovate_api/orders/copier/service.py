@@ -10,9 +10,9 @@ queue. Each follower's order passes that follower's own checks (halt, unknown ou
 risk limits, the journal's write-ahead); a follower that refuses or raises is alerted after
 the fan-out and never stops the others.
 
-Then every follower's manager settles its tickets from the same changes, and the fills on
-followers are checked for drift (:mod:`.drift`): alerted, closed with an opposite Market order,
-or adopted, per ``on_drift``.
+Then the managers of the followers the event concerns settle their tickets from the same
+changes, and the fills on followers are checked for drift (:mod:`.drift`): alerted, closed
+with an opposite Market order, or adopted, per ``on_drift``.
 
 A modify or cancel for a follower whose copy is not acknowledged yet (no order id) waits in
 ``_pending`` and goes as soon as the account data give the id; the latest state of the leader
@@ -26,7 +26,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from ...alerts import Alert, AlertSink, Severity
-from ...stores import AccountChange, AccountView, NewFill, SyncReport
+from ...protocol.models import CashBalance, Position
+from ...stores import AccountChange, AccountView, NewFill, OrderState, StrategyState, SyncReport
 from ..manager import OrderManager, opposite
 from ..order_strategy import StrategyBracket
 from ..tickets import TicketState
@@ -81,6 +82,7 @@ class CopierService:
         self.leader_id = leader_id
         self.followers: tuple[Follower, ...] = tuple(followers)
         self._indexed = tuple(enumerate(self.followers))
+        self._by_account = {f.account_id: f for f in self.followers}
         self._account = account
         self._alerts = alerts
         self.mode = mode
@@ -114,9 +116,31 @@ class CopierService:
         the followers' managers settle their tickets and look for drift. ``seen_ns``: when
         its frame arrived (``perf_counter_ns``; 0: now)."""
         self._copy(changes, seen_ns or self._clock_ns())
-        for follower in self.followers:
-            follower.orders.on_account(changes)
+        self._settle_followers(changes)
         self._check_drift(changes)
+
+    def _settle_followers(self, changes: Sequence[AccountChange]) -> None:
+        """Each follower's manager settles its tickets from the event — only the followers
+        whose account it touches (an event of one account costs one manager, not twenty);
+        an event that names no account (a command report, a removal) goes to all."""
+        by_account = self._by_account
+        touched: list[Follower] = []
+        for change in changes:
+            kind = type(change)
+            if kind is OrderState or kind is NewFill:
+                account_id = change.order.account_id  # type: ignore[union-attr]
+            elif kind is Position or kind is CashBalance:
+                account_id = change.account_id  # type: ignore[union-attr]
+            elif kind is StrategyState:
+                account_id = change.strategy.account_id  # type: ignore[union-attr]
+            else:
+                touched = list(self.followers)
+                break
+            follower = by_account.get(account_id)
+            if follower is not None and follower not in touched:
+                touched.append(follower)
+        for follower in touched:
+            follower.orders.on_account(changes)
 
     def on_sync(self, report: SyncReport, connection: int) -> None:
         """A ``user/syncrequest`` snapshot was applied. The first one the copier sees marks
