@@ -224,10 +224,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         for mode in modes if rnd % 2 == 0 else modes[::-1]:
             run = await one_round(mode, args.orders, args.pace)
             runs.append(run)
-            print(f"round {rnd + 1}/{args.rounds} {mode:6}: {run['copied']} copied, first "
-                  f"p50 {run['first_us']['p50']:.0f} µs, own p50 {run['own_us']['p50']:.0f} µs, last p50 {run['last_us']['p50']:.0f}"
-                  f" µs p99 {run['last_us']['p99']:.0f} µs, tick-to-order p50 "
-                  f"{run['tick_to_order_us']['p50']:.0f} µs", flush=True)
+            print(f"round {rnd + 1}/{args.rounds} {mode:6}: {run['copied']} copied, own p50 "
+                  f"{run['own_us']['p50']:.0f} µs, first p50 {run['first_us']['p50']:.0f} µs, "
+                  f"last p50 {run['last_us']['p50']:.0f} µs p99 {run['last_us']['p99']:.0f} "
+                  f"µs, tick-to-order p50 {run['tick_to_order_us']['p50']:.0f} µs", flush=True)
     return {"command": "python -m bench.copier_bench " + " ".join(
                 f"--{k} {v}" for k, v in vars(args).items()),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
