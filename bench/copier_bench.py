@@ -4,7 +4,8 @@ orders on the wire, next to a single account's tick-to-order in the same run.
 One login with a leader, 20 followers (ratio 1) and a third account ``SOLO`` on the simulator
 (in this process, on the same event loop, its market and its request limits off). The app is
 started as ``tradovate-api run`` starts it — the journal on (every follower request is written
-ahead), shipped risk defaults except the order rate and sizes the bench needs — with a
+ahead), shipped risk defaults except the order rate, the sizes and the daily loss the bench
+needs (hundreds of round trips a minute cost every follower its spread each time) — with a
 ``[copier]`` table and a probe strategy that trades ``SOLO``: every few quotes it places a
 far limit order or cancels it, which gives the single-account **tick-to-order** (md event
 delivered → order frame written, the app's own metric) in the same run. A separate raw REST
@@ -86,7 +87,8 @@ def _settings(sim: Simulator, tmp: Path, mode: str) -> Any:
         "urls": {"rest": sim.rest_url, "trading_ws": sim.ws_url, "md_ws": sim.md_url},
         "instruments": [symbol],
         "trading": {"account": "SOLO"},
-        "risk": {"max_position": 2, "max_order_qty": 2, "max_orders_per_second": 100.0},
+        "risk": {"max_position": 2, "max_order_qty": 2, "max_orders_per_second": 100.0,
+                 "max_daily_loss": 1_000_000.0},
         "copier": {"leader": "LEAD", "followers": [{"account": n} for n in FOLLOWERS],
                    "copy": mode},
         "log": {"path": str(tmp / "app.jsonl")},
@@ -121,6 +123,11 @@ async def one_round(mode: str, orders: int, pace_s: float) -> dict[str, Any]:
                 await asyncio.wait_for(task, 30)
             copier = app.copier
             assert copier is not None
+            refused = sum(1 for r in copier.service.ledger.orders.values()
+                          for t in r.tickets if t is not None and not t.sent_ns)
+            if refused:
+                raise RuntimeError(f"{refused} follower orders were refused: the bench "
+                                   "measures 20 followers copying every leader order")
             first, last = [], []
             for record in copier.service.ledger.orders.values():
                 sent = [t.sent_ns for t in record.tickets if t is not None and t.sent_ns]

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from app_helpers import (
     Recorder,
@@ -32,7 +33,8 @@ from tradovate_api.protocol.models import (
     StartOrderStrategy,
 )
 from tradovate_api.runtime.app import TradingApp
-from tradovate_api.simulator import Simulator, SimulatorConfig
+from tradovate_api.settings import load_settings
+from tradovate_api.simulator import Simulator, SimulatorConfig, load_config
 from tradovate_api.simulator.config import AccountConfig, UserConfig
 
 FOLLOWERS = [f"F{n:02d}" for n in range(1, 21)]
@@ -288,3 +290,27 @@ async def test_an_unknown_follower_stops_the_run_before_any_order(
     assert await asyncio.wait_for(app.run(), 15.0) == 1
     assert app.start_error == ("copier.followers[1].account: no active account named "
                                "'NOPE' (this login has: F01, F02, F03, LEAD)")
+
+
+async def test_the_documented_example_runs_on_the_simulator(
+        clock: Callable[[], float], tmp_path: Path) -> None:
+    """examples/copier.toml and examples/copier-sim.toml (docs/copier.md), the addresses
+    pointed at a simulator on free ports and the files under tmp_path."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    config = msgspec.structs.replace(load_config(examples / "copier-sim.toml"),
+                                     warm_up=60.0, tick_interval=0.02, heartbeat_interval=0.2)
+    example = load_settings(examples / "copier.toml")
+    assert example.copier is not None
+    async with Simulator(config, seed=5, clock=clock) as sim:
+        settings = make_settings(sim, tmp_path, trading={"account": "LEAD"},
+                                 risk=msgspec.to_builtins(example.risk),
+                                 copier=msgspec.to_builtins(example.copier))
+        app = make_app(sim, settings, Recorder(), WatchedAlerts())
+        async with running(app):
+            leader = Leader(app, sim)
+            try:
+                await leader.place("Buy")
+                await until(app, lambda: [net(app, n) for n in (
+                    "LEAD", "FOLLOW1", "FOLLOW2", "FOLLOW3")] == [1, 1, 2, 1])
+            finally:
+                await leader.close()
