@@ -236,7 +236,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                   f"last p50 {run['last_us']['p50']:.0f} µs p99 {run['last_us']['p99']:.0f} "
                   f"µs, tick-to-order p50 {run['tick_to_order_us']['p50']:.0f} µs", flush=True)
     return {"command": "python -m bench.copier_bench " + " ".join(
-                f"--{k} {v}" for k, v in vars(args).items()),
+                f"--{k} {v}" for k, v in vars(args).items() if k != "loadavg"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "loadavg_start": args.loadavg},
             "runs": runs, "summary": summarize(runs), "loadavg_end": os.getloadavg(),
