@@ -38,6 +38,7 @@ from tradovate_api.simulator import Simulator, SimulatorConfig, load_config
 from tradovate_api.simulator.config import AccountConfig, UserConfig
 
 FOLLOWERS = [f"F{n:02d}" for n in range(1, 21)]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 REFUSING = "F20"
 """Sized 3× the leader: over its own ``risk.max_order_qty`` of 2, so its own risk check
 refuses every copy."""
@@ -296,10 +297,9 @@ async def test_the_documented_example_runs_on_the_simulator(
         clock: Callable[[], float], tmp_path: Path) -> None:
     """examples/copier.toml and examples/copier-sim.toml (docs/copier.md), the addresses
     pointed at a simulator on free ports and the files under tmp_path."""
-    examples = Path(__file__).resolve().parents[2] / "examples"
-    config = msgspec.structs.replace(load_config(examples / "copier-sim.toml"),
+    config = msgspec.structs.replace(load_config(EXAMPLES / "copier-sim.toml"),
                                      warm_up=60.0, tick_interval=0.02, heartbeat_interval=0.2)
-    example = load_settings(examples / "copier.toml")
+    example = load_settings(EXAMPLES / "copier.toml")
     assert example.copier is not None
     async with Simulator(config, seed=5, clock=clock) as sim:
         settings = make_settings(sim, tmp_path, trading={"account": "LEAD"},
