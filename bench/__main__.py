@@ -1,4 +1,5 @@
-"""``python -m bench``: tick-to-order latency, flood throughput, soak memory, start-up, replay.
+"""``python -m bench``: tick-to-order latency, flood throughput, soak memory, start-up, replay,
+the trade copier.
 
 Runs every scenario for every client in alternating order, ``--rounds`` times, prints the
 markdown table and writes ``bench/results/bench-<time>.json`` (+ ``latest.json`` and
@@ -28,7 +29,7 @@ from bench.report import markdown
 from bench.stats import Spread, spread
 from tradovate_api.stores import create_market_store
 
-ALL_SCENARIOS = ("idle", "loaded", "flood", "soak", "startup", "replay", "busy")
+ALL_SCENARIOS = ("idle", "loaded", "flood", "soak", "startup", "replay", "busy", "copier")
 _QUICK = {"rounds": 1, "probes": 200, "warmup": 20, "frames": 3000, "soak_minutes": 0.1,
           "soak_probe_every": 0.5, "startup_runs": 1}
 
@@ -202,6 +203,28 @@ async def _replay(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+async def _copier(args: argparse.Namespace) -> dict[str, Any]:
+    """``bench/copier_bench.py`` (1 leader, 20 followers), as its own process."""
+    sizes = ["--rounds", "1", "--orders", "40"] if args.quick else []
+    _progress(f"copier: python -m bench.copier_bench {' '.join(sizes)}")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.copier_bench", *sizes, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, cwd=harness.ROOT, env=harness.child_env())
+    async with asyncio.timeout(3600):
+        out, err = await proc.communicate()
+    if proc.returncode:
+        return {"skipped": f"bench.copier_bench failed ({proc.returncode}): "
+                           f"{err.decode(errors='replace')[-500:]}"}
+    text = out.decode(errors="replace").strip()
+    command = " ".join(["python -m bench.copier_bench", *sizes])
+    result: dict[str, Any] = {"command": command,
+                              "markdown": f"`{command}`\n\n```\n{text}\n```"}
+    written = harness.RESULTS_DIR / "copier.json"
+    if written.exists():
+        result["result"] = json.loads(written.read_text())
+    return result
+
+
 def busy_clients(args: argparse.Namespace) -> list[str]:
     """The busy-poll scenario measures ``full-busy`` next to the others in the latency
     scenarios (busy-polling changes nothing for a client that is never idle: not in flood)."""
@@ -290,6 +313,8 @@ async def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         result["replay"] = await _replay(args)
     if "busy" in args.scenarios:
         result["busy_poll"] = _busy_poll(args, summary)
+    if "copier" in args.scenarios:
+        result["copier"] = await _copier(args)
     if "full-dash" in args.clients:
         result["dashboard"] = _dashboard(args, summary, runs)
     result["targets"] = harness.targets(summary, soak, started, judge=not args.quick)

@@ -110,7 +110,7 @@ def _extras(result: dict[str, Any]) -> list[str]:
                     lines.append(f"| {label} | {_s(startup[key], 3)} |")
             lines.append("")
     for key, title in (("replay", "Replay throughput"), ("busy_poll", "Busy-poll mode"),
-                       ("dashboard", "Dashboard open")):
+                       ("dashboard", "Dashboard open"), ("copier", "Trade copier")):
         section = result.get(key)
         if not section:
             continue

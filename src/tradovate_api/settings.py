@@ -557,6 +557,52 @@ class Trading(_Section, frozen=True):
                 raise ValueError(f"{key}: empty")
 
 
+class CopierFollower(_Section, frozen=True):
+    """One follower of the trade copier: an account of the login and how its orders are
+    sized from the leader's — ``ratio`` times the leader's quantity (rounded half up, at
+    least 1) or a ``fixed`` quantity per copied order. Neither given: ratio 1."""
+
+    account: str
+    ratio: Annotated[float, msgspec.Meta(gt=0, le=100)] | None = None
+    fixed: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.account.strip():
+            raise ValueError("account: empty")
+        if self.ratio is not None and self.fixed is not None:
+            raise ValueError(f"fixed: give ratio or fixed for {self.account!r}, not both")
+
+
+class Copier(_Section, frozen=True):
+    """The trade copier (docs/copier.md): every order of the ``leader`` account mirrored on
+    each follower account, through that follower's own order manager and risk limits."""
+
+    leader: str
+    """Name of the account whose trades are copied."""
+    followers: tuple[CopierFollower, ...]
+    copy: Literal["orders", "fills"] = "orders"
+    """``orders``: the leader's orders (type, price, modifications, cancels, brackets);
+    ``fills``: a Market order per leader fill."""
+    source: Literal["account", "strategy"] = "account"
+    """``account``: every order on the leader, whoever placed it; ``strategy``: only the
+    orders this run's strategy placed (the leader must be ``trading.account``)."""
+    on_follower_drift: Literal["alert", "flatten", "adopt"] = "alert"
+    """A fill on a follower the copier did not cause: alert only, alert and close it with
+    an opposite Market order, or keep it without alerting (logged)."""
+
+    def __post_init__(self) -> None:
+        if not self.leader.strip():
+            raise ValueError("leader: empty")
+        if not self.followers:
+            raise ValueError("followers: list at least one follower account")
+        names = [f.account for f in self.followers]
+        if self.leader in names:
+            raise ValueError(f"followers: the leader {self.leader!r} cannot follow itself")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"followers: listed more than once: {', '.join(repeated)}")
+
+
 class Settings(_Section, frozen=True):
     """The whole settings file."""
 
@@ -578,6 +624,8 @@ class Settings(_Section, frozen=True):
     journal: JournalSettings = msgspec.field(default_factory=JournalSettings)
     recording: RecordingSettings = msgspec.field(default_factory=RecordingSettings)
     dashboard: DashboardSettings = msgspec.field(default_factory=DashboardSettings)
+    copier: Copier | None = None
+    """The trade copier; ``None`` (no ``[copier]`` table): off."""
 
     def __post_init__(self) -> None:
         for index, symbol in enumerate(self.instruments):
@@ -592,6 +640,13 @@ class Settings(_Section, frozen=True):
         if traded is not None and self.instruments and traded not in self.instruments:
             raise ValueError(f"trading.symbol: {traded!r} is not one of instruments "
                              f"({', '.join(self.instruments)})")
+        copier, account = self.copier, self.trading.account
+        if copier is not None and any(f.account == account for f in copier.followers):
+            raise ValueError(f"copier.followers: {account!r} is trading.account; the "
+                                 f"strategy's orders there would be taken for drift")
+        if copier is not None and copier.source == "strategy" and account != copier.leader:
+            raise ValueError("copier.source: \"strategy\" copies this run's strategy's orders: "
+                             "the leader must be trading.account")
 
     @property
     def traded_symbol(self) -> str | None:

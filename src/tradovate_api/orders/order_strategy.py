@@ -154,3 +154,46 @@ def strategy_params(qty: int, order_type: str, price: float | None, stop_price: 
 
 def _points(value: float | None) -> float | None:
     return None if value is None else round(float(value), 10)
+
+
+class StrategyRequest(msgspec.Struct, frozen=True, gc=False):
+    """What a multibracket order strategy's ``params`` ask for: its entry and its brackets
+    (read back by :func:`read_params`: the trade copier repeats a leader's strategy)."""
+
+    qty: int
+    order_type: str
+    price: float | None
+    stop_price: float | None
+    time_in_force: str | None
+    brackets: tuple[StrategyBracket, ...]
+
+
+class _ReadBracket(msgspec.Struct, frozen=True, rename="camel"):
+    qty: int
+    profit_target: float | None = None
+    stop_loss: float | None = None
+    trailing_stop: bool = False
+
+
+class _ReadParams(msgspec.Struct, frozen=True, rename="camel"):
+    entry_version: _EntryVersion
+    brackets: list[_ReadBracket]
+
+
+_params_decoder = msgspec.json.Decoder(_ReadParams)
+
+
+def read_params(params: str | None) -> StrategyRequest | None:
+    """The entry and brackets of a strategy's ``params`` (as :func:`strategy_params` writes
+    them, and as Tradovate's own platform does); ``None`` if they cannot be read."""
+    if not params:
+        return None
+    try:
+        decoded = _params_decoder.decode(params)
+    except msgspec.DecodeError:
+        return None
+    entry = decoded.entry_version
+    return StrategyRequest(entry.order_qty, entry.order_type, entry.price, entry.stop_price,
+                           entry.time_in_force,
+                           tuple(StrategyBracket(b.qty, b.profit_target, b.stop_loss,
+                                                 b.trailing_stop) for b in decoded.brackets))

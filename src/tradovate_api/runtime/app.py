@@ -65,6 +65,7 @@ from ..logwriter import LogWriter, setup_logging
 from ..market_hours import MarketHours
 from ..notify.message import Notification
 from ..orders import ContractBook, OrderManager, OrderTicket, OutcomeResolver
+from ..orders.copier import summary_lines
 from ..orders.risk import RiskManager
 from ..reports import ReportData, ReportKind, ReportScheduler, ReportSources, build_report
 from ..secrets import TradovateCredentials
@@ -80,6 +81,7 @@ from ..strategy import Strategy
 from ..strategy.dispatch import Dispatcher
 from .busy_poll import BusyPoller
 from .changed import Changed
+from .copier_wiring import CopierObserver, CopierWiring
 from .embedded_simulator import front_months, make_embedded_simulator, start_embedded_simulator
 from .heap import freeze_startup_heap, thaw
 from .log_watch import watch_log
@@ -221,6 +223,17 @@ class TradingApp:
         return None if self._w is None else self._w.trading
 
     @property
+    def copier(self) -> CopierWiring | None:
+        """The trade copier (settings ``[copier]``), once started."""
+        return self._w.copier if self._w is not None else None
+
+    @property
+    def follower_orders(self) -> tuple[OrderManager, ...]:
+        """The copier's followers' order managers (none without a copier)."""
+        copier = self.copier
+        return () if copier is None else copier.orders
+
+    @property
     def orders(self) -> OrderManager | None:
         return None if self._w is None else self._w.orders
 
@@ -330,6 +343,10 @@ class TradingApp:
             opened=self._opened)
         self.contracts = w.contracts
         self.symbol = w.symbols[0]
+        if w.copier is not None:
+            readers = self._readers
+            self._observers.append(CopierObserver(w.copier.service,
+                                                  lambda: readers.account_event_ns))
         notify(self._observers, "on_prepared", self)
         _log.info("trading %s on account %s (instruments %s)", self.symbol, w.account_name,
                   ", ".join(w.symbols))
@@ -355,6 +372,9 @@ class TradingApp:
             self.busy_poller = BusyPoller()
             sup.add_task("busy poll", self.busy_poller.run)
             _log.info("busy-poll mode: the event loop never sleeps (one CPU core at 100%%)")
+        copier = w.copier
+        if copier is not None:
+            sup.add_task("copier", lambda: copier.run(self.started, RISK_CHECK_SECONDS))
         for name, factory, policy in self._extra_tasks:
             sup.add_task(name, factory, policy)
         self._shutdown = ShutdownSequence(
@@ -417,6 +437,8 @@ class TradingApp:
             await w.trading.run()
         finally:
             w.orders.on_disconnect()
+            if w.copier is not None:
+                w.copier.service.on_disconnect()
             self.connection_ended.notify()
 
     async def _watch_log(self) -> None:
@@ -477,6 +499,9 @@ class TradingApp:
                                            self._ran_for or self.metrics.uptime,
                                            self.supervisor.exit_reason, hooks,
                                            self.exit_lines, self._limits_text())
+        copier = self._w.copier if self._w is not None else None
+        if copier is not None:
+            self.summary_text += "\n" + "\n".join(summary_lines(copier.service.summary()))
         _log.info("final summary\n%s", self.summary_text,
                   extra={"summary": msgspec.to_builtins(report.summary),
                          "metrics": msgspec.to_builtins(self.metrics.snapshot())})

@@ -81,6 +81,9 @@ class JournalObserver(AppObserver):
         self._app = app
         orders.add_listener(self.journal.ticket)
         orders.set_before_send(self.journal.before_send)
+        for follower in app.follower_orders:  # the copier's orders: written ahead too
+            follower.add_listener(self.journal.ticket)
+            follower.set_before_send(self.journal.before_send)
         self.reconciler = JournalReconciler(self.journal, self.alerts,
                                             account_ids={app.account_id},
                                             cancel_previous=self.cancel_previous_orders)

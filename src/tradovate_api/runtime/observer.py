@@ -43,6 +43,11 @@ class PreparedApp(Protocol):
     def orders(self) -> OrderManager | None: ...
 
     @property
+    def follower_orders(self) -> tuple[OrderManager, ...]:
+        """The trade copier's followers' order managers (empty without a copier)."""
+        ...
+
+    @property
     def trading(self) -> TradingSession | None: ...
 
 

@@ -80,6 +80,10 @@ class Readers:
         self._mapped_charts: set[int] = set()
         self._md_socket: Connection | None = None
         self._throttled: ThrottledAlerts | None = None
+        self.account_event_ns = 0
+        """``perf_counter_ns`` when the account reader took its current event, before the
+        store applied it (an observer's measure of the reader's path, like the md reader's
+        event delivery for tick-to-order)."""
 
     def attach(self, md: MarketDataSession, dispatcher: Dispatcher, guard: ResyncGuard,
                contracts: ContractBook, cause: MarketCause,
@@ -186,6 +190,7 @@ class Readers:
                 self._report_differences(report, snapshot.connection)
             self._parts().dispatcher.sync(report, snapshot.connection)
         elif kind is EntityEvent:
+            self.account_event_ns = time.perf_counter_ns()
             entity_event: EntityEvent = event  # type: ignore[assignment]
             changes = self._account_writer.apply(entity_event)
             self._metrics.account_events += 1

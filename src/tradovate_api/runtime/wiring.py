@@ -44,6 +44,7 @@ from ..stores import AccountView, AccountWriter, MarketDataView
 from ..strategy import Strategy
 from ..strategy.context import StrategyContext
 from ..strategy.dispatch import Dispatcher
+from .copier_wiring import CopierWiring, wire_copier
 from .md_subscriptions import MdSubscriptions
 from .metrics import RuntimeMetrics
 from .readers import Readers
@@ -86,6 +87,8 @@ class Wiring:
     contracts: ContractBook
     symbols: list[str]
     """The subscribed contracts, the traded one first."""
+    copier: CopierWiring | None = None
+    """The trade copier, when settings have a ``[copier]`` table."""
 
 
 async def wire(settings: Settings, credentials: TradovateCredentials, endpoints: Endpoints,
@@ -152,10 +155,13 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
     dispatcher = Dispatcher(strategy, ctx, orders=orders, alerts=alerts, risk=risk,
                             pause_on_error=settings.trading.pause_on_error,
                             measure_hooks=settings.trading.measure_hooks)
+    copier = None if settings.copier is None else await wire_copier(
+        settings, rest, gateway, account=account, market=market, contracts=contracts,
+        alerts=alerts, clock=clock, run_orders=orders)
     guard = ResyncGuard(trading.resync, alerts, risk)
     readers.attach(md, dispatcher, guard, contracts, orders.cause, orders.tickets)
     return Wiring(auth, rest, md, trading, risk, orders, resolver, dispatcher, subscriptions,
-                  chosen.id, chosen.name, gateway, guard, contracts, symbols)
+                  chosen.id, chosen.name, gateway, guard, contracts, symbols, copier)
 
 
 async def choose_account(rest: RestClient, wanted: str | None) -> Account:
