@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from ..alerts import AlertSink
 from ..client import RestClient, SyncSnapshot
 from ..errors import StartupError
+from ..market_hours import MarketHours
 from ..orders import ContractBook, OrderManager, OutcomeResolver, RestServerCommands
 from ..orders.copier import CopierService, Follower, Sizing
 from ..orders.gateway import OrderGateway
@@ -91,7 +92,8 @@ async def wire_copier(settings: Settings, rest: RestClient, gateway: OrderGatewa
     resolvers = []
     for index, follower in enumerate(copier.followers):
         found = _account(usable, follower.account, f"copier.followers[{index}].account")
-        risk = RiskManager(settings.risk, account, market, alerts, clock, account_id=found.id)
+        risk = RiskManager(settings.risk, account, market, alerts, clock, account_id=found.id,
+                           hours=MarketHours(settings.market.calendar))
         orders = OrderManager(gateway, account, risk, contracts, alerts, account_id=found.id,
                               account_spec=found.name, clock=clock)
         sizing = (Sizing(fixed=follower.fixed) if follower.fixed is not None
