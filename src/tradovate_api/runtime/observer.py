@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..orders import ContractBook, OrderManager, OrderTicket
     from ..protocol import EntityEvent
     from ..stores import AccountChange, AccountView, SyncReport
+    from .accounts import AccountRun
     from .changed import Changed
 
 _log = logging.getLogger("tradovate_api.runtime.observer")
@@ -38,6 +39,11 @@ class PreparedApp(Protocol):
 
     @property
     def account_id(self) -> int | None: ...
+
+    @property
+    def accounts(self) -> tuple[AccountRun, ...]:
+        """Every traded account's order path (the first is ``orders``)."""
+        ...
 
     @property
     def orders(self) -> OrderManager | None: ...
