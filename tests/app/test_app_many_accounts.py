@@ -18,8 +18,10 @@ from conftest import FAST_MARKET
 from many_strategies import Trader
 
 from tradovate_api.alerts import AlertLog
+from tradovate_api.journal import Journal, JournalReader
 from tradovate_api.orders import TicketKind, TicketState
 from tradovate_api.runtime.app import TradingApp
+from tradovate_api.runtime.journal_attach import attach_journal
 from tradovate_api.settings import Settings
 from tradovate_api.simulator import Simulator
 from tradovate_api.simulator.config import AccountConfig, UserConfig
@@ -73,6 +75,7 @@ async def test_two_strategies_trade_their_own_accounts(sim3: Simulator,
         {"name": "beta", "class": "many_strategies:Trader", "accounts": ["FUNDED"],
          "symbols": [nq], "params": {"every_ms": 400}}])
     app = make_app(sim3, settings, None, alerts=AlertLog())  # type: ignore[arg-type]
+    attach_journal(app, Journal(tmp_path / "journal.db"))
     async with running(app):
         assert [a.name for a in app.accounts] == list(ACCOUNTS)
         assert [(r.name, r.account.name) for r in app.runs] == [
@@ -95,6 +98,17 @@ async def test_two_strategies_trade_their_own_accounts(sim3: Simulator,
         every = [t.cl_ord_id for a in app.accounts for t in a.orders.tickets.values()]
         assert len(every) == len(set(every))  # client order ids unique across accounts
         assert app.intents().keys() == set(ids.values())
+        line = app.status_line()
+        assert all(f"{name} " in line for name in ACCOUNTS), line
+    mine = {t.cl_ord_id: (a.account_id, t.source) for a in app.accounts
+            for t in a.orders.tickets.values()}
+    with JournalReader(tmp_path / "journal.db") as reader:
+        rows = {r.cl_ord_id: (r.account_id, r.source) for r in reader.requests()}
+    assert rows == mine  # every request journaled with its account and strategy
+    assert {source for _, source in rows.values()} >= {"alpha", "beta"}
+    summary = app.summary_text.splitlines()
+    (first,) = [i for i, text in enumerate(summary) if text.startswith("per account")]
+    assert [text[14:].split(":")[0] for text in summary[first:first + 3]] == list(ACCOUNTS)
 
 
 async def test_an_exception_in_one_strategy_leaves_the_other_trading(

@@ -50,7 +50,8 @@ def inherited_ticket(record: RequestRecord, sent_ns: int) -> OrderTicket | None:
         return None
     return OrderTicket(
         cl_ord_id=record.cl_ord_id, kind=kind, symbol=record.symbol or "",
-        contract_id=record.contract_id or 0, action=record.action or "", qty=record.qty or 0,
+        contract_id=record.contract_id or 0, account_id=record.account_id or 0,
+        source=record.source, action=record.action or "", qty=record.qty or 0,
         order_type=record.order_type or "", price=record.price, stop_price=record.stop_price,
         trigger=record.trigger, state=TicketState.UNKNOWN, order_id=record.order_id,
         reason=f"sent by an earlier run (run {record.run_id}), which ended before its answer; "

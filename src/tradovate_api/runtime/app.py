@@ -554,7 +554,7 @@ class TradingApp:
             word = "; ".join(f"halted {name}: {why}" if len(self.accounts) > 1 else
                              f"halted: {why}" for name, why in halted)
         return read_status(self.account, self.market, self.contracts, self.symbol,
-                           self.account_id, self.metrics,
+                           [(a.account_id, a.name) for a in self.accounts], self.metrics,
                            md_connected=self.md is not None and self.md.ready,
                            trading_connected=self.trading is not None and self.trading.ready,
                            word=word)

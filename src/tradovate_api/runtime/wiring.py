@@ -171,7 +171,8 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
                 market=market, account=account, orders=target.orders, contracts=contracts,
                 alerts=alerts, account_id=target.account_id, params=entry.params, clock=clock,
                 trading_symbol=entry.symbols[0] if entry.symbols else symbols[0],
-                log=logging.getLogger(f"tradovate_api.strategy.{entry.name}"))
+                log=logging.getLogger(f"tradovate_api.strategy.{entry.name}"),
+                source=entry.name)
             dispatcher = Dispatcher(strategy, ctx, orders=target.orders, alerts=alerts,
                                     risk=target.risk,
                                     pause_on_error=settings.trading.pause_on_error,
