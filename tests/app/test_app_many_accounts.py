@@ -98,6 +98,8 @@ async def test_two_strategies_trade_their_own_accounts(sim3: Simulator,
         every = [t.cl_ord_id for a in app.accounts for t in a.orders.tickets.values()]
         assert len(every) == len(set(every))  # client order ids unique across accounts
         assert app.intents().keys() == set(ids.values())
+        # Tradovate counts requests per user: the accounts of the login share its budget
+        assert [a.risk.limits.max_orders_per_hour for a in app.accounts] == [1000] * 3
         line = app.status_line()
         assert all(f"{name} " in line for name in ACCOUNTS), line
     mine = {t.cl_ord_id: (a.account_id, t.source) for a in app.accounts

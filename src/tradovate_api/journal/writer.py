@@ -255,7 +255,8 @@ class Journal:
             self._intents.write(Intent(
                 self.run_id, self._clock(), ticket.cl_ord_id, kind, ticket.symbol,
                 ticket.contract_id, label_of(ticket.action), ticket.qty, ticket.order_type,
-                ticket.price, ticket.stop_price, ticket.trigger or "", ticket.order_id))
+                ticket.price, ticket.stop_price, ticket.trigger or "", ticket.order_id,
+                ticket.account_id or None, ticket.source))
         except _INTENT_ERRORS as exc:  # (a value that cannot be encoded fails the same way)
             self._intent_failed(exc)
             return None if reduces_risk else (

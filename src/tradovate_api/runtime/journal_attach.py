@@ -84,10 +84,12 @@ class JournalObserver(AppObserver):
         self.reconciler = JournalReconciler(self.journal, self.alerts,
                                             account_ids={a.account_id for a in app.accounts},
                                             cancel_previous=self.cancel_previous_orders)
-        self.earlier = EarlierRequests(orders, app.account, self.alerts,
+        self.earlier = EarlierRequests([a.orders for a in app.accounts], app.account,
+                                       self.alerts,
                                        cancel=self.cancel_previous_orders,
                                        now_ns=self.journal.now_ns)
-        orders.add_listener(self.earlier.on_ticket)
+        for account in app.accounts:
+            account.orders.add_listener(self.earlier.on_ticket)
 
     def on_snapshot(self, snapshot: SyncSnapshot, report: SyncReport) -> None:
         if self.reconciler is None:
@@ -126,8 +128,9 @@ class JournalObserver(AppObserver):
         assert trading is not None
         assert orders is not None
         await trading.wait_ready()
-        tickets = [orders.cancel(t.order_id, trigger="left working by an earlier run")
-                   for t in targets]
+        by_account = {a.account_id: a.orders for a in app.accounts}
+        tickets = [by_account.get(t.account_id, orders).cancel(
+            t.order_id, trigger="left working by an earlier run") for t in targets]
         ids = {t.order_id for t in targets}
 
         def done() -> bool:

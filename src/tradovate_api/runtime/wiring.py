@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import msgspec
+
 from ..alerts import AlertSink
 from ..auth import AuthManager
 from ..client import (
@@ -39,7 +41,7 @@ from ..orders.manager import run_prefix
 from ..orders.risk import RiskManager
 from ..protocol.models import Account
 from ..secrets import TradovateCredentials
-from ..settings import AccountSettings, Endpoints, Settings, account_limits
+from ..settings import AccountSettings, Endpoints, Risk, Settings, account_limits
 from ..stores import AccountView, AccountWriter, MarketDataView
 from ..strategy import Strategy
 from ..strategy.context import StrategyContext
@@ -51,6 +53,8 @@ from .readers import Readers
 from .rest_exit import ShutdownGateway
 from .resync import ResyncGuard
 from .strategy_feed import StrategyFeed
+
+_log = logging.getLogger("tradovate_api.runtime.wiring")
 
 
 @dataclass(slots=True)
@@ -138,8 +142,8 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
     prefix = run_prefix()
     accounts: list[AccountRun] = []
     for index, (listed_entry, found) in enumerate(zip(listed, chosen, strict=True)):
-        risk = RiskManager(account_limits(settings, listed_entry), account, market, alerts, clock,
-                           account_id=found.id)
+        limits = login_share(account_limits(settings, listed_entry), len(listed))
+        risk = RiskManager(limits, account, market, alerts, clock, account_id=found.id)
         orders = OrderManager(gateway, account, risk, contracts, alerts,
                               account_id=found.id, account_spec=found.name, clock=clock,
                               id_prefix=prefix if index == 0 else f"{prefix}.{index}")
@@ -215,6 +219,18 @@ async def choose_accounts(rest: RestClient, wanted: Sequence[AccountSettings]
     if len({a.id for a in chosen}) != len(chosen):
         raise StartupError("accounts: the same account is listed twice (by name and by id)")
     return chosen
+
+
+def login_share(limits: Risk, accounts: int) -> Risk:
+    """An account's limits with its share of the login's hourly order budget: Tradovate
+    counts requests per user (reference §7.1), so the accounts of one login split
+    ``max_orders_per_hour`` evenly rather than each spending all of it."""
+    if accounts == 1:
+        return limits
+    share = max(1, limits.max_orders_per_hour // accounts)
+    _log.info("risk: the login's %d orders an hour are shared by %d accounts: %d each",
+              limits.max_orders_per_hour, accounts, share)
+    return msgspec.structs.replace(limits, max_orders_per_hour=share)
 
 
 def instruments(settings: Settings, sim_symbols: list[str] | None) -> list[str]:
