@@ -177,3 +177,23 @@ async def test_an_account_the_login_lacks_is_refused_before_any_order(
                                "EVAL2, FUNDED)")
     orders = [o for user in sim3.exchange.users() for o in sim3.exchange.sync(user.id).orders]
     assert orders == []
+
+
+async def test_two_strategies_on_one_account_in_different_contracts(sim3: Simulator,
+                                                                    tmp_path: Path) -> None:
+    """One order manager serves both (fed the account data once); each ticket names the
+    strategy that made it."""
+    es, nq = front(sim3, "ES"), front(sim3, "NQ")
+    settings = many(sim3, tmp_path, [
+        {"name": "alpha", "class": "many_strategies:Trader", "accounts": ["EVAL1"],
+         "symbols": [es]},
+        {"name": "beta", "class": "many_strategies:Trader", "accounts": ["EVAL1"],
+         "symbols": [nq], "params": {"every_ms": 500}}], accounts=("EVAL1",))
+    app = make_app(sim3, settings, None, alerts=AlertLog())  # type: ignore[arg-type]
+    async with running(app):
+        (only,) = app.accounts
+        await until(app, lambda: fills_of(app, only.account_id) >= 6)
+        by_source = {(t.source, t.symbol) for t in only.orders.tickets.values()
+                     if t.source}
+        assert by_source == {("alpha", es), ("beta", nq)}
+        assert {t.account_id for t in only.orders.tickets.values()} == {only.account_id}
