@@ -197,3 +197,22 @@ async def test_two_strategies_on_one_account_in_different_contracts(sim3: Simula
                      if t.source}
         assert by_source == {("alpha", es), ("beta", nq)}
         assert {t.account_id for t in only.orders.tickets.values()} == {only.account_id}
+
+
+async def test_the_single_case_is_a_list_of_one_and_reads_as_before(sim: Simulator,
+                                                                    tmp_path: Path) -> None:
+    """No [[accounts]] or [[strategies]]: one account, one run named after the strategy given,
+    its tickets say so, and the status line and summary have no per-account parts."""
+    settings = make_settings(sim, tmp_path, strategy={"every_ms": 300})
+    app = make_app(sim, settings, Trader())
+    async with running(app):
+        (only,) = app.accounts
+        (run,) = app.runs
+        assert (run.name, run.account) == ("Trader", only)
+        await until(app, lambda: fills_of(app, only.account_id) >= 2)
+        line = app.status_line()
+        assert " pos " in line or " flat " in line, line
+        assert only.name not in line
+    assert {t.source for t in only.orders.tickets.values()} <= {"Trader", ""}
+    assert any(t.source == "Trader" for t in only.orders.tickets.values())
+    assert "per account" not in app.summary_text

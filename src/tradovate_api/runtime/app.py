@@ -340,8 +340,10 @@ class TradingApp:
         self.log_writer = setup_logging(log.path, log.level, max_bytes=log.max_bytes,
                                         backup_count=log.backup_count,
                                         queue_size=log.queue_size)
+        names = ([s.name for s in self.settings.strategies] if self.settings.strategies
+                 else [self.strategy.name])
         _log.info("tradovate-api run: environment %s, strategy %s", self.settings.environment,
-                  ", ".join(s.name for s in self.settings.strategy_list()))
+                  ", ".join(names))
 
     async def _prepare(self) -> None:
         """Simulator, then the wiring: login, account, contracts, order path, sessions."""

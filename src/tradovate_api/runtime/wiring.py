@@ -171,19 +171,21 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
     for entry, instances in zip(plan, strategies, strict=True):
         for key, strategy in zip(entry.accounts, instances, strict=True):
             target = by_key[key]
+            # Without [[strategies]] the strategy is known by its own name (the instance the
+            # caller gave may not be of trading.strategy's class).
+            name = entry.name if settings.strategies else strategy.name
             ctx = StrategyContext(
                 market=market, account=account, orders=target.orders, contracts=contracts,
                 alerts=alerts, account_id=target.account_id, params=entry.params, clock=clock,
                 trading_symbol=entry.symbols[0] if entry.symbols else symbols[0],
-                log=logging.getLogger(f"tradovate_api.strategy.{entry.name}"),
-                source=entry.name)
+                log=logging.getLogger(f"tradovate_api.strategy.{name}"), source=name)
             dispatcher = Dispatcher(strategy, ctx, orders=target.orders, alerts=alerts,
                                     risk=target.risk,
                                     pause_on_error=settings.trading.pause_on_error,
                                     measure_hooks=settings.trading.measure_hooks,
                                     feeds_orders=False,
-                                    label=f"{entry.name}@{target.name}" if several else None)
-            runs.append(StrategyRun(entry.name, target, strategy, dispatcher))
+                                    label=f"{name}@{target.name}" if several else None)
+            runs.append(StrategyRun(name, target, strategy, dispatcher))
     feed = StrategyFeed(accounts, runs)
     guard = ResyncGuard(trading.resync, alerts, all_risks)
     readers.attach(md, feed, guard, contracts, accounts[0].orders.cause,
