@@ -20,6 +20,7 @@ from many_strategies import Trader
 from tradovate_api.alerts import AlertLog
 from tradovate_api.journal import Journal, JournalReader
 from tradovate_api.orders import TicketKind, TicketState
+from tradovate_api.reports import render_html
 from tradovate_api.runtime.app import TradingApp
 from tradovate_api.runtime.journal_attach import attach_journal
 from tradovate_api.settings import Settings
@@ -111,6 +112,10 @@ async def test_two_strategies_trade_their_own_accounts(sim3: Simulator,
     summary = app.summary_text.splitlines()
     (first,) = [i for i, text in enumerate(summary) if text.startswith("per account")]
     assert [text[14:].split(":")[0] for text in summary[first:first + 3]] == list(ACCOUNTS)
+    assert app.summary is not None
+    page = render_html(app.summary, charts={})
+    table = page.split("<h2>P&L per account</h2>")[1].split("<h2>")[0]
+    assert [name for name in ACCOUNTS if f"<td>{name}</td>" in table] == list(ACCOUNTS)
 
 
 async def test_an_exception_in_one_strategy_leaves_the_other_trading(

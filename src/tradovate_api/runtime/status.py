@@ -18,7 +18,7 @@ import msgspec
 
 from ..alerts import Alert, AlertSink, Severity
 from ..orders import ContractBook
-from ..reports import ReportData
+from ..reports import ReportData, per_account
 from ..stores import AccountView, MarketDataView, PnLUnknown
 from .metrics import RuntimeMetrics
 
@@ -202,22 +202,10 @@ def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str
 def _per_account(report: ReportData) -> list[str]:
     """One line per account when the report covers several (nothing for one: the totals
     above are that account's): its net realized and open P&L and its positions."""
-    ids = sorted({p.account_id for p in report.positions})
-    if len(ids) < 2:
-        return []
-    names = {a.id: a.name for a in report.accounts}
-    lines = []
-    for index, account_id in enumerate(ids):
-        mine = [p for p in report.positions if p.account_id == account_id]
-        opens = [p.open_pnl for p in mine if not p.settled]
-        open_pnl = None if any(o is None for o in opens) else sum(o or 0.0 for o in opens)
-        held = ", ".join(f"{p.symbol} {p.net_pos:+d}" for p in mine
-                         if not p.settled and p.net_pos) or "flat"
-        lines.append(f"{'per account' if index == 0 else '':<14}"
-                     f"{names.get(account_id, str(account_id))}: net realized "
-                     f"{sum(p.net_realized for p in mine):+,.2f}, open {_money(open_pnl)} "
-                     f"({held})")
-    return lines
+    return [f"{'per account' if index == 0 else '':<14}{a.name}: net realized "
+            f"{a.net_realized:+,.2f}, open {_money(a.open_pnl)} ("
+            + (", ".join(f"{symbol} {net:+d}" for symbol, net in a.positions) or "flat") + ")"
+            for index, a in enumerate(per_account(report))]
 
 
 class StatusPrinter:
