@@ -18,6 +18,7 @@ from conftest import FAST_MARKET
 from many_strategies import Trader
 
 from tradovate_api.alerts import AlertLog
+from tradovate_api.dashboard.actions import ActionRequest, KillSwitch
 from tradovate_api.journal import Journal, JournalReader
 from tradovate_api.orders import TicketKind, TicketState
 from tradovate_api.reports import render_html
@@ -221,3 +222,24 @@ async def test_the_single_case_is_a_list_of_one_and_reads_as_before(sim: Simulat
     assert {t.source for t in only.orders.tickets.values()} <= {"Trader", ""}
     assert any(t.source == "Trader" for t in only.orders.tickets.values())
     assert "per account" not in app.summary_text
+
+
+async def test_the_dashboard_kill_switch_kills_every_account_or_the_one_named(
+        sim3: Simulator, tmp_path: Path) -> None:
+    es = front(sim3, "ES")
+    settings = many(sim3, tmp_path, [
+        {"name": "alpha", "class": "many_strategies:Trader", "accounts": list(ACCOUNTS),
+         "symbols": [es]}])
+    alerts = AlertLog()
+    app = make_app(sim3, settings, None, alerts=alerts)  # type: ignore[arg-type]
+    page = KillSwitch(app, alerts)
+    async with running(app):
+        funded = account(app, "FUNDED")
+        one = page.run(ActionRequest("kill", account=funded.account_id, confirm=True))
+        assert one.ok
+        assert [a.name for a in app.accounts if a.risk.halted] == ["FUNDED"]
+        everyone = page.run(ActionRequest("kill", confirm=True))
+        assert everyone.ok
+        assert all(a.risk.halted and a.orders.halted for a in app.accounts)
+        stranger = page.run(ActionRequest("kill", account=1, confirm=True))
+        assert not stranger.ok
