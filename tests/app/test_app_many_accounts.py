@@ -169,6 +169,10 @@ async def test_a_halted_account_leaves_the_others_trading(sim3: Simulator,
         assert all(t.state is TicketState.REFUSED or t.kind is TicketKind.LIQUIDATE
                    or t.kind is TicketKind.CANCEL for t in late)
         assert "halted EVAL2" in app.status_line()
+        # The account's intents (the copier's way in) are its order manager's: gated alike.
+        refused = app.intents()[halted.account_id].place(es, "Buy", 1, source="copier")
+        assert (refused.state, refused.refusal) == (TicketState.REFUSED, "halted")
+        assert (refused.account_id, refused.source) == (halted.account_id, "copier")
 
 
 async def test_an_account_the_login_lacks_is_refused_before_any_order(
