@@ -123,13 +123,13 @@ async def one_round(mode: str, orders: int, pace_s: float) -> dict[str, Any]:
                 await asyncio.wait_for(task, 30)
             copier = app.copier
             assert copier is not None
-            refused = sum(1 for r in copier.service.ledger.orders.values()
+            refused = sum(1 for r in copier.ledger.orders.values()
                           for t in r.tickets if t is not None and not t.sent_ns)
             if refused:
                 raise RuntimeError(f"{refused} follower orders were refused: the bench "
                                    "measures 20 followers copying every leader order")
             first, last = [], []
-            for record in copier.service.ledger.orders.values():
+            for record in copier.ledger.orders.values():
                 sent = [t.sent_ns for t in record.tickets if t is not None and t.sent_ns]
                 if record.seen_ns and len(sent) == len(FOLLOWERS):
                     first.append((min(sent) - record.seen_ns) / 1000)
@@ -149,7 +149,7 @@ def _time_fan_out(app: TradingApp) -> tuple[list[float], list[float]]:
     preemption by another process on a loaded machine does not inflate)."""
     copier = app.copier
     assert copier is not None
-    service = copier.service
+    service = copier
     fan_out = service._apply
     samples: list[float] = []
     cpu: list[float] = []

@@ -62,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return EXIT_USAGE
         secrets = load_secrets(args.env_file)
-        strategy = preflight(settings, secrets).strategy
+        checked = preflight(settings, secrets)
         access: Access | None = None
         if args.dashboard:
             access = make_access(settings.dashboard, secrets.dashboard.token)
@@ -70,12 +70,17 @@ def _run(args: argparse.Namespace) -> int:
     except (ConfigError, StartupError) as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 1
+    # One strategy on one account runs the instance preflight checked; several are loaded
+    # by the app, one instance per account each trades.
+    strategy = None if settings.strategies else checked.strategy
+    label = ", ".join(c.settings.name for c in checked.strategies) if settings.strategies \
+        else checked.strategy.name
     if args.duration is not None and args.duration <= 0:
         print("--duration: expected a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE
 
     try:
-        persistence = Persistence(settings, label=strategy.name)
+        persistence = Persistence(settings, label=label)
     except JournalError as exc:
         print(f"journal error: {exc}", file=sys.stderr)
         return 1
@@ -112,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
 
     where = ("the embedded simulator" if settings.endpoints() is None
              else f"Tradovate {settings.environment}")
-    print(f"tradovate-api: {strategy.name} on {where}; log: {settings.log.path}"
+    print(f"tradovate-api: {label} on {where}; log: {settings.log.path}"
           + (f"; stopping after {args.duration:g}s" if args.duration else "; Ctrl+C stops"),
           flush=True)
     try:
@@ -185,12 +190,14 @@ def _config_check(args: argparse.Namespace) -> int:
         return 1
     for warning in checked.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    strategy, params = checked.strategy, checked.params
     print(f"# settings: {args.settings} (valid)")
     print(msgspec.json.format(msgspec.json.encode(settings), indent=2).decode())
-    if strategy.Params is not None:
-        print(f"# strategy parameters ({strategy.name}.Params, defaults filled in):")
-        print(msgspec.json.format(msgspec.json.encode(params), indent=2).decode())
+    for entry in checked.strategies:
+        strategy = entry.strategy
+        if strategy.Params is not None:
+            which = f"{entry.settings.name}: " if settings.strategies else ""
+            print(f"# strategy parameters ({which}{strategy.name}.Params, defaults filled in):")
+            print(msgspec.json.format(msgspec.json.encode(entry.params), indent=2).decode())
     endpoints = settings.endpoints()
     print("# endpoints: " + ("embedded simulator" if endpoints is None else
                              f"rest={endpoints.rest} trading_ws={endpoints.trading_ws} "

@@ -526,6 +526,10 @@ class DashboardSettings(_Section, frozen=True):
                              "\"state/dashboard.json\")")
 
 
+FIRST_INSTRUMENT = "(first instrument)"
+"""Stands for the contract a strategy that lists no ``symbols`` trades (the first
+instrument), where the instruments come from the simulator at start."""
+
 _STRATEGY_REF = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*$")
 
 
@@ -560,11 +564,18 @@ class Trading(_Section, frozen=True):
 class CopierFollower(_Section, frozen=True):
     """One follower of the trade copier: an account of the login and how its orders are
     sized from the leader's — ``ratio`` times the leader's quantity (rounded half up, at
-    least 1) or a ``fixed`` quantity per copied order. Neither given: ratio 1."""
+    least 1) or a ``fixed`` quantity per copied order. Neither given: ratio 1. ``preset``:
+    the risk preset holding this follower's own limits (``None``: the ``[risk]`` limits)."""
 
     account: str
     ratio: Annotated[float, msgspec.Meta(gt=0, le=100)] | None = None
     fixed: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+    preset: str | None = None
+
+    @property
+    def account_settings(self) -> AccountSettings:
+        """The follower as an account of the run (its own risk and order manager)."""
+        return AccountSettings(name=self.account, preset=self.preset)
 
     def __post_init__(self) -> None:
         if not self.account.strip():
@@ -603,6 +614,66 @@ class Copier(_Section, frozen=True):
             raise ValueError(f"followers: listed more than once: {', '.join(repeated)}")
 
 
+class AccountSettings(_Section, frozen=True):
+    """One account to trade (``[[accounts]]``), by its name or its id as Tradovate shows them.
+
+    An entry naming neither is the login's only active account (what ``[trading]`` means
+    without ``account``). Whether the account exists is checked against the login's account
+    list at start, before any order."""
+
+    name: str | None = None
+    id: PositiveInt | None = None
+    preset: str | None = None
+    """A risk preset (``[risk.preset.NAME]``) holding this account's limits; ``None``: the
+    ``[risk]`` limits."""
+
+    def __post_init__(self) -> None:
+        if self.name is not None and not self.name.strip():
+            raise ValueError("name: empty")
+        if self.preset is not None and not self.preset.strip():
+            raise ValueError("preset: empty")
+
+    @property
+    def key(self) -> str:
+        """How strategies refer to the account: its name, else its id ("" for the only
+        account of the login)."""
+        if self.name is not None:
+            return self.name
+        return "" if self.id is None else str(self.id)
+
+
+class StrategySettings(_Section, frozen=True):
+    """One strategy of the run (``[[strategies]]``): its class, the accounts it trades (one
+    instance of the strategy per account, each with its own context), the contracts it
+    trades (the first is its ``ctx.trading_symbol``) and its parameters."""
+
+    name: str
+    class_: str = msgspec.field(name="class")
+    """``"package.module:Class"``."""
+    accounts: tuple[str, ...]
+    """Keys of ``[[accounts]]`` entries (their ``name``, or their ``id`` as a string)."""
+    symbols: tuple[str, ...] = ()
+    """Contracts it trades, each one of ``instruments``; empty: the first instrument."""
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Its parameters, checked against the strategy's ``Params`` (as ``[strategy]`` is)."""
+    allow_shared: bool = False
+    """Let it trade an account and contract another strategy trades too (that one must allow
+    it as well): the two may then trade in opposite directions on the same position."""
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("name: empty")
+        if not _STRATEGY_REF.match(self.class_):
+            raise ValueError(f"class: expected \"package.module:ClassName\", got "
+                             f"{self.class_!r}")
+        if not self.accounts:
+            raise ValueError("accounts: list the accounts it trades")
+        if len(set(self.accounts)) != len(self.accounts):
+            raise ValueError("accounts: an account listed more than once")
+        if len(set(self.symbols)) != len(self.symbols):
+            raise ValueError("symbols: a contract listed more than once")
+
+
 class Settings(_Section, frozen=True):
     """The whole settings file."""
 
@@ -624,6 +695,10 @@ class Settings(_Section, frozen=True):
     journal: JournalSettings = msgspec.field(default_factory=JournalSettings)
     recording: RecordingSettings = msgspec.field(default_factory=RecordingSettings)
     dashboard: DashboardSettings = msgspec.field(default_factory=DashboardSettings)
+    accounts: tuple[AccountSettings, ...] = ()
+    """The accounts to trade (``[[accounts]]``); empty: ``trading.account`` alone."""
+    strategies: tuple[StrategySettings, ...] = ()
+    """The strategies to run (``[[strategies]]``); empty: ``trading.strategy`` alone."""
     copier: Copier | None = None
     """The trade copier; ``None`` (no ``[copier]`` table): off."""
 
@@ -640,13 +715,110 @@ class Settings(_Section, frozen=True):
         if traded is not None and self.instruments and traded not in self.instruments:
             raise ValueError(f"trading.symbol: {traded!r} is not one of instruments "
                              f"({', '.join(self.instruments)})")
-        copier, account = self.copier, self.trading.account
-        if copier is not None and any(f.account == account for f in copier.followers):
-            raise ValueError(f"copier.followers: {account!r} is trading.account; the "
-                                 f"strategy's orders there would be taken for drift")
-        if copier is not None and copier.source == "strategy" and account != copier.leader:
-            raise ValueError("copier.source: \"strategy\" copies this run's strategy's orders: "
-                             "the leader must be trading.account")
+        self._check_accounts_and_strategies()
+        self._check_copier()
+
+    def _check_copier(self) -> None:
+        """The copier's followers are not traded by a strategy (their orders would be taken
+        for drift); copying a strategy's orders needs the leader to be a traded account."""
+        copier = self.copier
+        if copier is None:
+            return
+        traded = {account.key for account in self.account_list()}
+        for index, follower in enumerate(copier.followers):
+            if follower.account in traded:
+                raise ValueError(f"copier.followers: {follower.account!r} is traded by a "
+                                 f"strategy; its orders there would be taken for drift")
+            try:
+                account_limits(self, follower.account_settings)
+            except ConfigError as exc:
+                raise ValueError(f"copier.followers[{index}].preset: {exc}") from None
+        if copier.source == "strategy" and copier.leader not in traded:
+            raise ValueError("copier.source: \"strategy\" copies this run's strategies' "
+                             "orders: the leader must be an account they trade")
+
+    def _check_accounts_and_strategies(self) -> None:
+        """``[[accounts]]`` and ``[[strategies]]`` come together and replace ``[trading]``'s
+        strategy and account; names are unique, strategies trade listed accounts and listed
+        instruments, and no two strategies share an account and contract unless both allow
+        it."""
+        if not self.accounts and not self.strategies:
+            return
+        if not self.accounts or not self.strategies:
+            missing = "accounts" if not self.accounts else "strategies"
+            raise ValueError(f"{missing}: [[accounts]] and [[strategies]] go together; list "
+                             f"the {missing} too")
+        replaced = [key for key, given in (
+            ("trading.account", self.trading.account is not None),
+            ("trading.symbol", self.trading.symbol is not None),
+            ("trading.strategy", self.trading.strategy != Trading().strategy),
+            ("strategy", bool(self.strategy))) if given]
+        if replaced:
+            raise ValueError(f"{', '.join(replaced)}: not used with [[strategies]] (give each "
+                             f"strategy's class, accounts, symbols and params there)")
+        keys: set[str] = set()
+        ids: set[int] = set()
+        for index, account in enumerate(self.accounts):
+            if account.name is None and account.id is None:
+                raise ValueError(f"accounts[{index}]: give the account's name or id")
+            if account.key in keys or (account.id is not None and account.id in ids):
+                raise ValueError(f"accounts[{index}]: account {account.key!r} listed twice")
+            keys.add(account.key)
+            if account.id is not None:
+                ids.add(account.id)
+        for index, account in enumerate(self.accounts):
+            try:
+                account_limits(self, account)
+            except ConfigError as exc:
+                raise ValueError(f"accounts[{index}].preset: {exc}") from None
+        names: set[str] = set()
+        traded: dict[tuple[str, str], StrategySettings] = {}
+        for index, strategy in enumerate(self.strategies):
+            where = f"strategies[{index}]"
+            if strategy.name in names:
+                raise ValueError(f"{where}.name: strategy name {strategy.name!r} used twice")
+            names.add(strategy.name)
+            for key in strategy.accounts:
+                if key not in keys:
+                    raise ValueError(f"{where}.accounts: {key!r} is not in [[accounts]] "
+                                     f"({', '.join(sorted(keys))})")
+            for symbol in strategy.symbols:
+                if self.instruments and symbol not in self.instruments:
+                    raise ValueError(f"{where}.symbols: {symbol!r} is not one of instruments "
+                                     f"({', '.join(self.instruments)})")
+                if not CONTRACT_NAME.fullmatch(symbol):
+                    raise ValueError(f"{where}.symbols: {symbol!r} is not a futures "
+                                     f"contract name")
+            for key in strategy.accounts:
+                for symbol in strategy.symbols or self.instruments[:1] or (FIRST_INSTRUMENT,):
+                    other = traded.setdefault((key, symbol), strategy)
+                    if other is not strategy and not (other.allow_shared
+                                                      and strategy.allow_shared):
+                        raise ValueError(
+                            f"{where}: strategy {strategy.name!r} trades {symbol} on account "
+                            f"{key!r} like strategy "
+                            f"{other.name!r}; two strategies on one account and contract may "
+                            f"trade against each other: set allow_shared = true on both to "
+                            f"allow it")
+
+    def account_list(self) -> tuple[AccountSettings, ...]:
+        """The accounts of the run: ``[[accounts]]``, else the one ``[trading]`` names (or
+        the login's only account) — the single case is the list of one."""
+        if self.accounts:
+            return self.accounts
+        return (AccountSettings(name=self.trading.account),)
+
+    def strategy_list(self) -> tuple[StrategySettings, ...]:
+        """The strategies of the run: ``[[strategies]]``, else ``[trading]``'s strategy with
+        the ``[strategy]`` table, on the one account, trading ``trading.symbol``."""
+        if self.strategies:
+            return self.strategies
+        traded = self.traded_symbol
+        return (StrategySettings(name=self.trading.strategy.rpartition(":")[2],
+                                 class_=self.trading.strategy,
+                                 accounts=(self.account_list()[0].key,),
+                                 symbols=() if traded is None else (traded,),
+                                 params=self.strategy),)
 
     @property
     def traded_symbol(self) -> str | None:
@@ -671,6 +843,14 @@ class Settings(_Section, frozen=True):
         if self.market.wait_for_open is None:
             return self.environment != "sim"
         return self.market.wait_for_open
+
+
+def account_limits(settings: Settings, account: AccountSettings) -> Risk:
+    """The risk limits of one account: those of its preset, else the ``[risk]`` limits (with
+    ``risk.use_preset``'s rules). :class:`ConfigError` for a preset that is not defined."""
+    if account.preset is None:
+        return settings.risk.effective()
+    return settings.risk.for_preset(account.preset)
 
 
 # Keys that hold credentials, and where each belongs instead.

@@ -181,7 +181,7 @@ async def test_twenty_followers_copy_a_leader_traded_outside_the_app_one_refusin
                            for s in mine)
             assert copied_orders(app, REFUSING) == []
             assert app.copier is not None
-            rows = {r.account: r for r in app.copier.service.summary()}
+            rows = {r.account: r for r in app.copier.summary()}
             assert (rows[REFUSING].refused, rows[REFUSING].sent) == (4, 0)
             assert (rows["F01"].sent, rows["F01"].filled_orders) == (4, 2)
         finally:
@@ -213,7 +213,7 @@ async def test_a_duplicated_and_replayed_leader_event_is_copied_once(
             for name in ("F01", "F02"):
                 assert len(copied_orders(app, name)) == 1, name
             assert app.copier is not None
-            assert list(app.copier.service.ledger.orders) == [order_id]
+            assert list(app.copier.ledger.orders) == [order_id]
         finally:
             await leader.close()
 
@@ -239,7 +239,7 @@ async def test_a_trade_placed_directly_on_a_follower_is_drift_and_is_flattened(
             assert net(app, "F01") == 0
             assert copied_orders(app, "F01") == []
             assert app.copier is not None
-            [drift] = app.copier.service.drifts
+            [drift] = app.copier.drifts
             assert (drift.action, drift.qty) == ("Buy", 1)
         finally:
             await rest.close()

@@ -32,9 +32,9 @@ ONE = [{"account": "F1"}]
     ({"leader": "L", "followers": ONE, "on_follower_drift": "ignore"}, {},
      "copier.on_follower_drift: invalid enum value 'ignore'"),
     ({"leader": "L", "followers": ONE}, {"account": "F1"},
-     "copier.followers: 'F1' is trading.account"),
+     "copier.followers: 'F1' is traded by a strategy"),
     ({"leader": "L", "followers": ONE, "source": "strategy"}, {"account": "X"},
-     "copier.source: \"strategy\" copies this run's strategy's orders"),
+     "copier.source: \"strategy\" copies this run's strategies' orders"),
     ({"leader": "L", "followers": [{"account": "F1", "ratio": 1.0, "size": 2}]}, {},
      "copier.followers[0].size: unknown key"),
 ])
@@ -56,3 +56,17 @@ def test_a_valid_copier_table() -> None:
         ("F1", None, None), ("F2", 0.5, None), ("F3", None, 2)]
     assert (copier.copy, copier.source, copier.on_follower_drift) == (
         "orders", "account", "alert")
+
+
+def test_a_follower_traded_by_one_of_several_strategies_is_refused() -> None:
+    """With ``[[accounts]]``/``[[strategies]]`` every traded account counts, not only the
+    first: a strategy's orders on a follower would be taken for drift and closed."""
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping({
+            "instruments": ["ESZ6"],
+            "accounts": [{"name": "L"}, {"name": "F2"}],
+            "strategies": [{"name": "a", "class": "m:A", "accounts": ["L"]},
+                           {"name": "b", "class": "m:B", "accounts": ["F2"]}],
+            "copier": {"leader": "L", "followers": [{"account": "F1"}, {"account": "F2"}]}})
+    assert str(caught.value).startswith(
+        "copier.followers: 'F2' is traded by a strategy"), caught.value

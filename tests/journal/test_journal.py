@@ -23,6 +23,7 @@ from tradovate_api.journal import (
     schema_version,
 )
 from tradovate_api.journal.intents import read_intents
+from tradovate_api.journal.opening import fold_intents
 from tradovate_api.orders.tickets import (
     OrderTicket,
     TicketKind,
@@ -380,6 +381,26 @@ def test_a_request_is_on_disk_when_before_send_returns(tmp_path: Path) -> None:
         blocker.set()
     assert journal.close()
     assert journal.intents_path.read_bytes() == b""  # all in SQLite: emptied at close
+
+
+def test_the_account_and_strategy_of_a_request_survive_a_crash_after_writing_ahead(
+        tmp_path: Path) -> None:
+    """Written ahead with its account and strategy, a request the SQLite side never saw is
+    folded into the journal with both (an earlier run's request goes back to its account)."""
+    journal = Journal(tmp_path / "j.db")
+    blocker = threading.Event()
+    journal._queue.put((blocker.wait,))  # the process "dies" before the row is written
+    try:
+        assert journal.before_send(ticket("run1-1", account_id=7, source="alpha")) is None
+        Journal(tmp_path / "k.db").close()
+        with sqlite3.connect(tmp_path / "k.db", isolation_level=None) as conn:
+            assert fold_intents(conn, journal.intents_path).folded == 1
+    finally:
+        blocker.set()
+    journal.close()
+    with JournalReader(tmp_path / "k.db") as reader:
+        [request] = reader.requests()
+    assert (request.cl_ord_id, request.account_id, request.source) == ("run1-1", 7, "alpha")
 
 
 def test_a_request_that_cannot_be_written_ahead_is_refused_never_raised(

@@ -431,7 +431,8 @@ def test_a_strategy_known_by_an_older_journal_is_still_recognised_after_the_upgr
     with sqlite3.connect(path, isolation_level=None) as conn:
         conn.execute("DROP TABLE order_tags")
         for column in ("frame_ns", "decoded_ns", "decided_ns", "checked_ns", "sent_ns",
-                       "answered_ns", "filled_ns"):  # version 4's latency stamps
+                       "answered_ns", "filled_ns",  # version 4's latency stamps
+                       "account_id", "source"):  # version 5's account and strategy
             conn.execute(f"ALTER TABLE requests DROP COLUMN {column}")
         conn.execute("PRAGMA user_version = 2")
     journal = Journal(path)

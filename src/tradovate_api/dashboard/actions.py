@@ -78,20 +78,23 @@ class KillSwitch:
         name = request.action
         if not request.confirm:
             return ActionResult(name, False, "not confirmed: nothing done")
-        orders, risk = app.orders, app.risk
-        if orders is None or risk is None:
+        if not app.accounts:
             return ActionResult(name, False, "the app has not started trading yet: nothing "
                                              "done")
-        if request.account is not None and request.account != app.account_id:
+        targets = [a for a in app.accounts
+                   if request.account is None or a.account_id == request.account]
+        if not targets:
             return ActionResult(name, False, f"account {request.account} is not traded by "
                                              f"this run: nothing done")
         where = "every contract" if request.account is None else f"account {request.account}"
         if name == "resume":
             return self._resume()
-        if name == "kill":
-            before = set(orders.tickets)
-            risk.kill("kill switch (dashboard)")
-            tickets = [t for key, t in orders.tickets.items() if key not in before]
+        if name == "kill":  # every traded account (or the one asked for)
+            before = {a.account_id: set(a.orders.tickets) for a in targets}
+            for account in targets:
+                account.risk.kill("kill switch (dashboard)")
+            tickets = [t for a in targets for key, t in a.orders.tickets.items()
+                       if key not in before[a.account_id]]
             text = (f"killed: new orders refused for the rest of the run; "
                     f"{len(tickets)} cancel/flatten requests sent")
             return self._done(name, text, tickets, alert=False)  # kill alerts itself
@@ -100,29 +103,30 @@ class KillSwitch:
             return self._done(name, "new entries halted (exits and protective stops still "
                                     "pass); resume lifts it", [])
         if name == "cancel":
-            tickets = orders.cancel_all(trigger="dashboard: cancel", keep_protective=True)
+            tickets = [t for a in targets for t in a.orders.cancel_all(
+                trigger="dashboard: cancel", keep_protective=True)]
             text = (f"new entries halted; {len(tickets)} working orders cancelled in {where} "
                     f"(protective stops kept)")
         else:
-            tickets = orders.flatten(trigger="dashboard: flatten")
+            tickets = [t for a in targets
+                       for t in a.orders.flatten(trigger="dashboard: flatten")]
             text = (f"new entries halted; {len(tickets)} cancel/liquidation requests sent to "
                     f"flatten {where}")
         return self._done(name, text, tickets)
 
     def _halt_entries(self) -> None:
-        risk = self._app.risk
-        assert risk is not None
+        """New entries held on every account (the page's halt is the run's)."""
         if not self.entries_halted:
             self.entries_halted = "halted from the dashboard"
-            risk.suspend_entries(None, self.entries_halted, SOURCE)
+            for account in self._app.accounts:
+                account.risk.suspend_entries(None, self.entries_halted, SOURCE)
 
     def _resume(self) -> ActionResult:
         app = self._app
-        risk = app.risk
-        assert risk is not None
         done = []
         if self.entries_halted:
-            risk.resume_entries(None, SOURCE)
+            for account in app.accounts:
+                account.risk.resume_entries(None, SOURCE)
             self.entries_halted = ""
             done.append("new entries allowed again")
         if app.resume_strategy():

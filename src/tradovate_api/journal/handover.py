@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from ..alerts import Alert, AlertSink, Severity
@@ -50,7 +50,8 @@ def inherited_ticket(record: RequestRecord, sent_ns: int) -> OrderTicket | None:
         return None
     return OrderTicket(
         cl_ord_id=record.cl_ord_id, kind=kind, symbol=record.symbol or "",
-        contract_id=record.contract_id or 0, action=record.action or "", qty=record.qty or 0,
+        contract_id=record.contract_id or 0, account_id=record.account_id or 0,
+        source=record.source, action=record.action or "", qty=record.qty or 0,
         order_type=record.order_type or "", price=record.price, stop_price=record.stop_price,
         trigger=record.trigger, state=TicketState.UNKNOWN, order_id=record.order_id,
         reason=f"sent by an earlier run (run {record.run_id}), which ended before its answer; "
@@ -65,9 +66,12 @@ class EarlierRequests:
     account event and snapshot. ``now_ns`` is the journal's clock (its ``created_ns``);
     ``cancel``: settings ``journal.cancel_previous_orders``."""
 
-    def __init__(self, orders: OrderManager, account: AccountView, alerts: AlertSink, *,
-                 cancel: bool, now_ns: Callable[[], int]) -> None:
-        self._orders = orders
+    def __init__(self, orders: Sequence[OrderManager], account: AccountView,
+                 alerts: AlertSink, *, cancel: bool, now_ns: Callable[[], int]) -> None:
+        self._orders = orders[0]
+        self._by_account = {manager.account_id: manager for manager in orders}
+        """Each traded account's order manager: a request goes back to its own account's
+        (one journaled without its account, by an older version, to the first's)."""
         self._account = account
         self._alerts = alerts
         self.cancel = cancel
@@ -96,13 +100,16 @@ class EarlierRequests:
                 continue
             self.tickets[ticket.cl_ord_id] = ticket
             self._states[ticket.cl_ord_id] = ticket.state
-            if self._orders.take_over(ticket):
+            if self._manager(ticket.account_id).take_over(ticket):
                 taken.append(ticket)
             else:
                 self.tickets.pop(ticket.cl_ord_id, None)
                 self._states.pop(ticket.cl_ord_id, None)
         self.taken += tuple(taken)
         return tuple(taken)
+
+    def _manager(self, account_id: int) -> OrderManager:
+        return self._by_account.get(account_id, self._orders)
 
     @property
     def following(self) -> int:
@@ -178,8 +185,8 @@ class EarlierRequests:
         self.decisions.append(working)
         outcome = ""
         if decision == CANCEL:
-            cancel = self._orders.cancel(order.id, trigger="an earlier run's order, executed "
-                                                           "after the restart")
+            cancel = self._manager(order.account_id).cancel(
+                order.id, trigger="an earlier run's order, executed after the restart")
             outcome = (f"; the cancel was refused: {cancel.reason}"
                        if cancel.state is TicketState.REFUSED else "; cancel sent")
         _log.warning("an earlier run's order executed after the restart: %s -> %s: %s%s",

@@ -46,6 +46,10 @@ class Intent(msgspec.Struct, frozen=True, array_like=True, gc=False):
     stop_price: float | None
     trigger: str
     order_id: int | None
+    account_id: int | None = None
+    """The account the request is for (``None`` in files written before accounts were)."""
+    source: str = ""
+    """The strategy that made it ('' for the framework's own requests)."""
 
 
 _encode = msgspec.json.Encoder().encode_into

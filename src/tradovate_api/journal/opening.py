@@ -140,14 +140,14 @@ def fold_intents(conn: sqlite3.Connection, intents_file: Path) -> FoldedIntents:
             cursor = conn.execute(
                 "INSERT INTO requests (cl_ord_id, run_id, created_ns, kind, symbol, "
                 "contract_id, action, qty, order_type, price, stop_price, trigger, sent, "
-                "state, order_id, reason, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, 1, ?, ?, ?, ?) ON CONFLICT (cl_ord_id) DO NOTHING",
+                "state, order_id, reason, updated_ns, account_id, source) VALUES (?, ?, ?, ?, ?, "
+                "?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?) ON CONFLICT (cl_ord_id) DO NOTHING",
                 (intent.cl_ord_id, intent.run_id, intent.created_ns, intent.kind,
                  intent.symbol, intent.contract_id, intent.action, intent.qty,
                  intent.order_type, intent.price, intent.stop_price, intent.trigger,
                  INTENT_STATE, intent.order_id,
                  "written ahead; the run ended before the journal recorded its fate",
-                 intent.created_ns))
+                 intent.created_ns, intent.account_id, intent.source))
             if cursor.rowcount:
                 folded += 1
                 conn.execute("INSERT INTO ticket_events (run_id, recorded_ns, cl_ord_id, "

@@ -33,7 +33,7 @@ from .schema import MIGRATIONS, JournalError, schema_version
 _REQUEST_COLUMNS = ("cl_ord_id, run_id, created_ns, kind, symbol, contract_id, action, qty, "
                     "order_type, price, stop_price, trigger, sent, state, order_id, reason, "
                     "updated_ns, frame_ns, decoded_ns, decided_ns, checked_ns, sent_ns, "
-                    "answered_ns, filled_ns")
+                    "answered_ns, filled_ns, account_id, source")
 
 
 def _request(row: Any) -> RequestRecord:

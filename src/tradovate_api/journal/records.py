@@ -56,6 +56,11 @@ class RequestRecord(msgspec.Struct, frozen=True):
     sent_ns: int | None = None
     answered_ns: int | None = None
     filled_ns: int | None = None
+    account_id: int | None = None
+    """The account the request was for (``None`` in journals written before accounts were
+    recorded)."""
+    source: str = ""
+    """The strategy that made it ('' for the framework's own requests)."""
 
     @property
     def unacknowledged(self) -> bool:

@@ -207,7 +207,15 @@ ALTER TABLE requests ADD COLUMN answered_ns INTEGER;
 ALTER TABLE requests ADD COLUMN filled_ns INTEGER;
 """
 
-MIGRATIONS: Sequence[str] = (_V1, _V2, _V3, _V4)
+_V5 = """
+-- Which account each request was for and which strategy made it (a run trades several
+-- accounts and strategies): the account's id, the strategy's name ('' for the framework's own
+-- requests: protective stops, risk halts, shutdown). Older rows keep NULL and ''.
+ALTER TABLE requests ADD COLUMN account_id INTEGER;
+ALTER TABLE requests ADD COLUMN source TEXT NOT NULL DEFAULT '';
+"""
+
+MIGRATIONS: Sequence[str] = (_V1, _V2, _V3, _V4, _V5)
 """Script *i* upgrades ``user_version`` *i* to *i + 1*. Only ever append."""
 
 

@@ -131,6 +131,10 @@ class TicketLike(Protocol):
     def answered_ns(self) -> int: ...
     @property
     def filled_ns(self) -> int: ...
+    @property
+    def account_id(self) -> int: ...
+    @property
+    def source(self) -> str: ...
 
 
 def label_of(value: Any) -> str | None:
@@ -251,7 +255,8 @@ class Journal:
             self._intents.write(Intent(
                 self.run_id, self._clock(), ticket.cl_ord_id, kind, ticket.symbol,
                 ticket.contract_id, label_of(ticket.action), ticket.qty, ticket.order_type,
-                ticket.price, ticket.stop_price, ticket.trigger or "", ticket.order_id))
+                ticket.price, ticket.stop_price, ticket.trigger or "", ticket.order_id,
+                ticket.account_id or None, ticket.source))
         except _INTENT_ERRORS as exc:  # (a value that cannot be encoded fails the same way)
             self._intent_failed(exc)
             return None if reduces_risk else (
@@ -269,8 +274,9 @@ class Journal:
             ticket.cl_ord_id, label_of(ticket.kind) or "", ticket.symbol, ticket.contract_id,
             label_of(ticket.action), ticket.qty, ticket.order_type, ticket.price,
             ticket.stop_price, ticket.trigger or "", state, ticket.order_id, ticket.reason,
-            ticket.frame_ns, ticket.decoded_ns, ticket.decided_ns, ticket.checked_ns,
-            ticket.sent_ns, ticket.answered_ns, ticket.filled_ns)))
+            ticket.account_id, ticket.source, ticket.frame_ns, ticket.decoded_ns,
+            ticket.decided_ns, ticket.checked_ns, ticket.sent_ns, ticket.answered_ns,
+            ticket.filled_ns)))
 
     def ticket_stamps(self, ticket: TicketLike) -> None:
         """A ticket's latency stamps changed without a change of state (its order's first
@@ -557,21 +563,21 @@ class Journal:
     def _write_ticket(self, conn: sqlite3.Connection, ns: int,
                       row: tuple[Any, ...]) -> None:
         (cl_ord_id, kind, symbol, contract_id, action, qty, order_type, price, stop_price,
-         trigger, state, order_id, reason) = row[:13]
-        stamps = row[13:]
+         trigger, state, order_id, reason, account_id, source) = row[:15]
+        stamps = row[15:]
         sent = int(state != "REFUSED")
         conn.execute(
             "INSERT INTO requests (cl_ord_id, run_id, created_ns, kind, symbol, contract_id, "
             "action, qty, order_type, price, stop_price, trigger, sent, state, order_id, reason, "
-            f"updated_ns, {_STAMP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            f"updated_ns, account_id, source, {_STAMP_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (cl_ord_id) DO UPDATE SET state = excluded.state, "
             "order_id = COALESCE(excluded.order_id, order_id), "
             "reason = COALESCE(excluded.reason, reason), sent = MAX(sent, excluded.sent), "
             f"updated_ns = excluded.updated_ns, {_STAMPS_KEPT}",
             (cl_ord_id, self.run_id, ns, kind, symbol, contract_id, action, qty, order_type,
              price, stop_price, trigger, sent, state, order_id, reason, ns,
-             *(stamp or None for stamp in stamps)))
+             account_id or None, source, *(stamp or None for stamp in stamps)))
         conn.execute("INSERT INTO ticket_events (run_id, recorded_ns, cl_ord_id, state, "
                      "order_id, reason) VALUES (?, ?, ?, ?, ?, ?)",
                      (self.run_id, ns, cl_ord_id, state, order_id, reason))

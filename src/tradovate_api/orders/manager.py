@@ -175,8 +175,11 @@ class OrderManager:
     """Encodes, checks and sends order requests; tracks every request as an OrderTicket.
 
     ``account_id``/``account_spec`` are the traded account's id and name (both are sent, as
-    the reference recommends). ``clock`` gives epoch ms. ``id_prefix`` (default
-    :func:`run_prefix`) makes ``clOrdId`` = ``<prefix>-<n>`` unique across restarts.
+    the reference recommends); every ticket carries the id. Each intent method takes
+    ``source``, who asks (a strategy's name; the tickets of the framework's own requests —
+    protective stops, risk halts, shutdown — have none). ``clock`` gives epoch ms.
+    ``id_prefix`` (default :func:`run_prefix`) makes ``clOrdId`` = ``<prefix>-<n>`` unique
+    across restarts.
     ``max_tickets`` bounds the history kept in :attr:`tickets` (finished ones go first)."""
 
     def __init__(self, gateway: OrderGateway, account: AccountView, risk: RiskManager,
@@ -304,13 +307,14 @@ class OrderManager:
 
     def place(self, symbol: str, action: str, qty: int, *, order_type: str = "Market",
               price: float | None = None, stop_price: float | None = None,
-              trigger: str = "", time_in_force: str | None = None) -> OrderTicket:
+              trigger: str = "", time_in_force: str | None = None,
+              source: str = "") -> OrderTicket:
         """``order/placeorder``: Market, Limit (``price``), Stop (``stop_price``) or
         StopLimit (both)."""
         spec = self._contracts.get(symbol)
         ticket = self._new(TicketKind.PLACE, symbol, spec.contract_id if spec else 0,
                            action=action, qty=qty, order_type=order_type, price=price,
-                           stop_price=stop_price, trigger=trigger)
+                           stop_price=stop_price, trigger=trigger, source=source)
         if spec is None:
             return self._refuse(ticket, f"unknown contract {symbol!r} (not in the contract "
                                 f"book: {', '.join(self._contracts.symbols) or 'none'})",
@@ -330,7 +334,7 @@ class OrderManager:
     def bracket(self, symbol: str, action: str, qty: int, *, entry_type: str = "Market",
                 price: float | None = None, stop_price: float | None = None,
                 take_profit: float | None = None, stop_loss: float | None = None,
-                trigger: str = "") -> OrderTicket:
+                trigger: str = "", source: str = "") -> OrderTicket:
         """``order/placeoso``: an entry and its exits, sent by the server once the entry
         fills — a Limit at ``take_profit`` and/or a Stop at ``stop_loss`` (prices), which
         cancel each other. The legs carry ``<clOrdId>-tp`` / ``<clOrdId>-sl``."""
@@ -338,7 +342,7 @@ class OrderManager:
         ticket = self._new(TicketKind.OSO, symbol, spec.contract_id if spec else 0,
                            action=action, qty=qty, order_type=entry_type, price=price,
                            stop_price=stop_price, take_profit=take_profit,
-                           stop_loss=stop_loss, trigger=trigger)
+                           stop_loss=stop_loss, trigger=trigger, source=source)
         if spec is None:
             return self._refuse(ticket, f"unknown contract {symbol!r}", "unknown contract")
         problem = _check_order(action, qty, entry_type, price, stop_price, spec.tick_size)
@@ -367,7 +371,7 @@ class OrderManager:
         return self._send(ticket, "order/placeoso", body, PlaceOsoResult)
 
     def oco(self, symbol: str, action: str, qty: int, *, take_profit: float,
-            stop_loss: float, trigger: str = "") -> OrderTicket:
+            stop_loss: float, trigger: str = "", source: str = "") -> OrderTicket:
         """``order/placeoco`` (reference §6.5): exits for an open position — a Limit at
         ``take_profit`` and a Stop at ``stop_loss``, both ``action`` (the closing side), which
         the server links so that a fill of one cancels the other: target and stop can never
@@ -376,7 +380,8 @@ class OrderManager:
         spec = self._contracts.get(symbol)
         ticket = self._new(TicketKind.OCO, symbol, spec.contract_id if spec else 0,
                            action=action, qty=qty, order_type="Limit", price=take_profit,
-                           take_profit=take_profit, stop_loss=stop_loss, trigger=trigger)
+                           take_profit=take_profit, stop_loss=stop_loss, trigger=trigger,
+                           source=source)
         if spec is None:
             return self._refuse(ticket, f"unknown contract {symbol!r}", "unknown contract")
         problem = _check_order(action, qty, "Limit", take_profit, None, spec.tick_size)
@@ -404,7 +409,8 @@ class OrderManager:
                          stop_price: float | None = None, target_offset: float | None = None,
                          stop_offset: float | None = None, trailing_stop: bool = False,
                          brackets: Sequence[StrategyBracket] | None = None,
-                         time_in_force: str | None = None, trigger: str = "") -> OrderTicket:
+                         time_in_force: str | None = None, trigger: str = "",
+                         source: str = "") -> OrderTicket:
         """``orderStrategy/startorderstrategy`` (multibracket, reference §6.7): an entry
         whose every fill the server protects at once with a Limit ``target_offset`` points
         and a Stop (TrailingStop with ``trailing_stop``) ``stop_offset`` points from that
@@ -422,7 +428,8 @@ class OrderManager:
                 else (StrategyBracket(qty, target_offset, stop_offset, trailing_stop),))
         ticket = self._new(TicketKind.STRATEGY, symbol, spec.contract_id if spec else 0,
                            action=action, qty=qty, order_type=entry_type, price=price,
-                           stop_price=stop_price, trigger=trigger, brackets=legs)
+                           stop_price=stop_price, trigger=trigger, brackets=legs,
+                           source=source)
         if spec is None:
             return self._refuse(ticket, f"unknown contract {symbol!r}", "unknown contract")
         problem = None
@@ -450,7 +457,7 @@ class OrderManager:
         return self._send(ticket, START_STRATEGY, body, OrderStrategyStatusResponse)
 
     def interrupt_strategy(self, strategy: OrderTicket | int, *,
-                           trigger: str = "") -> OrderTicket:
+                           trigger: str = "", source: str = "") -> OrderTicket:
         """``orderStrategy/interruptorderstrategy`` for an order strategy (its STRATEGY ticket
         or its id): the server cancels its remaining orders — an unfilled entry, the targets
         and stops of its fills — and ends it ``StoppedByUser``. A position it opened stays
@@ -459,14 +466,15 @@ class OrderManager:
         id: the outcome of a lost answer is read from the strategy's status."""
         strategy_id = strategy.strategy_id if isinstance(strategy, OrderTicket) else strategy
         if isinstance(strategy_id, bool) or not isinstance(strategy_id, int | None):
-            return self._refuse(self._new(TicketKind.INTERRUPT, "", 0, trigger=trigger),
+            return self._refuse(self._new(TicketKind.INTERRUPT, "", 0, trigger=trigger,
+                                          source=source),
                                 f"an order strategy is its ticket or its id (an int), got "
                                 f"{strategy_id!r}", "invalid")
         state = self._account.order_strategy(strategy_id) if strategy_id is not None else None
         contract_id = (state.strategy.contract_id if state is not None else (
             strategy.contract_id if isinstance(strategy, OrderTicket) else 0))
         ticket = self._new(TicketKind.INTERRUPT, self.symbol_of(contract_id), contract_id,
-                           strategy_id=strategy_id, trigger=trigger)
+                           strategy_id=strategy_id, trigger=trigger, source=source)
         if strategy_id is None:
             return self._refuse(ticket, "the order strategy has no id yet (its start is not "
                                 "acknowledged)", "invalid")
@@ -480,7 +488,7 @@ class OrderManager:
 
     def modify(self, order: OrderTicket | int, *, qty: int | None = None,
                price: float | None = None, stop_price: float | None = None,
-               trigger: str = "") -> OrderTicket:
+               trigger: str = "", source: str = "") -> OrderTicket:
         """``order/modifyorder``: the order's current version with the given fields
         changed (the endpoint re-sends the whole version)."""
         order_id = order.order_id if isinstance(order, OrderTicket) else order
@@ -488,7 +496,7 @@ class OrderManager:
         contract_id = (state.order.contract_id or 0) if state is not None else 0
         ticket = self._new(TicketKind.MODIFY, self.symbol_of(contract_id), contract_id,
                            order_id=order_id, price=price, stop_price=stop_price,
-                           trigger=trigger)
+                           trigger=trigger, source=source)
         if state is None or state.version is None:
             return self._refuse(ticket, f"order {order_id} is not known (yet) to the account "
                                 "store; modify needs its current version", "invalid")
@@ -529,17 +537,19 @@ class OrderManager:
                            is_automated=True)
         return self._send(ticket, "order/modifyorder", body, CommandResult)
 
-    def cancel(self, order: OrderTicket | int, *, trigger: str = "") -> OrderTicket:
+    def cancel(self, order: OrderTicket | int, *, trigger: str = "",
+               source: str = "") -> OrderTicket:
         """``order/cancelorder``. Never blocked by a halt or an unknown outcome."""
-        return self._cancel(order, trigger, "")
+        return self._cancel(order, trigger, "", source)
 
-    def _cancel(self, order: OrderTicket | int, trigger: str, suffix: str) -> OrderTicket:
+    def _cancel(self, order: OrderTicket | int, trigger: str, suffix: str,
+                source: str = "") -> OrderTicket:
         order_id = order.order_id if isinstance(order, OrderTicket) else order
         state = self._account.order(order_id) if order_id is not None else None
         contract_id = (state.order.contract_id or 0) if state is not None else (
             order.contract_id if isinstance(order, OrderTicket) else 0)
         ticket = self._new(TicketKind.CANCEL, self.symbol_of(contract_id), contract_id,
-                           suffix=suffix, order_id=order_id, trigger=trigger)
+                           suffix=suffix, order_id=order_id, trigger=trigger, source=source)
         if order_id is None:
             return self._refuse(ticket, "the order has no id yet (its placement is not "
                                 "acknowledged)", "invalid")
@@ -553,7 +563,7 @@ class OrderManager:
         return self._send(ticket, "order/cancelorder", body, CommandResult)
 
     def cancel_all(self, symbol: str | None = None, *, trigger: str = "",
-                   keep_protective: bool = False) -> list[OrderTicket]:
+                   keep_protective: bool = False, source: str = "") -> list[OrderTicket]:
         """Cancel every working order of the account (in one contract if ``symbol``),
         except those a cancel is already in flight for and held OSO legs whose entry is
         cancelled too (the server cancels them with it); with ``keep_protective`` the
@@ -562,10 +572,11 @@ class OrderManager:
         if symbol is not None:
             spec = self._contracts.get(symbol)
             if spec is None:
-                return [self._refuse(self._new(TicketKind.CANCEL, symbol, 0, trigger=trigger),
+                return [self._refuse(self._new(TicketKind.CANCEL, symbol, 0, trigger=trigger,
+                                               source=source),
                                      f"unknown contract {symbol!r}", "unknown contract")]
             contract_id = spec.contract_id
-        return self._cancel_orders(contract_id, trigger, keep_protective)
+        return self._cancel_orders(contract_id, trigger, keep_protective, source)
 
     # ------------------------------------------------------------------ protective stops
 
@@ -686,17 +697,17 @@ class OrderManager:
                 if p.account_id == self.account_id and p.net_pos != 0}
 
     def _cancel_orders(self, contract_id: int | None, trigger: str,
-                       keep_protective: bool = False) -> list[OrderTicket]:
+                       keep_protective: bool = False, source: str = "") -> list[OrderTicket]:
         states = [s for s in self._account.open_orders(self.account_id, contract_id)
                   if s.status != "PendingCancel" and not (
                       keep_protective and (s.cl_ord_id or "").endswith(PROTECTIVE_SUFFIX))]
         cancelling = {t.order_id for t in self._open.values() if t.kind is TicketKind.CANCEL}
         targets = {s.id for s in states}
-        return [self.cancel(s.id, trigger=trigger) for s in states
+        return [self.cancel(s.id, trigger=trigger, source=source) for s in states
                 if s.id not in cancelling and s.order.parent_id not in targets]
 
-    def flatten(self, symbol: str | int | None = None, *,
-                trigger: str = "") -> list[OrderTicket]:
+    def flatten(self, symbol: str | int | None = None, *, trigger: str = "",
+                source: str = "") -> list[OrderTicket]:
         """``order/liquidateposition`` for every open position of the account (or the one
         in ``symbol``, a symbol or a contract id — any contract, traded or not): the server
         cancels the contract's orders and closes its net position. Orders in contracts
@@ -710,7 +721,7 @@ class OrderManager:
             spec = self._contracts.get(symbol)
             if spec is None:
                 return [self._refuse(self._new(TicketKind.LIQUIDATE, symbol, 0,
-                                               trigger=trigger),
+                                               trigger=trigger, source=source),
                                      f"unknown contract {symbol!r}", "unknown contract")]
             contract_ids = [spec.contract_id]
         else:
@@ -724,13 +735,13 @@ class OrderManager:
         for contract_id in contract_ids:
             net = self._net(contract_id)
             if net == 0:
-                tickets.extend(self._cancel_orders(contract_id, trigger))
+                tickets.extend(self._cancel_orders(contract_id, trigger, source=source))
                 continue
             if contract_id in liquidating:
                 continue
             ticket = self._new(TicketKind.LIQUIDATE, self.symbol_of(contract_id), contract_id,
                                action="Sell" if net > 0 else "Buy", qty=abs(net),
-                               order_type="Market", trigger=trigger)
+                               order_type="Market", trigger=trigger, source=source)
             body = LiquidatePosition(account_id=self.account_id, contract_id=contract_id,
                                      custom_tag50=ticket.cl_ord_id, is_automated=True)
             tickets.append(self._send(ticket, "order/liquidateposition", body,
@@ -744,7 +755,8 @@ class OrderManager:
         self._seq += 1
         cause = self.cause
         return OrderTicket(cl_ord_id=f"{self.id_prefix}-{self._seq}{suffix}", kind=kind,
-                           symbol=symbol, contract_id=contract_id, created_ms=self._clock(),
+                           symbol=symbol, contract_id=contract_id,
+                           account_id=self.account_id, created_ms=self._clock(),
                            frame_ns=cause.frame_ns, decoded_ns=cause.decoded_ns,
                            decided_ns=time.perf_counter_ns(), **fields)
 

@@ -134,6 +134,11 @@ class OrderTicket(msgspec.Struct, kw_only=True, frozen=True, gc=False):
     kind: TicketKind
     symbol: str
     contract_id: int
+    account_id: int = 0
+    """The account the request is for (0: not known — an earlier run's request)."""
+    source: str = ""
+    """Who asked: the strategy's name (``[[strategies]]`` name), or empty for the
+    framework's own requests (protective stops, risk halts, shutdown)."""
     action: str = ""
     qty: int = 0
     order_type: str = ""

@@ -8,6 +8,7 @@ session, saves its JSON and hands the notification to the notification center.
 
 from __future__ import annotations
 
+from .accounts import AccountPnL, per_account
 from .archive import ReportArchive, load_report
 from .build import MetricsLike, TicketLike, build_report
 from .charts import render_charts
@@ -36,6 +37,7 @@ from .scheduler import ReportScheduler, ReportSources
 
 __all__ = [
     "AccountLine",
+    "AccountPnL",
     "ConnectionLine",
     "FillMarker",
     "LatencyStats",
@@ -59,6 +61,7 @@ __all__ = [
     "encode_report",
     "latency_breakdown",
     "load_report",
+    "per_account",
     "render_charts",
     "render_html",
     "render_text",

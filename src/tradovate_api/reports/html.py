@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
 from . import format as fmt
+from .accounts import per_account
 from .charts import render_charts
 from .data import ReportData
 
@@ -104,11 +105,21 @@ def render_html(data: ReportData, charts: Mapping[str, bytes] | None = None) -> 
         _text(a.name) + _num(str(a.id)) + _num(fmt.money(a.cash_balance, signed=False))
         + _money(a.realized_pnl)
         for a in data.accounts), "No account data."))
+    each = per_account(data)
+    if each:
+        parts.append("<h2>P&L per account</h2>")
+        parts.append(_table(("account", "net realized", "open P&L", "positions"), (
+            _text(a.name) + _money(a.net_realized) + _money(a.open_pnl)
+            + _text(", ".join(f"{symbol} {net:+d}" for symbol, net in a.positions) or "flat")
+            for a in each), "No positions or fills."))
+    names = {a.account_id: a.name for a in each}
     parts.append("<h2>Positions and P&L</h2>")
     parts.append(_table(
-        ("contract", "trade date", "carried in", "net", "avg price", "mark", "open P&L",
-         "realized", "commissions", "net realized"),
-        (_text(p.symbol) + _text(fmt.trade_day(p.trade_date, p.settled))
+        ("account",) * bool(names) + (
+            "contract", "trade date", "carried in", "net", "avg price", "mark", "open P&L",
+            "realized", "commissions", "net realized"),
+        ((_text(names[p.account_id]) if names else "") + _text(p.symbol)
+         + _text(fmt.trade_day(p.trade_date, p.settled))
          + _num(fmt.carried(p.prev_pos, p.prev_price))
          + _num(f"{p.net_pos:+d}" if p.net_pos else "0")
          + _num(fmt.price(p.avg_price)) + _num(fmt.price(p.mark)) + _money(p.open_pnl)

@@ -52,7 +52,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
 import msgspec
@@ -65,7 +65,7 @@ from ..logwriter import LogWriter, setup_logging
 from ..market_hours import MarketHours
 from ..notify.message import Notification
 from ..orders import ContractBook, OrderManager, OrderTicket, OutcomeResolver
-from ..orders.copier import summary_lines
+from ..orders.copier import CopierService, summary_lines
 from ..orders.risk import RiskManager
 from ..reports import ReportData, ReportKind, ReportScheduler, ReportSources, build_report
 from ..secrets import TradovateCredentials
@@ -79,9 +79,11 @@ from ..stores import (
 )
 from ..strategy import Strategy
 from ..strategy.dispatch import Dispatcher
+from ..strategy.loading import load_strategy
+from .accounts import AccountIntents, AccountRun, StrategyRun, intents_by_account
 from .busy_poll import BusyPoller
 from .changed import Changed
-from .copier_wiring import CopierObserver, CopierWiring
+from .copier_wiring import CopierObserver
 from .embedded_simulator import front_months, make_embedded_simulator, start_embedded_simulator
 from .heap import freeze_startup_heap, thaw
 from .log_watch import watch_log
@@ -122,11 +124,11 @@ Submit = Callable[[Notification], object]
 
 
 class TradingApp:
-    """One run of a strategy. ``await run()`` returns the exit code (0 clean, 1 failure,
-    130 forced by a second signal)."""
+    """One run of the settings' strategies on their accounts. ``await run()`` returns the exit
+    code (0 clean, 1 failure, 130 forced by a second signal)."""
 
     def __init__(self, settings: Settings, credentials: TradovateCredentials,
-                 strategy: Strategy, *, alerts: AlertSink | None = None,
+                 strategy: Strategy | None = None, *, alerts: AlertSink | None = None,
                  endpoints: Endpoints | None = None,
                  clock: Callable[[], int] = wall_clock_ms,
                  simulator_config: SimulatorConfig | None = None,
@@ -135,12 +137,19 @@ class TradingApp:
                  supervisor_options: SupervisorOptions | None = None,
                  connection_options: ConnectionOptions | None = None,
                  market_open: Callable[[], Awaitable[float]] | None = None) -> None:
-        """``endpoints`` overrides the settings' addresses; ``status`` gets the live status
-        line; ``submit`` receives report notifications. The option arguments replace what
-        the settings give (tests and tools): ``supervisor_options``, ``connection_options``
-        and ``market_open`` (waits for the open, returns the seconds waited)."""
+        """``strategy``: the instance to run in the single case (one strategy on one account,
+        no ``[[strategies]]``); ``None``: every strategy is loaded from the settings, one
+        instance per account it trades. ``endpoints`` overrides the settings' addresses;
+        ``status`` gets the live status line; ``submit`` receives report notifications. The
+        option arguments replace what the settings give (tests and tools):
+        ``supervisor_options``, ``connection_options`` and ``market_open`` (waits for the
+        open, returns the seconds waited)."""
         self.settings = settings
-        self.strategy = strategy
+        self.strategies = _instances(settings, strategy)
+        """Per entry of ``settings.strategy_list()``: its instance for each account it
+        trades."""
+        self.strategy = self.strategies[0][0]
+        """The first strategy's first instance (the only one in the single case)."""
         self.alerts: AlertSink = alerts if alerts is not None else AlertLog()
         self._on_screen: UrgentOnScreen | None = None
         if status is not None:
@@ -157,7 +166,8 @@ class TradingApp:
         """The embedded simulator (``sim`` without URL overrides), else ``None``."""
         commissions = dict(settings.trading.commission_per_side)
         if self.endpoints is None:
-            self.simulator, clock = make_embedded_simulator(simulator_config, clock)
+            named = [a.name for a in settings.accounts if a.name is not None]
+            self.simulator, clock = make_embedded_simulator(simulator_config, clock, named)
             self.clock = clock
             for inst in self.simulator.catalog:
                 commissions.setdefault(inst.product.name, inst.commission_per_side)
@@ -223,35 +233,48 @@ class TradingApp:
         return None if self._w is None else self._w.trading
 
     @property
-    def copier(self) -> CopierWiring | None:
+    def copier(self) -> CopierService | None:
         """The trade copier (settings ``[copier]``), once started."""
         return self._w.copier if self._w is not None else None
 
     @property
-    def follower_orders(self) -> tuple[OrderManager, ...]:
-        """The copier's followers' order managers (none without a copier)."""
-        copier = self.copier
-        return () if copier is None else copier.orders
+    def accounts(self) -> tuple[AccountRun, ...]:
+        """The traded accounts (each with its risk and order manager), once started."""
+        return () if self._w is None else self._w.accounts
+
+    @property
+    def runs(self) -> tuple[StrategyRun, ...]:
+        """Every strategy on every account it trades, once started."""
+        return () if self._w is None else self._w.runs
+
+    def intents(self) -> Mapping[int, AccountIntents]:
+        """Account id → the account's order intents (for what orders on accounts without
+        being a strategy: the trade copier)."""
+        return intents_by_account(self.accounts)
 
     @property
     def orders(self) -> OrderManager | None:
-        return None if self._w is None else self._w.orders
+        """The first account's order manager (the only one in the single case)."""
+        return None if self._w is None else self._w.accounts[0].orders
 
     @property
     def resolver(self) -> OutcomeResolver | None:
-        return None if self._w is None else self._w.resolver
+        return None if self._w is None else self._w.accounts[0].resolver
 
     @property
     def risk(self) -> RiskManager | None:
-        return None if self._w is None else self._w.risk
+        """The first account's risk manager."""
+        return None if self._w is None else self._w.accounts[0].risk
 
     @property
     def dispatcher(self) -> Dispatcher | None:
-        return None if self._w is None else self._w.dispatcher
+        """The first strategy run's dispatcher (the only one in the single case)."""
+        return None if self._w is None else self._w.runs[0].dispatcher
 
     @property
     def account_id(self) -> int | None:
-        return None if self._w is None else self._w.account_id
+        """The first account's id."""
+        return None if self._w is None else self._w.accounts[0].account_id
 
     @property
     def exit_lines(self) -> list[str]:
@@ -302,7 +325,7 @@ class TradingApp:
                 self.start_error = reason
                 return EXIT_FAILURE
             self._register()
-            kill_signal = self._handle_signals and self._wired().risk.install_signal_handler()
+            kill_signal = self._handle_signals and self._install_kill_signal()
             resume_signal = self._handle_signals and self._install_resume_signal()
             try:
                 code = await self.supervisor.run(handle_signals=self._handle_signals)
@@ -324,8 +347,10 @@ class TradingApp:
         self.log_writer = setup_logging(log.path, log.level, max_bytes=log.max_bytes,
                                         backup_count=log.backup_count,
                                         queue_size=log.queue_size)
+        names = ([s.name for s in self.settings.strategies] if self.settings.strategies
+                 else [self.strategy.name])
         _log.info("tradovate-api run: environment %s, strategy %s", self.settings.environment,
-                  self.strategy.name)
+                  ", ".join(names))
 
     async def _prepare(self) -> None:
         """Simulator, then the wiring: login, account, contracts, order path, sessions."""
@@ -334,7 +359,7 @@ class TradingApp:
             endpoints = await start_embedded_simulator(self.simulator)
         assert endpoints is not None
         w = self._w = await wire(
-            self.settings, self._credentials, endpoints, self.strategy, alerts=self.alerts,
+            self.settings, self._credentials, endpoints, self.strategies, alerts=self.alerts,
             clock=self.clock, market=self.market, account=self.account,
             account_writer=self._account_writer, metrics=self.metrics, readers=self._readers,
             frame_observer=fan_out(self._frame_observers),
@@ -345,17 +370,18 @@ class TradingApp:
         self.symbol = w.symbols[0]
         if w.copier is not None:
             readers = self._readers
-            self._observers.append(CopierObserver(w.copier.service,
-                                                  lambda: readers.account_event_ns))
+            self._observers.append(CopierObserver(w.copier, lambda: readers.account_event_ns))
         notify(self._observers, "on_prepared", self)
-        _log.info("trading %s on account %s (instruments %s)", self.symbol, w.account_name,
-                  ", ".join(w.symbols))
+        for run in w.runs:
+            _log.info("strategy %s trades %s on account %s", run.name,
+                      run.dispatcher.ctx.trading_symbol, run.account.name)
+        _log.info("instruments %s", ", ".join(w.symbols))
 
     def _register(self) -> None:
         sup, w = self.supervisor, self._wired()
         sup.add_task("md read", self._md_read, Policy.RECONNECT)
         sup.add_task("account read", self._account_read, Policy.RECONNECT)
-        sup.add_task("order outcomes", w.resolver.run)
+        sup.add_task("order outcomes", self._resolve_outcomes)
         sup.add_task("token renewal", w.auth.run_renewal)
         sup.add_task("log writer", self._watch_log)
         sup.add_task("periodic report", self.reports.run)
@@ -372,9 +398,6 @@ class TradingApp:
             self.busy_poller = BusyPoller()
             sup.add_task("busy poll", self.busy_poller.run)
             _log.info("busy-poll mode: the event loop never sleeps (one CPU core at 100%%)")
-        copier = w.copier
-        if copier is not None:
-            sup.add_task("copier", lambda: copier.run(self.started, RISK_CHECK_SECONDS))
         for name, factory, policy in self._extra_tasks:
             sup.add_task(name, factory, policy)
         self._shutdown = ShutdownSequence(
@@ -401,19 +424,32 @@ class TradingApp:
     # ------------------------------------------------------------------ resume
 
     def resume_strategy(self) -> bool:
-        """Resume a strategy paused after one of its hooks raised (also SIGUSR1): it first
-        receives the account updates it missed — every fill once, the latest state of each
-        order and position — then events as usual. False when it was not paused."""
-        dispatcher = self.dispatcher
-        if dispatcher is None or not dispatcher.paused:
-            _log.info("resume requested; the strategy is not paused")
+        """Resume the strategies paused after one of their hooks raised (also SIGUSR1): each
+        first receives the account updates it missed — every fill once, the latest state of
+        each order and position — then events as usual. False when none was paused."""
+        paused = [run for run in self.runs if run.dispatcher.paused]
+        if not paused:
+            _log.info("resume requested; no strategy is paused")
             return False
-        missed = dispatcher.missed
-        dispatcher.resume()
-        self.alerts.emit(Alert(Severity.ROUTINE, "strategy.resumed",
-                               f"Strategy {self.strategy.name} resumed",
-                               f"{missed} account updates it missed while paused were "
-                               f"delivered first."))
+        for run in paused:
+            missed = run.dispatcher.missed
+            run.dispatcher.resume()
+            name = run.strategy.name if len(self.runs) == 1 else run.label
+            self.alerts.emit(Alert(Severity.ROUTINE, "strategy.resumed",
+                                   f"Strategy {name} resumed",
+                                   f"{missed} account updates it missed while paused were "
+                                   f"delivered first."))
+        return True
+
+    def _install_kill_signal(self) -> bool:
+        """SIGUSR2 kills every account (each risk manager halts and flattens its own)."""
+        def kill_all() -> None:
+            for account in self.accounts:
+                account.risk.kill("signal SIGUSR2")
+        try:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR2, kill_all)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return False
         return True
 
     def _install_resume_signal(self) -> bool:
@@ -436,10 +472,12 @@ class TradingApp:
         try:
             await w.trading.run()
         finally:
-            w.orders.on_disconnect()
-            if w.copier is not None:
-                w.copier.service.on_disconnect()
+            for account in w.accounts:
+                account.orders.on_disconnect()
             self.connection_ended.notify()
+
+    async def _resolve_outcomes(self) -> None:
+        await _together([account.resolver.run() for account in self._wired().accounts])
 
     async def _watch_log(self) -> None:
         writer = self.log_writer
@@ -462,14 +500,15 @@ class TradingApp:
         await w.subscriptions.subscribe()
         self.frozen_objects = freeze_startup_heap()
         _log.debug("start-up heap frozen: %d objects", self.frozen_objects)
-        w.dispatcher.start()
+        for run in w.runs:
+            run.dispatcher.start()
         self.started.set()
         notify(self._observers, "on_strategy_started")
         self._phase = ""
-        _log.info("strategy %s started", self.strategy.name)
+        _log.info("strategies started: %s", ", ".join(run.label for run in w.runs))
         if self._printer is not None:
             self._printer.show()
-        await w.risk.run(RISK_CHECK_SECONDS)
+        await _together([account.risk.run(RISK_CHECK_SECONDS) for account in w.accounts])
 
     async def _end_after_duration(self) -> None:
         assert self.duration is not None
@@ -493,7 +532,7 @@ class TradingApp:
 
     def _summarize(self, report: ReportData) -> None:
         self.summary = report
-        dispatcher = self._w.dispatcher if self._w is not None else None
+        dispatcher = self.dispatcher
         hooks = dispatcher.stats if dispatcher is not None and dispatcher.measure_hooks else None
         self.summary_text = format_summary(report, self.metrics, self.settings.environment,
                                            self._ran_for or self.metrics.uptime,
@@ -501,7 +540,7 @@ class TradingApp:
                                            self.exit_lines, self._limits_text())
         copier = self._w.copier if self._w is not None else None
         if copier is not None:
-            self.summary_text += "\n" + "\n".join(summary_lines(copier.service.summary()))
+            self.summary_text += "\n" + "\n".join(summary_lines(copier.summary()))
         _log.info("final summary\n%s", self.summary_text,
                   extra={"summary": msgspec.to_builtins(report.summary),
                          "metrics": msgspec.to_builtins(self.metrics.snapshot())})
@@ -509,7 +548,8 @@ class TradingApp:
     # ------------------------------------------------------------------ reading
 
     def _tickets(self) -> Iterable[OrderTicket]:
-        return self.orders.tickets.values() if self.orders is not None else ()
+        for account in self.accounts:
+            yield from account.orders.tickets.values()
 
     def report(self, kind: ReportKind = "manual") -> ReportData:
         """A report of the run so far (not saved, not sent)."""
@@ -520,19 +560,50 @@ class TradingApp:
         """The data of the status line (``status.read_status``), with a word about the run:
         its phase, a paused strategy or halted orders."""
         word = self._phase
-        if not word and self.dispatcher is not None and self.dispatcher.paused:
-            word = "strategy paused"
-        if not word and self.orders is not None and self.orders.halted:
-            word = f"halted: {self.orders.halted}"
+        several = len(self.runs) > 1
+        paused = [run.label for run in self.runs if run.dispatcher.paused]
+        if not word and paused:
+            word = f"paused: {', '.join(paused)}" if several else "strategy paused"
+        halted = [(a.name, a.orders.halted) for a in self.accounts if a.orders.halted]
+        if not word and halted:
+            word = "; ".join(f"halted {name}: {why}" if len(self.accounts) > 1 else
+                             f"halted: {why}" for name, why in halted)
         return read_status(self.account, self.market, self.contracts, self.symbol,
-                           self.account_id, self.metrics,
+                           [(a.account_id, a.name) for a in self.accounts], self.metrics,
                            md_connected=self.md is not None and self.md.ready,
                            trading_connected=self.trading is not None and self.trading.ready,
                            word=word, limits=self._limits_text())
 
     def _limits_text(self) -> str:
-        """The account's distances to its trailing level and the exchange's limits."""
-        return self._w.risk.describe_limits() if self._w is not None else ""
+        """Each account's distances to its trailing level and the exchange's limits (named
+        when the run has several accounts)."""
+        described = [(a.name, a.risk.describe_limits()) for a in self.accounts]
+        if len(described) == 1:
+            return described[0][1]
+        return "; ".join(f"{name}: {text}" for name, text in described if text)
 
     def status_line(self) -> str:
         return format_status(self.status())
+
+
+def _instances(settings: Settings, strategy: Strategy | None) -> list[list[Strategy]]:
+    """One instance of each strategy per account it trades: ``strategy`` itself in the single
+    case when given, else each loaded from its class."""
+    plan = settings.strategy_list()
+    if strategy is not None:
+        if len(plan) != 1 or len(plan[0].accounts) != 1:
+            raise ValueError("a strategy instance is only given for one strategy on one "
+                             "account; with [[strategies]] each is loaded from its class")
+        return [[strategy]]
+    return [[load_strategy(entry.class_) for _ in entry.accounts] for entry in plan]
+
+
+async def _together(jobs: list[Coroutine[object, object, None]]) -> None:
+    """Run one job per account as one task: the first to fail ends the others and raises
+    its own exception (what the supervisor reports)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for job in jobs:
+                group.create_task(job)
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None

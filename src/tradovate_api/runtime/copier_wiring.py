@@ -1,63 +1,35 @@
 """Wiring the trade copier into a run: the ``[copier]`` table → a running
 :class:`~tradovate_api.orders.copier.CopierService`.
 
-:func:`wire_copier` resolves the leader and the followers among the login's accounts (an
+:func:`copier_accounts` resolves the leader and the followers among the login's accounts (an
 unknown or inactive name is a one-line :class:`~tradovate_api.errors.StartupError` before any
-order), and builds for each follower what the run builds for its own account: a
-:class:`~tradovate_api.orders.risk.RiskManager` on the settings' ``[risk]`` and an
-:class:`~tradovate_api.orders.OrderManager` on the same gateway (one trading connection per
-login carries every account), each with its outcome resolver. :class:`CopierObserver` feeds
-the copier from the account reader — the store's only writer — through the observer hooks,
-right after each event is applied, with the time the reader took it. :meth:`CopierWiring.run` is
-the copier's supervised task: the followers' risk watches (daily loss, protective stops) and
-outcome resolvers, once the run has started.
+order). The followers are accounts of the run like the traded ones (``wiring`` builds each an
+:class:`~.accounts.AccountRun`: its own risk manager on its own limits, order manager, outcome
+resolver, risk watch, journal, shutdown and kill switch); :func:`build_copier` hands their
+order managers to the service. :class:`CopierObserver` feeds the copier from the account
+reader — the store's only writer — through the observer hooks, right after each event is
+applied, with the time the reader took it; the copier settles its followers' tickets itself,
+right after copying (they are not in the strategies' feed), so nothing comes between a leader
+event and the followers' orders.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ..alerts import AlertSink
 from ..client import RestClient, SyncSnapshot
 from ..errors import StartupError
-from ..market_hours import MarketHours
-from ..orders import ContractBook, OrderManager, OutcomeResolver, RestServerCommands
 from ..orders.copier import CopierService, Follower, Sizing
-from ..orders.gateway import OrderGateway
-from ..orders.risk import RiskManager
 from ..protocol.models import Account
-from ..settings import Copier, Settings
-from ..stores import AccountChange, AccountView, MarketDataView, SyncReport
+from ..settings import Copier, CopierFollower
+from ..stores import AccountChange, AccountView, SyncReport
+from .accounts import AccountRun
 from .observer import AppObserver
 
 if TYPE_CHECKING:
     from ..protocol import EntityEvent
-
-
-@dataclass(slots=True)
-class CopierWiring:
-    """The copier and what its followers need running."""
-
-    service: CopierService
-    risks: tuple[RiskManager, ...]
-    resolvers: tuple[OutcomeResolver, ...]
-
-    @property
-    def orders(self) -> tuple[OrderManager, ...]:
-        """The followers' order managers, in follower order."""
-        return tuple(f.orders for f in self.service.followers)
-
-    async def run(self, started: asyncio.Event, risk_interval: float) -> None:
-        """The followers' outcome resolvers at once, their risk watches once ``started``."""
-        async with asyncio.TaskGroup() as group:
-            for resolver in self.resolvers:
-                group.create_task(resolver.run())
-            await started.wait()
-            for risk in self.risks:
-                group.create_task(risk.run(risk_interval))
 
 
 class CopierObserver(AppObserver):
@@ -75,48 +47,42 @@ class CopierObserver(AppObserver):
         self.service.on_sync(report, snapshot.connection)
 
 
-async def wire_copier(settings: Settings, rest: RestClient, gateway: OrderGateway, *,
-                      account: AccountView, market: MarketDataView, contracts: ContractBook,
-                      alerts: AlertSink, clock: Callable[[], int],
-                      run_orders: OrderManager) -> CopierWiring:
-    """The copier of ``settings.copier`` (which must be set): accounts resolved over
-    ``account/list``, a risk and order manager per follower on ``gateway``. ``run_orders``:
-    the run's own order manager (``source = "strategy"`` copies only its orders)."""
-    copier = settings.copier
-    assert copier is not None
+async def copier_accounts(rest: RestClient, copier: Copier) -> tuple[Account, list[Account]]:
+    """The leader and the followers of ``copier`` among the login's active accounts."""
     listed: list[Account] = await rest.request("account/list", result_type=list[Account])
     usable = {a.name: a for a in listed if a.active and not a.closed}
     leader = _account(usable, copier.leader, "copier.leader")
-    followers = []
-    risks = []
-    resolvers = []
-    for index, follower in enumerate(copier.followers):
-        found = _account(usable, follower.account, f"copier.followers[{index}].account")
-        risk = RiskManager(settings.risk, account, market, alerts, clock, account_id=found.id,
-                           hours=MarketHours(settings.market.calendar))
-        orders = OrderManager(gateway, account, risk, contracts, alerts, account_id=found.id,
-                              account_spec=found.name, clock=clock)
-        sizing = (Sizing(fixed=follower.fixed) if follower.fixed is not None
-                  else Sizing(ratio=follower.ratio if follower.ratio is not None else 1.0))
-        followers.append(Follower(found.id, found.name, sizing, orders))
-        risks.append(risk)
-        resolvers.append(OutcomeResolver(
-            orders, RestServerCommands(rest), alerts,
-            grace=settings.risk.unknown_order_grace_seconds,
-            alert_after=settings.risk.unknown_order_alert_seconds,
-            answer_timeout=max(settings.connection.request_timeout_seconds,
-                               settings.auth.request_timeout_seconds)))
-    if run_orders.account_id in {f.account_id for f in followers}:
-        raise StartupError(f"copier.followers: {run_orders.account_spec!r} is the account "
-                           "this run trades; the strategy's orders there would be drift")
-    service = CopierService(leader.id, followers, account, alerts, mode=copier.copy,
-                            on_drift=copier.on_follower_drift,
-                            own_prefix=_own_prefix(copier, run_orders))
-    return CopierWiring(service, tuple(risks), tuple(resolvers))
+    return leader, [_account(usable, follower.account, f"copier.followers[{index}].account")
+                    for index, follower in enumerate(copier.followers)]
 
 
-def _own_prefix(copier: Copier, run_orders: OrderManager) -> str | None:
-    return run_orders.id_prefix if copier.source == "strategy" else None
+def build_copier(copier: Copier, leader: Account, followers: Sequence[AccountRun],
+                 traded: Sequence[AccountRun], account: AccountView,
+                 alerts: AlertSink) -> CopierService:
+    """The copier of ``copier`` on the followers' account runs (in ``copier.followers``'
+    order). ``traded``: the strategies' accounts (``source = "strategy"`` copies only the
+    orders of the leader's own order manager); none of them may be a follower."""
+    for run in traded:
+        if any(run.account_id == f.account_id for f in followers):
+            raise StartupError(f"copier.followers: {run.name!r} is traded by a strategy; "
+                               f"its orders there would be taken for drift")
+    members = [Follower(run.account_id, run.name, _sizing(entry), run.orders)
+               for entry, run in zip(copier.followers, followers, strict=True)]
+    own_prefix = None
+    if copier.source == "strategy":
+        own = next((run for run in traded if run.account_id == leader.id), None)
+        if own is None:
+            raise StartupError(f"copier.source: \"strategy\" copies this run's strategies' "
+                               f"orders: the leader {leader.name!r} is not an account they "
+                               f"trade")
+        own_prefix = own.orders.id_prefix
+    return CopierService(leader.id, members, account, alerts, mode=copier.copy,
+                         on_drift=copier.on_follower_drift, own_prefix=own_prefix)
+
+
+def _sizing(follower: CopierFollower) -> Sizing:
+    return (Sizing(fixed=follower.fixed) if follower.fixed is not None
+            else Sizing(ratio=follower.ratio if follower.ratio is not None else 1.0))
 
 
 def _account(usable: dict[str, Account], name: str, key: str) -> Account:

@@ -77,20 +77,19 @@ class JournalObserver(AppObserver):
         self.journal.bind_loop(asyncio.get_running_loop())
         orders = app.orders
         assert orders is not None
-        assert app.account_id is not None
         self._app = app
-        orders.add_listener(self.journal.ticket)
-        orders.set_before_send(self.journal.before_send)
-        for follower in app.follower_orders:  # the copier's orders: written ahead too
-            follower.add_listener(self.journal.ticket)
-            follower.set_before_send(self.journal.before_send)
+        for account in app.accounts:  # every account's requests are written ahead
+            account.orders.add_listener(self.journal.ticket)
+            account.orders.set_before_send(self.journal.before_send)
         self.reconciler = JournalReconciler(self.journal, self.alerts,
-                                            account_ids={app.account_id},
+                                            account_ids={a.account_id for a in app.accounts},
                                             cancel_previous=self.cancel_previous_orders)
-        self.earlier = EarlierRequests(orders, app.account, self.alerts,
+        self.earlier = EarlierRequests([a.orders for a in app.accounts], app.account,
+                                       self.alerts,
                                        cancel=self.cancel_previous_orders,
                                        now_ns=self.journal.now_ns)
-        orders.add_listener(self.earlier.on_ticket)
+        for account in app.accounts:
+            account.orders.add_listener(self.earlier.on_ticket)
 
     def on_snapshot(self, snapshot: SyncSnapshot, report: SyncReport) -> None:
         if self.reconciler is None:
@@ -129,8 +128,9 @@ class JournalObserver(AppObserver):
         assert trading is not None
         assert orders is not None
         await trading.wait_ready()
-        tickets = [orders.cancel(t.order_id, trigger="left working by an earlier run")
-                   for t in targets]
+        by_account = {a.account_id: a.orders for a in app.accounts}
+        tickets = [by_account.get(t.account_id, orders).cancel(
+            t.order_id, trigger="left working by an earlier run") for t in targets]
         ids = {t.order_id for t in targets}
 
         def done() -> bool:
@@ -190,11 +190,10 @@ def attach_journal(app: TradingApp, journal: Journal, *,
         cleanup = observer.cleanup
         if cleanup is not None and not cleanup.done():
             cleanup.cancel()
-        orders = app.orders
-        if orders is not None:
-            # An answer that came after the account data had settled its request changes no
-            # state, so nothing journaled its stamp: the run's tickets' stamps, once more.
-            for ticket in orders.tickets.values():
+        # An answer that came after the account data had settled its request changes no
+        # state, so nothing journaled its stamp: the run's tickets' stamps, once more.
+        for account in app.accounts:
+            for ticket in account.orders.tickets.values():
                 if ticket.sent_ns and not ticket.taken_over_ns:
                     journal.ticket_stamps(ticket)
         if not await asyncio.to_thread(journal.close, CLOSE_TIMEOUT):

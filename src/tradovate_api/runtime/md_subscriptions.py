@@ -20,6 +20,7 @@ from ..errors import ConnectionLost
 from ..orders import ContractBook
 from ..orders.risk import RiskManager
 from ..protocol.models.subscriptions import ChartDescription, TimeRange
+from .accounts import AccountRisks
 
 _log = logging.getLogger("tradovate_api.runtime.md_subscriptions")
 
@@ -33,7 +34,8 @@ class MdSubscriptions:
     """Quote, DOM and tick chart of every contract of ``contracts`` on ``md``; the session
     calls :meth:`refused` and :meth:`restored`."""
 
-    def __init__(self, md: MarketDataSession, contracts: ContractBook, risk: RiskManager,
+    def __init__(self, md: MarketDataSession, contracts: ContractBook,
+                 risk: RiskManager | AccountRisks,
                  alerts: AlertSink) -> None:
         self._md = md
         self._contracts = contracts

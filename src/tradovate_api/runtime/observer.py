@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..orders import ContractBook, OrderManager, OrderTicket
     from ..protocol import EntityEvent
     from ..stores import AccountChange, AccountView, SyncReport
+    from .accounts import AccountRun
     from .changed import Changed
 
 _log = logging.getLogger("tradovate_api.runtime.observer")
@@ -40,12 +41,13 @@ class PreparedApp(Protocol):
     def account_id(self) -> int | None: ...
 
     @property
-    def orders(self) -> OrderManager | None: ...
+    def accounts(self) -> tuple[AccountRun, ...]:
+        """Every account's order path: the traded ones (the first is ``orders``), then the
+        trade copier's followers."""
+        ...
 
     @property
-    def follower_orders(self) -> tuple[OrderManager, ...]:
-        """The trade copier's followers' order managers (empty without a copier)."""
-        ...
+    def orders(self) -> OrderManager | None: ...
 
     @property
     def trading(self) -> TradingSession | None: ...

@@ -19,18 +19,37 @@ from dataclasses import dataclass
 from ..errors import ConfigError, StartupError
 from ..notify.channels import unconfigured_channel_warnings
 from ..secrets import Secrets
-from ..settings import Settings
+from ..settings import Settings, StrategySettings
 from ..strategy import Strategy, strategy_params
 from ..strategy.loading import load_strategy
 
 
 @dataclass(frozen=True)
-class Preflight:
-    """A setup that may start: its strategy, the strategy's parameters, the warnings."""
+class CheckedStrategy:
+    """One strategy of the run, loaded, with its parameters checked."""
 
+    settings: StrategySettings
     strategy: Strategy
     params: object
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """A setup that may start: its strategies (the single-strategy case is a list of one)
+    with their parameters, the warnings."""
+
+    strategies: tuple[CheckedStrategy, ...]
     warnings: tuple[str, ...]
+
+    @property
+    def strategy(self) -> Strategy:
+        """The first strategy (the only one without ``[[strategies]]``)."""
+        return self.strategies[0].strategy
+
+    @property
+    def params(self) -> object:
+        """The first strategy's parameters."""
+        return self.strategies[0].params
 
 
 def preflight(settings: Settings, secrets: Secrets) -> Preflight:
@@ -43,10 +62,22 @@ def preflight(settings: Settings, secrets: Secrets) -> Preflight:
         needs = "the Tradovate credentials" + (" and the alert channels in use" if live else "")
         raise ConfigError(f"not set but required for environment {settings.environment!r} "
                           f"({needs}): {', '.join(missing)} (see docs/configuration.md)")
-    try:
-        strategy = load_strategy(settings.trading.strategy)
-    except StartupError as exc:
-        raise ConfigError(str(exc)) from None
-    params = strategy_params(strategy, settings.strategy)
+    checked = []
+    listed = bool(settings.strategies)
+    for index, entry in enumerate(settings.strategy_list()):
+        try:
+            strategy = load_strategy(entry.class_)
+        except StartupError as exc:
+            message = str(exc)
+            raise ConfigError(message.replace("trading.strategy", f"strategies[{index}].class")
+                              if listed else message) from None
+        try:
+            params = strategy_params(strategy, entry.params)
+        except ConfigError as exc:
+            if not listed:
+                raise
+            raise ConfigError(f"strategies[{index}].params.{str(exc).removeprefix('strategy.')}"
+                              ) from None
+        checked.append(CheckedStrategy(entry, strategy, params))
     warnings = unconfigured_channel_warnings(settings, secrets)
-    return Preflight(strategy, params, tuple(warnings))
+    return Preflight(tuple(checked), tuple(warnings))

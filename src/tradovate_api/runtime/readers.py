@@ -3,7 +3,8 @@
 Each session calls one callback per decoded event on its reader: the md reader
 (:meth:`Readers.on_md`) is the market store's only writer, the account reader
 (:meth:`Readers.on_account`) the account store's. Each applies the event, tells the
-observers, then hands the changes to the dispatcher (orders first, then the strategy). This is
+observers, then hands the changes to the strategy feed (each account's orders first, then the
+strategies). This is
 the hot path — md frame → store → strategy → order on the wire — so the callbacks are bound
 methods called directly by the sessions, with no layer between, and do nothing per event that
 can wait.
@@ -36,11 +37,11 @@ from ..orders.tickets import set_filled_ns
 from ..protocol import MONEY_ENTITY_TYPES, ChartEvent, EntityEvent, MarketDataEvent
 from ..protocol.messages import Message, UnknownEntity
 from ..stores import AccountWriter, MarketDataWriter, NewFill, SyncReport
-from ..strategy.dispatch import Dispatcher
 from .changed import Changed
 from .metrics import RuntimeMetrics
 from .observer import AppObserver, notify
 from .resync import ResyncGuard
+from .strategy_feed import StrategyFeed
 from .throttled_alerts import ThrottledAlerts
 
 _log = logging.getLogger("tradovate_api.runtime.readers")
@@ -54,7 +55,7 @@ class _Parts:
     """What the readers hand events to, made once the app is wired."""
 
     md: MarketDataSession
-    dispatcher: Dispatcher
+    feed: StrategyFeed
     guard: ResyncGuard
     contracts: ContractBook
     cause: MarketCause
@@ -85,12 +86,12 @@ class Readers:
         store applied it (an observer's measure of the reader's path, like the md reader's
         event delivery for tick-to-order)."""
 
-    def attach(self, md: MarketDataSession, dispatcher: Dispatcher, guard: ResyncGuard,
+    def attach(self, md: MarketDataSession, feed: StrategyFeed, guard: ResyncGuard,
                contracts: ContractBook, cause: MarketCause,
                tickets: Mapping[str, OrderTicket]) -> None:
         """``cause``: the order manager's (see the module doc); ``tickets``: its tickets by
         client order id (a fill's ticket is found there)."""
-        self._p = _Parts(md, dispatcher, guard, contracts, cause, tickets)
+        self._p = _Parts(md, feed, guard, contracts, cause, tickets)
 
     def _parts(self) -> _Parts:
         if self._p is None:
@@ -120,7 +121,7 @@ class Readers:
             cause.frame_ns = 0 if socket is None else socket.frame_ns
             cause.decoded_ns = received
             try:
-                p.dispatcher.market(changes)
+                p.feed.market(changes)
             finally:
                 cause.frame_ns = cause.decoded_ns = 0
 
@@ -188,7 +189,7 @@ class Readers:
                 self._metrics.resyncs += 1
                 self._metrics.fills += len(report.new_fills)
                 self._report_differences(report, snapshot.connection)
-            self._parts().dispatcher.sync(report, snapshot.connection)
+            self._parts().feed.sync(report, snapshot.connection)
         elif kind is EntityEvent:
             self.account_event_ns = time.perf_counter_ns()
             entity_event: EntityEvent = event  # type: ignore[assignment]
@@ -200,7 +201,7 @@ class Readers:
                     self._fill_received(change)
             if self._observers:
                 notify(self._observers, "on_account_event", entity_event, changes)
-            self._parts().dispatcher.account(changes)
+            self._parts().feed.account(changes)
             if entity_event.repaired or entity_event.bad:
                 self._odd_entities(entity_event)
         else:

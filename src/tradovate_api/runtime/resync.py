@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from ..alerts import Alert, AlertSink, Severity
 from ..orders.risk import RiskManager
+from .accounts import AccountRisks
 from .throttled_alerts import ThrottledAlerts
 
 _log = logging.getLogger("tradovate_api.runtime.resync")
@@ -40,7 +41,8 @@ class ResyncGuard:
     """See the module doc. ``resync(reason)`` ends the trading connection (returns False when
     there is none; the next connection syncs anyway)."""
 
-    def __init__(self, resync: Callable[[str], bool], alerts: AlertSink, risk: RiskManager,
+    def __init__(self, resync: Callable[[str], bool], alerts: AlertSink,
+                 risk: RiskManager | AccountRisks,
                  *, clock: Callable[[], float] | None = None) -> None:
         self._resync = resync
         self._risk = risk

@@ -25,6 +25,7 @@ from ..logwriter import LogWriter
 from ..orders import OrderTicket, TicketKind, TicketState
 from ..settings import Shutdown
 from ..stores import AccountView, AccountWriter
+from .accounts import AccountRun
 from .changed import Changed
 from .exit_plan import ExitPlan, describe, plan_exit
 from .rest_exit import read_account
@@ -89,9 +90,11 @@ class ShutdownSequence:
         if self._printer is not None:
             self._printer.say(f"shutting down ({reason}); interrupt again to exit at once")
         w = self._w
-        w.orders.halt("shutdown")
+        for account in w.accounts:
+            account.orders.halt("shutdown")
         if self._started.is_set():
-            w.dispatcher.stop()
+            for run in w.runs:
+                run.dispatcher.stop()
 
     async def flush_log(self) -> None:
         writer = self._log_writer
@@ -120,9 +123,13 @@ class ShutdownSequence:
             _log.warning("shutdown: the trading socket is down; securing the positions over "
                          "REST")
             confirmed = await self._read_account_over_rest(deadline)
-        sent = self._exit_orders(self._plan())
-        protecting = {t.contract_id for t in sent
-                      if t.kind is TicketKind.PLACE and t.state is not TicketState.REFUSED}
+        sent: list[OrderTicket] = []
+        protecting: set[tuple[int, int]] = set()
+        for account, plan in self._plans():
+            tickets = self._exit_orders(account, plan)
+            sent += tickets
+            protecting |= {(account.account_id, t.contract_id) for t in tickets
+                           if t.kind is TicketKind.PLACE and t.state is not TicketState.REFUSED}
         poller = (loop.create_task(self._poll_account_over_rest(), name="shutdown rest poll")
                   if over_rest and confirmed else None)
         try:
@@ -144,9 +151,7 @@ class ShutdownSequence:
 
     def forced_exit(self) -> None:
         """A second signal: nothing more is sent; say in one line what is known to be open."""
-        plan = self._plan()
-        parts = [line.split(" (", 1)[0] for line in describe(plan, self._symbol,
-                                                             confirmed=True)]
+        parts = [line.split(" (", 1)[0] for line in self._describe(confirmed=True)]
         line = ("exiting at once (second interrupt); nothing more is sent. Open: "
                 + ("; ".join(parts) if parts else "flat, no working orders"))
         _log.warning("%s", line)
@@ -157,13 +162,22 @@ class ShutdownSequence:
         spec = self._w.contracts.get(contract_id)
         return spec.symbol if spec is not None else str(contract_id)
 
-    def _plan(self) -> ExitPlan:
-        return plan_exit(self._account, self._w.account_id, self._symbol)
+    def _plans(self) -> list[tuple[AccountRun, ExitPlan]]:
+        return [(account, plan_exit(self._account, account.account_id, self._symbol))
+                for account in self._w.accounts]
 
-    def _exit_orders(self, plan: ExitPlan) -> list[OrderTicket]:
-        """Send what the shutdown settings ask for: liquidations, or cancels of the entries
-        and protective stops where a position has none."""
-        orders = self._w.orders
+    def _describe(self, *, confirmed: bool) -> list[str]:
+        """What is open, a line each, prefixed by the account's name when there are
+        several."""
+        several = len(self._w.accounts) > 1
+        return [f"{account.name}: {line}" if several else line
+                for account, plan in self._plans()
+                for line in describe(plan, self._symbol, confirmed=confirmed)]
+
+    def _exit_orders(self, account: AccountRun, plan: ExitPlan) -> list[OrderTicket]:
+        """Send what the shutdown settings ask for on one account: liquidations, or cancels
+        of the entries and protective stops where a position has none."""
+        orders = account.orders
         config = self._config
         if config.flatten:
             return orders.flatten(trigger="shutdown")
@@ -185,18 +199,20 @@ class ShutdownSequence:
                 tickets.append(ticket)
         return tickets
 
-    def _exit_settled(self, protecting: set[int]) -> bool:
-        """The exit requests are confirmed: flat with no working orders (flatten), or the
-        entries gone and the stops placed for ``protecting`` (contract ids) working."""
+    def _exit_settled(self, protecting: set[tuple[int, int]]) -> bool:
+        """The exit requests are confirmed on every account: flat with no working orders
+        (flatten), or the entries gone and the stops placed for ``protecting`` (account id,
+        contract id) working."""
         config = self._config
-        account_id = self._w.account_id
         if config.flatten:
-            return not self._account.open_orders(account_id) and all(
-                p.net_pos == 0 for p in self._account.positions.values()
-                if p.account_id == account_id)
-        plan = self._plan()
-        return (all(p.contract_id not in protecting for p in plan.unprotected)
-                and (not config.cancel_entries or not plan.entries))
+            ids = {account.account_id for account in self._w.accounts}
+            return (not any(self._account.open_orders(i) for i in ids)
+                    and all(p.net_pos == 0 for p in self._account.positions.values()
+                            if p.account_id in ids))
+        return all(all((account.account_id, p.contract_id) not in protecting
+                       for p in plan.unprotected)
+                   and (not config.cancel_entries or not plan.entries)
+                   for account, plan in self._plans())
 
     async def _read_account_over_rest(self, deadline: float) -> bool:
         """Replace the (stale) account store with the account read over REST. The account
@@ -221,8 +237,8 @@ class ShutdownSequence:
 
     def _report_exit(self, confirmed: bool) -> None:
         """Print (summary), log and alert what is still open and what protects it."""
-        plan = self._plan()
-        lines = describe(plan, self._symbol, confirmed=confirmed)
+        plans = [plan for _, plan in self._plans()]
+        lines = self._describe(confirmed=confirmed)
         self.exit_lines = lines
         if not lines:
             _log.info("shutdown: flat, no working orders%s",
@@ -237,9 +253,10 @@ class ShutdownSequence:
         config = self._config
         supervisor = self._supervisor
         failed = supervisor.exit_code not in (None, 0)
-        urgent = (failed or not confirmed or bool(plan.unprotected)
-                  or (bool(plan.entries) and (config.cancel_entries or config.flatten))
-                  or (config.flatten and bool(plan.positions)))
+        urgent = failed or not confirmed or any(
+            bool(plan.unprotected)
+            or (bool(plan.entries) and (config.cancel_entries or config.flatten))
+            or (config.flatten and bool(plan.positions)) for plan in plans)
         why = f" ({supervisor.exit_reason})" if supervisor.exit_reason else ""
         if urgent:
             self._alerts.emit(Alert(Severity.URGENT, "shutdown.leftovers",

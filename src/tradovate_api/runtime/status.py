@@ -18,7 +18,7 @@ import msgspec
 
 from ..alerts import Alert, AlertSink, Severity
 from ..orders import ContractBook
-from ..reports import ReportData
+from ..reports import ReportData, per_account
 from ..stores import AccountView, MarketDataView, PnLUnknown
 from .metrics import RuntimeMetrics
 
@@ -52,18 +52,22 @@ class StatusSnapshot(msgspec.Struct, frozen=True):
     strategy: str = ""
     """A word about the strategy (``paused``, ``halted``...), empty when trading normally."""
     limits: str = ""
-    """The account's distances to its trailing level and the exchange's limits (empty: no
+    """The accounts' distances to their trailing levels and the exchange's limits (empty: no
     such limit)."""
+    accounts: tuple[tuple[str, int], ...] = ()
+    """With several accounts: each one's name and net position in ``symbol`` (``net_pos``
+    is then their sum)."""
 
 
 def read_status(account: AccountView, market: MarketDataView, contracts: ContractBook,
-                symbol: str, account_id: int | None, metrics: RuntimeMetrics, *,
+                symbol: str, accounts: Sequence[tuple[int, str]], metrics: RuntimeMetrics, *,
                 md_connected: bool, trading_connected: bool, word: str,
                 limits: str = "") -> StatusSnapshot:
     """The data of the status line, from the read-only views (P&L of the current trade
-    date over the run's instruments, carried positions included; unknown P&L shows as
-    such, with the server's position). ``symbol`` is the traded contract (empty before
-    start-up), ``word`` the strategy's."""
+    date over the run's instruments and traded ``accounts`` — ``(id, name)`` each —, carried
+    positions included; unknown P&L shows as such, with the server's position). ``symbol``
+    is the traded contract (empty before start-up), ``word`` the strategy's. With several
+    accounts the position in ``symbol`` is given per account, the P&L in total."""
     spec = contracts.get(symbol) if symbol else None
     net = 0
     avg = open_pnl = last_price = None
@@ -72,32 +76,38 @@ def read_status(account: AccountView, market: MarketDataView, contracts: Contrac
         quote = market.quote(spec.contract_id)
         last_price = None if quote is None else quote.last
     opens: list[float | None] = []
-    for contract_id in contracts.contract_ids if account_id is not None else ():
-        try:
-            pnl = account.pnl(account_id or 0, contract_id, market.mark_price(contract_id))
-        except PnLUnknown:
-            realized = None
-            opens.append(None)
-            if spec is not None and contract_id == spec.contract_id:
-                position = account.position(account_id or 0, contract_id)
-                net = 0 if position is None else position.net_pos
-            continue
-        realized = None if realized is None or pnl.unpriced else (
-            realized + pnl.net_realized)
-        opens.append(pnl.open)
-        if spec is not None and pnl.contract_id == spec.contract_id:
-            net, avg = pnl.net_pos, pnl.avg_price
+    per_account: list[tuple[str, int]] = []
+    for account_id, name in accounts:
+        held = 0
+        for contract_id in contracts.contract_ids:
+            try:
+                pnl = account.pnl(account_id, contract_id, market.mark_price(contract_id))
+            except PnLUnknown:
+                realized = None
+                opens.append(None)
+                if spec is not None and contract_id == spec.contract_id:
+                    position = account.position(account_id, contract_id)
+                    held = 0 if position is None else position.net_pos
+                continue
+            realized = None if realized is None or pnl.unpriced else (
+                realized + pnl.net_realized)
+            opens.append(pnl.open)
+            if spec is not None and pnl.contract_id == spec.contract_id:
+                held, avg = pnl.net_pos, pnl.avg_price
+        net += held
+        per_account.append((name, held))
     if opens and all(o is not None for o in opens):
         open_pnl = sum(o or 0.0 for o in opens)
     elif not opens:
         open_pnl = 0.0
     return StatusSnapshot(
         md_connected=md_connected, trading_connected=trading_connected,
-        symbol=symbol or "-", last_price=last_price, net_pos=net, avg_price=avg,
+        symbol=symbol or "-", last_price=last_price, net_pos=net,
+        avg_price=avg if len(accounts) == 1 else None,
         realized=realized, open_pnl=open_pnl,
-        working_orders=len(account.open_orders(account_id)) if account_id else 0,
+        working_orders=sum(len(account.open_orders(i)) for i, _ in accounts),
         fills=metrics.fills, reconnects=metrics.total_reconnects, strategy=word,
-        limits=limits)
+        limits=limits, accounts=tuple(per_account) if len(accounts) > 1 else ())
 
 
 def _money(value: float | None) -> str:
@@ -107,14 +117,19 @@ def _money(value: float | None) -> str:
 def format_status(s: StatusSnapshot, now: float | None = None) -> str:
     """One line, e.g. ``12:03:04 md up, trading up | ESZ6 6851.25 | pos +1 @ 6850.75 |
     P&L net -4.18 open +25.00 | 0 working, 3 fills | 0 reconnects`` (net: realized after
-    commissions); a word about the run (its phase, a paused strategy, halted orders and why)
-    comes right after the connections."""
+    commissions); with several accounts the position reads ``EVAL1 +1, EVAL2 flat`` and the
+    P&L and counts are their totals; a word about the run (its phase, a paused strategy,
+    halted orders and why) comes right after the connections."""
     clock = time.strftime("%H:%M:%S", time.localtime(now))
     links = (f"md {'up' if s.md_connected else 'DOWN'}, "
              f"trading {'up' if s.trading_connected else 'DOWN'}")
     price = "-" if s.last_price is None else f"{s.last_price:g}"
-    position = "flat" if s.net_pos == 0 else (
-        f"pos {s.net_pos:+d}" + ("" if s.avg_price is None else f" @ {s.avg_price:g}"))
+    if s.accounts:
+        position = ", ".join(f"{name} {'flat' if net == 0 else f'{net:+d}'}"
+                             for name, net in s.accounts)
+    else:
+        position = "flat" if s.net_pos == 0 else (
+            f"pos {s.net_pos:+d}" + ("" if s.avg_price is None else f" @ {s.avg_price:g}"))
     parts = [f"{clock} {links}"]
     if s.strategy:  # second, so that a terminal's width never cuts a halt or a pause off
         parts.append(s.strategy)
@@ -168,6 +183,7 @@ def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str
         lines.append("unpriced      " + ", ".join(
             f"{p.symbol} {p.unpriced} carried contract(s) without a price (prevPrice)"
             for p in unpriced) + ": their P&L is not counted")
+    lines.extend(_per_account(report))
     sessions = metrics.sessions()
     lines.append("reconnects    " + (", ".join(f"{m.name} {m.reconnects}" for m in sessions)
                                      or "none"))
@@ -190,6 +206,15 @@ def format_summary(report: ReportData, metrics: RuntimeMetrics, environment: str
     for index, line in enumerate(open_at_exit):
         lines.append(f"{'open at exit' if index == 0 else '':<14}{line}")
     return "\n".join(lines)
+
+
+def _per_account(report: ReportData) -> list[str]:
+    """One line per account when the report covers several (nothing for one: the totals
+    above are that account's): its net realized and open P&L and its positions."""
+    return [f"{'per account' if index == 0 else '':<14}{a.name}: net realized "
+            f"{a.net_realized:+,.2f}, open {_money(a.open_pnl)} ("
+            + (", ".join(f"{symbol} {net:+d}" for symbol, net in a.positions) or "flat") + ")"
+            for index, a in enumerate(per_account(report))]
 
 
 class StatusPrinter:

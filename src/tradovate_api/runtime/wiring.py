@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import msgspec
 
 from ..alerts import AlertSink
 from ..auth import AuthManager
@@ -36,20 +38,26 @@ from ..orders import (
     RestGateway,
     RestServerCommands,
 )
+from ..orders.copier import CopierService
+from ..orders.manager import run_prefix
 from ..orders.risk import RiskManager
 from ..protocol.models import Account
 from ..secrets import TradovateCredentials
-from ..settings import Endpoints, Settings
+from ..settings import AccountSettings, Endpoints, Risk, Settings, account_limits
 from ..stores import AccountView, AccountWriter, MarketDataView
 from ..strategy import Strategy
 from ..strategy.context import StrategyContext
 from ..strategy.dispatch import Dispatcher
-from .copier_wiring import CopierWiring, wire_copier
+from .accounts import AccountRisks, AccountRun, StrategyRun, TicketsOfAccounts
+from .copier_wiring import build_copier, copier_accounts
 from .md_subscriptions import MdSubscriptions
 from .metrics import RuntimeMetrics
 from .readers import Readers
 from .rest_exit import ShutdownGateway
 from .resync import ResyncGuard
+from .strategy_feed import StrategyFeed
+
+_log = logging.getLogger("tradovate_api.runtime.wiring")
 
 
 @dataclass(slots=True)
@@ -75,33 +83,34 @@ class Wiring:
     rest: RestClient
     md: MarketDataSession
     trading: TradingSession
-    risk: RiskManager
-    orders: OrderManager
-    resolver: OutcomeResolver
-    dispatcher: Dispatcher
+    accounts: tuple[AccountRun, ...]
+    """The traded accounts, in the settings' order, then the trade copier's followers."""
+    runs: tuple[StrategyRun, ...]
+    """Every strategy on every account it trades."""
+    feed: StrategyFeed
     subscriptions: MdSubscriptions
-    account_id: int
-    account_name: str
     gateway: ShutdownGateway
     guard: ResyncGuard
     contracts: ContractBook
     symbols: list[str]
     """The subscribed contracts, the traded one first."""
-    copier: CopierWiring | None = None
-    """The trade copier, when settings have a ``[copier]`` table."""
+    copier: CopierService | None
+    """The trade copier (``[copier]``); its followers are the last of ``accounts``."""
 
 
 async def wire(settings: Settings, credentials: TradovateCredentials, endpoints: Endpoints,
-               strategy: Strategy, *, alerts: AlertSink, clock: Callable[[], int],
-               market: MarketDataView, account: AccountView,
+               strategies: Sequence[Sequence[Strategy]], *, alerts: AlertSink,
+               clock: Callable[[], int], market: MarketDataView, account: AccountView,
                account_writer: AccountWriter, metrics: RuntimeMetrics, readers: Readers,
                frame_observer: FrameObserver | None,
                connection_options: ConnectionOptions | None,
                sim_symbols: list[str] | None, opened: Opened) -> Wiring:
-    """Log in, choose the account, resolve the contracts, build the sessions and the order
-    path, and attach the readers. ``sim_symbols``: the embedded simulator's default
-    instruments (``None`` on a real server). ``account_writer`` gets the contracts' reference
-    entities before the first snapshot. What it opens is recorded in ``opened``."""
+    """Log in, choose the accounts, resolve the contracts, build the sessions and the order
+    path of each account, a context and dispatcher per strategy and account, and attach the
+    readers. ``strategies[i]`` holds the instances of ``settings.strategy_list()[i]``, one
+    per account it trades. ``sim_symbols``: the embedded simulator's default instruments
+    (``None`` on a real server). ``account_writer`` gets the contracts' reference entities
+    before the first snapshot. What it opens is recorded in ``opened``."""
     auth = opened.auth = AuthManager.from_settings(
         settings, credentials, alerts, rest_url=endpoints.rest,
         clock=lambda: datetime.fromtimestamp(clock() / 1000, UTC))
@@ -113,8 +122,20 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
     rest = opened.rest = RestClient(endpoints.rest, trading_tokens,
                                     timeout=settings.connection.request_timeout_seconds,
                                     token_rejected=trading_tokens.rejected)
-    chosen = await choose_account(rest, settings.trading.account)
+    listed = settings.account_list()
+    chosen = await choose_accounts(rest, listed)
+    copier = settings.copier
+    leader, following = (None, []) if copier is None else await copier_accounts(rest, copier)
+    entries = [*zip(listed, chosen, strict=True),
+               *((f.account_settings, found) for f, found in
+                 zip(copier.followers if copier is not None else (), following, strict=True))]
     symbols = instruments(settings, sim_symbols)
+    plan = settings.strategy_list()
+    for index, strategy_entry in enumerate(plan):
+        for symbol in strategy_entry.symbols:
+            if symbol not in symbols:
+                raise ConfigError(f"strategies[{index}].symbols: {symbol!r} is not one of the "
+                                  f"instruments ({', '.join(symbols)})")
     contracts = await ContractBook.resolve(rest, symbols)
     account_writer.add_reference(contracts.reference_entities())
     options = connection_options or ConnectionOptions.from_settings(
@@ -127,57 +148,106 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
                              user_id=token.user_id, options=options,
                              token_rejected=trading_tokens.rejected)
     md.login_count = trading.login_count = lambda: auth.logins
-    risk = RiskManager(settings.risk, account, market, alerts, clock,
-                       account_id=chosen.id, hours=MarketHours(settings.market.calendar))
-    subscriptions = MdSubscriptions(md, contracts, risk, alerts)
+    gateway = ShutdownGateway(LiveGateway(trading), RestGateway(rest))
+    prefix = run_prefix()
+    accounts: list[AccountRun] = []
+    hours = MarketHours(settings.market.calendar)
+    for index, (listed_entry, found) in enumerate(entries):
+        limits = login_share(account_limits(settings, listed_entry), len(entries))
+        risk = RiskManager(limits, account, market, alerts, clock, account_id=found.id,
+                           hours=hours)
+        orders = OrderManager(gateway, account, risk, contracts, alerts,
+                              account_id=found.id, account_spec=found.name, clock=clock,
+                              id_prefix=prefix if index == 0 else f"{prefix}.{index}")
+        if accounts:  # the md reader stamps one cause: every account's tickets read it
+            orders.cause = accounts[0].orders.cause
+        orders.add_listener(readers.on_ticket)
+        resolver = OutcomeResolver(orders, RestServerCommands(rest), alerts,
+                                   grace=settings.risk.unknown_order_grace_seconds,
+                                   alert_after=settings.risk.unknown_order_alert_seconds,
+                                   answer_timeout=max(
+                                       settings.connection.request_timeout_seconds,
+                                       settings.auth.request_timeout_seconds))
+        accounts.append(AccountRun(listed_entry, found.id, found.name, risk, orders, resolver))
+    traded, followers = accounts[:len(listed)], accounts[len(listed):]
+    by_key = {run.settings.key: run for run in traded}
+    all_risks = AccountRisks([a.risk for a in accounts])
+    subscriptions = MdSubscriptions(md, contracts, all_risks, alerts)
     md.subscription_refused = subscriptions.refused
     md.subscription_restored = subscriptions.restored
     md.reader_problem = readers.md_problem
     trading.reader_problem = readers.trading_problem
     metrics.track_session("md", md)
     metrics.track_session("trading", trading)
-    gateway = ShutdownGateway(LiveGateway(trading), RestGateway(rest))
-    orders = OrderManager(gateway, account, risk, contracts,
-                          alerts, account_id=chosen.id, account_spec=chosen.name,
-                          clock=clock)
-    orders.add_listener(readers.on_ticket)
-    resolver = OutcomeResolver(orders, RestServerCommands(rest), alerts,
-                               grace=settings.risk.unknown_order_grace_seconds,
-                               alert_after=settings.risk.unknown_order_alert_seconds,
-                               answer_timeout=max(
-                                   settings.connection.request_timeout_seconds,
-                                   settings.auth.request_timeout_seconds))
-    ctx = StrategyContext(market=market, account=account, orders=orders,
-                          contracts=contracts, alerts=alerts,
-                          account_id=chosen.id, params=settings.strategy,
-                          clock=clock, trading_symbol=symbols[0],
-                          log=logging.getLogger(f"tradovate_api.strategy.{strategy.name}"))
-    dispatcher = Dispatcher(strategy, ctx, orders=orders, alerts=alerts, risk=risk,
-                            pause_on_error=settings.trading.pause_on_error,
-                            measure_hooks=settings.trading.measure_hooks)
-    copier = None if settings.copier is None else await wire_copier(
-        settings, rest, gateway, account=account, market=market, contracts=contracts,
-        alerts=alerts, clock=clock, run_orders=orders)
-    guard = ResyncGuard(trading.resync, alerts, risk)
-    readers.attach(md, dispatcher, guard, contracts, orders.cause, orders.tickets)
-    return Wiring(auth, rest, md, trading, risk, orders, resolver, dispatcher, subscriptions,
-                  chosen.id, chosen.name, gateway, guard, contracts, symbols, copier)
+    runs: list[StrategyRun] = []
+    several = sum(len(entry.accounts) for entry in plan) > 1
+    for entry, instances in zip(plan, strategies, strict=True):
+        for key, strategy in zip(entry.accounts, instances, strict=True):
+            target = by_key[key]
+            # Without [[strategies]] the strategy is known by its own name (the instance the
+            # caller gave may not be of trading.strategy's class).
+            name = entry.name if settings.strategies else strategy.name
+            ctx = StrategyContext(
+                market=market, account=account, orders=target.orders, contracts=contracts,
+                alerts=alerts, account_id=target.account_id, params=entry.params, clock=clock,
+                trading_symbol=entry.symbols[0] if entry.symbols else symbols[0],
+                log=logging.getLogger(f"tradovate_api.strategy.{name}"), source=name)
+            dispatcher = Dispatcher(strategy, ctx, orders=target.orders, alerts=alerts,
+                                    risk=target.risk,
+                                    pause_on_error=settings.trading.pause_on_error,
+                                    measure_hooks=settings.trading.measure_hooks,
+                                    feeds_orders=False,
+                                    label=f"{name}@{target.name}" if several else None)
+            runs.append(StrategyRun(name, target, strategy, dispatcher))
+    feed = StrategyFeed(traded, runs)  # the copier settles its followers itself
+    service = None if copier is None or leader is None else build_copier(
+        copier, leader, followers, traded, account, alerts)
+    guard = ResyncGuard(trading.resync, alerts, all_risks)
+    readers.attach(md, feed, guard, contracts, accounts[0].orders.cause,
+                   accounts[0].orders.tickets if len(accounts) == 1
+                   else TicketsOfAccounts(accounts))
+    return Wiring(auth, rest, md, trading, tuple(accounts), tuple(runs), feed, subscriptions,
+                  gateway, guard, contracts, symbols, service)
 
 
-async def choose_account(rest: RestClient, wanted: str | None) -> Account:
-    """The active account named ``wanted``, or the login's only active account."""
+async def choose_accounts(rest: RestClient, wanted: Sequence[AccountSettings]
+                          ) -> list[Account]:
+    """The login's active account for each entry of ``wanted``, by name or id (an entry with
+    neither: the login's only active account)."""
     accounts: list[Account] = await rest.request("account/list", result_type=list[Account])
     usable = [a for a in accounts if a.active and not a.closed]
-    if wanted is not None:
-        for account in usable:
-            if account.name == wanted:
-                return account
-        raise StartupError(f"trading.account: no active account named {wanted!r} "
-                           f"(this login has: {', '.join(a.name for a in usable) or 'none'})")
-    if len(usable) != 1:
-        raise StartupError(f"trading.account: this login has {len(usable)} active accounts "
-                           f"({', '.join(a.name for a in usable)}); name one")
-    return usable[0]
+    has = ", ".join(a.name for a in usable) or "none"
+    chosen = []
+    for entry in wanted:
+        if entry.name is None and entry.id is None:
+            if len(usable) != 1:
+                raise StartupError(f"trading.account: this login has {len(usable)} active "
+                                   f"accounts ({has}); name one")
+            chosen.append(usable[0])
+            continue
+        found = next((a for a in usable if (entry.name is None or a.name == entry.name)
+                      and (entry.id is None or a.id == entry.id)), None)
+        if found is None:
+            where = "accounts" if len(wanted) > 1 or entry.id is not None else "trading.account"
+            which = (f"named {entry.name!r}" if entry.id is None else f"with id {entry.id}"
+                     if entry.name is None else f"named {entry.name!r} with id {entry.id}")
+            raise StartupError(f"{where}: no active account {which} (this login has: {has})")
+        chosen.append(found)
+    if len({a.id for a in chosen}) != len(chosen):
+        raise StartupError("accounts: the same account is listed twice (by name and by id)")
+    return chosen
+
+
+def login_share(limits: Risk, accounts: int) -> Risk:
+    """An account's limits with its share of the login's hourly order budget: Tradovate
+    counts requests per user (reference §7.1), so the accounts of one login split
+    ``max_orders_per_hour`` evenly rather than each spending all of it."""
+    if accounts == 1:
+        return limits
+    share = max(1, limits.max_orders_per_hour // accounts)
+    _log.info("risk: the login's %d orders an hour are shared by %d accounts: %d each",
+              limits.max_orders_per_hour, accounts, share)
+    return msgspec.structs.replace(limits, max_orders_per_hour=share)
 
 
 def instruments(settings: Settings, sim_symbols: list[str] | None) -> list[str]:

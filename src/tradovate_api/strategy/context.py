@@ -37,20 +37,20 @@ WakeScheduler = Callable[[int], None]
 class StrategyContext:
     """``strategy.ctx`` (implements :class:`~.api.StrategyAPI`). ``trading_symbol`` is the
     configured contract to trade (settings ``trading.symbol``; default: the first contract of
-    the book). Built by the runtime (live, replay) from the stores' views and the order
-    manager."""
+    the book); ``source`` (the strategy's name) goes on every ticket it creates. Built by the
+    runtime (live, replay) from the stores' views and the order manager."""
 
     __slots__ = ("_alerts", "_bracket", "_bracket_strategy", "_cancel", "_cancel_all",
                  "_clock", "_contracts", "_flatten", "_interrupt_strategy", "_modify",
-                 "_oco", "_place", "_wake", "account", "account_id", "log", "market", "orders",
-                 "params", "trading_symbol")
+                 "_oco", "_place", "_source", "_wake", "account", "account_id", "log", "market",
+                 "orders", "params", "trading_symbol")
 
     def __init__(self, *, market: MarketDataView, account: AccountView, orders: OrderManager,
                  contracts: ContractBook, alerts: AlertSink, account_id: int,
                  params: Mapping[str, Any] | object | None = None,
                  clock: Callable[[], int] = wall_clock_ms,
                  log: logging.Logger | None = None,
-                 trading_symbol: str | None = None) -> None:
+                 trading_symbol: str | None = None, source: str = "") -> None:
         self.market = market
         self.account = account
         self.orders = OrdersView(orders.tickets, account, account_id, contracts)
@@ -65,6 +65,7 @@ class StrategyContext:
         self._cancel_all = orders.cancel_all
         self._flatten = orders.flatten
         self._contracts = contracts
+        self._source = source
         self.account_id = account_id
         self.params: Any = (MappingProxyType(dict(params or {}))
                             if params is None or isinstance(params, Mapping) else params)
@@ -123,21 +124,21 @@ class StrategyContext:
         """``action`` (``"Buy"``/``"Sell"``) ``qty``: Market, Limit (``price``), Stop
         (``stop_price``) or StopLimit (both). ``trigger`` says why (journal and reports)."""
         return self._place(symbol, action, qty, order_type=order_type, price=price,
-                           stop_price=stop_price, trigger=trigger)
+                           stop_price=stop_price, trigger=trigger, source=self._source)
 
     def buy(self, symbol: str, qty: int, *, order_type: str = "Market",
             price: float | None = None, stop_price: float | None = None,
             trigger: str = "") -> OrderTicket:
         """Buy ``qty`` (see :meth:`place`)."""
         return self._place(symbol, "Buy", qty, order_type=order_type, price=price,
-                           stop_price=stop_price, trigger=trigger)
+                           stop_price=stop_price, trigger=trigger, source=self._source)
 
     def sell(self, symbol: str, qty: int, *, order_type: str = "Market",
              price: float | None = None, stop_price: float | None = None,
              trigger: str = "") -> OrderTicket:
         """Sell ``qty`` (see :meth:`buy`)."""
         return self._place(symbol, "Sell", qty, order_type=order_type, price=price,
-                           stop_price=stop_price, trigger=trigger)
+                           stop_price=stop_price, trigger=trigger, source=self._source)
 
     def bracket(self, symbol: str, action: str, qty: int, *, entry_type: str = "Market",
                 price: float | None = None, take_profit: float | None = None,
@@ -145,7 +146,8 @@ class StrategyContext:
         """An entry (Market, or Limit at ``price``) whose fill sends a take-profit Limit and/or
         a stop-loss Stop at the given prices, one cancelling the other (``order/placeoso``)."""
         return self._bracket(symbol, action, qty, entry_type=entry_type, price=price,
-                             take_profit=take_profit, stop_loss=stop_loss, trigger=trigger)
+                             take_profit=take_profit, stop_loss=stop_loss, trigger=trigger,
+                             source=self._source)
 
     def oco(self, symbol: str, action: str, qty: int, *, take_profit: float,
             stop_loss: float, trigger: str = "") -> OrderTicket:
@@ -153,7 +155,7 @@ class StrategyContext:
         Stop at ``stop_loss``, both ``action`` (the closing side); a fill of one cancels the
         other."""
         return self._oco(symbol, action, qty, take_profit=take_profit, stop_loss=stop_loss,
-                         trigger=trigger)
+                         trigger=trigger, source=self._source)
 
     def bracket_strategy(self, symbol: str, action: str, qty: int, *,
                          entry_type: str = "Market", price: float | None = None,
@@ -170,28 +172,29 @@ class StrategyContext:
         return self._bracket_strategy(
             symbol, action, qty, entry_type=entry_type, price=price,
             target_offset=target_offset, stop_offset=stop_offset, trailing_stop=trailing_stop,
-            brackets=brackets, trigger=trigger)
+            brackets=brackets, trigger=trigger, source=self._source)
 
     def interrupt_strategy(self, ticket_or_strategy_id: OrderTicket | int) -> OrderTicket:
         """Stop an order strategy: its remaining orders (an unfilled entry, the targets and
         stops) are cancelled; a position it opened stays."""
-        return self._interrupt_strategy(ticket_or_strategy_id)
+        return self._interrupt_strategy(ticket_or_strategy_id, source=self._source)
 
     def modify(self, ticket_or_order_id: OrderTicket | int, *, qty: int | None = None,
                price: float | None = None, stop_price: float | None = None) -> OrderTicket:
         """Change a working order's quantity and/or prices."""
-        return self._modify(ticket_or_order_id, qty=qty, price=price, stop_price=stop_price)
+        return self._modify(ticket_or_order_id, qty=qty, price=price, stop_price=stop_price,
+                            source=self._source)
 
     def cancel(self, ticket_or_order_id: OrderTicket | int) -> OrderTicket:
-        return self._cancel(ticket_or_order_id)
+        return self._cancel(ticket_or_order_id, source=self._source)
 
     def cancel_all(self, symbol: str | None = None) -> list[OrderTicket]:
         """Cancel every working order (of one contract if ``symbol``)."""
-        return self._cancel_all(symbol)
+        return self._cancel_all(symbol, source=self._source)
 
     def flatten(self, symbol: str | None = None, trigger: str = "") -> list[OrderTicket]:
         """Close every position (or the one in ``symbol``) and cancel its orders."""
-        return self._flatten(symbol, trigger=trigger)
+        return self._flatten(symbol, trigger=trigger, source=self._source)
 
     # ------------------------------------------------------------------ time and alerts
 

@@ -108,20 +108,27 @@ class Dispatcher:
     fills and snapshots so a daily-loss breach halts at once. ``pause_on_error`` is settings
     ``trading.pause_on_error``; ``measure_hooks`` (``trading.measure_hooks``) times every
     hook call: two clock reads per call, off by default because the md reader calls a hook
-    for every change. The context's ``params``
+    for every change. ``feeds_orders=False``: the caller hands account data to the order
+    manager and the risk manager itself, once for several dispatchers on one account (the
+    runtime's many-strategy feed). ``label`` names the strategy in logs and alerts (default:
+    its ``name``; the runtime gives ``name@account`` when a run has several). The context's
+    ``params``
     become the strategy's typed ``Params`` here (:func:`~.params.strategy_params`)."""
 
     def __init__(self, strategy: Strategy, ctx: StrategyContext, *, orders: OrderManager,
                  alerts: AlertSink, risk: RiskManager | None = None,
                  pause_on_error: bool = True, timer_interval_ms: int | None = None,
-                 live_timers: bool = True, measure_hooks: bool = False) -> None:
+                 live_timers: bool = True, measure_hooks: bool = False,
+                 feeds_orders: bool = True, label: str | None = None) -> None:
         if timer_interval_ms is not None and timer_interval_ms <= 0:
             raise ValueError("timer_interval_ms must be positive")
         self.strategy = strategy
+        self.label = label or strategy.name
         self.ctx = ctx
         ctx.params = strategy_params(strategy, ctx.params)  # ConfigError names a bad key
         self._orders = orders
         self._risk = risk
+        self._feeds_orders = feeds_orders
         self._alerts = alerts
         self.pause_on_error = pause_on_error
         self.timer_interval_ms = timer_interval_ms
@@ -164,7 +171,7 @@ class Dispatcher:
         if not self._paused:
             return
         _log.warning("strategy %s resumed; delivering %d missed account updates",
-                     self.strategy.name, len(self._missed))
+                     self.label, len(self._missed))
         self._paused = False
         if self._running:
             self._deliver_missed()
@@ -181,7 +188,7 @@ class Dispatcher:
     def pause(self, reason: str = "paused") -> None:
         """Stop calling hooks (orders, risk and stores carry on)."""
         if not self._paused:
-            _log.warning("strategy %s paused: %s", self.strategy.name, reason)
+            _log.warning("strategy %s paused: %s", self.label, reason)
         self._paused = True
 
     def start(self) -> None:
@@ -198,7 +205,7 @@ class Dispatcher:
             self.strategy.on_start()
         except Exception:
             stats.errors += 1
-            _log.exception("strategy %s failed to start", self.strategy.name)
+            _log.exception("strategy %s failed to start", self.label)
             raise
         finally:
             stats.calls += 1
@@ -239,9 +246,10 @@ class Dispatcher:
     def account(self, changes: Iterable[AccountChange]) -> None:
         """Changes ``AccountWriter.apply`` returned (one ``props`` event)."""
         changes = changes if isinstance(changes, list) else list(changes)
-        self._orders.on_account(changes)
-        if self._risk is not None and any(type(c) is NewFill for c in changes):
-            self._risk.evaluate()
+        if self._feeds_orders:
+            self._orders.on_account(changes)
+            if self._risk is not None and any(type(c) is NewFill for c in changes):
+                self._risk.evaluate()
         if not self._running:
             return
         if self._paused:
@@ -266,9 +274,10 @@ class Dispatcher:
         """A snapshot was applied (``connection`` numbers the trading connection). Lost
         order answers are settled first; then the strategy hears of every order, fill and
         position that changed while disconnected (each fill exactly once)."""
-        self._orders.on_sync(report, connection)
-        if self._risk is not None:
-            self._risk.evaluate()
+        if self._feeds_orders:
+            self._orders.on_sync(report, connection)
+            if self._risk is not None:
+                self._risk.evaluate()
         if not self._running:
             return
         changes: list[AccountChange] = [c.state for c in report.orders if c.state is not None]
@@ -317,7 +326,7 @@ class Dispatcher:
                 return
             if len(self._timers) >= MAX_TIMERS:
                 _log.error("strategy %s: more than %d timers pending; wake_at(%d) dropped",
-                           self.strategy.name, MAX_TIMERS, ms)
+                           self.label, MAX_TIMERS, ms)
                 return
             self._timer_set.add(ms)
         heapq.heappush(self._timers, (ms, periodic))
@@ -376,7 +385,7 @@ class Dispatcher:
                 stats.max_ns = elapsed
 
     def _failed(self, hook: str, exc: Exception) -> None:
-        name = self.strategy.name
+        name = self.label
         pausing = self.pause_on_error and hook != "on_stop"
         _log.error("strategy %s.%s raised %s: %s%s", name, hook, type(exc).__name__, exc,
                    "; strategy paused" if pausing else "", exc_info=exc)

@@ -156,11 +156,6 @@ class CopierService:
         self._copy(self._leader_states(), self._clock_ns())
         self._check_drift(report.new_fills)
 
-    def on_disconnect(self) -> None:
-        """The trading connection ended: every follower's unanswered requests are unknown."""
-        for follower in self.followers:
-            follower.orders.on_disconnect()
-
     # ------------------------------------------------------------------ fan-out (hot path)
 
     def _copy(self, changes: Iterable[AccountChange], seen_ns: int) -> None:

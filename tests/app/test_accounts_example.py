@@ -1,0 +1,49 @@
+"""The example of docs/accounts.md runs as documented: ``tradovate-api run`` with
+``examples/accounts.toml`` on the embedded simulator (three accounts of one login, two
+strategies), a subprocess without credentials, journaled per account and strategy."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from test_cli_run import SUMMARY, spawn
+
+from tradovate_api.journal import JournalReader
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "accounts.toml"
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    """Kill (by PID) what a failed test left running."""
+    started: list[asyncio.subprocess.Process] = []
+    yield started
+    for proc in started:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_the_documented_example_trades_three_accounts_with_two_strategies(
+        tmp_path: Path, processes: list[asyncio.subprocess.Process]) -> None:
+    settings = tmp_path / "accounts.toml"
+    shutil.copy(EXAMPLE, settings)
+    proc = await spawn(tmp_path, "--settings", str(settings), "--duration", "20")
+    processes.append(proc)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()
+    assert text.startswith("tradovate-api: evaluation, funded on the embedded simulator")
+    assert SUMMARY in text
+    with JournalReader(tmp_path / "state" / "journal.db") as reader:
+        requests = reader.requests()
+    # Both instances of "evaluation" see the same market and decide alike, each on its own
+    # account; every request names its account and (unless the framework's own) strategy.
+    evaluation = {r.account_id for r in requests if r.source == "evaluation"}
+    assert len(evaluation) == 2, [(r.account_id, r.source, r.kind) for r in requests]
+    assert all(r.account_id for r in requests)
+    assert {r.source for r in requests} <= {"evaluation", "funded", ""}
