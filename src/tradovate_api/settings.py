@@ -274,9 +274,12 @@ class Risk(_Section, frozen=True):
     def _preset_named(self, key: str, name: str) -> RulePreset:
         preset = self.preset.get(name)
         if preset is None:
-            defined = ", ".join(sorted(self.preset)) or "none"
-            raise ValueError(f"{key}: preset {name!r} is not defined (defined: {defined})")
+            raise ValueError(f"{key}: {self._undefined(name)}")
         return preset
+
+    def _undefined(self, name: str) -> str:
+        defined = ", ".join(sorted(self.preset)) or "none"
+        return f"preset {name!r} is not defined (defined: {defined})"
 
     def rules(self) -> RulePreset:
         """The account rules in force: those of ``use_preset``, else :data:`NO_RULES`."""
@@ -290,10 +293,9 @@ class Risk(_Section, frozen=True):
         :class:`~tradovate_api.errors.ConfigError` for a preset not defined."""
         if name is None:
             return msgspec.structs.replace(self, use_preset=None)
-        try:
-            rules = self._preset_named("preset", name)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+        rules = self.preset.get(name)
+        if rules is None:
+            raise ConfigError(self._undefined(name))
         return msgspec.structs.replace(
             self, use_preset=name,
             max_daily_loss=rules.daily_loss or self.max_daily_loss,

@@ -136,7 +136,7 @@ def test_for_preset_gives_each_account_its_limits() -> None:
     assert (funded.max_daily_loss, funded.max_order_qty) == (400.0, 2)
     assert risk.for_preset(None).rules() == RulePreset()
     assert funded.for_preset("funded") == funded  # idempotent
-    with pytest.raises(ConfigError, match=r"^preset: preset 'eva' is not defined "
+    with pytest.raises(ConfigError, match=r"^preset 'eva' is not defined "
                                           r"\(defined: eval, funded\)$"):
         risk.for_preset("eva")
     assert Risk().rules().exchange_margin == 0.1
