@@ -284,6 +284,55 @@ async def test_a_bracket_is_copied_as_a_bracket(sim3: Simulator, tmp_path: Path)
             await leader.close()
 
 
+async def test_followers_keep_their_own_presets_and_shutdown_cancels_their_copies(
+        sim3: Simulator, tmp_path: Path) -> None:
+    """Each follower is an account of the run: its own preset's limits refuse what the
+    others take, and the shutdown cancels the entries the copier placed on it (its working
+    copies would otherwise outlive the run)."""
+    alerts = WatchedAlerts()
+    settings = make_settings(
+        sim3, tmp_path, trading={"account": "LEAD"},
+        risk={"max_order_qty": 2, "max_position": 2, "max_orders_per_second": 10.0,
+              "preset": {"one-lot": {"max_order_qty": 1}}},
+        copier={"leader": "LEAD", "followers": [
+            {"account": "F01"}, {"account": "F02", "preset": "one-lot"},
+            {"account": "F03", "fixed": 1}]})
+    app = make_app(sim3, settings, Recorder(), alerts)
+    ids: dict[str, int] = {}
+    copies: list[int] = []
+    async with running(app, limit=30.0):
+        ids = {name: account_id(app, name) for name in ("F01", "F02", "F03")}
+        limits = {run.name: run.risk.limits.max_order_qty for run in app.accounts}
+        assert (limits["F01"], limits["F02"], limits["F03"]) == (2, 1, 2)
+        leader = Leader(app, sim3)
+        try:
+            await leader.place("Buy", qty=2)
+            await until(app, lambda: (net(app, "F01"), net(app, "F03")) == (2, 1))
+            await alerts.until_key("copier.follower_refused")
+            assert net(app, "F02") == 0
+            book = app.market.quote(traded(app).contract_id)
+            assert book is not None
+            assert book.bid is not None
+            tick = traded(app).tick_size
+            far = round((book.bid + 60 * tick) / tick) * tick
+            await leader.place("Sell", order_type="Limit", price=far)
+
+            def limit_copies() -> list[int]:
+                return [s.id for n in ("F01", "F03") for s in copied_orders(app, n)
+                        if s.status == "Working" and s.version is not None
+                        and s.version.order_type == "Limit"]
+
+            await until(app, lambda: len(limit_copies()) == 2)
+            copies = limit_copies()
+        finally:
+            await leader.close()
+    user = sim3.exchange.account(ids["F01"])
+    assert user is not None
+    working = [o.id for o in sim3.exchange.sync(user.user_id).orders
+               if o.id in copies and o.ord_status == "Working"]
+    assert working == [], working
+
+
 async def test_an_unknown_follower_stops_the_run_before_any_order(
         sim3: Simulator, tmp_path: Path) -> None:
     app = copier_app(sim3, tmp_path, [{"account": "F01"}, {"account": "NOPE"}],
