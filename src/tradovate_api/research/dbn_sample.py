@@ -14,9 +14,14 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zstandard
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from databento_dbn.metadata import MappingInterval
 
 DEFAULT_START = dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC)
 """A Tuesday, 09:00 Chicago time (as the synthetic recordings)."""
@@ -24,17 +29,19 @@ INSTRUMENT_ID = 4_242
 _LEVELS = 10
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Interval:
     start_date: dt.date
     end_date: dt.date
     symbol: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Mapping:
+    """A symbol's mapping, in the shape the encoder reads (``SymbolMapping`` is a protocol)."""
+
     raw_symbol: str
-    intervals: list[_Interval]
+    intervals: Sequence[MappingInterval]
 
 
 def metadata(schema: str, symbol: str, instrument_id: int, start_ns: int, end_ns: int,
@@ -44,8 +51,8 @@ def metadata(schema: str, symbol: str, instrument_id: int, start_ns: int, end_ns
 
     day = dt.datetime.fromtimestamp(start_ns / 1e9, dt.UTC).date()
     return dbn.Metadata(
-        dataset=dataset, start=start_ns, end=end_ns, stype_in=dbn.SType.RAW_SYMBOL,
-        stype_out=dbn.SType.INSTRUMENT_ID, schema=dbn.Schema.from_str(schema),
+        dataset=dataset, start=start_ns, end=end_ns, stype_in=dbn.SType("raw_symbol"),
+        stype_out=dbn.SType("instrument_id"), schema=dbn.Schema.from_str(schema),
         symbols=[symbol], mappings=[_Mapping(symbol, [_Interval(
             day, day + dt.timedelta(days=1), str(instrument_id))])])
 
@@ -103,7 +110,8 @@ def sample_records(schema: str, *, events: int = 10_000, seed: int = 1,
                 sizes[book_side][depth] = max(1, sizes[book_side][depth] - size)
                 action = dbn.Action.CANCEL
             px = ((bid - depth) if book_side == 0 else (bid + 1 + depth)) * tick
-        common = dict(publisher_id=1, instrument_id=instrument_id, ts_event=ts - 20_000,
+        common: dict[str, Any] = dict(
+                      publisher_id=1, instrument_id=instrument_id, ts_event=ts - 20_000,
                       price=px, size=size, action=action, side=side, depth=depth,
                       ts_recv=ts, flags=dbn.F_LAST, sequence=sequence)
         if schema == "trades":
@@ -114,7 +122,9 @@ def sample_records(schema: str, *, events: int = 10_000, seed: int = 1,
                                  bid_sz=sizes[0][i], ask_sz=sizes[1][i], bid_ct=1, ask_ct=1)
                   for i in range(_LEVELS if schema == "mbp-10" else 1)]
         cls = dbn.MBP10Msg if schema == "mbp-10" else dbn.MBP1Msg
-        out.append(cls(**common, levels=levels if schema == "mbp-10" else levels[0]))
+        # MBP-1 takes its one level bare (the stub says a list; the runtime refuses one)
+        book: Any = levels if schema == "mbp-10" else levels[0]
+        out.append(cls(**common, levels=book))
     return out
 
 
