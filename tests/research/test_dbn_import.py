@@ -176,12 +176,14 @@ def test_bad_symbol_map_file_is_one_line(tmp_path: Path) -> None:
 
 def test_truncated_file(tmp_path: Path) -> None:
     whole = write(tmp_path / "w.dbn", "mbp-1", [mbp1(1, 6850.0, 6850.25),
-                                                mbp1(2, 6850.0, 6850.5)]).read_bytes()
+                                                mbp1(2, 6850.0, 6850.5),
+                                                mbp1(3, 6850.0, 6850.25)]).read_bytes()
     cut = tmp_path / "cut.dbn"
     cut.write_bytes(whole[:-17])
     with pytest.raises(DbnFileError, match=r"truncated: \d+ bytes after the last complete "
-                                           r"record \(1 records read\)"):
+                                           r"record \(2 records read\)"):
         import_dbn(cut, tmp_path / "out")
+    assert not recording_files([tmp_path / "out"])  # the part converted is not left behind
     zcut = tmp_path / "cut.dbn.zst"
     zcut.write_bytes(zstandard.ZstdCompressor().compress(whole)[:-9])
     with pytest.raises(DbnFileError, match="last zstd frame is incomplete"):
@@ -232,6 +234,7 @@ def test_off_tick_price_is_an_error(tmp_path: Path) -> None:
                                                   mbp1(2, 6850.1, 6850.25)])
     with pytest.raises(DbnFileError, match=r"price 6850.1 of ESZ6 is off its tick size 0.25"):
         import_dbn(source, tmp_path / "out")
+    assert not recording_files([tmp_path / "out"])
 
 
 def test_crossed_book_is_counted_and_skipped(tmp_path: Path) -> None:

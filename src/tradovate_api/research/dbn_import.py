@@ -20,7 +20,7 @@ Mapping:
 * prices: fixed-point (1e-9) → whole ticks of the contract's tick size.
 
 What would make a backtest silently wrong stops the import with a one-line
-:class:`~.dbn_file.DbnFileError`: an unsupported or mixed schema, an instrument that maps to
+:class:`~.dbn_file.DbnFileError` and removes what was written: an unsupported or mixed schema, an instrument that maps to
 no Tradovate contract, a price off the contract's tick grid (on CME outrights that means the
 symbol map names the wrong product). What real files do contain is counted and printed
 (:data:`WARNINGS`): crossed books (skipped, the previous book stands), records the venue
@@ -148,6 +148,11 @@ def _instrument_symbols(metadata: Any, symbols: SymbolMap) -> dict[int, str]:
     return out
 
 
+def _remove(files: Iterable[Path]) -> None:
+    for path in files:
+        path.unlink(missing_ok=True)
+
+
 class DbnImporter:
     """Converts one DBN file into a recording in ``out_dir`` (see the module docstring)."""
 
@@ -174,9 +179,12 @@ class DbnImporter:
         try:
             self._convert(records, schema, _instrument_symbols(metadata, self.symbols), start,
                           recorder)
-        finally:
-            closed = recorder.close(60.0)
-        if not closed or recorder.dropped or recorder.errors:
+        except BaseException:
+            recorder.close(60.0)
+            _remove(recorder.files)  # half a file must not be replayed as the whole
+            raise
+        if not recorder.close(60.0) or recorder.dropped or recorder.errors:
+            _remove(recorder.files)
             raise DbnFileError(f"{self.out_dir}: the recording could not be written completely "
                                f"(dropped {recorder.dropped}, errors {recorder.errors})")
         self.summary.files = [str(path) for path in recorder.files]
