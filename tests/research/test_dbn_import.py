@@ -12,6 +12,7 @@ import pytest
 import zstandard
 from dbn_files import T0, mbp1, mbp10, trade, write
 
+from tradovate_api.errors import ConfigError
 from tradovate_api.protocol import ChartEvent, MarketDataEvent, Messages, decode_frame
 from tradovate_api.protocol.ticks import unpack_ticks
 from tradovate_api.recording import ChartNote, ReferenceNote, read_entries, recording_files
@@ -73,8 +74,10 @@ def test_mbp1_round_trip_quotes_prints_and_reference(tmp_path: Path) -> None:
     ticks = _ticks(frames)
     assert [(t.price, t.size) for t in ticks] == [(6850.50, 2.0), (6849.75, 4.0)]
     # the DBN aggressor side survives as the tick's side of the book
-    assert ticks[0].ask_price == 6850.50 and ticks[0].bid_price is None
-    assert ticks[1].bid_price == 6849.75 and ticks[1].ask_price is None
+    assert ticks[0].ask_price == 6850.50
+    assert ticks[0].bid_price is None
+    assert ticks[1].bid_price == 6849.75
+    assert ticks[1].ask_price is None
 
 
 def test_mbp10_round_trip_dom_levels(tmp_path: Path) -> None:
@@ -104,7 +107,8 @@ def test_trades_round_trip(tmp_path: Path) -> None:
     ticks = _ticks(frames)
     assert [(t.price, t.size) for t in ticks] == [
         (6850.25, 2.0), (6850.25, 1.0), (6850.00, 5.0), (6850.00, 1.0)]
-    assert ticks[3].bid_price is None and ticks[3].ask_price is None
+    assert ticks[3].bid_price is None
+    assert ticks[3].ask_price is None
     assert [q.entries.trade.price for _, q in _quotes(frames)] == [6850.25, 6850.00, 6850.00]
 
 
@@ -141,7 +145,7 @@ def test_symbol_map_renames_continuous_symbols_and_adds_products(tmp_path: Path)
                        'value_per_point = 1000.0\n')
     records = [mbp1(1, 112.5, 112.515625), mbp1(2, 112.515625, 112.53125)]
     source = write(tmp_path / "zn.dbn", "mbp-1", records, symbol="ZN.c.0")
-    with pytest.raises(DbnFileError, match="ZN.c.0"):
+    with pytest.raises(DbnFileError, match=r"ZN\.c\.0"):
         import_dbn(source, tmp_path / "without")
     summary = import_dbn(source, tmp_path / "out", SymbolMap.load(mapping))
     assert summary.contracts == {"ZNZ6": 2}
@@ -167,7 +171,7 @@ def test_instrument_id_symbology_maps_through_the_symbol_map(tmp_path: Path) -> 
 def test_bad_symbol_map_file_is_one_line(tmp_path: Path) -> None:
     mapping = tmp_path / "map.toml"
     mapping.write_text("[products.ZN]\ntick_size = 0\nvalue_per_point = 1000.0\n")
-    with pytest.raises(Exception, match="products.ZN: tick_size and value_per_point"):
+    with pytest.raises(ConfigError, match=r"products\.ZN: tick_size and value_per_point"):
         SymbolMap.load(mapping)
 
 

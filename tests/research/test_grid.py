@@ -31,7 +31,9 @@ def test_grid_numbers_every_combination_last_parameter_fastest() -> None:
 def test_random_search_is_seeded_and_without_repeats() -> None:
     text = GRID + "[sweep]\nmode = 'random'\nsamples = 5\nseed = 7\n"
     first, again = parse_grid(text).numbers(), parse_grid(text).numbers()
-    assert first == again and len(set(first)) == 5 and first == sorted(first)
+    assert first == again
+    assert len(set(first)) == 5
+    assert first == sorted(first)
     other = parse_grid(text.replace("seed = 7", "seed = 8")).numbers()
     assert other != first
     assert len(parse_grid(text.replace("samples = 5", "samples = 99")).numbers()) == 18

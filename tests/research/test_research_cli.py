@@ -44,7 +44,8 @@ def test_import_errors_are_one_line_and_the_output_is_not_mixed(
     cut.write_bytes(source.read_bytes()[:-5])
     assert main(["data", "import", str(cut), "--out", str(tmp_path / "cut")]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"data import: {cut}: truncated:") and "\n" not in err
+    assert err.startswith(f"data import: {cut}: truncated:")
+    assert "\n" not in err
 
 
 def test_sweep_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,7 +55,8 @@ def test_sweep_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
                  "--data", str(tmp_path / "none"), "--grid", str(grid), "--serial",
                  "--out", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("sweep: --data: no") and "\n" not in err
+    assert err.startswith("sweep: --data: no")
+    assert "\n" not in err
     assert main(["sweep", "--strategy", "nowhere:Nothing", "--data", str(tmp_path),
                  "--grid", str(grid), "--serial"]) == 1
     assert "cannot import 'nowhere'" in capsys.readouterr().err
