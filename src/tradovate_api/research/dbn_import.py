@@ -23,8 +23,9 @@ What would make a backtest silently wrong stops the import with a one-line
 :class:`~.dbn_file.DbnFileError` and removes what was written: an unsupported or mixed
 schema, an instrument that maps to no Tradovate contract, a price off the contract's tick
 grid (on CME outrights that means the symbol map names the wrong product). What real files
-do contain is counted and printed (:data:`WARNINGS`): crossed books (skipped, the previous book stands), records the venue
-flagged after a feed gap, sequence numbers or receive times going backwards.
+do contain is counted and printed (:data:`WARNINGS`): crossed books (skipped, the previous
+book stands), records the venue flagged after a feed gap, sequence numbers or receive times
+going backwards.
 """
 
 from __future__ import annotations
