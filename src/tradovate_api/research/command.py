@@ -25,7 +25,8 @@ def data_import_command(files: Sequence[str], *, out: str | None,
     ``recordings/dbn/<file>``) must hold no recording yet: mixing two imports would replay
     both as one."""
     require("databento_dbn")
-    from .dbn_import import import_dbn, summary_lines
+    from .dbn_convert import summary_lines
+    from .dbn_import import import_dbn
     from .symbols import SymbolMap
 
     symbols = SymbolMap.load(symbol_map)
