@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import platform
 import shutil
 import statistics
@@ -126,6 +127,9 @@ def sweep(source: Path, work: Path, rounds: int, workers: int) -> dict[str, Any]
     import_dbn(source, recording)
     tasks = plan(parse_grid(SWEEP_GRID), REFERENCE, [recording], ReplayConfig())
     serial_s: list[float] = []
+    serial_cpu: list[float] = []
+    cluster_cpu: list[float] = []
+    load: list[float] = []
     cluster_s: list[float] = []
     startup_s: list[float] = []
     ratios: list[float] = []
@@ -142,6 +146,9 @@ def sweep(source: Path, work: Path, rounds: int, workers: int) -> dict[str, Any]
         cluster_s.append(time.perf_counter() - began)
         startup_s.append(marks[0] - began)
         ratios.append(cluster_s[-1] / serial_s[-1])
+        serial_cpu.append(sum(r.cpu_seconds for r in serial))
+        cluster_cpu.append(sum(r.cpu_seconds for r in clustered))
+        load.append(os.getloadavg()[0])
         same = same and [r.outcome for r in serial] == [r.outcome for r in clustered]
     return {"combinations": len(tasks), "workers": workers,
             "serial_s": _spread(serial_s), "cluster_s": _spread(cluster_s),
@@ -149,7 +156,8 @@ def sweep(source: Path, work: Path, rounds: int, workers: int) -> dict[str, Any]
             "ratio_without_startup": _spread([(c - s) / t for c, s, t in
                                               zip(cluster_s, startup_s, serial_s,
                                                   strict=True)]),
-            "results_equal": same}
+            "runs_cpu_s_serial": _spread(serial_cpu), "runs_cpu_s_cluster": _spread(cluster_cpu),
+            "loadavg_1min": _spread(load), "results_equal": same}
 
 
 def _spread(values: list[float]) -> dict[str, float]:
@@ -202,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{s['cluster_startup_s']['median']:.1f} s); ratio {s['ratio']['median']:.2f} "
           f"[{s['ratio']['min']:.2f}–{s['ratio']['max']:.2f}], without start-up "
           f"{s['ratio_without_startup']['median']:.2f}; results equal: {s['results_equal']}")
+    print(f"the runs' CPU time: serial {s['runs_cpu_s_serial']['median']:.1f} s, on the "
+          f"cluster {s['runs_cpu_s_cluster']['median']:.1f} s; 1-min load average "
+          f"{s['loadavg_1min']['median']:.1f} on {os.cpu_count()} cores")
     print(f"target ratio ≤ {TARGET_SWEEP_RATIO}: "
           f"{'met' if result['sweep_target_met'] else 'NOT met'}")
     return 0

@@ -593,8 +593,8 @@ def _add_sweep_parser(sub: Any) -> None:
                                          "replayed on Dask (needs the research extra)")
     sweep.add_argument("--strategy", required=True, metavar="MODULE:CLASS")
     sweep.add_argument("--data", required=True, nargs="+", metavar="FILE",
-                       help="recordings or directories of recordings (data import makes "
-                            "them from DBN files)")
+                       help="recordings, directories of recordings, or DBN files "
+                            "(.dbn/.dbn.zst: imported into <out>/data first)")
     sweep.add_argument("--grid", required=True, metavar="TOML",
                        help="parameters to sweep, search mode, walk-forward, costs "
                             "(docs/research.md)")

@@ -9,8 +9,9 @@ import msgspec
 
 from tradovate_api.recording import recording_files
 from tradovate_api.replay import ReplayConfig, run_replay
+from tradovate_api.research.dbn_file import is_dbn
 from tradovate_api.research.dbn_import import import_dbn
-from tradovate_api.research.dbn_replay import dbn_entries, is_dbn
+from tradovate_api.research.dbn_replay import dbn_entries
 from tradovate_api.research.dbn_sample import write_sample
 from tradovate_api.settings import Risk
 from tradovate_api.strategies.reference import ReferenceStrategy

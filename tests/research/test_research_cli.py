@@ -71,3 +71,21 @@ def test_the_trading_install_does_not_import_the_extra() -> None:
             "if m in sys.modules)\n"
             "assert not loaded, loaded")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_sweep_of_a_dbn_file_imports_it_once_and_reports(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = write_sample(tmp_path / "es.dbn.zst", "mbp-1", events=1_500, seed=4)
+    grid = tmp_path / "g.toml"
+    grid.write_text("[sweep]\nmode = 'random'\nsamples = 2\nseed = 3\n[params]\n"
+                    "large_trade = [5.0, 10.0, 20.0]\ndom_threshold = [0.0, 10.0]\n")
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--strategy", "tradovate_api.strategies.reference:ReferenceStrategy",
+                 "--data", str(source), "--grid", str(grid), "--serial",
+                 "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert f"wrote       {out / 'data' / 'es'}" in captured.out
+    assert "runs        2 in" in captured.out
+    assert "sweep 2/2 runs (100%)" in captured.err
+    assert (out / "report.html").is_file()
+    assert "random (seed 3, 2 samples)" in (out / "report.html").read_text(encoding="utf-8")

@@ -58,12 +58,19 @@ def test_plan_applies_costs_fixed_and_swept_parameters(recording: Path) -> None:
 
 @pytest.mark.timeout(240)
 def test_localcluster_of_two_workers_equals_the_serial_run(recording: Path) -> None:
+    from distributed import LocalCluster
+
     tasks = plan(parse_grid(GRID), REFERENCE, [recording], ReplayConfig())
     serial = run_serial(tasks)
     workers: list[int] = []
-    clustered = run_on_dask(tasks, workers=2,
-                            on_client=lambda c: workers.append(len(c.scheduler_info()
-                                                                   ["workers"])))
+    # an existing cluster reached by its address, as --scheduler tcp://HOST:PORT does
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://127.0.0.1:")
+        clustered = run_on_dask(tasks, scheduler=address,
+                                on_client=lambda c: workers.append(len(c.scheduler_info()
+                                                                       ["workers"])))
     assert workers == [2]
     assert [r.outcome for r in clustered] == [r.outcome for r in serial]
     assert any(r.outcome.trades for r in serial)  # the runs did trade

@@ -14,16 +14,17 @@ from typing import TextIO
 
 from ..errors import ConfigError
 from ..recording import SUFFIX
+from .dbn_file import is_dbn
 from .extra import require
 
 DEFAULT_SWEEP_DIR = Path("reports") / "sweeps"
 
 
 def data_import_command(files: Sequence[str], *, out: str | None,
-                        symbol_map: str | None) -> list[str]:
+                        symbol_map: str | None, many: bool = False) -> list[str]:
     """Import each DBN file; returns the summary lines. The output directory (default:
-    ``recordings/dbn/<file>``) must hold no recording yet: mixing two imports would replay
-    both as one."""
+    ``recordings/dbn/<file>``; with several files, or ``many``, a subdirectory per file of
+    ``out``) must hold no recording yet: mixing two imports would replay both as one."""
     require("databento_dbn")
     from .dbn_convert import summary_lines
     from .dbn_import import import_dbn
@@ -33,7 +34,7 @@ def data_import_command(files: Sequence[str], *, out: str | None,
     lines: list[str] = []
     for source in files:
         stem = Path(source).name.split(".")[0]
-        target = Path(out) if out is not None and len(files) == 1 else (
+        target = Path(out) if out is not None and len(files) == 1 and not many else (
             Path(out or Path("recordings") / "dbn") / stem)
         if target.is_dir() and any(p.name.endswith(SUFFIX) for p in target.iterdir()):
             raise ConfigError(f"{target} already holds recordings; choose another --out")
@@ -73,10 +74,19 @@ def sweep_command(*, strategy: str, data: Sequence[str], grid: str, settings_pat
     settings = settings_for(settings_path)
     load_strategy(strategy)  # fails here, once, rather than in every task
     base = replay_config(settings)
-    tasks = plan(spec, strategy, data, base)
-    config = tasks[0].config if tasks else base
     directory = Path(out) if out is not None else DEFAULT_SWEEP_DIR / time.strftime(
         "%Y%m%d-%H%M%S")
+    lines: list[str] = []
+    recordings = [str(path) for path in data if not is_dbn(path)]
+    dbn_files = [path for path in data if is_dbn(path)]
+    if dbn_files:  # imported once, next to the results, rather than decoded by every run
+        require("databento_dbn")
+        lines += data_import_command(dbn_files, out=str(directory / "data"), symbol_map=None,
+                                     many=True)
+        recordings += [str(directory / "data" / Path(path).name.split(".")[0])
+                       for path in dbn_files]
+    tasks = plan(spec, strategy, recordings, base)
+    config = tasks[0].config if tasks else base
     directory.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(tasks), stream=stderr)
     started = time.perf_counter()
@@ -101,7 +111,7 @@ def sweep_command(*, strategy: str, data: Sequence[str], grid: str, settings_pat
     ranked = sorted((r.outcome for r in results
                      if r.outcome.split in ("all", "in") and r.outcome.total_pnl is not None),
                     key=lambda o: (-(o.total_pnl or 0.0), o.number))
-    lines = [f"runs        {len(results)} in {wall:.1f} s on {where}"]
+    lines.append(f"runs        {len(results)} in {wall:.1f} s on {where}")
     failed = sum(1 for r in results if r.outcome.error)
     if failed:
         lines.append(f"failed      {failed} runs (errors in the table and the report)")

@@ -16,11 +16,18 @@ from typing import Any
 from ..errors import TradovateError
 
 CHUNK_BYTES = 1 << 20
+DBN_SUFFIXES = (".dbn", ".dbn.zst")
+"""How DBN files are named (Databento downloads: ``*.dbn.zst``)."""
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 class DbnFileError(TradovateError):
     """A DBN file that cannot be backtested as it is (the message says why, in one line)."""
+
+
+def is_dbn(path: str | Path) -> bool:
+    """Whether ``path`` is named as a DBN file."""
+    return str(path).endswith(DBN_SUFFIXES)
 
 
 def _plain_chunks(path: Path) -> Iterator[bytes]:

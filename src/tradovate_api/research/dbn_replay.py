@@ -18,12 +18,6 @@ from ..replay.engine import ReplayEntry
 from .dbn_convert import DbnConverter
 from .symbols import SymbolMap
 
-DBN_SUFFIXES = (".dbn", ".dbn.zst")
-
-
-def is_dbn(path: str | Path) -> bool:
-    return str(path).endswith(DBN_SUFFIXES)
-
 
 def dbn_entries(files: Sequence[str | Path],
                 symbols: SymbolMap | None = None) -> Iterator[ReplayEntry]:

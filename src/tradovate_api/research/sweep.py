@@ -29,6 +29,10 @@ from .grid import SweepSpec
 from .progress import Progress
 from .sweep_task import RunResult, RunTask, run_task
 
+SILENCE_WORKER_LOGS = logging.CRITICAL
+"""Dask's own log level in a LocalCluster: its workers log a heartbeat error when the
+cluster closes under them, which is shutdown noise; a run's failure comes back through its
+future (and a run's own exceptions are kept in its outcome)."""
 CLUSTER_START_SECONDS = 120.0
 """How long a LocalCluster may take to start, or a scheduler to answer."""
 
@@ -122,7 +126,7 @@ def run_on_dask(tasks: Sequence[RunTask], *, scheduler: str | None = None,
         count = workers or os.cpu_count() or 1
         cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
-                               silence_logs=logging.WARNING,
+                               silence_logs=SILENCE_WORKER_LOGS,
                                worker_dashboard_address=None)
     try:
         with Client(cluster if cluster is not None else scheduler,

@@ -33,7 +33,8 @@ def write_results(directory: Path, results: Sequence[RunResult], param_names: Se
     path = directory / RESULTS_FILE
     path.unlink(missing_ok=True)
     params = [f"p_{name}" for name in param_names]
-    columns = ["run", "split", *params, *_NUMBERS, "error", "alerts", "wall_seconds"]
+    columns = ["run", "split", *params, *_NUMBERS, "error", "alerts", "wall_seconds",
+               "cpu_seconds"]
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE sweep (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         db.executemany("INSERT INTO sweep VALUES (?, ?)",
@@ -47,7 +48,7 @@ def write_results(directory: Path, results: Sequence[RunResult], param_names: Se
             db.execute(f"INSERT INTO runs VALUES ({marks})", [
                 o.number, o.split, *(o.params[name] for name in param_names),
                 *(getattr(o, name) for name in _NUMBERS), o.error, ",".join(o.alerts),
-                result.wall_seconds])
+                result.wall_seconds, result.cpu_seconds])
             db.executemany("INSERT INTO equity VALUES (?, ?, ?, ?)",
                            [(o.number, o.split, t, v) for t, v in o.equity])
     db.close()

@@ -67,6 +67,9 @@ class RunOutcome(msgspec.Struct, frozen=True):
 class RunResult(msgspec.Struct, frozen=True):
     outcome: RunOutcome
     wall_seconds: float
+    cpu_seconds: float
+    """CPU time of the run's thread: far below ``wall_seconds``, the worker was starved
+    (more workers than free cores)."""
 
 
 def _thin(points: tuple[Point, ...]) -> list[tuple[int, float]]:
@@ -86,7 +89,7 @@ def run_task(task: RunTask) -> RunResult:
     """Replay ``task`` (in this process) and summarise it."""
     from ..strategy.loading import load_strategy
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.thread_time()
     package_log = logging.getLogger("tradovate_api")
     level = package_log.level
     package_log.setLevel(QUIET_LEVEL)  # the outcome's alerts say what a run's warnings said
@@ -94,7 +97,7 @@ def run_task(task: RunTask) -> RunResult:
         result = asyncio.run(run_replay(task.files, load_strategy(task.strategy), task.config))
     except Exception as exc:  # one bad combination must not lose the sweep's other runs
         return RunResult(_failed(task, f"{type(exc).__name__}: {exc}"),
-                         time.perf_counter() - started)
+                         time.perf_counter() - started, time.thread_time() - cpu_started)
     finally:
         package_log.setLevel(level)
     s = result.summary
@@ -102,4 +105,4 @@ def run_task(task: RunTask) -> RunResult:
         task.number, task.split, task.params, s.total_pnl, s.net_realized, s.commissions,
         s.open_pnl, s.trades, s.wins, s.losses, s.win_rate, s.profit_factor, s.max_drawdown,
         s.decisions, s.fills, s.md_events, list(result.alerts), _thin(result.equity))
-    return RunResult(outcome, time.perf_counter() - started)
+    return RunResult(outcome, time.perf_counter() - started, time.thread_time() - cpu_started)
