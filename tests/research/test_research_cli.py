@@ -60,6 +60,9 @@ def test_sweep_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["sweep", "--strategy", "nowhere:Nothing", "--data", str(tmp_path),
                  "--grid", str(grid), "--serial"]) == 1
     assert "cannot import 'nowhere'" in capsys.readouterr().err
+    assert main(["sweep", "--strategy", "m:C", "--data", str(tmp_path), "--grid", str(grid),
+                 "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"]) == 1
+    assert "an existing cluster (--scheduler) has its own workers" in capsys.readouterr().err
 
 
 def test_the_trading_install_does_not_import_the_extra() -> None:

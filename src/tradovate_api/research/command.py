@@ -70,6 +70,9 @@ def sweep_command(*, strategy: str, data: Sequence[str], grid: str, settings_pat
         raise ValueError("--workers: expected a positive number")
     if serial and (scheduler or workers):
         raise ValueError("--serial runs in this process: no --scheduler or --workers")
+    if scheduler and workers:
+        raise ValueError("--workers sizes the LocalCluster; an existing cluster (--scheduler) "
+                         "has its own workers")
     spec = load_grid(grid)
     settings = settings_for(settings_path)
     load_strategy(strategy)  # fails here, once, rather than in every task
