@@ -198,6 +198,11 @@ def test_truncated_file(tmp_path: Path) -> None:
         import_dbn(empty, tmp_path / "out3")
 
 
+def test_a_file_without_records(tmp_path: Path) -> None:
+    with pytest.raises(DbnFileError, match="no mbp-1 records: nothing to backtest"):
+        import_dbn(write(tmp_path / "none.dbn", "mbp-1", []), tmp_path / "out")
+
+
 def test_not_a_dbn_file(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.dbn"
     bogus.write_text("date,price\n2026-11-24,6850.25\n" * 20)

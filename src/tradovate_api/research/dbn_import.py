@@ -59,5 +59,9 @@ def import_dbn(source: str | Path, out_dir: str | Path,
         _remove(recorder.files)
         raise DbnFileError(f"{out_dir}: the recording could not be written completely "
                            f"(dropped {recorder.dropped}, errors {recorder.errors})")
+    if not converter.summary.records:
+        _remove(recorder.files)
+        raise DbnFileError(f"{source}: no {converter.summary.schema} records: nothing to "
+                           f"backtest")
     converter.summary.files = [str(path) for path in recorder.files]
     return converter.summary

@@ -1,13 +1,13 @@
 """A parameter sweep: every combination of a grid (or a seeded sample of it) replayed as an
 independent task, on a Dask cluster or in this process.
 
-The driver (:func:`plan` then :func:`run_sweep`) turns the grid into :class:`RunTask` values
-— with walk-forward on, two per combination, in-sample and out-of-sample sessions — and
-hands them to ``distributed``: a :class:`distributed.LocalCluster` of one single-threaded
-worker process per core by default (replays are pure Python, so processes, not threads), or
-an existing cluster at ``scheduler``. Results are ordered by combination number and split,
-never by completion, and each run is deterministic, so one worker or many give the same
-table. ``serial`` runs the tasks one after the other in this process, without Dask (the
+:func:`plan` turns the grid into :class:`RunTask` values — with walk-forward on, two per
+combination, in-sample and out-of-sample sessions — and :func:`run_on_dask` hands them to
+``distributed``: a :class:`distributed.LocalCluster` of one single-threaded worker process
+per core by default (replays are pure Python, so processes, not threads), or an existing
+cluster at ``scheduler``. Results are ordered by combination number and split, never by
+completion, and each run is deterministic, so one worker or many give the same table.
+:func:`run_serial` runs the tasks one after the other in this process, without Dask (the
 reference the cluster run must equal, and a debugger's friend).
 """
 
