@@ -1,5 +1,5 @@
 """``python -m bench``: tick-to-order latency, flood throughput, soak memory, start-up, replay,
-the trade copier.
+the trade copier, research (DBN replay and Dask sweeps).
 
 Runs every scenario for every client in alternating order, ``--rounds`` times, prints the
 markdown table and writes ``bench/results/bench-<time>.json`` (+ ``latest.json`` and
@@ -29,7 +29,8 @@ from bench.report import markdown
 from bench.stats import Spread, spread
 from tradovate_api.stores import create_market_store
 
-ALL_SCENARIOS = ("idle", "loaded", "flood", "soak", "startup", "replay", "busy", "copier")
+ALL_SCENARIOS = ("idle", "loaded", "flood", "soak", "startup", "replay", "research", "busy",
+                 "copier")
 _QUICK = {"rounds": 1, "probes": 200, "warmup": 20, "frames": 3000, "soak_minutes": 0.1,
           "soak_probe_every": 0.5, "startup_runs": 1}
 
@@ -45,7 +46,8 @@ def available_clients() -> list[str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Tick-to-order latency, flood throughput, soak memory, start-up and replay "
+        description="Tick-to-order latency, flood throughput, soak memory, start-up, replay and "
+                    "research (DBN replay, sweeps) "
                     "of the framework against a bare and a naive client, on this machine.")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", default=",".join(available_clients()),
@@ -180,24 +182,42 @@ async def _startup(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _replay(args: argparse.Namespace) -> dict[str, Any]:
     """``bench/replay_bench.py`` (the journal/replay issue's), as its own process."""
-    path = harness.ROOT / "bench" / "replay_bench.py"
+    return await _script("replay_bench.py", "replay.json",
+                         ["--seconds", "20", "--rounds", "1"] if args.quick else [])
+
+
+async def _research(args: argparse.Namespace) -> dict[str, Any]:
+    """``bench/research_bench.py`` (DBN replay, sweeps on Dask), as its own process."""
+    try:
+        import databento_dbn  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        return {"skipped": "the research extra is not installed (pip install -e '.[dev]')"}
+    return await _script("research_bench.py", "research.json",
+                         ["--events", "5000", "--rounds", "1", "--sweep-events", "2000",
+                          "--sweep-rounds", "1"] if args.quick else [])
+
+
+async def _script(name: str, written_name: str, sizes: list[str]) -> dict[str, Any]:
+    """A benchmark script of bench/ run as its own process: its output as the section's
+    markdown, the JSON it wrote as its result."""
+    path = harness.ROOT / "bench" / name
     if not path.exists():
-        return {"skipped": "bench/replay_bench.py (journal/replay issue) is not present"}
-    sizes = ["--seconds", "20", "--rounds", "1"] if args.quick else []
-    _progress(f"replay: {path.name} {' '.join(sizes)}")
+        return {"skipped": f"bench/{name} is not present"}
+    _progress(f"{name}: {' '.join(sizes)}")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(path), *sizes, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, cwd=harness.ROOT, env=harness.child_env())
     async with asyncio.timeout(3600):
         out, err = await proc.communicate()
     if proc.returncode:
-        return {"skipped": f"bench/replay_bench.py failed ({proc.returncode}): "
+        return {"skipped": f"bench/{name} failed ({proc.returncode}): "
                            f"{err.decode(errors='replace')[-500:]}"}
     text = out.decode(errors="replace").strip()
-    command = " ".join(["python bench/replay_bench.py", *sizes])
+    command = " ".join([f"python bench/{name}", *sizes])
     result: dict[str, Any] = {"command": command,
                               "markdown": f"`{command}`\n\n```\n{text}\n```"}
-    written = harness.RESULTS_DIR / "replay.json"
+    written = harness.RESULTS_DIR / written_name
     if written.exists():
         result["result"] = json.loads(written.read_text())
     return result
@@ -311,6 +331,8 @@ async def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
     result.update(runs=runs, summary=summary, soak=soak, startup=started)
     if "replay" in args.scenarios:
         result["replay"] = await _replay(args)
+    if "research" in args.scenarios:
+        result["research"] = await _research(args)
     if "busy" in args.scenarios:
         result["busy_poll"] = _busy_poll(args, summary)
     if "copier" in args.scenarios:

@@ -109,7 +109,9 @@ def _extras(result: dict[str, Any]) -> list[str]:
                 if startup.get(key):
                     lines.append(f"| {label} | {_s(startup[key], 3)} |")
             lines.append("")
-    for key, title in (("replay", "Replay throughput"), ("busy_poll", "Busy-poll mode"),
+    for key, title in (("replay", "Replay throughput"),
+                       ("research", "Research: DBN replay and sweeps"),
+                       ("busy_poll", "Busy-poll mode"),
                        ("dashboard", "Dashboard open"), ("copier", "Trade copier")):
         section = result.get(key)
         if not section:

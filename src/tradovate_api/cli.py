@@ -534,6 +534,91 @@ def _add_replay_parser(sub: Any) -> None:
     replay.set_defaults(func=_replay)
 
 
+def _data(args: argparse.Namespace) -> int:
+    """``data import``: DBN files → recordings; ``data sample``: write a sample DBN file."""
+    from .errors import TradovateError
+    from .research.command import data_import_command, data_sample_command
+
+    try:
+        if args.data_command == "import":
+            lines = data_import_command(args.files, out=args.out, symbol_map=args.symbol_map)
+        else:
+            lines = data_sample_command(args.path, schema=args.schema, events=args.events,
+                                        seed=args.seed, symbol=args.symbol)
+    except (TradovateError, ValueError, OSError) as exc:
+        print(f"data {args.data_command}: {exc}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _add_data_parser(sub: Any) -> None:
+    data = sub.add_parser("data", help="market data files: import Databento DBN files as "
+                                       "recordings (needs the research extra)")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    imp = data_sub.add_parser("import", help="DBN trades / MBP-1 / MBP-10 files (.dbn or "
+                                             ".dbn.zst) → md recordings that replay and "
+                                             "sweep read")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--out", default=None, metavar="DIR",
+                     help="output directory (default: recordings/dbn/<file>; with several "
+                          "files, one subdirectory each)")
+    imp.add_argument("--symbol-map", default=None, metavar="TOML",
+                     help="DBN symbol → Tradovate contract names and extra products "
+                          "(docs/research.md)")
+    sample = data_sub.add_parser("sample", help="write a seeded synthetic DBN file (to try "
+                                                "the research commands)")
+    sample.add_argument("path", help="file to write (.dbn, or .dbn.zst for zstd)")
+    sample.add_argument("--schema", choices=("trades", "mbp-1", "mbp-10"), default="mbp-10")
+    sample.add_argument("--events", type=int, default=100_000, help="book events (default "
+                                                                    "100000)")
+    sample.add_argument("--seed", type=int, default=1)
+    sample.add_argument("--symbol", default="ESZ6", help="raw symbol (default ESZ6)")
+    data.set_defaults(func=_data)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    """Replay every parameter combination of a grid on Dask; write a table and a report."""
+    from .errors import TradovateError
+    from .research.command import sweep_command
+
+    try:
+        lines = sweep_command(strategy=args.strategy, data=args.data, grid=args.grid,
+                              settings_path=args.settings, scheduler=args.scheduler,
+                              workers=args.workers, serial=args.serial, out=args.out)
+    except (TradovateError, ValueError, OSError) as exc:
+        print(f"sweep: {exc}", file=sys.stderr)
+        return 1
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _add_sweep_parser(sub: Any) -> None:
+    sweep = sub.add_parser("sweep", help="parameter sweep: every combination of a grid "
+                                         "replayed on Dask (needs the research extra)")
+    sweep.add_argument("--strategy", required=True, metavar="MODULE:CLASS")
+    sweep.add_argument("--data", required=True, nargs="+", metavar="FILE",
+                       help="recordings, directories of recordings, or DBN files "
+                            "(.dbn/.dbn.zst: imported into <out>/data first)")
+    sweep.add_argument("--grid", required=True, metavar="TOML",
+                       help="parameters to sweep, search mode, walk-forward, costs "
+                            "(docs/research.md)")
+    sweep.add_argument("--settings", default=None,
+                       help="settings TOML for [strategy] defaults, [risk] and commissions "
+                            "(default: ./settings.toml if present)")
+    sweep.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                       help="an existing Dask scheduler (default: a LocalCluster here)")
+    sweep.add_argument("--workers", type=int, default=None,
+                       help="LocalCluster worker processes (default: one per core)")
+    sweep.add_argument("--serial", action="store_true",
+                       help="run in this process, one run after the other (no Dask)")
+    sweep.add_argument("--out", default=None, metavar="DIR",
+                       help="table and report directory (default: reports/sweeps/<time>)")
+    sweep.set_defaults(func=_sweep)
+
+
 def _chaos(args: argparse.Namespace) -> int:
     """Chaos soak: the runtime trading against the simulator under random faults; prints the
     table and exits 1 if any invariant did not hold."""
@@ -665,6 +750,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_parser(sub)
     _add_chaos_parser(sub)
     _add_replay_parser(sub)
+    _add_data_parser(sub)
+    _add_sweep_parser(sub)
     _add_journal_parser(sub)
     bench = sub.add_parser("bench", add_help=False,
                            help="benchmarks: tick-to-order, throughput, memory, start-up "

@@ -78,6 +78,8 @@ def test_the_package_keeps_every_contract(tmp_path: Path) -> None:
 WRONG_IMPORTS = [
     # the protocol core reaching up into the stores
     ("layers", "protocol/frames.py", "import tradovate_api.stores"),
+    # replay reaching up into the research layer that is built on it (ADR 0009)
+    ("layers", "replay/engine.py", "import tradovate_api.research.sweep"),
     # the simulator leaning on the client's configuration
     ("simulator-beside-client", "simulator/book.py", "import tradovate_api.settings"),
     # risk (allowed below the simulator by the layers) borrowing from the simulator

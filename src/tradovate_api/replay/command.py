@@ -41,6 +41,21 @@ def settings_for(path: str | None) -> Settings:
     return Settings()
 
 
+def replay_config(settings: Settings, *, speed: float | None = None, latency_ms: float = 0.0,
+                  slippage_ticks: int = 0, commission: float | None = None) -> ReplayConfig:
+    """The replay configuration of ``settings`` (strategy parameters, risk, traded symbol,
+    commissions per product) with the execution costs given; ``commission`` (per contract
+    per side, every product) overrides the settings' commissions. ``replay`` and ``sweep``
+    both build theirs here, so a sweep's run costs what the same replay costs."""
+    return ReplayConfig(
+        speed=speed, latency_ms=latency_ms, slippage_ticks=slippage_ticks,
+        commission_per_side=commission if commission is not None else 0.0,
+        commissions={} if commission is not None else dict(
+            settings.trading.commission_per_side),
+        params=dict(settings.strategy), risk=settings.risk,
+        trading_symbol=settings.trading.symbol)
+
+
 def summary_lines(summary: BacktestSummary) -> list[str]:
     def money(value: float | None) -> str:
         return "n/a" if value is None else f"{value:,.2f}"
@@ -71,13 +86,8 @@ def replay_command(files: Sequence[str], *, strategy: str | None, settings_path:
     paths = recording_files(files)
     if not paths:
         raise ValueError("no recording files found")
-    config = ReplayConfig(
-        speed=parse_speed(speed), latency_ms=latency_ms, slippage_ticks=slippage_ticks,
-        commission_per_side=commission if commission is not None else 0.0,
-        commissions={} if commission is not None else dict(
-            settings.trading.commission_per_side),
-        params=dict(settings.strategy), risk=settings.risk,
-        trading_symbol=settings.trading.symbol)
+    config = replay_config(settings, speed=parse_speed(speed), latency_ms=latency_ms,
+                           slippage_ticks=slippage_ticks, commission=commission)
     instance = load_strategy(strategy or settings.trading.strategy)
     result = asyncio.run(run_replay(paths, instance, config))
     out = Path(output) if output is not None else Path("backtests") / paths[0].name.split(".")[0]

@@ -8,6 +8,10 @@ to a :class:`~.execution.ReplayGateway`, whose answers and account events come b
 the real account store. The clock is the recording's: the result depends only on the
 recording and the configuration, so two runs make the same decisions and fills.
 
+The entries may also come from elsewhere than recording files (``entries``): frames already
+decoded into :class:`~tradovate_api.protocol.Messages`, with the notes a recording has —
+how a DBN file replays without a recording (:mod:`tradovate_api.research.dbn_replay`).
+
 Between frames the replay runs, in time order, whatever falls due: requests reaching the
 simulated exchange, answers and fills reaching the client, strategy timers
 (``ctx.wake_at``). ``speed`` ``None`` runs as fast as possible; ``1.0`` paces frames at their
@@ -22,7 +26,7 @@ import time
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import msgspec
 
@@ -100,11 +104,16 @@ class ReplayConfig(msgspec.Struct, frozen=True, kw_only=True):
         return self.commissions.get(product, self.commission_per_side)
 
 
-def _read_ahead(entries: Iterator[Entry]) -> tuple[ContractBook, list[Entry], bool]:
+ReplayEntry: TypeAlias = Entry | tuple[int, Messages]
+"""A recording's entry, or a frame already decoded (entries given to :class:`Replay`)."""
+
+
+def _read_ahead(entries: Iterator[ReplayEntry]) -> tuple[ContractBook, list[ReplayEntry],
+                                                         bool]:
     """The contract book from the reference notes before the first frame, and whether the
     recording says when the strategy started (looked for in the first
     :data:`_START_LOOKAHEAD` frames); returns the entries read ahead too."""
-    ahead: list[Entry] = []
+    ahead: list[ReplayEntry] = []
     contracts: dict[int, Any] = {}
     maturities: dict[int, Any] = {}
     products: dict[int, Any] = {}
@@ -113,7 +122,7 @@ def _read_ahead(entries: Iterator[Entry]) -> tuple[ContractBook, list[Entry], bo
     for entry in entries:
         ahead.append(entry)
         item = entry[1]
-        if type(item) is bytes:
+        if type(item) is bytes or type(item) is Messages:
             frames += 1
             if frames > _START_LOOKAHEAD:
                 break
@@ -133,13 +142,17 @@ def _read_ahead(entries: Iterator[Entry]) -> tuple[ContractBook, list[Entry], bo
 
 
 class Replay:
-    """One replay run of ``strategy`` over recording ``files`` (in order)."""
+    """One replay run of ``strategy`` over recording ``files`` (in order), or over
+    ``entries`` taken from ``files`` by other means (decoded frames and notes, in the order
+    they take effect)."""
 
     def __init__(self, files: Iterable[str | Path], strategy: Strategy,
-                 config: ReplayConfig | None = None) -> None:
+                 config: ReplayConfig | None = None, *,
+                 entries: Iterable[ReplayEntry] | None = None) -> None:
         self.files = [Path(f) for f in files]
         if not self.files:
             raise RecordingError("no recording files given")
+        self.entries = entries
         self.strategy = strategy
         self.config = config or ReplayConfig()
         self.clock = ReplayClock()
@@ -150,9 +163,12 @@ class Replay:
 
     async def run(self) -> ReplayResult:
         config, clock = self.config, self.clock
-        entries = mark_history(in_effect_order(read_entries(self.files)))
+        entries: Iterator[ReplayEntry] = (
+            iter(self.entries) if self.entries is not None
+            else mark_history(in_effect_order(read_entries(self.files))))
         contracts, ahead, start_noted = _read_ahead(entries)
-        first_ts = next((ts for ts, item in ahead if isinstance(item, bytes)), None)
+        first_ts = next((ts for ts, item in ahead
+                         if type(item) is bytes or type(item) is Messages), None)
         clock.now_ns = first_ts if first_ts is not None else (ahead[0][0] if ahead else 0)
 
         market, md_writer = create_market_store(clock_ms=clock.now_ms)
@@ -237,7 +253,8 @@ class Replay:
                     return
 
         for ts, item in chain(ahead, entries):
-            if type(item) is not bytes:
+            item_kind = type(item)
+            if item_kind is not bytes and item_kind is not Messages:
                 if not started and isinstance(item, StrategyNote) and item.event == "started":
                     dispatcher.start()
                     started = True
@@ -253,7 +270,7 @@ class Replay:
             if ts > clock.now_ns:
                 clock.now_ns = ts
             frames += 1
-            frame = decode_frame(item)
+            frame = decode_frame(item) if item_kind is bytes else item  # type: ignore[arg-type]
             if type(frame) is not Messages:
                 continue
             # Orders start working only in ``settle``, so once per frame is enough.
@@ -308,6 +325,7 @@ class Replay:
 
 
 async def run_replay(files: Iterable[str | Path], strategy: Strategy,
-                     config: ReplayConfig | None = None) -> ReplayResult:
-    """Replay ``files`` with ``strategy``; see :class:`Replay`."""
-    return await Replay(files, strategy, config).run()
+                     config: ReplayConfig | None = None, *,
+                     entries: Iterable[ReplayEntry] | None = None) -> ReplayResult:
+    """Replay ``files`` (or ``entries`` from them) with ``strategy``; see :class:`Replay`."""
+    return await Replay(files, strategy, config, entries=entries).run()
