@@ -42,6 +42,7 @@ from tradovate_api.runtime import (
     SupervisorOptions,
     classify_end,
 )
+from tradovate_api.runtime.supervisor import FINAL_HOOK_SECONDS, ShutdownHook
 
 FAST = SupervisorOptions(backoff=BackoffPolicy(initial=0.001, maximum=0.01, jitter=0.2),
                          breaker=BreakerPolicy(failures=4, window=60.0), shutdown_timeout=1.0,
@@ -250,6 +251,43 @@ async def test_hanging_hook_is_bounded_and_later_hooks_are_skipped() -> None:
     assert code == EXIT_OK
     assert ran == []
     assert loop.time() - started < 2.0
+
+
+async def test_final_hooks_run_when_a_slow_hook_used_up_the_shutdown_time() -> None:
+    """A final summary that renders past ``shutdown_timeout`` must not cost the log flush or
+    the close frames: final hooks run after it, each bounded on its own; a plain hook after
+    the slow one is still skipped, and a hanging final hook cannot hold up the exit."""
+    ran: list[str] = []
+
+    async def slow_report() -> None:
+        await asyncio.Event().wait()
+
+    def note(name: str) -> ShutdownHook:
+        async def hook() -> None:
+            ran.append(name)
+        return hook
+
+    async def hanging_final() -> None:
+        ran.append("hanging final")
+        await asyncio.Event().wait()
+
+    options = SupervisorOptions(shutdown_timeout=0.2)
+    supervisor = Supervisor(AlertLog(), options)
+    supervisor.add_task("strategy", asyncio.Event().wait)
+    supervisor.add_shutdown_hook("halt orders", note("halt orders"))
+    supervisor.add_shutdown_hook("final summary", slow_report)
+    supervisor.add_shutdown_hook("extra", note("extra"))
+    supervisor.add_shutdown_hook("close journal", hanging_final, final=True)
+    supervisor.add_shutdown_hook("flush log", note("flush log"), final=True)
+    supervisor.add_shutdown_hook("close sockets", note("close sockets"), final=True)
+    supervisor.request_shutdown("test")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    code = await asyncio.wait_for(supervisor.run(handle_signals=False), 10)
+    assert code == EXIT_OK
+    assert ran == ["halt orders", "hanging final", "flush log", "close sockets"]
+    assert supervisor.hooks_run == ["halt orders", "flush log", "close sockets"]
+    assert loop.time() - started < 0.2 + FINAL_HOOK_SECONDS + 2.0
 
 
 async def test_first_sigint_shuts_down_gracefully() -> None:

@@ -196,7 +196,7 @@ class TradingApp:
         self.connection_ended = Changed()
         """Notified whenever the md or trading connection has ended (or failed to open)."""
         self._extra_tasks: list[tuple[str, TaskFactory, Policy]] = []
-        self._extra_hooks: list[tuple[str, ShutdownHook]] = []
+        self._extra_hooks: list[tuple[str, ShutdownHook, bool]] = []
         self._frame_observers: list[FrameObserver] = []
         self._observers: list[AppObserver] = []
         self._readers = Readers(md_writer, self._account_writer, self.metrics,
@@ -299,10 +299,11 @@ class TradingApp:
         ``run``."""
         self._observers.append(observer)
 
-    def add_shutdown_hook(self, name: str, hook: ShutdownHook) -> None:
+    def add_shutdown_hook(self, name: str, hook: ShutdownHook, *, final: bool = False) -> None:
         """Run ``hook`` at shutdown after the final summary, before the log is flushed and
-        the sockets are closed."""
-        self._extra_hooks.append((name, hook))
+        the sockets are closed; ``final``: even when the shutdown time is used up (closing
+        what holds data: the journal, a recording)."""
+        self._extra_hooks.append((name, hook, final))
 
     def request_shutdown(self, reason: str = "requested") -> None:
         """Start the graceful shutdown sequence (exit code 0)."""

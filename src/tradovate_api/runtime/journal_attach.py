@@ -201,5 +201,5 @@ def attach_journal(app: TradingApp, journal: Journal, *,
                              "The journal did not finish writing at shutdown",
                              f"{journal.path}: {journal.pending} records were still queued"))
 
-    app.add_shutdown_hook("close journal", close)
+    app.add_shutdown_hook("close journal", close, final=True)
     return observer

@@ -53,5 +53,5 @@ def attach_recorder(app: TradingApp, recorder: MdRecorder) -> RecorderObserver:
     async def close() -> None:
         await asyncio.to_thread(recorder.close, CLOSE_TIMEOUT)
 
-    app.add_shutdown_hook("close md recording", close)
+    app.add_shutdown_hook("close md recording", close, final=True)
     return observer

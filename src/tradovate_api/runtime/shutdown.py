@@ -69,7 +69,7 @@ class ShutdownSequence:
         position or working order; set by :meth:`secure`)."""
 
     def register(self, final_summary: ShutdownHook,
-                 extra_hooks: Iterable[tuple[str, ShutdownHook]]) -> None:
+                 extra_hooks: Iterable[tuple[str, ShutdownHook, bool]]) -> None:
         """Give the supervisor the hooks in their order, and the forced exit."""
         sup = self._supervisor
         sup.add_shutdown_hook("halt orders", self.halt)
@@ -77,10 +77,10 @@ class ShutdownSequence:
         sup.add_shutdown_hook("secure positions", self.secure)
         sup.on_forced_exit = self.forced_exit
         sup.add_shutdown_hook("final summary", final_summary)
-        for name, hook in extra_hooks:
-            sup.add_shutdown_hook(name, hook)
-        sup.add_shutdown_hook("flush log", self.flush_log)
-        sup.add_shutdown_hook("close sockets", self.close_sockets)
+        for name, hook, final in extra_hooks:
+            sup.add_shutdown_hook(name, hook, final=final)
+        sup.add_shutdown_hook("flush log", self.flush_log, final=True)
+        sup.add_shutdown_hook("close sockets", self.close_sockets, final=True)
 
     async def halt(self) -> None:
         """No new orders; the strategy is stopped (if it started)."""

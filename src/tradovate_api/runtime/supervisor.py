@@ -128,6 +128,10 @@ def _transient(error: BaseException) -> bool:
         isinstance(error, ErrorResponse) and error.status >= 500)
 
 
+FINAL_HOOK_SECONDS = 2.0
+"""Time each ``final`` shutdown hook gets once the others used up ``shutdown_timeout``."""
+
+
 @dataclass(frozen=True, slots=True)
 class SupervisorOptions:
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
@@ -177,7 +181,7 @@ class Supervisor:
         self._rng = rng or random.Random()
         self._clock = clock
         self._specs: list[_Spec] = []
-        self._hooks: list[tuple[str, ShutdownHook]] = []
+        self._hooks: list[tuple[str, ShutdownHook, bool]] = []
         self._running: dict[asyncio.Task[object], _Spec] = {}
         self._attempts: dict[str, int] = {}
         self._breakers: dict[str, CircuitBreaker] = {}
@@ -215,10 +219,13 @@ class Supervisor:
         self._specs.append(_Spec(name, factory, policy))
         self.restarts[name] = 0
 
-    def add_shutdown_hook(self, name: str, hook: ShutdownHook) -> None:
+    def add_shutdown_hook(self, name: str, hook: ShutdownHook, *, final: bool = False) -> None:
         """Hooks run in registration order on every terminate (stop new orders, unsubscribe,
-        cancel/flatten, final report, flush log, close sockets), within ``shutdown_timeout``."""
-        self._hooks.append((name, hook))
+        cancel/flatten, final report, flush log, close sockets), within ``shutdown_timeout``.
+        A ``final`` hook runs even when the hooks before it used up that time (then within
+        :data:`FINAL_HOOK_SECONDS`): what must never be skipped because a report rendered
+        slowly — closing the journal, flushing the log, closing the sockets."""
+        self._hooks.append((name, hook, final))
 
     # ------------------------------------------------------------------ control
 
@@ -440,15 +447,30 @@ class Supervisor:
         self._running.clear()
 
     async def _run_hooks(self) -> None:
+        pending = list(self._hooks)
         try:
             async with asyncio.timeout(self.options.shutdown_timeout):
-                for name, hook in self._hooks:
-                    try:
-                        await hook()
-                    except Exception:
-                        _log.exception("shutdown hook %s failed; continuing", name)
-                        continue
-                    self.hooks_run.append(name)
+                while pending:
+                    name, hook, _ = pending[0]
+                    await self._run_hook(name, hook)
+                    del pending[0]
         except TimeoutError:
-            _log.error("shutdown hooks exceeded %.1fs; skipped the rest",
-                       self.options.shutdown_timeout)
+            finals = [(name, hook) for name, hook, final in pending[1:] if final]
+            skipped = [name for name, _, final in pending if not final]
+            _log.error("shutdown hooks exceeded %.1fs in %r; skipped %s; the final ones run "
+                       "now: %s", self.options.shutdown_timeout, pending[0][0],
+                       ", ".join(skipped) or "none", ", ".join(n for n, _ in finals) or "none")
+            for name, hook in finals:
+                try:
+                    async with asyncio.timeout(FINAL_HOOK_SECONDS):
+                        await self._run_hook(name, hook)
+                except TimeoutError:
+                    _log.error("shutdown hook %s exceeded %.1fs", name, FINAL_HOOK_SECONDS)
+
+    async def _run_hook(self, name: str, hook: ShutdownHook) -> None:
+        try:
+            await hook()
+        except Exception:
+            _log.exception("shutdown hook %s failed; continuing", name)
+            return
+        self.hooks_run.append(name)
