@@ -16,6 +16,7 @@ from crash_helpers import SIM, account_of, child, child_settings, line_starting,
 from tradovate_api.journal import JournalReader, ReconciliationReport
 from tradovate_api.protocol.models import Command, Fill, Order, Position, Tick
 from tradovate_api.recording import (
+    RecordingError,
     RecordingReader,
     ReferenceNote,
     StrategyNote,
@@ -31,8 +32,11 @@ async def flushed_strategy_note(directory: Path) -> None:
     take back is what was flushed, and on a loaded machine that can lag the trading."""
     def flushed() -> bool:
         files = recording_files([directory]) if directory.exists() else []
-        return bool(files) and StrategyNote("started") in [
-            item for _, item in RecordingReader(files[0]).entries()]
+        try:
+            return bool(files) and StrategyNote("started") in [
+                item for _, item in RecordingReader(files[0]).entries()]
+        except RecordingError:  # created, its header not flushed yet
+            return False
 
     for _ in range(200):
         if await asyncio.to_thread(flushed):
