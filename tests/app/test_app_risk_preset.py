@@ -1,20 +1,26 @@
 """A preset's trailing drawdown on the simulator (real websockets on loopback, the shipped
 settings otherwise: protective stops, circuit breaker, max position): the account breaches
 its trailing drawdown, is halted and flattened on the exchange, and the status line and the
-final summary show the distance to the trailing level."""
+final summary show the distance to the trailing level; with three accounts, the one that
+breaches is halted while the others trade on."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import msgspec
+import pytest
 from app_helpers import Recorder, make_app, make_settings, running
+from conftest import FAST_MARKET
 
 from tradovate_api.alerts import AlertLog, Severity
 from tradovate_api.orders import TicketKind, TicketState
 from tradovate_api.runtime import SupervisorOptions
 from tradovate_api.simulator import Simulator
+from tradovate_api.simulator.config import AccountConfig, UserConfig
 
 # Entering pays the spread: marked at the mid, the position is at least half a tick (6.25)
 # below what the cash was before the fill, plus the fee: a 5.00 trailing drawdown breaks.
@@ -64,3 +70,51 @@ async def test_a_trailing_drawdown_breach_halts_and_flattens_the_account(
         assert refused.state is TicketState.REFUSED
         await run.stop()
     assert "risk limits   dd " in app.summary_text
+
+
+@pytest.fixture
+async def sim3(clock: Callable[[], float]) -> AsyncIterator[Simulator]:
+    """One login holding three accounts."""
+    users = [UserConfig(name="sim", password="sim",
+                        accounts=[AccountConfig(name=n) for n in ("EVAL1", "EVAL2", "FUNDED")])]
+    config = msgspec.structs.replace(FAST_MARKET, users=users)
+    async with Simulator(config, seed=5, clock=clock) as simulator:
+        yield simulator
+
+
+async def test_one_account_breaching_its_trailing_drawdown_is_halted_the_others_trade_on(
+        sim3: Simulator, tmp_path: Path) -> None:
+    """Three accounts traded by one strategy, EVAL1 on a preset whose trailing drawdown
+    breaks on its first round trip: EVAL1 is halted and flattened with the numbers in its
+    halt, EVAL2 and FUNDED (the ``[risk]`` limits) keep filling."""
+    settings = make_settings(
+        sim3, tmp_path, risk={"preset": TIGHT["preset"]},
+        accounts=[{"name": "EVAL1", "preset": "tight"}, {"name": "EVAL2"}, {"name": "FUNDED"}],
+        strategies=[{"name": "alpha", "class": "many_strategies:Trader",
+                     "accounts": ["EVAL1", "EVAL2", "FUNDED"],
+                     "params": {"every_ms": 300}}])
+    app = make_app(sim3, settings, None, alerts=AlertLog())  # type: ignore[arg-type]
+    async with running(app, limit=30.0):
+        runs = {a.name: a for a in app.accounts}
+        breached = runs["EVAL1"]
+        contract = app.contracts.contract_id(app.symbol)
+
+        def fills(name: str) -> int:
+            wanted = runs[name].account_id
+            return sum(1 for f in app.account.fills()
+                       if (s := app.account.order(f.order_id)) is not None
+                       and s.order.account_id == wanted)
+
+        await asyncio.wait_for(app.account_changed.until(
+            lambda: breached.orders.halted is not None), 30)
+        assert breached.orders.halted.startswith("trailing drawdown: balance ")
+        await asyncio.wait_for(app.account_changed.until(
+            lambda: (p := app.account.position(breached.account_id, contract)) is None
+            or p.net_pos == 0), 15)
+        before = {name: fills(name) for name in ("EVAL2", "FUNDED")}
+        await asyncio.wait_for(app.account_changed.until(
+            lambda: all(fills(name) >= before[name] + 3 for name in before)), 30)
+        for name in ("EVAL2", "FUNDED"):
+            assert runs[name].orders.halted is None, name
+            assert runs[name].risk.rules.trailing is None, name
+        assert "halted EVAL1" in app.status_line()
