@@ -118,20 +118,20 @@ class RollingWindow:
         start = now_ms - self.width_ms
         buy, sell, unknown, count = self._buy, self._sell, self._unknown, self._count
         largest = self._largest
-        left: list[Trade] = []
-        for trade in self._trades:
+        left = 0
+        for trade in self._trades:  # those that left since the writer's advance, oldest first
             if trade.timestamp_ms >= start:
                 break
-            left.append(trade)
+            left += 1
+            side = trade.side
+            if side is Side.BUY:
+                buy -= trade.size
+            elif side is Side.SELL:
+                sell -= trade.size
+            else:
+                unknown -= trade.size
         if left:
-            for trade in left:
-                if trade.side is Side.BUY:
-                    buy -= trade.size
-                elif trade.side is Side.SELL:
-                    sell -= trade.size
-                else:
-                    unknown -= trade.size
-            count -= len(left)
+            count -= left
             if count == 0:
                 buy = sell = unknown = 0.0
             if largest is not None and largest.timestamp_ms < start:
