@@ -4,7 +4,10 @@ A window covers the trades whose exchange timestamp is at or after ``now - width
 stamped after ``now`` count too, as the reference strategy counts them. The writer adds trades
 and advances the window on its own clock; readers ask for the statistics at any ``now`` without
 changing anything: trades that left the window since the writer's last advance are subtracted
-on the fly, so a read is exact even between two writes.
+on the fly, so a read is exact even between two writes. The questions a strategy asks on
+every event (the statistics, the oldest print still inside, the newest print of a size) are
+answered without copying the window's prints: a strategy is evaluated on every market event,
+and a window on dense data holds thousands of prints.
 """
 
 from __future__ import annotations
