@@ -166,7 +166,7 @@ async def test_the_window_queries_make_the_same_backtest_as_copying_the_window(
     assert msgspec.json.encode(after.report) == msgspec.json.encode(before.report)
 
 
-def test_the_previous_code_is_what_shipped_before() -> None:
-    """The shipped strategy no longer copies the window (the copy is what this test keeps)."""
+def test_the_shipped_strategy_no_longer_copies_the_window() -> None:
+    """The copying code lives on only in this test, as the reference to compare with."""
     assert not hasattr(ReferenceStrategy, "_newest_large")
     assert "window_trades" not in Path(reference.__file__).read_text()
