@@ -358,3 +358,68 @@ def test_view_is_read_only() -> None:
     with pytest.raises(AttributeError):
         view.doms[ES].bids = ()  # type: ignore[misc]
     assert isinstance(view.doms[ES].bids, tuple)
+
+
+def test_window_queries_equal_the_scan_of_the_window_copy() -> None:
+    """The oldest print inside, the newest large print and a narrower window's volumes, read
+    at any time (between the writer's advances too, and with late prints inserted), equal
+    what a scan of ``window_trades`` gives."""
+    import random
+
+    rng = random.Random(7)
+    view, writer, clock = _store(window_ms=100)
+    writer.register_chart(ES, HIST, RT)
+    writer.register_chart(NQ, 41, 42)
+    ident = 0
+    checked = 0
+    for step in range(400):
+        clock.now = 1_000 + step * 7
+        ticks = []
+        for _ in range(rng.randint(0, 3)):
+            ident += 1
+            late = rng.random() < 0.2
+            ts = clock.now - (rng.randint(1, 90) if late else rng.randint(0, 6))
+            price = 10.0 if rng.random() < 0.5 else 10.25
+            ticks.append(_tick(ident, ts, price, rng.randint(1, 9), bid=10.0, ask=10.25))
+        if ticks:
+            writer.apply(_ticks(rng.choice((RT, 42)), *ticks))
+        for contract in (ES, NQ, None):
+            for now in (clock.now, clock.now + rng.randint(1, 120)):  # past the writer
+                for width in (100, 40, 1):
+                    start = now - width
+                    inside = [t for t in view.window_trades(contract, now_ms=now)
+                              if t.timestamp_ms >= start]
+                    assert view.oldest_window_trade_ms(contract, now, width) == (
+                        inside[0].timestamp_ms if inside else None)
+                    for size in (0.0, 5.0, 9.0, 10.0):
+                        large = [t for t in inside if t.size >= size]
+                        assert view.newest_window_trade(
+                            contract, min_size=size, now_ms=now, width_ms=width) == (
+                            large[-1] if large else None)
+                    stats = view.window(contract, now, width)
+                    buy = sum(t.size for t in inside if t.side is Side.BUY)
+                    sell = sum(t.size for t in inside if t.side is Side.SELL)
+                    assert (stats.buy_volume, stats.sell_volume, stats.count) == (
+                        buy, sell, len(inside))
+                    biggest = max(inside, key=lambda t: (t.size, t.timestamp_ms, t.contract_id,
+                                                         t.id), default=None)
+                    assert stats.largest == biggest
+                    checked += 1
+    assert checked == 400 * 3 * 2 * 3
+    assert view.oldest_window_trade_ms(ES, clock.now + 1_000) is None
+
+
+def test_a_window_can_be_narrowed_never_widened() -> None:
+    view, writer, clock = _store(window_ms=100)
+    clock.now = 1_000
+    for width in (0, 101):
+        with pytest.raises(ValueError, match=f"width {width} ms is not within the window's 100"):
+            view.window(ES, 1_000, width)
+    writer.register_chart(ES, HIST, RT)
+    writer.apply(_ticks(RT, _tick(1, 990, 10.25, 5, bid=10.0, ask=10.25)))
+    with pytest.raises(ValueError, match="width 101 ms"):
+        view.oldest_window_trade_ms(ES, 1_000, 101)
+    with pytest.raises(ValueError, match="width -1 ms"):
+        view.newest_window_trade(ES, now_ms=1_000, width_ms=-1)
+    assert view.oldest_window_trade_ms(ES, 1_000, 10) == 990
+    assert view.oldest_window_trade_ms(ES, 1_000, 9) is None

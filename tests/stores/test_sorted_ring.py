@@ -64,3 +64,13 @@ def test_sorted_ring_matches_a_sorted_model(ops: list[tuple[str, int, int]],
         assert list(ring) == model.ordered()
     assert evicted == model.evicted
     assert ring.newest() == (model.ordered()[-1] if model.items else None)
+
+
+def test_first_from_is_the_oldest_item_not_before_the_bound() -> None:
+    ring: SortedRing[tuple[int, int], str] = SortedRing(None)
+    assert ring.first_from((0,)) is None
+    for ts, ident in ((10, 1), (10, 2), (20, 3), (30, 4), (25, 5)):
+        ring.add((ts, ident), f"{ts}/{ident}")
+    assert [ring.first_from((b,)) for b in (0, 10, 11, 20, 21, 26, 30, 31)] == [
+        "10/1", "10/1", "20/3", "20/3", "25/5", "30/4", "30/4", None]
+    assert len(ring) == 5  # nothing removed

@@ -42,7 +42,7 @@ from ..protocol.ticks import unpack_ticks
 from ..readonly import SetOnce
 from .ring import SortedRing
 from .trades import Trade, trade_from_tick
-from .window import RollingWindow, WindowStats
+from .window import RollingWindow, WindowStats, narrowed_width
 
 _PRICE = attrgetter("price")
 _SIZE = attrgetter("size")
@@ -331,21 +331,45 @@ class MarketDataView(SetOnce):
         tns = self._tns.get(contract_id)
         return None if tns is None else tns.ring.newest()
 
-    def window(self, contract_id: int | None = None, now_ms: int | None = None) -> WindowStats:
+    def window(self, contract_id: int | None = None, now_ms: int | None = None,
+               width_ms: int | None = None) -> WindowStats:
         """Aggressor volume of the rolling window of a contract (``None``: pooled over all
-        contracts) at ``now_ms`` (default: the store's clock)."""
+        contracts) at ``now_ms`` (default: the store's clock); ``width_ms`` (at most the
+        store's window) narrows it, at the cost of summing the narrower window's prints."""
         now = self._clock_ms() if now_ms is None else now_ms
         window = self._window(contract_id)
         if window is None:
-            return WindowStats(now, now - self._window_ms, 0.0, 0.0, 0.0, 0, None)
-        return window.stats(now)
+            width = self._window_ms if width_ms is None else narrowed_width(width_ms,
+                                                                            self._window_ms)
+            return WindowStats(now, now - width, 0.0, 0.0, 0.0, 0, None)
+        return window.stats(now, width_ms)
 
     def window_trades(self, contract_id: int | None = None,
                       now_ms: int | None = None) -> tuple[Trade, ...]:
-        """The prints inside the window, oldest first."""
+        """The prints inside the window, oldest first (a copy of the window: not for every
+        event; :meth:`oldest_window_trade_ms` and :meth:`newest_window_trade` answer the
+        per-event questions without one)."""
         now = self._clock_ms() if now_ms is None else now_ms
         window = self._window(contract_id)
         return () if window is None else window.trades(now)
+
+    def oldest_window_trade_ms(self, contract_id: int | None = None, now_ms: int | None = None,
+                               width_ms: int | None = None) -> int | None:
+        """Timestamp of the oldest print inside the window at ``now_ms`` (``width_ms``, at
+        most the store's window, narrows it); it leaves the window after ``+ width``. O(1)
+        in the common case, a binary search otherwise, never a copy of the window."""
+        now = self._clock_ms() if now_ms is None else now_ms
+        window = self._window(contract_id)
+        return None if window is None else window.oldest_ms(now, width_ms)
+
+    def newest_window_trade(self, contract_id: int | None = None, *, min_size: float = 0.0,
+                            now_ms: int | None = None,
+                            width_ms: int | None = None) -> Trade | None:
+        """The newest print of at least ``min_size`` inside the window at ``now_ms``
+        (narrowed by ``width_ms``), searched from the newest back, never a copy."""
+        now = self._clock_ms() if now_ms is None else now_ms
+        window = self._window(contract_id)
+        return None if window is None else window.newest_at_least(now, min_size, width_ms)
 
     def next_window_expiry_ms(self, contract_id: int | None = None) -> int | None:
         """When the oldest print held by the window leaves it: the moment to re-evaluate a

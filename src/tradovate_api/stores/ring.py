@@ -98,6 +98,17 @@ class SortedRing(Generic[K, T]):
             popped.append(items.popleft())
         return popped
 
+    def first_from(self, bound: Any) -> T | None:
+        """The oldest item whose key is not less than ``bound`` (any value keys compare with,
+        e.g. a tuple key's prefix), without removing anything: O(1) when it is the oldest
+        item, else a binary search (no copy)."""
+        keys = self._keys
+        if not keys or keys[-1] < bound:
+            return None
+        if not keys[0] < bound:
+            return self._items[0]
+        return self._items[bisect_left(keys, bound)]
+
     def newest(self) -> T | None:
         return self._items[-1] if self._items else None
 

@@ -4,7 +4,10 @@ A window covers the trades whose exchange timestamp is at or after ``now - width
 stamped after ``now`` count too, as the reference strategy counts them. The writer adds trades
 and advances the window on its own clock; readers ask for the statistics at any ``now`` without
 changing anything: trades that left the window since the writer's last advance are subtracted
-on the fly, so a read is exact even between two writes.
+on the fly, so a read is exact even between two writes. The questions a strategy asks on
+every event (the statistics, the oldest print still inside, the newest print of a size) are
+answered without copying the window's prints: a strategy is evaluated on every market event,
+and a window on dense data holds thousands of prints.
 """
 
 from __future__ import annotations
@@ -110,25 +113,28 @@ class RollingWindow:
         elif lost_largest:
             self._largest = _largest_of(iter(trades))
 
-    def stats(self, now_ms: int) -> WindowStats:
-        """The window at ``now_ms`` without modifying it."""
+    def stats(self, now_ms: int, width_ms: int | None = None) -> WindowStats:
+        """The window at ``now_ms`` without modifying it; ``width_ms`` (at most the window's
+        width) narrows it: then summed over the narrower window's trades, newest first."""
+        if width_ms is not None and width_ms != self.width_ms:
+            return self._narrowed(now_ms, self._width(width_ms))
         start = now_ms - self.width_ms
         buy, sell, unknown, count = self._buy, self._sell, self._unknown, self._count
         largest = self._largest
-        left: list[Trade] = []
-        for trade in self._trades:
+        left = 0
+        for trade in self._trades:  # those that left since the writer's advance, oldest first
             if trade.timestamp_ms >= start:
                 break
-            left.append(trade)
+            left += 1
+            side = trade.side
+            if side is Side.BUY:
+                buy -= trade.size
+            elif side is Side.SELL:
+                sell -= trade.size
+            else:
+                unknown -= trade.size
         if left:
-            for trade in left:
-                if trade.side is Side.BUY:
-                    buy -= trade.size
-                elif trade.side is Side.SELL:
-                    sell -= trade.size
-                else:
-                    unknown -= trade.size
-            count -= len(left)
+            count -= left
             if count == 0:
                 buy = sell = unknown = 0.0
             if largest is not None and largest.timestamp_ms < start:
@@ -137,17 +143,71 @@ class RollingWindow:
             start = max(start, self._start)
         return WindowStats(now_ms, start, buy, sell, unknown, count, largest)
 
+    def _narrowed(self, now_ms: int, width_ms: int) -> WindowStats:
+        start = now_ms - width_ms
+        buy = sell = unknown = 0.0
+        count = 0
+        largest: Trade | None = None
+        for trade in reversed(self._trades):
+            if trade.timestamp_ms < start:
+                break
+            count += 1
+            side = trade.side
+            if side is Side.BUY:
+                buy += trade.size
+            elif side is Side.SELL:
+                sell += trade.size
+            else:
+                unknown += trade.size
+            if _bigger(trade, largest):
+                largest = trade
+        if self._start is not None:
+            start = max(start, self._start)
+        return WindowStats(now_ms, start, buy, sell, unknown, count, largest)
+
     def trades(self, now_ms: int) -> tuple[Trade, ...]:
-        """The trades in the window at ``now_ms``, oldest first."""
+        """The trades in the window at ``now_ms``, oldest first (a copy of the window: for
+        whoever needs every print; the per-event questions below copy nothing)."""
         return tuple(self._in_window(now_ms - self.width_ms))
+
+    def oldest_ms(self, now_ms: int, width_ms: int | None = None) -> int | None:
+        """Timestamp of the oldest trade in the window at ``now_ms`` (``width_ms``, at most
+        the window's own width, narrows it): O(1) while the oldest trade held is still
+        inside — the writer advances on every print —, else a binary search over the held
+        trades. ``None`` if the window is empty."""
+        oldest = self._trades.first_from((now_ms - self._width(width_ms),))
+        return None if oldest is None else oldest.timestamp_ms
+
+    def newest_at_least(self, now_ms: int, size: float,
+                        width_ms: int | None = None) -> Trade | None:
+        """The newest trade of at least ``size`` in the window at ``now_ms`` (narrowed by
+        ``width_ms`` as in :meth:`oldest_ms`): searched from the newest trade back, no copy."""
+        start = now_ms - self._width(width_ms)
+        for trade in reversed(self._trades):
+            if trade.timestamp_ms < start:
+                return None
+            if trade.size >= size:
+                return trade
+        return None
 
     def next_expiry_ms(self) -> int | None:
         """When the oldest trade held leaves the window (``None`` if empty)."""
         oldest = self._trades.oldest()
         return None if oldest is None else oldest[0][0] + self.width_ms
 
+    def _width(self, width_ms: int | None) -> int:
+        return self.width_ms if width_ms is None else narrowed_width(width_ms, self.width_ms)
+
     def _in_window(self, start: int) -> Iterator[Trade]:
         return (t for t in self._trades if t.timestamp_ms >= start)
+
+
+def narrowed_width(width_ms: int, window_ms: int) -> int:
+    """``width_ms`` if it narrows a window of ``window_ms`` (a window cannot be widened: the
+    prints before its start are gone)."""
+    if not 0 < width_ms <= window_ms:
+        raise ValueError(f"width {width_ms} ms is not within the window's {window_ms} ms")
+    return width_ms
 
 
 def _largest_of(trades: Iterator[Trade]) -> Trade | None:

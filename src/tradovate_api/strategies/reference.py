@@ -57,7 +57,6 @@ from tradovate_api.strategy import (
     Strategy,
     StrategyParams,
     TicketState,
-    Trade,
     TradesAdded,
     TradovateError,
     strategy_params,
@@ -291,28 +290,15 @@ class ReferenceStrategy(Strategy):
         params = self.params
         market = self.ctx.market
         scope = self._scope
-        stats = market.window(scope, now)
-        exact = params.window_ms == self._store_window_ms
-        if exact:
-            largest = stats.largest
-            if largest is not None and largest.size >= params.large_trade:
-                large = self._newest_large(market.window_trades(scope, now), now)
-                if large is not None and large.side is not Side.UNKNOWN:
-                    return Signal(large.side, "Large Trade " + _encode(large).decode())
-            ts_net = stats.buy_volume - stats.sell_volume
-        else:
-            trades = market.window_trades(scope, now)
-            large = self._newest_large(trades, now)
+        width = params.window_ms
+        stats = market.window(scope, now, width)
+        largest = stats.largest
+        if largest is not None and largest.size >= params.large_trade:
+            large = market.newest_window_trade(scope, min_size=params.large_trade, now_ms=now,
+                                               width_ms=width)
             if large is not None and large.side is not Side.UNKNOWN:
                 return Signal(large.side, "Large Trade " + _encode(large).decode())
-            start = now - params.window_ms
-            ts_net = 0.0
-            for trade in trades:
-                if trade.timestamp_ms >= start:
-                    if trade.side is Side.BUY:
-                        ts_net += trade.size
-                    elif trade.side is Side.SELL:
-                        ts_net -= trade.size
+        ts_net = stats.buy_volume - stats.sell_volume
         dom_net = self._dom_net()
         extreme = abs(self.ts_extreme)
         threshold = max(params.ts_pressure_threshold, extreme) if params.pressure_ratchet \
@@ -332,14 +318,6 @@ class ReferenceStrategy(Strategy):
                          "at": now}).decode() + "\n"
                 + _encode({"net": dom_net, "threshold": params.dom_threshold}).decode())
         return Signal(side, text, ts_net, dom_net)
-
-    def _newest_large(self, trades: tuple[Trade, ...], now: int) -> Trade | None:
-        start = now - self.params.window_ms
-        size = self.params.large_trade
-        for trade in reversed(trades):
-            if trade.timestamp_ms >= start and trade.size >= size:
-                return trade
-        return None
 
     def _dom_net(self) -> float:
         market = self.ctx.market
@@ -361,21 +339,10 @@ class ReferenceStrategy(Strategy):
     def _schedule_window_exit(self, now: int) -> None:
         """Wake when the oldest print still in the window leaves it (the spec's third kind
         of evaluation instant): a print stamped ``t`` counts until ``t + window_ms``."""
-        market = self.ctx.market
         width = self.params.window_ms
-        oldest: int | None = None
-        if width == self._store_window_ms:
-            expiry = market.next_window_expiry_ms(self._scope)
-            if expiry is None:
-                return
-            if expiry >= now:  # the store's oldest print is still inside: no scan needed
-                oldest = expiry - width
+        oldest = self.ctx.market.oldest_window_trade_ms(self._scope, now, width)
         if oldest is None:
-            start = now - width
-            oldest = next((t.timestamp_ms for t in market.window_trades(self._scope, now)
-                           if t.timestamp_ms >= start), None)
-            if oldest is None:
-                return
+            return
         wake = oldest + width + 1
         if wake != self._wake_ms and wake > now:
             self._wake_ms = wake
