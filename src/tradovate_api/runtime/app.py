@@ -87,6 +87,7 @@ from .copier_wiring import CopierObserver
 from .embedded_simulator import front_months, make_embedded_simulator, start_embedded_simulator
 from .heap import freeze_startup_heap, thaw
 from .log_watch import watch_log
+from .logins import LoginRun
 from .metrics import RuntimeMetrics
 from .observer import AppObserver, fan_out, notify
 from .readers import Readers
@@ -136,14 +137,17 @@ class TradingApp:
                  submit: Submit | None = None, handle_signals: bool = True,
                  supervisor_options: SupervisorOptions | None = None,
                  connection_options: ConnectionOptions | None = None,
-                 market_open: Callable[[], Awaitable[float]] | None = None) -> None:
+                 market_open: Callable[[], Awaitable[float]] | None = None,
+                 logins: Mapping[str, TradovateCredentials] | None = None) -> None:
         """``strategy``: the instance to run in the single case (one strategy on one account,
         no ``[[strategies]]``); ``None``: every strategy is loaded from the settings, one
         instance per account it trades. ``endpoints`` overrides the settings' addresses;
         ``status`` gets the live status line; ``submit`` receives report notifications. The
         option arguments replace what the settings give (tests and tools):
         ``supervisor_options``, ``connection_options`` and ``market_open`` (waits for the
-        open, returns the seconds waited)."""
+        open, returns the seconds waited). ``credentials``: the primary login's; ``logins``:
+        each ``[[logins]]`` entry's, by its name (on ``sim`` a missing one is the
+        simulator's user named like the login)."""
         self.settings = settings
         self.strategies = _instances(settings, strategy)
         """Per entry of ``settings.strategy_list()``: its instance for each account it
@@ -157,6 +161,7 @@ class TradingApp:
         self.clock = clock
         self.duration = duration
         self._credentials = credentials
+        self._logins = dict(logins or {})
         self._status_stream = status
         self._handle_signals = handle_signals
         self._connection_options = connection_options
@@ -166,8 +171,11 @@ class TradingApp:
         """The embedded simulator (``sim`` without URL overrides), else ``None``."""
         commissions = dict(settings.trading.commission_per_side)
         if self.endpoints is None:
-            named = [a.name for a in settings.accounts if a.name is not None]
-            self.simulator, clock = make_embedded_simulator(simulator_config, clock, named)
+            named = [a.name for a in settings.accounts if a.name is not None and a.login is None]
+            under = {login.name: [a.name for a in settings.accounts if a.name is not None
+                                  and a.login == login.name] for login in settings.logins}
+            self.simulator, clock = make_embedded_simulator(simulator_config, clock, named,
+                                                            under)
             self.clock = clock
             for inst in self.simulator.catalog:
                 commissions.setdefault(inst.product.name, inst.commission_per_side)
@@ -335,7 +343,8 @@ class TradingApp:
                     loop.remove_signal_handler(signal.SIGUSR2)
                 if resume_signal:
                     loop.remove_signal_handler(signal.SIGUSR1)
-                self._wired().guard.close()
+                for login in self._wired().logins:
+                    login.guard.close()
             if self.supervisor.ends and not self.summary_text:
                 _log.info("run ended before the summary (%s)", self.supervisor.exit_reason)
             return code
@@ -365,7 +374,7 @@ class TradingApp:
             frame_observer=fan_out(self._frame_observers),
             connection_options=self._connection_options,
             sim_symbols=None if self.simulator is None else front_months(self.simulator),
-            opened=self._opened)
+            opened=self._opened, logins=self._logins)
         self.contracts = w.contracts
         self.symbol = w.symbols[0]
         if w.copier is not None:
@@ -380,9 +389,13 @@ class TradingApp:
     def _register(self) -> None:
         sup, w = self.supervisor, self._wired()
         sup.add_task("md read", self._md_read, Policy.RECONNECT)
-        sup.add_task("account read", self._account_read, Policy.RECONNECT)
+        for login in w.logins:
+            named = f" {login.name}" if login.name else ""
+            sup.add_task(f"account read{named}", self._account_reader(login), Policy.RECONNECT)
         sup.add_task("order outcomes", self._resolve_outcomes)
-        sup.add_task("token renewal", w.auth.run_renewal)
+        for login in w.logins:
+            sup.add_task(f"token renewal{f' {login.name}' if login.name else ''}",
+                         login.auth.run_renewal)
         sup.add_task("log writer", self._watch_log)
         sup.add_task("periodic report", self.reports.run)
         sup.add_task("strategy", self._run_strategy)
@@ -467,14 +480,17 @@ class TradingApp:
         finally:
             self.connection_ended.notify()
 
-    async def _account_read(self) -> None:
-        w = self._wired()
-        try:
-            await w.trading.run()
-        finally:
-            for account in w.accounts:
-                account.orders.on_disconnect()
-            self.connection_ended.notify()
+    def _account_reader(self, login: LoginRun) -> Callable[[], Awaitable[None]]:
+        """The task reading ``login``'s trading connection (the only writer of its accounts
+        in the account store)."""
+        async def read() -> None:
+            try:
+                await login.trading.run()
+            finally:
+                for account in login.accounts:
+                    account.orders.on_disconnect()
+                self.connection_ended.notify()
+        return read
 
     async def _resolve_outcomes(self) -> None:
         await _together([account.resolver.run() for account in self._wired().accounts])
@@ -495,8 +511,10 @@ class TradingApp:
                       extra={"wait_seconds": waited})
         self._phase = "connecting"
         await w.md.wait_ready()
-        await w.trading.wait_ready()
-        await self.account_changed.until(lambda: self.account.synced)
+        for login in w.logins:
+            await login.trading.wait_ready()
+        await self.account_changed.until(
+            lambda: self.account.synced and all(login.readers.snapshots for login in w.logins))
         await w.subscriptions.subscribe()
         self.frozen_objects = freeze_startup_heap()
         _log.debug("start-up heap frozen: %d objects", self.frozen_objects)
@@ -571,7 +589,8 @@ class TradingApp:
         return read_status(self.account, self.market, self.contracts, self.symbol,
                            [(a.account_id, a.name) for a in self.accounts], self.metrics,
                            md_connected=self.md is not None and self.md.ready,
-                           trading_connected=self.trading is not None and self.trading.ready,
+                           trading_connected=self._w is not None and all(
+                               login.trading.ready for login in self._w.logins),
                            word=word, limits=self._limits_text())
 
     def _limits_text(self) -> str:
