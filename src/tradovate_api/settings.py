@@ -640,7 +640,7 @@ class LoginSettings(_Section, frozen=True):
             raise ValueError(f"env_prefix: {self.env_prefix!r} is not a variable name prefix "
                              f"(capitals, digits and _, ending with _)")
         if self.variables_prefix == "TRADOVATE_":
-            raise ValueError("env_prefix: TRADOVATE_ holds the primary login's credentials")
+            raise ValueError("env_prefix: the prefix TRADOVATE_ is the primary login's")
 
     @property
     def variables_prefix(self) -> str:
