@@ -13,11 +13,13 @@ task               policy       what it does
 md read            reconnect    the market-data socket; its reader is the only
                                 writer of the market store
 account read       reconnect    the trading socket; its reader is the only writer of
-                                the account store
+                                the account store (with ``[[logins]]``: one task per
+                                login, ``account read NAME``, each writing only its
+                                login's accounts)
 order outcomes     essential    :class:`~tradovate_api.orders.OutcomeResolver`: settles
                                 orders whose answer was lost from the server's
                                 order list, after the grace period
-token renewal      essential    ``AuthManager.run_renewal``
+token renewal      essential    ``AuthManager.run_renewal`` (one per login)
 log writer         essential    watches the log writer (dropped records, failed
                                 writes → alerts); the writing is its own thread
 periodic report    essential    :class:`~tradovate_api.reports.ReportScheduler`: marks
@@ -37,8 +39,9 @@ busy poll          essential    with ``connection.busy_poll``: keeps the loop fr
 =================  ===========  ====================================================
 
 Single writers: only the md reader callback calls the market store's writer and only the
-account reader callback calls the account store's writer (both in ``readers``); everything
-else (strategy context, risk, reports, status) gets the read-only views.
+account reader callbacks call the account store's writer (both in ``readers``; one account
+reader per login, whose snapshots replace only its login's accounts — ``logins``);
+everything else (strategy context, risk, reports, status) gets the read-only views.
 
 Shutdown (first SIGINT/SIGTERM, ``request_shutdown``, ``--duration``, a fatal end) is the
 ``shutdown`` sequence: halt, unsubscribe, secure the positions and report what is open, final

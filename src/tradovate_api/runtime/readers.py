@@ -2,7 +2,9 @@
 
 Each session calls one callback per decoded event on its reader: the md reader
 (:meth:`Readers.on_md`) is the market store's only writer, the account reader
-(:meth:`Readers.on_account`) the account store's. Each applies the event, tells the
+(:meth:`Readers.on_account`) the account store's — one per login when the run has several
+(:meth:`Readers.for_login`), each applying its login's snapshots to its login's accounts
+only. Each applies the event, tells the
 observers, then hands the changes to the strategy feed (each account's orders first, then the
 strategies). This is
 the hot path — md frame → store → strategy → order on the wire — so the callbacks are bound
