@@ -118,6 +118,16 @@ class Wiring:
         """The primary login's trading connection."""
         return self.logins[0].trading
 
+    @property
+    def gateway(self) -> ShutdownGateway:
+        """The primary login's gateway."""
+        return self.logins[0].gateway
+
+    @property
+    def guard(self) -> ResyncGuard:
+        """The primary login's resync guard."""
+        return self.logins[0].guard
+
 
 async def wire(settings: Settings, credentials: TradovateCredentials, endpoints: Endpoints,
                strategies: Sequence[Sequence[Strategy]], *, alerts: AlertSink,
@@ -184,6 +194,7 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
     md.frame_observer = frame_observer
     primary_auth = auths[0]
     md.login_count = lambda: primary_auth.logins
+    metrics.track_session("md", md)
     login_readers = [readers, *(readers.for_login(scopes[i]) for i in range(1, len(names)))]
     if len(names) > 1:
         readers.scope = scopes[0]
@@ -231,7 +242,6 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
     md.subscription_refused = subscriptions.refused
     md.subscription_restored = subscriptions.restored
     md.reader_problem = readers.md_problem
-    metrics.track_session("md", md)
     runs: list[StrategyRun] = []
     several = sum(len(entry.accounts) for entry in plan) > 1
     for entry, instances in zip(plan, strategies, strict=True):
