@@ -244,6 +244,11 @@ class TradingApp:
         return None if self._w is None else self._w.trading
 
     @property
+    def trading_sessions(self) -> tuple[TradingSession, ...]:
+        """Every login's trading connection, the primary's first (empty before start)."""
+        return () if self._w is None else tuple(login.trading for login in self._w.logins)
+
+    @property
     def copier(self) -> CopierService | None:
         """The trade copier (settings ``[copier]``), once started."""
         return self._w.copier if self._w is not None else None
