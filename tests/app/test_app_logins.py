@@ -142,7 +142,17 @@ async def test_three_accounts_under_two_logins_each_trade(sim2: Simulator,
     (first,) = [i for i, text in enumerate(summary) if text.startswith("per account")]
     assert [text[14:].split(":")[0] for text in summary[first:first + 3]] == [
         "EVAL1", "EVAL2", "FUNDED"]
-    assert app.exit_lines is not None
+    # The shutdown secured every account of both logins: each open position, per the
+    # simulator's ledger, is in the exit report and protected by a stop on the server.
+    open_on_server = set()
+    for name, account_id in ids.items():
+        sync = sim2.exchange.sync(users[name], [account_id])
+        if any(p.net_pos for p in sync.positions):
+            open_on_server.add(name)
+            stops = [o for o in sync.orders if o.ord_status == "Working"]
+            assert stops, name
+    assert {line.split(":")[0] for line in app.exit_lines} == open_on_server
+    assert all("protected by" in line for line in app.exit_lines), app.exit_lines
 
 
 @pytest.mark.parametrize(("accounts", "error"), [
