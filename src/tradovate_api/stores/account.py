@@ -694,7 +694,9 @@ class _Batch:
 
 
 class AccountWriter:
-    """The only object that mutates the account store; give it to the account reader alone."""
+    """The only object that mutates the account store; give it to the account reader alone
+    (with several logins, their account readers, each applying snapshots scoped to its
+    login's accounts)."""
 
     __slots__ = ("_put", "_s", "_view")
 
