@@ -2,8 +2,8 @@
 circuit breaker and protective stops): three accounts under two logins, two strategies; each
 login has its own token (cached in its own file), REST client and trading connection, and
 its snapshots replace only its own accounts in the one account store; an account named under
-a login that lacks it is refused before any order; one login's trading connection ending
-and coming back leaves the other login trading."""
+a login that lacks it is refused before any order; one login's trading connection dropped
+by the exchange reconnects while the other login keeps trading."""
 
 from __future__ import annotations
 
@@ -181,8 +181,12 @@ async def test_one_logins_connection_comes_back_while_the_other_keeps_trading(
         primary, beta = w.logins
         ids = {a.name: a.account_id for a in app.accounts}
         await until(app, lambda: all(fills_of(app, i) >= 2 for i in ids.values()))
-        connects = beta.trading.connects
-        assert beta.trading.resync("test: the beta login's connection ends")
+        connects, primary_connects = beta.trading.connects, primary.trading.connects
+        # The exchange cuts the beta login's trading socket (no close frame), only that one.
+        user = sim2.exchange.account(ids["FUNDED"]).user_id
+        (cut,) = [s for s in sim2.connections
+                  if s.kind == "trading" and s.user_id == user and not s.closing]
+        await cut.close(abort=True)
         before = fills_of(app, ids["EVAL1"]) + fills_of(app, ids["EVAL2"])
         # The primary login trades on while beta reconnects and syncs again...
         await until(app, lambda: beta.trading.connects > connects and beta.trading.ready
@@ -190,6 +194,7 @@ async def test_one_logins_connection_comes_back_while_the_other_keeps_trading(
         await until(app, lambda: fills_of(app, ids["EVAL1"]) + fills_of(app, ids["EVAL2"])
                     >= before + 2)
         assert primary.trading.ready
+        assert primary.trading.connects == primary_connects  # never dropped
         # ...and beta's new snapshot replaced only its own account: the store matches the
         # simulator for every account of both logins, and beta trades again.
         await matching(app, sim2)
