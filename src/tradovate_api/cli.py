@@ -61,7 +61,8 @@ def _run(args: argparse.Namespace) -> int:
                   "money; add --i-understand-live-trading if that is what you want",
                   file=sys.stderr)
             return EXIT_USAGE
-        secrets = load_secrets(args.env_file)
+        secrets = load_secrets(args.env_file, login_prefixes=[
+            login.variables_prefix for login in settings.logins])
         checked = preflight(settings, secrets)
         access: Access | None = None
         if args.dashboard:
@@ -98,7 +99,9 @@ def _run(args: argparse.Namespace) -> int:
             alerts: AlertSink = persistence.alerts(center)
             recent = RecentAlerts(alerts) if access is not None else None
             app = TradingApp(settings, secrets.tradovate, strategy, duration=args.duration,
-                             status=sys.stdout, alerts=recent or alerts, submit=center.submit)
+                             status=sys.stdout, alerts=recent or alerts, submit=center.submit,
+                             logins={login.name: secrets.logins[login.variables_prefix]
+                                     for login in settings.logins})
             persistence.attach(app)
             if app.simulator is not None and (note := simulated_time_note(
                     app.simulator.clock())):
@@ -180,7 +183,8 @@ def _config_check(args: argparse.Namespace) -> int:
         settings = load_settings(args.settings)
         if args.env is not None:
             settings = msgspec.structs.replace(settings, environment=args.env)
-        secrets = load_secrets(args.env_file)
+        secrets = load_secrets(args.env_file, login_prefixes=[
+            login.variables_prefix for login in settings.logins])
         try:
             checked = preflight(settings, secrets)
         except ConfigError as exc:

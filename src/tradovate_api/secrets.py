@@ -15,8 +15,12 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 MASK = "***"
 _MIN_REGISTERED_LENGTH = 4
@@ -169,15 +173,18 @@ class Secrets:
     smtp: SmtpSecrets
     webhook: WebhookSecrets = field(default_factory=WebhookSecrets)
     dashboard: DashboardSecrets = field(default_factory=DashboardSecrets)
+    logins: Mapping[str, TradovateCredentials] = field(default_factory=dict)
+    """The other logins' credentials (settings ``[[logins]]``), by their variables'
+    prefix (``TRADOVATE_B_`` → ``TRADOVATE_B_NAME``, ``TRADOVATE_B_PASSWORD``...)."""
 
     def missing_for(self, environment: str, channels: Iterable[str]) -> list[str]:
         """Environment variables that must be set for ``environment`` and the alert
         ``channels`` in use, but are not."""
         required: list[tuple[str, object]] = []
         if environment != "sim":
-            t = self.tradovate
-            required += [(TRADOVATE_NAME, t.name), (TRADOVATE_PASSWORD, t.password),
-                         (TRADOVATE_CID, t.cid), (TRADOVATE_SEC, t.sec)]
+            for prefix, t in (("TRADOVATE_", self.tradovate), *self.logins.items()):
+                required += [(prefix + "NAME", t.name), (prefix + "PASSWORD", t.password),
+                             (prefix + "CID", t.cid), (prefix + "SEC", t.sec)]
         used = set(channels)
         if "sms" in used:
             w = self.twilio
@@ -193,9 +200,14 @@ class Secrets:
     def masked(self) -> dict[str, str]:
         """Every known variable → its value for display, secrets as ``***``."""
         shown: dict[str, str] = {}
-        for group, names in ((self.tradovate, _TRADOVATE_FIELDS), (self.twilio, _TWILIO_FIELDS),
-                             (self.smtp, _SMTP_FIELDS), (self.webhook, _WEBHOOK_FIELDS),
-                             (self.dashboard, _DASHBOARD_FIELDS)):
+        logins = [(credentials, {key: prefix + name.removeprefix("TRADOVATE_")
+                                 for key, name in _TRADOVATE_FIELDS.items()})
+                  for prefix, credentials in self.logins.items()]
+        groups: list[tuple[DataclassInstance, dict[str, str]]] = [
+            (self.tradovate, _TRADOVATE_FIELDS), *logins, (self.twilio, _TWILIO_FIELDS),
+            (self.smtp, _SMTP_FIELDS), (self.webhook, _WEBHOOK_FIELDS),
+            (self.dashboard, _DASHBOARD_FIELDS)]
+        for group, names in groups:
             for entry in fields(group):
                 value = getattr(group, entry.name)
                 if value is None or value == ():
@@ -213,6 +225,8 @@ class Secrets:
 _TRADOVATE_FIELDS = {"name": TRADOVATE_NAME, "password": TRADOVATE_PASSWORD,
                      "cid": TRADOVATE_CID, "sec": TRADOVATE_SEC, "app_id": TRADOVATE_APP_ID,
                      "app_version": TRADOVATE_APP_VERSION, "device_id": TRADOVATE_DEVICE_ID}
+_TRADOVATE_SUFFIXES = tuple(name.removeprefix("TRADOVATE_")
+                            for name in _TRADOVATE_FIELDS.values())
 _TWILIO_FIELDS = {"account_sid": TWILIO_ACCOUNT_SID, "auth_token": TWILIO_AUTH_TOKEN,
                   "from_number": TWILIO_FROM_NUMBER, "to_numbers": TWILIO_TO_NUMBERS}
 _SMTP_FIELDS = {"host": SMTP_HOST, "port": SMTP_PORT, "user": SMTP_USER,
@@ -284,8 +298,10 @@ def _split_list(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
-def secrets_from_mapping(values: Mapping[str, str]) -> Secrets:
-    """Build :class:`Secrets` from variables (empty values count as unset)."""
+def secrets_from_mapping(values: Mapping[str, str], login_prefixes: Iterable[str] = ()
+                         ) -> Secrets:
+    """Build :class:`Secrets` from variables (empty values count as unset);
+    ``login_prefixes``: the other logins' (settings ``[[logins]]``)."""
 
     def text(name: str) -> str | None:
         value = values.get(name, "").strip()
@@ -301,11 +317,15 @@ def secrets_from_mapping(values: Mapping[str, str]) -> Secrets:
         if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
             raise ConfigError(f"{SMTP_PORT}: expected a TCP port number, got {port_text!r}")
         port = int(port_text)
+    def credentials(prefix: str) -> TradovateCredentials:
+        return TradovateCredentials(
+            name=text(prefix + "NAME"), password=secret(prefix + "PASSWORD"),
+            cid=text(prefix + "CID"), sec=secret(prefix + "SEC"), app_id=text(prefix + "APP_ID"),
+            app_version=text(prefix + "APP_VERSION"), device_id=text(prefix + "DEVICE_ID"))
+
     return Secrets(
-        tradovate=TradovateCredentials(
-            name=text(TRADOVATE_NAME), password=secret(TRADOVATE_PASSWORD),
-            cid=text(TRADOVATE_CID), sec=secret(TRADOVATE_SEC), app_id=text(TRADOVATE_APP_ID),
-            app_version=text(TRADOVATE_APP_VERSION), device_id=text(TRADOVATE_DEVICE_ID)),
+        tradovate=credentials("TRADOVATE_"),
+        logins={prefix: credentials(prefix) for prefix in login_prefixes},
         twilio=TwilioSecrets(
             account_sid=secret(TWILIO_ACCOUNT_SID), auth_token=secret(TWILIO_AUTH_TOKEN),
             from_number=text(TWILIO_FROM_NUMBER),
@@ -321,16 +341,22 @@ def secrets_from_mapping(values: Mapping[str, str]) -> Secrets:
 
 
 def load_secrets(env_file: str | Path | None = None,
-                 environ: Mapping[str, str] | None = None) -> Secrets:
-    """Secrets from ``environ`` (default: the process environment) over ``env_file``.
+                 environ: Mapping[str, str] | None = None,
+                 login_prefixes: Iterable[str] = ()) -> Secrets:
+    """Secrets from ``environ`` (default: the process environment) over ``env_file``;
+    ``login_prefixes``: the prefixes of the other logins' credential variables
+    (``LoginSettings.variables_prefix``).
 
     ``env_file=None`` reads ``./.env`` if it exists; an explicit file must exist.
     """
+    prefixes = tuple(login_prefixes)
     environment = os.environ if environ is None else environ
     values: dict[str, str] = {}
     if env_file is not None:
         values.update(parse_env_file(env_file))
     elif Path(".env").is_file():
         values.update(parse_env_file(".env"))
-    values.update({name: environment[name] for name in ALL_VARIABLES if name in environment})
-    return secrets_from_mapping(values)
+    names = (*ALL_VARIABLES, *(prefix + suffix for prefix in prefixes
+                               for suffix in _TRADOVATE_SUFFIXES))
+    values.update({name: environment[name] for name in names if name in environment})
+    return secrets_from_mapping(values, prefixes)

@@ -616,6 +616,38 @@ class Copier(_Section, frozen=True):
             raise ValueError(f"followers: listed more than once: {', '.join(repeated)}")
 
 
+LOGIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+"""A login's name: it names the variables of its credentials and its token cache file."""
+
+
+class LoginSettings(_Section, frozen=True):
+    """Another Tradovate login of the run (``[[logins]]``), beside the primary one (the
+    ``TRADOVATE_*`` credentials). Its credentials are read, like the primary's, from the
+    environment or the env file, from the variables ``env_prefix`` + ``NAME``,
+    ``PASSWORD``, ``CID``, ``SEC``, ``APP_ID``, ``APP_VERSION``, ``DEVICE_ID`` (default
+    prefix: ``TRADOVATE_<NAME>_``); never from this file. Accounts name it with
+    ``login = "NAME"``."""
+
+    name: str
+    env_prefix: str | None = None
+
+    def __post_init__(self) -> None:
+        if not LOGIN_NAME.fullmatch(self.name):
+            raise ValueError(f"name: {self.name!r} is not a login name (a letter, then "
+                             f"letters, digits or _; at most 32)")
+        if self.env_prefix is not None and not re.fullmatch(r"[A-Z][A-Z0-9_]*_",
+                                                            self.env_prefix):
+            raise ValueError(f"env_prefix: {self.env_prefix!r} is not a variable name prefix "
+                             f"(capitals, digits and _, ending with _)")
+        if self.variables_prefix == "TRADOVATE_":
+            raise ValueError("env_prefix: the prefix TRADOVATE_ is the primary login's")
+
+    @property
+    def variables_prefix(self) -> str:
+        """The prefix of its credentials' variable names."""
+        return self.env_prefix or f"TRADOVATE_{self.name.upper()}_"
+
+
 class AccountSettings(_Section, frozen=True):
     """One account to trade (``[[accounts]]``), by its name or its id as Tradovate shows them.
 
@@ -628,6 +660,8 @@ class AccountSettings(_Section, frozen=True):
     preset: str | None = None
     """A risk preset (``[risk.preset.NAME]``) holding this account's limits; ``None``: the
     ``[risk]`` limits."""
+    login: str | None = None
+    """The ``[[logins]]`` entry the account is under; ``None``: the primary login."""
 
     def __post_init__(self) -> None:
         if self.name is not None and not self.name.strip():
@@ -697,6 +731,8 @@ class Settings(_Section, frozen=True):
     journal: JournalSettings = msgspec.field(default_factory=JournalSettings)
     recording: RecordingSettings = msgspec.field(default_factory=RecordingSettings)
     dashboard: DashboardSettings = msgspec.field(default_factory=DashboardSettings)
+    logins: tuple[LoginSettings, ...] = ()
+    """Logins beside the primary one (``[[logins]]``); empty: the primary login alone."""
     accounts: tuple[AccountSettings, ...] = ()
     """The accounts to trade (``[[accounts]]``); empty: ``trading.account`` alone."""
     strategies: tuple[StrategySettings, ...] = ()
@@ -718,7 +754,48 @@ class Settings(_Section, frozen=True):
             raise ValueError(f"trading.symbol: {traded!r} is not one of instruments "
                              f"({', '.join(self.instruments)})")
         self._check_accounts_and_strategies()
+        self._check_logins()
         self._check_copier()
+
+    def _check_logins(self) -> None:
+        """Login names and credential prefixes are unique, every account's ``login`` is
+        listed, each login trades an account, and the copier stays within the primary
+        login."""
+        names: set[str] = set()
+        prefixes: set[str] = set()
+        for index, login in enumerate(self.logins):
+            if login.name in names:
+                raise ValueError(f"logins[{index}].name: login {login.name!r} listed twice")
+            if login.variables_prefix in prefixes:
+                raise ValueError(f"logins[{index}].env_prefix: {login.variables_prefix!r} "
+                                 f"is another login's")
+            names.add(login.name)
+            prefixes.add(login.variables_prefix)
+        if self.logins and not self.accounts:
+            raise ValueError("logins: [[logins]] trade the [[accounts]] that name them; list "
+                             "the accounts (with login = \"NAME\") and the strategies")
+        for index, account in enumerate(self.accounts):
+            if account.login is not None and account.login not in names:
+                listed = ", ".join(sorted(names)) or "none"
+                raise ValueError(f"accounts[{index}].login: {account.login!r} is not in "
+                                 f"[[logins]] ({listed})")
+        used = {account.login for account in self.accounts}
+        for index, login in enumerate(self.logins):
+            if login.name not in used:
+                raise ValueError(f"logins[{index}]: login {login.name!r} has no account in "
+                                 f"[[accounts]]")
+        copier = self.copier
+        if copier is not None:
+            elsewhere = [a for a in self.accounts if a.login is not None
+                         and a.key in (copier.leader, *(f.account for f in copier.followers))]
+            if elsewhere:
+                raise ValueError(f"copier: account {elsewhere[0].key!r} is under login "
+                                 f"{elsewhere[0].login!r}; the copier's leader and followers "
+                                 f"are accounts of the primary login")
+
+    def login_of(self, account: AccountSettings) -> LoginSettings | None:
+        """The ``[[logins]]`` entry ``account`` is under (``None``: the primary login)."""
+        return next((login for login in self.logins if login.name == account.login), None)
 
     def _check_copier(self) -> None:
         """The copier's followers are not traded by a strategy (their orders would be taken

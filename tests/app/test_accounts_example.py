@@ -15,6 +15,7 @@ from test_cli_run import SUMMARY, spawn
 from tradovate_api.journal import JournalReader
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "accounts.toml"
+LOGINS = Path(__file__).parents[2] / "examples" / "logins.toml"
 
 
 @pytest.fixture
@@ -47,3 +48,25 @@ async def test_the_documented_example_trades_three_accounts_with_two_strategies(
     assert len(evaluation) == 2, [(r.account_id, r.source, r.kind) for r in requests]
     assert all(r.account_id for r in requests)
     assert {r.source for r in requests} <= {"evaluation", "funded", ""}
+
+
+async def test_the_documented_logins_example_trades_under_two_logins(
+        tmp_path: Path, processes: list[asyncio.subprocess.Process]) -> None:
+    """``examples/logins.toml``: the embedded simulator gets a user per login; each login
+    caches its own token (0600) and every account trades or is journaled under its own."""
+    settings = tmp_path / "logins.toml"
+    shutil.copy(LOGINS, settings)
+    proc = await spawn(tmp_path, "--settings", str(settings), "--duration", "20")
+    processes.append(proc)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()
+    assert SUMMARY in text
+    assert "reconnects    md 0, trading 0, trading personal 0" in text
+    for name in ("token.json", "token.personal.json"):
+        assert (tmp_path / "state" / name).stat().st_mode & 0o777 == 0o600
+    per_account = text.split("per account", 1)[1]
+    assert all(name in per_account for name in ("EVAL1", "EVAL2", "FUNDED"))
+    with JournalReader(tmp_path / "state" / "journal.db") as reader:
+        requests = reader.requests()
+    assert all(r.account_id for r in requests)

@@ -100,10 +100,13 @@ class AuthManager:
     @classmethod
     def from_settings(cls, settings: Settings, credentials: TradovateCredentials,
                       alerts: AlertSink, rest_url: str | None = None,
-                      **overrides: Any) -> AuthManager:
+                      login: str | None = None, **overrides: Any) -> AuthManager:
         """A manager configured from the settings file; ``rest_url`` overrides the
-        environment's (the embedded simulator's address). On ``sim`` without credentials the
-        simulator's default user ``sim``/``sim`` is used."""
+        environment's (the embedded simulator's address). ``login``: the name of a
+        ``[[logins]]`` entry (``None``: the primary login); its token is cached beside the
+        primary's, the login's name before the suffix (``state/token.NAME.json``). On
+        ``sim`` without credentials the simulator's default user is used: ``sim``/``sim``,
+        or the login's name as user name and password."""
         if rest_url is None:
             endpoints = settings.endpoints()
             if endpoints is None:
@@ -111,13 +114,16 @@ class AuthManager:
                                   "REST URL")
             rest_url = endpoints.rest
         if settings.environment == "sim" and credentials.name is None:
-            credentials = TradovateCredentials(name="sim", password=Secret("sim"),
+            user = login or "sim"
+            credentials = TradovateCredentials(name=user, password=Secret(user),
                                                app_id=credentials.app_id,
                                                app_version=credentials.app_version,
                                                device_id=credentials.device_id)
         auth = settings.auth
         options: dict[str, Any] = {
-            "cache_path": auth.token_cache, "renewal_margin": auth.renewal_margin_seconds,
+            "cache_path": auth.token_cache if login is None else login_cache_path(
+                auth.token_cache, login),
+            "renewal_margin": auth.renewal_margin_seconds,
             "renewal_retries": auth.renewal_retries,
             "renewal_retry_delay": auth.renewal_retry_delay_seconds,
             "penalty_retries": auth.penalty_retries,
@@ -335,3 +341,10 @@ class AuthManager:
         if cache is None or not cache.path.exists():
             return
         cache.forget_token(user_name(self._credentials), self.device_id)
+
+
+def login_cache_path(primary: str | Path, login: str) -> Path:
+    """The token cache of the ``[[logins]]`` entry ``login``: the primary's file name with
+    the login's name before its suffix (``state/token.json`` → ``state/token.B.json``)."""
+    path = Path(primary)
+    return path.with_name(f"{path.stem}.{login}{path.suffix}")

@@ -13,11 +13,13 @@ task               policy       what it does
 md read            reconnect    the market-data socket; its reader is the only
                                 writer of the market store
 account read       reconnect    the trading socket; its reader is the only writer of
-                                the account store
+                                the account store (with ``[[logins]]``: one task per
+                                login, ``account read NAME``, each writing only its
+                                login's accounts)
 order outcomes     essential    :class:`~tradovate_api.orders.OutcomeResolver`: settles
                                 orders whose answer was lost from the server's
                                 order list, after the grace period
-token renewal      essential    ``AuthManager.run_renewal``
+token renewal      essential    ``AuthManager.run_renewal`` (one per login)
 log writer         essential    watches the log writer (dropped records, failed
                                 writes → alerts); the writing is its own thread
 periodic report    essential    :class:`~tradovate_api.reports.ReportScheduler`: marks
@@ -37,8 +39,9 @@ busy poll          essential    with ``connection.busy_poll``: keeps the loop fr
 =================  ===========  ====================================================
 
 Single writers: only the md reader callback calls the market store's writer and only the
-account reader callback calls the account store's writer (both in ``readers``); everything
-else (strategy context, risk, reports, status) gets the read-only views.
+account reader callbacks call the account store's writer (both in ``readers``; one account
+reader per login, whose snapshots replace only its login's accounts — ``logins``);
+everything else (strategy context, risk, reports, status) gets the read-only views.
 
 Shutdown (first SIGINT/SIGTERM, ``request_shutdown``, ``--duration``, a fatal end) is the
 ``shutdown`` sequence: halt, unsubscribe, secure the positions and report what is open, final
@@ -87,6 +90,7 @@ from .copier_wiring import CopierObserver
 from .embedded_simulator import front_months, make_embedded_simulator, start_embedded_simulator
 from .heap import freeze_startup_heap, thaw
 from .log_watch import watch_log
+from .logins import LoginRun
 from .metrics import RuntimeMetrics
 from .observer import AppObserver, fan_out, notify
 from .readers import Readers
@@ -136,14 +140,17 @@ class TradingApp:
                  submit: Submit | None = None, handle_signals: bool = True,
                  supervisor_options: SupervisorOptions | None = None,
                  connection_options: ConnectionOptions | None = None,
-                 market_open: Callable[[], Awaitable[float]] | None = None) -> None:
+                 market_open: Callable[[], Awaitable[float]] | None = None,
+                 logins: Mapping[str, TradovateCredentials] | None = None) -> None:
         """``strategy``: the instance to run in the single case (one strategy on one account,
         no ``[[strategies]]``); ``None``: every strategy is loaded from the settings, one
         instance per account it trades. ``endpoints`` overrides the settings' addresses;
         ``status`` gets the live status line; ``submit`` receives report notifications. The
         option arguments replace what the settings give (tests and tools):
         ``supervisor_options``, ``connection_options`` and ``market_open`` (waits for the
-        open, returns the seconds waited)."""
+        open, returns the seconds waited). ``credentials``: the primary login's; ``logins``:
+        each ``[[logins]]`` entry's, by its name (on ``sim`` a missing one is the
+        simulator's user named like the login)."""
         self.settings = settings
         self.strategies = _instances(settings, strategy)
         """Per entry of ``settings.strategy_list()``: its instance for each account it
@@ -157,6 +164,7 @@ class TradingApp:
         self.clock = clock
         self.duration = duration
         self._credentials = credentials
+        self._logins = dict(logins or {})
         self._status_stream = status
         self._handle_signals = handle_signals
         self._connection_options = connection_options
@@ -166,8 +174,11 @@ class TradingApp:
         """The embedded simulator (``sim`` without URL overrides), else ``None``."""
         commissions = dict(settings.trading.commission_per_side)
         if self.endpoints is None:
-            named = [a.name for a in settings.accounts if a.name is not None]
-            self.simulator, clock = make_embedded_simulator(simulator_config, clock, named)
+            named = [a.name for a in settings.accounts if a.name is not None and a.login is None]
+            under = {login.name: [a.name for a in settings.accounts if a.name is not None
+                                  and a.login == login.name] for login in settings.logins}
+            self.simulator, clock = make_embedded_simulator(simulator_config, clock, named,
+                                                            under)
             self.clock = clock
             for inst in self.simulator.catalog:
                 commissions.setdefault(inst.product.name, inst.commission_per_side)
@@ -231,6 +242,11 @@ class TradingApp:
     @property
     def trading(self) -> TradingSession | None:
         return None if self._w is None else self._w.trading
+
+    @property
+    def trading_sessions(self) -> tuple[TradingSession, ...]:
+        """Every login's trading connection, the primary's first (empty before start)."""
+        return () if self._w is None else tuple(login.trading for login in self._w.logins)
 
     @property
     def copier(self) -> CopierService | None:
@@ -336,7 +352,8 @@ class TradingApp:
                     loop.remove_signal_handler(signal.SIGUSR2)
                 if resume_signal:
                     loop.remove_signal_handler(signal.SIGUSR1)
-                self._wired().guard.close()
+                for login in self._wired().logins:
+                    login.guard.close()
             if self.supervisor.ends and not self.summary_text:
                 _log.info("run ended before the summary (%s)", self.supervisor.exit_reason)
             return code
@@ -366,7 +383,7 @@ class TradingApp:
             frame_observer=fan_out(self._frame_observers),
             connection_options=self._connection_options,
             sim_symbols=None if self.simulator is None else front_months(self.simulator),
-            opened=self._opened)
+            opened=self._opened, logins=self._logins)
         self.contracts = w.contracts
         self.symbol = w.symbols[0]
         if w.copier is not None:
@@ -381,9 +398,13 @@ class TradingApp:
     def _register(self) -> None:
         sup, w = self.supervisor, self._wired()
         sup.add_task("md read", self._md_read, Policy.RECONNECT)
-        sup.add_task("account read", self._account_read, Policy.RECONNECT)
+        for login in w.logins:
+            named = f" {login.name}" if login.name else ""
+            sup.add_task(f"account read{named}", self._account_reader(login), Policy.RECONNECT)
         sup.add_task("order outcomes", self._resolve_outcomes)
-        sup.add_task("token renewal", w.auth.run_renewal)
+        for login in w.logins:
+            sup.add_task(f"token renewal{f' {login.name}' if login.name else ''}",
+                         login.auth.run_renewal)
         sup.add_task("log writer", self._watch_log)
         sup.add_task("periodic report", self.reports.run)
         sup.add_task("strategy", self._run_strategy)
@@ -468,14 +489,17 @@ class TradingApp:
         finally:
             self.connection_ended.notify()
 
-    async def _account_read(self) -> None:
-        w = self._wired()
-        try:
-            await w.trading.run()
-        finally:
-            for account in w.accounts:
-                account.orders.on_disconnect()
-            self.connection_ended.notify()
+    def _account_reader(self, login: LoginRun) -> Callable[[], Awaitable[None]]:
+        """The task reading ``login``'s trading connection (the only writer of its accounts
+        in the account store)."""
+        async def read() -> None:
+            try:
+                await login.trading.run()
+            finally:
+                for account in login.accounts:
+                    account.orders.on_disconnect()
+                self.connection_ended.notify()
+        return read
 
     async def _resolve_outcomes(self) -> None:
         await _together([account.resolver.run() for account in self._wired().accounts])
@@ -496,8 +520,10 @@ class TradingApp:
                       extra={"wait_seconds": waited})
         self._phase = "connecting"
         await w.md.wait_ready()
-        await w.trading.wait_ready()
-        await self.account_changed.until(lambda: self.account.synced)
+        for login in w.logins:
+            await login.trading.wait_ready()
+        await self.account_changed.until(
+            lambda: self.account.synced and all(login.readers.snapshots for login in w.logins))
         await w.subscriptions.subscribe()
         self.frozen_objects = freeze_startup_heap()
         _log.debug("start-up heap frozen: %d objects", self.frozen_objects)
@@ -572,7 +598,8 @@ class TradingApp:
         return read_status(self.account, self.market, self.contracts, self.symbol,
                            [(a.account_id, a.name) for a in self.accounts], self.metrics,
                            md_connected=self.md is not None and self.md.ready,
-                           trading_connected=self.trading is not None and self.trading.ready,
+                           trading_connected=self._w is not None and all(
+                               login.trading.ready for login in self._w.logins),
                            word=word, limits=self._limits_text())
 
     def _limits_text(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -28,7 +28,9 @@ SIM_PRODUCTS = ("ES", "NQ")
 strategy pools ES and NQ and trades ES)."""
 
 
-def embedded_simulator_config(accounts: Sequence[str] = ()) -> SimulatorConfig:
+def embedded_simulator_config(accounts: Sequence[str] = (),
+                              logins: Mapping[str, Sequence[str]] | None = None
+                              ) -> SimulatorConfig:
     """The simulator ``tradovate-api run`` starts on ``sim``.
 
     Its market is the default one plus large prints: about one 500-lot block every 2.5 s
@@ -40,12 +42,17 @@ def embedded_simulator_config(accounts: Sequence[str] = ()) -> SimulatorConfig:
 
     ``accounts``: the names the settings' ``[[accounts]]`` give; the simulator's login
     (``sim``/``sim``) then holds an account of each name (default: one ``DEMO`` account).
+    ``logins``: the settings' other logins' account names by login name; each login is a user
+    of the simulator whose name and password are the login's name.
     """
     from ..simulator import SimulatorConfig  # imported only when the simulator runs
     from ..simulator.config import AccountConfig, UserConfig
 
     users = [UserConfig(name="sim", password="sim",
-                        accounts=[AccountConfig(name=name) for name in accounts] or None)]
+                        accounts=[AccountConfig(name=name) for name in accounts] or None),
+             *(UserConfig(name=login, password=login,
+                          accounts=[AccountConfig(name=name) for name in names])
+               for login, names in (logins or {}).items())]
     return SimulatorConfig(users=users, warm_up=600.0, large_print_probability=0.02,
                            large_print_size=500)
 
@@ -61,9 +68,11 @@ def simulated_time_note(simulated_s: float) -> str:
 
 
 def make_embedded_simulator(config: SimulatorConfig | None, clock: Callable[[], int],
-                            accounts: Sequence[str] = ()) -> tuple[Simulator, Callable[[], int]]:
+                            accounts: Sequence[str] = (),
+                            logins: Mapping[str, Sequence[str]] | None = None
+                            ) -> tuple[Simulator, Callable[[], int]]:
     """The simulator (``config``, else :func:`embedded_simulator_config` with the named
-    ``accounts``) and the clock the
+    ``accounts`` and ``logins``) and the clock the
     app runs on (ms). The embedded market trades at any hour: with the wall clock, when the
     market is closed now, both run on a clock that starts just after the next open; any
     other ``clock`` (tests) is shared as it is."""
@@ -73,7 +82,8 @@ def make_embedded_simulator(config: SimulatorConfig | None, clock: Callable[[], 
     sim_clock = open_clock() if clock is wall_clock_ms else (lambda: clock() / 1000)
     if clock is wall_clock_ms:
         clock = lambda: int(sim_clock() * 1000)  # noqa: E731
-    return Simulator(config or embedded_simulator_config(accounts), clock=sim_clock), clock
+    return Simulator(config or embedded_simulator_config(accounts, logins),
+                     clock=sim_clock), clock
 
 
 async def start_embedded_simulator(simulator: Simulator) -> Endpoints:

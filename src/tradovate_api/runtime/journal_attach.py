@@ -124,10 +124,11 @@ class JournalObserver(AppObserver):
 
     async def _cancel_and_confirm(self, app: PreparedApp,
                                   targets: tuple[WorkingOrder, ...]) -> list[OrderTicket]:
-        trading, orders = app.trading, app.orders
-        assert trading is not None
+        orders = app.orders
+        assert app.trading is not None
         assert orders is not None
-        await trading.wait_ready()
+        for trading in app.trading_sessions:  # each login's accounts cancel over its own
+            await trading.wait_ready()
         by_account = {a.account_id: a.orders for a in app.accounts}
         tickets = [by_account.get(t.account_id, orders).cancel(
             t.order_id, trigger="left working by an earlier run") for t in targets]

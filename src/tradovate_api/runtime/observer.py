@@ -52,6 +52,11 @@ class PreparedApp(Protocol):
     @property
     def trading(self) -> TradingSession | None: ...
 
+    @property
+    def trading_sessions(self) -> tuple[TradingSession, ...]:
+        """Every login's trading connection, the primary's (``trading``) first."""
+        ...
+
 
 class AppObserver:
     """Override the hooks you need."""

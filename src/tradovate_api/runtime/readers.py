@@ -2,7 +2,9 @@
 
 Each session calls one callback per decoded event on its reader: the md reader
 (:meth:`Readers.on_md`) is the market store's only writer, the account reader
-(:meth:`Readers.on_account`) the account store's. Each applies the event, tells the
+(:meth:`Readers.on_account`) the account store's — one per login when the run has several
+(:meth:`Readers.for_login`), each applying its login's snapshots to its login's accounts
+only. Each applies the event, tells the
 observers, then hands the changes to the strategy feed (each account's orders first, then the
 strategies). This is
 the hot path — md frame → store → strategy → order on the wire — so the callbacks are bound
@@ -81,10 +83,25 @@ class Readers:
         self._mapped_charts: set[int] = set()
         self._md_socket: Connection | None = None
         self._throttled: ThrottledAlerts | None = None
+        self.scope: frozenset[int] | None = None
+        """The ids of the accounts of this reader's login, when the run has several logins:
+        its snapshots replace only those (and the accounts the snapshot lists); ``None``: a
+        snapshot is the whole picture."""
+        self.snapshots = 0
+        """Snapshots applied (the run starts once every login's first one is)."""
         self.account_event_ns = 0
         """``perf_counter_ns`` when the account reader took its current event, before the
         store applied it (an observer's measure of the reader's path, like the md reader's
         event delivery for tick-to-order)."""
+
+    def for_login(self, scope: frozenset[int]) -> Readers:
+        """The account reader of another login's trading connection: the same store writer,
+        observers and counters, its own strategy feed and guard (:meth:`attach`), its
+        snapshots scoped to its accounts (``scope``). Its md callback is never used."""
+        sibling = Readers(self._md_writer, self._account_writer, self._metrics,
+                          self._observers, self._account_changed, self._alerts)
+        sibling.scope = scope
+        return sibling
 
     def attach(self, md: MarketDataSession, feed: StrategyFeed, guard: ResyncGuard,
                contracts: ContractBook, cause: MarketCause,
@@ -236,7 +253,10 @@ class Readers:
                           f"{lost[0].reason}); it was not applied")
             return None
         try:
-            report = self._account_writer.apply_snapshot(snapshot.message)
+            scope = self.scope
+            report = self._account_writer.apply_snapshot(
+                snapshot.message, None if scope is None
+                else scope | {a.id for a in snapshot.message.accounts})
         except Exception as exc:
             _log.exception("applying the snapshot of trading connection #%d failed",
                            snapshot.connection)
@@ -245,6 +265,7 @@ class Readers:
                           f"the snapshot")
             return None
         guard.snapshot_applied()
+        self.snapshots += 1
         return report
 
     def _odd_entities(self, event: EntityEvent) -> None:

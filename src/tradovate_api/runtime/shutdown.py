@@ -28,6 +28,7 @@ from ..stores import AccountView, AccountWriter
 from .accounts import AccountRun
 from .changed import Changed
 from .exit_plan import ExitPlan, describe, plan_exit
+from .logins import LoginRun
 from .rest_exit import read_account
 from .status import StatusPrinter
 from .supervisor import ShutdownHook, Supervisor
@@ -104,8 +105,9 @@ class ShutdownSequence:
 
     async def close_sockets(self) -> None:
         w = self._w
-        for session in (w.md, w.trading):
-            await session.close("shutdown")
+        await w.md.close("shutdown")
+        for login in w.logins:
+            await login.trading.close("shutdown")
 
     async def secure(self) -> None:
         """Leave no position naked: cancel the entries and keep the protective stops,
@@ -116,13 +118,17 @@ class ShutdownSequence:
         config = self._config
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._supervisor.options.shutdown_timeout * SETTLE_FRACTION
-        w.gateway.rest_allowed = True
-        over_rest = not w.trading.ready
+        for login in w.logins:
+            login.gateway.rest_allowed = True
+        down = [login for login in w.logins if not login.trading.ready]
+        over_rest = bool(down)
         confirmed = not over_rest
         if over_rest:
-            _log.warning("shutdown: the trading socket is down; securing the positions over "
-                         "REST")
-            confirmed = await self._read_account_over_rest(deadline)
+            which = "" if len(w.logins) == 1 else " of " + ", ".join(
+                login.label for login in down)
+            _log.warning("shutdown: the trading socket%s is down; securing the positions over "
+                         "REST", which)
+            confirmed = await self._read_account_over_rest(deadline, down)
         sent: list[OrderTicket] = []
         protecting: set[tuple[int, int]] = set()
         for account, plan in self._plans():
@@ -130,7 +136,7 @@ class ShutdownSequence:
             sent += tickets
             protecting |= {(account.account_id, t.contract_id) for t in tickets
                            if t.kind is TicketKind.PLACE and t.state is not TicketState.REFUSED}
-        poller = (loop.create_task(self._poll_account_over_rest(), name="shutdown rest poll")
+        poller = (loop.create_task(self._poll_account_over_rest(down), name="shutdown rest poll")
                   if over_rest and confirmed else None)
         try:
             if confirmed:  # REST unreachable too: nothing could confirm it, do not wait
@@ -147,7 +153,7 @@ class ShutdownSequence:
             confirmed = confirmed and self._rest_reads_ok
         _log.info("shutdown: %d exit requests sent (%s)", len(sent),
                   "flatten" if config.flatten else "cancel entries, keep protective stops")
-        self._report_exit(confirmed or w.trading.ready)
+        self._report_exit(confirmed or all(login.trading.ready for login in w.logins))
 
     def forced_exit(self) -> None:
         """A second signal: nothing more is sent; say in one line what is known to be open."""
@@ -214,26 +220,32 @@ class ShutdownSequence:
                    and (not config.cancel_entries or not plan.entries)
                    for account, plan in self._plans())
 
-    async def _read_account_over_rest(self, deadline: float) -> bool:
-        """Replace the (stale) account store with the account read over REST. The account
-        reader is not running (the trading socket is down); should it come back meanwhile,
+    async def _read_account_over_rest(self, deadline: float, down: list[LoginRun]) -> bool:
+        """Replace the (stale) account data of each login of ``down`` (whose trading socket
+        is down) with its account read over REST (scoped to its accounts when the run has
+        several logins). Its account reader is not running; should it come back meanwhile,
         its own snapshot simply replaces this one."""
-        try:
-            async with asyncio.timeout_at(deadline):
-                message = await read_account(self._w.rest)
-        except TimeoutError:
-            message = None
-        self._rest_reads_ok = message is not None
-        if message is None:
-            return False
-        self._account_writer.apply_snapshot(message)
-        self._account_changed.notify()
-        return True
+        ok = True
+        for login in down:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await read_account(login.rest)
+            except TimeoutError:
+                message = None
+            if message is None:
+                ok = False
+                continue
+            scope = login.scope
+            self._account_writer.apply_snapshot(
+                message, None if scope is None else scope | {a.id for a in message.accounts})
+            self._account_changed.notify()
+        self._rest_reads_ok = ok
+        return ok
 
-    async def _poll_account_over_rest(self) -> None:
+    async def _poll_account_over_rest(self, down: list[LoginRun]) -> None:
         while True:
             await asyncio.sleep(REST_POLL_SECONDS)
-            await self._read_account_over_rest(asyncio.get_running_loop().time() + 5.0)
+            await self._read_account_over_rest(asyncio.get_running_loop().time() + 5.0, down)
 
     def _report_exit(self, confirmed: bool) -> None:
         """Print (summary), log and alert what is still open and what protects it."""

@@ -18,18 +18,24 @@ from .accounts import AccountRun, StrategyRun
 class StrategyFeed:
     """See the module doc."""
 
-    __slots__ = ("_accounts", "_dispatchers", "market")
+    __slots__ = ("_accounts", "_dispatchers", "_watching", "market")
 
-    def __init__(self, accounts: Sequence[AccountRun], runs: Sequence[StrategyRun]) -> None:
+    def __init__(self, accounts: Sequence[AccountRun], runs: Sequence[StrategyRun],
+                 market_runs: Sequence[StrategyRun] | None = None) -> None:
+        """``accounts`` and ``runs``: those of one login (its account data come to it);
+        ``market_runs``: every strategy run of the run (market data; default ``runs``)."""
         self._accounts = tuple(accounts)
         self._dispatchers = tuple(run.dispatcher for run in runs)
+        watching = self._dispatchers if market_runs is None else tuple(
+            run.dispatcher for run in market_runs)
+        self._watching = watching
         self.market: Callable[[Iterable[MarketChange]], None] = (
-            self._dispatchers[0].market if len(self._dispatchers) == 1 else self._market_all)
+            watching[0].market if len(watching) == 1 else self._market_all)
         """Changes ``MarketDataWriter.apply`` returned (the md reader's hot path)."""
 
     def _market_all(self, changes: Iterable[MarketChange]) -> None:
         batch = changes if isinstance(changes, list) else list(changes)
-        for dispatcher in self._dispatchers:
+        for dispatcher in self._watching:
             dispatcher.market(batch)
 
     def account(self, changes: Iterable[AccountChange]) -> None:

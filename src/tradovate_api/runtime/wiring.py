@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
@@ -50,6 +50,7 @@ from ..strategy.context import StrategyContext
 from ..strategy.dispatch import Dispatcher
 from .accounts import AccountRisks, AccountRun, StrategyRun, TicketsOfAccounts
 from .copier_wiring import build_copier, copier_accounts
+from .logins import LoginRun
 from .md_subscriptions import MdSubscriptions
 from .metrics import RuntimeMetrics
 from .readers import Readers
@@ -63,39 +64,69 @@ _log = logging.getLogger("tradovate_api.runtime.wiring")
 @dataclass(slots=True)
 class Opened:
     """What start-up opened that must be closed at the end of the run, even when start-up
-    failed half-way."""
+    failed half-way: each login's auth manager and REST client, the primary's first."""
 
-    auth: AuthManager | None = None
-    rest: RestClient | None = None
+    auths: list[AuthManager] = field(default_factory=list)
+    rests: list[RestClient] = field(default_factory=list)
+
+    @property
+    def auth(self) -> AuthManager | None:
+        """The primary login's auth manager."""
+        return self.auths[0] if self.auths else None
 
     async def close(self) -> None:
-        for closing in (self.rest, self.auth):
-            if closing is not None:
-                with contextlib.suppress(Exception):
-                    await closing.close()
+        for rest in self.rests:
+            with contextlib.suppress(Exception):
+                await rest.close()
+        for auth in self.auths:
+            with contextlib.suppress(Exception):
+                await auth.close()
 
 
 @dataclass(slots=True)
 class Wiring:
     """Everything made at start-up from the login and the server's answers."""
 
-    auth: AuthManager
-    rest: RestClient
+    logins: tuple[LoginRun, ...]
+    """Each login's token, REST client, trading connection, gateway and accounts: the
+    primary login first (the only one without ``[[logins]]``)."""
     md: MarketDataSession
-    trading: TradingSession
     accounts: tuple[AccountRun, ...]
     """The traded accounts, in the settings' order, then the trade copier's followers."""
     runs: tuple[StrategyRun, ...]
     """Every strategy on every account it trades."""
     feed: StrategyFeed
     subscriptions: MdSubscriptions
-    gateway: ShutdownGateway
-    guard: ResyncGuard
     contracts: ContractBook
     symbols: list[str]
     """The subscribed contracts, the traded one first."""
     copier: CopierService | None
     """The trade copier (``[copier]``); its followers are the last of ``accounts``."""
+
+    @property
+    def auth(self) -> AuthManager:
+        """The primary login's auth manager (its token also opens the md connection)."""
+        return self.logins[0].auth
+
+    @property
+    def rest(self) -> RestClient:
+        """The primary login's REST client."""
+        return self.logins[0].rest
+
+    @property
+    def trading(self) -> TradingSession:
+        """The primary login's trading connection."""
+        return self.logins[0].trading
+
+    @property
+    def gateway(self) -> ShutdownGateway:
+        """The primary login's gateway."""
+        return self.logins[0].gateway
+
+    @property
+    def guard(self) -> ResyncGuard:
+        """The primary login's resync guard."""
+        return self.logins[0].guard
 
 
 async def wire(settings: Settings, credentials: TradovateCredentials, endpoints: Endpoints,
@@ -104,28 +135,44 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
                account_writer: AccountWriter, metrics: RuntimeMetrics, readers: Readers,
                frame_observer: FrameObserver | None,
                connection_options: ConnectionOptions | None,
-               sim_symbols: list[str] | None, opened: Opened) -> Wiring:
-    """Log in, choose the accounts, resolve the contracts, build the sessions and the order
-    path of each account, a context and dispatcher per strategy and account, and attach the
-    readers. ``strategies[i]`` holds the instances of ``settings.strategy_list()[i]``, one
-    per account it trades. ``sim_symbols``: the embedded simulator's default instruments
-    (``None`` on a real server). ``account_writer`` gets the contracts' reference entities
-    before the first snapshot. What it opens is recorded in ``opened``."""
-    auth = opened.auth = AuthManager.from_settings(
-        settings, credentials, alerts, rest_url=endpoints.rest,
-        clock=lambda: datetime.fromtimestamp(clock() / 1000, UTC))
-    token = await auth.token()
-    if token.user_id is None:
-        raise StartupError("the token response carried no userId")
-    trading_tokens = AuthTokens(auth, market_data=False)
-    md_tokens = AuthTokens(auth, market_data=True)
-    rest = opened.rest = RestClient(endpoints.rest, trading_tokens,
-                                    timeout=settings.connection.request_timeout_seconds,
-                                    token_rejected=trading_tokens.rejected)
+               sim_symbols: list[str] | None, opened: Opened,
+               logins: Mapping[str, TradovateCredentials] | None = None) -> Wiring:
+    """Log in (each login), choose the accounts, resolve the contracts, build the sessions
+    and the order path of each account, a context and dispatcher per strategy and account,
+    and attach the readers. ``strategies[i]`` holds the instances of
+    ``settings.strategy_list()[i]``, one per account it trades. ``credentials``: the primary
+    login's; ``logins``: each ``[[logins]]`` entry's by name (missing: none given).
+    ``sim_symbols``: the embedded simulator's default instruments (``None`` on a real
+    server). ``account_writer`` gets the contracts' reference entities before the first
+    snapshot. What it opens is recorded in ``opened``."""
+    given = logins or {}
+    names: list[str] = ["", *(login.name for login in settings.logins)]
+    auths: list[AuthManager] = []
+    rests: list[RestClient] = []
+    user_ids: list[int] = []
+    for name in names:
+        auth = AuthManager.from_settings(
+            settings, given.get(name, TradovateCredentials()) if name else credentials,
+            alerts, rest_url=endpoints.rest, login=name or None,
+            clock=lambda: datetime.fromtimestamp(clock() / 1000, UTC))
+        opened.auths.append(auth)
+        token = await auth.token()
+        if token.user_id is None:
+            raise StartupError(f"the token response{f' of login {name!r}' if name else ''} "
+                               f"carried no userId")
+        tokens = AuthTokens(auth, market_data=False)
+        rest = RestClient(endpoints.rest, tokens,
+                          timeout=settings.connection.request_timeout_seconds,
+                          token_rejected=tokens.rejected)
+        opened.rests.append(rest)
+        auths.append(auth)
+        rests.append(rest)
+        user_ids.append(token.user_id)
     listed = settings.account_list()
-    chosen = await choose_accounts(rest, listed)
+    chosen, scopes = await choose_login_accounts(settings, names, rests, listed)
     copier = settings.copier
-    leader, following = (None, []) if copier is None else await copier_accounts(rest, copier)
+    leader, following = (None, []) if copier is None else await copier_accounts(rests[0],
+                                                                                copier)
     entries = [*zip(listed, chosen, strict=True),
                *((f.account_settings, found) for f, found in
                  zip(copier.followers if copier is not None else (), following, strict=True))]
@@ -136,33 +183,52 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
             if symbol not in symbols:
                 raise ConfigError(f"strategies[{index}].symbols: {symbol!r} is not one of the "
                                   f"instruments ({', '.join(symbols)})")
-    contracts = await ContractBook.resolve(rest, symbols)
+    contracts = await ContractBook.resolve(rests[0], symbols)
     account_writer.add_reference(contracts.reference_entities())
     options = connection_options or ConnectionOptions.from_settings(
         settings.connection.heartbeat_seconds, settings.connection.silence_timeout_seconds,
         settings.connection.request_timeout_seconds)
+    md_tokens = AuthTokens(auths[0], market_data=True)
     md = MarketDataSession(endpoints.md_ws, md_tokens, readers.on_md, options=options,
                            token_rejected=md_tokens.rejected)
     md.frame_observer = frame_observer
-    trading = TradingSession(endpoints.trading_ws, trading_tokens, readers.on_account,
-                             user_id=token.user_id, options=options,
-                             token_rejected=trading_tokens.rejected)
-    md.login_count = trading.login_count = lambda: auth.logins
-    gateway = ShutdownGateway(LiveGateway(trading), RestGateway(rest))
+    primary_auth = auths[0]
+    md.login_count = lambda: primary_auth.logins
+    metrics.track_session("md", md)
+    login_readers = [readers, *(readers.for_login(scopes[i]) for i in range(1, len(names)))]
+    if len(names) > 1:
+        readers.scope = scopes[0]
+    sessions: list[TradingSession] = []
+    gateways: list[ShutdownGateway] = []
+    for index, name in enumerate(names):
+        tokens = AuthTokens(auths[index], market_data=False)
+        trading = TradingSession(endpoints.trading_ws, tokens, login_readers[index].on_account,
+                                 user_id=user_ids[index], options=options,
+                                 token_rejected=tokens.rejected)
+        login_auth = auths[index]
+        trading.login_count = lambda login_auth=login_auth: login_auth.logins
+        trading.reader_problem = login_readers[index].trading_problem
+        metrics.track_session(f"trading {name}" if name else "trading", trading)
+        sessions.append(trading)
+        gateways.append(ShutdownGateway(LiveGateway(trading), RestGateway(rests[index])))
     prefix = run_prefix()
     accounts: list[AccountRun] = []
+    login_of: list[int] = []
     hours = MarketHours(settings.market.calendar)
     for index, (listed_entry, found) in enumerate(entries):
-        limits = login_share(account_limits(settings, listed_entry), len(entries))
+        at = names.index(listed_entry.login or "")
+        login_of.append(at)
+        sharing = sum(1 for entry, _ in entries if (entry.login or "") == names[at])
+        limits = login_share(account_limits(settings, listed_entry), sharing)
         risk = RiskManager(limits, account, market, alerts, clock, account_id=found.id,
                            hours=hours)
-        orders = OrderManager(gateway, account, risk, contracts, alerts,
+        orders = OrderManager(gateways[at], account, risk, contracts, alerts,
                               account_id=found.id, account_spec=found.name, clock=clock,
                               id_prefix=prefix if index == 0 else f"{prefix}.{index}")
         if accounts:  # the md reader stamps one cause: every account's tickets read it
             orders.cause = accounts[0].orders.cause
         orders.add_listener(readers.on_ticket)
-        resolver = OutcomeResolver(orders, RestServerCommands(rest), alerts,
+        resolver = OutcomeResolver(orders, RestServerCommands(rests[at]), alerts,
                                    grace=settings.risk.unknown_order_grace_seconds,
                                    alert_after=settings.risk.unknown_order_alert_seconds,
                                    answer_timeout=max(
@@ -176,9 +242,6 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
     md.subscription_refused = subscriptions.refused
     md.subscription_restored = subscriptions.restored
     md.reader_problem = readers.md_problem
-    trading.reader_problem = readers.trading_problem
-    metrics.track_session("md", md)
-    metrics.track_session("trading", trading)
     runs: list[StrategyRun] = []
     several = sum(len(entry.accounts) for entry in plan) > 1
     for entry, instances in zip(plan, strategies, strict=True):
@@ -199,24 +262,70 @@ async def wire(settings: Settings, credentials: TradovateCredentials, endpoints:
                                     feeds_orders=False,
                                     label=f"{name}@{target.name}" if several else None)
             runs.append(StrategyRun(name, target, strategy, dispatcher))
-    feed = StrategyFeed(traded, runs)  # the copier settles its followers itself
     service = None if copier is None or leader is None else build_copier(
         copier, leader, followers, traded, account, alerts)
-    guard = ResyncGuard(trading.resync, alerts, all_risks)
-    readers.attach(md, feed, guard, contracts, accounts[0].orders.cause,
-                   accounts[0].orders.tickets if len(accounts) == 1
-                   else TicketsOfAccounts(accounts))
-    return Wiring(auth, rest, md, trading, tuple(accounts), tuple(runs), feed, subscriptions,
-                  gateway, guard, contracts, symbols, service)
+    login_runs: list[LoginRun] = []
+    feed = StrategyFeed(traded, runs)  # the copier settles its followers itself
+    for at, name in enumerate(names):
+        mine = tuple(a for a, i in zip(accounts, login_of, strict=True) if i == at)
+        if len(names) > 1:
+            login_feed = StrategyFeed([a for a in mine if a in traded],
+                                      [r for r in runs if r.account in mine],
+                                      market_runs=runs)
+        else:
+            login_feed = feed
+        if at == 0:
+            feed = login_feed
+        guard = ResyncGuard(sessions[at].resync, alerts,
+                            all_risks if len(names) == 1 else AccountRisks(
+                                [a.risk for a in mine]))
+        login_readers[at].attach(md, login_feed, guard, contracts, accounts[0].orders.cause,
+                                 mine[0].orders.tickets if len(mine) == 1
+                                 else TicketsOfAccounts(mine))
+        login_runs.append(LoginRun(name, auths[at], rests[at], sessions[at], gateways[at],
+                                   guard, login_readers[at], mine,
+                                   None if len(names) == 1 else scopes[at]))
+    return Wiring(tuple(login_runs), md, tuple(accounts), tuple(runs), feed, subscriptions,
+                  contracts, symbols, service)
 
 
-async def choose_accounts(rest: RestClient, wanted: Sequence[AccountSettings]
-                          ) -> list[Account]:
-    """The login's active account for each entry of ``wanted``, by name or id (an entry with
-    neither: the login's only active account)."""
+async def choose_login_accounts(settings: Settings, names: Sequence[str],
+                                rests: Sequence[RestClient],
+                                listed: Sequence[AccountSettings]
+                                ) -> tuple[list[Account], list[frozenset[int]]]:
+    """Each listed account found among its login's (``names[i]`` is the login ``rests[i]``
+    speaks for, ``""`` the primary), in the settings' order; and each login's account ids
+    (what its snapshots speak for)."""
+    found: dict[int, Account] = {}
+    scopes: list[frozenset[int]] = []
+    for at, name in enumerate(names):
+        mine = [(i, entry) for i, entry in enumerate(listed) if (entry.login or "") == name]
+        usable = await login_accounts(rests[at])
+        scopes.append(frozenset(a.id for a in usable))
+        chosen = pick_accounts(usable, [entry for _, entry in mine],
+                               login=name if len(names) > 1 else None,
+                               several=len(listed) > 1)
+        found.update({i: account for (i, _), account in zip(mine, chosen, strict=True)})
+    ordered = [found[i] for i in range(len(listed))]
+    if len({a.id for a in ordered}) != len(ordered):
+        raise StartupError("accounts: the same account is listed twice (by name and by id)")
+    return ordered, scopes
+
+
+async def login_accounts(rest: RestClient) -> list[Account]:
+    """The login's active accounts."""
     accounts: list[Account] = await rest.request("account/list", result_type=list[Account])
-    usable = [a for a in accounts if a.active and not a.closed]
+    return [a for a in accounts if a.active and not a.closed]
+
+
+def pick_accounts(usable: Sequence[Account], wanted: Sequence[AccountSettings], *,
+                  login: str | None, several: bool) -> list[Account]:
+    """The account of ``usable`` (one login's active accounts) for each entry of
+    ``wanted``; ``login``: the login's name, said in the error when the run has several
+    (``""``: the primary)."""
     has = ", ".join(a.name for a in usable) or "none"
+    under = "" if login is None else (f" under login {login!r}" if login
+                                      else " under the primary login")
     chosen = []
     for entry in wanted:
         if entry.name is None and entry.id is None:
@@ -228,13 +337,12 @@ async def choose_accounts(rest: RestClient, wanted: Sequence[AccountSettings]
         found = next((a for a in usable if (entry.name is None or a.name == entry.name)
                       and (entry.id is None or a.id == entry.id)), None)
         if found is None:
-            where = "accounts" if len(wanted) > 1 or entry.id is not None else "trading.account"
+            where = "accounts" if several or entry.id is not None else "trading.account"
             which = (f"named {entry.name!r}" if entry.id is None else f"with id {entry.id}"
                      if entry.name is None else f"named {entry.name!r} with id {entry.id}")
-            raise StartupError(f"{where}: no active account {which} (this login has: {has})")
+            raise StartupError(f"{where}: no active account {which}{under} (this login has: "
+                               f"{has})")
         chosen.append(found)
-    if len({a.id for a in chosen}) != len(chosen):
-        raise StartupError("accounts: the same account is listed twice (by name and by id)")
     return chosen
 
 

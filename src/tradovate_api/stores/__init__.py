@@ -2,7 +2,9 @@
 
 Each store is created as a ``(view, writer)`` pair. The writer, the only object with
 mutating methods, belongs to exactly one task (the md reader, the account reader); views are
-read-only and can be shared freely. See :mod:`.market` and :mod:`.account`.
+read-only and can be shared freely. See :mod:`.market` and :mod:`.account`. A run under
+several logins has one account reader per login, all on the event loop, each applying its
+login's snapshots to its login's accounts only (``AccountWriter.apply_snapshot``'s scope).
 """
 
 from __future__ import annotations

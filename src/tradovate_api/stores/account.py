@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
@@ -694,7 +694,9 @@ class _Batch:
 
 
 class AccountWriter:
-    """The only object that mutates the account store; give it to the account reader alone."""
+    """The only object that mutates the account store; give it to the account reader alone
+    (with several logins, their account readers, each applying snapshots scoped to its
+    login's accounts)."""
 
     __slots__ = ("_put", "_s", "_view")
 
@@ -737,12 +739,21 @@ class AccountWriter:
                     put(entity, batch)
         return self._finish(batch)
 
-    def apply_snapshot(self, sync: SyncMessage) -> SyncReport:
+    def apply_snapshot(self, sync: SyncMessage,
+                       scope: Collection[int] | None = None) -> SyncReport:
         """Replace memory with a ``user/syncrequest`` snapshot and report what differed.
+
+        ``scope``: the ids of the accounts the snapshot speaks for — one login's, when a run
+        trades under several logins (each login's trading connection sends the snapshot of
+        its own user). Every entity of the other accounts is kept as it is (built again
+        into the new state, so the indexes hold it). ``None``: the snapshot is the whole
+        picture (one login).
 
         Atomic: the new state is built apart and swapped in only once complete, so a snapshot
         that fails to apply (raises) leaves the previous state exactly as it was."""
         s = self._s
+        if scope is not None:
+            sync = _with_kept(sync, s, scope)
         initial = not s.counters["synced"]
         status_before = {i: o.ord_status for i, o in s.orders.items()}
         positions_before = {(p.account_id, p.contract_id): p for p in s.positions.values()}
@@ -769,6 +780,13 @@ class AccountWriter:
         for put, entities in puts:
             for entity in entities:
                 put(entity, batch)
+        if scope is not None:
+            for entity_type, entities in s.others.items():
+                if entity_type not in _SNAPSHOT_OTHERS:
+                    put_other = builder._put_other(entity_type)
+                    for ident, entity in entities.items():
+                        if ident not in scope:
+                            put_other(entity, batch)
         for order_id in built.orders:
             state = builder._state(order_id)
             if state is not None:
@@ -1077,6 +1095,48 @@ class AccountWriter:
             reject_reason, reject_text = rejection.reject_reason, rejection.text
         return OrderState(order, version, fills, filled, avg, cl_ord_id, reject_reason,
                           reject_text)
+
+
+_SNAPSHOT_OTHERS = {"marginSnapshot": "margin_snapshots",
+                    "accountRiskStatus": "account_risk_statuses",
+                    "userAccountAutoLiq": "user_account_auto_liqs"}
+"""The account-level entities a snapshot carries that the store keeps by account id."""
+
+
+def _with_kept(sync: SyncMessage, s: _AccountState, scope: Collection[int]) -> SyncMessage:
+    """``sync`` with, before each of its lists, the entities of ``s`` that belong to
+    accounts outside ``scope`` (another login's), in the order the store holds them (fills
+    in the order they were booked)."""
+    orders = [o for o in s.orders.values() if o.account_id not in scope]
+    order_ids = {o.id for o in orders}
+    commands = [c for c in s.commands.values() if c.order_id in order_ids]
+    command_ids = {c.id for c in commands}
+    positions = [p for p in s.positions.values() if p.account_id not in scope]
+    position_ids = {p.id for p in positions}
+    tables = s.order_strategies
+    strategies = [o for o in tables.strategies.values() if o.account_id not in scope]
+    strategy_ids = {o.id for o in strategies}
+    kept: dict[str, list[Any]] = {
+        "accounts": [a for i, a in s.accounts.items() if i not in scope],
+        "orders": orders,
+        "order_versions": [v for i in order_ids for v in s.versions.get(i, {}).values()],
+        "commands": commands,
+        "command_reports": [r for r in s.command_reports.values()
+                            if r.command_id in command_ids],
+        "execution_reports": [r for r in s.exec_reports.values()
+                              if r.account_id not in scope],
+        "fills": [f for f in s.fills.values() if f.order_id in order_ids],
+        "fill_pairs": [p for p in s.fill_pairs.values() if p.position_id in position_ids],
+        "positions": positions,
+        "cash_balances": [c for c in s.cash.values() if c.account_id not in scope],
+        "order_strategies": strategies,
+        "order_strategy_links": [link for link in tables.links.values()
+                                 if link.order_strategy_id in strategy_ids],
+    }
+    for entity_type, field in _SNAPSHOT_OTHERS.items():
+        kept[field] = [e for i, e in s.others.get(entity_type, {}).items() if i not in scope]
+    return msgspec.structs.replace(
+        sync, **{name: [*entities, *getattr(sync, name)] for name, entities in kept.items()})
 
 
 def client_key(command: Command) -> str | None:
