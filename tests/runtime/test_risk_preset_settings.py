@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from settings_refusal import both_refuse
 
-from tradovate_api.cli import main
 from tradovate_api.errors import ConfigError
 from tradovate_api.secrets import ALL_VARIABLES
 from tradovate_api.settings import Risk, RulePreset, load_settings, settings_from_mapping
@@ -22,25 +22,6 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ALL_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-
-
-def _both_refuse(tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: str) -> str:
-    """The error line ``config check`` and ``run`` both print for ``settings``."""
-    path = tmp_path / "settings.toml"
-    path.write_text(settings, encoding="utf-8")
-    (tmp_path / "secrets.env").write_text("", encoding="utf-8")
-    lines = []
-    for command in (["config", "check"], ["run", "--duration", "1"]):
-        code = main([*command, "--settings", str(path), "--env-file",
-                     str(tmp_path / "secrets.env")])
-        _out, err = capsys.readouterr()
-        assert code == 1, command
-        assert len(err.strip().splitlines()) == 1, err
-        lines.append(err.strip())
-    assert not (tmp_path / "state").exists()  # refused before the journal or a login
-    check, run = lines
-    assert check.endswith(run.removeprefix("configuration error: ")), lines
-    return check
 
 
 BAD = [
@@ -83,29 +64,29 @@ BAD = [
 def test_a_bad_preset_is_one_line_from_config_check_and_run(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: str,
         message: str) -> None:
-    line = _both_refuse(tmp_path, capsys, settings)
+    line = both_refuse(tmp_path, capsys, settings)
     assert line.endswith(message), line
 
 
 def test_a_preset_file_missing_unreadable_or_not_toml(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     presets = tmp_path / "presets.toml"
-    line = _both_refuse(tmp_path, capsys, '[risk]\npreset_file = "presets.toml"\n')
+    line = both_refuse(tmp_path, capsys, '[risk]\npreset_file = "presets.toml"\n')
     assert line.endswith(f"risk.preset_file: {presets}: cannot read the preset file: No such "
                          f"file or directory")
     presets.write_text("[preset.eval\n", encoding="utf-8")
-    line = _both_refuse(tmp_path, capsys, '[risk]\npreset_file = "presets.toml"\n')
+    line = both_refuse(tmp_path, capsys, '[risk]\npreset_file = "presets.toml"\n')
     assert f"risk.preset_file: {presets}: not valid TOML: " in line
     presets.write_text("[preset.eval]\ntrailing_mode = \"eod\"\n", encoding="utf-8")
-    line = _both_refuse(tmp_path, capsys, '[risk]\npreset_file = "presets.toml"\n')
+    line = both_refuse(tmp_path, capsys, '[risk]\npreset_file = "presets.toml"\n')
     assert line.endswith(f"risk.preset_file: {presets}: preset.eval.trailing_mode: given "
                          f"without trailing_drawdown")
     presets.write_text("[eval]\ndaily_loss = 1000\n", encoding="utf-8")
-    line = _both_refuse(tmp_path, capsys, '[risk]\npreset_file = "presets.toml"\n')
+    line = both_refuse(tmp_path, capsys, '[risk]\npreset_file = "presets.toml"\n')
     assert line.endswith(f"risk.preset_file: {presets}: eval: unknown key (the file holds "
                          f"only [preset.NAME] tables)")
     presets.write_text("[preset.eval]\ndaily_loss = 1000\n", encoding="utf-8")
-    line = _both_refuse(tmp_path, capsys, '[risk]\npreset_file = "presets.toml"\n'
+    line = both_refuse(tmp_path, capsys, '[risk]\npreset_file = "presets.toml"\n'
                                           '[risk.preset.eval]\ndaily_loss = 900\n')
     assert line.endswith(f"risk.preset.eval: defined both here and in risk.preset_file "
                          f"({presets}); keep one")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from settings_refusal import both_refuse
 
 from tradovate_api.cli import main
 from tradovate_api.secrets import ALL_VARIABLES
@@ -110,15 +111,7 @@ def test_mistakes_are_one_line_from_config_check_and_run(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], change: object,
         expected: str) -> None:
     assert callable(change)
-    path = _write(tmp_path, change(GOOD))
-    for command in (["config", "check"], ["run", "--duration", "1"]):
-        code = main([*command, "--settings", str(path), "--env-file",
-                     str(tmp_path / "secrets.env")])
-        err = capsys.readouterr().err
-        assert code == 1, command
-        assert expected in err, err
-        assert len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "state").exists()
+    assert expected in both_refuse(tmp_path, capsys, change(GOOD))
 
 
 def test_sharing_an_account_and_contract_is_allowed_when_both_say_so(tmp_path: Path) -> None:

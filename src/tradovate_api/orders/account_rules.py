@@ -58,7 +58,7 @@ class TrailingDrawdown:
     :meth:`end_of_day` at the trade-date roll. The first high-water is ``start`` or the
     first balance seen, whichever is higher."""
 
-    __slots__ = ("drawdown", "floor", "high_water", "intraday")
+    __slots__ = ("drawdown", "floor", "high_water", "intraday", "trade_date")
 
     def __init__(self, drawdown: float, *, intraday: bool, floor: float | None = None,
                  start: float | None = None) -> None:
@@ -66,6 +66,8 @@ class TrailingDrawdown:
         self.intraday = intraday
         self.floor = math.inf if floor is None else floor
         self.high_water = -math.inf if start is None else start
+        self.trade_date: dt.date | None = None
+        """The account's trade date at the last :meth:`roll`."""
 
     @property
     def level(self) -> float:
@@ -83,6 +85,20 @@ class TrailingDrawdown:
         if balance > self.high_water:
             self.high_water = balance
 
+    def roll(self, account: AccountView, account_id: int, balance: float) -> None:
+        """``eod``: when the account's trade date has rolled since the last call, the day's
+        end balance (the new day's start-of-day cash, else ``balance``) goes to
+        :meth:`end_of_day`."""
+        if self.intraday:
+            return
+        day = account.trade_date(account_id)
+        if day != self.trade_date:
+            if self.trade_date is not None:
+                cash = account.cash_balance(account_id)
+                sod = None if cash is None else cash.amount_sod
+                self.end_of_day(balance if sod is None else sod)
+            self.trade_date = day
+
 
 class AccountRules:
     """The preset rules of one account (see the module doc). ``clock`` gives epoch ms."""
@@ -99,7 +115,6 @@ class AccountRules:
             self.trailing = TrailingDrawdown(
                 rules.trailing_drawdown, intraday=rules.trailing_mode == "intraday",
                 floor=rules.drawdown_floor, start=rules.starting_balance)
-        self._trade_date: dt.date | None = None
         self.counts_contracts = (rules.max_contracts is not None
                                  or bool(rules.max_contracts_per_product))
         self.gates_time = (rules.flat_by is not None
@@ -127,14 +142,7 @@ class AccountRules:
         if balance is None:
             return None
         self.last_balance = balance
-        if not trailing.intraday:
-            day = self._account.trade_date(account_id)
-            if day != self._trade_date:
-                if self._trade_date is not None:
-                    cash = self._account.cash_balance(account_id)
-                    sod = None if cash is None else cash.amount_sod
-                    trailing.end_of_day(balance if sod is None else sod)
-                self._trade_date = day
+        trailing.roll(self._account, account_id, balance)
         distance = trailing.observe(balance)
         if distance > 0:
             return None

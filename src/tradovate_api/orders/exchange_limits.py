@@ -21,16 +21,12 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import msgspec
 
 from ..protocol.models import AccountRiskStatus, UserAccountAutoLiq
 from ..stores import AccountView
 from .account_rules import TrailingDrawdown
-
-if TYPE_CHECKING:
-    import datetime as dt
 
 FLATTEN_LEAD_MS = 5 * 60_000
 """Entries stop this long before the exchange's ``flattenTimestamp``."""
@@ -87,7 +83,6 @@ class ExchangeLimits:
         self._limited = False
         """Whether the settings hold a limit (``False``: only the standing can stop entries)."""
         self._trailing: TrailingDrawdown | None = None
-        self._trade_date: dt.date | None = None
 
     def due(self, account_id: int) -> bool:
         """Whether the order path must measure again: the exchange holds a limit of the
@@ -129,7 +124,7 @@ class ExchangeLimits:
         trailing = self._trailing
         trail = level = None
         if trailing is not None and balance is not None:
-            self._roll(account_id, trailing, balance)
+            trailing.roll(self._account, account_id, balance)
             trail, level = trailing.observe(balance), trailing.level
             if trail <= self.margin * trailing.drawdown:
                 reasons.append(f"balance {balance:,.2f} is {trail:,.2f} above the exchange's "
@@ -156,18 +151,8 @@ class ExchangeLimits:
                                     floor=settings.trailing_max_drawdown_limit)
         if old is not None and old.intraday == intraday:
             trailing.high_water = old.high_water
+            trailing.trade_date = old.trade_date
         self._trailing = trailing
-
-    def _roll(self, account_id: int, trailing: TrailingDrawdown, balance: float) -> None:
-        if trailing.intraday:
-            return
-        day = self._account.trade_date(account_id)
-        if day != self._trade_date:
-            if self._trade_date is not None:
-                cash = self._account.cash_balance(account_id)
-                sod = None if cash is None else cash.amount_sod
-                trailing.end_of_day(balance if sod is None else sod)
-            self._trade_date = day
 
     def _to_limit(self, name: str, limit: float | None, day_loss: float | None,
                   reasons: list[str]) -> float | None:
