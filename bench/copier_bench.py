@@ -88,7 +88,9 @@ def _settings(sim: Simulator, tmp: Path, mode: str) -> Any:
         "instruments": [symbol],
         "trading": {"account": "SOLO"},
         "risk": {"max_position": 2, "max_order_qty": 2, "max_orders_per_second": 100.0,
-                 "max_daily_loss": 1_000_000.0},
+                 # The run's hourly budget is shared by its 22 accounts (one login): large
+                 # enough that every follower copies every leader order of the bench.
+                 "max_orders_per_hour": 1_000_000, "max_daily_loss": 1_000_000.0},
         "copier": {"leader": "LEAD", "followers": [{"account": n} for n in FOLLOWERS],
                    "copy": mode},
         "log": {"path": str(tmp / "app.jsonl")},
