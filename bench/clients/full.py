@@ -99,7 +99,7 @@ def bench_settings(directory: Path, *, busy_poll: bool = False) -> Settings:
         trading=Trading(strategy="bench.clients.full:ProbeStrategy",
                         account=wire.ACCOUNT_SPEC, symbol=wire.PROBE_SYMBOL),
         risk=Risk(max_position=1_000_000, max_order_qty=10, max_orders_per_second=1e6,
-                  max_daily_loss=1e9),
+                  max_daily_loss=1e9, max_orders_per_hour=1_000_000),
         log=LogSettings(path=str(directory / "bench.jsonl")),
         auth=AuthSettings(token_cache=str(directory / "token.json")),
         journal=JournalSettings(path=str(directory / "journal.db")),
