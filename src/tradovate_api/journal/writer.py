@@ -185,11 +185,16 @@ class Journal:
             (clock_ns(), os.getpid(), label)).lastrowid or 0)
         self.alerts = alerts
         """Where the journal's own problems go (urgent ``journal.*`` alerts)."""
-        try:
-            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            self._loop = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        """The loop's thread: its records are staged and handed to the writer at the end of
+        the loop's current callback (:meth:`_put`)."""
+        with contextlib.suppress(RuntimeError):
+            self.bind_loop(asyncio.get_running_loop())
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._staged: list[tuple[Any, ...]] = []
+        self._stage_lock = threading.Lock()
+        """Staging against a hand-over from another thread (:meth:`close`)."""
         self._limit = queue_size
         self.linger = linger
         """Seconds the writer waits for more records before committing a batch."""
@@ -221,9 +226,16 @@ class Journal:
     # ------------------------------------------------------------------ hot path
 
     def _put(self, item: tuple[Any, ...]) -> None:
+        """Queue ``item`` for the writer thread. On the loop's thread it is staged and handed
+        over once the loop's current callback is done: waking the writer in the middle of
+        one (an account event journaled, then the orders it causes — a copier's fan-out, a
+        protective stop) let that thread take the GIL when the order path released it for
+        the write-ahead ``write``, and the order waited for the thread to give it back
+        (measured: the first follower's write-ahead 52 µs median, ~300 µs in a third of the
+        leader's events)."""
         if self._closed:
             return
-        if self._queue.qsize() >= self._limit:
+        if self._queue.qsize() + len(self._staged) >= self._limit:
             self.dropped += 1
             if not self._overflow_alerted:
                 self._overflow_alerted = True
@@ -233,7 +245,32 @@ class Journal:
                             f"orders are refused until it has caught up (cancels and "
                             f"liquidations still go out).")
             return
+        loop = self._loop
+        if loop is not None and threading.get_ident() == self._loop_thread:
+            with self._stage_lock:
+                staged = self._staged
+                staged.append(item)
+                first = len(staged) == 1
+            if first:
+                try:
+                    loop.call_soon(self._hand_over)
+                except RuntimeError:  # the loop is closed: nothing would hand it over
+                    self._hand_over()
+            return
         self._queue.put(item)
+
+    def _hand_over(self) -> None:
+        """The staged records to the writer thread, in order."""
+        with self._stage_lock:
+            self._hand_over_locked()
+
+    def _hand_over_locked(self) -> None:
+        staged = self._staged
+        if staged:
+            self._staged = []
+            put = self._queue.put
+            for item in staged:
+                put(item)
 
     def before_send(self, ticket: TicketLike) -> str | None:
         """The order manager's write-ahead hook, called right before a request is written on
@@ -322,7 +359,7 @@ class Journal:
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        return self._queue.qsize() + len(self._staged)
 
     @property
     def halted(self) -> str | None:
@@ -351,6 +388,7 @@ class Journal:
         if self._closed or not self._thread.is_alive():
             return False
         done = threading.Event()
+        self._hand_over()
         self._queue.put((done.set,))
         return done.wait(timeout)
 
@@ -360,9 +398,11 @@ class Journal:
         emptied when every record of the run reached SQLite."""
         if self._closed:
             return True
-        self._queue.put((self._write_end, self._clock(), clean))
-        self._queue.put(_STOP)
-        self._closed = True
+        with self._stage_lock:  # after what is staged; nothing staged after it
+            self._closed = True
+            self._hand_over_locked()
+            self._queue.put((self._write_end, self._clock(), clean))
+            self._queue.put(_STOP)
         intents = self._intents.written
         self._thread.join(timeout)
         if self._thread.is_alive():
@@ -377,8 +417,10 @@ class Journal:
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Alerts the writer thread raises are handed to ``loop``, the thread the alert sink
-        belongs to (default: the loop running when the journal was opened)."""
+        belongs to (default: the loop running when the journal was opened). Called on the
+        loop's thread: records put on it are staged until the loop's callback is done."""
         self._loop = loop
+        self._loop_thread = threading.get_ident()
 
     def emit_open_alerts(self) -> None:
         """Tell the alert sink what opening found (a damaged journal moved aside, unreadable
