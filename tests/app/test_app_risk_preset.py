@@ -17,8 +17,10 @@ from app_helpers import Recorder, make_app, make_settings, running
 from conftest import FAST_MARKET
 
 from tradovate_api.alerts import AlertLog, Severity
+from tradovate_api.journal import Journal
 from tradovate_api.orders import TicketKind, TicketState
 from tradovate_api.runtime import SupervisorOptions
+from tradovate_api.runtime.journal_attach import attach_journal
 from tradovate_api.simulator import Simulator
 from tradovate_api.simulator.config import AccountConfig, UserConfig
 
@@ -70,6 +72,63 @@ async def test_a_trailing_drawdown_breach_halts_and_flattens_the_account(
         assert refused.state is TicketState.REFUSED
         await run.stop()
     assert "risk limits   dd " in app.summary_text
+
+
+async def test_a_restart_keeps_the_trailing_high_water_of_the_run_before(
+        sim: Simulator, tmp_path: Path, clock: Any) -> None:
+    # Run 1 sees the account at its high and loses a round trip's spread and fees; run 2,
+    # started on the same journal, holds the account to run 1's high-water, not to the
+    # lower balance it finds (which is all a run without the journal could know).
+    wide = {"preset": {"wide": {"trailing_drawdown": 1_000.0, "trailing_mode": "intraday"}},
+            "use_preset": "wide"}
+    settings = make_settings(sim, tmp_path, risk=wide, reports={"end_of_session": False})
+
+    def build() -> Any:
+        app = make_app(sim, settings, Recorder(), AlertLog(), clock=lambda: int(clock() * 1000),
+                       supervisor_options=SupervisorOptions.from_settings(settings))
+        attach_journal(app, Journal(tmp_path / "journal.db"))
+        return app
+
+    def cash(app: Any) -> float | None:
+        balance = app.account.cash_balance(app.account_id or 0)
+        return None if balance is None else balance.amount
+
+    first = build()
+    async with running(first) as run:
+        await asyncio.wait_for(first.account_changed.until(lambda: cash(first) is not None), 10)
+        start = cash(first)
+        trailing = first.risk.rules.trailing
+        assert trailing is not None
+        assert start is not None
+        await asyncio.wait_for(first.account_changed.until(
+            lambda: trailing.high_water >= start), 10)
+        orders = first.orders
+        assert orders is not None
+        contract = first.contracts.contract_id(first.symbol)
+
+        def position() -> int | None:
+            held = first.account.position(first.account_id or 0, contract)
+            return None if held is None else held.net_pos
+        orders.place(first.symbol, "Buy", 1, trigger="entry")
+        await asyncio.wait_for(first.account_changed.until(lambda: position() == 1), 10)
+        orders.place(first.symbol, "Sell", 1, trigger="exit")
+        await asyncio.wait_for(first.account_changed.until(
+            lambda: position() == 0 and (cash(first) or start) < start), 10)
+        await run.stop()
+    high_water = trailing.high_water
+    after = cash(first)
+    assert after is not None
+    assert after < start <= high_water
+
+    second = build()
+    async with running(second):
+        again = second.risk.rules.trailing
+        assert again is not None
+        await asyncio.wait_for(second.account_changed.until(
+            lambda: cash(second) is not None), 10)
+        assert cash(second) == after
+        assert again.high_water == high_water, "the high-water started again from the balance"
+        assert again.level == high_water - 1_000.0
 
 
 @pytest.fixture

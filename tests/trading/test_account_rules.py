@@ -65,6 +65,33 @@ def test_without_a_start_the_first_balance_is_the_high_water() -> None:
     assert trailing.level == 24_000.0
 
 
+def test_a_restored_high_water_never_lowers_the_one_the_settings_give() -> None:
+    trailing = TrailingDrawdown(2_000.0, intraday=True, start=50_000.0)
+    assert trailing.restore(51_200.0, None)  # an earlier run's high: the level follows
+    assert (trailing.high_water, trailing.level) == (51_200.0, 49_200.0)
+    assert not trailing.restore(50_500.0, None)  # a lower one changes nothing
+    assert trailing.level == 49_200.0
+    assert trailing.observe(49_300.0) == 100.0
+
+
+def test_an_eod_restore_counts_the_day_that_ended_between_the_runs() -> None:
+    # The earlier run last rolled on 15 July with a high-water of 50,400; this run starts on
+    # the 16th, whose start-of-day cash (the 15th's close) is 51,000.
+    account, writer = create_account_store()
+    wire(writer, "cashBalance", '[{"id":70,"accountId":7,"timestamp":"2026-07-16T14:00:00Z",'
+         '"tradeDate":{"year":2026,"month":7,"day":16},"currencyId":1,"amount":50800,'
+         '"amountSOD":51000}]')
+    trailing = TrailingDrawdown(2_500.0, intraday=False, start=50_000.0)
+    trailing.restore(50_400.0, dt.date(2026, 7, 15))
+    assert trailing.level == 47_900.0
+    trailing.roll(account, ACCOUNT, 50_800.0)
+    assert (trailing.high_water, trailing.level) == (51_000.0, 48_500.0)
+    # Without the earlier run's trade date the first roll only notes the day.
+    fresh = TrailingDrawdown(2_500.0, intraday=False, start=50_000.0)
+    fresh.roll(account, ACCOUNT, 50_800.0)
+    assert fresh.level == 47_500.0
+
+
 # ----------------------------------------------------------------------------- time of day
 
 

@@ -35,6 +35,7 @@ from .records import (
     RequestRecord,
     RunInfo,
     TicketEventRecord,
+    TrailingRecord,
 )
 from .schema import MIGRATIONS, JournalError, migrate, schema_version
 from .writer import Journal, SyncSummary, TicketLike
@@ -45,6 +46,6 @@ __all__ = [
     "JournalFill", "JournalOrder", "JournalPosition", "JournalReader", "JournalReconciler",
     "JournalState", "MissedFill", "MissingOrder", "OrderChange", "PositionDifference",
     "ReconciliationRecord", "ReconciliationReport", "RequestRecord", "RunInfo", "SyncSummary",
-    "TicketEventRecord", "TicketLike", "UnacknowledgedRequest", "WorkingOrder", "migrate",
-    "read_intents", "reconcile", "schema_version",
+    "TicketEventRecord", "TicketLike", "TrailingRecord", "UnacknowledgedRequest",
+    "WorkingOrder", "migrate", "read_intents", "reconcile", "schema_version",
 ]

@@ -27,6 +27,7 @@ from .records import (
     RequestRecord,
     RunInfo,
     TicketEventRecord,
+    TrailingRecord,
 )
 from .schema import MIGRATIONS, JournalError, schema_version
 
@@ -130,6 +131,12 @@ class JournalReader:
             "SELECT account_id, contract_id, position_id, net_pos, net_price, bought, sold, "
             "timestamp FROM positions ORDER BY account_id, contract_id")}
 
+    def trailing(self) -> dict[int, TrailingRecord]:
+        """Each account's trailing-drawdown high-water, as last journaled."""
+        return {r[0]: TrailingRecord(*r) for r in self._rows(
+            "SELECT account_id, high_water, mode, drawdown, trade_date, recorded_ns "
+            "FROM trailing ORDER BY account_id")}
+
     def cl_ord_ids(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self._rows("SELECT cl_ord_id, order_id FROM cl_ord_ids")}
 
@@ -192,4 +199,4 @@ class JournalReader:
             runs = tuple(r for r in runs if r.run_id < before_run)
         return JournalState(runs, self.unacknowledged(before_run), self.orders(), self.fills(),
                             self.last_positions(), self.cl_ord_ids(),
-                            self.maybe_working_cl_ord_ids(before_run))
+                            self.maybe_working_cl_ord_ids(before_run), self.trailing())

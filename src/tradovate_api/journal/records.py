@@ -143,6 +143,19 @@ class GapRecord(msgspec.Struct, frozen=True):
     reason: str
 
 
+class TrailingRecord(msgspec.Struct, frozen=True):
+    """An account's trailing-drawdown high-water as the last run left it."""
+
+    account_id: int
+    high_water: float
+    mode: str
+    """``intraday`` or ``eod``."""
+    drawdown: float
+    trade_date: str | None
+    """``eod``: the trade date (ISO) the high-water last rolled on."""
+    recorded_ns: int
+
+
 class JournalState(msgspec.Struct, frozen=True):
     """What earlier runs left in the journal: the basis of restart reconciliation."""
 
@@ -157,6 +170,8 @@ class JournalState(msgspec.Struct, frozen=True):
     """Client order ids of this app's orders from earlier runs that may still be working
     (see ``JournalReader.maybe_working_cl_ord_ids``): how an order working on the server is
     known to be this app's."""
+    trailing: Mapping[int, TrailingRecord] = {}
+    """Account id → its trailing-drawdown high-water as earlier runs left it."""
 
     @property
     def crashed(self) -> bool:

@@ -215,7 +215,22 @@ ALTER TABLE requests ADD COLUMN account_id INTEGER;
 ALTER TABLE requests ADD COLUMN source TEXT NOT NULL DEFAULT '';
 """
 
-MIGRATIONS: Sequence[str] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = """
+-- Each account's trailing-drawdown high-water, kept across runs (a restart must not lower the
+-- level a prop firm holds the account to): the latest per account, with the rule it belongs
+-- to (mode 'intraday' | 'eod', the drawdown) and, for 'eod', the trade date it last rolled on.
+CREATE TABLE trailing (
+    account_id  INTEGER PRIMARY KEY,
+    high_water  REAL NOT NULL,
+    mode        TEXT NOT NULL,
+    drawdown    REAL NOT NULL,
+    trade_date  TEXT,
+    recorded_ns INTEGER NOT NULL,
+    run_id      INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: Sequence[str] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """Script *i* upgrades ``user_version`` *i* to *i + 1*. Only ever append."""
 
 

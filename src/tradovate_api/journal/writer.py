@@ -351,6 +351,13 @@ class Journal:
         """A socket connected, ended or reconnected (``event``: a short word)."""
         self._put((self._write_connection, self._clock(), session, event, detail))
 
+    def trailing(self, account_id: int, high_water: float, mode: str, drawdown: float,
+                 trade_date: str | None) -> None:
+        """An account's trailing-drawdown high-water (and, ``eod``, its last trade date),
+        kept for the next run (:attr:`JournalState.trailing`)."""
+        self._put((self._write_trailing, self._clock(), account_id, high_water, mode, drawdown,
+                   trade_date))
+
     # ------------------------------------------------------------------ control
 
     def now_ns(self) -> int:
@@ -705,6 +712,13 @@ class Journal:
                           detail: str) -> None:
         conn.execute("INSERT INTO connections (run_id, recorded_ns, session, event, detail) "
                      "VALUES (?, ?, ?, ?, ?)", (self.run_id, ns, session, event, detail))
+
+    def _write_trailing(self, conn: sqlite3.Connection, ns: int, account_id: int,
+                        high_water: float, mode: str, drawdown: float,
+                        trade_date: str | None) -> None:
+        conn.execute("INSERT OR REPLACE INTO trailing (account_id, high_water, mode, drawdown, "
+                     "trade_date, recorded_ns, run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (account_id, high_water, mode, drawdown, trade_date, ns, self.run_id))
 
     def _write_end(self, conn: sqlite3.Connection, ns: int, clean: bool) -> None:
         conn.execute("UPDATE runs SET ended_ns = ?, clean = ? WHERE run_id = ?",

@@ -80,6 +80,22 @@ class TrailingDrawdown:
             self.high_water = balance
         return balance - self.level
 
+    @property
+    def mode(self) -> str:
+        """``intraday`` or ``eod`` (the settings' ``trailing_mode``)."""
+        return "intraday" if self.intraday else "eod"
+
+    def restore(self, high_water: float, trade_date: dt.date | None) -> bool:
+        """Take the high-water an earlier run left: it never lowers the current one. ``eod``:
+        also the trade date that run last rolled on, so that this run's first roll counts
+        the day that ended in between. Returns whether the high-water rose."""
+        rose = high_water > self.high_water
+        if rose:
+            self.high_water = high_water
+        if not self.intraday and self.trade_date is None:
+            self.trade_date = trade_date
+        return rose
+
     def end_of_day(self, balance: float) -> None:
         """The balance a trading day ended with (``eod``: it may raise the high-water)."""
         if balance > self.high_water:

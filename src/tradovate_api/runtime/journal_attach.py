@@ -29,6 +29,7 @@ from ..journal.handover import EarlierRequests
 from ..journal.reconcile import UNKNOWN, JournalReconciler, WorkingOrder
 from ..journal.writer import Journal
 from ..orders.tickets import OrderTicket, TicketState
+from .high_water import HighWaterKeeper, keeper_for
 from .observer import AppObserver, PreparedApp
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ class JournalObserver(AppObserver):
         self.earlier: EarlierRequests | None = None
         """The earlier runs' requests of unknown outcome, followed by this run's order
         manager (set when the app is prepared; handed over at the first snapshot)."""
+        self.high_water: HighWaterKeeper | None = None
+        """The accounts' trailing-drawdown high-water, restored and kept (:mod:`.high_water`)."""
         self._app: PreparedApp | None = None
 
     def on_prepared(self, app: PreparedApp) -> None:
@@ -90,6 +93,11 @@ class JournalObserver(AppObserver):
                                        now_ns=self.journal.now_ns)
         for account in app.accounts:
             account.orders.add_listener(self.earlier.on_ticket)
+        self.high_water = keeper_for(
+            self.journal, [(a.account_id, a.risk.rules.trailing) for a in app.accounts],
+            self.alerts)
+        self.high_water.restore(self.journal.previous.trailing)
+        self.high_water.start()
 
     def on_snapshot(self, snapshot: SyncSnapshot, report: SyncReport) -> None:
         if self.reconciler is None:
@@ -191,6 +199,8 @@ def attach_journal(app: TradingApp, journal: Journal, *,
         cleanup = observer.cleanup
         if cleanup is not None and not cleanup.done():
             cleanup.cancel()
+        if observer.high_water is not None:
+            await observer.high_water.stop()
         # An answer that came after the account data had settled its request changes no
         # state, so nothing journaled its stamp: the run's tickets' stamps, once more.
         for account in app.accounts:
