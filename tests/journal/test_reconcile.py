@@ -430,6 +430,7 @@ def test_a_strategy_known_by_an_older_journal_is_still_recognised_after_the_upgr
     journal.close(clean=False)
     with sqlite3.connect(path, isolation_level=None) as conn:
         conn.execute("DROP TABLE order_tags")
+        conn.execute("DROP TABLE trailing")  # version 6's trailing high-water
         for column in ("frame_ns", "decoded_ns", "decided_ns", "checked_ns", "sent_ns",
                        "answered_ns", "filled_ns",  # version 4's latency stamps
                        "account_id", "source"):  # version 5's account and strategy
