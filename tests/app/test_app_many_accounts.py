@@ -19,6 +19,8 @@ from many_strategies import Trader
 
 from tradovate_api.alerts import AlertLog
 from tradovate_api.dashboard.actions import ActionRequest, KillSwitch
+from tradovate_api.dashboard.recent_alerts import RecentAlerts
+from tradovate_api.dashboard.snapshot import SnapshotBuilder
 from tradovate_api.journal import Journal, JournalReader
 from tradovate_api.orders import TicketKind, TicketState
 from tradovate_api.reports import render_html
@@ -247,3 +249,28 @@ async def test_the_dashboard_kill_switch_kills_every_account_or_the_one_named(
         assert all(a.risk.halted and a.orders.halted for a in app.accounts)
         stranger = page.run(ActionRequest("kill", account=1, confirm=True))
         assert not stranger.ok
+
+
+async def test_the_dashboard_shows_every_traded_account_its_halt_and_its_refusals(
+        sim3: Simulator, tmp_path: Path) -> None:
+    es = front(sim3, "ES")
+    settings = many(sim3, tmp_path, [
+        {"name": "alpha", "class": "many_strategies:Trader", "accounts": list(ACCOUNTS),
+         "symbols": [es]}])
+    alerts = AlertLog()
+    app = make_app(sim3, settings, None, alerts=alerts)  # type: ignore[arg-type]
+    async with running(app):
+        await until(app, lambda: all(fills_of(app, a.account_id) >= 1 for a in app.accounts))
+        funded = account(app, "FUNDED")
+        funded.risk.kill("test: FUNDED's limit")
+        refused = app.intents()[funded.account_id].place(es, "Buy", 1, source="alpha")
+        assert refused.state is TicketState.REFUSED
+        snapshot = SnapshotBuilder(app, RecentAlerts(alerts)).build()
+    panels = {p.name: p for p in snapshot.accounts}
+    assert set(panels) == set(ACCOUNTS)
+    assert all(p.traded for p in panels.values()), "every account of the run has its buttons"
+    assert panels["FUNDED"].halted.startswith("test: FUNDED's limit")
+    assert panels["EVAL1"].halted == panels["EVAL2"].halted == ""
+    assert snapshot.halted.startswith("FUNDED: test: FUNDED's limit")
+    assert [r.account for r in snapshot.refusals if r.time_ms == refused.created_ms] == ["FUNDED"]
+    assert snapshot.breaches.get("kill_switch") == 1

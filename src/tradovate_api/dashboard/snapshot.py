@@ -68,12 +68,16 @@ class AccountPanel(msgspec.Struct, frozen=True):
     id: int
     name: str
     traded: bool
-    """The account this run trades (the only one the kill switch acts on)."""
+    """An account this run trades (its strategies' or the trade copier's followers): the
+    kill switch and the account's buttons act on it."""
     positions: tuple[PositionRow, ...]
     orders: tuple[OrderRow, ...]
     realized: float | None
     open: float | None
     total: float | None
+    halted: str = ""
+    """Why new orders are refused on this account for the rest of the run ('' if they are
+    not)."""
 
 
 class AlertRow(msgspec.Struct, frozen=True):
@@ -90,6 +94,8 @@ class RefusalRow(msgspec.Struct, frozen=True):
     action: str
     qty: int
     reason: str
+    account: str = ""
+    """The account's name when the run trades several ('' with one)."""
 
 
 class Snapshot(msgspec.Struct, frozen=True):
@@ -102,7 +108,7 @@ class Snapshot(msgspec.Struct, frozen=True):
     connections: tuple[ConnectionRow, ...]
     accounts: tuple[AccountPanel, ...]
     chart: tuple[tuple[int, float | None], ...]
-    """(time ms, the traded account's total P&L: realized after commissions + open)."""
+    """(time ms, the traded accounts' total P&L: realized after commissions + open)."""
     latency: LatencySummary
     breakdown: tuple[StageStats, ...]
     """Per-order latency by stage over the newest :data:`breakdown_orders` orders (empty
@@ -195,6 +201,7 @@ class SnapshotBuilder:
     def _accounts(self) -> tuple[AccountPanel, ...]:
         app = self._app
         account = app.account
+        runs = {run.account_id: run for run in app.accounts}
         pnls = self._pnls()
         ids = sorted(set(account.accounts) | {k[0] for k in pnls}
                      | {p.account_id for p in account.positions.values()})
@@ -220,25 +227,31 @@ class SnapshotBuilder:
             orders = tuple(_order_row(s, self._symbol(s.order.contract_id or 0))
                            for s in account.open_orders(account_id))
             info = account.account(account_id)
+            run = runs.get(account_id)
             panels.append(AccountPanel(
                 id=account_id, name=info.name if info is not None else str(account_id),
-                traded=account_id == app.account_id, positions=tuple(rows), orders=orders,
+                traded=run is not None, positions=tuple(rows), orders=orders,
                 realized=realized, open=opens,
-                total=None if realized is None or opens is None else realized + opens))
+                total=None if realized is None or opens is None else realized + opens,
+                halted="" if run is None else run.orders.halted or run.risk.halted or ""))
         return tuple(panels)
 
     def _refusals(self) -> tuple[RefusalRow, ...]:
-        orders = self._app.orders
-        if orders is None:
-            return ()
-        found: list[OrderTicket] = []
-        for ticket in reversed(list(orders.tickets.values())[-REFUSAL_SCAN:]):
-            if ticket.state is TicketState.REFUSED:
-                found.append(ticket)
-                if len(found) == SHOWN_REFUSALS:
-                    break
-        return tuple(RefusalRow(t.created_ms, t.symbol, t.action, t.qty, t.reason)
-                     for t in found)
+        """The newest refusals of every traded account, newest first."""
+        runs = self._app.accounts
+        found: list[tuple[OrderTicket, str]] = []
+        for run in runs:
+            named = run.name if len(runs) > 1 else ""
+            mine = 0
+            for ticket in reversed(list(run.orders.tickets.values())[-REFUSAL_SCAN:]):
+                if ticket.state is TicketState.REFUSED:
+                    found.append((ticket, named))
+                    mine += 1
+                    if mine == SHOWN_REFUSALS:
+                        break
+        found.sort(key=lambda item: item[0].created_ms, reverse=True)
+        return tuple(RefusalRow(t.created_ms, t.symbol, t.action, t.qty, t.reason, named)
+                     for t, named in found[:SHOWN_REFUSALS])
 
     def build(self, entries_halted: str = "", *, for_page: bool = True) -> Snapshot:
         """The snapshot now (also adds a chart point when one is due); ``for_page`` false
@@ -246,12 +259,17 @@ class SnapshotBuilder:
         app = self._app
         now = app.clock()
         accounts = self._accounts()
-        traded = next((a for a in accounts if a.traded), None)
-        self.chart.add(now, None if traded is None else traded.total)
+        traded = [a for a in accounts if a.traded]
+        self.chart.add(now, _sum(a.total for a in traded) if traded else None)
         metrics = app.metrics
-        orders, risk, dispatcher = app.orders, app.risk, app.dispatcher
-        halted = (orders.halted if orders is not None else None) or (
-            risk.halted if risk is not None else None) or ""
+        dispatcher = app.dispatcher
+        halts = [a for a in traded if a.halted]
+        halted = (halts[0].halted if len(traded) == 1 and halts
+                  else "; ".join(f"{a.name}: {a.halted}" for a in halts))
+        breaches: dict[str, int] = {}
+        for run in app.accounts:
+            for limit, count in run.risk.breaches.items():
+                breaches[limit] = breaches.get(limit, 0) + count
         alerts = tuple(AlertRow(int(a.created * 1000), str(a.severity), a.key, a.title, a.body)
                        for a in reversed(self._alerts.recent))[:SHOWN_ALERTS]
         return Snapshot(
@@ -264,7 +282,7 @@ class SnapshotBuilder:
             breakdown_orders=BREAKDOWN_ORDERS,
             orders_sent=metrics.orders_sent, fills=metrics.fills, alerts=alerts,
             refusals=self._refusals(),
-            breaches=dict(risk.breaches) if risk is not None else {}, halted=halted,
+            breaches=breaches, halted=halted,
             entries_halted=entries_halted,
             paused=dispatcher is not None and dispatcher.paused,
             ended=app.supervisor.exit_reason or "")
