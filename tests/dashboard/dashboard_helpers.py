@@ -45,9 +45,12 @@ def chromium() -> str:
     pytest.skip(reason)
 
 
-def embedded_settings(tmp_path: Path, **dashboard: object) -> Settings:
-    """Settings of a ``sim`` run on the embedded simulator, every file under ``tmp_path``."""
+def embedded_settings(tmp_path: Path, extra: dict[str, object] | None = None,
+                      **dashboard: object) -> Settings:
+    """Settings of a ``sim`` run on the embedded simulator, every file under ``tmp_path``;
+    ``extra``: more top-level sections (``accounts``, ``strategies``...)."""
     return settings_from_mapping({
+        **(extra or {}),
         "environment": "sim",
         "log": {"path": str(tmp_path / "app.jsonl")},
         "auth": {"token_cache": str(tmp_path / "token.json")},
@@ -80,27 +83,32 @@ class Served:
         return self.server.access.token.reveal()
 
 
-def embedded_app(settings: Settings, strategy: Strategy,
-                 alerts: RecentAlerts) -> TradingApp:
+def embedded_app(settings: Settings, strategy: Strategy | None,
+                 alerts: RecentAlerts, market: SimulatorConfig = FAST_MARKET) -> TradingApp:
     """An app on the embedded simulator, both on a clock inside an open session."""
     sim_seconds: Callable[[], float] = open_clock()
-    return TradingApp(settings, CREDENTIALS, strategy, alerts=alerts,
-                      clock=lambda: int(sim_seconds() * 1000), simulator_config=FAST_MARKET,
+    return TradingApp(settings, CREDENTIALS, strategy,  # type: ignore[arg-type]
+                      alerts=alerts,
+                      clock=lambda: int(sim_seconds() * 1000), simulator_config=market,
                       handle_signals=False, connection_options=OPTIONS,
                       supervisor_options=SUPERVISION)
 
 
 @contextlib.asynccontextmanager
 async def served_app(tmp_path: Path, strategy: Strategy | None = None,
-                     limit: float = 20.0) -> AsyncIterator[Served]:
+                     limit: float = 20.0, *, extra: dict[str, object] | None = None,
+                     market: SimulatorConfig = FAST_MARKET) -> AsyncIterator[Served]:
     """An app trading on the embedded simulator with its dashboard served (as
-    ``run --dashboard`` does); yields once the strategy started; shuts both down after."""
-    settings = embedded_settings(tmp_path)
+    ``run --dashboard`` does); yields once the strategy started; shuts both down after.
+    ``extra`` sections of the settings (``[[accounts]]``, ``[[strategies]]``: then no
+    ``strategy``), ``market`` the simulator's configuration (its users and accounts)."""
+    settings = embedded_settings(tmp_path, extra)
     root = logging.getLogger()
     level = root.level  # the app routes the root logger through its log writer
     log = AlertLog()
     recent = RecentAlerts(log)
-    app = embedded_app(settings, strategy or Idle(), recent)
+    app = embedded_app(settings, None if extra and "strategies" in extra
+                       else strategy or Idle(), recent, market)
     server = DashboardServer(settings.dashboard, make_access(settings.dashboard, None), app,
                              recent)
     await server.start()

@@ -1,7 +1,8 @@
 """The dashboard in a real headless Chromium (Playwright driving Debian's ``chromium``): the
 page opens with the token and is refused without it; positions and P&L follow the
 simulator's fills, and the sent order's latency by stage shows; the kill switch flattens and the
-simulator's own ledger confirms it."""
+simulator's own ledger confirms it; with two accounts, each has its buttons, a halted one says
+why, and its refusals carry its name."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import msgspec
 import pytest
-from dashboard_helpers import Served, chromium, served_app
+from dashboard_helpers import FAST_MARKET, Served, chromium, served_app
 from playwright.async_api import Page, async_playwright, expect
 
+from tradovate_api.orders import TicketState
+from tradovate_api.simulator.config import AccountConfig, UserConfig
 from tradovate_api.stores import QuoteState
 from tradovate_api.strategy import Strategy
 
@@ -154,3 +158,34 @@ async def test_positions_and_pnl_follow_the_fills_and_the_kill_switch_flattens(
         await resume.click()
         await expect(page.locator("#result")).to_contain_text("new entries allowed again")
         await expect(page.locator("#banner")).to_have_text("")
+
+
+async def test_every_traded_account_has_its_buttons_its_halt_and_its_refusals(
+        tmp_path: Path, browser_page: Page) -> None:
+    page = browser_page
+    market = msgspec.structs.replace(FAST_MARKET, users=[UserConfig(
+        name="sim", password="sim", accounts=[AccountConfig(name=n) for n in ("EVAL", "FUNDED")])])
+    extra: dict[str, object] = {
+        "accounts": [{"name": "EVAL"}, {"name": "FUNDED"}],
+        "strategies": [{"name": "idle", "class": "dashboard_helpers:Idle",
+                        "accounts": ["EVAL", "FUNDED"]}]}
+    async with served_app(tmp_path, extra=extra, market=market) as served:
+        app = served.app
+        ids = {a.name: a.account_id for a in app.accounts}
+        funded = next(a for a in app.accounts if a.name == "FUNDED")
+        funded.risk.kill("test: FUNDED's limit")
+        refused = funded.orders.place(app.symbol, "Buy", 1, trigger="after the halt")
+        assert refused.state is TicketState.REFUSED
+        response = await page.goto(f"{served.server.url}?token={served.token}")
+        assert response is not None
+        assert response.status == 200
+        for name, account_id in ids.items():
+            box = page.locator(f"#accounts > div[data-account='{account_id}']")
+            await expect(box.locator("h3")).to_contain_text(f"{name} ({account_id}) — traded")
+            await expect(box.locator("button[data-action='flatten']")).to_have_count(1)
+        halted = page.locator(f"#accounts > div[data-account='{ids['FUNDED']}'] .halted")
+        await expect(halted).to_contain_text("orders halted: test: FUNDED's limit")
+        await expect(page.locator(f"#accounts > div[data-account='{ids['EVAL']}'] .halted")
+                     ).to_have_count(0)
+        await expect(page.locator("#banner")).to_contain_text("FUNDED: test: FUNDED's limit")
+        await expect(page.locator("#refusals")).to_contain_text(f"FUNDED: Buy 1 {app.symbol}")
