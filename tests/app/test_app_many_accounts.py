@@ -230,14 +230,18 @@ async def test_the_single_case_is_a_list_of_one_and_reads_as_before(sim: Simulat
     assert "per account" not in app.summary_text
 
 
-async def test_the_dashboard_kill_switch_kills_every_account_or_the_one_named(
-        sim3: Simulator, tmp_path: Path) -> None:
-    es = front(sim3, "ES")
+def alpha_on_every_account(sim3: Simulator, tmp_path: Path) -> tuple[TradingApp, AlertLog]:
+    """One strategy trading ES on all three accounts."""
     settings = many(sim3, tmp_path, [
         {"name": "alpha", "class": "many_strategies:Trader", "accounts": list(ACCOUNTS),
-         "symbols": [es]}])
+         "symbols": [front(sim3, "ES")]}])
     alerts = AlertLog()
-    app = make_app(sim3, settings, None, alerts=alerts)  # type: ignore[arg-type]
+    return make_app(sim3, settings, None, alerts=alerts), alerts  # type: ignore[arg-type]
+
+
+async def test_the_dashboard_kill_switch_kills_every_account_or_the_one_named(
+        sim3: Simulator, tmp_path: Path) -> None:
+    app, alerts = alpha_on_every_account(sim3, tmp_path)
     page = KillSwitch(app, alerts)
     async with running(app):
         funded = account(app, "FUNDED")
@@ -254,11 +258,7 @@ async def test_the_dashboard_kill_switch_kills_every_account_or_the_one_named(
 async def test_the_dashboard_shows_every_traded_account_its_halt_and_its_refusals(
         sim3: Simulator, tmp_path: Path) -> None:
     es = front(sim3, "ES")
-    settings = many(sim3, tmp_path, [
-        {"name": "alpha", "class": "many_strategies:Trader", "accounts": list(ACCOUNTS),
-         "symbols": [es]}])
-    alerts = AlertLog()
-    app = make_app(sim3, settings, None, alerts=alerts)  # type: ignore[arg-type]
+    app, alerts = alpha_on_every_account(sim3, tmp_path)
     async with running(app):
         await until(app, lambda: all(fills_of(app, a.account_id) >= 1 for a in app.accounts))
         funded = account(app, "FUNDED")

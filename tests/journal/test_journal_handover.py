@@ -39,8 +39,11 @@ class _NotingQueue:
         return self._inner.qsize()
 
 
-def _watch_hand_over(journal: Journal, where: list[str], label: list[str]) -> None:
+def _watched(path: Path, where: list[str], label: list[str]) -> Journal:
+    """A journal (opened on the running loop) whose writer's queue notes where the loop was."""
+    journal = Journal(path, linger=0.0)
     journal._queue = _NotingQueue(journal._queue, where, label)  # type: ignore[assignment]
+    return journal
 
 
 def test_records_put_in_a_loop_callback_reach_the_writer_after_it(tmp_path: Path) -> None:
@@ -49,8 +52,7 @@ def test_records_put_in_a_loop_callback_reach_the_writer_after_it(tmp_path: Path
     label = ["outside"]
 
     async def main() -> int:
-        journal = Journal(path, linger=0.0)
-        _watch_hand_over(journal, where, label)
+        journal = _watched(path, where, label)
         pending: list[int] = []
 
         def callback() -> None:  # an account event journaled, then the orders it causes
@@ -108,8 +110,7 @@ def test_records_from_another_thread_go_straight_to_the_writer(tmp_path: Path) -
     label = ["in the thread"]
 
     async def main() -> None:
-        journal = Journal(path, linger=0.0)
-        _watch_hand_over(journal, where, label)
+        journal = _watched(path, where, label)
         await asyncio.to_thread(journal.connection, "md", "from a thread")
         label[0] = "later"
         assert await asyncio.to_thread(journal.close)
