@@ -331,6 +331,12 @@ async def test_followers_keep_their_own_presets_and_shutdown_cancels_their_copie
     working = [o.id for o in sim3.exchange.sync(user.user_id).orders
                if o.id in copies and o.ord_status == "Working"]
     assert working == [], working
+    # The copier stopped when the shutdown began: it did not mirror the shutdown's own cancel
+    # of the leader's order onto copies the shutdown was cancelling too (each one raced and
+    # was rejected TooLate, alerted as a rejected order).
+    assert [a.title for a in alerts.recent if a.key == "orders.rejected"] == []
+    assert app.copier is not None
+    assert app.copier.stopped
 
 
 async def test_an_unknown_follower_stops_the_run_before_any_order(

@@ -91,6 +91,8 @@ class ShutdownSequence:
         if self._printer is not None:
             self._printer.say(f"shutting down ({reason}); interrupt again to exit at once")
         w = self._w
+        if w.copier is not None:  # the followers are secured below, not mirrored any more
+            w.copier.stop()
         for account in w.accounts:
             account.orders.halt("shutdown")
         if self._started.is_set():

@@ -102,6 +102,8 @@ class CopierService:
         """(leader strategy id, follower index): interrupts waiting for the follower
         strategy's id."""
         self._synced = False
+        self.stopped = False
+        """Set when the run shuts down (:meth:`stop`): nothing more is copied."""
         self.drifts: list[Drift] = []
         """Drift seen this run, oldest first."""
 
@@ -156,9 +158,18 @@ class CopierService:
         self._copy(self._leader_states(), self._clock_ns())
         self._check_drift(report.new_fills)
 
+    def stop(self) -> None:
+        """The run is shutting down: copy nothing more. The shutdown cancels and secures each
+        follower itself; mirroring the leader's cancels as well only raced it (the follower's
+        cancel of an order the shutdown had just cancelled was rejected ``TooLate`` and
+        alerted). The followers' tickets are still settled and drift still watched."""
+        self.stopped = True
+
     # ------------------------------------------------------------------ fan-out (hot path)
 
     def _copy(self, changes: Iterable[AccountChange], seen_ns: int) -> None:
+        if self.stopped:
+            return
         intents = self.mapper.on_changes(changes, seen_ns)
         if intents:
             self._apply(intents)
