@@ -656,15 +656,21 @@ def _add_chaos_parser(sub: Any) -> None:
 
 
 def _journal(args: argparse.Namespace) -> int:
-    """Show a journal's runs, open requests, last restart report; or export a table."""
+    """Show a journal's runs, open requests, last restart report; export a table; forget a
+    kept trailing high-water."""
     from .errors import TradovateError
-    from .journal.command import export, show_lines
+    from .journal.command import export, forget_high_water, show_lines
     from .replay.command import settings_for
 
     try:
         path = args.path or settings_for(args.settings).journal.path
         if args.journal_command == "show":
             for line in show_lines(path, last=args.last):
+                print(line)
+        elif args.journal_command == "forget-high-water":
+            if (args.account is None) == (not args.all):
+                raise ValueError("forget-high-water: give an account id or --all")
+            for line in forget_high_water(path, None if args.all else args.account):
                 print(line)
         else:
             target = export(path, args.table, args.output, args.format)
@@ -686,7 +692,12 @@ def _add_journal_parser(sub: Any) -> None:
     out.add_argument("output", help="file to write (.csv or .parquet)")
     out.add_argument("--format", choices=("csv", "parquet"), default=None,
                      help="default: from the output's suffix")
-    for parser in (show, out):
+    forget = journal_sub.add_parser(
+        "forget-high-water", help="forget the trailing-drawdown high-water kept for an account "
+                                  "(after the firm reset it; stop the app first)")
+    forget.add_argument("account", nargs="?", type=int, default=None, help="the account id")
+    forget.add_argument("--all", action="store_true", help="every account's")
+    for parser in (show, out, forget):
         parser.add_argument("--settings", default=None,
                             help="settings TOML for [journal] path (default: ./settings.toml "
                                  "if present)")

@@ -1,4 +1,5 @@
-"""``tradovate-api journal show`` / ``journal export`` on a journal with a crash and a restart."""
+"""``tradovate-api journal show`` / ``journal export`` on a journal with a crash and a restart;
+``journal forget-high-water`` on the trailing high-water it keeps."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from journal_helpers import World
 
 from tradovate_api.cli import main
-from tradovate_api.journal import Journal, JournalReconciler
+from tradovate_api.journal import Journal, JournalReader, JournalReconciler
 from tradovate_api.orders.tickets import OrderTicket, TicketKind
 
 
@@ -61,3 +62,31 @@ def test_export_fills_and_requests(tmp_path: Path, capsys: pytest.CaptureFixture
         "exit signal"]
     assert main(["journal", "show", "--path", str(tmp_path / "none.db")]) == 1
     assert "no journal" in capsys.readouterr().err
+
+
+def test_the_kept_high_water_is_shown_and_forgotten_for_one_account(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    journal.trailing(7, 52_000.0, "intraday", 2_000.0, None)
+    journal.trailing(8, 25_500.0, "eod", 1_500.0, "2026-07-15")
+    assert journal.close()
+    assert main(["journal", "show", "--path", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "account 7: 52,000.00 (intraday, drawdown 2,000.00; recorded " in out
+    assert "account 8: 25,500.00 (eod, drawdown 1,500.00, last rolled 2026-07-15;" in out
+
+    # After the firm reset account 7: forget it; account 8 keeps its high-water.
+    assert main(["journal", "forget-high-water", "7", "--path", str(path)]) == 0
+    assert "account 7: forgot 52,000.00" in capsys.readouterr().out
+    with JournalReader(path) as reader:
+        assert list(reader.trailing()) == [8]
+
+    assert main(["journal", "forget-high-water", "7", "--path", str(path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "journal: no trailing high-water kept for account 7 (kept for: 8)"
+    assert main(["journal", "forget-high-water", "--path", str(path)]) == 1
+    assert "give an account id or --all" in capsys.readouterr().err
+    assert main(["journal", "forget-high-water", "--all", "--path", str(path)]) == 0
+    with JournalReader(path) as reader:
+        assert reader.trailing() == {}

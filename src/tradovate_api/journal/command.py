@@ -1,8 +1,10 @@
-"""``tradovate-api journal show`` and ``journal export``: read a journal without a trading run."""
+"""``tradovate-api journal show``, ``journal export`` and ``journal forget-high-water``: a
+journal without a trading run."""
 
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +13,8 @@ import msgspec
 from ..export import Format, export_rows
 from .reader import JournalReader
 from .reconcile import ReconciliationReport
-from .records import JournalFill, RequestRecord
+from .records import JournalFill, RequestRecord, TrailingRecord
+from .schema import JournalError
 
 EXPORTS = {"fills": JournalFill, "requests": RequestRecord}
 """What ``journal export`` can write, and the row type of each."""
@@ -35,6 +38,7 @@ def show_lines(path: str | Path, last: int = 10) -> list[str]:
         reconciliations = [r for r in reader.reconciliations() if r.kind == "restart"]
         alerts = reader.alerts()
         gaps = reader.gaps()
+        trailing = reader.trailing()
     out = [f"journal {path}: {len(runs)} runs, {len(requests)} decisions, {len(fills)} fills"]
     for run in runs[-last:]:
         end = "running or killed" if run.ended_ns is None else (
@@ -47,6 +51,9 @@ def show_lines(path: str | Path, last: int = 10) -> list[str]:
     out.append("positions (last journaled):")
     out.extend(f"  account {a} contract {c}: net {p.net_pos} @ {p.net_price} "
                f"(bought {p.bought}, sold {p.sold})" for (a, c), p in sorted(positions.items()))
+    if trailing:
+        out.append("trailing-drawdown high-water (kept for the next run):")
+        out.extend(f"  account {r.account_id}: {_high_water(r)}" for r in trailing.values())
     if reconciliations:
         latest = msgspec.json.decode(reconciliations[-1].body, type=ReconciliationReport)
         out.append(f"latest restart reconciliation ({_time(reconciliations[-1].recorded_ns)}): "
@@ -64,6 +71,38 @@ def show_lines(path: str | Path, last: int = 10) -> list[str]:
         out.extend(f"  {_time(g.recorded_ns)} run {g.run_id}: {g.lost} ({g.reason})"
                    for g in gaps)
     return out
+
+
+def _high_water(record: TrailingRecord) -> str:
+    rolled = f", last rolled {record.trade_date}" if record.trade_date else ""
+    return (f"{record.high_water:,.2f} ({record.mode}, drawdown {record.drawdown:,.2f}{rolled}; "
+            f"recorded {_time(record.recorded_ns)})")
+
+
+def forget_high_water(path: str | Path, account_id: int | None) -> list[str]:
+    """Delete the trailing-drawdown high-water the journal keeps for ``account_id`` (every
+    account: ``None``), e.g. after the firm reset the account: the next run starts again from
+    ``starting_balance`` or the balance it finds. Returns a line per account forgotten. Stop
+    the app first: a running one records its own high-water again within a second."""
+    with JournalReader(path) as reader:
+        kept = reader.trailing()
+    chosen = [r for r in kept.values() if account_id is None or r.account_id == account_id]
+    if not chosen:
+        held = ", ".join(str(a) for a in kept) or "none"
+        raise ValueError(f"no trailing high-water kept for account {account_id} "
+                         f"(kept for: {held})" if account_id is not None
+                         else "no trailing high-water kept")
+    try:
+        conn = sqlite3.connect(path, timeout=5.0)
+        try:
+            with conn:
+                conn.executemany("DELETE FROM trailing WHERE account_id = ?",
+                                 [(r.account_id,) for r in chosen])
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise JournalError(f"{path}: cannot change the journal: {exc}") from exc
+    return [f"account {r.account_id}: forgot {_high_water(r)}" for r in chosen]
 
 
 def export(path: str | Path, what: str, output: str | Path,
