@@ -63,8 +63,9 @@ def test_records_put_in_a_loop_callback_reach_the_writer_after_it(tmp_path: Path
             label[0] = "after it"
 
         asyncio.get_running_loop().call_soon(callback)
-        for _ in range(3):
-            await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the loop runs the callback, which schedules the hand-over
+        await asyncio.sleep(0)  # the loop runs the hand-over
+        label[0] = "at close"  # a record handed over only by close would say so
         assert await asyncio.to_thread(journal.close)
         return pending[0]
 
