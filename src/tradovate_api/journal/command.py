@@ -88,10 +88,11 @@ def forget_high_water(path: str | Path, account_id: int | None) -> list[str]:
         kept = reader.trailing()
     chosen = [r for r in kept.values() if account_id is None or r.account_id == account_id]
     if not chosen:
+        if account_id is None:
+            raise ValueError("no trailing high-water kept")
         held = ", ".join(str(a) for a in kept) or "none"
         raise ValueError(f"no trailing high-water kept for account {account_id} "
-                         f"(kept for: {held})" if account_id is not None
-                         else "no trailing high-water kept")
+                         f"(kept for: {held})")
     try:
         conn = sqlite3.connect(path, timeout=5.0)
         try:

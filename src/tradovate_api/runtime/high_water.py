@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from ..alerts import Alert, AlertSink, Severity
 from ..journal.records import TrailingRecord
@@ -30,12 +30,13 @@ RECORD_SECONDS = 1.0
 
 
 class HighWaterKeeper:
-    """The trailing drawdowns of a run's accounts (account id → its rule), kept in ``journal``."""
+    """The trailing drawdowns of a run's accounts (account id → its rule, ``None`` for an
+    account without one), kept in ``journal``."""
 
-    def __init__(self, journal: Journal, trailing: Mapping[int, TrailingDrawdown],
+    def __init__(self, journal: Journal, trailing: Mapping[int, TrailingDrawdown | None],
                  alerts: AlertSink) -> None:
         self._journal = journal
-        self._trailing = dict(trailing)
+        self._trailing = {a: rule for a, rule in trailing.items() if rule is not None}
         self._alerts = alerts
         self._recorded: dict[int, tuple[float, dt.date | None]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -99,10 +100,3 @@ class HighWaterKeeper:
             except Exception:  # the journal's own failures are its alerts; never stop here
                 _log.exception("recording the trailing high-water failed")
 
-
-def keeper_for(journal: Journal, accounts: Sequence[tuple[int, TrailingDrawdown | None]],
-               alerts: AlertSink) -> HighWaterKeeper:
-    """The keeper of the accounts (id, their trailing rule or None) that have a trailing
-    drawdown."""
-    return HighWaterKeeper(journal, {account_id: rule for account_id, rule in accounts
-                                     if rule is not None}, alerts)

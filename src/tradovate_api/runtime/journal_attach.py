@@ -29,7 +29,7 @@ from ..journal.handover import EarlierRequests
 from ..journal.reconcile import UNKNOWN, JournalReconciler, WorkingOrder
 from ..journal.writer import Journal
 from ..orders.tickets import OrderTicket, TicketState
-from .high_water import HighWaterKeeper, keeper_for
+from .high_water import HighWaterKeeper
 from .observer import AppObserver, PreparedApp
 
 if TYPE_CHECKING:
@@ -93,8 +93,8 @@ class JournalObserver(AppObserver):
                                        now_ns=self.journal.now_ns)
         for account in app.accounts:
             account.orders.add_listener(self.earlier.on_ticket)
-        self.high_water = keeper_for(
-            self.journal, [(a.account_id, a.risk.rules.trailing) for a in app.accounts],
+        self.high_water = HighWaterKeeper(
+            self.journal, {a.account_id: a.risk.rules.trailing for a in app.accounts},
             self.alerts)
         self.high_water.restore(self.journal.previous.trailing)
         self.high_water.start()
