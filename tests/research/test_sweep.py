@@ -78,6 +78,33 @@ def test_localcluster_of_two_workers_equals_the_serial_run(recording: Path) -> N
     assert not any(r.outcome.error for r in serial)
 
 
+@pytest.mark.timeout(240)
+def test_the_sweeps_own_localcluster_keeps_its_workers_off_the_replays_gil(
+        recording: Path) -> None:
+    """The workers of the cluster a sweep starts neither profile nor poll many times a
+    second (each of those takes the GIL from the replay); they still watch their memory."""
+    import dask.config
+
+    def worker_settings() -> tuple[object, ...]:
+        get = dask.config.get
+        return (get("distributed.worker.profile.enabled"),
+                get("distributed.admin.tick.interval"),
+                get("distributed.admin.system-monitor.interval"),
+                get("distributed.worker.memory.monitor-interval"),
+                get("distributed.worker.memory.terminate"))
+
+    seen: list[dict[str, tuple[object, ...]]] = []
+    tasks = plan(parse_grid(GRID), REFERENCE, [recording], ReplayConfig())[:2]
+    results = run_on_dask(tasks, workers=2,
+                          on_client=lambda client: seen.append(client.run(worker_settings)))
+    assert len(seen) == 1
+    assert len(seen[0]) == 2
+    for settings in seen[0].values():
+        assert settings == (False, "500ms", "5s", "1s", 0.95)
+    assert [r.outcome for r in results] == [r.outcome for r in run_serial(tasks)]
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # this process's
+
+
 def test_walk_forward_runs_each_combination_in_and_out_of_sample(tmp_path: Path) -> None:
     for day, seed in ((24, 1), (25, 2)):
         source = write_sample(tmp_path / f"d{day}.dbn", "mbp-1", events=1_500, seed=seed,

@@ -35,6 +35,18 @@ cluster closes under them, which is shutdown noise; a run's failure comes back t
 future (and a run's own exceptions are kept in its outcome)."""
 CLUSTER_START_SECONDS = 120.0
 """How long a LocalCluster may take to start, or a scheduler to answer."""
+QUIET_CLUSTER_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+"""Dask's settings for the LocalCluster a sweep starts (a cluster at ``--scheduler`` keeps
+its own). By default every worker samples its task thread's stack every 10 ms for the
+dashboard's profile (no dashboard is started), checks its event loop every 20 ms and polls
+its host and memory 2-10 times a second; each of those takes the GIL from the replay. A
+replay is pure Python on one thread, so on two cores they cost the sweep ~6% of its time
+(docs/performance.md, "Research"). Memory limits are still enforced, once a second."""
 
 
 def session_of(path: Path) -> dt.date:
@@ -119,15 +131,18 @@ def run_on_dask(tasks: Sequence[RunTask], *, scheduler: str | None = None,
                 on_client: Callable[[Any], None] | None = None) -> list[RunResult]:
     """Run ``tasks`` on the cluster at ``scheduler``, else on a new LocalCluster of
     ``workers`` processes (default: one per core), one thread each; closed afterwards."""
+    import dask.config
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler is None:
         count = workers or os.cpu_count() or 1
-        cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None,
-                               silence_logs=SILENCE_WORKER_LOGS,
-                               worker_dashboard_address=None)
+        # (distributed is imported first: it installs the defaults these settings amend)
+        with dask.config.set(QUIET_CLUSTER_CONFIG):
+            cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=SILENCE_WORKER_LOGS,
+                                   worker_dashboard_address=None)
     try:
         with Client(cluster if cluster is not None else scheduler,
                     timeout=CLUSTER_START_SECONDS) as client:
