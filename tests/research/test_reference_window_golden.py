@@ -25,7 +25,7 @@ from tradovate_api.research.dbn_sample import write_sample
 from tradovate_api.settings import Risk
 from tradovate_api.strategies import reference
 from tradovate_api.strategies.reference import ReferenceStrategy, Signal
-from tradovate_api.strategy import Side, Trade
+from tradovate_api.strategy import Side, Trade, WindowStats
 
 Evaluation = tuple[int, int | None, float, float, str]
 """(now, the pending window wake, ts extreme, DOM extreme, state) after an evaluation."""
@@ -45,9 +45,11 @@ class TracedReference(ReferenceStrategy):
 
 
 class ScanningReference(TracedReference):
-    """The previous code of ``signal`` and ``_schedule_window_exit`` (copying the window)."""
+    """The previous code of ``signal`` and ``_schedule_window_exit`` (copying the window).
+    What the shipped ``evaluate`` read from the window for them (``stats``, ``oldest``) is
+    ignored: they read the store themselves, as they did."""
 
-    def signal(self, now: int) -> Signal:
+    def signal(self, now: int, stats: WindowStats | None = None) -> Signal:
         params = self.params
         market = self.ctx.market
         scope = self._scope
@@ -103,7 +105,7 @@ class ScanningReference(TracedReference):
                 return trade
         return None
 
-    def _schedule_window_exit(self, now: int) -> None:
+    def _schedule_window_exit(self, now: int, oldest_read: int | None = None) -> None:
         market = self.ctx.market
         width = self.params.window_ms
         oldest: int | None = None

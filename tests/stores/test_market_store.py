@@ -361,9 +361,9 @@ def test_view_is_read_only() -> None:
 
 
 def test_window_queries_equal_the_scan_of_the_window_copy() -> None:
-    """The oldest print inside, the newest large print and a narrower window's volumes, read
-    at any time (between the writer's advances too, and with late prints inserted), equal
-    what a scan of ``window_trades`` gives."""
+    """The oldest print inside (asked alone and with the statistics), the newest large print
+    and a narrower window's volumes, read at any time (between the writer's advances too, and
+    with late prints inserted), equal what a scan of ``window_trades`` gives."""
     import random
 
     rng = random.Random(7)
@@ -404,6 +404,7 @@ def test_window_queries_equal_the_scan_of_the_window_copy() -> None:
                     biggest = max(inside, key=lambda t: (t.size, t.timestamp_ms, t.contract_id,
                                                          t.id), default=None)
                     assert stats.largest == biggest
+                    assert stats.oldest_ms == (inside[0].timestamp_ms if inside else None)
                     checked += 1
     assert checked == 400 * 3 * 2 * 3
     assert view.oldest_window_trade_ms(ES, clock.now + 1_000) is None

@@ -261,7 +261,9 @@ class Replay:
                 else:
                     self._note(item, md_writer, mapped)
                 continue
-            if in_flight or dispatcher.next_timer_ms is not None:
+            due_timer = dispatcher.next_timer_ms  # (settle when something falls due)
+            if (in_flight and in_flight[0][0] <= ts) or (
+                    due_timer is not None and due_timer * 1_000_000 <= ts):
                 await settle(ts)
             if speed is not None:
                 delay = pace_start + (ts - pace_from) / 1e9 / speed - time.monotonic()

@@ -39,6 +39,10 @@ class WindowStats(msgspec.Struct, frozen=True, gc=False):
     count: int
     largest: Trade | None
     """The biggest print in the window (the newest one among equal sizes)."""
+    oldest_ms: int | None = None
+    """Timestamp of the oldest print in the window (it leaves at ``oldest_ms + width``);
+    ``None`` when the window is empty. Found while the statistics are read, so a strategy
+    that wakes when a print leaves needs no second look at the window."""
 
     @property
     def net_volume(self) -> float:
@@ -122,8 +126,10 @@ class RollingWindow:
         buy, sell, unknown, count = self._buy, self._sell, self._unknown, self._count
         largest = self._largest
         left = 0
+        oldest_ms: int | None = None
         for trade in self._trades:  # those that left since the writer's advance, oldest first
             if trade.timestamp_ms >= start:
+                oldest_ms = trade.timestamp_ms
                 break
             left += 1
             side = trade.side
@@ -141,16 +147,18 @@ class RollingWindow:
                 largest = _largest_of(self._in_window(start))
         if self._start is not None:
             start = max(start, self._start)
-        return WindowStats(now_ms, start, buy, sell, unknown, count, largest)
+        return WindowStats(now_ms, start, buy, sell, unknown, count, largest, oldest_ms)
 
     def _narrowed(self, now_ms: int, width_ms: int) -> WindowStats:
         start = now_ms - width_ms
         buy = sell = unknown = 0.0
         count = 0
         largest: Trade | None = None
+        oldest_ms: int | None = None
         for trade in reversed(self._trades):
             if trade.timestamp_ms < start:
                 break
+            oldest_ms = trade.timestamp_ms
             count += 1
             side = trade.side
             if side is Side.BUY:
@@ -163,7 +171,7 @@ class RollingWindow:
                 largest = trade
         if self._start is not None:
             start = max(start, self._start)
-        return WindowStats(now_ms, start, buy, sell, unknown, count, largest)
+        return WindowStats(now_ms, start, buy, sell, unknown, count, largest, oldest_ms)
 
     def trades(self, now_ms: int) -> tuple[Trade, ...]:
         """The trades in the window at ``now_ms``, oldest first (a copy of the window: for

@@ -59,6 +59,7 @@ from tradovate_api.strategy import (
     TicketState,
     TradesAdded,
     TradovateError,
+    WindowStats,
     strategy_params,
 )
 
@@ -118,12 +119,28 @@ class State(StrEnum):
 
 
 class Signal(msgspec.Struct, frozen=True, gc=False):
-    """One evaluation's signal; ``text`` is empty for Unknown."""
+    """One evaluation's signal. ``text`` is set for a large trade; a pressure signal is
+    put into words by :meth:`describe` only when an order is placed on it: wording costs two
+    JSON encodes, and most signals are not acted on (a trade is open on their side, an entry
+    waits its pause) — in the research bench's replay a quarter of the evaluations have a
+    signal and fewer than one in a thousand of those places an order."""
 
     side: Side
     text: str = ""
     ts_net: float = 0.0
     dom_net: float = 0.0
+    threshold: float = 0.0
+    """The pressure threshold the signal passed."""
+    at_ms: int = 0
+
+    def describe(self, window_ms: int, dom_threshold: float) -> str:
+        """The signal's text: the large trade, or the pressure and DOM figures that made it
+        (empty for Unknown)."""
+        if self.text or self.side is Side.UNKNOWN:
+            return self.text
+        return (_encode({"net": self.ts_net, "threshold": self.threshold,
+                         "windowMs": window_ms, "at": self.at_ms}).decode() + "\n"
+                + _encode({"net": self.dom_net, "threshold": dom_threshold}).decode())
 
 
 class MarketPosition(msgspec.Struct, kw_only=True):
@@ -271,8 +288,9 @@ class ReferenceStrategy(Strategy):
 
     def evaluate(self, now: int) -> None:
         """One evaluation at ``now``: the signal (always), then the current state's rule."""
-        signal = self.signal(now)
-        self._schedule_window_exit(now)
+        stats = self.ctx.market.window(self._scope, now, self.params.window_ms)
+        signal = self.signal(now, stats)
+        self._schedule_window_exit(now, stats.oldest_ms)
         state = self.state
         if state is State.AWAITING_TRADES:
             self._awaiting(now, signal)
@@ -285,13 +303,15 @@ class ReferenceStrategy(Strategy):
         else:
             self._unaware(now)
 
-    def signal(self, now: int) -> Signal:
-        """The spec's ``generate_signal`` at ``now``; updates the extremes (see module doc)."""
+    def signal(self, now: int, stats: WindowStats | None = None) -> Signal:
+        """The spec's ``generate_signal`` at ``now``; updates the extremes (see module doc).
+        ``stats``: the window of ``window_ms`` at ``now``, if the caller has read it."""
         params = self.params
         market = self.ctx.market
         scope = self._scope
         width = params.window_ms
-        stats = market.window(scope, now, width)
+        if stats is None:
+            stats = market.window(scope, now, width)
         largest = stats.largest
         if largest is not None and largest.size >= params.large_trade:
             large = market.newest_window_trade(scope, min_size=params.large_trade, now_ms=now,
@@ -312,12 +332,7 @@ class ReferenceStrategy(Strategy):
             self.ts_extreme = ts_net
         if abs(dom_net) > abs(self.dom_extreme):
             self.dom_extreme = dom_net
-        if side is Side.UNKNOWN:
-            return Signal(side, "", ts_net, dom_net)
-        text = (_encode({"net": ts_net, "threshold": threshold, "windowMs": params.window_ms,
-                         "at": now}).decode() + "\n"
-                + _encode({"net": dom_net, "threshold": params.dom_threshold}).decode())
-        return Signal(side, text, ts_net, dom_net)
+        return Signal(side, "", ts_net, dom_net, threshold, now)
 
     def _dom_net(self) -> float:
         market = self.ctx.market
@@ -336,14 +351,13 @@ class ReferenceStrategy(Strategy):
         net = 100.0 * offers / total - 100.0 * bids / total
         return net if self.params.dom_sign == "offers_minus_bids" else -net
 
-    def _schedule_window_exit(self, now: int) -> None:
-        """Wake when the oldest print still in the window leaves it (the spec's third kind
-        of evaluation instant): a print stamped ``t`` counts until ``t + window_ms``."""
-        width = self.params.window_ms
-        oldest = self.ctx.market.oldest_window_trade_ms(self._scope, now, width)
+    def _schedule_window_exit(self, now: int, oldest: int | None) -> None:
+        """Wake when the oldest print still in the window (stamped ``oldest``) leaves it (the
+        spec's third kind of evaluation instant): a print stamped ``t`` counts until
+        ``t + window_ms``."""
         if oldest is None:
             return
-        wake = oldest + width + 1
+        wake = oldest + self.params.window_ms + 1
         if wake != self._wake_ms and wake > now:
             self._wake_ms = wake
             self.ctx.wake_at(wake)
@@ -385,16 +399,18 @@ class ReferenceStrategy(Strategy):
         if signal.side is Side.UNKNOWN or self._pausing(now):
             return
         action = str(signal.side)
-        qty = self.params.order_qty
-        ticket = self.ctx.place(self._symbol, action, qty, trigger=signal.text)
+        params = self.params
+        qty = params.order_qty
+        text = signal.describe(params.window_ms, params.dom_threshold)
+        ticket = self.ctx.place(self._symbol, action, qty, trigger=text)
         if ticket.state is TicketState.REFUSED:
             self._refused(now, "entry_refused", State.AWAITING_TRADES, ticket)
             return
         self._entry = ticket
         self._last_order_ms = now
         self._open_trade(MarketPosition(contract_id=self._contract_id,
-                                        entry_trigger=signal.text, opened_ms=now))
-        self._decide(now, "entry", State.SENT_ENTRY_ORDERS, action, qty, text=signal.text)
+                                        entry_trigger=text, opened_ms=now))
+        self._decide(now, "entry", State.SENT_ENTRY_ORDERS, action, qty, text=text)
 
     def _pausing(self, now: int) -> bool:
         """Whether an entry must still wait ``entry_pause_ms`` after the previous order; if
@@ -448,7 +464,8 @@ class ReferenceStrategy(Strategy):
             return
         net = position.net_pos
         if (net < 0 and signal.side is Side.BUY) or (net > 0 and signal.side is Side.SELL):
-            self._send_exit(now, position, str(signal.side), signal.text, "exit")
+            self._send_exit(now, position, str(signal.side), signal.describe(
+                self.params.window_ms, self.params.dom_threshold), "exit")
             return
         quote = ctx.market.quote(position.contract_id)
         if quote is None:
