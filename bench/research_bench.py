@@ -17,7 +17,11 @@ a tick too), over the whole run (reading included).
 Sweep: a 4 × 4 grid of the reference strategy's parameters over an imported sample, run
 serially in this process and on a fresh 2-worker LocalCluster (one process per worker, one
 thread each), alternately, ``--sweep-rounds`` times; the ratio cluster/serial of each round
-(target ≤ 0.6), with the cluster's start-up time apart.
+(target ≤ 0.6), with the cluster's start-up time apart. The sample (``--sweep-events``,
+default 100,000 MBP-10 records; a day of ES holds millions) makes each run last a few
+seconds: a sweep a trader runs is longer still, and a cluster's fixed cost (~1 s to start,
+~0.2 s to close) is no part of its per-run speed-up. With 40,000 records each run took
+0.9 s and the start-up alone was 7% of the serial time.
 
 Run: ``.venv/bin/python bench/research_bench.py [--events 200000] [--rounds 5]``.
 Writes ``bench/results/research.json``.
@@ -169,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=200_000,
                         help="MBP-10 records of the throughput file (default 200000)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--sweep-events", type=int, default=40_000,
-                        help="MBP-10 records of the sweep's data (default 40000)")
+    parser.add_argument("--sweep-events", type=int, default=100_000,
+                        help="MBP-10 records of the sweep's data (default 100000)")
     parser.add_argument("--sweep-rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
