@@ -3,6 +3,7 @@ one line, and the optional dependencies kept out of the trading install's import
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,30 @@ def test_sweep_of_a_dbn_file_imports_it_once_and_reports(
     assert "sweep 2/2 runs (100%)" in captured.err
     assert (out / "report.html").is_file()
     assert "random (seed 3, 2 samples)" in (out / "report.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.timeout(240)
+def test_a_sweep_says_which_alerts_its_runs_raised_without_their_log_lines(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A run halted by a risk limit is an outcome of the sweep, kept in the table: its log
+    lines (two per run from the worker processes, thousands in a large sweep) would bury the
+    progress; one line says how many runs raised each alert."""
+    source = write_sample(tmp_path / "es.dbn.zst", "mbp-10", events=20_000)
+    grid = tmp_path / "g.toml"
+    grid.write_text("[params]\nlarge_trade = [10.0, 40.0]\n[fixed]\n"
+                    "ts_pressure_threshold = 5.0\npressure_ratchet = false\n")
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[risk]\nmax_daily_loss = 10.0\n")
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--strategy", "tradovate_api.strategies.reference:ReferenceStrategy",
+                 "--data", str(source), "--grid", str(grid), "--workers", "2",
+                 "--settings", str(settings), "--out", str(out)]) == 0
+    captured = capfd.readouterr()  # the workers' output too (their stderr is this process's)
+    assert "alerts      risk.daily_loss in 2 of 2 runs (the table's alerts column)" in \
+        captured.out
+    assert "daily loss" not in captured.err
+    assert "sweep 2/2 runs (100%)" in captured.err
+    with sqlite3.connect(out / "results.sqlite") as db:
+        alerts = [row[0] for row in db.execute("SELECT alerts FROM runs ORDER BY run")]
+    db.close()
+    assert alerts == ["risk.daily_loss", "risk.daily_loss"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -118,6 +119,12 @@ def sweep_command(*, strategy: str, data: Sequence[str], grid: str, settings_pat
     failed = sum(1 for r in results if r.outcome.error)
     if failed:
         lines.append(f"failed      {failed} runs (errors in the table and the report)")
+    raised = Counter(key for r in results for key in set(r.outcome.alerts))
+    if raised:
+        lines.append("alerts      " + ", ".join(
+            f"{key} in {count} of {len(results)} runs"
+            for key, count in sorted(raised.items(), key=lambda kv: (-kv[1], kv[0])))
+            + " (the table's alerts column)")
     if ranked:
         best = ranked[0]
         lines.append(f"best        run {best.number}: net P&L {best.total_pnl:,.2f}, "

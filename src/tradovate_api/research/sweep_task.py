@@ -20,9 +20,12 @@ import msgspec
 from ..replay import ReplayConfig, run_replay
 from ..reports import Point
 
-QUIET_LEVEL = logging.ERROR
-"""The package's log level during a run: sixteen runs' risk warnings would bury the progress
-lines; each run's alerts are kept in its outcome instead."""
+QUIET_LEVEL = logging.CRITICAL
+"""The package's log level during a run: a run's risk warnings and halts (errors: a run
+halted by its daily loss is an outcome of the sweep, not a failure of it) would bury the
+progress lines, two per run from every worker; each run's alerts are kept in its outcome
+(the table's ``alerts`` column), the sweep prints how many runs raised each, and a run
+that raises is kept with its error."""
 EQUITY_POINTS = 400
 """Equity curve points kept per run (evenly spread over the run, the last one kept)."""
 
