@@ -183,7 +183,8 @@ async def _startup(args: argparse.Namespace) -> dict[str, Any]:
 async def _replay(args: argparse.Namespace) -> dict[str, Any]:
     """``bench/replay_bench.py`` (the journal/replay issue's), as its own process."""
     return await _script("replay_bench.py", "replay.json",
-                         ["--seconds", "20", "--rounds", "1"] if args.quick else [])
+                         ["--seconds", "20", "--rounds", "1", "--smoke"] if args.quick
+                         else [])
 
 
 async def _research(args: argparse.Namespace) -> dict[str, Any]:
@@ -195,7 +196,7 @@ async def _research(args: argparse.Namespace) -> dict[str, Any]:
         return {"skipped": "the research extra is not installed (pip install -e '.[dev]')"}
     return await _script("research_bench.py", "research.json",
                          ["--events", "5000", "--rounds", "1", "--sweep-events", "2000",
-                          "--sweep-rounds", "1"] if args.quick else [])
+                          "--sweep-rounds", "1", "--smoke"] if args.quick else [])
 
 
 async def _script(name: str, written_name: str, sizes: list[str]) -> dict[str, Any]:
