@@ -45,7 +45,7 @@ QUIET_CLUSTER_CONFIG: dict[str, Any] = {
 its own). By default every worker samples its task thread's stack every 10 ms for the
 dashboard's profile (no dashboard is started), checks its event loop every 20 ms and polls
 its host and memory 2-10 times a second; each of those takes the GIL from the replay. A
-replay is pure Python on one thread, so on two cores they cost the sweep ~6% of its time
+replay is pure Python on one thread; on two cores they cost the cluster run 7-8% of its time
 (docs/performance.md, "Research"). Memory limits are still enforced, once a second."""
 
 
