@@ -4,11 +4,22 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bench import replay_bench, research_bench
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """The scripts' ``main`` silences logging for the whole process (they run as their own
+    process); the tests after these must log again."""
+    level = logging.root.manager.disable
+    yield
+    logging.disable(level)
 
 
 def _verdict_lines(text: str) -> list[str]:
