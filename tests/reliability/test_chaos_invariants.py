@@ -5,12 +5,20 @@ placed the way the client places them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
+
+import msgspec
 import pytest
 
-from tradovate_api.chaos.client_process import TicketRecord
+from tradovate_api.chaos.client_process import ClientProcess, TicketRecord
 from tradovate_api.chaos.exchange_record import ExchangeRecord
+from tradovate_api.chaos.invariants import Invariants
 from tradovate_api.chaos.naked import ALLOWANCE_SECONDS, NakedWatch, stop_request_excused
 from tradovate_api.chaos.one_to_one import JournalIntent, order_problems
+from tradovate_api.journal import Journal
+from tradovate_api.protocol import EntityEvent
 from tradovate_api.protocol.models import PlaceOrder, PlaceOSO, RestrainedOrderVersion
 from tradovate_api.simulator import Simulator, SimulatorConfig
 from tradovate_api.simulator.calendar import open_clock
@@ -204,3 +212,27 @@ def test_a_stop_request_the_exchange_holds_by_an_injected_delay_is_excused_until
     assert not stop_request_excused([late], 22.0, grace=GRACE, held=held)
     answered = _stop_ticket("a-8-ps", (10.0, "pending", ""), (20.6, "acked", ""))
     assert not stop_request_excused([answered], 21.0, grace=GRACE, held=held)
+
+
+def test_a_fill_made_since_the_exchanges_last_look_is_no_phantom_a_made_up_one_is(
+        ex: Exchange, tmp_path: Path) -> None:
+    """The run trades on while the soak checks it: a fill the exchange made after the
+    record's last look and the client has journaled since is the exchange's; a journaled
+    fill the exchange never made is still reported."""
+    ex.record.update()  # the record's last look, before the fill
+    ex.place("run-1", order_type="Market")
+    [fill] = ex.sim.exchange.sync(ex.user_id, [ex.account_id]).fills
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path, label="chaos")
+    journal.account_event(EntityEvent("fill", "Created", (fill,)))
+    assert journal.close()
+    client = cast(ClientProcess, SimpleNamespace(clock_offset=0.0))
+    invariants = Invariants(client, ex.record, path, grace=GRACE)
+    assert invariants.journal_problems(ex.record.fills.values(), final=False) == []
+
+    journal = Journal(path, label="chaos")
+    made_up = msgspec.structs.replace(fill, id=fill.id + 1_000)
+    journal.account_event(EntityEvent("fill", "Created", (made_up,)))
+    assert journal.close()
+    assert invariants.journal_problems(ex.record.fills.values(), final=False) == [
+        f"journaled fills the exchange does not have: [{made_up.id}]"]

@@ -227,7 +227,13 @@ class Invariants:
     def journal_problems(self, fills: Iterable[Fill], *, final: bool) -> list[str]:
         """The journal holds ``fills`` (those older than a second: the writer lags by
         milliseconds) and none the exchange does not have; with ``final`` (the client has
-        exited) every fill of the run, each active or busted as the exchange says."""
+        exited) every fill of the run, each active or busted as the exchange says.
+
+        The exchange is read again first: the run trades on while it is checked, and a fill
+        made since the record's last look, journaled by now, is the exchange's, not a phantom
+        (the record is read before the journal, so whatever the journal has by then the
+        exchange had before)."""
+        self._record.update()
         try:
             with JournalReader(self._journal) as reader:
                 journaled = reader.fills()
