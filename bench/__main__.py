@@ -182,7 +182,7 @@ async def _startup(args: argparse.Namespace) -> dict[str, Any]:
 
 async def _replay(args: argparse.Namespace) -> dict[str, Any]:
     """``bench/replay_bench.py`` (the journal/replay issue's), as its own process."""
-    return await _script("replay_bench.py", "replay.json",
+    return await _script("replay_bench.py", Path(args.out) / "replay.json",
                          ["--seconds", "20", "--rounds", "1", "--smoke"] if args.quick
                          else [])
 
@@ -194,21 +194,24 @@ async def _research(args: argparse.Namespace) -> dict[str, Any]:
         import distributed  # noqa: F401
     except ImportError:
         return {"skipped": "the research extra is not installed (pip install -e '.[dev]')"}
-    return await _script("research_bench.py", "research.json",
+    return await _script("research_bench.py", Path(args.out) / "research.json",
                          ["--events", "5000", "--rounds", "1", "--sweep-events", "2000",
                           "--sweep-rounds", "1", "--smoke"] if args.quick else [])
 
 
-async def _script(name: str, written_name: str, sizes: list[str]) -> dict[str, Any]:
+async def _script(name: str, written: Path, sizes: list[str]) -> dict[str, Any]:
     """A benchmark script of bench/ run as its own process: its output as the section's
-    markdown, the JSON it wrote as its result."""
+    markdown, the JSON it wrote (to ``written``, in the run's results directory) as its
+    result."""
     path = harness.ROOT / "bench" / name
     if not path.exists():
         return {"skipped": f"bench/{name} is not present"}
     _progress(f"{name}: {' '.join(sizes)}")
+    await asyncio.to_thread(written.unlink, missing_ok=True)  # an earlier run's result
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(path), *sizes, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, cwd=harness.ROOT, env=harness.child_env())
+        sys.executable, str(path), *sizes, "--out", str(written),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=harness.ROOT,
+        env=harness.child_env())
     async with asyncio.timeout(3600):
         out, err = await proc.communicate()
     if proc.returncode:
@@ -218,9 +221,8 @@ async def _script(name: str, written_name: str, sizes: list[str]) -> dict[str, A
     command = " ".join([f"python bench/{name}", *sizes])
     result: dict[str, Any] = {"command": command,
                               "markdown": f"`{command}`\n\n```\n{text}\n```"}
-    written = harness.RESULTS_DIR / written_name
-    if written.exists():
-        result["result"] = json.loads(written.read_text())
+    if await asyncio.to_thread(written.exists):
+        result["result"] = json.loads(await asyncio.to_thread(written.read_text))
     return result
 
 
@@ -241,8 +243,8 @@ async def _copier(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"command": command,
                               "markdown": f"`{command}`\n\n```\n{text}\n```"}
     written = harness.RESULTS_DIR / "copier.json"
-    if written.exists():
-        result["result"] = json.loads(written.read_text())
+    if await asyncio.to_thread(written.exists):
+        result["result"] = json.loads(await asyncio.to_thread(written.read_text))
     return result
 
 

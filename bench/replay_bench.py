@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             statistics.median(rates["pipeline"]) >= TARGET_EVENTS_PER_SECOND),
         "recording_cost": cost,
     }
-    args.out.parent.mkdir(exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     print(f"{len(frames):,} frames, {events:,} md events "
           f"({'batched' if not args.tidy else 'one message per frame'})")

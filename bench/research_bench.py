@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         "sweep_target_met": None if args.smoke else (
             swept["ratio"]["median"] <= TARGET_SWEEP_RATIO),
     }
-    args.out.parent.mkdir(exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     print(f"MBP-10 sample: {replay['records']:,} DBN records → {replay['frames']:,} frames, "
           f"{replay['md_events']:,} md events; median of {args.rounds} rounds [min–max]")
