@@ -84,6 +84,7 @@ def test_the_sweeps_own_localcluster_keeps_its_workers_off_the_replays_gil(
     """The workers of the cluster a sweep starts neither profile nor poll many times a
     second (each of those takes the GIL from the replay); they still watch their memory."""
     import dask.config
+    import distributed  # noqa: F401  (installs the defaults read below)
 
     def worker_settings() -> tuple[object, ...]:
         get = dask.config.get
@@ -94,6 +95,7 @@ def test_the_sweeps_own_localcluster_keeps_its_workers_off_the_replays_gil(
                 get("distributed.worker.memory.terminate"))
 
     seen: list[dict[str, tuple[object, ...]]] = []
+    own = worker_settings()
     tasks = plan(parse_grid(GRID), REFERENCE, [recording], ReplayConfig())[:2]
     results = run_on_dask(tasks, workers=2,
                           on_client=lambda client: seen.append(client.run(worker_settings)))
@@ -102,7 +104,7 @@ def test_the_sweeps_own_localcluster_keeps_its_workers_off_the_replays_gil(
     for settings in seen[0].values():
         assert settings == (False, "500ms", "5s", "1s", 0.95)
     assert [r.outcome for r in results] == [r.outcome for r in run_serial(tasks)]
-    assert dask.config.get("distributed.worker.profile.enabled") is True  # this process's
+    assert worker_settings() == own  # this process's settings are left as they were
 
 
 def test_walk_forward_runs_each_combination_in_and_out_of_sample(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ and is bounded (see :mod:`.order_breakdown`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 import msgspec
@@ -266,10 +267,9 @@ class SnapshotBuilder:
         halts = [a for a in traded if a.halted]
         halted = (halts[0].halted if len(traded) == 1 and halts
                   else "; ".join(f"{a.name}: {a.halted}" for a in halts))
-        breaches: dict[str, int] = {}
+        breaches: Counter[str] = Counter()
         for run in app.accounts:
-            for limit, count in run.risk.breaches.items():
-                breaches[limit] = breaches.get(limit, 0) + count
+            breaches.update(run.risk.breaches)
         alerts = tuple(AlertRow(int(a.created * 1000), str(a.severity), a.key, a.title, a.body)
                        for a in reversed(self._alerts.recent))[:SHOWN_ALERTS]
         return Snapshot(
@@ -282,7 +282,7 @@ class SnapshotBuilder:
             breakdown_orders=BREAKDOWN_ORDERS,
             orders_sent=metrics.orders_sent, fills=metrics.fills, alerts=alerts,
             refusals=self._refusals(),
-            breaches=breaches, halted=halted,
+            breaches=dict(breaches), halted=halted,
             entries_halted=entries_halted,
             paused=dispatcher is not None and dispatcher.paused,
             ended=app.supervisor.exit_reason or "")

@@ -122,8 +122,7 @@ def sweep_command(*, strategy: str, data: Sequence[str], grid: str, settings_pat
     raised = Counter(key for r in results for key in set(r.outcome.alerts))
     if raised:
         lines.append("alerts      " + ", ".join(
-            f"{key} in {count} of {len(results)} runs"
-            for key, count in sorted(raised.items(), key=lambda kv: (-kv[1], kv[0])))
+            f"{key} in {count} of {len(results)} runs" for key, count in raised.most_common())
             + " (the table's alerts column)")
     if ranked:
         best = ranked[0]
