@@ -252,6 +252,12 @@ class _AccountState:
         self.open_states: dict[int, OrderState] = {}
         """The states of orders not done yet: ``open_orders`` reads these instead of
         scanning every order of the day (risk checks call it before each order)."""
+        self.open_by_account: dict[int, dict[int, OrderState]] = {}
+        self.open_by_contract: dict[tuple[int, int | None], dict[int, OrderState]] = {}
+        """The same states per account and per (account, contract), in the same order: the
+        risk check and the protective stops ask for one account's orders in one contract on
+        every order and account event, which must not cost a walk over every account's
+        working orders (a copier's followers, other strategies' contracts)."""
         self.versions: dict[int, dict[int, OrderVersion]] = {}
         self.commands: dict[int, Command] = {}
         self.commands_by_order: dict[int, dict[int, Command]] = {}
@@ -325,9 +331,34 @@ class _AccountState:
     def set_state(self, order_id: int, state: OrderState) -> None:
         self.states[order_id] = state
         if state.is_done:
-            self.open_states.pop(order_id, None)
-        else:
-            self.open_states[order_id] = state
+            self.forget_open(order_id)
+            return
+        order = state.order
+        before = self.open_states.get(order_id)
+        if before is not None and (before.order.account_id != order.account_id
+                                   or before.order.contract_id != order.contract_id):
+            self.forget_open(order_id)  # a version that moved the order: filed anew
+        self.open_states[order_id] = state
+        self.open_by_account.setdefault(order.account_id, {})[order_id] = state
+        self.open_by_contract.setdefault((order.account_id, order.contract_id),
+                                         {})[order_id] = state
+
+    def forget_open(self, order_id: int) -> None:
+        """Take the order out of the open tables (done or deleted)."""
+        state = self.open_states.pop(order_id, None)
+        if state is None:
+            return
+        order = state.order
+        _unfile(self.open_by_account, order.account_id, order_id)
+        _unfile(self.open_by_contract, (order.account_id, order.contract_id), order_id)
+
+
+def _unfile(index: dict[Any, dict[int, OrderState]], key: Any, order_id: int) -> None:
+    filed = index.get(key)
+    if filed is not None:
+        filed.pop(order_id, None)
+        if not filed:
+            del index[key]
 
 
 def _product_of(contracts: Mapping[int, Contract], maturities: Mapping[int, ContractMaturity],
@@ -352,7 +383,8 @@ class AccountView(SetOnce):
     __slots__ = ("_accounts", "_cash", "_cash_by_account", "_cl_ord_ids", "_command_ids",
                  "_commands", "_commissions", "_contracts", "_counters",
                  "_default_commission", "_delivered", "_exec_by_order", "_fill_pairs",
-                 "_fills", "_fills_by_order", "_ledgers", "_maturities", "_open", "_orders",
+                 "_fills", "_fills_by_order", "_ledgers", "_maturities", "_open",
+                 "_open_by_account", "_open_by_contract", "_orders",
                  "_others", "_past_ledgers", "_position_keys", "_positions", "_products",
                  "_reports_by_command", "_strategies", "_strategy_by_client_id",
                  "_strategy_of_order", "_trade_dates", "_value_per_point", "_versions")
@@ -363,6 +395,8 @@ class AccountView(SetOnce):
         self._accounts = ro(s.accounts)
         self._orders = ro(s.states)
         self._open = ro(s.open_states)
+        self._open_by_account = ro(s.open_by_account)
+        self._open_by_contract = ro(s.open_by_contract)
         self._versions = ro(s.versions)
         self._commands = ro(s.commands)
         self._cl_ord_ids = ro(s.cl_ord_ids)
@@ -444,11 +478,15 @@ class AccountView(SetOnce):
 
     def open_orders(self, account_id: int | None = None,
                     contract_id: int | None = None) -> tuple[OrderState, ...]:
-        """Orders not yet done, optionally of one account and/or contract."""
-        return tuple(
-            st for st in self._open.values()
-            if (account_id is None or st.order.account_id == account_id)
-            and (contract_id is None or st.order.contract_id == contract_id))
+        """Orders not yet done, optionally of one account and/or contract, in the order they
+        were first seen open. One account's, or one account's in one contract, are read from
+        their own table: no walk over other accounts' or contracts' orders."""
+        if account_id is None:
+            return tuple(st for st in self._open.values()
+                         if contract_id is None or st.order.contract_id == contract_id)
+        filed = (self._open_by_account.get(account_id) if contract_id is None
+                 else self._open_by_contract.get((account_id, contract_id)))
+        return () if filed is None else tuple(filed.values())
 
     def versions(self, order_id: int) -> tuple[OrderVersion, ...]:
         versions = self._versions.get(order_id, {})
@@ -1040,7 +1078,7 @@ class AccountWriter:
             s.orders.pop(ident, None)
             if s.states.pop(ident, None) is not None:
                 s.counters["orders_forgotten"] += 1
-            s.open_states.pop(ident, None)
+            s.forget_open(ident)
         elif entity_type == "position":
             position = s.positions.pop(ident, None)
             if position is not None:
