@@ -200,49 +200,39 @@ async def _research(args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def _script(name: str, written: Path, sizes: list[str]) -> dict[str, Any]:
-    """A benchmark script of bench/ run as its own process: its output as the section's
-    markdown, the JSON it wrote (to ``written``, in the run's results directory) as its
-    result."""
+    """A benchmark script of bench/ run as its own process (see :func:`_section`)."""
     path = harness.ROOT / "bench" / name
     if not path.exists():
         return {"skipped": f"bench/{name} is not present"}
-    _progress(f"{name}: {' '.join(sizes)}")
-    await asyncio.to_thread(written.unlink, missing_ok=True)  # an earlier run's result
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(path), *sizes, "--out", str(written),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=harness.ROOT,
-        env=harness.child_env())
-    async with asyncio.timeout(3600):
-        out, err = await proc.communicate()
-    if proc.returncode:
-        return {"skipped": f"bench/{name} failed ({proc.returncode}): "
-                           f"{err.decode(errors='replace')[-500:]}"}
-    text = out.decode(errors="replace").strip()
-    command = " ".join([f"python bench/{name}", *sizes])
-    result: dict[str, Any] = {"command": command,
-                              "markdown": f"`{command}`\n\n```\n{text}\n```"}
-    if await asyncio.to_thread(written.exists):
-        result["result"] = json.loads(await asyncio.to_thread(written.read_text))
-    return result
+    return await _section([str(path)], f"python bench/{name}", written, sizes)
 
 
 async def _copier(args: argparse.Namespace) -> dict[str, Any]:
     """``bench/copier_bench.py`` (1 leader, 20 followers), as its own process."""
     sizes = ["--rounds", "1", "--orders", "40"] if args.quick else []
-    _progress(f"copier: python -m bench.copier_bench {' '.join(sizes)}")
+    return await _section(["-m", "bench.copier_bench"], "python -m bench.copier_bench",
+                          Path(args.out) / "copier.json", sizes)
+
+
+async def _section(program: list[str], label: str, written: Path,
+                   sizes: list[str]) -> dict[str, Any]:
+    """Run ``python *program* *sizes* --out written``: its output as the section's markdown,
+    the JSON it wrote (to ``written``, in the run's results directory) as its result."""
+    _progress(f"{label}: {' '.join(sizes)}")
+    await asyncio.to_thread(written.unlink, missing_ok=True)  # an earlier run's result
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.copier_bench", *sizes, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, cwd=harness.ROOT, env=harness.child_env())
+        sys.executable, *program, *sizes, "--out", str(written),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=harness.ROOT,
+        env=harness.child_env())
     async with asyncio.timeout(3600):
         out, err = await proc.communicate()
     if proc.returncode:
-        return {"skipped": f"bench.copier_bench failed ({proc.returncode}): "
+        return {"skipped": f"{label} failed ({proc.returncode}): "
                            f"{err.decode(errors='replace')[-500:]}"}
     text = out.decode(errors="replace").strip()
-    command = " ".join(["python -m bench.copier_bench", *sizes])
+    command = " ".join([label, *sizes])
     result: dict[str, Any] = {"command": command,
                               "markdown": f"`{command}`\n\n```\n{text}\n```"}
-    written = harness.RESULTS_DIR / "copier.json"
     if await asyncio.to_thread(written.exists):
         result["result"] = json.loads(await asyncio.to_thread(written.read_text))
     return result

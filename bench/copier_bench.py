@@ -22,7 +22,7 @@ that machine load hits them alike; figures are the medians over rounds of each r
 and p99.
 
 Run: ``.venv/bin/python -m bench.copier_bench [--rounds 5] [--orders 200]``. Writes
-``bench/results/copier.json``. Also ``python -m bench --scenarios copier``.
+``bench/results/copier.json`` (``--out``). Also ``python -m bench --scenarios copier``.
 """
 
 from __future__ import annotations
@@ -140,8 +140,14 @@ async def one_round(mode: str, orders: int, pace_s: float) -> dict[str, Any]:
             return {"mode": mode, "copied": len(last), "own_us": _p(own),
                     "own_cpu_us": _p(own_cpu),
                     "first_us": _p(first), "last_us": _p(last),
-                    "tick_to_order_us": {"count": latency.count, "p50": latency.p50_us,
-                                         "p99": latency.p99_us}}
+                    "tick_to_order_us": {"count": latency.count,
+                                         "p50": _nan_if_none(latency.p50_us),
+                                         "p99": _nan_if_none(latency.p99_us)}}
+
+
+def _nan_if_none(value: float | None) -> float:
+    """A percentile of no sample (a short run whose probe strategy sent no order)."""
+    return float("nan") if value is None else value
 
 
 def _time_fan_out(app: TradingApp) -> tuple[list[float], list[float]]:
@@ -238,7 +244,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                   f"last p50 {run['last_us']['p50']:.0f} µs p99 {run['last_us']['p99']:.0f} "
                   f"µs, tick-to-order p50 {run['tick_to_order_us']['p50']:.0f} µs", flush=True)
     return {"command": "python -m bench.copier_bench " + " ".join(
-                f"--{k} {v}" for k, v in vars(args).items() if k != "loadavg"),
+                f"--{k} {v}" for k, v in vars(args).items() if k not in ("loadavg", "out")),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                         "loadavg_start": args.loadavg},
             "runs": runs, "summary": summarize(runs), "loadavg_end": os.getloadavg(),
@@ -250,13 +256,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--orders", type=int, default=200, help="leader orders per round")
     parser.add_argument("--pace", type=float, default=0.05, help="seconds between them")
+    parser.add_argument("--out", type=Path, default=RESULTS / "copier.json",
+                        help="where the JSON result goes")
     args = parser.parse_args(argv)
     args.loadavg = os.getloadavg()
     result = asyncio.run(main_async(args))
     text = markdown(result["summary"])
     print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "copier.json").write_text(json.dumps(result, indent=1))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
     return 0
 
 
