@@ -231,7 +231,6 @@ class Replay:
         apply_md = md_writer.apply
         market_hook = dispatcher.market
         frames = events = 0
-        in_flight = gateway.actions
         speed = config.speed
         pace_from = first_ts or 0
 
@@ -261,8 +260,9 @@ class Replay:
                 else:
                     self._note(item, md_writer, mapped)
                 continue
-            due_timer = dispatcher.next_timer_ms  # (settle when something falls due)
-            if (in_flight and in_flight[0][0] <= ts) or (
+            due_gw = gateway.next_due_ns  # settle only when something falls due
+            due_timer = dispatcher.next_timer_ms
+            if (due_gw is not None and due_gw <= ts) or (
                     due_timer is not None and due_timer * 1_000_000 <= ts):
                 await settle(ts)
             if speed is not None:
