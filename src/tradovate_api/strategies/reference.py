@@ -133,14 +133,14 @@ class Signal(msgspec.Struct, frozen=True, gc=False):
     """The pressure threshold the signal passed."""
     at_ms: int = 0
 
-    def describe(self, window_ms: int, dom_threshold: float) -> str:
+    def describe(self, params: ReferenceParams) -> str:
         """The signal's text: the large trade, or the pressure and DOM figures that made it
         (empty for Unknown)."""
         if self.text or self.side is Side.UNKNOWN:
             return self.text
         return (_encode({"net": self.ts_net, "threshold": self.threshold,
-                         "windowMs": window_ms, "at": self.at_ms}).decode() + "\n"
-                + _encode({"net": self.dom_net, "threshold": dom_threshold}).decode())
+                         "windowMs": params.window_ms, "at": self.at_ms}).decode() + "\n"
+                + _encode({"net": self.dom_net, "threshold": params.dom_threshold}).decode())
 
 
 class MarketPosition(msgspec.Struct, kw_only=True):
@@ -399,9 +399,8 @@ class ReferenceStrategy(Strategy):
         if signal.side is Side.UNKNOWN or self._pausing(now):
             return
         action = str(signal.side)
-        params = self.params
-        qty = params.order_qty
-        text = signal.describe(params.window_ms, params.dom_threshold)
+        qty = self.params.order_qty
+        text = signal.describe(self.params)
         ticket = self.ctx.place(self._symbol, action, qty, trigger=text)
         if ticket.state is TicketState.REFUSED:
             self._refused(now, "entry_refused", State.AWAITING_TRADES, ticket)
@@ -464,8 +463,8 @@ class ReferenceStrategy(Strategy):
             return
         net = position.net_pos
         if (net < 0 and signal.side is Side.BUY) or (net > 0 and signal.side is Side.SELL):
-            self._send_exit(now, position, str(signal.side), signal.describe(
-                self.params.window_ms, self.params.dom_threshold), "exit")
+            self._send_exit(now, position, str(signal.side), signal.describe(self.params),
+                            "exit")
             return
         quote = ctx.market.quote(position.contract_id)
         if quote is None:
