@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,6 @@ def test_a_sweep_says_which_alerts_its_runs_raised_without_their_log_lines(
         captured.out
     assert "daily loss" not in captured.err
     assert "sweep 2/2 runs (100%)" in captured.err
-    with sqlite3.connect(out / "results.sqlite") as db:
+    with closing(sqlite3.connect(out / "results.sqlite")) as db:
         alerts = [row[0] for row in db.execute("SELECT alerts FROM runs ORDER BY run")]
-    db.close()
     assert alerts == ["risk.daily_loss", "risk.daily_loss"]
